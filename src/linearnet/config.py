@@ -1,0 +1,179 @@
+"""What to make and how to train it: settings checked once, where they enter.
+
+Torch-free on purpose: the CLI validates its flags through these classes before
+anything heavy is imported, so a bad flag is answered in a fraction of a second.
+Every message says what was expected, what came, and how to fix it; the CLI
+prints the same message as one line.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+__all__ = [
+    "IMPLS",
+    "LOSSES",
+    "NOISE_DISTS",
+    "REDUCTIONS",
+    "REPORTS",
+    "SyntheticSpec",
+    "TrainConfig",
+    "Experiment",
+    "check_choice",
+    "check_finite",
+    "check_int",
+]
+
+IMPLS = ("scratch", "concise", "fast")
+LOSSES = ("half_squared", "squared")  # ½(ŷ−y)² (d2l 3.2) or (ŷ−y)² (nn.MSELoss, the MXNet lesson)
+REDUCTIONS = ("mean", "sum")  # the SGD step uses the batch's mean or summed gradient
+NOISE_DISTS = ("normal", "laplace")
+REPORTS = ("full", "running")  # loss over the whole training set after each epoch, or mean of batch losses
+
+# Above this many feature values (rows × features) `impl="auto"` picks the compiled engine.
+AUTO_FAST_VALUES = 1_000_000
+
+
+def check_finite(name: str, value, *, low: float | None = None, low_inclusive: bool = True,
+                 hint: str = "") -> float:
+    """Return ``value`` as a float, or raise with a message naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r}{_hint(hint)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}{_hint(hint)}")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        bound = f">= {low:g}" if low_inclusive else f"> {low:g}"
+        raise ValueError(f"{name} must be {bound}, got {value:g}{_hint(hint)}")
+    return value
+
+
+def check_int(name: str, value, *, low: int, hint: str = "") -> int:
+    """Return ``value`` as an int >= ``low``, or raise with a message naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be a whole number >= {low}, got {value!r}{_hint(hint)}")
+    if value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value}{_hint(hint)}")
+    return int(value)
+
+
+def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _hint(hint: str) -> str:
+    return f"; {hint}" if hint else ""
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """Synthetic regression data y = Xw + b + ε, X ~ N(0, 1) (d2l section 3.2)."""
+
+    true_w: tuple[float, ...] | None = (2.0, -3.4)  # None: drawn N(0, 1) from the run's seed
+    true_b: float = 4.2
+    num_examples: int = 1000
+    num_features: int | None = None  # None: len(true_w)
+    noise: float = 0.01  # scale of ε: σ for normal noise, b for Laplace noise
+    noise_dist: str = "normal"
+    noise_repeats: int = 1  # the same ε added this many times (the MXNet lesson adds it twice)
+
+    def __post_init__(self):
+        if self.true_w is not None:
+            if isinstance(self.true_w, (str, bytes)) or not hasattr(self.true_w, "__iter__"):
+                raise TypeError(f"true_w must be a sequence of numbers, got {self.true_w!r}; "
+                                f"e.g. true_w=(2, -3.4)")
+            w = tuple(check_finite("true_w", v) for v in self.true_w)
+            if not w:
+                raise ValueError("true_w must have at least one weight, got none; e.g. true_w=(2, -3.4)")
+            object.__setattr__(self, "true_w", w)
+        object.__setattr__(self, "true_b", check_finite("true_b", self.true_b))
+        object.__setattr__(self, "num_examples", check_int("num_examples", self.num_examples, low=1))
+        if self.num_features is not None:
+            d = check_int("num_features", self.num_features, low=1)
+            if self.true_w is not None and len(self.true_w) != d:
+                raise ValueError(
+                    f"true_w has {len(self.true_w)} weights but num_features is {d}; "
+                    f"give {d} weights, or leave out true_w to draw them from the seed")
+            object.__setattr__(self, "num_features", d)
+        elif self.true_w is None:
+            raise ValueError("num_features is needed when true_w is not given; e.g. num_features=2")
+        object.__setattr__(self, "noise", check_finite("noise", self.noise, low=0.0, hint="e.g. 0.01"))
+        check_choice("noise_dist", self.noise_dist, NOISE_DISTS)
+        object.__setattr__(self, "noise_repeats", check_int("noise_repeats", self.noise_repeats, low=1))
+
+    @property
+    def dim(self) -> int:
+        return self.num_features if self.num_features is not None else len(self.true_w)
+
+    @property
+    def noise_variance(self) -> float:
+        """Variance of the total noise added to y (Laplace(b) has variance 2b²)."""
+        per = self.noise**2 * (2.0 if self.noise_dist == "laplace" else 1.0)
+        return per * self.noise_repeats**2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: the step, the loss and the implementation (nanoGPT-style config)."""
+
+    lr: float = 0.03  # SGD step size
+    batch_size: int = 10  # rows per step; the last partial batch is kept
+    epochs: int = 3  # passes over the data, each in a fresh random order
+    impl: str = "scratch"  # scratch (tensors + autograd), concise (torch.nn), fast (compiled)
+    loss: str = "half_squared"  # half_squared = ½(ŷ−y)²; squared = (ŷ−y)²
+    grad_reduction: str = "mean"  # mean: divide the summed gradient by the batch size; sum: don't
+    init_std: float = 0.01  # initial weights ~ N(0, init_std²)
+    init_bias_std: float = 0.0  # initial bias ~ N(0, init_bias_std²); 0 means b = 0
+    report: str = "full"  # full: loss over all rows after each epoch; running: mean of batch losses
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr", check_finite("lr", self.lr, low=0.0, low_inclusive=False,
+                                                    hint="e.g. 0.03"))
+        object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, low=1,
+                                                         hint="e.g. 10"))
+        object.__setattr__(self, "epochs", check_int("epochs", self.epochs, low=1, hint="e.g. 3"))
+        check_choice("impl", self.impl, IMPLS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("grad_reduction", self.grad_reduction, REDUCTIONS)
+        object.__setattr__(self, "init_std", check_finite("init_std", self.init_std, low=0.0))
+        object.__setattr__(self, "init_bias_std", check_finite("init_bias_std", self.init_bias_std, low=0.0))
+        check_choice("report", self.report, REPORTS)
+
+    @property
+    def loss_factor(self) -> float:
+        """c in the per-example loss c·(ŷ−y)²."""
+        return 0.5 if self.loss == "half_squared" else 1.0
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One reproducible run: data, training and the seed that fixes every random draw."""
+
+    data: SyntheticSpec
+    train: TrainConfig
+    seed: int = 0
+    preset: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.data, SyntheticSpec):
+            raise TypeError(f"data must be a SyntheticSpec, got {type(self.data).__name__}")
+        if not isinstance(self.train, TrainConfig):
+            raise TypeError(f"train must be a TrainConfig, got {type(self.train).__name__}")
+        seed = check_int("seed", self.seed, low=0, hint="e.g. 0")
+        if seed >= 2**63:
+            raise ValueError(f"seed must be below 2**63, got {seed}")
+        object.__setattr__(self, "seed", seed)
+
+    @property
+    def noise_floor(self) -> float:
+        """Expected loss of the true parameters: c · Var(total noise)."""
+        return self.train.loss_factor * self.data.noise_variance
+
+    def to_dict(self) -> dict:
+        return {"preset": self.preset, "seed": self.seed, "data": asdict(self.data), "train": asdict(self.train)}

@@ -1,0 +1,175 @@
+"""Rows in: synthetic data, minibatch iterators and the batch source the training loop reads.
+
+A *source* hands the training loop *blocks*: in-memory rows plus the order in which to
+visit them this epoch. An in-memory source is one block with one random permutation
+per epoch; a file read in chunks can later be many blocks, each shuffled on its own.
+Batches are cut from a block by slicing the order and ``index_select``: never a
+Python list of indices, never a per-row ``__getitem__``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple, Protocol
+
+import torch
+
+from .config import SyntheticSpec, check_int
+
+__all__ = [
+    "synthetic_data",
+    "data_iter",
+    "load_array",
+    "ArrayLoader",
+    "iter_batches",
+    "Block",
+    "BatchSource",
+    "TensorSource",
+    "check_xy",
+]
+
+
+def synthetic_data(w, b, num_examples, *, noise=0.01, noise_dist="normal", noise_repeats=1,
+                   generator: torch.Generator | None = None):
+    """Generate y = Xw + b + ε (d2l 3.2), ε added ``noise_repeats`` times.
+
+    Args:
+        w: true weights, a sequence or 1-D tensor of length d.
+        b: true bias.
+        num_examples: rows n.
+        noise: scale of ε, σ for ``"normal"``, b for ``"laplace"`` (variance 2b²).
+        generator: a ``torch.Generator`` that fixes every draw; ``None`` uses torch's global one.
+
+    Returns:
+        features (n, d) float32 with entries N(0, 1), and labels (n, 1) float32.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> X, y = synthetic_data([2, -3.4], 4.2, 1000, generator=g)
+        >>> X.shape, y.shape
+        (torch.Size([1000, 2]), torch.Size([1000, 1]))
+    """
+    if isinstance(w, torch.Tensor):
+        w = w.detach().reshape(-1).tolist()
+    spec = SyntheticSpec(true_w=tuple(w) if hasattr(w, "__iter__") else w, true_b=b,
+                         num_examples=num_examples, noise=noise, noise_dist=noise_dist,
+                         noise_repeats=noise_repeats)
+    return _make(spec, torch.tensor(spec.true_w, dtype=torch.float32), generator)
+
+
+def _make(spec: SyntheticSpec, w: torch.Tensor, generator):
+    n = spec.num_examples
+    X = torch.normal(0.0, 1.0, (n, len(w)), generator=generator)  # (n, d)
+    y = X @ w + spec.true_b  # (n,)
+    if spec.noise > 0:
+        if spec.noise_dist == "normal":
+            eps = torch.normal(0.0, spec.noise, (n,), generator=generator)
+        else:  # Laplace(0, b) as b·(E1 − E2) with E1, E2 ~ Exp(1)
+            e = torch.empty(2, n).exponential_(1.0, generator=generator)
+            eps = spec.noise * (e[0] - e[1])
+        for _ in range(spec.noise_repeats):
+            y += eps
+    return X, y.reshape(-1, 1)
+
+
+def check_xy(features, labels) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a (features, labels) pair where it enters; return float32 (n, d) and (n, 1)."""
+    for name, t in (("features", features), ("labels", labels)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}; "
+                            f"use torch.as_tensor({name})")
+    if features.ndim != 2:
+        raise ValueError(f"features must be 2-D (n_examples, n_features), got shape "
+                         f"{tuple(features.shape)}; use features.reshape(-1, 1) for one feature")
+    if labels.ndim not in (1, 2) or (labels.ndim == 2 and labels.shape[1] != 1):
+        raise ValueError(f"labels must have shape (n,) or (n, 1), got {tuple(labels.shape)}")
+    if len(features) != len(labels):
+        raise ValueError(f"features and labels must have the same number of rows, got "
+                         f"{len(features)} and {len(labels)}")
+    if len(features) == 0:
+        raise ValueError("features must have at least one row, got 0")
+    features = features.to(torch.float32).contiguous()
+    labels = labels.to(torch.float32).reshape(-1, 1).contiguous()
+    if not (torch.isfinite(features).all() and torch.isfinite(labels).all()):
+        raise ValueError("features and labels must be finite; found NaN or inf")
+    return features, labels
+
+
+def iter_batches(features, labels, batch_size: int, order: torch.Tensor | None = None):
+    """Yield (X, y) batches in ``order`` (a permutation) or in row order; the last may be short."""
+    n = len(features)
+    for i in range(0, n, batch_size):
+        if order is None:
+            yield features[i:i + batch_size], labels[i:i + batch_size]
+        else:
+            idx = order[i:i + batch_size]
+            yield features.index_select(0, idx), labels.index_select(0, idx)
+
+
+def data_iter(batch_size, features, labels, *, shuffle=True, generator: torch.Generator | None = None):
+    """The book's minibatch iterator: one random permutation, batches by ``index_select``.
+
+    Example:
+        >>> for X, y in data_iter(10, features, labels):
+        ...     break
+    """
+    batch_size = check_int("batch_size", batch_size, low=1, hint="e.g. 10")
+    features, labels = check_xy(features, labels)
+    order = torch.randperm(len(features), generator=generator) if shuffle else None
+    yield from iter_batches(features, labels, batch_size, order)
+
+
+class ArrayLoader:
+    """Re-iterable minibatch loader: a new permutation each pass, ``len()`` counts batches.
+
+    Same batches as ``DataLoader(TensorDataset(X, y), batch_size, shuffle=True)``, without
+    its per-row ``__getitem__`` and collate.
+    """
+
+    def __init__(self, features, labels, batch_size, *, shuffle=True, generator=None):
+        self.batch_size = check_int("batch_size", batch_size, low=1, hint="e.g. 10")
+        self.features, self.labels = check_xy(features, labels)
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return -(-len(self.features) // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.features), generator=self.generator) if self.shuffle else None
+        return iter_batches(self.features, self.labels, self.batch_size, order)
+
+
+def load_array(data_arrays, batch_size, is_train=True, generator: torch.Generator | None = None):
+    """The book's concise iterator (d2l 3.3): ``load_array((features, labels), batch_size)``."""
+    if not isinstance(data_arrays, (tuple, list)) or len(data_arrays) != 2:
+        raise TypeError("data_arrays must be a (features, labels) pair")
+    return ArrayLoader(*data_arrays, batch_size, shuffle=is_train, generator=generator)
+
+
+class Block(NamedTuple):
+    """Rows in memory and the order to visit them (``None``: row order)."""
+
+    features: torch.Tensor  # (n, d) float32, contiguous
+    labels: torch.Tensor  # (n, 1) float32
+    order: torch.Tensor | None  # (n,) int64 permutation
+
+
+class BatchSource(Protocol):
+    """Where the training loop gets its rows."""
+
+    num_rows: int
+    num_features: int
+
+    def blocks(self, *, shuffle: bool, generator: torch.Generator | None) -> Iterator[Block]: ...
+
+
+class TensorSource:
+    """An in-memory source: one block, one ``torch.randperm`` per epoch."""
+
+    def __init__(self, features, labels):
+        self.features, self.labels = check_xy(features, labels)
+        self.num_rows, self.num_features = self.features.shape
+
+    def blocks(self, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Block]:
+        order = torch.randperm(self.num_rows, generator=generator) if shuffle else None
+        yield Block(self.features, self.labels, order)

@@ -1,0 +1,100 @@
+"""Presets: the seed material's experiments, each with its source and recipe.
+
+Torch-free, like :mod:`linearnet.config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from .config import AUTO_FAST_VALUES, Experiment, SyntheticSpec, TrainConfig
+
+__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "get_preset", "make_experiment"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    source: str  # where the recipe comes from
+    recipe: str  # one line a learner can check against the source
+    printed: str  # what the source printed
+    data: SyntheticSpec
+    train: TrainConfig
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            name="d2l-3.2",
+            source="Dive into Deep Learning, 3.2 Linear Regression Implementation from Scratch",
+            recipe="w=[2,-3.4] b=4.2, 1000 rows, noise N(0,0.01²); ½-squared loss, "
+                   "SGD lr 0.03 on the batch-mean gradient, batch 10, 3 epochs, weights N(0,0.01²), b=0",
+            printed="loss 0.04, 0.00016, 0.000051 (floor σ²/2 = 5e-5)",
+            data=SyntheticSpec(true_w=(2.0, -3.4), true_b=4.2, num_examples=1000, noise=0.01),
+            train=TrainConfig(lr=0.03, batch_size=10, epochs=3, impl="scratch", loss="half_squared"),
+        ),
+        Preset(
+            name="d2l-3.3",
+            source="Dive into Deep Learning, 3.3 Concise Implementation of Linear Regression",
+            recipe="the data of d2l-3.2; nn.Linear, nn.MSELoss (no ½), torch.optim.SGD lr 0.03, "
+                   "batch 10, 3 epochs",
+            printed="loss about 0.0002, 0.0001, 0.0001 (floor σ² = 1e-4)",
+            data=SyntheticSpec(true_w=(2.0, -3.4), true_b=4.2, num_examples=1000, noise=0.01),
+            train=TrainConfig(lr=0.03, batch_size=10, epochs=3, impl="concise", loss="squared"),
+        ),
+        Preset(
+            name="gluon-lesson",
+            source="MXNet/Gluon linear regression lesson (MXNet is retired; its recipe is reproduced)",
+            recipe="w=[4.2,2,-3.2] b=2, 1000 rows, y = Xw + b + ε + ε with ε ~ N(0,0.01²); loss (ŷ−y)², "
+                   "SGD lr 0.001 on the summed batch gradient, batch 10, 5 epochs, w and b ~ N(0,1), "
+                   "running mean of batch losses",
+            printed="loss 12.39, 0.164, 0.0026, 0.000418, 0.000386; w ≈ [4.1997, 2.0004, −3.1995], "
+                    "b ≈ 2.0012 (floor 4σ² = 4e-4)",
+            data=SyntheticSpec(true_w=(4.2, 2.0, -3.2), true_b=2.0, num_examples=1000, noise=0.01,
+                               noise_repeats=2),
+            train=TrainConfig(lr=0.001, batch_size=10, epochs=5, impl="scratch", loss="squared",
+                              grad_reduction="sum", init_std=1.0, init_bias_std=1.0, report="running"),
+        ),
+    )
+}
+
+DEFAULT_PRESET = "d2l-3.2"
+
+_DATA_FIELDS = {f.name for f in fields(SyntheticSpec)}
+_TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)} "
+                         f"(`linearnet presets` lists them)") from None
+
+
+def make_experiment(preset: str | None = None, *, seed: int = 0, **overrides) -> Experiment:
+    """Build an :class:`Experiment` from a preset and overrides, validating every value.
+
+    ``preset=None`` starts from the default preset (d2l-3.2). Overrides name fields of
+    :class:`SyntheticSpec` or :class:`TrainConfig`. Giving ``num_features`` without
+    ``true_w`` draws the true weights from the seed. ``impl`` defaults to the preset's
+    implementation when a preset is named, and otherwise to ``fast`` once the data hold
+    at least a million values (rows × features).
+    """
+    base = get_preset(DEFAULT_PRESET if preset is None else preset)
+    unknown = set(overrides) - _DATA_FIELDS - _TRAIN_FIELDS
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; accepted: "
+                        f"{', '.join(sorted(_DATA_FIELDS | _TRAIN_FIELDS))}")
+    data_kw = {k: v for k, v in overrides.items() if k in _DATA_FIELDS and v is not None}
+    train_kw = {k: v for k, v in overrides.items() if k in _TRAIN_FIELDS and v is not None}
+    if "num_features" in data_kw and "true_w" not in data_kw:
+        data_kw["true_w"] = None
+    if "true_w" in data_kw and "num_features" not in data_kw:
+        data_kw["num_features"] = None
+    data = replace(base.data, **data_kw)
+    if "impl" not in train_kw and preset is None and data.num_examples * data.dim >= AUTO_FAST_VALUES:
+        train_kw["impl"] = "fast"
+    train = replace(base.train, **train_kw)
+    return Experiment(data=data, train=train, seed=seed, preset=base.name)

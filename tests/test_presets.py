@@ -1,0 +1,76 @@
+"""Each preset lands where its source's printed figures say, over several seeds.
+
+The bands follow from the recipe: SGD with step lr·(1−…) shrinks the distance to the
+optimum by about (1 − lr·2c) per step, so epoch 1 ends at c·|θ*|²·(1−2c·lr)^(2·steps),
+and later epochs sit on the floor c·Var(noise) within the sample variance of 1000 draws
+(±4.5%) plus a little SGD jitter. The source's own numbers lie inside every band.
+"""
+import pytest
+
+from linearnet import PRESETS, make_experiment, run
+
+BANDS = {
+    # preset: (per-epoch (low, high), what the source printed)
+    "d2l-3.2": ([(0.01, 0.1), (6e-5, 5e-4), (4.25e-5, 6e-5)], [0.04, 0.00016, 0.000051]),
+    "d2l-3.3": ([(1e-4, 1e-3), (8.5e-5, 1.2e-4), (8.5e-5, 1.2e-4)], [0.0002, 0.0001, 0.0001]),
+    "gluon-lesson": ([(2.0, 30.0), (0.03, 0.6), (7e-4, 0.015), (3.4e-4, 6e-4), (3.4e-4, 4.8e-4)],
+                     [12.39, 0.164, 0.0026, 0.000418, 0.000386]),
+}
+
+
+@pytest.mark.parametrize("name", list(BANDS))
+def test_the_sources_figures_lie_in_the_bands(name):
+    bands, printed = BANDS[name]
+    assert all(lo <= x <= hi for (lo, hi), x in zip(bands, printed))
+
+
+@pytest.mark.parametrize("name", list(BANDS))
+@pytest.mark.parametrize("seed", range(6))
+def test_preset_reproduces_its_source(name, seed):
+    result = run(name, seed=seed)
+    bands, _ = BANDS[name]
+    assert result.experiment.train.impl == PRESETS[name].train.impl
+    assert len(result.history.losses) == len(bands)
+    for epoch, (loss, (lo, hi)) in enumerate(zip(result.history.losses, bands), start=1):
+        assert lo <= loss <= hi, f"{name} seed {seed} epoch {epoch}: {loss} not in [{lo}, {hi}]"
+    assert max(abs(e) for e in result.w_error + [result.b_error]) < 0.005
+
+
+def test_gluon_lesson_recipe():
+    exp = make_experiment("gluon-lesson")
+    assert exp.data.true_w == (4.2, 2.0, -3.2) and exp.data.true_b == 2.0 and exp.data.noise_repeats == 2
+    t = exp.train
+    assert (t.lr, t.batch_size, t.epochs, t.loss, t.grad_reduction, t.init_std, t.report) == \
+        (0.001, 10, 5, "squared", "sum", 1.0, "running")
+    assert exp.noise_floor == pytest.approx(4e-4)
+
+
+def test_overrides_and_defaults():
+    assert make_experiment().preset == "d2l-3.2" and make_experiment().train.impl == "scratch"
+    exp = make_experiment(num_features=5)
+    assert exp.data.true_w is None and exp.data.dim == 5 and exp.data.true_b == 4.2
+    assert make_experiment(true_w=(1, 2, 3)).data.dim == 3
+    assert make_experiment(num_examples=1_000_000, num_features=2).train.impl == "fast"
+    assert make_experiment("d2l-3.2", num_examples=1_000_000).train.impl == "scratch"
+    assert make_experiment("d2l-3.3", epochs=1).train.epochs == 1
+    drawn = run(num_features=4, epochs=1, seed=3)
+    assert drawn.true_w == run(num_features=4, epochs=1, seed=3).true_w and len(drawn.true_w) == 4
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(preset="d2l-9"), ValueError,
+     "unknown preset 'd2l-9'; choose from d2l-3.2, d2l-3.3, gluon-lesson (`linearnet presets` lists them)"),
+    (dict(lr=0), ValueError, "lr must be > 0, got 0; e.g. 0.03"),
+    (dict(lr="fast"), TypeError, "lr must be a number, got 'fast'; e.g. 0.03"),
+    (dict(batch_size=0), ValueError, "batch_size must be a whole number >= 1, got 0; e.g. 10"),
+    (dict(epochs=0), ValueError, "epochs must be a whole number >= 1, got 0; e.g. 3"),
+    (dict(impl="gpu"), ValueError, "impl must be one of scratch, concise, fast, got 'gpu'"),
+    (dict(true_w=(1, 2), num_features=3), ValueError,
+     "true_w has 2 weights but num_features is 3; give 3 weights, or leave out true_w to draw them from the seed"),
+    (dict(seed=-1), ValueError, "seed must be a whole number >= 0, got -1; e.g. 0"),
+    (dict(colour="red"), TypeError, "unknown setting(s) colour; accepted: "),
+])
+def test_bad_settings_are_refused_with_a_clear_message(kwargs, error, message):
+    with pytest.raises(error) as info:
+        make_experiment(**kwargs)
+    assert str(info.value).startswith(message)
