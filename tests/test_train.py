@@ -32,7 +32,8 @@ def assert_same_trajectory(results):
     dict(preset="gluon-lesson"),
     dict(num_examples=103, num_features=7, batch_size=10, epochs=4, lr=0.05, seed=5),  # partial batches
     dict(loss="squared", grad_reduction="sum", lr=0.002, batch_size=16, epochs=2, seed=2),
-], ids=["d2l-3.2", "d2l-3.3", "gluon-lesson", "partial-batches", "summed-squared"])
+    dict(num_examples=3000, num_features=6, batch_size=700, epochs=3, lr=0.3, seed=1),  # threads split batches
+], ids=["d2l-3.2", "d2l-3.3", "gluon-lesson", "partial-batches", "summed-squared", "large-batches"])
 def test_the_three_implementations_follow_one_trajectory(overrides):
     assert_same_trajectory(runs(**overrides))
 
@@ -73,6 +74,12 @@ def test_divergence_stops_with_a_message_naming_the_epoch(impl):
     assert str(info.value).startswith("training diverged: the loss became ")
     assert str(info.value).endswith(
         "in epoch 1; the learning rate 50 is too large for these data; try a smaller one, such as 5")
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_divergence_with_threads_splitting_large_batches(impl):
+    with pytest.raises(DivergedError, match="^training diverged: the loss became inf in epoch 1; "):
+        run(impl=impl, num_examples=3000, num_features=6, batch_size=700, lr=1e6)
 
 
 def test_history_reports_time_and_throughput():

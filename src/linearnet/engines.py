@@ -115,6 +115,12 @@ class FastEngine:
         self.mean = config.grad_reduction == "mean"
 
     @staticmethod
+    def _threads() -> int:
+        import numba
+
+        return numba.get_num_threads()
+
+    @staticmethod
     def _arrays(block: Block):
         X = block.features.numpy()  # (n, d) float32, shares memory
         y = block.labels.reshape(-1).numpy()  # (n,)
@@ -123,8 +129,12 @@ class FastEngine:
     def train_block(self, block: Block, batch_size: int) -> tuple[float, int]:
         X, y = self._arrays(block)
         order = np.arange(len(X)) if block.order is None else block.order.numpy()
-        b, running, batches, _finite = self._fast.sgd_epoch(X, y, order, self.w, self.b, self.lr,
-                                                             batch_size, self.c, self.mean)
+        args = (X, y, order, self.w, self.b, self.lr, batch_size, self.c, self.mean)
+        parts = min(self._threads(), -(-batch_size // 256))
+        if batch_size >= self._fast.PARALLEL_BATCH and parts > 1:
+            b, running, batches, _finite = self._fast.sgd_epoch_parallel(*args, parts)
+        else:
+            b, running, batches, _finite = self._fast.sgd_epoch(*args)
         self.b = b
         return running, batches
 

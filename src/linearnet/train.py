@@ -15,6 +15,8 @@ from .engines import Engine
 
 __all__ = ["History", "DivergedError", "fit"]
 
+_F32_MAX = torch.finfo(torch.float32).max
+
 
 @dataclass
 class History:
@@ -72,8 +74,8 @@ def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
             loss = running / max(batches, 1)
         else:
             loss = sum(engine.total_loss(b) for b in source.blocks(shuffle=False)) / source.num_rows
-        if not math.isfinite(loss):
-            raise DivergedError(epoch, loss, config.lr)
+        if not abs(loss) <= _F32_MAX:  # NaN, or inf in the float32 the engines compute in
+            raise DivergedError(epoch, loss if math.isnan(loss) else math.inf, config.lr)
         history.losses.append(loss)
         if on_epoch is not None:
             on_epoch(epoch, loss)
