@@ -85,6 +85,12 @@ def test_bad_flags_end_with_one_line_and_exit_code_2(capsys, argv, message):
     assert err == message + "\n"
 
 
+def test_no_command_is_one_line(capsys):
+    code, out, err = cli(capsys)
+    assert code == 2 and out == ""
+    assert err == "linearnet: error: a command is required: train or presets (see linearnet --help)\n"
+
+
 def test_unknown_command_is_one_line(capsys):
     code, _, err = cli(capsys, "fly")
     assert code == 2 and err.count("\n") == 1 and err.startswith("linearnet: error: argument COMMAND: invalid choice: 'fly'")

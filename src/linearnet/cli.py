@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return 2
+            raise UsageError("linearnet: error: a command is required: train or presets "
+                             "(see linearnet --help)")
         return args.handler(args)
     except UsageError as exc:
         print(exc, file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Iterator, NamedTuple, Protocol
 import torch
 
 from .config import SyntheticSpec, check_int
+from .memory import advise_huge_pages
 
 __all__ = [
     "synthetic_data",
@@ -58,7 +59,9 @@ def synthetic_data(w, b, num_examples, *, noise=0.01, noise_dist="normal", noise
 
 def _make(spec: SyntheticSpec, w: torch.Tensor, generator):
     n = spec.num_examples
-    X = torch.normal(0.0, 1.0, (n, len(w)), generator=generator)  # (n, d)
+    X = torch.empty(n, len(w))  # (n, d); large ones get huge pages before the first write
+    advise_huge_pages(X.data_ptr(), X.nbytes, collapse=False)
+    X.normal_(0.0, 1.0, generator=generator)
     y = X @ w + spec.true_b  # (n,)
     if spec.noise > 0:
         if spec.noise_dist == "normal":
@@ -164,11 +167,16 @@ class BatchSource(Protocol):
 
 
 class TensorSource:
-    """An in-memory source: one block, one ``torch.randperm`` per epoch."""
+    """An in-memory source: one block, one ``torch.randperm`` per epoch.
+
+    Large feature arrays are moved onto huge pages once, here (see :mod:`linearnet.memory`):
+    random row access then misses the TLB far less often.
+    """
 
     def __init__(self, features, labels):
         self.features, self.labels = check_xy(features, labels)
         self.num_rows, self.num_features = self.features.shape
+        advise_huge_pages(self.features.data_ptr(), self.features.nbytes, collapse=True)
 
     def blocks(self, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Block]:
         order = torch.randperm(self.num_rows, generator=generator) if shuffle else None
