@@ -19,5 +19,5 @@ def test_small_arrays_are_left_alone():
 def test_huge_pages_keep_the_contents():
     t = torch.arange(HUGE_PAGE_MIN_BYTES // 4 + 12345, dtype=torch.float32)
     before = t.clone()
-    assert advise_huge_pages(t.data_ptr(), t.nbytes, collapse=True) in (True, False)  # the kernel may say no
+    advise_huge_pages(t.data_ptr(), t.nbytes, collapse=True)  # the kernel may accept or refuse
     assert torch.equal(t, before)

@@ -113,6 +113,15 @@ class FastEngine:
         self.lr = config.lr
         self.c = config.loss_factor
         self.mean = config.grad_reduction == "mean"
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Load (or, the first time, compile) the kernels now, so that training time is training."""
+        X, y, order = np.zeros((1, self.w.size), np.float32), np.zeros(1, np.float32), np.zeros(1, np.int64)
+        w = self.w.copy()
+        self._fast.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, self.c, self.mean)
+        self._fast.sgd_epoch_parallel(X, y, order, w, 0.0, self.lr, 1, self.c, self.mean, 1)
+        self._fast.total_loss(X, y, w, 0.0, self.c)
 
     @staticmethod
     def _threads() -> int:
