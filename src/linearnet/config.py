@@ -9,7 +9,8 @@ prints the same message as one line.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+import numbers
+from dataclasses import dataclass
 
 __all__ = [
     "IMPLS",
@@ -38,7 +39,7 @@ AUTO_FAST_VALUES = 1_000_000
 def check_finite(name: str, value, *, low: float | None = None, low_inclusive: bool = True,
                  hint: str = "") -> float:
     """Return ``value`` as a float, or raise with a message naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}{_hint(hint)}")
     value = float(value)
     if not math.isfinite(value):
@@ -51,8 +52,8 @@ def check_finite(name: str, value, *, low: float | None = None, low_inclusive: b
 
 def check_int(name: str, value, *, low: int, hint: str = "") -> int:
     """Return ``value`` as an int >= ``low``, or raise with a message naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         else:
             raise TypeError(f"{name} must be a whole number >= {low}, got {value!r}{_hint(hint)}")
@@ -174,6 +175,3 @@ class Experiment:
     def noise_floor(self) -> float:
         """Expected loss of the true parameters: c · Var(total noise)."""
         return self.train.loss_factor * self.data.noise_variance
-
-    def to_dict(self) -> dict:
-        return {"preset": self.preset, "seed": self.seed, "data": asdict(self.data), "train": asdict(self.train)}

@@ -86,6 +86,22 @@ def _batch_gradient(X, y, order, lo, hi, limit, w, b, g):  # pragma: no cover - 
     return gb, sq
 
 
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _step(w, g, gb, sq, b, m, c, lr, mean):  # pragma: no cover - compiled
+    """Take the SGD step for a batch of m rows with gradient sums (g, gb) and Σ r² = sq.
+
+    Returns (b, the batch's mean loss, ok); ok is False, and w untouched, when that loss
+    is NaN or would be inf in float32.
+    """
+    batch_loss = c * sq / m
+    if not batch_loss <= _F32_MAX:
+        return b, batch_loss if math.isnan(batch_loss) else math.inf, False
+    scale = 2.0 * c * lr / m if mean else 2.0 * c * lr  # d(c·r²)/dŷ = 2c·r
+    for k in range(w.size):
+        w[k] -= scale * g[k]
+    return b - scale * gb, batch_loss, True
+
+
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean):  # pragma: no cover - compiled
     """One epoch of minibatch SGD over the rows of X in ``order``; updates ``w`` in place.
@@ -104,21 +120,16 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean):  # pragma: no cover -
     """
     n, d = X.shape
     g = np.empty(d, np.float64)
-    step = 2.0 * c * lr
     running = 0.0
     batches = 0
     i = 0
     while i < n:
         m = min(batch_size, n - i)
         gb, sq = _batch_gradient(X, y, order, i, i + m, n, w, b, g)
-        batch_loss = c * sq / m
-        if not batch_loss <= _F32_MAX:  # inf in float32, or NaN
-            return b, batch_loss if math.isnan(batch_loss) else math.inf, batches, False
+        b, batch_loss, ok = _step(w, g, gb, sq, b, m, c, lr, mean)
+        if not ok:
+            return b, batch_loss, batches, False
         running += batch_loss
-        scale = step / m if mean else step
-        for k in range(d):
-            w[k] -= scale * g[k]
-        b -= scale * gb
         batches += 1
         i += m
     return b, running, batches, True
@@ -135,7 +146,7 @@ def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, parts):  # pr
     G = np.empty((parts, d), np.float64)
     GB = np.empty(parts, np.float64)
     SQ = np.empty(parts, np.float64)
-    step = 2.0 * c * lr
+    g = np.empty(d, np.float64)
     running = 0.0
     batches = 0
     i = 0
@@ -145,17 +156,14 @@ def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, parts):  # pr
             lo = i + t * m // parts
             hi = i + (t + 1) * m // parts
             GB[t], SQ[t] = _batch_gradient(X, y, order, lo, hi, hi, w, b, G[t])
-        batch_loss = c * SQ.sum() / m
-        if not batch_loss <= _F32_MAX:  # inf in float32, or NaN
-            return b, batch_loss if math.isnan(batch_loss) else math.inf, batches, False
-        running += batch_loss
-        scale = step / m if mean else step
         for k in range(d):
-            total = 0.0
+            g[k] = 0.0
             for t in range(parts):
-                total += G[t, k]
-            w[k] -= scale * total
-        b -= scale * GB.sum()
+                g[k] += G[t, k]
+        b, batch_loss, ok = _step(w, g, GB.sum(), SQ.sum(), b, m, c, lr, mean)
+        if not ok:
+            return b, batch_loss, batches, False
+        running += batch_loss
         batches += 1
         i += m
     return b, running, batches, True
