@@ -20,6 +20,11 @@ _EXPORTS = {
     "make_engine": "engines",
     "fit": "train", "History": "train", "DivergedError": "train",
     "run": "experiment", "run_experiment": "experiment", "Result": "experiment",
+    "fit_arrays": "experiment", "ArrayFit": "experiment",
+    "solve": "solve", "solve_chunks": "solve", "OLSResult": "solve",
+    "read_table": "tables", "write_table": "tables",
+    "Model": "modelfile", "save_model": "modelfile", "load_model": "modelfile",
+    "make_train_config": "presets",
     "SyntheticSpec": "config", "TrainConfig": "config", "Experiment": "config",
     "PRESETS": "presets", "make_experiment": "presets",
 }

@@ -42,6 +42,13 @@ def _whole(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got {text!r}")
+    return names
+
+
 def _numbers(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(","))
@@ -52,7 +59,7 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="linearnet", description="Linear neural networks: linear regression "
-                     "trained from scratch, concisely (torch.nn) and fast (compiled).")
+                     "trained from scratch, concisely (torch.nn) and fast (compiled), or solved exactly.")
     parser.add_argument("--version", action="version", version=f"linearnet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -79,8 +86,39 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="implementation (default: the preset's; fast for data of 1e6+ values)")
     fit.add_argument("--seed", type=_whole, default=0, metavar="N",
                      help="fixes the data, the initial weights and the order (default 0)")
+    data.add_argument("--data", metavar="FILE", help="train on a CSV or Parquet file instead of synthetic data")
+    data.add_argument("--target", metavar="COL", help="with --data: the column to predict")
+    data.add_argument("--features", type=_names, metavar="A,B,...",
+                      help="with --data: feature columns (default: every numeric column but the target)")
+    data.add_argument("--standardize", action="store_true",
+                      help="with --data: train on centred, unit-variance features; report original units")
     train.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    train.add_argument("--out", metavar="MODEL", help="with --data: write the trained model file")
     train.set_defaults(handler=_train)
+
+    solve = commands.add_parser(
+        "solve", help="exact least squares on a CSV or Parquet file, with statistics",
+        description="Fit y = Xw + b exactly (scaled QR/Cholesky with iterative refinement) and report "
+                    "standard errors, t, p, 95%% intervals, R², σ̂ as statsmodels does.")
+    solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file")
+    solve.add_argument("--target", required=True, metavar="COL", help="the column to predict")
+    solve.add_argument("--features", type=_names, metavar="A,B,...",
+                       help="feature columns (default: every numeric column but the target)")
+    solve.add_argument("--no-intercept", action="store_true", help="fit y = Xw without b")
+    solve.add_argument("--allow-rank-deficient", action="store_true",
+                       help="return the minimum-norm solution when columns are linearly dependent")
+    solve.add_argument("--chunk-rows", type=_whole, metavar="N",
+                       help="read the file in chunks of about N rows (default: files over 1 GB)")
+    solve.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    solve.add_argument("--out", metavar="MODEL", help="write the model file")
+    solve.set_defaults(handler=_solve)
+
+    predict = commands.add_parser("predict", help="predict with a model file",
+                                  description="Predict the target for each row of DATA with a model file.")
+    predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
+    predict.add_argument("--model", required=True, metavar="MODEL", help="a model file from solve or train --out")
+    predict.add_argument("--out", metavar="FILE", help="write CSV or Parquet (by extension); default stdout")
+    predict.set_defaults(handler=_predict)
 
     presets = commands.add_parser("presets", help="list the presets with their source and recipe",
                                   description="List the presets with their source and recipe.")
@@ -115,10 +153,19 @@ class _Progress:
             self.drawn = False
 
 
+_SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
+_TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl")
+
+
 def _train(args) -> int:
-    overrides = {name: getattr(args, name) for name in (
-        "true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist",
-        "lr", "batch_size", "epochs", "impl")}
+    if args.data is not None:
+        return _train_data(args)
+    for flag in ("target", "features", "out"):
+        if getattr(args, flag) is not None:
+            raise UsageError(f"linearnet train: error: --{flag} goes with --data FILE")
+    if args.standardize:
+        raise UsageError("linearnet train: error: --standardize goes with --data FILE")
+    overrides = {name: getattr(args, name) for name in _SYNTHETIC_FLAGS + _TRAIN_FLAGS}
     try:
         experiment = make_experiment(args.preset, seed=args.seed, **overrides)
     except (ValueError, TypeError) as exc:  # the library's own message, one line
@@ -127,14 +174,7 @@ def _train(args) -> int:
     from .experiment import run_experiment  # imports torch
     from .train import DivergedError
 
-    progress = _Progress(sys.stderr, experiment.train.epochs)
-
-    def on_epoch(epoch: int, loss: float) -> None:
-        progress.clear()
-        if not args.json:
-            print(f"epoch {epoch}, loss {loss:f}", flush=True)
-        progress.update(epoch, loss)
-
+    progress, on_epoch = _epoch_printer(args, experiment.train.epochs)
     try:
         result = run_experiment(experiment, on_epoch=on_epoch)
     except DivergedError as exc:
@@ -147,6 +187,196 @@ def _train(args) -> int:
     else:
         print(f"error in estimating w: [{', '.join(f'{e:f}' for e in result.w_error)}]")
         print(f"error in estimating b: {result.b_error:f}")
+    return 0
+
+
+def _epoch_printer(args, epochs):
+    progress = _Progress(sys.stderr, epochs)
+
+    def on_epoch(epoch: int, loss: float) -> None:
+        progress.clear()
+        if not args.json:
+            print(f"epoch {epoch}, loss {loss:f}", flush=True)
+        progress.update(epoch, loss)
+
+    return progress, on_epoch
+
+
+def _user_error(command: str, exc: Exception) -> UsageError:
+    return UsageError(f"linearnet {command}: error: {exc}")
+
+
+def _train_data(args) -> int:
+    given = [f"--{f.replace('_', '-')}" for f in _SYNTHETIC_FLAGS if getattr(args, f) is not None]
+    if given:
+        raise UsageError(f"linearnet train: error: {', '.join(given)} describe synthetic data and "
+                         f"cannot be combined with --data")
+    if args.target is None:
+        raise UsageError("linearnet train: error: --data needs --target COL, the column to predict")
+    from .presets import make_train_config
+
+    try:
+        from .tables import read_table
+
+        table = read_table(args.data, target=args.target, features=args.features)
+        config = make_train_config(args.preset, num_values=table.features.size,
+                                   **{f: getattr(args, f) for f in _TRAIN_FLAGS})
+        _check_out(args.out)
+    except (ValueError, TypeError) as exc:
+        raise _user_error("train", exc) from None
+
+    from .experiment import fit_arrays
+    from .train import DivergedError
+
+    progress, on_epoch = _epoch_printer(args, config.epochs)
+    try:
+        result = fit_arrays(table.features, table.target, config, feature_names=table.feature_names,
+                            seed=args.seed, standardize=args.standardize, on_epoch=on_epoch)
+    except DivergedError as exc:
+        progress.clear()
+        print(f"linearnet train: error: {exc}; no model was written", file=sys.stderr)
+        return 1
+    progress.clear()
+    if args.out:
+        from .modelfile import Model, save_model
+
+        training = {"method": "sgd", "data": args.data, "n": table.num_rows, "seed": args.seed,
+                    "standardize": args.standardize, "epochs_loss": result.history.losses,
+                    **{k: getattr(config, k) for k in ("impl", "lr", "batch_size", "epochs", "loss",
+                                                       "grad_reduction")}}
+        save_model(Model(features=table.feature_names, coefficients=result.w,
+                         intercept=result.b, target=args.target, standardization=result.standardization,
+                         training=training), args.out)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        width = max(len(n) for n in ["intercept", *table.feature_names])
+        print(f"{'intercept':<{width}}  {result.b:.6g}")
+        for name, w in zip(table.feature_names, result.w):
+            print(f"{name:<{width}}  {w:.6g}")
+        if args.out:
+            print(f"model written to {args.out}")
+    return 0
+
+
+def _check_out(path) -> None:
+    """Fail before the work, not after it, when a model cannot be written there."""
+    import os
+
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a directory, expected a file name for the output")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{path}: folder {folder} does not exist")
+
+
+def _solve(args) -> int:
+    import os
+    import warnings
+
+    try:
+        _check_out(args.out)
+        from .tables import detect_format, read_table, table_chunks
+
+        detect_format(args.data)
+        stream = args.chunk_rows is not None or os.path.getsize(args.data) > _STREAM_BYTES
+        if args.chunk_rows is not None and args.chunk_rows < 1:
+            raise ValueError(f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
+        from .solve import RankDeficientWarning, solve, solve_chunks
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RankDeficientWarning)
+            if stream:
+                chunks, names = table_chunks(args.data, target=args.target, features=args.features,
+                                             chunk_rows=args.chunk_rows or 1_000_000)
+                result = solve_chunks(chunks, names, fit_intercept=not args.no_intercept,
+                                      allow_rank_deficient=args.allow_rank_deficient)
+            else:
+                table = read_table(args.data, target=args.target, features=args.features)
+                result = solve(table.features, table.target, fit_intercept=not args.no_intercept,
+                               feature_names=table.feature_names,
+                               allow_rank_deficient=args.allow_rank_deficient)
+    except (ValueError, TypeError) as exc:
+        raise _user_error("solve", exc) from None
+    for w in caught:
+        print(f"linearnet solve: warning: {w.message}", file=sys.stderr)
+    stats = _solve_json(result)
+    if args.out:
+        from .modelfile import Model, save_model
+
+        save_model(Model(features=result.feature_names, coefficients=result.coef, intercept=result.intercept,
+                         fit_intercept=result.fit_intercept, target=args.target,
+                         training={"method": "solve", "data": args.data, "n": result.n,
+                                   "algorithm": result.method}, statistics=stats), args.out)
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        print(_solve_table(result))
+        if args.out:
+            print(f"model written to {args.out}")
+    return 0
+
+
+_STREAM_BYTES = 1 << 30  # files larger than this are solved in chunks
+
+
+def _finite_or_none(x):
+    x = float(x)
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def _solve_json(result) -> dict:
+    rows = {r["name"]: {k: _finite_or_none(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")}
+            for r in result.table()}
+    return {
+        "intercept": rows.pop("intercept") if result.fit_intercept else None,
+        "coefficients": {name: rows[name] for name in result.feature_names},
+        "sigma": _finite_or_none(result.sigma),
+        "r2": _finite_or_none(result.r2),
+        "adj_r2": _finite_or_none(result.adj_r2),
+        "n": result.n,
+        "rank": result.rank,
+        "condition_number": _finite_or_none(result.condition_number),
+    }
+
+
+def _solve_table(result) -> str:
+    width = max(9, *(len(n) for n in result.names))
+    head = f"{'':<{width}} {'coef':>12} {'std err':>12} {'t':>9} {'P>|t|':>7} {'[0.025':>12} {'0.975]':>12}"
+    lines = [head, "-" * len(head)]
+    for r in result.table():
+        lines.append(f"{r['name']:<{width}} {r['estimate']:>12.6g} {r['stderr']:>12.6g} {r['t']:>9.3f} "
+                     f"{r['p']:>7.3f} {r['ci_low']:>12.6g} {r['ci_high']:>12.6g}")
+    lines.append("-" * len(head))
+    lines.append(f"R² {result.r2:.6f}   adj. R² {result.adj_r2:.6f}   σ̂ {result.sigma:.6g}   n {result.n}   "
+                 f"rank {result.rank}   condition number {result.condition_number:.3g}")
+    return "\n".join(lines)
+
+
+def _predict(args) -> int:
+    try:
+        from .modelfile import load_model
+        from .tables import read_table
+
+        model = load_model(args.model)
+        table = read_table(args.data, features=model.features, require_target=False)
+        if args.out is not None:
+            _check_out(args.out)
+    except (ValueError, TypeError) as exc:
+        raise _user_error("predict", exc) from None
+    name = f"{model.target}_predicted" if model.target else "prediction"
+    columns = {name: model.predict(table.features)}
+    from .tables import csv_text, write_table
+
+    if args.out is None:
+        sys.stdout.write(csv_text(columns))
+    else:
+        try:
+            write_table(args.out, columns)
+        except (ValueError, OSError) as exc:
+            raise _user_error("predict", exc) from None
     return 0
 
 
@@ -164,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("linearnet: error: a command is required: train or presets "
+            raise UsageError("linearnet: error: a command is required: train, solve, predict or presets "
                              "(see linearnet --help)")
         return args.handler(args)
     except UsageError as exc:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields, replace
 
 from .config import AUTO_FAST_VALUES, Experiment, SyntheticSpec, TrainConfig
 
-__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "get_preset", "make_experiment"]
+__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "get_preset", "make_experiment", "make_train_config"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,26 @@ def make_experiment(preset: str | None = None, *, seed: int = 0, **overrides) ->
     if "true_w" in data_kw and "num_features" not in data_kw:
         data_kw["num_features"] = None
     data = replace(base.data, **data_kw)
-    if "impl" not in train_kw and preset is None and data.num_examples * data.dim >= AUTO_FAST_VALUES:
-        train_kw["impl"] = "fast"
-    train = replace(base.train, **train_kw)
+    train = _train_config(base, preset is not None, data.num_examples * data.dim, train_kw)
     return Experiment(data=data, train=train, seed=seed, preset=base.name)
+
+
+def make_train_config(preset: str | None = None, *, num_values: int = 0, **overrides) -> TrainConfig:
+    """The training settings of a preset with overrides, for data that are not synthetic.
+
+    ``num_values`` (rows × features) picks ``impl="fast"`` for large data when neither a
+    preset nor ``impl`` is named.
+    """
+    base = get_preset(DEFAULT_PRESET if preset is None else preset)
+    unknown = set(overrides) - _TRAIN_FIELDS
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; accepted: "
+                        f"{', '.join(sorted(_TRAIN_FIELDS))}")
+    train_kw = {k: v for k, v in overrides.items() if v is not None}
+    return _train_config(base, preset is not None, num_values, train_kw)
+
+
+def _train_config(base: Preset, preset_named: bool, num_values: int, train_kw: dict) -> TrainConfig:
+    if "impl" not in train_kw and not preset_named and num_values >= AUTO_FAST_VALUES:
+        train_kw["impl"] = "fast"
+    return replace(base.train, **train_kw)

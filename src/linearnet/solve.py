@@ -8,11 +8,13 @@ what remains is cond(AD), the *scaled* condition number. Then:
   factor R of D·AᵀA·D solves the normal equations, and iterative refinement on the
   residual r = y − Aβ removes what rounding left. The error of β and of (AᵀA)⁻¹ is about
   cond(AD)²·ε ≤ 2e-10 before refinement.
-- **accurate path**, otherwise: Householder QR of AD and Björck's iterative refinement of
-  the augmented system [I A; Aᵀ 0][r; β] = [y; 0], with residuals computed in extended
-  precision (``np.longdouble``). The error is about cond(AD)·ε per step and shrinks with
-  every step, so even cond(AD) ~ 1e12 gives many correct digits; ``numpy.linalg.lstsq``
-  and statsmodels instead truncate the small singular values of the unscaled design.
+- **accurate path**, otherwise: R from a Householder QR of AD solves the semi-normal
+  equations RᵀRβ = DAᵀy, refined with residuals computed in extended precision
+  (``np.longdouble``); each step shrinks the error by about cond(AD)²·ε, so up to
+  cond(AD) ≈ 3e7. Beyond that, in memory, Björck's refinement of the augmented system
+  [I A; Aᵀ 0][r; β] = [y; 0] with Q, whose steps shrink it by cond(AD)·ε.
+  ``numpy.linalg.lstsq`` and statsmodels instead truncate the small singular values of the
+  unscaled design.
 - **data in chunks** (files larger than memory, :func:`solve_chunks`): the same fast path
   (the Gram matrix is a sum over chunks); otherwise R from a QR of stacked chunk factors
   (TSQR) and refinement of the semi-normal equations with extended-precision residuals,
@@ -31,12 +33,18 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-__all__ = ["solve", "solve_chunks", "OLSResult", "RankDeficientWarning", "FAST_PATH_MAX_COND"]
+__all__ = ["solve", "solve_chunks", "OLSResult", "RankDeficientWarning", "IllConditionedWarning",
+           "FAST_PATH_MAX_COND", "SEMINORMAL_MAX_COND"]
 
 FAST_PATH_MAX_COND = 1e3  # scaled condition number up to which the Gram/Cholesky path is used
+SEMINORMAL_MAX_COND = 3e7  # up to here refining the semi-normal equations converges (cond²·ε < 0.2)
 _CHUNK = 65536  # rows per pass-through chunk of in-memory data
 _MAX_REFINE = 30
 _EPS = np.finfo(np.float64).eps
+
+
+class IllConditionedWarning(UserWarning):
+    """The data were solved in chunks, and are too ill-conditioned for full accuracy that way."""
 
 
 class RankDeficientWarning(UserWarning):
@@ -66,7 +74,7 @@ class OLSResult:
     condition_number: float  # of the unscaled design, as statsmodels reports it
     scaled_condition_number: float  # of the design with unit-norm columns: what accuracy depends on
     fit_intercept: bool
-    method: str  # "cholesky", "qr" or "tsqr"
+    method: str  # "cholesky", "qr", "qr-augmented", "tsqr" or "pinv"
     refinement_steps: int = 0
     feature_names: list[str] = field(default_factory=list)
 
@@ -368,7 +376,7 @@ def _solve(chunks, feature_names, fit_intercept, allow_rank_deficient, memory) -
         if scaled_cond > 30:
             beta, steps = _refine_seminormal(chunks, beta, R, d, fit_intercept, False, tol)
     elif memory is not None:
-        method = "qr"
+        method = "qr" if scaled_cond <= SEMINORMAL_MAX_COND else "qr-augmented"
         R = np.linalg.qr(_design(memory[0], fit_intercept) * d, mode="r")
     else:
         method = "tsqr"
@@ -380,12 +388,16 @@ def _solve(chunks, feature_names, fit_intercept, allow_rank_deficient, memory) -
             raise ValueError(_dependent_message(names, null, rank, k))
         return _min_norm(chunks, memory, names, feature_names, fit_intercept, first, d, R, rank, s)
 
-    if method == "qr":
+    if method == "qr-augmented":
         A = _design(memory[0], fit_intercept)
         beta, R, steps = _bjorck(A, memory[1], d, tol)
-    elif method == "tsqr":  # semi-normal equations with R from QR, refined with extended residuals
+    elif method in ("qr", "tsqr"):  # semi-normal equations with R from QR, refined with extended residuals
         beta = d * _solve_r(R, d * first.Aty)
         beta, steps = _refine_seminormal(chunks, beta, R, d, fit_intercept, True, tol)
+        if method == "tsqr" and scaled_cond > SEMINORMAL_MAX_COND:
+            warnings.warn(f"the design is too ill-conditioned (scaled condition number {scaled_cond:.2g}) "
+                          f"to be solved to full accuracy in chunks; load it into memory for the "
+                          f"augmented QR method", IllConditionedWarning, stacklevel=3)
 
     _, rss = _residual_pass(chunks, beta, fit_intercept, extended=method != "cholesky", gradient=False)
     return _statistics(names, feature_names, beta, R, d, rss, first, n, rank, s, fit_intercept, method, steps)

@@ -1,0 +1,340 @@
+"""Tables in and out: CSV and Parquet files, checked once where they enter.
+
+Every problem is reported as one ``ValueError`` naming the file, the column and the first
+bad row ("row 7 (line 8)": data rows count from 1, lines include the header). Reading is
+done by pyarrow; when pyarrow refuses a file, a line-by-line scan finds the row to name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+__all__ = ["Table", "read_table", "table_chunks", "write_table", "csv_text", "atomic_write", "detect_format"]
+
+_PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass
+class Table:
+    path: str
+    features: np.ndarray  # (n, p) float64
+    target: np.ndarray | None  # (n,) float64
+    feature_names: list[str]
+    target_name: str | None
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.features)
+
+
+# --- what the file is ----------------------------------------------------------------------
+
+def detect_format(path) -> str:
+    """'csv' or 'parquet', by content (Parquet's magic bytes), else by extension."""
+    p = Path(path)
+    if not p.exists():
+        raise ValueError(f"{path}: no such file")
+    if p.is_dir():
+        raise ValueError(f"{path}: is a directory, expected a CSV or Parquet file")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not head:
+        raise ValueError(f"{path}: is empty, expected a header line and rows")
+    if head[:4] == _PARQUET_MAGIC:
+        return "parquet"
+    if p.suffix.lower() in (".parquet", ".pq"):
+        raise ValueError(f"{path}: is not a Parquet file (it does not start with PAR1)")
+    if b"\x00" in head:
+        raise ValueError(f"{path}: holds binary data, expected a CSV or Parquet file")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            raise ValueError(f"{path}: is not UTF-8 text, expected a CSV or Parquet file") from None
+    return "csv"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _where(fmt: str, row: int) -> str:
+    """'row 7 (line 8)' for CSV (the header is line 1), 'row 7' for Parquet; row counts from 1."""
+    return f"row {row} (line {row + 1})" if fmt == "csv" else f"row {row}"
+
+
+def _column_values(path, fmt, name, column, first_row: int) -> np.ndarray:
+    """A pyarrow column as float64, or a ValueError naming the first bad row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_null(t):
+        raise ValueError(f"{path}: column '{name}' has no values")
+    if column.null_count:
+        row = first_row + int(pc.index(pc.is_null(column), True).as_py())
+        raise ValueError(f"{path}: column '{name}', {_where(fmt, row)}: missing value (empty or NaN)")
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        for i, text in enumerate(column.to_pylist()):
+            if not _is_number(text):
+                raise ValueError(f"{path}: column '{name}', {_where(fmt, first_row + i)}: "
+                                 f"{text!r} is not a number")
+        values = np.array(column.to_pylist(), dtype=np.float64)
+    else:
+        raise ValueError(f"{path}: column '{name}' holds {t} values, expected numbers")
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(f"{path}: column '{name}', {_where(fmt, first_row + int(bad[0]))}: "
+                         f"{values[bad[0]]} is not a finite number")
+    return values
+
+
+def _looks_numeric(column) -> bool:
+    """For default features: numeric types, or text whose first value is a number (a typo later)."""
+    import pyarrow as pa
+
+    t = column.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
+        return True
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        first = next((v for v in column.to_pylist() if v is not None), None)
+        return _is_number(first)
+    return False
+
+
+def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target):
+    """Check the target and feature columns exist; default features: numeric columns but the target."""
+    columns = ", ".join(names)
+    if target is not None and target not in names:
+        raise ValueError(f"{path}: has no column '{target}' for the target; its columns are: {columns}")
+    if target is None and require_target:
+        raise ValueError(f"{path}: name the target column (--target); its columns are: {columns}")
+    if features is None:
+        features = [n for n in names if n != target and numeric(n)]
+        if not features:
+            raise ValueError(f"{path}: has no numeric column besides the target '{target}'; "
+                             f"its columns are: {columns}")
+    else:
+        features = list(features)
+        missing = [f for f in features if f not in names]
+        if missing:
+            raise ValueError(f"{path}: has no column{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(repr(m) for m in missing)}; its columns are: {columns}")
+        if target is not None and target in features:
+            raise ValueError(f"{path}: column '{target}' is the target and cannot also be a feature")
+        dupes = sorted({f for f in features if features.count(f) > 1})
+        if dupes:
+            raise ValueError(f"{path}: feature column{'s' if len(dupes) > 1 else ''} "
+                             f"{', '.join(dupes)} named twice")
+    return features
+
+
+def _diagnose_csv(path, wanted: list[str] | None = None) -> str | None:
+    """Scan a CSV line by line for the first ragged row, or non-number in a wanted column."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            return f"{path}: is empty, expected a header line and rows"
+        index = [header.index(w) for w in (wanted or []) if w in header]
+        for row_number, row in enumerate(reader, start=1):
+            if not row:
+                continue
+            if len(row) != len(header):
+                return (f"{path}: {_where('csv', row_number)} has {len(row)} fields, "
+                        f"expected {len(header)} like the header")
+            for j in index:
+                if not _is_number(row[j]):
+                    value = row[j]
+                    what = "missing value (empty)" if value == "" else f"{value!r} is not a number"
+                    return f"{path}: column '{header[j]}', {_where('csv', row_number)}: {what}"
+    return None
+
+
+def _read_arrow(path, fmt):
+    import pyarrow as pa
+
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path)
+        import pyarrow.csv as pcsv
+
+        return pcsv.read_csv(path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        found = _diagnose_csv(path) if fmt == "csv" else None
+        raise ValueError(found or f"{path}: cannot be read as {fmt.upper()} ({exc})") from None
+
+
+def read_table(path, *, target: str | None = None, features: list[str] | None = None,
+               require_target: bool = True) -> Table:
+    """Read a CSV or Parquet file into float64 arrays, validating every value.
+
+    Features default to every numeric column but the target. With ``require_target=False``
+    and no ``target`` (prediction), only the features are read.
+    """
+    path = str(path)
+    fmt = detect_format(path)
+    table = _read_arrow(path, fmt)
+    names = [str(n) for n in table.column_names]
+    if table.num_rows == 0:
+        raise ValueError(f"{path}: has a header but no rows")
+    features = _select(path, names, target, features, lambda n: _looks_numeric(table.column(n)),
+                       require_target)
+    X = np.empty((table.num_rows, len(features)), dtype=np.float64)
+    for j, name in enumerate(features):
+        X[:, j] = _column_values(path, fmt, name, table.column(name), 1)
+    y = _column_values(path, fmt, target, table.column(target), 1) if target is not None else None
+    return Table(path, X, y, features, target)
+
+
+def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_rows: int = 65536):
+    """Stream a file in chunks of about ``chunk_rows`` rows, validating each.
+
+    Returns ``(chunks, feature_names)``; each call of ``chunks()`` reads the file again and
+    yields ``(X, y)`` float64 arrays, so memory holds one chunk.
+    """
+    import pyarrow as pa
+
+    path = str(path)
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        schema = pf.schema_arrow
+        names = [str(n) for n in schema.names]
+        if pf.metadata.num_rows == 0:
+            raise ValueError(f"{path}: has a header but no rows")
+
+        def numeric(n):
+            t = schema.field(n).type
+            return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+        features = _select(path, names, target, features, numeric, True)
+
+        def batches():
+            return pf.iter_batches(batch_size=chunk_rows, columns=features + [target])
+    else:
+        import pyarrow.csv as pcsv
+
+        try:
+            probe = pcsv.open_csv(path)
+            schema = probe.schema
+            first = probe.read_next_batch()
+        except StopIteration:
+            raise ValueError(f"{path}: has a header but no rows") from None
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ValueError(_diagnose_csv(path) or f"{path}: cannot be read as CSV ({exc})") from None
+        names = [str(n) for n in schema.names]
+        features = _select(path, names, target, features, lambda n: _looks_numeric(first.column(n)), True)
+        wanted = features + [target]
+        # about chunk_rows rows per block, from the width of the first rows
+        row_bytes = max(8, os.path.getsize(path) // max(1, _count_guess(path)))
+        block = int(min(max(chunk_rows * row_bytes, 1 << 16), 1 << 30))
+
+        def batches():
+            reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=block),
+                                   convert_options=pcsv.ConvertOptions(
+                                       include_columns=wanted, column_types={w: pa.float64() for w in wanted}))
+            return reader
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        row = 1
+        try:
+            for batch in batches():
+                n = batch.num_rows
+                if n == 0:
+                    continue
+                X = np.empty((n, len(features)), dtype=np.float64)
+                for j, name in enumerate(features):
+                    X[:, j] = _column_values(path, fmt, name, batch.column(name), row)
+                y = _column_values(path, fmt, target, batch.column(target), row)
+                row += n
+                yield X, y
+        except (pa.ArrowInvalid, OSError) as exc:
+            found = _diagnose_csv(path, features + [target]) if fmt == "csv" else None
+            raise ValueError(found or f"{path}: cannot be read as {fmt.upper()} ({exc})") from None
+
+    return chunks, features
+
+
+def _count_guess(path, sample: int = 1 << 20) -> int:
+    """Rows in the file, estimated from the line count of its first megabyte."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        head = fh.read(sample)
+    lines = max(1, head.count(b"\n"))
+    return max(1, int(lines * size / max(1, len(head))))
+
+
+# --- writing -------------------------------------------------------------------------------
+
+def atomic_write(path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it over ``path``.
+
+    A failure or interruption leaves an existing ``path`` untouched and no temporary file.
+    """
+    import tempfile
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_table(path, columns: dict[str, np.ndarray]) -> None:
+    """Write columns to CSV or Parquet (by extension: .parquet/.pq), atomically."""
+    if str(path).lower().endswith((".parquet", ".pq")):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({k: np.asarray(v) for k, v in columns.items()})
+        atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    else:
+        text = csv_text(columns)
+
+        def write(tmp):
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+
+        atomic_write(path, write)
+
+
+def csv_text(columns: dict[str, np.ndarray]) -> str:
+    """CSV with every float written so that it reads back exactly (repr)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    names = list(columns)
+    w.writerow(names)
+    for row in zip(*(np.asarray(columns[n]).tolist() for n in names)):
+        w.writerow([repr(v) if isinstance(v, float) else v for v in row])
+    return buf.getvalue()

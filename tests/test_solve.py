@@ -1,0 +1,202 @@
+"""solve() against statsmodels, exact rational arithmetic, and itself in chunks."""
+import warnings
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+import torch
+from hypothesis import given, settings, strategies as st
+
+import linearnet.solve as solve_module
+from linearnet import fit_arrays, make_train_config, run, synthetic_data
+from linearnet.solve import RankDeficientWarning, solve, solve_chunks
+
+from exact import exact_ols
+
+
+def statsmodels_fit(X, y, fit_intercept=True):
+    return sm.OLS(y, sm.add_constant(X, has_constant="add") if fit_intercept else X).fit()
+
+
+def assert_matches_statsmodels(fit, ref):
+    np.testing.assert_allclose(fit.params, ref.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fit.bse, ref.bse, rtol=1e-9)
+    np.testing.assert_allclose(fit.tvalues, ref.tvalues, rtol=1e-8)
+    np.testing.assert_allclose(fit.pvalues, ref.pvalues, rtol=1e-6, atol=1e-300)
+    np.testing.assert_allclose(fit.conf_int, ref.conf_int(), rtol=1e-9, atol=1e-12)
+    assert fit.sigma == pytest.approx(np.sqrt(ref.scale), rel=1e-10)
+    assert fit.r2 == pytest.approx(ref.rsquared, rel=1e-10)
+    assert fit.adj_r2 == pytest.approx(ref.rsquared_adj, rel=1e-10)
+    assert fit.condition_number == pytest.approx(ref.condition_number, rel=1e-6)
+    assert fit.n == ref.nobs and fit.df_resid == ref.df_resid
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(8, 200), p=st.integers(1, 6), seed=st.integers(0, 10_000), intercept=st.booleans(),
+       scale=st.sampled_from([1e-3, 1.0, 1e4]))
+def test_matches_statsmodels(n, p, seed, intercept, scale):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * scale + rng.uniform(-3, 3, p)
+    y = X @ rng.standard_normal(p) + 2.0 + rng.standard_normal(n)
+    fit = solve(X, y, fit_intercept=intercept)
+    assert_matches_statsmodels(fit, statsmodels_fit(X, y, intercept))
+    assert fit.rank == p + intercept
+
+
+def polynomial(degree, x=np.arange(21.0)):
+    return np.vander(x, degree + 1, increasing=True)[:, 1:]
+
+
+def correct_digits(estimate, exact):
+    return float(np.min(-np.log10(np.abs(np.asarray(estimate) - exact) / np.abs(exact) + 1e-17)))
+
+
+@pytest.mark.parametrize("degree, digits", [(5, 10), (10, 7)])
+def test_ill_conditioned_polynomials_against_exact_arithmetic(degree, digits):
+    X = polynomial(degree)
+    y = 10 * np.cos(np.arange(21.0)) + np.arange(21.0)
+    beta, se = exact_ols(X, y)
+    fit = solve(X, y)
+    assert fit.condition_number > (1e6 if degree == 5 else 1e13)
+    assert correct_digits(fit.params, beta) >= digits
+    assert correct_digits(fit.bse, se) >= digits
+    if degree == 10:  # what the usual tools return here
+        lstsq = np.linalg.lstsq(np.column_stack([np.ones(21), X]), y, rcond=None)[0]
+        assert correct_digits(lstsq, beta) < digits
+
+
+def test_wampler1_is_recovered_exactly():
+    """NIST StRD Wampler1: y = 1 + x + x² + x³ + x⁴ + x⁵ on x = 0..20, certified coefficients all 1."""
+    X = polynomial(5)
+    y = 1 + X.sum(axis=1)
+    fit = solve(X, y)
+    np.testing.assert_allclose(fit.params, np.ones(6), rtol=1e-10)
+    assert fit.sigma < 1e-6
+
+
+def test_longley_against_exact_arithmetic():
+    """The Longley data (statsmodels ships them): the classic ill-conditioned economic series."""
+    data = sm.datasets.longley.load_pandas()
+    X, y = data.exog.to_numpy(float), data.endog.to_numpy(float)
+    beta, se = exact_ols(X, y)
+    fit = solve(data.exog, data.endog)
+    assert fit.names == ["intercept", "GNPDEFL", "GNP", "UNEMP", "ARMED", "POP", "YEAR"]
+    assert fit.condition_number > 1e9
+    assert correct_digits(fit.params, beta) >= 10
+    assert correct_digits(fit.bse, se) >= 10
+
+
+def test_fast_and_accurate_paths_agree(monkeypatch):
+    X = polynomial(3)
+    y = np.sin(np.arange(21.0))
+    fast = solve(X, y)
+    monkeypatch.setattr(solve_module, "FAST_PATH_MAX_COND", 0.0)
+    accurate = solve(X, y)
+    assert (fast.method, accurate.method) == ("cholesky", "qr")
+    np.testing.assert_allclose(fast.params, accurate.params, rtol=1e-10)
+    np.testing.assert_allclose(fast.bse, accurate.bse, rtol=1e-10)
+
+
+@pytest.mark.parametrize("make", ["random", "polynomial"])
+def test_chunks_equal_the_in_memory_solve(make):
+    rng = np.random.default_rng(1)
+    if make == "random":
+        X = rng.standard_normal((3001, 5)) * [1, 10, 100, 1e3, 1e4]
+    else:
+        x = rng.uniform(0, 20, 3001)
+        X = np.column_stack([x ** k for k in range(1, 7)])
+    y = X @ rng.standard_normal(X.shape[1]) + rng.standard_normal(len(X))
+
+    def chunks():
+        for i in range(0, len(X), 250):
+            yield X[i:i + 250], y[i:i + 250]
+
+    whole = solve(X, y)
+    parts = solve_chunks(chunks, [f"x{j + 1}" for j in range(X.shape[1])])
+    assert parts.method == ("cholesky" if make == "random" else "tsqr")
+    size = np.abs(whole.params).max()  # relative to the coefficient vector: a tiny intercept is noise
+    np.testing.assert_allclose(parts.params, whole.params, rtol=1e-10, atol=1e-10 * size)
+    np.testing.assert_allclose(parts.bse, whole.bse, rtol=1e-10)
+    assert parts.r2 == pytest.approx(whole.r2, rel=1e-12) and parts.sigma == pytest.approx(whole.sigma, rel=1e-10)
+
+
+def test_dependent_columns_are_named():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    X = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])
+    with pytest.raises(ValueError) as info:
+        solve(X, X[:, 1], feature_names=["a", "b", "c", "d"])
+    assert str(info.value) == (
+        "the columns a, c, d are linearly dependent (rank 4 of 5 parameters): drop one of them, or allow a "
+        "rank-deficient design (--allow-rank-deficient) for the minimum-norm solution")
+
+
+@pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")  # statsmodels' own, for the reference
+def test_rank_deficient_gives_the_minimum_norm_solution_with_a_warning():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 2))
+    X = np.column_stack([X, X[:, 0] + X[:, 1]])
+    y = X[:, 0] + rng.standard_normal(50)
+    with pytest.warns(RankDeficientWarning, match="rank 3 of 4 parameters"):
+        fit = solve(X, y, allow_rank_deficient=True)
+    A = np.column_stack([np.ones(50), X])
+    np.testing.assert_allclose(fit.params, np.linalg.pinv(A) @ y, rtol=1e-9)
+    ref = statsmodels_fit(X, y)
+    np.testing.assert_allclose(fit.bse, ref.bse, rtol=1e-8)
+    assert fit.rank == 3 and fit.df_resid == 47
+
+
+def test_fewer_rows_than_parameters():
+    X, y = np.ones((3, 4)), np.ones(3)
+    with pytest.raises(ValueError, match=r"^the data have 3 rows but the model has 5 parameters "
+                                         r"\(4 features \+ intercept\); need at least 5 rows"):
+        solve(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RankDeficientWarning)
+        assert solve(np.eye(3)[:2], [1.0, 2.0], allow_rank_deficient=True).rank == 2
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (np.ones(5), np.ones(5), "X must be 2-D (n_examples, n_features), got shape (5,); use X.reshape(-1, 1) for one feature"),
+    (np.ones((5, 2)), np.ones(4), "X and y must have the same number of rows, got 5 and 4"),
+    (np.ones((5, 2)), np.ones((5, 2)), "y must have shape (n,) or (n, 1), got (5, 2)"),
+    (np.array([[1.0, np.inf], [2, 3], [4, 5], [6, 7]]), np.ones(4), "X must be finite; row 0, column x2 is inf"),
+    (np.arange(8.0).reshape(4, 2), np.array([1, 2, np.nan, 4]), "y must be finite; row 2 is nan"),
+])
+def test_bad_input_messages(X, y, message):
+    with pytest.raises(ValueError) as info:
+        solve(X, y)
+    assert str(info.value) == message
+
+
+def test_accepts_tensors_and_names():
+    g = torch.Generator().manual_seed(0)
+    X, y = synthetic_data([2, -3.4], 4.2, 1000, generator=g)
+    fit = solve(X, y, feature_names=["a", "b"])
+    assert fit.names == ["intercept", "a", "b"]
+    np.testing.assert_allclose(fit.coef, [2, -3.4], atol=2e-3)
+    assert fit.intercept == pytest.approx(4.2, abs=2e-3)
+    np.testing.assert_allclose(fit.predict(X.numpy()), X.numpy().astype(float) @ fit.coef + fit.intercept)
+
+
+@pytest.mark.parametrize("impl", ["scratch", "concise", "fast"])
+def test_sgd_converges_to_the_analytic_solution(impl):
+    g = torch.Generator().manual_seed(4)
+    X, y = synthetic_data([2, -3.4], 4.2, 1000, generator=g)
+    exact = solve(X, y)
+    sgd = fit_arrays(X.numpy(), y.numpy(), make_train_config(impl=impl, epochs=10, lr=0.01), seed=1)
+    # SGD at lr 0.01, batch 10 jitters around the optimum by about sqrt(lr·σ²/batch) ≈ 3e-4
+    np.testing.assert_allclose(sgd.w, exact.coef, atol=1.5e-3)
+    assert sgd.b == pytest.approx(exact.intercept, abs=1.5e-3)
+    assert abs(sgd.w[0] - exact.coef[0]) < abs(sgd.w[0] - 2.0) + 1.5e-3  # closer to the solve than noise allows
+
+
+def test_standardized_training_reports_original_units():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 300, (400, 2)) + [0, 1000]
+    y = X @ [0.5, -2.0] + 7 + rng.standard_normal(400) * 0.1
+    exact = solve(X, y)
+    sgd = fit_arrays(X, y, make_train_config(impl="fast", epochs=60, lr=0.05), standardize=True)
+    np.testing.assert_allclose(sgd.w, exact.coef, rtol=2e-3)
+    assert sgd.b == pytest.approx(exact.intercept, rel=2e-2)
+    assert sgd.standardization["mean"] == pytest.approx(X.mean(axis=0).tolist())
