@@ -209,7 +209,8 @@ def _user_error(command: str, exc: Exception) -> UsageError:
 def _train_data(args) -> int:
     given = [f"--{f.replace('_', '-')}" for f in _SYNTHETIC_FLAGS if getattr(args, f) is not None]
     if given:
-        raise UsageError(f"linearnet train: error: {', '.join(given)} describe synthetic data and "
+        verb = "describes" if len(given) == 1 else "describe"
+        raise UsageError(f"linearnet train: error: {', '.join(given)} {verb} synthetic data and "
                          f"cannot be combined with --data")
     if args.target is None:
         raise UsageError("linearnet train: error: --data needs --target COL, the column to predict")

@@ -1,0 +1,189 @@
+"""solve, train --data, model files and predict, through the CLI and the library."""
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from linearnet.cli import main
+from linearnet.modelfile import Model, load_model, save_model
+from linearnet.tables import read_table
+
+HOUSES = os.path.join(os.path.dirname(__file__), "..", "data", "houses.csv")
+
+
+def cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def statsmodels_houses():
+    t = read_table(HOUSES, target="price")
+    return sm.OLS(t.target, sm.add_constant(t.features)).fit()
+
+
+def test_solve_prints_the_statsmodels_table(capsys):
+    code, out, err = cli(capsys, "solve", HOUSES, "--target", "price")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert re.fullmatch(r"\s+coef\s+std err\s+t\s+P>\|t\|\s+\[0.025\s+0.975\]", lines[0])
+    assert [line.split()[0] for line in lines[2:6]] == ["intercept", "area", "rooms", "age"]
+    ref = statsmodels_houses()
+    assert float(lines[3].split()[1]) == pytest.approx(ref.params[1], rel=1e-5)
+    assert re.fullmatch(r"R² 0\.\d{6}   adj\. R² 0\.\d{6}   σ̂ [\d.]+   n 200   rank 4   condition number [\d.e+]+",
+                        lines[-1])
+
+
+def test_solve_json(capsys):
+    code, out, _ = cli(capsys, "solve", HOUSES, "--target", "price", "--json")
+    result = json.loads(out)
+    ref = statsmodels_houses()
+    keys = {"estimate", "stderr", "t", "p", "ci_low", "ci_high"}
+    assert set(result) == {"intercept", "coefficients", "sigma", "r2", "adj_r2", "n", "rank", "condition_number"}
+    assert set(result["intercept"]) == keys and list(result["coefficients"]) == ["area", "rooms", "age"]
+    assert result["intercept"]["estimate"] == pytest.approx(ref.params[0], rel=1e-10)
+    assert result["coefficients"]["age"]["stderr"] == pytest.approx(ref.bse[3], rel=1e-10)
+    assert result["coefficients"]["rooms"]["ci_high"] == pytest.approx(ref.conf_int()[2, 1], rel=1e-10)
+    assert result["r2"] == pytest.approx(ref.rsquared, rel=1e-12) and result["n"] == 200 and result["rank"] == 4
+    code, out, _ = cli(capsys, "solve", HOUSES, "--target", "price", "--json", "--no-intercept",
+                       "--features", "area,age")
+    result = json.loads(out)
+    assert result["intercept"] is None and list(result["coefficients"]) == ["area", "age"]
+
+
+def test_solve_rank_deficient_file(tmp_path, capsys):
+    path = tmp_path / "dep.csv"
+    path.write_text("a,b,c,y\n" + "".join(f"{i},{i * i % 7},{i + 2 * (i * i % 7)},{i % 5}\n" for i in range(20)))
+    code, _, err = cli(capsys, "solve", path, "--target", "y")
+    assert code == 2 and err.count("\n") == 1
+    assert "the columns a, b, c are linearly dependent (rank 3 of 4 parameters)" in err
+    code, out, err = cli(capsys, "solve", path, "--target", "y", "--allow-rank-deficient", "--json")
+    assert code == 0 and json.loads(out)["rank"] == 3
+    assert err == ("linearnet solve: warning: the design has rank 3 of 4 parameters; "
+                   "returning the minimum-norm solution\n")
+
+
+def test_solve_save_and_predict_round_trip(tmp_path, capsys):
+    model_path = tmp_path / "houses.model.json"
+    assert cli(capsys, "solve", HOUSES, "--target", "price", "--out", model_path)[0] == 0
+    model = load_model(model_path)
+    ref = statsmodels_houses()
+    assert model.features == ["area", "rooms", "age"] and model.target == "price"
+    assert model.training["method"] == "solve" and model.statistics["n"] == 200
+    np.testing.assert_allclose(model.coefficients, ref.params[1:], rtol=1e-10)
+    code, out, err = cli(capsys, "predict", "--model", model_path, HOUSES)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == "price_predicted" and len(lines) == 201
+    np.testing.assert_allclose([float(v) for v in lines[1:]], ref.fittedvalues, rtol=1e-10)
+    for name in ("pred.csv", "pred.parquet"):
+        assert cli(capsys, "predict", "--model", model_path, HOUSES, "--out", tmp_path / name)[0] == 0
+        back = read_table(tmp_path / name, target="price_predicted", features=[])
+        np.testing.assert_allclose(back.target, ref.fittedvalues, rtol=1e-12)
+
+
+def test_predict_names_the_missing_columns(tmp_path, capsys):
+    save_model(Model(["area", "rooms", "age"], [1.0, 2.0, 3.0], 4.0, target="price"), tmp_path / "m.json")
+    data = tmp_path / "new.csv"
+    data.write_text("area,size\n10,2\n")
+    code, out, err = cli(capsys, "predict", "--model", tmp_path / "m.json", data)
+    assert code == 2 and out == ""
+    assert err == f"linearnet predict: error: {data}: has no columns 'rooms', 'age'; its columns are: area, size\n"
+
+
+def test_train_on_a_file_saves_a_model_in_original_units(tmp_path, capsys):
+    model_path = tmp_path / "sgd.json"
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--standardize",
+                         "--epochs", "40", "--lr", "0.1", "--impl", "fast", "--out", model_path)
+    assert code == 0 and err == ""
+    assert out.splitlines()[0].startswith("epoch 1, loss ")
+    model = load_model(model_path)
+    ref = statsmodels_houses()
+    # SGD at lr 0.1 on 200 rows ends within its own jitter of the exact solution
+    np.testing.assert_allclose(model.coefficients, ref.params[1:], rtol=0.1)
+    assert model.training["method"] == "sgd" and model.training["impl"] == "fast"
+    assert model.standardization is not None
+
+
+def test_a_diverged_training_writes_no_model_and_keeps_the_old_one(tmp_path, capsys):
+    model_path = tmp_path / "keep.json"
+    model_path.write_text("precious")
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--lr", "10",
+                         "--out", model_path)
+    assert code == 1 and "training diverged" in err and err.endswith("; no model was written\n")
+    assert model_path.read_text() == "precious"
+    assert sorted(os.listdir(tmp_path)) == ["keep.json"]
+
+
+def test_model_files_round_trip_bit_for_bit(tmp_path):
+    rng = np.random.default_rng(0)
+    model = Model(["a", "b"], rng.standard_normal(2) * 1e-9, float(rng.standard_normal()), target="y",
+                  training={"method": "solve"})
+    save_model(model, tmp_path / "m.json")
+    back = load_model(tmp_path / "m.json")
+    assert np.array_equal(back.coefficients, model.coefficients) and back.intercept == model.intercept
+    assert back.features == ["a", "b"] and json.loads((tmp_path / "m.json").read_text())["format_version"] == 1
+
+
+def test_a_failed_write_leaves_the_existing_file_untouched(tmp_path, monkeypatch):
+    path = tmp_path / "m.json"
+    path.write_text("old")
+    import linearnet.modelfile as mf
+
+    def explode(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mf.json, "dumps", lambda *a, **k: "x" * 10)
+    monkeypatch.setattr("builtins.open", _failing_open(open, explode))
+    with pytest.raises(OSError, match="disk full"):
+        save_model(Model(["a"], [1.0], 0.0), path)
+    monkeypatch.undo()
+    assert path.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["m.json"]
+
+
+def _failing_open(real_open, fail):
+    def fake(file, mode="r", *args, **kwargs):
+        if "w" in mode:
+            fail()
+        return real_open(file, mode, *args, **kwargs)
+    return fake
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not a usable linearnet model file: not JSON"),
+    ('{"format": "pickle"}', 'not a usable linearnet model file: expected "format": "linearnet-model"'),
+    ('{"format": "linearnet-model", "format_version": 9}',
+     "not a usable linearnet model file: format_version 9 is newer than this linearnet reads (1); upgrade linearnet"),
+    ('{"format": "linearnet-model", "format_version": 1, "kind": "linear_regression", "features": ["a"], '
+     '"coefficients": [1, 2], "intercept": 0}',
+     "not a usable linearnet model file: coefficients must be 1 finite numbers, one per feature"),
+    ('{"format": "linearnet-model", "format_version": 1, "kind": "linear_regression", "features": ["a"], '
+     '"coefficients": [1], "intercept": "__import__(\'os\')"}',
+     "not a usable linearnet model file: intercept must be a finite number"),
+])
+def test_bad_model_files(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+    code, _, err = cli(capsys, "predict", "--model", path, HOUSES)
+    assert code == 2 and err.startswith(f"linearnet predict: error: {path}: {message}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--data", HOUSES], "linearnet train: error: --data needs --target COL, the column to predict"),
+    (["train", "--data", HOUSES, "--target", "price", "--true-w", "1,2"],
+     "linearnet train: error: --true-w describes synthetic data and cannot be combined with --data"),
+    (["train", "--target", "price"], "linearnet train: error: --target goes with --data FILE"),
+    (["solve", HOUSES], "linearnet solve: error: the following arguments are required: --target"),
+    (["solve", HOUSES, "--target", "price", "--out", "/no/such/folder/m.json"],
+     "linearnet solve: error: /no/such/folder/m.json: folder /no/such/folder does not exist"),
+    (["predict", HOUSES], "linearnet predict: error: the following arguments are required: --model"),
+])
+def test_bad_combinations(capsys, argv, message):
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == "" and err == message + "\n"

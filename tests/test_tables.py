@@ -1,0 +1,176 @@
+"""CSV/Parquet in: every validation case names the file, the column and the first bad row."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from linearnet.cli import main
+from linearnet.solve import solve, solve_chunks
+from linearnet.tables import detect_format, read_table, table_chunks, write_table
+
+from houses import make_houses
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text) if isinstance(text, str) else path.write_bytes(text)
+    return str(path)
+
+
+CASES = [
+    ("empty.csv", "", "{p}: is empty, expected a header line and rows"),
+    ("header.csv", "a,b,y\n", "{p}: has a header but no rows"),
+    ("ragged.csv", "a,b,y\n1,2,3\n4,5\n", "{p}: row 2 (line 3) has 2 fields, expected 3 like the header"),
+    ("long.csv", "a,b,y\n1,2,3\n4,5,6,7\n", "{p}: row 2 (line 3) has 4 fields, expected 3 like the header"),
+    ("text.csv", "a,b,y\n1,2,3\n4,5,6\n7,three,9\n", "{p}: column 'b', row 3 (line 4): 'three' is not a number"),
+    ("missing.csv", "a,b,y\n1,,3\n4,5,6\n", "{p}: column 'b', row 1 (line 2): missing value (empty or NaN)"),
+    ("nan.csv", "a,b,y\n1,2,3\n4,NaN,6\n", "{p}: column 'b', row 2 (line 3): missing value (empty or NaN)"),
+    ("inf.csv", "a,b,y\n1,2,3\n4,5,inf\n", "{p}: column 'y', row 2 (line 3): inf is not a finite number"),
+    ("binary.csv", b"\x00\x01PK\x03\x04", "{p}: holds binary data, expected a CSV or Parquet file"),
+    ("fake.parquet", "a,b,y\n1,2,3\n", "{p}: is not a Parquet file (it does not start with PAR1)"),
+]
+
+
+@pytest.mark.parametrize("name, text, message", CASES, ids=[c[0] for c in CASES])
+def test_bad_files_are_refused_with_one_clear_line(tmp_path, capsys, name, text, message):
+    path = write(tmp_path, name, text)
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="y")
+    assert str(info.value) == message.format(p=path)
+    assert main(["solve", path, "--target", "y"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"linearnet solve: error: {message.format(p=path)}\n"
+
+
+def test_the_same_messages_when_reading_in_chunks(tmp_path):
+    for name, text, message in CASES:
+        if name in ("empty.csv", "binary.csv", "fake.parquet", "header.csv"):
+            continue
+        path = write(tmp_path, name, text)
+        with pytest.raises(ValueError) as info:
+            chunks, _ = table_chunks(path, target="y", chunk_rows=1)
+            list(chunks())
+        assert str(info.value) == message.format(p=path), name
+
+
+def test_directory_missing_file_and_unreadable(tmp_path):
+    with pytest.raises(ValueError, match=r": is a directory, expected a CSV or Parquet file$"):
+        read_table(tmp_path, target="y")
+    with pytest.raises(ValueError, match=r"nope.csv: no such file$"):
+        read_table(tmp_path / "nope.csv", target="y")
+    path = write(tmp_path, "locked.csv", "a,y\n1,2\n")
+    real_open = open
+
+    def locked(file, *args, **kwargs):  # chmod 0 does not stop root, so refuse the way the OS would
+        if str(file) == path:
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(file, *args, **kwargs)
+
+    import builtins
+    from unittest import mock
+
+    with mock.patch.object(builtins, "open", locked):
+        with pytest.raises(ValueError, match=r"locked.csv: cannot be read \(Permission denied\)$"):
+            read_table(path, target="y")
+
+
+def test_columns_are_checked(tmp_path):
+    path = write(tmp_path, "h.csv", "area,rooms,price\n1,2,3\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="cost")
+    assert str(info.value) == f"{path}: has no column 'cost' for the target; its columns are: area, rooms, price"
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price", features=["area", "age", "baths"])
+    assert str(info.value) == f"{path}: has no columns 'age', 'baths'; its columns are: area, rooms, price"
+    with pytest.raises(ValueError, match="column 'price' is the target and cannot also be a feature"):
+        read_table(path, target="price", features=["area", "price"])
+
+
+def test_features_default_to_numeric_columns_but_text_columns_are_skipped(tmp_path):
+    path = write(tmp_path, "c.csv", "city,area,price\nParis,10,3.5\nRome,20,4.5\n")
+    table = read_table(path, target="price")
+    assert table.feature_names == ["area"] and table.features.tolist() == [[10.0], [20.0]]
+    with pytest.raises(ValueError, match=r"column 'city', row 1 \(line 2\): 'Paris' is not a number"):
+        read_table(path, target="price", features=["city"])
+
+
+def test_format_is_picked_by_content(tmp_path):
+    X = np.arange(12.0).reshape(4, 3)
+    parquet_named_dat = tmp_path / "table.dat"
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "y": X[:, 2]}), parquet_named_dat)
+    csv_named_txt = write(tmp_path, "table.txt", "a,b,y\n0,1,2\n3,4,5\n6,7,8\n9,10,11\n")
+    assert detect_format(parquet_named_dat) == "parquet" and detect_format(csv_named_txt) == "csv"
+    a, b = read_table(parquet_named_dat, target="y"), read_table(csv_named_txt, target="y")
+    assert np.array_equal(a.features, b.features) and np.array_equal(a.target, b.target)
+
+
+def test_parquet_errors_name_the_row(tmp_path):
+    path = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"a": [1.0, None, 3.0], "y": [1.0, 2.0, 3.0]}), path)
+    with pytest.raises(ValueError, match=r"n.parquet: column 'a', row 2: missing value \(empty or NaN\)$"):
+        read_table(path, target="y")
+
+
+def test_write_table_round_trips_exactly(tmp_path):
+    values = np.random.default_rng(0).standard_normal(50) * 1e-7
+    for name in ("p.csv", "p.parquet"):
+        write_table(tmp_path / name, {"prediction": values, "y": values})
+        assert np.array_equal(read_table(tmp_path / name, target="y").target, values)
+
+
+def test_the_shipped_houses_file_is_what_the_generator_makes():
+    with open(os.path.join(os.path.dirname(__file__), "..", "data", "houses.csv")) as fh:
+        assert fh.read() == make_houses()
+
+
+def test_chunked_solve_of_a_parquet_file_equals_the_in_memory_one(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 3)) * [1, 50, 0.01] + [0, 1000, 0]
+    y = X @ [1.5, -0.2, 30] + 4 + rng.standard_normal(20_000)
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}), path, row_group_size=3000)
+    chunks, names = table_chunks(path, target="y", chunk_rows=1000)
+    assert sum(len(c[1]) for c in chunks()) == 20_000 and names == ["a", "b", "c"]
+    parts, whole = solve_chunks(chunks, names), solve(X, y)
+    size = np.abs(whole.params).max()
+    np.testing.assert_allclose(parts.params, whole.params, rtol=1e-10, atol=1e-10 * size)
+
+
+MEMORY_PROBE = textwrap.dedent("""
+    import resource, sys, numpy as np
+    from linearnet.solve import solve_chunks
+    from linearnet.tables import table_chunks
+    import pyarrow.csv, scipy.stats, scipy.linalg  # imports first: measure the solve alone
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    chunks, names = table_chunks(sys.argv[1], target="y", chunk_rows=int(sys.argv[2]))
+    fit = solve_chunks(chunks, names)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    print(grown // 1024, fit.n, " ".join(repr(float(p)) for p in fit.params))
+""")
+
+
+def test_files_many_times_the_chunk_budget_solve_in_bounded_memory(tmp_path):
+    """A 150 MB CSV read in ~1 MB chunks: resident memory grows by far less than the file."""
+    rng = np.random.default_rng(0)
+    n = 1_500_000
+    X = rng.standard_normal((n, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 1 + rng.standard_normal(n) * 0.1
+    path = tmp_path / "big.csv"
+    import pyarrow.csv as pcsv
+
+    pcsv.write_csv(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "d": X[:, 3], "y": y}), path)
+    size_mb = path.stat().st_size / 2**20
+    assert size_mb > 100
+    proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(path), "20000"], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    grown_mb, rows, *params = proc.stdout.split()
+    assert int(rows) == n
+    assert int(grown_mb) < 60 < size_mb  # in memory, X and y alone would take 57 MB, pyarrow's table 150+
+    whole = solve(X, y)
+    np.testing.assert_allclose([float(p) for p in params], whole.params, rtol=1e-10)
