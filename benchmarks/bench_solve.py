@@ -1,0 +1,118 @@
+"""Exact least squares: linearnet.solve against what a user would otherwise call.
+
+Speed on 1,000,000 × 100 float64 (one run, same arrays): numpy.linalg.lstsq,
+scikit-learn's LinearRegression, statsmodels' OLS (fit + its standard errors),
+torch.linalg.lstsq, and forming XᵀX alone. Accuracy on hard designs, as correct
+significant digits against exact rational arithmetic (the worst coefficient).
+
+    python benchmarks/bench_solve.py
+    python benchmarks/bench_solve.py --rows 200000      # a quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+
+from exact import exact_ols  # noqa: E402  (the tests' exact reference)
+
+from linearnet.solve import solve  # noqa: E402
+
+
+def best_of(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def speed(rows, features, repeat):
+    import statsmodels.api as sm
+    import torch
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((rows, features))
+    y = X @ rng.standard_normal(features) + 1.0 + rng.standard_normal(rows)
+    A = np.column_stack([np.ones(rows), X])
+    Xt, yt = torch.from_numpy(A), torch.from_numpy(y).reshape(-1, 1)
+    peers = {
+        "linearnet solve (+ statistics)": lambda: solve(X, y).coef,
+        "numpy.linalg.lstsq": lambda: np.linalg.lstsq(A, y, rcond=None)[0][1:],
+        "sklearn LinearRegression": lambda: LinearRegression().fit(X, y).coef_,
+        "statsmodels OLS (+ bse)": lambda: (lambda f: (f.bse, f.params[1:])[1])(sm.OLS(y, A).fit()),
+        "torch.linalg.lstsq": lambda: torch.linalg.lstsq(Xt, yt).solution.numpy().ravel()[1:],
+        "forming X^T X alone": lambda: X.T @ X,
+    }
+    print(f"\nspeed on {rows:,} x {features} float64 (best of {repeat})")
+    print(f"  {'':<32} {'seconds':>8}  {'x linearnet':>11}  {'max |coef diff|':>15}")
+    results = {}
+    for name, fn in peers.items():
+        seconds, coef = best_of(fn, repeat)
+        results[name] = (seconds, coef)
+    ours, ref = results["linearnet solve (+ statistics)"]
+    for name, (seconds, coef) in results.items():
+        diff = "" if name.startswith("forming") else f"{np.max(np.abs(np.asarray(coef) - ref)):15.1e}"
+        print(f"  {name:<32} {seconds:8.3f}  {seconds / ours:11.1f}  {diff}")
+    return results
+
+
+def accuracy():
+    import statsmodels.api as sm
+
+    x = np.arange(21.0)
+    longley = sm.datasets.longley.load_pandas()
+    problems = {
+        "Longley (NIST, cond 5e9)": (longley.exog.to_numpy(float), longley.endog.to_numpy(float)),
+        "Wampler1 (deg 5 on 0..20)": (np.vander(x, 6, increasing=True)[:, 1:],
+                                      1 + np.vander(x, 6, increasing=True)[:, 1:].sum(axis=1)),
+        "degree 5 on 0..20, cos data": (np.vander(x, 6, increasing=True)[:, 1:], 10 * np.cos(x) + x),
+        "degree 10 on 0..20 (cond 1e14)": (np.vander(x, 11, increasing=True)[:, 1:], 10 * np.cos(x) + x),
+    }
+    print("\naccuracy: correct significant digits of the worst coefficient (exact rational reference)")
+    print(f"  {'':<32} {'linearnet':>9} {'lstsq':>6} {'statsmodels':>11} {'sklearn':>8}")
+    from sklearn.linear_model import LinearRegression
+
+    for name, (X, y) in problems.items():
+        exact = np.array(exact_ols(X, y)[0])
+        A = np.column_stack([np.ones(len(X)), X])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sk = LinearRegression().fit(X, y)
+            estimates = [solve(X, y).params, np.linalg.lstsq(A, y, rcond=None)[0],
+                         sm.OLS(y, A).fit().params, np.r_[sk.intercept_, sk.coef_]]
+        digits = [min(16.0, float(np.min(-np.log10(np.abs(e - exact) / np.abs(exact) + 1e-17))))
+                  for e in estimates]
+        print(f"  {name:<32} {digits[0]:9.1f} {digits[1]:6.1f} {digits[2]:11.1f} {digits[3]:8.1f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--features", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_info
+
+    print(f"# {os.cpu_count()} cores, numpy {np.__version__}; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; BLAS: " + "; ".join(
+              f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')}".strip()
+              for i in threadpool_info()))
+    results = speed(args.rows, args.features, args.repeat)
+    ours = results["linearnet solve (+ statistics)"][0]
+    sk = results["sklearn LinearRegression"][0]
+    print(f"\ntargets: linearnet solve {ours:.3f} s (target <= 0.5 s), {sk / ours:.1f}x scikit-learn (target >= 8)")
+    accuracy()
+
+
+if __name__ == "__main__":
+    main()
