@@ -59,11 +59,22 @@ def test_solve_rank_deficient_file(tmp_path, capsys):
     path.write_text("a,b,c,y\n" + "".join(f"{i},{i * i % 7},{i + 2 * (i * i % 7)},{i % 5}\n" for i in range(20)))
     code, _, err = cli(capsys, "solve", path, "--target", "y")
     assert code == 2 and err.count("\n") == 1
-    assert "the columns a, b, c are linearly dependent (rank 3 of 4 parameters)" in err
+    assert err.startswith(f"linearnet solve: error: {path}: the columns a, b, c are linearly dependent "
+                          f"(rank 3 of 4 parameters)")
     code, out, err = cli(capsys, "solve", path, "--target", "y", "--allow-rank-deficient", "--json")
     assert code == 0 and json.loads(out)["rank"] == 3
     assert err == ("linearnet solve: warning: the design has rank 3 of 4 parameters; "
                    "returning the minimum-norm solution\n")
+
+
+def test_too_few_rows_names_the_file(tmp_path, capsys):
+    path = tmp_path / "few.csv"
+    path.write_text("a,b,c,y\n1,2,3,4\n5,6,7,9\n")
+    code, out, err = cli(capsys, "solve", path, "--target", "y")
+    assert code == 2 and out == ""
+    assert err == (f"linearnet solve: error: {path}: the data have 2 rows but the model has 4 parameters "
+                   f"(3 features + intercept); need at least 4 rows, or allow a rank-deficient design "
+                   f"(--allow-rank-deficient) for the minimum-norm solution\n")
 
 
 def test_solve_save_and_predict_round_trip(tmp_path, capsys):

@@ -282,26 +282,35 @@ def _solve(args) -> int:
         from .tables import detect_format, read_table, table_chunks
 
         detect_format(args.data)
-        stream = args.chunk_rows is not None or os.path.getsize(args.data) > _STREAM_BYTES
         if args.chunk_rows is not None and args.chunk_rows < 1:
             raise ValueError(f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
-        from .solve import RankDeficientWarning, solve, solve_chunks
+        stream = args.chunk_rows is not None or os.path.getsize(args.data) > _STREAM_BYTES
+        if stream:
+            chunks, names = table_chunks(args.data, target=args.target, features=args.features,
+                                         chunk_rows=args.chunk_rows or 1_000_000)
+        else:
+            table = read_table(args.data, target=args.target, features=args.features)
+    except (ValueError, TypeError) as exc:
+        raise _user_error("solve", exc) from None
 
+    from .solve import solve, solve_chunks
+
+    try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RankDeficientWarning)
+            warnings.simplefilter("always")
             if stream:
-                chunks, names = table_chunks(args.data, target=args.target, features=args.features,
-                                             chunk_rows=args.chunk_rows or 1_000_000)
                 result = solve_chunks(chunks, names, fit_intercept=not args.no_intercept,
                                       allow_rank_deficient=args.allow_rank_deficient)
             else:
-                table = read_table(args.data, target=args.target, features=args.features)
                 result = solve(table.features, table.target, fit_intercept=not args.no_intercept,
                                feature_names=table.feature_names,
                                allow_rank_deficient=args.allow_rank_deficient)
-    except (ValueError, TypeError) as exc:
-        raise _user_error("solve", exc) from None
-    for w in caught:
+    except ValueError as exc:
+        message = str(exc)
+        if not message.startswith(f"{args.data}:"):  # about the design: say which file
+            message = f"{args.data}: {message}"
+        raise _user_error("solve", message) from None
+    for w in caught:  # one line each, like the errors
         print(f"linearnet solve: warning: {w.message}", file=sys.stderr)
     stats = _solve_json(result)
     if args.out:
