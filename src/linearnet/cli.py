@@ -172,16 +172,11 @@ def _train(args) -> int:
         raise UsageError(f"linearnet train: error: {exc}") from None
 
     from .experiment import run_experiment  # imports torch
-    from .train import DivergedError
 
-    progress, on_epoch = _epoch_printer(args, experiment.train.epochs)
-    try:
-        result = run_experiment(experiment, on_epoch=on_epoch)
-    except DivergedError as exc:
-        progress.clear()
-        print(f"linearnet train: error: {exc}", file=sys.stderr)
+    result = _run_training(args, experiment.train.epochs,
+                           lambda on_epoch: run_experiment(experiment, on_epoch=on_epoch))
+    if result is None:
         return 1
-    progress.clear()
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -190,7 +185,13 @@ def _train(args) -> int:
     return 0
 
 
-def _epoch_printer(args, epochs):
+def _run_training(args, epochs: int, train):
+    """Call ``train(on_epoch)``, printing each epoch (and a bar on a terminal).
+
+    Returns its result, or None after printing the one-line error of a diverged run.
+    """
+    from .train import DivergedError
+
     progress = _Progress(sys.stderr, epochs)
 
     def on_epoch(epoch: int, loss: float) -> None:
@@ -199,7 +200,15 @@ def _epoch_printer(args, epochs):
             print(f"epoch {epoch}, loss {loss:f}", flush=True)
         progress.update(epoch, loss)
 
-    return progress, on_epoch
+    try:
+        return train(on_epoch)
+    except DivergedError as exc:
+        progress.clear()
+        written = "; no model was written" if getattr(args, "out", None) else ""
+        print(f"linearnet train: error: {exc}{written}", file=sys.stderr)
+        return None
+    finally:
+        progress.clear()
 
 
 def _user_error(command: str, exc: Exception) -> UsageError:
@@ -227,17 +236,12 @@ def _train_data(args) -> int:
         raise _user_error("train", exc) from None
 
     from .experiment import fit_arrays
-    from .train import DivergedError
 
-    progress, on_epoch = _epoch_printer(args, config.epochs)
-    try:
-        result = fit_arrays(table.features, table.target, config, feature_names=table.feature_names,
-                            seed=args.seed, standardize=args.standardize, on_epoch=on_epoch)
-    except DivergedError as exc:
-        progress.clear()
-        print(f"linearnet train: error: {exc}; no model was written", file=sys.stderr)
+    result = _run_training(args, config.epochs, lambda on_epoch: fit_arrays(
+        table.features, table.target, config, feature_names=table.feature_names, seed=args.seed,
+        standardize=args.standardize, on_epoch=on_epoch))
+    if result is None:
         return 1
-    progress.clear()
     if args.out:
         from .modelfile import Model, save_model
 

@@ -158,7 +158,6 @@ class _Pass:
     """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments."""
 
     def __init__(self, chunks: Chunks, fit_intercept: bool):
-        self.fit_intercept = fit_intercept
         G = Aty = None
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         for Xc, yc in chunks():
