@@ -72,7 +72,7 @@ def test_negative_weights_with_the_equals_form(capsys):
      "linearnet train: error: argument --true-w: expected numbers separated by commas such as 2,-3.4, got '1,x'"),
     (["--true-b", "inf"], "linearnet train: error: true_b must be a finite number, got inf"),
     (["--preset", "nope"], "linearnet train: error: unknown preset 'nope'; "
-                           "choose from d2l-3.2, d2l-3.3, gluon-lesson (`linearnet presets` lists them)"),
+                           "choose from d2l-3.2, d2l-3.3, gluon-lesson, d2l-softmax, digits-softmax (`linearnet presets` lists them)"),
     (["--impl", "gpu"], "linearnet train: error: impl must be one of scratch, concise, fast, got 'gpu'"),
     (["--noise-dist", "cauchy"], "linearnet train: error: noise_dist must be one of normal, laplace, got 'cauchy'"),
     (["--seed", "-3"], "linearnet train: error: seed must be a whole number >= 0, got -3; e.g. 0"),
@@ -107,9 +107,9 @@ def test_divergence_exits_1_naming_the_epoch(capsys):
 def test_presets_lists_every_preset_with_its_source(capsys):
     code, out, _ = cli(capsys, "presets")
     assert code == 0
-    for name in ("d2l-3.2", "d2l-3.3", "gluon-lesson"):
+    for name in ("d2l-3.2", "d2l-3.3", "gluon-lesson", "d2l-softmax", "digits-softmax"):
         assert re.search(rf"^{re.escape(name)}  \(impl \w+\)$", out, re.M)
-    assert out.count("source:") == 3 and "12.39" in out
+    assert out.count("source:") == 5 and "12.39" in out
 
 
 def test_progress_bar_only_on_a_terminal():

@@ -59,7 +59,7 @@ def test_overrides_and_defaults():
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(preset="d2l-9"), ValueError,
-     "unknown preset 'd2l-9'; choose from d2l-3.2, d2l-3.3, gluon-lesson (`linearnet presets` lists them)"),
+     "unknown preset 'd2l-9'; choose from d2l-3.2, d2l-3.3, gluon-lesson, d2l-softmax, digits-softmax (`linearnet presets` lists them)"),
     (dict(lr=0), ValueError, "lr must be > 0, got 0; e.g. 0.03"),
     (dict(lr="fast"), TypeError, "lr must be a number, got 'fast'; e.g. 0.03"),
     (dict(batch_size=0), ValueError, "batch_size must be a whole number >= 1, got 0; e.g. 10"),

@@ -82,10 +82,20 @@ def _build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--lr", type=_number, help="learning rate")
     fit.add_argument("--batch-size", type=_whole, metavar="B", help="rows per SGD step")
     fit.add_argument("--epochs", type=_whole, metavar="E", help="passes over the data")
+    fit.add_argument("--weight-decay", type=_number, metavar="λ",
+                     help="L2 weight decay on the weights, not the bias (default 0)")
     fit.add_argument("--impl", metavar="{" + ",".join(IMPLS) + "}",
                      help="implementation (default: the preset's; fast for data of 1e6+ values)")
     fit.add_argument("--seed", type=_whole, default=0, metavar="N",
                      help="fixes the data, the initial weights and the order (default 0)")
+    fit_model = train.add_argument_group("softmax regression")
+    fit_model.add_argument("--model", metavar="{linear,softmax}",
+                           help="linear regression (default) or softmax regression (classification)")
+    fit_model.add_argument("--dataset", metavar="{digits,fashion-mnist}",
+                           help="images to classify: scikit-learn's 8x8 digits (offline) or Fashion-MNIST")
+    fit_model.add_argument("--data-dir", metavar="DIR",
+                           help="where the Fashion-MNIST files are, or are downloaded to "
+                                "(default ~/.cache/linearnet/fashion-mnist)")
     data.add_argument("--data", metavar="FILE", help="train on a CSV or Parquet file instead of synthetic data")
     data.add_argument("--target", metavar="COL", help="with --data: the column to predict")
     data.add_argument("--features", type=_names, metavar="A,B,...",
@@ -154,10 +164,20 @@ class _Progress:
 
 
 _SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
-_TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl")
+_TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay")
 
 
 def _train(args) -> int:
+    from .presets import CLASSIFIER_PRESETS
+
+    if args.model not in (None, "linear", "softmax"):
+        raise UsageError(f"linearnet train: error: model must be one of linear, softmax, got {args.model!r}")
+    if args.model == "softmax" or args.dataset is not None or args.preset in CLASSIFIER_PRESETS:
+        if args.model == "linear":
+            raise UsageError("linearnet train: error: --dataset and the softmax presets train --model softmax")
+        return _train_classifier(args)
+    if args.data_dir is not None:
+        raise UsageError("linearnet train: error: --data-dir goes with --dataset fashion-mnist")
     if args.data is not None:
         return _train_data(args)
     for flag in ("target", "features", "out"):
@@ -185,6 +205,75 @@ def _train(args) -> int:
     return 0
 
 
+def _train_classifier(args) -> int:
+    given = [f"--{f.replace('_', '-')}" for f in _SYNTHETIC_FLAGS if getattr(args, f) is not None]
+    if given:
+        verb = "describes" if len(given) == 1 else "describe"
+        raise UsageError(f"linearnet train: error: {', '.join(given)} {verb} synthetic regression data; "
+                         f"softmax regression trains on --dataset or --data")
+    if args.standardize:
+        raise UsageError("linearnet train: error: --standardize is for linear regression")
+    if args.dataset is not None and args.data is not None:
+        raise UsageError("linearnet train: error: give --dataset or --data, not both")
+    if args.dataset not in (None, "digits", "fashion-mnist"):
+        raise UsageError(f"linearnet train: error: dataset must be one of digits, fashion-mnist, "
+                         f"got {args.dataset!r}")
+    if args.data is not None and args.target is None:
+        raise UsageError("linearnet train: error: --data needs --target COL, the column of class labels")
+    if args.data is None and (args.target is not None or args.features is not None):
+        raise UsageError("linearnet train: error: --target and --features go with --data FILE")
+    dataset = args.dataset or (None if args.data else ("fashion-mnist" if args.preset == "d2l-softmax" else "digits"))
+    if args.data_dir is not None and dataset != "fashion-mnist":
+        raise UsageError("linearnet train: error: --data-dir goes with --dataset fashion-mnist")
+    preset = args.preset or ("d2l-softmax" if dataset == "fashion-mnist" else "digits-softmax")
+    from .presets import make_train_config
+
+    try:
+        overrides = {f: getattr(args, f) for f in _TRAIN_FLAGS}
+        config = make_train_config(preset, model="softmax", loss="cross_entropy", **overrides)
+        _check_out(args.out)
+        from . import datasets
+
+        if dataset == "digits":
+            data = datasets.load_digits(seed=args.seed)
+        elif dataset == "fashion-mnist":
+            data = datasets.load_fashion_mnist(args.data_dir)
+        else:
+            from .tables import read_table
+
+            table = read_table(args.data, target=args.target, features=args.features, labels=True)
+            X_train, y_train, X_test, y_test = datasets.split(table.features, table.target, seed=args.seed)
+            data = datasets.ClassData(args.data, X_train.astype("float32"), y_train, X_test.astype("float32"),
+                                      y_test, table.classes)
+    except (ValueError, TypeError) as exc:
+        raise _user_error("train", exc) from None
+
+    from .experiment import fit_classifier
+
+    names = data.feature_names if args.data is None else table.feature_names
+    result = _run_training(args, config.epochs, lambda on_epoch: fit_classifier(
+        data.X_train, data.y_train, config, X_test=data.X_test, y_test=data.y_test,
+        num_classes=len(data.classes), classes=data.classes, feature_names=names, seed=args.seed,
+        on_epoch=on_epoch))
+    if result is None:
+        return 1
+    if args.out:
+        from .modelfile import SoftmaxModel, save_model
+
+        save_model(SoftmaxModel(features=names, classes=data.classes,
+                                coefficients=[list(col) for col in zip(*result.W)], intercepts=result.b,
+                                target=args.target, training={
+                                    "method": "sgd", "data": args.data or dataset, "seed": args.seed,
+                                    "test_acc": result.history.test_acc[-1],
+                                    **{k: getattr(config, k) for k in ("impl", "lr", "batch_size", "epochs",
+                                                                       "weight_decay")}}), args.out)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    elif args.out:
+        print(f"model written to {args.out}")
+    return 0
+
+
 def _run_training(args, epochs: int, train):
     """Call ``train(on_epoch)``, printing each epoch (and a bar on a terminal).
 
@@ -194,10 +283,11 @@ def _run_training(args, epochs: int, train):
 
     progress = _Progress(sys.stderr, epochs)
 
-    def on_epoch(epoch: int, loss: float) -> None:
+    def on_epoch(epoch: int, loss: float, **metrics) -> None:
         progress.clear()
         if not args.json:
-            print(f"epoch {epoch}, loss {loss:f}", flush=True)
+            accuracies = "".join(f", {name.replace('_', ' ')} {value:.4f}" for name, value in metrics.items())
+            print(f"epoch {epoch}, loss {loss:f}{accuracies}", flush=True)
         progress.update(epoch, loss)
 
     try:
@@ -381,7 +471,12 @@ def _predict(args) -> int:
     except (ValueError, TypeError) as exc:
         raise _user_error("predict", exc) from None
     name = f"{model.target}_predicted" if model.target else "prediction"
-    columns = {name: model.predict(table.features)}
+    if hasattr(model, "classes"):  # softmax regression: the class, then each class's probability
+        proba = model.predict_proba(table.features)
+        columns = {name: [model.classes[k] for k in proba.argmax(axis=1)]}
+        columns.update({f"p_{c}": proba[:, k] for k, c in enumerate(model.classes)})
+    else:
+        columns = {name: model.predict(table.features)}
     from .tables import csv_text, write_table
 
     if args.out is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "IMPLS",
+    "MODELS",
     "LOSSES",
     "NOISE_DISTS",
     "REDUCTIONS",
@@ -27,7 +28,8 @@ __all__ = [
 ]
 
 IMPLS = ("scratch", "concise", "fast")
-LOSSES = ("half_squared", "squared")  # ½(ŷ−y)² (d2l 3.2) or (ŷ−y)² (nn.MSELoss, the MXNet lesson)
+MODELS = ("linear", "softmax")  # linear regression, or softmax regression (classification)
+LOSSES = ("half_squared", "squared", "cross_entropy")  # ½(ŷ−y)² (d2l 3.2), (ŷ−y)² (nn.MSELoss), softmax's
 REDUCTIONS = ("mean", "sum")  # the SGD step uses the batch's mean or summed gradient
 NOISE_DISTS = ("normal", "laplace")
 REPORTS = ("full", "running")  # loss over the whole training set after each epoch, or mean of batch losses
@@ -132,6 +134,8 @@ class TrainConfig:
     init_std: float = 0.01  # initial weights ~ N(0, init_std²)
     init_bias_std: float = 0.0  # initial bias ~ N(0, init_bias_std²); 0 means b = 0
     report: str = "full"  # full: loss over all rows after each epoch; running: mean of batch losses
+    model: str = "linear"  # linear regression, or softmax regression over class labels
+    weight_decay: float = 0.0  # λ: each step adds λ·w to the gradient of the weights (not the bias)
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check_finite("lr", self.lr, low=0.0, low_inclusive=False,
@@ -145,10 +149,16 @@ class TrainConfig:
         object.__setattr__(self, "init_std", check_finite("init_std", self.init_std, low=0.0))
         object.__setattr__(self, "init_bias_std", check_finite("init_bias_std", self.init_bias_std, low=0.0))
         check_choice("report", self.report, REPORTS)
+        check_choice("model", self.model, MODELS)
+        if (self.model == "softmax") != (self.loss == "cross_entropy"):
+            raise ValueError(f"loss {self.loss!r} does not fit model {self.model!r}: softmax regression "
+                             f"uses cross_entropy, linear regression half_squared or squared")
+        object.__setattr__(self, "weight_decay", check_finite("weight_decay", self.weight_decay, low=0.0,
+                                                              hint="e.g. 0.001"))
 
     @property
     def loss_factor(self) -> float:
-        """c in the per-example loss c·(ŷ−y)²."""
+        """c in the per-example loss c·(ŷ−y)² (linear regression)."""
         return 0.5 if self.loss == "half_squared" else 1.0
 
 

@@ -74,8 +74,9 @@ def _make(spec: SyntheticSpec, w: torch.Tensor, generator):
     return X, y.reshape(-1, 1)
 
 
-def check_xy(features, labels) -> tuple[torch.Tensor, torch.Tensor]:
-    """Check a (features, labels) pair where it enters; return float32 (n, d) and (n, 1)."""
+def check_xy(features, labels, *, classes: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a (features, labels) pair where it enters; return float32 (n, d) and (n, 1),
+    or, with ``classes=True``, int64 class labels (n,)."""
     for name, t in (("features", features), ("labels", labels)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}; "
@@ -91,6 +92,13 @@ def check_xy(features, labels) -> tuple[torch.Tensor, torch.Tensor]:
     if len(features) == 0:
         raise ValueError("features must have at least one row, got 0")
     features = features.to(torch.float32).contiguous()
+    if classes:
+        if labels.is_floating_point() or labels.is_complex():
+            raise TypeError(f"class labels must be integers, got dtype {labels.dtype}")
+        labels = labels.to(torch.int64).reshape(-1).contiguous()
+        if not torch.isfinite(features).all():
+            raise ValueError("features must be finite; found NaN or inf")
+        return features, labels
     labels = labels.to(torch.float32).reshape(-1, 1).contiguous()
     if not (torch.isfinite(features).all() and torch.isfinite(labels).all()):
         raise ValueError("features and labels must be finite; found NaN or inf")
@@ -173,8 +181,8 @@ class TensorSource:
     random row access then misses the TLB far less often.
     """
 
-    def __init__(self, features, labels):
-        self.features, self.labels = check_xy(features, labels)
+    def __init__(self, features, labels, *, classes: bool = False):
+        self.features, self.labels = check_xy(features, labels, classes=classes)
         self.num_rows, self.num_features = self.features.shape
         advise_huge_pages(self.features.data_ptr(), self.features.nbytes, collapse=True)
 

@@ -1,12 +1,14 @@
 """The three implementations, behind one small interface the training loop drives.
 
-- ``scratch``: tensors and autograd only (d2l 3.2): :func:`linreg`, :func:`squared_loss`, :func:`sgd`.
-- ``concise``: ``nn.Linear``, ``nn.MSELoss`` and ``torch.optim.SGD`` (d2l 3.3).
-- ``fast``: the compiled epoch of :mod:`linearnet.fast`.
+- ``scratch``: tensors and autograd only: :func:`linreg`, :func:`squared_loss`, :func:`sgd`
+  (d2l 3.2), or :class:`SoftmaxRegression` and :func:`cross_entropy` (d2l 3.6).
+- ``concise``: ``nn.Linear`` with ``nn.MSELoss`` or ``nn.CrossEntropyLoss`` and ``torch.optim.SGD``.
+- ``fast``: the compiled epochs of :mod:`linearnet.fast`.
 
-An engine trains on one :class:`~linearnet.data.Block` at a time and can sum its loss
-over a block; the epoch loop, the permutations and the history live in
-:func:`linearnet.train.fit`, so all three follow one trajectory from one seed.
+An engine trains on one :class:`~linearnet.data.Block` at a time and evaluates a block; the
+epoch loop, the permutations and the history live in :func:`linearnet.train.fit`, so all
+three follow one trajectory from one seed. Weight decay λ adds λ·W to the gradient of the
+weights (not the bias) at every step, as ``torch.optim.SGD(weight_decay=λ)`` does.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from torch import nn
 from .config import TrainConfig
 from .data import Block, iter_batches
 from .losses import squared_error, squared_loss
-from .models import LinearRegressionScratch, linear_net
+from .models import LinearRegressionScratch
 from .optim import sgd
+from .softmax import SoftmaxRegression, accuracy, cross_entropy, l2_penalty
 
 __all__ = ["Engine", "ScratchEngine", "ConciseEngine", "FastEngine", "make_engine"]
 
@@ -30,15 +33,18 @@ class Engine(Protocol):
     def train_block(self, block: Block, batch_size: int) -> tuple[float, int]:
         """Step through the block's batches; return (sum of batch mean losses, batches)."""
 
-    def total_loss(self, block: Block) -> float:
-        """Sum of the per-example loss over the block's rows, at the current parameters."""
+    def evaluate(self, block: Block) -> tuple[float, float | None]:
+        """(sum of the per-example loss, number of right predictions or None) at the current parameters."""
 
-    def parameters(self) -> tuple[list[float], float]:
-        """Current (w, b) as plain numbers."""
+    def parameters(self):
+        """Current (weights, bias) as plain numbers: (list, float) for linear regression,
+        (d × q nested list, list) for softmax regression."""
 
 
 class _AutogradEngine:
-    """The batch loop shared by scratch and concise; each defines ``_step`` and ``_losses``."""
+    """The batch loop shared by scratch and concise: each defines ``net``, ``_per_example`` and ``_step``."""
+
+    classifier = False
 
     def train_block(self, block: Block, batch_size: int) -> tuple[float, int]:
         running = torch.zeros((), dtype=torch.float64)
@@ -49,8 +55,14 @@ class _AutogradEngine:
         return float(running), batches
 
     @torch.no_grad()
-    def total_loss(self, block: Block) -> float:
-        return float(self._losses(block.features, block.labels).sum(dtype=torch.float64))
+    def evaluate(self, block: Block) -> tuple[float, float | None]:
+        out = self.net(block.features)
+        loss = float(self._per_example(out, block.labels).sum(dtype=torch.float64))
+        return loss, (accuracy(out, block.labels) if self.classifier else None)
+
+    def _penalty_scale(self, X) -> int:
+        """Scale of λ·½‖W‖² added to the summed loss so that the step's gradient gains exactly λ·W."""
+        return len(X) if self.mean else 1
 
 
 class ScratchEngine(_AutogradEngine):
@@ -59,15 +71,18 @@ class ScratchEngine(_AutogradEngine):
     def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
         self.net = LinearRegressionScratch(w0, b0)
         self.loss = squared_loss if config.loss == "half_squared" else squared_error
-        self.lr = config.lr
+        self.lr, self.wd = config.lr, config.weight_decay
         self.mean = config.grad_reduction == "mean"
 
-    def _losses(self, X, y):
-        return self.loss(self.net(X), y)  # (B, 1)
+    def _per_example(self, out, y):
+        return self.loss(out, y)  # (B, 1)
 
     def _step(self, X, y):
-        l = self._losses(X, y)  # (B, 1)
-        l.sum().backward()
+        l = self._per_example(self.net(X), y)  # (B, 1)
+        total = l.sum()
+        if self.wd:
+            total = total + self._penalty_scale(X) * self.wd * l2_penalty(self.net.w)
+        total.backward()
         sgd(self.net.parameters(), self.lr, len(X) if self.mean else 1)
         return l.detach().mean()
 
@@ -75,18 +90,57 @@ class ScratchEngine(_AutogradEngine):
         return self.net.w.detach().reshape(-1).tolist(), float(self.net.b.detach())
 
 
+class ScratchSoftmaxEngine(ScratchEngine):
+    """d2l 3.6: W (d, q), b (q,); cross-entropy from the logits, summed, then :func:`sgd`."""
+
+    classifier = True
+
+    def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
+        self.net = SoftmaxRegression(W0, b0)
+        self.lr, self.wd = config.lr, config.weight_decay
+        self.mean = config.grad_reduction == "mean"
+
+    def _per_example(self, out, y):
+        return cross_entropy(out, y)  # (B,)
+
+    def _step(self, X, y):
+        l = self._per_example(self.net(X), y)  # (B,)
+        total = l.sum()
+        if self.wd:
+            total = total + self._penalty_scale(X) * self.wd * l2_penalty(self.net.W)
+        total.backward()
+        sgd(self.net.parameters(), self.lr, len(X) if self.mean else 1)
+        return l.detach().mean()
+
+    def parameters(self):
+        return self.net.W.detach().tolist(), self.net.b.detach().tolist()
+
+
 class ConciseEngine(_AutogradEngine):
-    """d2l 3.3: ``nn.Linear``, ``nn.MSELoss`` (times ½ for the half-squared loss), ``optim.SGD``."""
+    """d2l 3.3 / 3.7: ``nn.Linear``, ``nn.MSELoss`` (times ½ for the half-squared loss) or
+    ``nn.CrossEntropyLoss``, and ``optim.SGD`` with weight decay on the weight only."""
 
-    def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
-        self.net = linear_net(w0, b0)
-        self.loss = nn.MSELoss(reduction=config.grad_reduction)
-        self.factor = config.loss_factor
+    def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
+        self.classifier = config.model == "softmax"
+        self.net = nn.Sequential(nn.Linear(W0.shape[0], W0.shape[1]))
+        with torch.no_grad():
+            self.net[0].weight.copy_(W0.T)  # nn.Linear keeps (q, d)
+            self.net[0].bias.copy_(b0.reshape(-1))
+        if self.classifier:
+            self.loss = nn.CrossEntropyLoss(reduction=config.grad_reduction)
+            self.factor = 1.0
+        else:
+            self.loss = nn.MSELoss(reduction=config.grad_reduction)
+            self.factor = config.loss_factor
         self.sum = config.grad_reduction == "sum"
-        self.trainer = torch.optim.SGD(self.net.parameters(), lr=config.lr)
+        layer = self.net[0]
+        self.trainer = torch.optim.SGD([{"params": [layer.weight], "weight_decay": config.weight_decay},
+                                        {"params": [layer.bias]}], lr=config.lr)
 
-    def _losses(self, X, y):
-        return self.factor * nn.functional.mse_loss(self.net(X), y, reduction="none")
+    def _per_example(self, out, y):
+        if self.classifier:
+            return nn.functional.cross_entropy(out, y, reduction="none")
+        return self.factor * nn.functional.mse_loss(out, y, reduction="none")
 
     def _step(self, X, y):
         l = self.factor * self.loss(self.net(X), y)
@@ -98,30 +152,42 @@ class ConciseEngine(_AutogradEngine):
 
     def parameters(self):
         layer = self.net[0]
+        if self.classifier:
+            return layer.weight.detach().T.tolist(), layer.bias.detach().tolist()
         return layer.weight.detach().reshape(-1).tolist(), float(layer.bias.detach())
 
 
 class FastEngine:
-    """The compiled epoch (:func:`linearnet.fast.sgd_epoch`) on the block's NumPy views."""
+    """The compiled epoch (:mod:`linearnet.fast`) on the block's NumPy views."""
 
-    def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
+    def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
         from . import fast  # numba is imported only when this engine is used
 
         self._fast = fast
-        self.w = w0.detach().reshape(-1).to(torch.float64).numpy().copy()  # (d,)
-        self.b = float(b0)
-        self.lr = config.lr
-        self.c = config.loss_factor
+        self.classifier = config.model == "softmax"
+        self.lr, self.wd = config.lr, config.weight_decay
         self.mean = config.grad_reduction == "mean"
-        self._warm_up()
+        if self.classifier:
+            self.W = W0.detach().T.contiguous().numpy().astype(np.float32)  # (q, d): rows read contiguously
+            self.b = b0.detach().reshape(-1).numpy().astype(np.float32)
+        else:
+            self.w = W0.detach().reshape(-1).to(torch.float64).numpy().copy()  # (d,)
+            self.b = float(b0)
+            self.c = config.loss_factor
+        self._warm_up(W0.shape[0])
 
-    def _warm_up(self) -> None:
+    def _warm_up(self, d: int) -> None:
         """Load (or, the first time, compile) the kernels now, so that training time is training."""
-        X, y, order = np.zeros((1, self.w.size), np.float32), np.zeros(1, np.float32), np.zeros(1, np.int64)
-        w = self.w.copy()
-        self._fast.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, self.c, self.mean)
-        self._fast.sgd_epoch_parallel(X, y, order, w, 0.0, self.lr, 1, self.c, self.mean, 1)
-        self._fast.total_loss(X, y, w, 0.0, self.c)
+        block = Block(torch.zeros(1, d), torch.zeros(1, dtype=torch.int64) if self.classifier else torch.zeros(1, 1),
+                      torch.zeros(1, dtype=torch.int64))
+        saved = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items()
+                 if k in ("w", "W", "b")}
+        self.train_block(block, 1)
+        self.evaluate(block)
+        if not self.classifier:
+            X, y, order = self._arrays(block) + (np.zeros(1, np.int64),)
+            self._fast.sgd_epoch_parallel(X, y, order, self.w, 0.0, self.lr, 1, self.c, self.mean, self.wd, 1)
+        vars(self).update(saved)
 
     @staticmethod
     def _threads() -> int:
@@ -129,8 +195,7 @@ class FastEngine:
 
         return numba.get_num_threads()
 
-    @staticmethod
-    def _arrays(block: Block):
+    def _arrays(self, block: Block):
         X = block.features.numpy()  # (n, d) float32, shares memory
         y = block.labels.reshape(-1).numpy()  # (n,)
         return X, y
@@ -138,7 +203,11 @@ class FastEngine:
     def train_block(self, block: Block, batch_size: int) -> tuple[float, int]:
         X, y = self._arrays(block)
         order = np.arange(len(X)) if block.order is None else block.order.numpy()
-        args = (X, y, order, self.w, self.b, self.lr, batch_size, self.c, self.mean)
+        if self.classifier:
+            running, batches, _finite = self._fast.softmax_epoch(X, y, order, self.W, self.b, self.lr,
+                                                                 batch_size, self.mean, self.wd)
+            return running, batches
+        args = (X, y, order, self.w, self.b, self.lr, batch_size, self.c, self.mean, self.wd)
         parts = min(self._threads(), -(-batch_size // 256))
         if batch_size >= self._fast.PARALLEL_BATCH and parts > 1:
             b, running, batches, _finite = self._fast.sgd_epoch_parallel(*args, parts)
@@ -147,17 +216,26 @@ class FastEngine:
         self.b = b
         return running, batches
 
-    def total_loss(self, block: Block) -> float:
+    def evaluate(self, block: Block) -> tuple[float, float | None]:
         X, y = self._arrays(block)
-        return float(self._fast.total_loss(X, y, self.w, self.b, self.c))
+        if self.classifier:
+            loss, right = self._fast.softmax_evaluate(X, y, self.W, self.b)
+            return float(loss), float(right)
+        return float(self._fast.total_loss(X, y, self.w, self.b, self.c)), None
 
     def parameters(self):
+        if self.classifier:
+            return self.W.T.astype(np.float64).tolist(), self.b.astype(np.float64).tolist()
         return self.w.tolist(), self.b
 
 
-_ENGINES = {"scratch": ScratchEngine, "concise": ConciseEngine, "fast": FastEngine}
+_ENGINES = {
+    ("linear", "scratch"): ScratchEngine, ("linear", "concise"): ConciseEngine, ("linear", "fast"): FastEngine,
+    ("softmax", "scratch"): ScratchSoftmaxEngine, ("softmax", "concise"): ConciseEngine,
+    ("softmax", "fast"): FastEngine,
+}
 
 
-def make_engine(config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor) -> Engine:
-    """The engine ``config.impl`` names, starting from w0 (d, 1) and b0 (1,)."""
-    return _ENGINES[config.impl](config, w0, b0)
+def make_engine(config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor) -> Engine:
+    """The engine for ``config.model`` and ``config.impl``, starting from W0 (d, q) and b0 (q,)."""
+    return _ENGINES[config.model, config.impl](config, W0, b0)

@@ -16,7 +16,7 @@ from .models import init_params
 from .presets import make_experiment
 from .train import History, fit
 
-__all__ = ["Result", "run", "run_experiment", "ArrayFit", "fit_arrays"]
+__all__ = ["Result", "run", "run_experiment", "ArrayFit", "fit_arrays", "ClassifierFit", "fit_classifier"]
 
 
 @dataclass
@@ -142,3 +142,84 @@ def fit_arrays(X, y, config: TrainConfig, *, feature_names=None, seed: int = 0, 
     b = float(b_s - np.sum(w_s * mean / scale))
     standardization = {"mean": mean.tolist(), "scale": scale.tolist()} if standardize else None
     return ArrayFit(config, seed, history, names, w.tolist(), b, standardization)
+
+
+@dataclass
+class ClassifierFit:
+    """Softmax regression trained by SGD: W (d, q), b (q,), the history with accuracies."""
+
+    config: TrainConfig
+    seed: int
+    history: History
+    W: list[list[float]]
+    b: list[float]
+    classes: list[str]
+    feature_names: list[str]
+
+    def predict_proba(self, X) -> np.ndarray:
+        z = np.asarray(X, dtype=np.float64) @ np.asarray(self.W) + np.asarray(self.b)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def to_dict(self) -> dict:
+        return {
+            "history": self.history.as_records(),
+            "classes": self.classes,
+            "seconds": self.history.seconds,
+            "rows_per_second": self.history.rows_per_second,
+            "impl": self.config.impl,
+            "seed": self.seed,
+            "test_acc": self.history.test_acc[-1] if self.history.test_acc else None,
+        }
+
+
+def fit_classifier(X, y, config: TrainConfig, *, X_test=None, y_test=None, num_classes: int | None = None,
+                   classes: list[str] | None = None, feature_names=None, seed: int = 0,
+                   on_epoch: Callable[[int, float], None] | None = None) -> ClassifierFit:
+    """Train softmax regression by minibatch SGD on X (n, d) and class numbers y (n,) in 0..q−1.
+
+    The weights start N(0, config.init_std²) and the bias at 0 (d2l 3.6); the seed fixes
+    them and every epoch's order, whatever the implementation.
+    """
+    if config.model != "softmax":
+        raise ValueError(f"fit_classifier needs a softmax config (model='softmax'), got model={config.model!r}")
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    y = torch.as_tensor(np.asarray(y))
+    q = _check_classes(y, num_classes, "y")
+    source = TensorSource(X, y, classes=True)
+    test_source = None
+    if X_test is not None:
+        y_test = torch.as_tensor(np.asarray(y_test))
+        _check_classes(y_test, q, "y_test")
+        test_source = TensorSource(torch.as_tensor(np.asarray(X_test, dtype=np.float32)), y_test, classes=True)
+        if test_source.num_features != source.num_features:
+            raise ValueError(f"X_test has {test_source.num_features} features but X has {source.num_features}")
+    g = torch.Generator().manual_seed(seed)
+    W0 = torch.normal(0.0, config.init_std, (source.num_features, q), generator=g) if config.init_std > 0 \
+        else torch.zeros(source.num_features, q)
+    engine = make_engine(config, W0, torch.zeros(q))
+    history = fit(engine, source, config, generator=g, on_epoch=on_epoch, test_source=test_source)
+    W, b = engine.parameters()
+    names = list(feature_names) if feature_names is not None else [f"x{j + 1}" for j in range(source.num_features)]
+    return ClassifierFit(config, seed, history, W, b, list(classes) if classes else [str(c) for c in range(q)],
+                         names)
+
+
+def _check_classes(y: torch.Tensor, num_classes: int | None, name: str) -> int:
+    if y.is_floating_point():
+        if not torch.isfinite(y).all():
+            raise ValueError(f"{name} must hold class numbers, found NaN or inf")
+        if not torch.equal(y, y.round()):
+            raise ValueError(f"{name} must hold whole class numbers, found fractions such as "
+                             f"{float(y[y != y.round()][0])}")
+    y = y.to(torch.int64)
+    if y.numel() == 0:
+        raise ValueError(f"{name} has no labels")
+    if int(y.min()) < 0:
+        raise ValueError(f"{name} has class {int(y.min())}; classes are numbered from 0")
+    q = int(y.max()) + 1 if num_classes is None else num_classes
+    if int(y.max()) >= q:
+        raise ValueError(f"{name} has class {int(y.max())} but the model has {q} classes (0..{q - 1})")
+    if num_classes is None and len(torch.unique(y)) < 2:
+        raise ValueError(f"{name} holds a single class ({int(y[0])}); classification needs at least two")
+    return q

@@ -28,7 +28,7 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["sgd_epoch", "sgd_epoch_parallel", "total_loss", "PARALLEL_BATCH"]
+__all__ = ["sgd_epoch", "sgd_epoch_parallel", "total_loss", "softmax_epoch", "softmax_evaluate", "PARALLEL_BATCH"]
 
 # Reassociation lets LLVM vectorise the dot products; no "nnan"/"ninf", so isfinite stays honest.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
@@ -87,23 +87,24 @@ def _batch_gradient(X, y, order, lo, hi, limit, w, b, g):  # pragma: no cover - 
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
-def _step(w, g, gb, sq, b, m, c, lr, mean):  # pragma: no cover - compiled
+def _step(w, g, gb, sq, b, m, c, lr, mean, wd):  # pragma: no cover - compiled
     """Take the SGD step for a batch of m rows with gradient sums (g, gb) and Σ r² = sq.
 
-    Returns (b, the batch's mean loss, ok); ok is False, and w untouched, when that loss
-    is NaN or would be inf in float32.
+    Weight decay adds wd·w to the weights' gradient. Returns (b, the batch's mean loss, ok);
+    ok is False, and w untouched, when that loss is NaN or would be inf in float32.
     """
     batch_loss = c * sq / m
     if not batch_loss <= _F32_MAX:
         return b, batch_loss if math.isnan(batch_loss) else math.inf, False
     scale = 2.0 * c * lr / m if mean else 2.0 * c * lr  # d(c·r²)/dŷ = 2c·r
+    decay = lr * wd
     for k in range(w.size):
-        w[k] -= scale * g[k]
+        w[k] -= scale * g[k] + decay * w[k]
     return b - scale * gb, batch_loss, True
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean):  # pragma: no cover - compiled
+def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean, wd):  # pragma: no cover - compiled
     """One epoch of minibatch SGD over the rows of X in ``order``; updates ``w`` in place.
 
     Args:
@@ -111,7 +112,7 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean):  # pragma: no cover -
         w: (d,) float64 weights, updated in place; b: the bias.
         lr: step size; batch_size: rows per step (the last batch may be short).
         c: per-example loss c·(ŷ−y)²; mean: step along the batch-mean gradient if True,
-            else along the summed gradient.
+            else along the summed gradient; wd: weight decay (adds wd·w to w's gradient).
 
     Returns:
         (b, sum over batches of the batch's mean loss before its step, batches done,
@@ -126,7 +127,7 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean):  # pragma: no cover -
     while i < n:
         m = min(batch_size, n - i)
         gb, sq = _batch_gradient(X, y, order, i, i + m, n, w, b, g)
-        b, batch_loss, ok = _step(w, g, gb, sq, b, m, c, lr, mean)
+        b, batch_loss, ok = _step(w, g, gb, sq, b, m, c, lr, mean, wd)
         if not ok:
             return b, batch_loss, batches, False
         running += batch_loss
@@ -136,7 +137,7 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean):  # pragma: no cover -
 
 
 @njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, parts):  # pragma: no cover
+def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, wd, parts):  # pragma: no cover
     """:func:`sgd_epoch` with each batch's gradient split over ``parts`` threads.
 
     For large batches: each thread sums the gradient of its slice of the batch, so
@@ -160,7 +161,7 @@ def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, parts):  # pr
             g[k] = 0.0
             for t in range(parts):
                 g[k] += G[t, k]
-        b, batch_loss, ok = _step(w, g, GB.sum(), SQ.sum(), b, m, c, lr, mean)
+        b, batch_loss, ok = _step(w, g, GB.sum(), SQ.sum(), b, m, c, lr, mean, wd)
         if not ok:
             return b, batch_loss, batches, False
         running += batch_loss
@@ -181,3 +182,96 @@ def total_loss(X, y, w, b, c):  # pragma: no cover - compiled
         r = s + b - y[i]
         total += r * r
     return c * total
+
+
+# --- softmax regression --------------------------------------------------------------------
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _logits(x, W, b, z):  # pragma: no cover - compiled
+    """z = W x + b for one row, and the row's maximum logit. W is (q, d): each class's weights
+    are contiguous, so every logit is one vectorised dot product."""
+    q, d = W.shape
+    zmax = -np.inf
+    for c in range(q):
+        s = np.float32(0.0)
+        for k in range(d):
+            s += x[k] * W[c, k]
+        s += b[c]
+        z[c] = s
+        if s > zmax:
+            zmax = s
+    return zmax
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd):  # pragma: no cover - compiled
+    """One epoch of minibatch SGD for softmax regression; updates W (q, d) and b (q,) in place.
+
+    Per row: logits z = Wx + b, p = softmax(z) computed as exp(z − max z) / Σ, loss
+    log Σ exp(z − max) + max − z_y (log-sum-exp), and the gradient (p − onehot(y))·xᵀ.
+
+    Returns (sum over batches of the batch's mean loss before its step, batches, finite);
+    stops at once, finite=False, on a loss that is NaN or inf in float32.
+    """
+    n, d = X.shape
+    q = W.shape[0]
+    G = np.empty((q, d), np.float32)
+    gb = np.empty(q, np.float32)
+    z = np.empty(q, np.float64)
+    running = 0.0
+    batches = 0
+    i = 0
+    while i < n:
+        m = min(batch_size, n - i)
+        G[:] = 0.0
+        gb[:] = 0.0
+        loss = 0.0
+        for j in range(i, i + m):
+            row = order[j]
+            x = X[row]
+            zmax = _logits(x, W, b, z)
+            total = 0.0
+            for c in range(q):
+                z[c] = math.exp(z[c] - zmax)
+                total += z[c]
+            t = y[row]
+            loss += math.log(total) - math.log(z[t])  # = logsumexp(z) − z_t
+            for c in range(q):
+                r = np.float32(z[c] / total - (1.0 if c == t else 0.0))  # ∂loss/∂z_c
+                gb[c] += r
+                for k in range(d):
+                    G[c, k] += r * x[k]
+        batch_loss = loss / m
+        if not batch_loss <= _F32_MAX:
+            return math.nan if math.isnan(batch_loss) else math.inf, batches, False
+        scale = np.float32(lr / m if mean else lr)
+        decay = np.float32(lr * wd)
+        for c in range(q):
+            for k in range(d):
+                W[c, k] -= scale * G[c, k] + decay * W[c, k]
+            b[c] -= scale * gb[c]
+        running += batch_loss
+        batches += 1
+        i += m
+    return running, batches, True
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+def softmax_evaluate(X, y, W, b):  # pragma: no cover - compiled
+    """(Σ cross-entropy, number of rows whose largest logit is the true class)."""
+    n = X.shape[0]
+    q = W.shape[0]
+    z = np.empty(q, np.float64)
+    loss = 0.0
+    right = 0
+    for i in range(n):
+        zmax = _logits(X[i], W, b, z)
+        total = 0.0
+        best = 0
+        for c in range(q):
+            if z[c] > z[best]:
+                best = c
+            total += math.exp(z[c] - zmax)
+        loss += math.log(total) + zmax - z[y[i]]
+        right += best == y[i]
+    return loss, right

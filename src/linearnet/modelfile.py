@@ -22,6 +22,10 @@ Format version 1, one JSON object:
 
 Prediction is ŷ = Σ coefficients[j]·x[features[j]] + intercept. Floats are written with
 ``repr`` so that they read back bit for bit.
+
+Softmax regression ("kind": "softmax_regression") has "classes" (names, in order),
+"coefficients" (one row of len(features) weights per class) and "intercepts" (one per
+class) instead of "coefficients"/"intercept"; P(class c | x) = softmax(Wx + b)_c.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import numpy as np
 from . import __version__
 from .tables import atomic_write
 
-__all__ = ["Model", "save_model", "load_model", "FORMAT_VERSION"]
+__all__ = ["Model", "SoftmaxModel", "save_model", "load_model", "FORMAT_VERSION"]
 
 FORMAT = "linearnet-model"
 FORMAT_VERSION = 1
@@ -79,7 +83,48 @@ class Model:
         }
 
 
-def save_model(model: Model, path) -> None:
+@dataclass
+class SoftmaxModel:
+    """Softmax regression: P(class c | x) = softmax(W x + b)_c; ``coefficients`` is (q, d)."""
+
+    features: list[str]
+    classes: list[str]
+    coefficients: np.ndarray  # (q, d): one row of weights per class
+    intercepts: np.ndarray  # (q,)
+    target: str | None = None
+    training: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
+        self.intercepts = np.asarray(self.intercepts, dtype=np.float64)
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.features):
+            raise ValueError(f"X must have shape (n, {len(self.features)}) for the model's features, got {X.shape}")
+        z = X @ self.coefficients.T + self.intercepts
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> list[str]:
+        return [self.classes[k] for k in self.predict_proba(X).argmax(axis=1)]
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "linearnet_version": __version__,
+            "kind": "softmax_regression",
+            "target": self.target,
+            "features": list(self.features),
+            "classes": list(self.classes),
+            "coefficients": self.coefficients.tolist(),
+            "intercepts": self.intercepts.tolist(),
+            "training": self.training,
+        }
+
+
+def save_model(model: Model | SoftmaxModel, path) -> None:
     """Write ``model`` to ``path`` atomically: an existing file is replaced whole or not at all."""
     text = json.dumps(model.to_dict(), indent=2, allow_nan=False) + "\n"
 
@@ -115,11 +160,14 @@ def load_model(path) -> Model:
     if version > FORMAT_VERSION:
         raise _bad(path, f"format_version {version} is newer than this linearnet reads "
                          f"({FORMAT_VERSION}); upgrade linearnet")
-    if data.get("kind") != "linear_regression":
-        raise _bad(path, f"kind {data.get('kind')!r} is not supported (linear_regression)")
+    kind = data.get("kind")
+    if kind not in ("linear_regression", "softmax_regression"):
+        raise _bad(path, f"kind {kind!r} is not supported (linear_regression, softmax_regression)")
     features = data.get("features")
     if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
         raise _bad(path, "features must be a non-empty list of column names")
+    if kind == "softmax_regression":
+        return _load_softmax(path, data, features)
     coef = data.get("coefficients")
     if (not isinstance(coef, list) or len(coef) != len(features)
             or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c)
@@ -135,3 +183,25 @@ def load_model(path) -> Model:
                  fit_intercept=bool(data.get("fit_intercept", True)), target=target,
                  standardization=data.get("standardization"), training=data.get("training") or {},
                  statistics=data.get("statistics"))
+
+
+def _finite_numbers(values, count) -> bool:
+    return (isinstance(values, list) and len(values) == count
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
+
+
+def _load_softmax(path, data, features) -> SoftmaxModel:
+    classes = data.get("classes")
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        raise _bad(path, "classes must be a list of at least two class names")
+    coef = data.get("coefficients")
+    if not isinstance(coef, list) or len(coef) != len(classes) or not all(
+            _finite_numbers(row, len(features)) for row in coef):
+        raise _bad(path, f"coefficients must be {len(classes)} rows of {len(features)} finite numbers")
+    if not _finite_numbers(data.get("intercepts"), len(classes)):
+        raise _bad(path, f"intercepts must be {len(classes)} finite numbers, one per class")
+    target = data.get("target")
+    if target is not None and not isinstance(target, str):
+        raise _bad(path, "target must be a column name or null")
+    return SoftmaxModel(features=features, classes=classes, coefficients=coef, intercepts=data["intercepts"],
+                        target=target, training=data.get("training") or {})

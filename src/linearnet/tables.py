@@ -25,9 +25,10 @@ _PARQUET_MAGIC = b"PAR1"
 class Table:
     path: str
     features: np.ndarray  # (n, p) float64
-    target: np.ndarray | None  # (n,) float64
+    target: np.ndarray | None  # (n,) float64, or int64 class codes when read as labels
     feature_names: list[str]
     target_name: str | None
+    classes: list[str] | None = None  # class names, when the target was read as labels
 
     @property
     def num_rows(self) -> int:
@@ -186,11 +187,12 @@ def _read_arrow(path, fmt):
 
 
 def read_table(path, *, target: str | None = None, features: list[str] | None = None,
-               require_target: bool = True) -> Table:
+               require_target: bool = True, labels: bool = False) -> Table:
     """Read a CSV or Parquet file into float64 arrays, validating every value.
 
     Features default to every numeric column but the target. With ``require_target=False``
-    and no ``target`` (prediction), only the features are read.
+    and no ``target`` (prediction), only the features are read. With ``labels=True`` the
+    target holds class labels (whole numbers or text), returned as int64 codes.
     """
     path = str(path)
     fmt = detect_format(path)
@@ -203,8 +205,16 @@ def read_table(path, *, target: str | None = None, features: list[str] | None = 
     X = np.empty((table.num_rows, len(features)), dtype=np.float64)
     for j, name in enumerate(features):
         X[:, j] = _column_values(path, fmt, name, table.column(name), 1)
-    y = _column_values(path, fmt, target, table.column(target), 1) if target is not None else None
-    return Table(path, X, y, features, target)
+    classes = None
+    if target is None:
+        y = None
+    elif labels:
+        from .datasets import encode_labels
+
+        y, classes = encode_labels(table.column(target).to_pylist(), where=f"{path}: column '{target}'")
+    else:
+        y = _column_values(path, fmt, target, table.column(target), 1)
+    return Table(path, X, y, features, target, classes)
 
 
 def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_rows: int = 65536):

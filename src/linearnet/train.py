@@ -23,6 +23,8 @@ class History:
     """What happened in :func:`fit`: one loss per epoch and the time it took."""
 
     losses: list[float] = field(default_factory=list)  # per epoch, as config.report says
+    train_acc: list[float] = field(default_factory=list)  # per epoch, classifiers only
+    test_acc: list[float] = field(default_factory=list)  # per epoch, when a test source is given
     seconds: float = 0.0  # wall time of the whole fit, loss evaluation included
     train_seconds: float = 0.0  # time spent stepping through batches
     rows: int = 0  # rows stepped through (epochs × rows)
@@ -33,7 +35,11 @@ class History:
         return self.rows / self.train_seconds if self.train_seconds > 0 else float("inf")
 
     def as_records(self) -> list[dict]:
-        return [{"epoch": i, "loss": loss} for i, loss in enumerate(self.losses, start=1)]
+        records = [{"epoch": i, "loss": loss} for i, loss in enumerate(self.losses, start=1)]
+        for name in ("train_acc", "test_acc"):
+            for record, value in zip(records, getattr(self, name)):
+                record[name] = value
+        return records
 
 
 class DivergedError(ArithmeticError):
@@ -46,15 +52,28 @@ class DivergedError(ArithmeticError):
                          f"try a smaller one, such as {lr / 10:g}")
 
 
+def _evaluate(engine: Engine, source: BatchSource) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for regression) over every row of ``source``."""
+    loss, right = 0.0, 0.0
+    for block in source.blocks(shuffle=False):
+        block_loss, block_right = engine.evaluate(block)
+        loss += block_loss
+        right = None if block_right is None else right + block_right
+    return loss / source.num_rows, (None if right is None else right / source.num_rows)
+
+
 def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
         generator: torch.Generator | None = None,
-        on_epoch: Callable[[int, float], None] | None = None) -> History:
+        on_epoch: Callable[[int, float], None] | None = None,
+        test_source: BatchSource | None = None) -> History:
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
     Each epoch visits the rows in a fresh random order drawn from ``generator`` and then
     records the loss: over the whole training set (``report="full"``, the book's figure)
-    or the mean of the batch losses seen during the epoch (``report="running"``).
-    ``on_epoch(epoch, loss)`` is called after each epoch.
+    or the mean of the batch losses seen during the epoch (``report="running"``). For a
+    classifier it also records the accuracy on the training set and, given
+    ``test_source``, on the test set. ``on_epoch(epoch, loss)`` is called after each epoch,
+    for a classifier with the keywords ``train_acc`` (and ``test_acc``) too.
 
     Raises:
         DivergedError: the loss became inf or NaN; raised at the end of that epoch.
@@ -70,14 +89,23 @@ def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
             batches += block_batches
         history.train_seconds += time.perf_counter() - t0
         history.rows += source.num_rows
-        if config.report == "running" or not math.isfinite(running):
-            loss = running / max(batches, 1)
+        if not math.isfinite(running):
+            loss, accuracy = running / max(batches, 1), None
         else:
-            loss = sum(engine.total_loss(b) for b in source.blocks(shuffle=False)) / source.num_rows
+            loss, accuracy = _evaluate(engine, source)
+            if config.report == "running":
+                loss = running / max(batches, 1)
         if not abs(loss) <= _F32_MAX:  # NaN, or inf in the float32 the engines compute in
             raise DivergedError(epoch, loss if math.isnan(loss) else math.inf, config.lr)
         history.losses.append(loss)
+        metrics = {}
+        if accuracy is not None:
+            history.train_acc.append(accuracy)
+            metrics["train_acc"] = accuracy
+            if test_source is not None:
+                history.test_acc.append(_evaluate(engine, test_source)[1])
+                metrics["test_acc"] = history.test_acc[-1]
         if on_epoch is not None:
-            on_epoch(epoch, loss)
+            on_epoch(epoch, loss, **metrics)
     history.seconds = time.perf_counter() - start
     return history
