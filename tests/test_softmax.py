@@ -282,3 +282,23 @@ def test_bad_labels_in_a_file(tmp_path, capsys):
     assert code == 2
     assert err == (f"linearnet train: error: {data}: column 'label': every row has the same class '7'; "
                    f"classification needs at least two classes\n")
+
+
+def test_plot_predictions_writes_a_picture_that_is_not_blank(tmp_path, capsys):
+    from PIL import Image
+
+    path = tmp_path / "pred.png"
+    code, out, err = cli(capsys, "train", "--dataset", "digits", "--impl", "fast", "--epochs", "2",
+                         "--plot-predictions", path)
+    assert code == 0 and err == "" and out.endswith(f"picture written to {path}\n")
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size == (960, 570)
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.std() > 20  # dark digits on white, not an empty canvas
+    assert (pixels < 64).mean() > 0.05
+
+
+def test_plot_predictions_needs_images(tmp_path, capsys):
+    code, _, err = cli(capsys, "train", "--model", "softmax", "--data", tmp_path / "x.csv", "--target", "y",
+                       "--plot-predictions", tmp_path / "p.png")
+    assert code == 2 and err == "linearnet train: error: --plot-predictions draws images: use it with --dataset\n"

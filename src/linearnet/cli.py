@@ -103,7 +103,9 @@ def _build_parser() -> argparse.ArgumentParser:
     data.add_argument("--standardize", action="store_true",
                       help="with --data: train on centred, unit-variance features; report original units")
     train.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    train.add_argument("--out", metavar="MODEL", help="with --data: write the trained model file")
+    train.add_argument("--out", metavar="MODEL", help="with --data or --dataset: write the trained model file")
+    train.add_argument("--plot-predictions", metavar="FILE.png",
+                       help="softmax on images: draw test images with true and predicted labels")
     train.set_defaults(handler=_train)
 
     solve = commands.add_parser(
@@ -220,6 +222,8 @@ def _train_classifier(args) -> int:
                          f"got {args.dataset!r}")
     if args.data is not None and args.target is None:
         raise UsageError("linearnet train: error: --data needs --target COL, the column of class labels")
+    if args.plot_predictions is not None and args.data is not None:
+        raise UsageError("linearnet train: error: --plot-predictions draws images: use it with --dataset")
     if args.data is None and (args.target is not None or args.features is not None):
         raise UsageError("linearnet train: error: --target and --features go with --data FILE")
     dataset = args.dataset or (None if args.data else ("fashion-mnist" if args.preset == "d2l-softmax" else "digits"))
@@ -232,6 +236,9 @@ def _train_classifier(args) -> int:
         overrides = {f: getattr(args, f) for f in _TRAIN_FLAGS}
         config = make_train_config(preset, model="softmax", loss="cross_entropy", **overrides)
         _check_out(args.out)
+        _check_out(args.plot_predictions)
+        if args.plot_predictions is not None and not args.plot_predictions.lower().endswith((".png", ".pdf", ".svg")):
+            raise ValueError(f"{args.plot_predictions}: the picture must be a .png, .pdf or .svg file")
         from . import datasets
 
         if dataset == "digits":
@@ -267,10 +274,19 @@ def _train_classifier(args) -> int:
                                     "test_acc": result.history.test_acc[-1],
                                     **{k: getattr(config, k) for k in ("impl", "lr", "batch_size", "epochs",
                                                                        "weight_decay")}}), args.out)
+    if args.plot_predictions:
+        from .plot import plot_predictions, save_figure
+
+        shown = data.X_test[:18]
+        predicted = result.predict_proba(shown).argmax(axis=1)
+        save_figure(plot_predictions(shown, data.y_test[:18], predicted, data.classes,
+                                     image_shape=data.image_shape), args.plot_predictions)
     if args.json:
         print(json.dumps(result.to_dict()))
-    elif args.out:
-        print(f"model written to {args.out}")
+    else:
+        for path in (args.out, args.plot_predictions):
+            if path:
+                print(f"{'model' if path == args.out else 'picture'} written to {path}")
     return 0
 
 
