@@ -198,3 +198,84 @@ def test_bad_model_files(tmp_path, capsys, content, message):
 def test_bad_combinations(capsys, argv, message):
     code, out, err = cli(capsys, *argv)
     assert code == 2 and out == "" and err == message + "\n"
+
+
+# --- cases found by a second read --------------------------------------------------------------
+
+@pytest.mark.parametrize("name, text, message", [
+    ("dup.csv", "a,a,y\n1,2,3\n2,3,5\n3,5,7\n4,1,2\n",
+     "{p}: column 'a' appears 2 times in the header; give each column its own name"),
+    ("noname.csv", "x,,y\n1,2,3\n2,3,4\n", "{p}: column 2 has no name in the header; name every column"),
+    ("hex.csv", "x,y\n1,2\n2,3\n4,5\n0x5,9\n", "{p}: column 'x', row 4 (line 5): '0x5' is not a number"),
+    ("blank.csv", "x,y\n1,2\n\n2,3\n3,x\n", "{p}: column 'y', row 3 (line 5): 'x' is not a number"),
+    ("magic.csv", "PAR1,y\n1,2\n2,3\n3,x\n", "{p}: column 'y', row 3 (line 4): 'x' is not a number"),
+])
+@pytest.mark.parametrize("chunked", [False, True], ids=["memory", "chunks"])
+def test_header_and_value_typos(tmp_path, capsys, name, text, message, chunked):
+    path = tmp_path / name
+    path.write_text(text)
+    argv = ["solve", path, "--target", "y"] + (["--chunk-rows", "1"] if chunked else [])
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == "" and err == f"linearnet solve: error: {message.format(p=path)}\n"
+
+
+def test_an_empty_output_name_is_refused(capsys):
+    code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", "--out", "")
+    assert code == 2 and out == ""
+    assert err == "linearnet solve: error: an output option was given an empty file name; name the file to write\n"
+
+
+def test_an_unwritable_folder_is_one_line(capsys):
+    # /proc refuses new files even to root: refused up front (not writable) or at the write itself
+    code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", "--out", "/proc/m.json")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("linearnet solve: error: /proc/m.json: ")
+
+
+def test_values_too_large_for_float32_training(tmp_path, capsys):
+    path = tmp_path / "huge.csv"
+    path.write_text("x,y\n1,1e308\n2,-1e308\n3,1e308\n")
+    code, out, err = cli(capsys, "train", "--data", path, "--target", "y")
+    assert code == 2 and out == ""
+    assert err.startswith("linearnet train: error: labels hold values up to 1e+308, too large for float32 training")
+    code, _, err = cli(capsys, "train", "--true-b", "1e308")
+    assert code == 2 and err == ("linearnet train: error: true_b must be at most 1e+30 in size (the data are "
+                                 "float32), got 1e+308\n")
+
+
+def test_written_files_follow_the_umask_and_keep_an_existing_mode(tmp_path, capsys):
+    model = tmp_path / "m.json"
+    old = os.umask(0o022)
+    try:
+        assert cli(capsys, "solve", HOUSES, "--target", "price", "--out", model)[0] == 0
+        assert oct(model.stat().st_mode & 0o777) == oct(0o644)
+        model.chmod(0o640)
+        assert cli(capsys, "solve", HOUSES, "--target", "price", "--out", model)[0] == 0
+        assert oct(model.stat().st_mode & 0o777) == oct(0o640)
+    finally:
+        os.umask(old)
+
+
+def test_an_implicit_constant_centres_r2_like_statsmodels():
+    from linearnet.solve import solve
+
+    X = np.array([[1, 1], [2, 1], [3, 1], [4, 1.0]])
+    y = np.array([2, 3, 5, 4.0])
+    fit, ref = solve(X, y, fit_intercept=False), sm.OLS(y, X).fit()
+    assert fit.r2 == pytest.approx(ref.rsquared) and fit.adj_r2 == pytest.approx(ref.rsquared_adj)
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"format": "linearnet-model", "format_version": true}', "format_version must be a whole number >= 1, got True"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ('{"format": "linearnet-model", "format_version": 1, "kind": "linear_regression", "features": ["a"], '
+     '"coefficients": [1' + "0" * 400 + '], "intercept": 0}', "a number is too large for a float"),
+    ('{"format": "linearnet-model", "format_version": 1, "kind": "linear_regression", "features": ["a"], '
+     '"coefficients": [1], "intercept": 0, "fit_intercept": "no"}', "fit_intercept must be true or false"),
+])
+def test_more_bad_model_files(tmp_path, content, message):
+    path = tmp_path / "m.json"
+    path.write_text(content)
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert str(info.value) == f"{path}: not a usable linearnet model file: {message}"

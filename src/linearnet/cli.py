@@ -267,13 +267,13 @@ def _train_classifier(args) -> int:
     if args.out:
         from .modelfile import SoftmaxModel, save_model
 
-        save_model(SoftmaxModel(features=names, classes=data.classes,
+        _save(save_model, SoftmaxModel(features=names, classes=data.classes,
                                 coefficients=[list(col) for col in zip(*result.W)], intercepts=result.b,
                                 target=args.target, training={
                                     "method": "sgd", "data": args.data or dataset, "seed": args.seed,
                                     "test_acc": result.history.test_acc[-1],
                                     **{k: getattr(config, k) for k in ("impl", "lr", "batch_size", "epochs",
-                                                                       "weight_decay")}}), args.out)
+                                                                       "weight_decay")}}), args.out, "train")
     if args.plot_predictions:
         from .plot import plot_predictions, save_figure
 
@@ -313,6 +313,8 @@ def _run_training(args, epochs: int, train):
         written = "; no model was written" if getattr(args, "out", None) else ""
         print(f"linearnet train: error: {exc}{written}", file=sys.stderr)
         return None
+    except (ValueError, TypeError) as exc:  # data the library refused: one line, exit 2
+        raise _user_error("train", exc) from None
     finally:
         progress.clear()
 
@@ -355,9 +357,9 @@ def _train_data(args) -> int:
                     "standardize": args.standardize, "epochs_loss": result.history.losses,
                     **{k: getattr(config, k) for k in ("impl", "lr", "batch_size", "epochs", "loss",
                                                        "grad_reduction")}}
-        save_model(Model(features=table.feature_names, coefficients=result.w,
+        _save(save_model, Model(features=table.feature_names, coefficients=result.w,
                          intercept=result.b, target=args.target, standardization=result.standardization,
-                         training=training), args.out)
+                         training=training), args.out, "train")
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -370,17 +372,28 @@ def _train_data(args) -> int:
     return 0
 
 
+def _save(save, model, path, command: str) -> None:
+    try:
+        save(model, path)
+    except (ValueError, OSError) as exc:
+        raise _user_error(command, f"{path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
+
+
 def _check_out(path) -> None:
     """Fail before the work, not after it, when a model cannot be written there."""
     import os
 
     if path is None:
         return
+    if path == "":
+        raise ValueError("an output option was given an empty file name; name the file to write")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise ValueError(f"{path}: is a directory, expected a file name for the output")
     if not os.path.isdir(folder):
         raise ValueError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{path}: folder {folder} is not writable")
 
 
 def _solve(args) -> int:
@@ -426,10 +439,10 @@ def _solve(args) -> int:
     if args.out:
         from .modelfile import Model, save_model
 
-        save_model(Model(features=result.feature_names, coefficients=result.coef, intercept=result.intercept,
-                         fit_intercept=result.fit_intercept, target=args.target,
-                         training={"method": "solve", "data": args.data, "n": result.n,
-                                   "algorithm": result.method}, statistics=stats), args.out)
+        _save(save_model, Model(features=result.feature_names, coefficients=result.coef,
+                                intercept=result.intercept, fit_intercept=result.fit_intercept, target=args.target,
+                                training={"method": "solve", "data": args.data, "n": result.n,
+                                          "algorithm": result.method}, statistics=stats), args.out, "solve")
     if args.json:
         print(json.dumps(stats))
     else:
@@ -482,8 +495,7 @@ def _predict(args) -> int:
 
         model = load_model(args.model)
         table = read_table(args.data, features=model.features, require_target=False)
-        if args.out is not None:
-            _check_out(args.out)
+        _check_out(args.out)
     except (ValueError, TypeError) as exc:
         raise _user_error("predict", exc) from None
     name = f"{model.target}_predicted" if model.target else "prediction"
@@ -501,7 +513,8 @@ def _predict(args) -> int:
         try:
             write_table(args.out, columns)
         except (ValueError, OSError) as exc:
-            raise _user_error("predict", exc) from None
+            raise _user_error("predict", f"{args.out}: cannot be written "
+                                         f"({getattr(exc, 'strerror', None) or exc})") from None
     return 0
 
 

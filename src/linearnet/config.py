@@ -38,8 +38,11 @@ REPORTS = ("full", "running")  # loss over the whole training set after each epo
 AUTO_FAST_VALUES = 1_000_000
 
 
+_DATA_MAX = 1e30  # synthetic values stay far inside float32 (3.4e38), squares included
+
+
 def check_finite(name: str, value, *, low: float | None = None, low_inclusive: bool = True,
-                 hint: str = "") -> float:
+                 hint: str = "", magnitude: float | None = None) -> float:
     """Return ``value`` as a float, or raise with a message naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}{_hint(hint)}")
@@ -49,6 +52,8 @@ def check_finite(name: str, value, *, low: float | None = None, low_inclusive: b
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = f">= {low:g}" if low_inclusive else f"> {low:g}"
         raise ValueError(f"{name} must be {bound}, got {value:g}{_hint(hint)}")
+    if magnitude is not None and abs(value) > magnitude:
+        raise ValueError(f"{name} must be at most {magnitude:g} in size (the data are float32), got {value:g}")
     return value
 
 
@@ -91,11 +96,11 @@ class SyntheticSpec:
             if isinstance(self.true_w, (str, bytes)) or not hasattr(self.true_w, "__iter__"):
                 raise TypeError(f"true_w must be a sequence of numbers, got {self.true_w!r}; "
                                 f"e.g. true_w=(2, -3.4)")
-            w = tuple(check_finite("true_w", v) for v in self.true_w)
+            w = tuple(check_finite("true_w", v, magnitude=_DATA_MAX) for v in self.true_w)
             if not w:
                 raise ValueError("true_w must have at least one weight, got none; e.g. true_w=(2, -3.4)")
             object.__setattr__(self, "true_w", w)
-        object.__setattr__(self, "true_b", check_finite("true_b", self.true_b))
+        object.__setattr__(self, "true_b", check_finite("true_b", self.true_b, magnitude=_DATA_MAX))
         object.__setattr__(self, "num_examples", check_int("num_examples", self.num_examples, low=1))
         if self.num_features is not None:
             d = check_int("num_features", self.num_features, low=1)
@@ -106,7 +111,8 @@ class SyntheticSpec:
             object.__setattr__(self, "num_features", d)
         elif self.true_w is None:
             raise ValueError("num_features is needed when true_w is not given; e.g. num_features=2")
-        object.__setattr__(self, "noise", check_finite("noise", self.noise, low=0.0, hint="e.g. 0.01"))
+        object.__setattr__(self, "noise", check_finite("noise", self.noise, low=0.0, hint="e.g. 0.01",
+                                                       magnitude=_DATA_MAX))
         check_choice("noise_dist", self.noise_dist, NOISE_DISTS)
         object.__setattr__(self, "noise_repeats", check_int("noise_repeats", self.noise_repeats, low=1))
 

@@ -123,6 +123,11 @@ def fit_arrays(X, y, config: TrainConfig, *, feature_names=None, seed: int = 0, 
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
+    limit = float(np.finfo(np.float32).max) ** 0.5  # squares must stay finite in float32
+    for name, a in (("features", X), ("labels", y)):
+        if a.size and not np.abs(a).max() <= limit:
+            raise ValueError(f"{name} hold values up to {np.abs(a).max():g}, too large for float32 training "
+                             f"(at most {limit:.3g}); rescale them, or use solve")
     names = list(feature_names) if feature_names is not None else [f"x{j + 1}" for j in range(X.shape[1])]
     if standardize:
         mean = X.mean(axis=0)

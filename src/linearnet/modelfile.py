@@ -139,7 +139,7 @@ def _bad(path, why) -> ValueError:
     return ValueError(f"{path}: not a usable linearnet model file: {why}")
 
 
-def load_model(path) -> Model:
+def load_model(path) -> Model | SoftmaxModel:
     """Read a model file written by :func:`save_model`, checking every field."""
     try:
         with open(path, encoding="utf-8") as fh:
@@ -150,12 +150,21 @@ def load_model(path) -> Model:
         raise ValueError(f"{path}: is a directory, expected a model file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _bad(path, f"not JSON ({exc})") from None
+    except RecursionError:
+        raise _bad(path, "nested too deeply") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _bad(path, f'expected "format": "{FORMAT}"')
+    try:
+        return _from_dict(path, data)
+    except OverflowError:
+        raise _bad(path, "a number is too large for a float") from None
+
+
+def _from_dict(path, data) -> Model | SoftmaxModel:
     version = data.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise _bad(path, f"format_version must be a whole number >= 1, got {version!r}")
     if version > FORMAT_VERSION:
         raise _bad(path, f"format_version {version} is newer than this linearnet reads "
@@ -179,8 +188,10 @@ def load_model(path) -> Model:
     target = data.get("target")
     if target is not None and not isinstance(target, str):
         raise _bad(path, "target must be a column name or null")
+    if not isinstance(data.get("fit_intercept", True), bool):
+        raise _bad(path, "fit_intercept must be true or false")
     return Model(features=features, coefficients=np.array(coef, dtype=np.float64), intercept=float(intercept),
-                 fit_intercept=bool(data.get("fit_intercept", True)), target=target,
+                 fit_intercept=data.get("fit_intercept", True), target=target,
                  standardization=data.get("standardization"), training=data.get("training") or {},
                  statistics=data.get("statistics"))
 

@@ -158,7 +158,7 @@ class _Pass:
     """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments."""
 
     def __init__(self, chunks: Chunks, fit_intercept: bool):
-        G = Aty = None
+        G = Aty = colsum = None
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         for Xc, yc in chunks():
             if G is None:
@@ -169,6 +169,7 @@ class _Pass:
             Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
             Y2[:, 0] = yc
             XtY2 = Xc.T @ Y2
+            colsum = XtY2[:, 1].copy() if colsum is None else colsum + XtY2[:, 1]
             Aty[off:] += XtY2[:, 0]
             if fit_intercept:
                 G[0, 0] += len(Xc)
@@ -189,7 +190,15 @@ class _Pass:
         if G is None:
             raise ValueError("the data have no rows")
         self.G, self.Aty, self.n = G, Aty, n
+        self.colsum = colsum
         self.tss_centered, self.tss_uncentered = y_m2, yty
+
+    def implicit_constant(self) -> bool:
+        """Whether the columns, without an intercept, can still form a constant (like statsmodels)."""
+        norms = np.sqrt(np.diag(self.G))
+        d = 1.0 / np.where(norms > 0, norms, 1.0)
+        z = np.linalg.lstsq(self.G * np.outer(d, d), d * self.colsum, rcond=1e-12)[0]
+        return self.n - float((d * self.colsum) @ z) <= 1e-9 * self.n
 
 
 def _design(Xc, fit_intercept, dtype=np.float64):
@@ -405,17 +414,17 @@ def _solve(chunks, feature_names, fit_intercept, allow_rank_deficient, memory) -
 def _min_norm(chunks, memory, names, feature_names, fit_intercept, first, d, R, rank, s):
     """The minimum-norm solution of a rank-deficient design (statsmodels' pinv fit).
 
-    The rank comes from the scaled design; the pseudo-inverse keeps that many singular
-    directions of the unscaled one: from its SVD in memory, from AᵀA's eigenvectors in chunks.
+    The rank and the directions it keeps come from the scaled triangular factor; the
+    minimum norm is that of the unscaled coefficients, as ``pinv(A) @ y`` gives.
     """
-    if memory is not None:
-        _, sv, vt = np.linalg.svd(_design(memory[0], fit_intercept), full_matrices=False)
-        V, lam = vt[:rank].T, sv[:rank] ** 2
-    else:
-        lam, V = np.linalg.eigh(first.G)
-        lam, V = lam[::-1][:rank], V[:, ::-1][:, :rank]
-    cov_unscaled = (V / lam) @ V.T  # pinv(AᵀA)
-    beta = cov_unscaled @ first.Aty
+    # R (scaled) ≈ U S Vᵀ with r singular values kept: A ≈ Q U S (VᵀD⁻¹) = Q U S B. The least-squares
+    # solutions are the β with Bβ = c = S⁻² Vᵀ D Aᵀy; the minimum-norm one is pinv(B)·c, and
+    # pinv(AᵀA) = pinv(B) S⁻² pinv(B)ᵀ. Everything is k × k: the same in memory and in chunks.
+    _, sv, vt = np.linalg.svd(R)
+    V, S2 = vt[:rank].T, sv[:rank] ** 2
+    B_pinv = np.linalg.pinv(V.T / d[None, :])  # (k, r)
+    beta = B_pinv @ ((V.T @ (d * first.Aty)) / S2)
+    cov_unscaled = (B_pinv / S2) @ B_pinv.T
     warnings.warn(f"the design has rank {rank} of {len(names)} parameters; "
                   f"returning the minimum-norm solution", RankDeficientWarning, stacklevel=4)
     _, rss = _residual_pass(chunks, beta, fit_intercept, extended=False, gradient=False)
@@ -448,9 +457,10 @@ def _finish(names, feature_names, beta, cov_unscaled, rss, first, n, rank, s, fi
         pvalues = np.full_like(beta, math.nan)
         q = math.nan
     conf = np.column_stack([beta - q * bse, beta + q * bse])
-    tss = first.tss_centered if fit_intercept else first.tss_uncentered
+    constant = fit_intercept or first.implicit_constant()  # statsmodels centres R² then too
+    tss = first.tss_centered if constant else first.tss_uncentered
     r2 = 1 - rss / tss if tss > 0 else math.nan
-    adj = 1 - (n - int(fit_intercept)) / df * (1 - r2) if df > 0 else math.nan
+    adj = 1 - (n - int(constant)) / df * (1 - r2) if df > 0 else math.nan
     # unscaled condition number: singular values of A = (AD)·D⁻¹ = Q·R·D⁻¹
     sv = np.linalg.svd(R / d[None, :], compute_uv=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -52,7 +53,10 @@ def detect_format(path) -> str:
     if not head:
         raise ValueError(f"{path}: is empty, expected a header line and rows")
     if head[:4] == _PARQUET_MAGIC:
-        return "parquet"
+        with open(p, "rb") as fh:
+            fh.seek(max(0, p.stat().st_size - 4))
+            if fh.read(4) == _PARQUET_MAGIC:
+                return "parquet"
     if p.suffix.lower() in (".parquet", ".pq"):
         raise ValueError(f"{path}: is not a Parquet file (it does not start with PAR1)")
     if b"\x00" in head:
@@ -67,17 +71,40 @@ def detect_format(path) -> str:
 
 # --- reading -------------------------------------------------------------------------------
 
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(inf|infinity|nan)\s*", re.I | re.A)
+
+
 def _is_number(text) -> bool:
-    try:
-        float(text)
-    except (TypeError, ValueError):
-        return False
-    return True
+    """A decimal number as CSV writes them (no hex, underscores or non-ASCII digits: those are typos)."""
+    return isinstance(text, str) and _NUMBER.fullmatch(text) is not None
+
+
+_HEX = re.compile(rb"(^|[,\n])\s*[+-]?0[xX][0-9a-fA-F]")
+_CURRENT_CSV: list[str] = []  # the CSV being read, for line numbers in messages
 
 
 def _where(fmt: str, row: int) -> str:
     """'row 7 (line 8)' for CSV (the header is line 1), 'row 7' for Parquet; row counts from 1."""
-    return f"row {row} (line {row + 1})" if fmt == "csv" else f"row {row}"
+    if fmt != "csv":
+        return f"row {row}"
+    return f"row {row} (line {_line_of_row(_CURRENT_CSV[-1], row) if _CURRENT_CSV else row + 1})"
+
+
+def _line_of_row(path, row: int) -> int:
+    """The file line of data row ``row``, counting the blank lines that readers skip."""
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            seen = 0
+            for fields in reader:
+                if fields:
+                    seen += 1
+                    if seen == row:
+                        return reader.line_num
+    except OSError:
+        pass
+    return row + 1
 
 
 def _column_values(path, fmt, name, column, first_row: int) -> np.ndarray:
@@ -124,6 +151,12 @@ def _looks_numeric(column) -> bool:
 def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target):
     """Check the target and feature columns exist; default features: numeric columns but the target."""
     columns = ", ".join(names)
+    for j, name in enumerate(names, start=1):
+        if name == "":
+            raise ValueError(f"{path}: column {j} has no name in the header; name every column")
+        if names.count(name) > 1:
+            raise ValueError(f"{path}: column '{name}' appears {names.count(name)} times in the header; "
+                             f"give each column its own name")
     if target is not None and target not in names:
         raise ValueError(f"{path}: has no column '{target}' for the target; its columns are: {columns}")
     if target is None and require_target:
@@ -156,17 +189,19 @@ def _diagnose_csv(path, wanted: list[str] | None = None) -> str | None:
         if header is None:
             return f"{path}: is empty, expected a header line and rows"
         index = [header.index(w) for w in (wanted or []) if w in header]
-        for row_number, row in enumerate(reader, start=1):
+        row_number = 0
+        for row in reader:
             if not row:
                 continue
+            row_number += 1
+            where = f"row {row_number} (line {reader.line_num})"
             if len(row) != len(header):
-                return (f"{path}: {_where('csv', row_number)} has {len(row)} fields, "
-                        f"expected {len(header)} like the header")
+                return f"{path}: {where} has {len(row)} fields, expected {len(header)} like the header"
             for j in index:
                 if not _is_number(row[j]):
                     value = row[j]
                     what = "missing value (empty)" if value == "" else f"{value!r} is not a number"
-                    return f"{path}: column '{header[j]}', {_where('csv', row_number)}: {what}"
+                    return f"{path}: column '{header[j]}', {where}: {what}"
     return None
 
 
@@ -177,7 +212,9 @@ def _read_arrow(path, fmt):
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            return pq.read_table(path)
+            pf = pq.ParquetFile(path)
+            _select(path, [str(n) for n in pf.schema_arrow.names], None, [], lambda n: False, False)
+            return pf.read()
         import pyarrow.csv as pcsv
 
         return pcsv.read_csv(path)
@@ -196,12 +233,24 @@ def read_table(path, *, target: str | None = None, features: list[str] | None = 
     """
     path = str(path)
     fmt = detect_format(path)
+    _CURRENT_CSV.append(path)
+    try:
+        return _read_table(path, fmt, target, features, require_target, labels)
+    finally:
+        _CURRENT_CSV.pop()
+
+
+def _read_table(path, fmt, target, features, require_target, labels) -> Table:
     table = _read_arrow(path, fmt)
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
         raise ValueError(f"{path}: has a header but no rows")
     features = _select(path, names, target, features, lambda n: _looks_numeric(table.column(n)),
                        require_target)
+    if fmt == "csv" and _HEX.search(Path(path).read_bytes()):  # pyarrow reads 0x5 as 5: a typo here
+        found = _diagnose_csv(path, features + ([target] if target and not labels else []))
+        if found:
+            raise ValueError(found)
     X = np.empty((table.num_rows, len(features)), dtype=np.float64)
     for j, name in enumerate(features):
         X[:, j] = _column_values(path, fmt, name, table.column(name), 1)
@@ -238,7 +287,8 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
 
         def numeric(n):
             t = schema.field(n).type
-            return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+            return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+                    or pa.types.is_decimal(t))
 
         features = _select(path, names, target, features, numeric, True)
 
@@ -270,6 +320,7 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
 
     def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         row = 1
+        _CURRENT_CSV.append(path)
         try:
             for batch in batches():
                 n = batch.num_rows
@@ -284,6 +335,8 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
         except (pa.ArrowInvalid, OSError) as exc:
             found = _diagnose_csv(path, features + [target]) if fmt == "csv" else None
             raise ValueError(found or f"{path}: cannot be read as {fmt.upper()} ({exc})") from None
+        finally:
+            _CURRENT_CSV.pop()
 
     return chunks, features
 
@@ -310,10 +363,19 @@ def atomic_write(path, write: Callable[[str], None]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{path}: folder {folder} is not writable")
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
         write(tmp)
+        if os.path.exists(path):  # keep the mode of the file being replaced
+            mode = os.stat(path).st_mode & 0o7777
+        else:  # a new file gets what the umask allows, as open() would give it
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
