@@ -58,8 +58,9 @@ def fits(digits, **overrides):
                                  X_test=digits.X_test, y_test=digits.y_test, seed=3) for impl in IMPLS}
 
 
-@pytest.mark.parametrize("overrides", [dict(), dict(weight_decay=0.01), dict(grad_reduction="sum", lr=0.01)],
-                         ids=["book", "weight-decay", "summed"])
+@pytest.mark.parametrize("overrides", [dict(), dict(weight_decay=0.01), dict(grad_reduction="sum", lr=0.01),
+                                       dict(batch_size=100)],
+                         ids=["book", "weight-decay", "summed", "threads-split-batches"])
 def test_the_three_implementations_agree(digits, overrides):
     results = fits(digits, **overrides)
     ref = results["scratch"]
@@ -302,3 +303,13 @@ def test_plot_predictions_needs_images(tmp_path, capsys):
     code, _, err = cli(capsys, "train", "--model", "softmax", "--data", tmp_path / "x.csv", "--target", "y",
                        "--plot-predictions", tmp_path / "p.png")
     assert code == 2 and err == "linearnet train: error: --plot-predictions draws images: use it with --dataset\n"
+
+
+@pytest.mark.skipif(not all((__import__("linearnet.datasets", fromlist=["x"]).default_data_dir() / name).exists()
+                            for name in __import__("linearnet.datasets", fromlist=["x"]).FASHION_MNIST_FILES),
+                    reason="the Fashion-MNIST files are not in the cache folder (no download in tests)")
+def test_fashion_mnist_reaches_the_books_accuracy():
+    data = load_fashion_mnist(download=False)
+    result = fit_classifier(data.X_train, data.y_train, make_train_config("d2l-softmax", impl="fast"),
+                            X_test=data.X_test, y_test=data.y_test, seed=0)
+    assert result.history.test_acc[-1] >= 0.83

@@ -184,8 +184,10 @@ class FastEngine:
                  if k in ("w", "W", "b")}
         self.train_block(block, 1)
         self.evaluate(block)
-        if not self.classifier:
-            X, y, order = self._arrays(block) + (np.zeros(1, np.int64),)
+        X, y, order = self._arrays(block) + (np.zeros(1, np.int64),)
+        if self.classifier:
+            self._fast.softmax_epoch_parallel(X, y, order, self.W, self.b, self.lr, 1, self.mean, self.wd, 1)
+        else:
             self._fast.sgd_epoch_parallel(X, y, order, self.w, 0.0, self.lr, 1, self.c, self.mean, self.wd, 1)
         vars(self).update(saved)
 
@@ -204,8 +206,12 @@ class FastEngine:
         X, y = self._arrays(block)
         order = np.arange(len(X)) if block.order is None else block.order.numpy()
         if self.classifier:
-            running, batches, _finite = self._fast.softmax_epoch(X, y, order, self.W, self.b, self.lr,
-                                                                 batch_size, self.mean, self.wd)
+            args = (X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd)
+            parts = min(self._threads(), -(-batch_size // 32))
+            if batch_size >= self._fast.SOFTMAX_PARALLEL_BATCH and parts > 1:
+                running, batches, _finite = self._fast.softmax_epoch_parallel(*args, parts)
+            else:
+                running, batches, _finite = self._fast.softmax_epoch(*args)
             return running, batches
         args = (X, y, order, self.w, self.b, self.lr, batch_size, self.c, self.mean, self.wd)
         parts = min(self._threads(), -(-batch_size // 256))

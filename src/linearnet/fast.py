@@ -28,13 +28,15 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["sgd_epoch", "sgd_epoch_parallel", "total_loss", "softmax_epoch", "softmax_evaluate", "PARALLEL_BATCH"]
+__all__ = ["sgd_epoch", "sgd_epoch_parallel", "total_loss", "softmax_epoch", "softmax_epoch_parallel",
+           "softmax_evaluate", "PARALLEL_BATCH", "SOFTMAX_PARALLEL_BATCH"]
 
 # Reassociation lets LLVM vectorise the dot products; no "nnan"/"ninf", so isfinite stays honest.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _AHEAD = 8  # rows prefetched ahead of the one being used
 _F32_MAX = float(np.finfo(np.float32).max)  # beyond it the loss would be inf in float32, as in torch
 PARALLEL_BATCH = 512  # from this batch size on, each batch's gradient is split over the threads
+SOFTMAX_PARALLEL_BATCH = 64  # the same for softmax regression, whose rows cost 2·d·q multiply-adds
 
 
 @intrinsic
@@ -186,29 +188,79 @@ def total_loss(X, y, w, b, c):  # pragma: no cover - compiled
 
 # --- softmax regression --------------------------------------------------------------------
 
+_ROWS = 4  # rows whose logits and gradient are computed together, sharing each load of W and G
+
+
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
-def _logits(x, W, b, z):  # pragma: no cover - compiled
-    """z = W x + b for one row, and the row's maximum logit. W is (q, d): each class's weights
-    are contiguous, so every logit is one vectorised dot product."""
+def _softmax_gradient(X, y, order, lo, hi, W, b, G, gb, Z, R):  # pragma: no cover - compiled
+    """Add the cross-entropy gradient of rows order[lo:hi] to G (q, d) and gb (q,); return Σ loss.
+
+    Per row: logits z = Wx + b (W is (q, d), so each logit is one contiguous dot product),
+    p = exp(z − max z) / Σ, loss log Σ exp(z − max) + max − z_y (log-sum-exp), and the
+    gradient (p − onehot(y))·xᵀ. Rows go ``_ROWS`` at a time: each weight loaded serves four
+    dot products, each gradient entry stored takes four rows. Z, R: (_ROWS, q) scratch.
+    """
     q, d = W.shape
-    zmax = -np.inf
+    loss = 0.0
+    j = lo
+    while j < hi:
+        m = min(_ROWS, hi - j)
+        r0 = order[j]
+        r1 = order[j + 1] if m > 1 else r0
+        r2 = order[j + 2] if m > 2 else r0
+        r3 = order[j + 3] if m > 3 else r0
+        x0, x1, x2, x3 = X[r0], X[r1], X[r2], X[r3]
+        for c in range(q):
+            s0 = np.float32(0.0)
+            s1 = np.float32(0.0)
+            s2 = np.float32(0.0)
+            s3 = np.float32(0.0)
+            for k in range(d):
+                w = W[c, k]
+                s0 += x0[k] * w
+                s1 += x1[k] * w
+                s2 += x2[k] * w
+                s3 += x3[k] * w
+            Z[0, c], Z[1, c], Z[2, c], Z[3, c] = s0 + b[c], s1 + b[c], s2 + b[c], s3 + b[c]
+        for i in range(_ROWS):
+            if i >= m:  # padding rows of the last block add nothing
+                for c in range(q):
+                    R[i, c] = 0.0
+                continue
+            t = y[order[j + i]]
+            zmax = -np.inf
+            for c in range(q):
+                zmax = max(zmax, Z[i, c])
+            total = 0.0
+            for c in range(q):
+                Z[i, c] = math.exp(Z[i, c] - zmax)
+                total += Z[i, c]
+            loss += math.log(total) - math.log(Z[i, t])  # = logsumexp(z) − z_t
+            for c in range(q):
+                R[i, c] = Z[i, c] / total - (1.0 if c == t else 0.0)  # ∂loss/∂z_c
+        for c in range(q):
+            a0, a1, a2, a3 = R[0, c], R[1, c], R[2, c], R[3, c]
+            gb[c] += a0 + a1 + a2 + a3
+            for k in range(d):
+                G[c, k] += a0 * x0[k] + a1 * x1[k] + a2 * x2[k] + a3 * x3[k]
+        j += m
+    return loss
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _softmax_step(W, b, G, gb, m, lr, mean, wd):  # pragma: no cover - compiled
+    q, d = W.shape
+    scale = np.float32(lr / m if mean else lr)
+    decay = np.float32(lr * wd)
     for c in range(q):
-        s = np.float32(0.0)
         for k in range(d):
-            s += x[k] * W[c, k]
-        s += b[c]
-        z[c] = s
-        if s > zmax:
-            zmax = s
-    return zmax
+            W[c, k] -= scale * G[c, k] + decay * W[c, k]
+        b[c] -= scale * gb[c]
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd):  # pragma: no cover - compiled
     """One epoch of minibatch SGD for softmax regression; updates W (q, d) and b (q,) in place.
-
-    Per row: logits z = Wx + b, p = softmax(z) computed as exp(z − max z) / Σ, loss
-    log Σ exp(z − max) + max − z_y (log-sum-exp), and the gradient (p − onehot(y))·xᵀ.
 
     Returns (sum over batches of the batch's mean loss before its step, batches, finite);
     stops at once, finite=False, on a loss that is NaN or inf in float32.
@@ -217,7 +269,8 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd):  # pragma: no co
     q = W.shape[0]
     G = np.empty((q, d), np.float32)
     gb = np.empty(q, np.float32)
-    z = np.empty(q, np.float64)
+    Z = np.empty((_ROWS, q), np.float64)
+    R = np.empty((_ROWS, q), np.float32)
     running = 0.0
     batches = 0
     i = 0
@@ -225,31 +278,51 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd):  # pragma: no co
         m = min(batch_size, n - i)
         G[:] = 0.0
         gb[:] = 0.0
-        loss = 0.0
-        for j in range(i, i + m):
-            row = order[j]
-            x = X[row]
-            zmax = _logits(x, W, b, z)
-            total = 0.0
-            for c in range(q):
-                z[c] = math.exp(z[c] - zmax)
-                total += z[c]
-            t = y[row]
-            loss += math.log(total) - math.log(z[t])  # = logsumexp(z) − z_t
-            for c in range(q):
-                r = np.float32(z[c] / total - (1.0 if c == t else 0.0))  # ∂loss/∂z_c
-                gb[c] += r
-                for k in range(d):
-                    G[c, k] += r * x[k]
-        batch_loss = loss / m
+        batch_loss = _softmax_gradient(X, y, order, i, i + m, W, b, G, gb, Z, R) / m
         if not batch_loss <= _F32_MAX:
             return math.nan if math.isnan(batch_loss) else math.inf, batches, False
-        scale = np.float32(lr / m if mean else lr)
-        decay = np.float32(lr * wd)
+        _softmax_step(W, b, G, gb, m, lr, mean, wd)
+        running += batch_loss
+        batches += 1
+        i += m
+    return running, batches, True
+
+
+@njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
+def softmax_epoch_parallel(X, y, order, W, b, lr, batch_size, mean, wd, parts):  # pragma: no cover
+    """:func:`softmax_epoch` with each batch's gradient split over ``parts`` threads (fixed split)."""
+    n, d = X.shape
+    q = W.shape[0]
+    Gs = np.empty((parts, q, d), np.float32)
+    gbs = np.empty((parts, q), np.float32)
+    Zs = np.empty((parts, _ROWS, q), np.float64)
+    Rs = np.empty((parts, _ROWS, q), np.float32)
+    L = np.empty(parts, np.float64)
+    G = np.empty((q, d), np.float32)
+    gb = np.empty(q, np.float32)
+    running = 0.0
+    batches = 0
+    i = 0
+    while i < n:
+        m = min(batch_size, n - i)
+        for t in prange(parts):
+            lo = i + t * m // parts
+            hi = i + (t + 1) * m // parts
+            Gs[t] = 0.0
+            gbs[t] = 0.0
+            L[t] = _softmax_gradient(X, y, order, lo, hi, W, b, Gs[t], gbs[t], Zs[t], Rs[t])
+        batch_loss = L.sum() / m
+        if not batch_loss <= _F32_MAX:
+            return math.nan if math.isnan(batch_loss) else math.inf, batches, False
         for c in range(q):
+            gb[c] = 0.0
+            for t in range(parts):
+                gb[c] += gbs[t, c]
             for k in range(d):
-                W[c, k] -= scale * G[c, k] + decay * W[c, k]
-            b[c] -= scale * gb[c]
+                G[c, k] = 0.0
+                for t in range(parts):
+                    G[c, k] += Gs[t, c, k]
+        _softmax_step(W, b, G, gb, m, lr, mean, wd)
         running += batch_loss
         batches += 1
         i += m
@@ -265,12 +338,19 @@ def softmax_evaluate(X, y, W, b):  # pragma: no cover - compiled
     loss = 0.0
     right = 0
     for i in range(n):
-        zmax = _logits(X[i], W, b, z)
-        total = 0.0
+        x = X[i]
+        zmax = -np.inf
         best = 0
         for c in range(q):
+            s = np.float32(0.0)
+            for k in range(W.shape[1]):
+                s += x[k] * W[c, k]
+            z[c] = s + b[c]
             if z[c] > z[best]:
                 best = c
+            zmax = max(zmax, z[c])
+        total = 0.0
+        for c in range(q):
             total += math.exp(z[c] - zmax)
         loss += math.log(total) + zmax - z[y[i]]
         right += best == y[i]
