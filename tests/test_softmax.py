@@ -313,3 +313,21 @@ def test_fashion_mnist_reaches_the_books_accuracy():
     result = fit_classifier(data.X_train, data.y_train, make_train_config("d2l-softmax", impl="fast"),
                             X_test=data.X_test, y_test=data.y_test, seed=0)
     assert result.history.test_acc[-1] >= 0.83
+
+
+def test_the_shipped_flowers_file_is_what_the_generator_makes():
+    import os
+
+    from flowers import make_flowers
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "data", "flowers.csv")) as fh:
+        assert fh.read() == make_flowers()
+
+
+def test_the_readme_names_are_importable_from_the_package():
+    import linearnet
+
+    for name in ("softmax", "cross_entropy", "accuracy", "evaluate_accuracy", "SoftmaxRegression", "fit_classifier",
+                 "load_digits", "load_fashion_mnist", "solve", "fit_arrays", "make_train_config", "synthetic_data",
+                 "data_iter", "load_array", "linreg", "squared_loss", "sgd", "run", "fit", "make_engine"):
+        assert callable(getattr(linearnet, name)), name
