@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
 from exact import exact_ols  # noqa: E402  (the tests' exact reference)
 
-from linearnet.solve import solve  # noqa: E402
+from linearnet.leastsq import solve  # noqa: E402
 
 
 def best_of(fn, repeat):

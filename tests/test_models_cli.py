@@ -257,7 +257,7 @@ def test_written_files_follow_the_umask_and_keep_an_existing_mode(tmp_path, caps
 
 
 def test_an_implicit_constant_centres_r2_like_statsmodels():
-    from linearnet.solve import solve
+    from linearnet.leastsq import solve
 
     X = np.array([[1, 1], [2, 1], [3, 1], [4, 1.0]])
     y = np.array([2, 3, 5, 4.0])

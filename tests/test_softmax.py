@@ -15,7 +15,7 @@ from linearnet.datasets import encode_labels, load_digits, load_fashion_mnist, r
 from linearnet.experiment import fit_classifier, fit_arrays
 from linearnet.modelfile import load_model
 from linearnet.presets import make_train_config
-from linearnet.softmax import accuracy, cross_entropy, evaluate_accuracy, softmax, SoftmaxRegression
+from linearnet.softmax_regression import accuracy, cross_entropy, evaluate_accuracy, softmax, SoftmaxRegression
 
 IMPLS = ("scratch", "concise", "fast")
 
@@ -326,6 +326,8 @@ def test_the_shipped_flowers_file_is_what_the_generator_makes():
 
 def test_the_readme_names_are_importable_from_the_package():
     import linearnet
+    import linearnet.leastsq  # noqa: F401  (loading the modules must not shadow the functions)
+    import linearnet.softmax_regression  # noqa: F401
 
     for name in ("softmax", "cross_entropy", "accuracy", "evaluate_accuracy", "SoftmaxRegression", "fit_classifier",
                  "load_digits", "load_fashion_mnist", "solve", "fit_arrays", "make_train_config", "synthetic_data",

@@ -7,9 +7,9 @@ import statsmodels.api as sm
 import torch
 from hypothesis import given, settings, strategies as st
 
-import linearnet.solve as solve_module
+import linearnet.leastsq as solve_module
 from linearnet import fit_arrays, make_train_config, run, synthetic_data
-from linearnet.solve import RankDeficientWarning, solve, solve_chunks
+from linearnet.leastsq import RankDeficientWarning, solve, solve_chunks
 
 from exact import exact_ols
 

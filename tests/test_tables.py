@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from linearnet.cli import main
-from linearnet.solve import solve, solve_chunks
+from linearnet.leastsq import solve, solve_chunks
 from linearnet.tables import detect_format, read_table, table_chunks, write_table
 
 from houses import make_houses
@@ -143,7 +143,7 @@ def test_chunked_solve_of_a_parquet_file_equals_the_in_memory_one(tmp_path):
 
 MEMORY_PROBE = textwrap.dedent("""
     import resource, sys, numpy as np
-    from linearnet.solve import solve_chunks
+    from linearnet.leastsq import solve_chunks
     from linearnet.tables import table_chunks
     import pyarrow.csv, scipy.stats, scipy.linalg  # imports first: measure the solve alone
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

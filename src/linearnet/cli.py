@@ -416,7 +416,7 @@ def _solve(args) -> int:
     except (ValueError, TypeError) as exc:
         raise _user_error("solve", exc) from None
 
-    from .solve import solve, solve_chunks
+    from .leastsq import solve, solve_chunks
 
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -24,7 +24,7 @@ from .data import Block, iter_batches
 from .losses import squared_error, squared_loss
 from .models import LinearRegressionScratch
 from .optim import sgd
-from .softmax import SoftmaxRegression, accuracy, cross_entropy, l2_penalty
+from .softmax_regression import SoftmaxRegression, accuracy, cross_entropy, l2_penalty
 
 __all__ = ["Engine", "ScratchEngine", "ConciseEngine", "FastEngine", "make_engine"]
 
