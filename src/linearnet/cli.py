@@ -207,12 +207,15 @@ def _train(args) -> int:
     return 0
 
 
-def _train_classifier(args) -> int:
+def _refuse_synthetic_flags(args, what: str, instead: str) -> None:
     given = [f"--{f.replace('_', '-')}" for f in _SYNTHETIC_FLAGS if getattr(args, f) is not None]
     if given:
         verb = "describes" if len(given) == 1 else "describe"
-        raise UsageError(f"linearnet train: error: {', '.join(given)} {verb} synthetic regression data; "
-                         f"softmax regression trains on --dataset or --data")
+        raise UsageError(f"linearnet train: error: {', '.join(given)} {verb} {what}{instead}")
+
+
+def _train_classifier(args) -> int:
+    _refuse_synthetic_flags(args, "synthetic regression data", "; softmax regression trains on --dataset or --data")
     if args.standardize:
         raise UsageError("linearnet train: error: --standardize is for linear regression")
     if args.dataset is not None and args.data is not None:
@@ -324,11 +327,7 @@ def _user_error(command: str, exc: Exception) -> UsageError:
 
 
 def _train_data(args) -> int:
-    given = [f"--{f.replace('_', '-')}" for f in _SYNTHETIC_FLAGS if getattr(args, f) is not None]
-    if given:
-        verb = "describes" if len(given) == 1 else "describe"
-        raise UsageError(f"linearnet train: error: {', '.join(given)} {verb} synthetic data and "
-                         f"cannot be combined with --data")
+    _refuse_synthetic_flags(args, "synthetic data", " and cannot be combined with --data")
     if args.target is None:
         raise UsageError("linearnet train: error: --data needs --target COL, the column to predict")
     from .presets import make_train_config

@@ -71,6 +71,9 @@ class ScratchEngine(_AutogradEngine):
     def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
         self.net = LinearRegressionScratch(w0, b0)
         self.loss = squared_loss if config.loss == "half_squared" else squared_error
+        self._settings(config)
+
+    def _settings(self, config: TrainConfig) -> None:
         self.lr, self.wd = config.lr, config.weight_decay
         self.mean = config.grad_reduction == "mean"
 
@@ -78,10 +81,10 @@ class ScratchEngine(_AutogradEngine):
         return self.loss(out, y)  # (B, 1)
 
     def _step(self, X, y):
-        l = self._per_example(self.net(X), y)  # (B, 1)
+        l = self._per_example(self.net(X), y)  # (B, 1) or (B,)
         total = l.sum()
-        if self.wd:
-            total = total + self._penalty_scale(X) * self.wd * l2_penalty(self.net.w)
+        if self.wd:  # the weights come first in parameters(), the bias is not decayed
+            total = total + self._penalty_scale(X) * self.wd * l2_penalty(self.net.parameters()[0])
         total.backward()
         sgd(self.net.parameters(), self.lr, len(X) if self.mean else 1)
         return l.detach().mean()
@@ -97,20 +100,10 @@ class ScratchSoftmaxEngine(ScratchEngine):
 
     def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
         self.net = SoftmaxRegression(W0, b0)
-        self.lr, self.wd = config.lr, config.weight_decay
-        self.mean = config.grad_reduction == "mean"
+        self._settings(config)
 
     def _per_example(self, out, y):
         return cross_entropy(out, y)  # (B,)
-
-    def _step(self, X, y):
-        l = self._per_example(self.net(X), y)  # (B,)
-        total = l.sum()
-        if self.wd:
-            total = total + self._penalty_scale(X) * self.wd * l2_penalty(self.net.W)
-        total.backward()
-        sgd(self.net.parameters(), self.lr, len(X) if self.mean else 1)
-        return l.detach().mean()
 
     def parameters(self):
         return self.net.W.detach().tolist(), self.net.b.detach().tolist()
