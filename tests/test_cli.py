@@ -88,7 +88,7 @@ def test_bad_flags_end_with_one_line_and_exit_code_2(capsys, argv, message):
 def test_no_command_is_one_line(capsys):
     code, out, err = cli(capsys)
     assert code == 2 and out == ""
-    assert err == "linearnet: error: a command is required: train, solve, predict or presets (see linearnet --help)\n"
+    assert err == "linearnet: error: a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)\n"
 
 
 def test_unknown_command_is_one_line(capsys):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 
@@ -104,6 +105,9 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="with --data: train on centred, unit-variance features; report original units")
     train.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     train.add_argument("--out", metavar="MODEL", help="with --data or --dataset: write the trained model file")
+    train.add_argument("--plot", metavar="FILE.png", help="draw the loss per epoch (log scale when wide), "
+                       "with the noise floor for synthetic data")
+    train.add_argument("--plot-steps", action="store_true", help="with --plot: draw every step's batch loss too")
     train.add_argument("--plot-predictions", metavar="FILE.png",
                        help="softmax on images: draw test images with true and predicted labels")
     train.set_defaults(handler=_train)
@@ -131,6 +135,37 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, metavar="MODEL", help="a model file from solve or train --out")
     predict.add_argument("--out", metavar="FILE", help="write CSV or Parquet (by extension); default stdout")
     predict.set_defaults(handler=_predict)
+
+    bench = commands.add_parser("bench", help="the book's timing experiments",
+                                description="Timing experiments from the book.")
+    bench_kinds = bench.add_subparsers(dest="bench", metavar="WHAT", parser_class=_Parser, required=True)
+    vec = bench_kinds.add_parser("vectorization", help="Python loop against vectorised addition (d2l 3.1)",
+                                 description="Add two vectors element by element in a Python loop and in one "
+                                             "vectorised call, for torch and NumPy; print median times.")
+    vec.add_argument("--n", type=_whole, default=100_000, help="vector length (default 100000)")
+    vec.add_argument("--repeat", type=_whole, default=3, help="runs of each (default 3; the median is shown)")
+    vec.set_defaults(handler=_bench_vectorization)
+
+    plot = commands.add_parser("plot", help="the book's figures, written to files",
+                               description="Draw the book's figures into PNG, PDF or SVG files.")
+    plot_kinds = plot.add_subparsers(dest="plot", metavar="WHAT", parser_class=_Parser, required=True)
+    plot_normal = plot_kinds.add_parser("normal", help="normal densities for several (mean, std) pairs",
+                                        description="The normal density for each MEAN,STD pair (d2l 3.1).")
+    plot_normal.add_argument("--params", type=_numbers, nargs="+", default=[(0, 1), (0, 2), (3, 1)],
+                             metavar="MEAN,STD", help="pairs such as 0,1 0,2 3,1 (the book's)")
+    plot_normal.add_argument("--out", required=True, metavar="FILE.png")
+    plot_normal.set_defaults(handler=_plot_normal)
+    plot_data = plot_kinds.add_parser("data", help="a feature against the label, with a fitted line if asked",
+                                      description="Scatter one feature against the label (d2l 3.2).")
+    plot_data.add_argument("--data", metavar="FILE", help="a CSV or Parquet file (with --target)")
+    plot_data.add_argument("--target", metavar="COL", help="the label column of --data")
+    plot_data.add_argument("--preset", metavar="NAME", help="synthetic data of a preset (default d2l-3.2)")
+    plot_data.add_argument("--seed", type=_whole, default=0, metavar="N", help="with --preset (default 0)")
+    plot_data.add_argument("--feature", required=True, metavar="COL",
+                           help="the feature to draw: a column of --data, or x1, x2, ... for a preset")
+    plot_data.add_argument("--fit", action="store_true", help="draw the least-squares line of label on feature")
+    plot_data.add_argument("--out", required=True, metavar="FILE.png")
+    plot_data.set_defaults(handler=_plot_data)
 
     presets = commands.add_parser("presets", help="list the presets with their source and recipe",
                                   description="List the presets with their source and recipe.")
@@ -193,10 +228,11 @@ def _train(args) -> int:
     except (ValueError, TypeError) as exc:  # the library's own message, one line
         raise UsageError(f"linearnet train: error: {exc}") from None
 
+    _check_plot_flags(args)
     from .experiment import run_experiment  # imports torch
 
-    result = _run_training(args, experiment.train.epochs,
-                           lambda on_epoch: run_experiment(experiment, on_epoch=on_epoch))
+    result = _run_training(args, experiment.train.epochs, lambda on_epoch: run_experiment(
+        experiment, on_epoch=on_epoch, record_steps=args.plot_steps))
     if result is None:
         return 1
     if args.json:
@@ -204,6 +240,7 @@ def _train(args) -> int:
     else:
         print(f"error in estimating w: [{', '.join(f'{e:f}' for e in result.w_error)}]")
         print(f"error in estimating b: {result.b_error:f}")
+    _plot_history(args, result.history, floor=experiment.noise_floor)
     return 0
 
 
@@ -225,6 +262,9 @@ def _train_classifier(args) -> int:
                          f"got {args.dataset!r}")
     if args.data is not None and args.target is None:
         raise UsageError("linearnet train: error: --data needs --target COL, the column of class labels")
+    if args.plot is not None:
+        raise UsageError("linearnet train: error: --plot draws regression losses; softmax runs print accuracies "
+                         "each epoch (use --plot-predictions for images)")
     if args.plot_predictions is not None and args.data is not None:
         raise UsageError("linearnet train: error: --plot-predictions draws images: use it with --dataset")
     if args.data is None and (args.target is not None or args.features is not None):
@@ -293,6 +333,27 @@ def _train_classifier(args) -> int:
     return 0
 
 
+def _check_plot_flags(args) -> None:
+    if args.plot_steps and not args.plot:
+        raise UsageError("linearnet train: error: --plot-steps goes with --plot FILE.png")
+    if args.plot is not None:
+        _figure_path(args.plot, "train")
+
+
+def _plot_history(args, history, *, floor) -> None:
+    if not args.plot:
+        return
+    from .plot import plot_loss
+
+    fig = plot_loss(history.losses, steps=history.step_losses if args.plot_steps else None, floor=floor)
+    if args.json:  # stdout holds the JSON object alone
+        from .plot import save_figure
+
+        save_figure(fig, args.plot)
+    else:
+        _write_figure(fig, args.plot, "train")
+
+
 def _run_training(args, epochs: int, train):
     """Call ``train(on_epoch)``, printing each epoch (and a bar on a terminal).
 
@@ -342,11 +403,12 @@ def _train_data(args) -> int:
     except (ValueError, TypeError) as exc:
         raise _user_error("train", exc) from None
 
+    _check_plot_flags(args)
     from .experiment import fit_arrays
 
     result = _run_training(args, config.epochs, lambda on_epoch: fit_arrays(
         table.features, table.target, config, feature_names=table.feature_names, seed=args.seed,
-        standardize=args.standardize, on_epoch=on_epoch))
+        standardize=args.standardize, on_epoch=on_epoch, record_steps=args.plot_steps))
     if result is None:
         return 1
     if args.out:
@@ -368,6 +430,7 @@ def _train_data(args) -> int:
             print(f"{name:<{width}}  {w:.6g}")
         if args.out:
             print(f"model written to {args.out}")
+    _plot_history(args, result.history, floor=None)
     return 0
 
 
@@ -517,6 +580,92 @@ def _predict(args) -> int:
     return 0
 
 
+def _bench_vectorization(args) -> int:
+    from .bench import vectorization_benchmark
+
+    try:
+        rows = vectorization_benchmark(args.n, args.repeat)
+    except (ValueError, TypeError) as exc:
+        raise _user_error("bench", exc) from None
+    print(f"adding two vectors of {args.n:,} elements (median of {args.repeat})")
+    print(f"{'library':<8} {'loop (s)':>10} {'vectorised (s)':>15} {'speed-up':>10}")
+    for r in rows:
+        print(f"{r['library']:<8} {r['loop_seconds']:>10.4f} {r['vectorized_seconds']:>15.6f} {r['speedup']:>9.0f}x")
+    return 0
+
+
+def _figure_path(path: str, command: str) -> None:
+    try:
+        _check_out(path)
+        if not path.lower().endswith((".png", ".pdf", ".svg")):
+            raise ValueError(f"{path}: the picture must be a .png, .pdf or .svg file")
+    except ValueError as exc:
+        raise _user_error(command, exc) from None
+
+
+def _write_figure(fig, path: str, command: str) -> None:
+    from .plot import save_figure
+
+    try:
+        save_figure(fig, path)
+    except (ValueError, OSError) as exc:
+        raise _user_error(command, f"{path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
+    print(f"picture written to {path}")
+
+
+def _plot_normal(args) -> int:
+    _figure_path(args.out, "plot")
+    for pair in args.params:
+        if len(pair) != 2 or not all(map(math.isfinite, pair)) or pair[1] <= 0:
+            raise UsageError(f"linearnet plot: error: --params takes MEAN,STD pairs with a finite mean and a "
+                             f"std > 0, got {','.join(f'{v:g}' for v in pair)}")
+    from .plot import plot_normal
+
+    _write_figure(plot_normal(args.params), args.out, "plot")
+    return 0
+
+
+def _plot_data(args) -> int:
+    _figure_path(args.out, "plot")
+    if args.data is not None and args.preset is not None:
+        raise UsageError("linearnet plot: error: give --data FILE or --preset NAME, not both")
+    try:
+        if args.data is not None:
+            if args.target is None:
+                raise ValueError("--data needs --target COL, the label column")
+            from .tables import read_table
+
+            table = read_table(args.data, target=args.target, features=[args.feature])
+            x, y, ylabel = table.features[:, 0], table.target, args.target
+        else:
+            if args.target is not None:
+                raise ValueError("--target goes with --data FILE")
+            experiment = make_experiment(args.preset, seed=args.seed)
+            names = [f"x{j + 1}" for j in range(experiment.data.dim)]
+            if args.feature not in names:
+                raise ValueError(f"the preset's features are {', '.join(names)}, got {args.feature!r}")
+            import torch
+
+            from .data import _make
+
+            g = torch.Generator().manual_seed(args.seed)
+            w = torch.tensor(experiment.data.true_w, dtype=torch.float32)
+            X, Y = _make(experiment.data, w, g)
+            x, y, ylabel = X[:, names.index(args.feature)].numpy(), Y.reshape(-1).numpy(), "y"
+    except (ValueError, TypeError) as exc:
+        raise _user_error("plot", exc) from None
+    line = None
+    if args.fit:
+        from .leastsq import solve
+
+        fit = solve(x.reshape(-1, 1), y)
+        line = (float(fit.coef[0]), fit.intercept)
+    from .plot import plot_data
+
+    _write_figure(plot_data(x, y, xlabel=args.feature, ylabel=ylabel, line=line), args.out, "plot")
+    return 0
+
+
 def _presets(args) -> int:
     for preset in PRESETS.values():
         print(f"{preset.name}  (impl {preset.train.impl})")
@@ -531,8 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("linearnet: error: a command is required: train, solve, predict or presets "
-                             "(see linearnet --help)")
+            raise UsageError("linearnet: error: a command is required: train, solve, predict, bench, plot or "
+                             "presets (see linearnet --help)")
         return args.handler(args)
     except UsageError as exc:
         print(exc, file=sys.stderr)

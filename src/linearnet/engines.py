@@ -30,8 +30,10 @@ __all__ = ["Engine", "ScratchEngine", "ConciseEngine", "FastEngine", "make_engin
 
 
 class Engine(Protocol):
-    def train_block(self, block: Block, batch_size: int) -> tuple[float, int]:
-        """Step through the block's batches; return (sum of batch mean losses, batches)."""
+    def train_block(self, block: Block, batch_size: int, steps: list | None = None) -> tuple[float, int]:
+        """Step through the block's batches; return (sum of batch mean losses, batches).
+
+        Given a list ``steps``, append each batch's mean loss (before its step) to it."""
 
     def evaluate(self, block: Block) -> tuple[float, float | None]:
         """(sum of the per-example loss, number of right predictions or None) at the current parameters."""
@@ -46,12 +48,18 @@ class _AutogradEngine:
 
     classifier = False
 
-    def train_block(self, block: Block, batch_size: int) -> tuple[float, int]:
+    def train_block(self, block: Block, batch_size: int, steps: list | None = None) -> tuple[float, int]:
         running = torch.zeros((), dtype=torch.float64)
         batches = 0
+        losses = []
         for X, y in iter_batches(block.features, block.labels, batch_size, block.order):
-            running += self._step(X, y)
+            loss = self._step(X, y)
+            running += loss
+            if steps is not None:
+                losses.append(loss)
             batches += 1
+        if steps is not None:
+            steps.extend(torch.stack(losses).tolist() if losses else [])
         return float(running), batches
 
     @torch.no_grad()
@@ -178,10 +186,11 @@ class FastEngine:
         self.train_block(block, 1)
         self.evaluate(block)
         X, y, order = self._arrays(block) + (np.zeros(1, np.int64),)
+        out = np.empty(0)
         if self.classifier:
-            self._fast.softmax_epoch_parallel(X, y, order, self.W, self.b, self.lr, 1, self.mean, self.wd, 1)
+            self._fast.softmax_epoch_parallel(X, y, order, self.W, self.b, self.lr, 1, self.mean, self.wd, out, 1)
         else:
-            self._fast.sgd_epoch_parallel(X, y, order, self.w, 0.0, self.lr, 1, self.c, self.mean, self.wd, 1)
+            self._fast.sgd_epoch_parallel(X, y, order, self.w, 0.0, self.lr, 1, self.c, self.mean, self.wd, out, 1)
         vars(self).update(saved)
 
     @staticmethod
@@ -195,18 +204,25 @@ class FastEngine:
         y = block.labels.reshape(-1).numpy()  # (n,)
         return X, y
 
-    def train_block(self, block: Block, batch_size: int) -> tuple[float, int]:
+    def train_block(self, block: Block, batch_size: int, steps: list | None = None) -> tuple[float, int]:
         X, y = self._arrays(block)
         order = np.arange(len(X)) if block.order is None else block.order.numpy()
+        out = np.empty(-(-len(X) // batch_size) if steps is not None else 0)
+        running, batches = self._epoch(X, y, order, batch_size, out)
+        if steps is not None:
+            steps.extend(out[:batches].tolist())
+        return running, batches
+
+    def _epoch(self, X, y, order, batch_size, out) -> tuple[float, int]:
         if self.classifier:
-            args = (X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd)
+            args = (X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out)
             parts = min(self._threads(), -(-batch_size // 32))
             if batch_size >= self._fast.SOFTMAX_PARALLEL_BATCH and parts > 1:
                 running, batches, _finite = self._fast.softmax_epoch_parallel(*args, parts)
             else:
                 running, batches, _finite = self._fast.softmax_epoch(*args)
             return running, batches
-        args = (X, y, order, self.w, self.b, self.lr, batch_size, self.c, self.mean, self.wd)
+        args = (X, y, order, self.w, self.b, self.lr, batch_size, self.c, self.mean, self.wd, out)
         parts = min(self._threads(), -(-batch_size // 256))
         if batch_size >= self._fast.PARALLEL_BATCH and parts > 1:
             b, running, batches, _finite = self._fast.sgd_epoch_parallel(*args, parts)

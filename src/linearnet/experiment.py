@@ -54,7 +54,7 @@ class Result:
 
 
 def run_experiment(experiment: Experiment, *,
-                   on_epoch: Callable[[int, float], None] | None = None) -> Result:
+                   on_epoch: Callable[[int, float], None] | None = None, record_steps: bool = False) -> Result:
     """Run ``experiment``; the seed fixes the data, the initial weights and every permutation.
 
     The draws come from one ``torch.Generator`` in one order (true weights if drawn,
@@ -70,13 +70,13 @@ def run_experiment(experiment: Experiment, *,
     X, y = _make(spec, true_w, g)
     w0, b0 = init_params(spec.dim, std=config.init_std, bias_std=config.init_bias_std, generator=g)
     engine = make_engine(config, w0, b0)
-    history = fit(engine, TensorSource(X, y), config, generator=g, on_epoch=on_epoch)
+    history = fit(engine, TensorSource(X, y), config, generator=g, on_epoch=on_epoch, record_steps=record_steps)
     w, b = engine.parameters()
     return Result(experiment, history, w, b, true_w.tolist(), spec.true_b)
 
 
-def run(preset: str | None = None, *, seed: int = 0,
-        on_epoch: Callable[[int, float], None] | None = None, **overrides) -> Result:
+def run(preset: str | None = None, *, seed: int = 0, on_epoch: Callable[[int, float], None] | None = None,
+        record_steps: bool = False, **overrides) -> Result:
     """Run a preset with overrides: ``run("d2l-3.2", impl="fast", epochs=5)``.
 
     Example:
@@ -84,7 +84,8 @@ def run(preset: str | None = None, *, seed: int = 0,
         >>> result.history.losses[-1] < 1e-4
         True
     """
-    return run_experiment(make_experiment(preset, seed=seed, **overrides), on_epoch=on_epoch)
+    return run_experiment(make_experiment(preset, seed=seed, **overrides), on_epoch=on_epoch,
+                          record_steps=record_steps)
 
 
 @dataclass
@@ -114,7 +115,7 @@ class ArrayFit:
 
 
 def fit_arrays(X, y, config: TrainConfig, *, feature_names=None, seed: int = 0, standardize: bool = False,
-               on_epoch: Callable[[int, float], None] | None = None) -> ArrayFit:
+               on_epoch: Callable[[int, float], None] | None = None, record_steps: bool = False) -> ArrayFit:
     """Train linear regression by minibatch SGD on arrays X (n, p) and y (n,).
 
     With ``standardize=True`` each feature is centred and divided by its standard deviation
@@ -140,7 +141,7 @@ def fit_arrays(X, y, config: TrainConfig, *, feature_names=None, seed: int = 0, 
     w0, b0 = init_params(X.shape[1], std=config.init_std, bias_std=config.init_bias_std, generator=g)
     engine = make_engine(config, w0, b0)
     source = TensorSource(torch.from_numpy(Xt.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
-    history = fit(engine, source, config, generator=g, on_epoch=on_epoch)
+    history = fit(engine, source, config, generator=g, on_epoch=on_epoch, record_steps=record_steps)
     w_s, b_s = engine.parameters()
     w_s = np.asarray(w_s, dtype=np.float64)
     w = w_s / scale

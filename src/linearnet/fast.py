@@ -106,7 +106,7 @@ def _step(w, g, gb, sq, b, m, c, lr, mean, wd):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean, wd):  # pragma: no cover - compiled
+def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean, wd, steps):  # pragma: no cover - compiled
     """One epoch of minibatch SGD over the rows of X in ``order``; updates ``w`` in place.
 
     Args:
@@ -115,6 +115,7 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean, wd):  # pragma: no cov
         lr: step size; batch_size: rows per step (the last batch may be short).
         c: per-example loss c·(ŷ−y)²; mean: step along the batch-mean gradient if True,
             else along the summed gradient; wd: weight decay (adds wd·w to w's gradient).
+        steps: an array with a slot per batch to receive each batch's loss, or an empty one.
 
     Returns:
         (b, sum over batches of the batch's mean loss before its step, batches done,
@@ -133,13 +134,15 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean, wd):  # pragma: no cov
         if not ok:
             return b, batch_loss, batches, False
         running += batch_loss
+        if steps.size:  # the caller asked for every step's loss
+            steps[batches] = batch_loss
         batches += 1
         i += m
     return b, running, batches, True
 
 
 @njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, wd, parts):  # pragma: no cover
+def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, wd, steps, parts):  # pragma: no cover
     """:func:`sgd_epoch` with each batch's gradient split over ``parts`` threads.
 
     For large batches: each thread sums the gradient of its slice of the batch, so
@@ -167,6 +170,8 @@ def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, wd, parts):  
         if not ok:
             return b, batch_loss, batches, False
         running += batch_loss
+        if steps.size:  # the caller asked for every step's loss
+            steps[batches] = batch_loss
         batches += 1
         i += m
     return b, running, batches, True
@@ -259,7 +264,7 @@ def _softmax_step(W, b, G, gb, m, lr, mean, wd):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd):  # pragma: no cover - compiled
+def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps):  # pragma: no cover - compiled
     """One epoch of minibatch SGD for softmax regression; updates W (q, d) and b (q,) in place.
 
     Returns (sum over batches of the batch's mean loss before its step, batches, finite);
@@ -283,13 +288,15 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd):  # pragma: no co
             return math.nan if math.isnan(batch_loss) else math.inf, batches, False
         _softmax_step(W, b, G, gb, m, lr, mean, wd)
         running += batch_loss
+        if steps.size:  # the caller asked for every step's loss
+            steps[batches] = batch_loss
         batches += 1
         i += m
     return running, batches, True
 
 
 @njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def softmax_epoch_parallel(X, y, order, W, b, lr, batch_size, mean, wd, parts):  # pragma: no cover
+def softmax_epoch_parallel(X, y, order, W, b, lr, batch_size, mean, wd, steps, parts):  # pragma: no cover
     """:func:`softmax_epoch` with each batch's gradient split over ``parts`` threads (fixed split)."""
     n, d = X.shape
     q = W.shape[0]
@@ -324,6 +331,8 @@ def softmax_epoch_parallel(X, y, order, W, b, lr, batch_size, mean, wd, parts): 
                     G[c, k] += Gs[t, c, k]
         _softmax_step(W, b, G, gb, m, lr, mean, wd)
         running += batch_loss
+        if steps.size:  # the caller asked for every step's loss
+            steps[batches] = batch_loss
         batches += 1
         i += m
     return running, batches, True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_predictions", "save_figure"]
+__all__ = ["plot_predictions", "plot_normal", "plot_loss", "plot_data", "save_figure", "normal"]
 
 
 def plot_predictions(images, true, predicted, classes, *, image_shape, ncols: int = 6, nrows: int = 3):
@@ -44,3 +44,79 @@ def save_figure(fig, path) -> None:
 
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt))
+
+
+def normal(x, mu, sigma):
+    """The normal density p(x) = exp(−(x − μ)² / 2σ²) / sqrt(2πσ²) (d2l 3.1)."""
+    return np.exp(-0.5 * ((np.asarray(x) - mu) / sigma) ** 2) / np.sqrt(2 * np.pi * sigma ** 2)
+
+
+def plot_normal(params, *, x=None):
+    """The book's figure: normal densities for several (mean, std) pairs on x in [−7, 7]."""
+    from matplotlib.figure import Figure
+
+    x = np.arange(-7, 7, 0.01) if x is None else np.asarray(x)
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    ax = fig.add_subplot()
+    for mu, sigma in params:
+        ax.plot(x, normal(x, mu, sigma), label=f"mean {mu:g}, std {sigma:g}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("p(x)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss(losses, *, steps=None, floor=None, title="training loss"):
+    """Loss per epoch (and, given ``steps``, per step), on a log scale when the range is wide.
+
+    ``floor``: the noise floor c·Var(ε) of synthetic data, drawn as a dashed line.
+    """
+    from matplotlib.figure import Figure
+
+    losses = np.asarray(losses, dtype=float)
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    ax = fig.add_subplot()
+    epochs = np.arange(1, len(losses) + 1)
+    values = [losses]
+    if steps is not None and len(steps):
+        steps = np.asarray(steps, dtype=float)
+        ax.plot(np.arange(1, len(steps) + 1) * len(losses) / len(steps), steps, color="tab:blue", alpha=0.35,
+                linewidth=0.8, label="batch loss (per step)")
+        values.append(steps)
+    ax.plot(epochs, losses, "o-", color="tab:blue", label="loss after each epoch")
+    if floor is not None and floor > 0:
+        ax.axhline(floor, color="tab:red", linestyle="--", label=f"noise floor {floor:.3g}")
+        values.append([floor])
+    finite = np.concatenate([np.ravel(v) for v in values])
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if finite.size and finite.max() / finite.min() > 100:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_data(x, y, *, xlabel="feature", ylabel="label", line=None):
+    """A feature against the label (d2l 3.2's scatter); ``line=(slope, intercept)`` adds a fit."""
+    from matplotlib.figure import Figure
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    ax = fig.add_subplot()
+    ax.scatter(x, y, s=6, alpha=0.6)
+    if line is not None:
+        xs = np.array([x.min(), x.max()])
+        slope, intercept = line
+        ax.plot(xs, slope * xs + intercept, color="tab:red", label=f"fit: {slope:.4g}·x + {intercept:.4g}")
+        ax.legend()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

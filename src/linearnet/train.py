@@ -23,6 +23,7 @@ class History:
     """What happened in :func:`fit`: one loss per epoch and the time it took."""
 
     losses: list[float] = field(default_factory=list)  # per epoch, as config.report says
+    step_losses: list[float] = field(default_factory=list)  # per SGD step, when fit(record_steps=True)
     train_acc: list[float] = field(default_factory=list)  # per epoch, classifiers only
     test_acc: list[float] = field(default_factory=list)  # per epoch, when a test source is given
     seconds: float = 0.0  # wall time of the whole fit, loss evaluation included
@@ -65,7 +66,7 @@ def _evaluate(engine: Engine, source: BatchSource) -> tuple[float, float | None]
 def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
         generator: torch.Generator | None = None,
         on_epoch: Callable[[int, float], None] | None = None,
-        test_source: BatchSource | None = None) -> History:
+        test_source: BatchSource | None = None, record_steps: bool = False) -> History:
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
     Each epoch visits the rows in a fresh random order drawn from ``generator`` and then
@@ -73,18 +74,20 @@ def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
     or the mean of the batch losses seen during the epoch (``report="running"``). For a
     classifier it also records the accuracy on the training set and, given
     ``test_source``, on the test set. ``on_epoch(epoch, loss)`` is called after each epoch,
-    for a classifier with the keywords ``train_acc`` (and ``test_acc``) too.
+    for a classifier with the keywords ``train_acc`` (and ``test_acc``) too. With
+    ``record_steps=True`` every step's batch loss goes to ``History.step_losses``.
 
     Raises:
         DivergedError: the loss became inf or NaN; raised at the end of that epoch.
     """
     history = History()
     start = time.perf_counter()
+    steps = history.step_losses if record_steps else None
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
         running, batches = 0.0, 0
         for block in source.blocks(shuffle=True, generator=generator):
-            block_running, block_batches = engine.train_block(block, config.batch_size)
+            block_running, block_batches = engine.train_block(block, config.batch_size, steps)
             running += block_running
             batches += block_batches
         history.train_seconds += time.perf_counter() - t0
