@@ -83,6 +83,12 @@ def _build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--lr", type=_number, help="learning rate")
     fit.add_argument("--batch-size", type=_whole, metavar="B", help="rows per SGD step")
     fit.add_argument("--epochs", type=_whole, metavar="E", help="passes over the data")
+    fit.add_argument("--loss", metavar="{half_squared,squared,l1,huber}",
+                     help="linear regression's loss (default: the preset's; l1 is the MLE under Laplace noise)")
+    fit.add_argument("--huber-delta", type=_number, metavar="δ", help="with --loss huber (default 1)")
+    fit.add_argument("--lr-schedule", metavar="{constant,step,inverse-time}",
+                     help="constant (default), step: lr·decay^(epoch−1), inverse-time: lr / (1 + decay·(epoch−1))")
+    fit.add_argument("--lr-decay", type=_number, metavar="D", help="the schedule's decay (default 0.5)")
     fit.add_argument("--weight-decay", type=_number, metavar="λ",
                      help="L2 weight decay on the weights, not the bias (default 0)")
     fit.add_argument("--impl", metavar="{" + ",".join(IMPLS) + "}",
@@ -201,7 +207,8 @@ class _Progress:
 
 
 _SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
-_TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay")
+_TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay", "loss", "huber_delta", "lr_schedule",
+                "lr_decay")
 
 
 def _train(args) -> int:
@@ -255,6 +262,9 @@ def _train_classifier(args) -> int:
     _refuse_synthetic_flags(args, "synthetic regression data", "; softmax regression trains on --dataset or --data")
     if args.standardize:
         raise UsageError("linearnet train: error: --standardize is for linear regression")
+    if args.loss not in (None, "cross_entropy"):
+        raise UsageError(f"linearnet train: error: softmax regression uses the cross_entropy loss, "
+                         f"got --loss {args.loss}")
     if args.dataset is not None and args.data is not None:
         raise UsageError("linearnet train: error: give --dataset or --data, not both")
     if args.dataset not in (None, "digits", "fashion-mnist"):
@@ -277,7 +287,8 @@ def _train_classifier(args) -> int:
 
     try:
         overrides = {f: getattr(args, f) for f in _TRAIN_FLAGS}
-        config = make_train_config(preset, model="softmax", loss="cross_entropy", **overrides)
+        overrides["loss"] = "cross_entropy"
+        config = make_train_config(preset, model="softmax", **overrides)
         _check_out(args.out)
         _check_out(args.plot_predictions)
         if args.plot_predictions is not None and not args.plot_predictions.lower().endswith((".png", ".pdf", ".svg")):

@@ -29,10 +29,12 @@ __all__ = [
 
 IMPLS = ("scratch", "concise", "fast")
 MODELS = ("linear", "softmax")  # linear regression, or softmax regression (classification)
-LOSSES = ("half_squared", "squared", "cross_entropy")  # ½(ŷ−y)² (d2l 3.2), (ŷ−y)² (nn.MSELoss), softmax's
+# ½(ŷ−y)² (d2l 3.2), (ŷ−y)² (nn.MSELoss), |ŷ−y| (MLE under Laplace noise), Huber's, and softmax's
+LOSSES = ("half_squared", "squared", "l1", "huber", "cross_entropy")
 REDUCTIONS = ("mean", "sum")  # the SGD step uses the batch's mean or summed gradient
 NOISE_DISTS = ("normal", "laplace")
-REPORTS = ("full", "running")  # loss over the whole training set after each epoch, or mean of batch losses
+REPORTS = ("full", "running")
+LR_SCHEDULES = ("constant", "step", "inverse-time")  # lr, lr·decay^(e−1), lr / (1 + decay·(e−1)) in epoch e  # loss over the whole training set after each epoch, or mean of batch losses
 
 # Above this many feature values (rows × features) `impl="auto"` picks the compiled engine.
 AUTO_FAST_VALUES = 1_000_000
@@ -140,6 +142,9 @@ class TrainConfig:
     init_std: float = 0.01  # initial weights ~ N(0, init_std²)
     init_bias_std: float = 0.0  # initial bias ~ N(0, init_bias_std²); 0 means b = 0
     report: str = "full"  # full: loss over all rows after each epoch; running: mean of batch losses
+    huber_delta: float = 1.0  # where the Huber loss turns from quadratic to linear
+    lr_schedule: str = "constant"  # constant, step (lr·decay^(e−1)) or inverse-time (lr / (1 + decay·(e−1)))
+    lr_decay: float = 0.5  # the decay of the step and inverse-time schedules, per epoch
     model: str = "linear"  # linear regression, or softmax regression over class labels
     weight_decay: float = 0.0  # λ: each step adds λ·w to the gradient of the weights (not the bias)
 
@@ -158,9 +163,21 @@ class TrainConfig:
         check_choice("model", self.model, MODELS)
         if (self.model == "softmax") != (self.loss == "cross_entropy"):
             raise ValueError(f"loss {self.loss!r} does not fit model {self.model!r}: softmax regression "
-                             f"uses cross_entropy, linear regression half_squared or squared")
+                             f"uses cross_entropy, linear regression half_squared, squared, l1 or huber")
         object.__setattr__(self, "weight_decay", check_finite("weight_decay", self.weight_decay, low=0.0,
                                                               hint="e.g. 0.001"))
+        object.__setattr__(self, "huber_delta", check_finite("huber_delta", self.huber_delta, low=0.0,
+                                                             low_inclusive=False, hint="e.g. 1.0"))
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        object.__setattr__(self, "lr_decay", check_finite("lr_decay", self.lr_decay, low=0.0, hint="e.g. 0.5"))
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of epoch ``epoch`` (counted from 1) under the schedule."""
+        if self.lr_schedule == "step":
+            return self.lr * self.lr_decay ** (epoch - 1)
+        if self.lr_schedule == "inverse-time":
+            return self.lr / (1.0 + self.lr_decay * (epoch - 1))
+        return self.lr
 
     @property
     def loss_factor(self) -> float:
@@ -188,6 +205,11 @@ class Experiment:
         object.__setattr__(self, "seed", seed)
 
     @property
-    def noise_floor(self) -> float:
-        """Expected loss of the true parameters: c · Var(total noise)."""
+    def noise_floor(self) -> float | None:
+        """Expected loss of the true parameters: c · Var(ε) for squared losses, E|ε| for l1 (None for Huber)."""
+        if self.train.loss == "l1":
+            total = self.data.noise * self.data.noise_repeats
+            return total * (1.0 if self.data.noise_dist == "laplace" else math.sqrt(2 / math.pi))
+        if self.train.loss == "huber":
+            return None
         return self.train.loss_factor * self.data.noise_variance

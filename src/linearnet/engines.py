@@ -21,7 +21,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .data import Block, iter_batches
-from .losses import squared_error, squared_loss
+from .losses import absolute_loss, huber_loss, squared_error, squared_loss
 from .models import LinearRegressionScratch
 from .optim import sgd
 from .softmax_regression import SoftmaxRegression, accuracy, cross_entropy, l2_penalty
@@ -41,6 +41,9 @@ class Engine(Protocol):
     def parameters(self):
         """Current (weights, bias) as plain numbers: (list, float) for linear regression,
         (d × q nested list, list) for softmax regression."""
+
+    def set_lr(self, lr: float) -> None:
+        """Use this learning rate from the next step on (learning-rate schedules)."""
 
 
 class _AutogradEngine:
@@ -68,6 +71,9 @@ class _AutogradEngine:
         loss = float(self._per_example(out, block.labels).sum(dtype=torch.float64))
         return loss, (accuracy(out, block.labels) if self.classifier else None)
 
+    def set_lr(self, lr: float) -> None:
+        self.lr = lr
+
     def _penalty_scale(self, X) -> int:
         """Scale of λ·½‖W‖² added to the summed loss so that the step's gradient gains exactly λ·W."""
         return len(X) if self.mean else 1
@@ -78,7 +84,9 @@ class ScratchEngine(_AutogradEngine):
 
     def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
         self.net = LinearRegressionScratch(w0, b0)
-        self.loss = squared_loss if config.loss == "half_squared" else squared_error
+        delta = config.huber_delta
+        self.loss = {"half_squared": squared_loss, "squared": squared_error, "l1": absolute_loss,
+                     "huber": lambda y_hat, y: huber_loss(y_hat, y, delta)}[config.loss]
         self._settings(config)
 
     def _settings(self, config: TrainConfig) -> None:
@@ -127,11 +135,16 @@ class ConciseEngine(_AutogradEngine):
         with torch.no_grad():
             self.net[0].weight.copy_(W0.T)  # nn.Linear keeps (q, d)
             self.net[0].bias.copy_(b0.reshape(-1))
+        reduction = config.grad_reduction
+        self.factor = 1.0
         if self.classifier:
-            self.loss = nn.CrossEntropyLoss(reduction=config.grad_reduction)
-            self.factor = 1.0
+            self.loss = nn.CrossEntropyLoss(reduction=reduction)
+        elif config.loss == "l1":
+            self.loss = nn.L1Loss(reduction=reduction)
+        elif config.loss == "huber":
+            self.loss = nn.HuberLoss(reduction=reduction, delta=config.huber_delta)
         else:
-            self.loss = nn.MSELoss(reduction=config.grad_reduction)
+            self.loss = nn.MSELoss(reduction=reduction)
             self.factor = config.loss_factor
         self.sum = config.grad_reduction == "sum"
         layer = self.net[0]
@@ -139,9 +152,16 @@ class ConciseEngine(_AutogradEngine):
                                         {"params": [layer.bias]}], lr=config.lr)
 
     def _per_example(self, out, y):
-        if self.classifier:
-            return nn.functional.cross_entropy(out, y, reduction="none")
-        return self.factor * nn.functional.mse_loss(out, y, reduction="none")
+        with torch.no_grad():
+            reduction, self.loss.reduction = self.loss.reduction, "none"
+            try:
+                return self.factor * self.loss(out, y)
+            finally:
+                self.loss.reduction = reduction
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.trainer.param_groups:
+            group["lr"] = lr
 
     def _step(self, X, y):
         l = self.factor * self.loss(self.net(X), y)
@@ -174,7 +194,9 @@ class FastEngine:
         else:
             self.w = W0.detach().reshape(-1).to(torch.float64).numpy().copy()  # (d,)
             self.b = float(b0)
-            self.c = config.loss_factor
+            kinds = {"half_squared": fast.SQUARED, "squared": fast.SQUARED, "l1": fast.ABSOLUTE,
+                     "huber": fast.HUBER}
+            self.loss = (kinds[config.loss], config.loss_factor, config.huber_delta)  # kind, c, delta
         self._warm_up(W0.shape[0])
 
     def _warm_up(self, d: int) -> None:
@@ -190,8 +212,12 @@ class FastEngine:
         if self.classifier:
             self._fast.softmax_epoch_parallel(X, y, order, self.W, self.b, self.lr, 1, self.mean, self.wd, out, 1)
         else:
-            self._fast.sgd_epoch_parallel(X, y, order, self.w, 0.0, self.lr, 1, self.c, self.mean, self.wd, out, 1)
+            self._fast.sgd_epoch_parallel(X, y, order, self.w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd,
+                                          out, 1)
         vars(self).update(saved)
+
+    def set_lr(self, lr: float) -> None:
+        self.lr = lr
 
     @staticmethod
     def _threads() -> int:
@@ -222,7 +248,7 @@ class FastEngine:
             else:
                 running, batches, _finite = self._fast.softmax_epoch(*args)
             return running, batches
-        args = (X, y, order, self.w, self.b, self.lr, batch_size, self.c, self.mean, self.wd, out)
+        args = (X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out)
         parts = min(self._threads(), -(-batch_size // 256))
         if batch_size >= self._fast.PARALLEL_BATCH and parts > 1:
             b, running, batches, _finite = self._fast.sgd_epoch_parallel(*args, parts)
@@ -236,7 +262,7 @@ class FastEngine:
         if self.classifier:
             loss, right = self._fast.softmax_evaluate(X, y, self.W, self.b)
             return float(loss), float(right)
-        return float(self._fast.total_loss(X, y, self.w, self.b, self.c)), None
+        return float(self._fast.total_loss(X, y, self.w, self.b, *self.loss)), None
 
     def parameters(self):
         if self.classifier:

@@ -13,8 +13,8 @@ every row is a cache and TLB miss. The loop therefore prefetches the row it will
 data at small batches. From ``PARALLEL_BATCH`` rows per batch on, the batch's gradient
 is split over the cores (numba's ``prange``), which about doubles it again.
 
-The per-example loss is c·r² with r = x·w + b − y (c = ½ or 1), so the gradient of the
-batch's summed loss is Σ 2c·r·x for w and Σ 2c·r for b. Parameters and sums are kept
+The per-example loss is ℓ(r) with r = x·w + b − y: c·r² (c = ½ or 1), |r| or Huber's, so the
+gradient of the batch's summed loss is Σ ℓ'(r)·x for w and Σ ℓ'(r) for b. Parameters and sums are kept
 in float64; rows stay float32 as the caller gave them.
 """
 
@@ -58,9 +58,28 @@ def _prefetch(typingctx, address):
     return sig, codegen
 
 
+SQUARED, ABSOLUTE, HUBER = 0, 1, 2  # the per-example losses of linear regression
+
+
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
-def _batch_gradient(X, y, order, lo, hi, limit, w, b, g):  # pragma: no cover - compiled
-    """Set g = Σ r·x over rows order[lo:hi]; return (Σ r, Σ r²), r = x·w + b − y.
+def _loss_and_slope(r, kind, c, delta):  # pragma: no cover - compiled
+    """Per-example loss ℓ(r) of the residual r = ŷ − y and its slope dℓ/dr.
+
+    SQUARED: c·r², 2c·r. ABSOLUTE: |r|, sign(r) (0 at 0, as torch). HUBER: ½r² inside
+    [−δ, δ], δ(|r| − ½δ) outside; slope r clipped to [−δ, δ] (``torch.nn.HuberLoss``).
+    """
+    if kind == SQUARED:
+        return c * r * r, 2.0 * c * r
+    if kind == ABSOLUTE:
+        return abs(r), (1.0 if r > 0 else (-1.0 if r < 0 else 0.0))
+    if abs(r) <= delta:
+        return 0.5 * r * r, r
+    return delta * (abs(r) - 0.5 * delta), (delta if r > 0 else -delta)
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _batch_gradient(X, y, order, lo, hi, limit, w, b, g, kind, c, delta):  # pragma: no cover - compiled
+    """Set g = Σ ℓ'(r)·x over rows order[lo:hi]; return (Σ ℓ'(r), Σ ℓ(r)), r = x·w + b − y.
 
     Prefetches the row ``_AHEAD`` positions later, up to position ``limit``.
     """
@@ -70,7 +89,7 @@ def _batch_gradient(X, y, order, lo, hi, limit, w, b, g):  # pragma: no cover - 
     for k in range(d):
         g[k] = 0.0
     gb = 0.0
-    sq = 0.0
+    total = 0.0
     for j in range(lo, hi):
         if j + _AHEAD < limit:
             address = base + order[j + _AHEAD] * row_bytes
@@ -80,25 +99,25 @@ def _batch_gradient(X, y, order, lo, hi, limit, w, b, g):  # pragma: no cover - 
         s = 0.0
         for k in range(d):
             s += X[row, k] * w[k]
-        r = s + b - y[row]  # residual ŷ − y
-        sq += r * r
-        gb += r
+        loss, slope = _loss_and_slope(s + b - y[row], kind, c, delta)  # of the residual ŷ − y
+        total += loss
+        gb += slope
         for k in range(d):
-            g[k] += r * X[row, k]
-    return gb, sq
+            g[k] += slope * X[row, k]
+    return gb, total
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
-def _step(w, g, gb, sq, b, m, c, lr, mean, wd):  # pragma: no cover - compiled
-    """Take the SGD step for a batch of m rows with gradient sums (g, gb) and Σ r² = sq.
+def _step(w, g, gb, total, b, m, lr, mean, wd):  # pragma: no cover - compiled
+    """Take the SGD step for a batch of m rows with gradient sums (g, gb) and Σ loss = total.
 
     Weight decay adds wd·w to the weights' gradient. Returns (b, the batch's mean loss, ok);
     ok is False, and w untouched, when that loss is NaN or would be inf in float32.
     """
-    batch_loss = c * sq / m
+    batch_loss = total / m
     if not batch_loss <= _F32_MAX:
         return b, batch_loss if math.isnan(batch_loss) else math.inf, False
-    scale = 2.0 * c * lr / m if mean else 2.0 * c * lr  # d(c·r²)/dŷ = 2c·r
+    scale = lr / m if mean else lr
     decay = lr * wd
     for k in range(w.size):
         w[k] -= scale * g[k] + decay * w[k]
@@ -106,14 +125,15 @@ def _step(w, g, gb, sq, b, m, c, lr, mean, wd):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean, wd, steps):  # pragma: no cover - compiled
+def sgd_epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps):  # pragma: no cover
     """One epoch of minibatch SGD over the rows of X in ``order``; updates ``w`` in place.
 
     Args:
         X: (n, d) rows; y: (n,) labels; order: (n,) int64 permutation of range(n).
         w: (d,) float64 weights, updated in place; b: the bias.
         lr: step size; batch_size: rows per step (the last batch may be short).
-        c: per-example loss c·(ŷ−y)²; mean: step along the batch-mean gradient if True,
+        kind, c, delta: the per-example loss (SQUARED c·r², ABSOLUTE |r|, HUBER with threshold
+            delta; see :func:`_loss_and_slope`); mean: step along the batch-mean gradient if True,
             else along the summed gradient; wd: weight decay (adds wd·w to w's gradient).
         steps: an array with a slot per batch to receive each batch's loss, or an empty one.
 
@@ -129,8 +149,8 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean, wd, steps):  # pragma:
     i = 0
     while i < n:
         m = min(batch_size, n - i)
-        gb, sq = _batch_gradient(X, y, order, i, i + m, n, w, b, g)
-        b, batch_loss, ok = _step(w, g, gb, sq, b, m, c, lr, mean, wd)
+        gb, total = _batch_gradient(X, y, order, i, i + m, n, w, b, g, kind, c, delta)
+        b, batch_loss, ok = _step(w, g, gb, total, b, m, lr, mean, wd)
         if not ok:
             return b, batch_loss, batches, False
         running += batch_loss
@@ -142,7 +162,8 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, c, mean, wd, steps):  # pragma:
 
 
 @njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, wd, steps, parts):  # pragma: no cover
+def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps,
+                       parts):  # pragma: no cover
     """:func:`sgd_epoch` with each batch's gradient split over ``parts`` threads.
 
     For large batches: each thread sums the gradient of its slice of the batch, so
@@ -161,12 +182,12 @@ def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, wd, steps, pa
         for t in prange(parts):
             lo = i + t * m // parts
             hi = i + (t + 1) * m // parts
-            GB[t], SQ[t] = _batch_gradient(X, y, order, lo, hi, hi, w, b, G[t])
+            GB[t], SQ[t] = _batch_gradient(X, y, order, lo, hi, hi, w, b, G[t], kind, c, delta)
         for k in range(d):
             g[k] = 0.0
             for t in range(parts):
                 g[k] += G[t, k]
-        b, batch_loss, ok = _step(w, g, GB.sum(), SQ.sum(), b, m, c, lr, mean, wd)
+        b, batch_loss, ok = _step(w, g, GB.sum(), SQ.sum(), b, m, lr, mean, wd)
         if not ok:
             return b, batch_loss, batches, False
         running += batch_loss
@@ -178,17 +199,16 @@ def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, c, mean, wd, steps, pa
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-def total_loss(X, y, w, b, c):  # pragma: no cover - compiled
-    """Σ c·(x·w + b − y)² over all rows, in float64."""
+def total_loss(X, y, w, b, kind, c, delta):  # pragma: no cover - compiled
+    """Σ ℓ(x·w + b − y) over all rows, in float64."""
     n, d = X.shape
     total = 0.0
     for i in range(n):
         s = 0.0
         for k in range(d):
             s += X[i, k] * w[k]
-        r = s + b - y[i]
-        total += r * r
-    return c * total
+        total += _loss_and_slope(s + b - y[i], kind, c, delta)[0]
+    return total
 
 
 # --- softmax regression --------------------------------------------------------------------

@@ -84,6 +84,8 @@ def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
     start = time.perf_counter()
     steps = history.step_losses if record_steps else None
     for epoch in range(1, config.epochs + 1):
+        if config.lr_schedule != "constant":
+            engine.set_lr(config.lr_at(epoch))
         t0 = time.perf_counter()
         running, batches = 0.0, 0
         for block in source.blocks(shuffle=True, generator=generator):
