@@ -104,3 +104,11 @@ def test_bad_plot_flags(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, *argv)
     assert code == 2 and out == "" and err == message + "\n"
+
+
+def test_live_loss_collects_outside_a_notebook():
+    from linearnet.plot import LiveLoss
+
+    live = LiveLoss(floor=5e-5)
+    result = run(epochs=2, on_epoch=live)
+    assert live.losses == result.history.losses

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_predictions", "plot_normal", "plot_loss", "plot_data", "save_figure", "normal"]
+__all__ = ["plot_predictions", "plot_normal", "plot_loss", "plot_data", "save_figure", "normal", "LiveLoss"]
 
 
 def plot_predictions(images, true, predicted, classes, *, image_shape, ncols: int = 6, nrows: int = 3):
@@ -120,3 +120,34 @@ def plot_data(x, y, *, xlabel="feature", ylabel="label", line=None):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+class LiveLoss:
+    """An ``on_epoch`` callback that redraws the loss curve in place in a notebook.
+
+    In a Jupyter kernel the figure is shown once and then updated after every epoch (the
+    book's animated plot); anywhere else it only collects the losses.
+
+    Example:
+        >>> result = linearnet.run("d2l-3.2", on_epoch=LiveLoss(floor=5e-5))
+    """
+
+    def __init__(self, *, floor: float | None = None):
+        self.losses: list[float] = []
+        self.floor = floor
+        self._handle = None
+
+    def __call__(self, epoch: int, loss: float, **metrics) -> None:
+        self.losses.append(loss)
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            return
+        if get_ipython() is None or not hasattr(get_ipython(), "kernel"):
+            return
+        fig = plot_loss(self.losses, floor=self.floor)
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
