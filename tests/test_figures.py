@@ -59,12 +59,16 @@ def test_plot_normal(tmp_path, capsys):
     code, out, err = cli(capsys, "plot", "normal", "--params", "0,1", "0,2", "3,1", "--out", path)
     assert code == 0 and err == "" and out == f"picture written to {path}\n"
     assert_picture(path)
+    big = tmp_path / "big.png"
+    assert cli(capsys, "plot", "normal", "--out", big, "--size", "1200x500")[0] == 0
+    assert_picture(big, size=(1200, 500))
 
 
 def test_plot_data_with_a_fitted_line(tmp_path, capsys):
     path = tmp_path / "scatter.png"
-    assert cli(capsys, "plot", "data", "--preset", "d2l-3.2", "--feature", "x2", "--fit", "--out", path)[0] == 0
-    assert_picture(path)
+    assert cli(capsys, "plot", "data", "--preset", "d2l-3.2", "--feature", "x2", "--fit", "--out", path,
+               "--size", "640x480")[0] == 0
+    assert_picture(path, size=(640, 480))
     houses = tmp_path / "h.png"
     assert cli(capsys, "plot", "data", "--data", HOUSES, "--target", "price", "--feature", "area",
                "--out", houses)[0] == 0
@@ -73,9 +77,9 @@ def test_plot_data_with_a_fitted_line(tmp_path, capsys):
 
 def test_plot_loss_with_steps_and_the_noise_floor(tmp_path, capsys):
     path = tmp_path / "loss.png"
-    code, out, err = cli(capsys, "train", "--plot", path, "--plot-steps")
+    code, out, err = cli(capsys, "train", "--plot", path, "--plot-steps", "--plot-size", "800x400")
     assert code == 0 and err == "" and out.endswith(f"picture written to {path}\n")
-    assert_picture(path)
+    assert_picture(path, size=(800, 400))
     fig = plot_loss([0.04, 1.4e-4, 5e-5], steps=[10, 1, 0.1], floor=5e-5)
     assert fig.axes[0].get_yscale() == "log"  # a range of 1e5 is drawn on a log scale
     assert plot_loss([3.0, 2.0, 1.5]).axes[0].get_yscale() == "linear"
@@ -97,7 +101,9 @@ def test_every_step_is_recorded_the_same_way_by_each_implementation():
      "linearnet plot: error: the preset's features are x1, x2, got 'x5'"),
     (["plot", "data", "--data", HOUSES, "--feature", "area", "--out", "s.png"],
      "linearnet plot: error: --data needs --target COL, the label column"),
-    (["train", "--plot-steps"], "linearnet train: error: --plot-steps goes with --plot FILE.png"),
+    (["train", "--plot-steps"], "linearnet train: error: --plot-steps and --plot-size go with --plot FILE.png"),
+    (["plot", "normal", "--out", "n.png", "--size", "big"],
+     "linearnet plot normal: error: argument --size: expected WIDTHxHEIGHT in pixels such as 600x350, got 'big'"),
     (["plot"], "linearnet plot: error: the following arguments are required: WHAT"),
 ])
 def test_bad_plot_flags(tmp_path, capsys, monkeypatch, argv, message):

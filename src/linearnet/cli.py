@@ -50,6 +50,16 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels such as 600x350, got {text!r}") from None
+    if not (50 <= width <= 10000 and 50 <= height <= 10000):
+        raise argparse.ArgumentTypeError(f"width and height must be 50 to 10000 pixels, got {text!r}")
+    return width, height
+
+
 def _numbers(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(","))
@@ -114,6 +124,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="FILE.png", help="draw the loss per epoch (log scale when wide), "
                        "with the noise floor for synthetic data")
     train.add_argument("--plot-steps", action="store_true", help="with --plot: draw every step's batch loss too")
+    train.add_argument("--plot-size", type=_size, metavar="WxH", help="picture size in pixels (default 600x350)")
     train.add_argument("--plot-predictions", metavar="FILE.png",
                        help="softmax on images: draw test images with true and predicted labels")
     train.set_defaults(handler=_train)
@@ -160,6 +171,7 @@ def _build_parser() -> argparse.ArgumentParser:
     plot_normal.add_argument("--params", type=_numbers, nargs="+", default=[(0, 1), (0, 2), (3, 1)],
                              metavar="MEAN,STD", help="pairs such as 0,1 0,2 3,1 (the book's)")
     plot_normal.add_argument("--out", required=True, metavar="FILE.png")
+    plot_normal.add_argument("--size", type=_size, metavar="WxH", help="picture size in pixels (default 600x350)")
     plot_normal.set_defaults(handler=_plot_normal)
     plot_data = plot_kinds.add_parser("data", help="a feature against the label, with a fitted line if asked",
                                       description="Scatter one feature against the label (d2l 3.2).")
@@ -171,6 +183,7 @@ def _build_parser() -> argparse.ArgumentParser:
                            help="the feature to draw: a column of --data, or x1, x2, ... for a preset")
     plot_data.add_argument("--fit", action="store_true", help="draw the least-squares line of label on feature")
     plot_data.add_argument("--out", required=True, metavar="FILE.png")
+    plot_data.add_argument("--size", type=_size, metavar="WxH", help="picture size in pixels (default 600x350)")
     plot_data.set_defaults(handler=_plot_data)
 
     presets = commands.add_parser("presets", help="list the presets with their source and recipe",
@@ -345,8 +358,8 @@ def _train_classifier(args) -> int:
 
 
 def _check_plot_flags(args) -> None:
-    if args.plot_steps and not args.plot:
-        raise UsageError("linearnet train: error: --plot-steps goes with --plot FILE.png")
+    if (args.plot_steps or args.plot_size) and not args.plot:
+        raise UsageError("linearnet train: error: --plot-steps and --plot-size go with --plot FILE.png")
     if args.plot is not None:
         _figure_path(args.plot, "train")
 
@@ -360,9 +373,9 @@ def _plot_history(args, history, *, floor) -> None:
     if args.json:  # stdout holds the JSON object alone
         from .plot import save_figure
 
-        save_figure(fig, args.plot)
+        save_figure(fig, args.plot, size=args.plot_size)
     else:
-        _write_figure(fig, args.plot, "train")
+        _write_figure(fig, args.plot, "train", args.plot_size)
 
 
 def _run_training(args, epochs: int, train):
@@ -614,11 +627,11 @@ def _figure_path(path: str, command: str) -> None:
         raise _user_error(command, exc) from None
 
 
-def _write_figure(fig, path: str, command: str) -> None:
+def _write_figure(fig, path: str, command: str, size=None) -> None:
     from .plot import save_figure
 
     try:
-        save_figure(fig, path)
+        save_figure(fig, path, size=size)
     except (ValueError, OSError) as exc:
         raise _user_error(command, f"{path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
     print(f"picture written to {path}")
@@ -632,7 +645,7 @@ def _plot_normal(args) -> int:
                              f"std > 0, got {','.join(f'{v:g}' for v in pair)}")
     from .plot import plot_normal
 
-    _write_figure(plot_normal(args.params), args.out, "plot")
+    _write_figure(plot_normal(args.params), args.out, "plot", args.size)
     return 0
 
 
@@ -673,7 +686,7 @@ def _plot_data(args) -> int:
         line = (float(fit.coef[0]), fit.intercept)
     from .plot import plot_data
 
-    _write_figure(plot_data(x, y, xlabel=args.feature, ylabel=ylabel, line=line), args.out, "plot")
+    _write_figure(plot_data(x, y, xlabel=args.feature, ylabel=ylabel, line=line), args.out, "plot", args.size)
     return 0
 
 

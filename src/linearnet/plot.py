@@ -36,12 +36,15 @@ def plot_predictions(images, true, predicted, classes, *, image_shape, ncols: in
     return fig
 
 
-def save_figure(fig, path) -> None:
-    """Write ``fig`` to ``path`` (format by extension) atomically."""
+def save_figure(fig, path, *, size: tuple[int, int] | None = None) -> None:
+    """Write ``fig`` to ``path`` (format by extension) atomically; ``size=(width, height)`` in pixels."""
     import os
 
     from .tables import atomic_write
 
+    if size is not None:
+        fig.set_size_inches(size[0] / fig.dpi, size[1] / fig.dpi)
+        fig.tight_layout()
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt))
 
