@@ -80,14 +80,9 @@ def _is_number(text) -> bool:
 
 
 _HEX = re.compile(rb"(^|[,\n])\s*[+-]?0[xX][0-9a-fA-F]")
-_CURRENT_CSV: list[str] = []  # the CSV being read, for line numbers in messages
-
-
-def _where(fmt: str, row: int) -> str:
+def _where(path, fmt: str, row: int) -> str:
     """'row 7 (line 8)' for CSV (the header is line 1), 'row 7' for Parquet; row counts from 1."""
-    if fmt != "csv":
-        return f"row {row}"
-    return f"row {row} (line {_line_of_row(_CURRENT_CSV[-1], row) if _CURRENT_CSV else row + 1})"
+    return f"row {row} (line {_line_of_row(path, row)})" if fmt == "csv" else f"row {row}"
 
 
 def _line_of_row(path, row: int) -> int:
@@ -117,20 +112,20 @@ def _column_values(path, fmt, name, column, first_row: int) -> np.ndarray:
         raise ValueError(f"{path}: column '{name}' has no values")
     if column.null_count:
         row = first_row + int(pc.index(pc.is_null(column), True).as_py())
-        raise ValueError(f"{path}: column '{name}', {_where(fmt, row)}: missing value (empty or NaN)")
+        raise ValueError(f"{path}: column '{name}', {_where(path, fmt, row)}: missing value (empty or NaN)")
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
         values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         for i, text in enumerate(column.to_pylist()):
             if not _is_number(text):
-                raise ValueError(f"{path}: column '{name}', {_where(fmt, first_row + i)}: "
+                raise ValueError(f"{path}: column '{name}', {_where(path, fmt, first_row + i)}: "
                                  f"{text!r} is not a number")
         values = np.array(column.to_pylist(), dtype=np.float64)
     else:
         raise ValueError(f"{path}: column '{name}' holds {t} values, expected numbers")
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        raise ValueError(f"{path}: column '{name}', {_where(fmt, first_row + int(bad[0]))}: "
+        raise ValueError(f"{path}: column '{name}', {_where(path, fmt, first_row + int(bad[0]))}: "
                          f"{values[bad[0]]} is not a finite number")
     return values
 
@@ -233,14 +228,6 @@ def read_table(path, *, target: str | None = None, features: list[str] | None = 
     """
     path = str(path)
     fmt = detect_format(path)
-    _CURRENT_CSV.append(path)
-    try:
-        return _read_table(path, fmt, target, features, require_target, labels)
-    finally:
-        _CURRENT_CSV.pop()
-
-
-def _read_table(path, fmt, target, features, require_target, labels) -> Table:
     table = _read_arrow(path, fmt)
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
@@ -320,7 +307,6 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
 
     def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         row = 1
-        _CURRENT_CSV.append(path)
         try:
             for batch in batches():
                 n = batch.num_rows
@@ -335,8 +321,6 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
         except (pa.ArrowInvalid, OSError) as exc:
             found = _diagnose_csv(path, features + [target]) if fmt == "csv" else None
             raise ValueError(found or f"{path}: cannot be read as {fmt.upper()} ({exc})") from None
-        finally:
-            _CURRENT_CSV.pop()
 
     return chunks, features
 
