@@ -296,6 +296,8 @@ def _train_classifier(args) -> int:
     if args.data_dir is not None and dataset != "fashion-mnist":
         raise UsageError("linearnet train: error: --data-dir goes with --dataset fashion-mnist")
     preset = args.preset or ("d2l-softmax" if dataset == "fashion-mnist" else "digits-softmax")
+    if args.plot_predictions is not None:
+        _figure_path(args.plot_predictions, "train")
     from .presets import make_train_config
 
     try:
@@ -303,9 +305,6 @@ def _train_classifier(args) -> int:
         overrides["loss"] = "cross_entropy"
         config = make_train_config(preset, model="softmax", **overrides)
         _check_out(args.out)
-        _check_out(args.plot_predictions)
-        if args.plot_predictions is not None and not args.plot_predictions.lower().endswith((".png", ".pdf", ".svg")):
-            raise ValueError(f"{args.plot_predictions}: the picture must be a .png, .pdf or .svg file")
         from . import datasets
 
         if dataset == "digits":
@@ -341,19 +340,18 @@ def _train_classifier(args) -> int:
                                     "test_acc": result.history.test_acc[-1],
                                     **{k: getattr(config, k) for k in ("impl", "lr", "batch_size", "epochs",
                                                                        "weight_decay")}}), args.out, "train")
+        if not args.json:
+            print(f"model written to {args.out}")
     if args.plot_predictions:
-        from .plot import plot_predictions, save_figure
+        from .plot import plot_predictions
 
         shown = data.X_test[:18]
         predicted = result.predict_proba(shown).argmax(axis=1)
-        save_figure(plot_predictions(shown, data.y_test[:18], predicted, data.classes,
-                                     image_shape=data.image_shape), args.plot_predictions)
+        _write_figure(plot_predictions(shown, data.y_test[:18], predicted, data.classes,
+                                       image_shape=data.image_shape), args.plot_predictions, "train",
+                      announce=not args.json)
     if args.json:
         print(json.dumps(result.to_dict()))
-    else:
-        for path in (args.out, args.plot_predictions):
-            if path:
-                print(f"{'model' if path == args.out else 'picture'} written to {path}")
     return 0
 
 
@@ -370,12 +368,7 @@ def _plot_history(args, history, *, floor) -> None:
     from .plot import plot_loss
 
     fig = plot_loss(history.losses, steps=history.step_losses if args.plot_steps else None, floor=floor)
-    if args.json:  # stdout holds the JSON object alone
-        from .plot import save_figure
-
-        save_figure(fig, args.plot, size=args.plot_size)
-    else:
-        _write_figure(fig, args.plot, "train", args.plot_size)
+    _write_figure(fig, args.plot, "train", args.plot_size, announce=not args.json)  # --json: stdout is the JSON
 
 
 def _run_training(args, epochs: int, train):
@@ -627,14 +620,12 @@ def _figure_path(path: str, command: str) -> None:
         raise _user_error(command, exc) from None
 
 
-def _write_figure(fig, path: str, command: str, size=None) -> None:
+def _write_figure(fig, path: str, command: str, size=None, *, announce: bool = True) -> None:
     from .plot import save_figure
 
-    try:
-        save_figure(fig, path, size=size)
-    except (ValueError, OSError) as exc:
-        raise _user_error(command, f"{path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
-    print(f"picture written to {path}")
+    _save(lambda f, p: save_figure(f, p, size=size), fig, path, command)
+    if announce:
+        print(f"picture written to {path}")
 
 
 def _plot_normal(args) -> int:
