@@ -200,21 +200,23 @@ class FastEngine:
         self._warm_up(W0.shape[0])
 
     def _warm_up(self, d: int) -> None:
-        """Load (or, the first time, compile) the kernels now, so that training time is training."""
-        block = Block(torch.zeros(1, d), torch.zeros(1, dtype=torch.int64) if self.classifier else torch.zeros(1, 1),
-                      torch.zeros(1, dtype=torch.int64))
-        saved = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items()
-                 if k in ("w", "W", "b")}
-        self.train_block(block, 1)
-        self.evaluate(block)
-        X, y, order = self._arrays(block) + (np.zeros(1, np.int64),)
-        out = np.empty(0)
+        """Load (or, the first time, compile) the kernels now, so that training time is training.
+
+        Each kernel runs once on a one-row block of zeros, on copies of the parameters, with
+        the argument types of the real calls (so nothing is compiled again later).
+        """
+        f = self._fast
+        X, order, out = np.zeros((1, d), np.float32), np.zeros(1, np.int64), np.empty(0)
         if self.classifier:
-            self._fast.softmax_epoch_parallel(X, y, order, self.W, self.b, self.lr, 1, self.mean, self.wd, out, 1)
+            y, W, b = np.zeros(1, np.int64), self.W.copy(), self.b.copy()
+            f.softmax_epoch(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out)
+            f.softmax_epoch_parallel(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 1)
+            f.softmax_evaluate(X, y, W, b)
         else:
-            self._fast.sgd_epoch_parallel(X, y, order, self.w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd,
-                                          out, 1)
-        vars(self).update(saved)
+            y, w = np.zeros(1, np.float32), self.w.copy()
+            f.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out)
+            f.sgd_epoch_parallel(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 1)
+            f.total_loss(X, y, w, 0.0, *self.loss)
 
     def set_lr(self, lr: float) -> None:
         self.lr = lr
