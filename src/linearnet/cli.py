@@ -661,11 +661,9 @@ def _plot_data(args) -> int:
                 raise ValueError(f"the preset's features are {', '.join(names)}, got {args.feature!r}")
             import torch
 
-            from .data import _make
+            from .experiment import experiment_data
 
-            g = torch.Generator().manual_seed(args.seed)
-            w = torch.tensor(experiment.data.true_w, dtype=torch.float32)
-            X, Y = _make(experiment.data, w, g)
+            _, X, Y = experiment_data(experiment, torch.Generator().manual_seed(args.seed))  # as train draws it
             x, y, ylabel = X[:, names.index(args.feature)].numpy(), Y.reshape(-1).numpy(), "y"
     except (ValueError, TypeError) as exc:
         raise _user_error("plot", exc) from None

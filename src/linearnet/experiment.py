@@ -16,7 +16,7 @@ from .models import init_params
 from .presets import make_experiment
 from .train import History, fit
 
-__all__ = ["Result", "run", "run_experiment", "ArrayFit", "fit_arrays", "ClassifierFit", "fit_classifier"]
+__all__ = ["Result", "run", "run_experiment", "experiment_data", "ArrayFit", "fit_arrays", "ClassifierFit", "fit_classifier"]
 
 
 @dataclass
@@ -53,6 +53,17 @@ class Result:
         }
 
 
+def experiment_data(experiment: Experiment, generator: torch.Generator):
+    """(true_w, features, labels) of ``experiment``: the first draws of its seeded generator."""
+    spec = experiment.data
+    if spec.true_w is None:
+        true_w = torch.normal(0.0, 1.0, (spec.dim,), generator=generator)
+    else:
+        true_w = torch.tensor(spec.true_w, dtype=torch.float32)
+    X, y = _make(spec, true_w, generator)
+    return true_w, X, y
+
+
 def run_experiment(experiment: Experiment, *,
                    on_epoch: Callable[[int, float], None] | None = None, record_steps: bool = False) -> Result:
     """Run ``experiment``; the seed fixes the data, the initial weights and every permutation.
@@ -63,11 +74,7 @@ def run_experiment(experiment: Experiment, *,
     """
     spec, config = experiment.data, experiment.train
     g = torch.Generator().manual_seed(experiment.seed)
-    if spec.true_w is None:
-        true_w = torch.normal(0.0, 1.0, (spec.dim,), generator=g)
-    else:
-        true_w = torch.tensor(spec.true_w, dtype=torch.float32)
-    X, y = _make(spec, true_w, g)
+    true_w, X, y = experiment_data(experiment, g)
     w0, b0 = init_params(spec.dim, std=config.init_std, bias_std=config.init_bias_std, generator=g)
     engine = make_engine(config, w0, b0)
     history = fit(engine, TensorSource(X, y), config, generator=g, on_epoch=on_epoch, record_steps=record_steps)
