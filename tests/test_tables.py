@@ -174,3 +174,15 @@ def test_files_many_times_the_chunk_budget_solve_in_bounded_memory(tmp_path):
     assert int(grown_mb) < 60 < size_mb  # in memory, X and y alone would take 57 MB, pyarrow's table 150+
     whole = solve(X, y)
     np.testing.assert_allclose([float(p) for p in params], whole.params, rtol=1e-10)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["memory", "chunks"])
+def test_parquet_with_twin_column_names(tmp_path, chunked):
+    path = tmp_path / "twins.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array([1.0, 2.0, 3.0, 4.0])] * 3, names=["a", "a", "y"]), path)
+    with pytest.raises(ValueError) as info:
+        if chunked:
+            list(table_chunks(path, target="y", chunk_rows=2)[0]())
+        else:
+            read_table(path, target="y")
+    assert str(info.value) == f"{path}: column 'a' appears 2 times in the header; give each column its own name"

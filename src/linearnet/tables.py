@@ -143,15 +143,20 @@ def _looks_numeric(column) -> bool:
     return False
 
 
-def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target):
-    """Check the target and feature columns exist; default features: numeric columns but the target."""
-    columns = ", ".join(names)
+def _check_header(path, names: list[str]) -> None:
+    """Every column needs a name of its own."""
     for j, name in enumerate(names, start=1):
         if name == "":
             raise ValueError(f"{path}: column {j} has no name in the header; name every column")
         if names.count(name) > 1:
             raise ValueError(f"{path}: column '{name}' appears {names.count(name)} times in the header; "
                              f"give each column its own name")
+
+
+def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target):
+    """Check the target and feature columns exist; default features: numeric columns but the target."""
+    columns = ", ".join(names)
+    _check_header(path, names)
     if target is not None and target not in names:
         raise ValueError(f"{path}: has no column '{target}' for the target; its columns are: {columns}")
     if target is None and require_target:
@@ -208,7 +213,7 @@ def _read_arrow(path, fmt):
             import pyarrow.parquet as pq
 
             pf = pq.ParquetFile(path)
-            _select(path, [str(n) for n in pf.schema_arrow.names], None, [], lambda n: False, False)
+            _check_header(path, [str(n) for n in pf.schema_arrow.names])  # pyarrow fails on twins
             return pf.read()
         import pyarrow.csv as pcsv
 
