@@ -135,29 +135,25 @@ class ConciseEngine(_AutogradEngine):
         with torch.no_grad():
             self.net[0].weight.copy_(W0.T)  # nn.Linear keeps (q, d)
             self.net[0].bias.copy_(b0.reshape(-1))
-        reduction = config.grad_reduction
-        self.factor = 1.0
         if self.classifier:
-            self.loss = nn.CrossEntropyLoss(reduction=reduction)
+            make = nn.CrossEntropyLoss
         elif config.loss == "l1":
-            self.loss = nn.L1Loss(reduction=reduction)
+            make = nn.L1Loss
         elif config.loss == "huber":
-            self.loss = nn.HuberLoss(reduction=reduction, delta=config.huber_delta)
+            def make(reduction):
+                return nn.HuberLoss(reduction=reduction, delta=config.huber_delta)
         else:
-            self.loss = nn.MSELoss(reduction=reduction)
-            self.factor = config.loss_factor
+            make = nn.MSELoss
+        self.loss = make(reduction=config.grad_reduction)  # what the steps minimise
+        self.per_example = make(reduction="none")  # for the loss over all rows
+        self.factor = config.loss_factor if make is nn.MSELoss else 1.0
         self.sum = config.grad_reduction == "sum"
         layer = self.net[0]
         self.trainer = torch.optim.SGD([{"params": [layer.weight], "weight_decay": config.weight_decay},
                                         {"params": [layer.bias]}], lr=config.lr)
 
     def _per_example(self, out, y):
-        with torch.no_grad():
-            reduction, self.loss.reduction = self.loss.reduction, "none"
-            try:
-                return self.factor * self.loss(out, y)
-            finally:
-                self.loss.reduction = reduction
+        return self.factor * self.per_example(out, y)
 
     def set_lr(self, lr: float) -> None:
         for group in self.trainer.param_groups:
