@@ -239,8 +239,13 @@ def read_table(path, *, target: str | None = None, features: list[str] | None = 
         raise ValueError(f"{path}: has a header but no rows")
     features = _select(path, names, target, features, lambda n: _looks_numeric(table.column(n)),
                        require_target)
-    if fmt == "csv" and _HEX.search(Path(path).read_bytes()):  # pyarrow reads 0x5 as 5: a typo here
-        found = _diagnose_csv(path, features + ([target] if target and not labels else []))
+    numeric = features + ([target] if target and not labels else [])
+    import pyarrow as pa
+
+    # pyarrow reads 0x5 as the integer 5: a typo here. Only integer columns can hide one.
+    if (fmt == "csv" and any(pa.types.is_integer(table.column(n).type) for n in numeric)
+            and _HEX.search(Path(path).read_bytes())):
+        found = _diagnose_csv(path, numeric)
         if found:
             raise ValueError(found)
     X = np.empty((table.num_rows, len(features)), dtype=np.float64)
