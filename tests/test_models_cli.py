@@ -279,3 +279,29 @@ def test_more_bad_model_files(tmp_path, content, message):
     with pytest.raises(ValueError) as info:
         load_model(path)
     assert str(info.value) == f"{path}: not a usable linearnet model file: {message}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--standardize"], "linearnet train: error: --standardize goes with --data FILE"),
+    (["train", "--out", "m.json"], "linearnet train: error: --out goes with --data FILE"),
+    (["train", "--dataset", "digits", "--standardize"],
+     "linearnet train: error: --standardize is for linear regression"),
+    (["train", "--dataset", "digits", "--data", HOUSES, "--target", "price"],
+     "linearnet train: error: give --dataset or --data, not both"),
+    (["train", "--model", "softmax", "--target", "price"],
+     "linearnet train: error: --target and --features go with --data FILE"),
+    (["train", "--dataset", "digits", "--plot", "l.png"],
+     "linearnet train: error: --plot draws regression losses; softmax runs print accuracies each epoch "
+     "(use --plot-predictions for images)"),
+    (["train", "--model", "linear", "--dataset", "digits"],
+     "linearnet train: error: --dataset and the softmax presets train --model softmax"),
+    (["train", "--data-dir", "/tmp"], "linearnet train: error: --data-dir goes with --dataset fashion-mnist"),
+    (["solve", HOUSES, "--target", "price", "--chunk-rows", "0"],
+     "linearnet solve: error: --chunk-rows must be a whole number >= 1, got 0"),
+    (["train", "--dataset", "digits", "--plot-predictions", "p.txt"],
+     "linearnet train: error: p.txt: the picture must be a .png, .pdf or .svg file"),
+])
+def test_more_flag_combinations(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == "" and err == message + "\n"
