@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from linearnet import TrainConfig, fit, make_engine, synthetic_data
-from linearnet.data import TensorSource
-from linearnet.models import init_params
+from linearnet.batches import TensorSource
+from linearnet.linear_regression import init_params
 
 
 # --- the peers ---------------------------------------------------------------------------

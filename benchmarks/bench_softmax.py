@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from linearnet.experiment import fit_classifier
+from linearnet.array_fit import fit_classifier
 from linearnet.presets import make_train_config
 
 

@@ -1,4 +1,4 @@
-"""The generator of data/flowers.csv: made-up flower measurements with a text label, synthetic.
+"""The generator of examples/flowers.csv: made-up flower measurements with a text label, synthetic.
 
 Three species, 50 rows each; sepal and petal length (cm) drawn around a mean per species.
 """

@@ -1,4 +1,4 @@
-"""The generator of data/houses.csv: made-up house prices, synthetic, for the README and tests.
+"""The generator of examples/houses.csv: made-up house prices, synthetic, for the README and tests.
 
 price (thousands) = 50 + 2.5·area (m²) + 8·rooms − 0.6·age (years) + N(0, 15²), 200 houses.
 """

@@ -3,10 +3,12 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
-from linearnet.cli import _Progress, main
+from linearnet.cli import main
+from linearnet.cli.common import Progress as _Progress
 
 
 def cli(capsys, *argv):
@@ -20,8 +22,10 @@ def test_train_with_no_arguments_prints_the_books_report(capsys):
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert len(lines) == 5
+    exact = [r["loss"] for r in json.loads(cli(capsys, "train", "--json")[1])["history"]]
     for i, line in enumerate(lines[:3], start=1):
-        assert re.fullmatch(rf"epoch {i}, loss \d+\.\d{{6}}", line)
+        printed = re.fullmatch(rf"epoch {i}, loss (\S+)", line).group(1)
+        assert float(printed) == pytest.approx(exact[i - 1], rel=1e-5)  # six significant digits, even at 5e-05
     assert re.fullmatch(r"error in estimating w: \[-?\d\.\d{6}, -?\d\.\d{6}\]", lines[3])
     assert re.fullmatch(r"error in estimating b: -?\d\.\d{6}", lines[4])
     assert float(lines[2].split()[-1]) == pytest.approx(5e-5, rel=0.2)  # the noise floor σ²/2
@@ -112,7 +116,7 @@ def test_presets_lists_every_preset_with_its_source(capsys):
     assert out.count("source:") == 5 and "12.39" in out
 
 
-def test_progress_bar_only_on_a_terminal():
+def test_progress_bar_only_on_a_terminal_and_before_the_first_epoch_ends():
     class Tty(io.StringIO):
         def isatty(self):
             return True
@@ -120,11 +124,15 @@ def test_progress_bar_only_on_a_terminal():
     tty, pipe = Tty(), io.StringIO()
     for stream in (tty, pipe):
         bar = _Progress(stream, epochs=4, after_seconds=0)
+        deadline = time.monotonic() + 10
+        while stream is tty and "epoch 0/4" not in tty.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)  # a long first epoch: the bar shows up and its clock runs
         bar.update(1, 0.5)
         bar.update(2, 0.25)
-        bar.clear()
+        bar.close()
     assert pipe.getvalue() == ""
-    assert "\r[##########..........] epoch 2/4 loss 0.25" in tty.getvalue()
+    assert "[....................] epoch 0/4 elapsed" in tty.getvalue()
+    assert "[##########..........] epoch 2/4 loss 0.25 elapsed" in tty.getvalue()
     assert tty.getvalue().endswith("\r\033[K")
 
 

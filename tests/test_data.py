@@ -3,7 +3,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch.utils.data import DataLoader, TensorDataset
 
-from linearnet.data import TensorSource, check_xy, data_iter, load_array, synthetic_data
+from linearnet.batches import TensorSource, check_xy, data_iter, load_array
+from linearnet.synthetic import synthetic_data
 
 
 def gen(seed=0):

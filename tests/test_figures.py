@@ -10,7 +10,7 @@ from linearnet.bench import Timer, vectorization_benchmark
 from linearnet.cli import main
 from linearnet.plot import normal, plot_loss
 
-HOUSES = str(__import__("pathlib").Path(__file__).parent.parent / "data" / "houses.csv")
+HOUSES = str(__import__("pathlib").Path(__file__).parent.parent / "examples" / "houses.csv")
 
 
 def cli(capsys, *argv):

@@ -7,7 +7,7 @@ from torch import nn
 from linearnet import run
 from linearnet.cli import main
 from linearnet.config import TrainConfig
-from linearnet.losses import absolute_loss, huber_loss
+from linearnet.linear_regression import absolute_loss, huber_loss
 
 IMPLS = ("scratch", "concise", "fast")
 

@@ -11,7 +11,7 @@ from linearnet.cli import main
 from linearnet.modelfile import Model, load_model, save_model
 from linearnet.tables import read_table
 
-HOUSES = os.path.join(os.path.dirname(__file__), "..", "data", "houses.csv")
+HOUSES = os.path.join(os.path.dirname(__file__), "..", "examples", "houses.csv")
 
 
 def cli(capsys, *argv):
@@ -283,7 +283,7 @@ def test_more_bad_model_files(tmp_path, content, message):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--standardize"], "linearnet train: error: --standardize goes with --data FILE"),
-    (["train", "--out", "m.json"], "linearnet train: error: --out goes with --data FILE"),
+    (["train", "--out", "m.json"], "linearnet train: error: --out goes with --data FILE or --dataset"),
     (["train", "--dataset", "digits", "--standardize"],
      "linearnet train: error: --standardize is for linear regression"),
     (["train", "--dataset", "digits", "--data", HOUSES, "--target", "price"],

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from linearnet import linear_net, linreg, sgd, squared_error, squared_loss
-from linearnet.models import LinearRegressionScratch, init_params
+from linearnet.linear_regression import LinearRegressionScratch, init_params
 
 
 def test_squared_loss_is_half_of_torch_mse():

@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
 from linearnet.cli import main
-from linearnet.datasets import encode_labels, load_digits, load_fashion_mnist, read_idx
-from linearnet.experiment import fit_classifier, fit_arrays
+from linearnet.datasets import load_digits, load_fashion_mnist, read_idx
+from linearnet.tables import encode_labels
+from linearnet.array_fit import fit_arrays, fit_classifier
 from linearnet.modelfile import load_model
 from linearnet.presets import make_train_config
 from linearnet.softmax_regression import accuracy, cross_entropy, evaluate_accuracy, softmax, SoftmaxRegression
@@ -320,7 +321,7 @@ def test_the_shipped_flowers_file_is_what_the_generator_makes():
 
     from flowers import make_flowers
 
-    with open(os.path.join(os.path.dirname(__file__), "..", "data", "flowers.csv")) as fh:
+    with open(os.path.join(os.path.dirname(__file__), "..", "examples", "flowers.csv")) as fh:
         assert fh.read() == make_flowers()
 
 

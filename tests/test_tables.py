@@ -124,7 +124,7 @@ def test_write_table_round_trips_exactly(tmp_path):
 
 
 def test_the_shipped_houses_file_is_what_the_generator_makes():
-    with open(os.path.join(os.path.dirname(__file__), "..", "data", "houses.csv")) as fh:
+    with open(os.path.join(os.path.dirname(__file__), "..", "examples", "houses.csv")) as fh:
         assert fh.read() == make_houses()
 
 

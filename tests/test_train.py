@@ -6,8 +6,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from linearnet import DivergedError, TrainConfig, fit, make_engine, run, synthetic_data
-from linearnet.data import TensorSource
-from linearnet.models import init_params
+from linearnet.batches import TensorSource
+from linearnet.linear_regression import init_params
 
 IMPLS = ("scratch", "concise", "fast")
 

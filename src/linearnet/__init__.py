@@ -11,28 +11,36 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "synthetic_data": "data", "data_iter": "data", "load_array": "data", "iter_batches": "data",
-    "TensorSource": "data", "BatchSource": "data", "Block": "data",
-    "linreg": "models", "init_params": "models", "LinearRegressionScratch": "models",
-    "linear_net": "models",
-    "squared_loss": "losses", "squared_error": "losses",
-    "sgd": "optim",
-    "make_engine": "engines",
-    "fit": "train", "History": "train", "DivergedError": "train",
-    "run": "experiment", "run_experiment": "experiment", "Result": "experiment",
-    "fit_arrays": "experiment", "ArrayFit": "experiment",
-    "fit_classifier": "experiment", "ClassifierFit": "experiment",
+    # settings and presets (torch-free)
+    "SyntheticSpec": "config", "TrainConfig": "config", "Experiment": "config",
+    "PRESETS": "presets", "make_experiment": "presets", "make_train_config": "presets",
+    # rows and batches
+    "synthetic_data": "synthetic",
+    "data_iter": "batches", "load_array": "batches", "iter_batches": "batches",
+    "TensorSource": "batches", "BatchSource": "batches", "Block": "batches",
+    # the models, their losses, the optimizer
+    "linreg": "linear_regression", "init_params": "linear_regression",
+    "LinearRegressionScratch": "linear_regression", "linear_net": "linear_regression",
+    "squared_loss": "linear_regression", "squared_error": "linear_regression",
+    "absolute_loss": "linear_regression", "huber_loss": "linear_regression",
     "softmax": "softmax_regression", "cross_entropy": "softmax_regression", "accuracy": "softmax_regression",
     "evaluate_accuracy": "softmax_regression", "SoftmaxRegression": "softmax_regression",
     "l2_penalty": "softmax_regression",
-    "load_digits": "datasets", "load_fashion_mnist": "datasets",
-    "SoftmaxModel": "modelfile",
+    "sgd": "optim",
+    # training: engines, the loop, whole runs
+    "make_engine": "engines",
+    "fit": "train", "History": "train", "DivergedError": "train",
+    "run": "experiment", "run_experiment": "experiment", "Result": "experiment",
+    "fit_arrays": "array_fit", "ArrayFit": "array_fit",
+    "fit_classifier": "array_fit", "ClassifierFit": "array_fit",
+    # the analytic solution
     "solve": "leastsq", "solve_chunks": "leastsq", "OLSResult": "leastsq",
+    # data sets, tables and model files
+    "load_digits": "datasets", "load_fashion_mnist": "datasets",
     "read_table": "tables", "write_table": "tables",
-    "Model": "modelfile", "save_model": "modelfile", "load_model": "modelfile",
-    "make_train_config": "presets",
-    "SyntheticSpec": "config", "TrainConfig": "config", "Experiment": "config",
-    "PRESETS": "presets", "make_experiment": "presets",
+    "Model": "modelfile", "SoftmaxModel": "modelfile", "save_model": "modelfile", "load_model": "modelfile",
+    # seeing and timing
+    "Timer": "bench", "LiveLoss": "plot",
 }
 
 __all__ = ["__version__", *_EXPORTS]

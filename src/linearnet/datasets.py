@@ -1,4 +1,4 @@
-"""Image classification data: the 8 × 8 digits that scikit-learn ships, and Fashion-MNIST.
+"""Classification data sets: the 8 × 8 digits that scikit-learn ships, Fashion-MNIST, and labelled tables split by a seed.
 
 Fashion-MNIST comes as four IDX files (gzip or raw). :func:`load_fashion_mnist` reads them
 from a data folder (``--data-dir``; default ``$XDG_CACHE_HOME/linearnet/fashion-mnist``, i.e.
@@ -13,13 +13,13 @@ import gzip
 import hashlib
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["ClassData", "load_digits", "load_fashion_mnist", "download_fashion_mnist", "read_idx",
-           "split", "encode_labels", "FASHION_MNIST_FILES", "FASHION_MNIST_CLASSES", "default_data_dir"]
+           "split", "from_table", "FASHION_MNIST_FILES", "FASHION_MNIST_CLASSES", "default_data_dir"]
 
 FASHION_MNIST_FILES = {  # file: published MD5
     "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
@@ -46,10 +46,11 @@ class ClassData:
     y_test: np.ndarray
     classes: list[str]
     image_shape: tuple[int, int] | None = None  # (height, width) for images
+    feature_names: list[str] = field(default_factory=list)  # default: pixel_0, pixel_1, ...
 
-    @property
-    def feature_names(self) -> list[str]:
-        return [f"pixel_{j}" for j in range(self.X_train.shape[1])]
+    def __post_init__(self):
+        if not self.feature_names:
+            self.feature_names = [f"pixel_{j}" for j in range(self.X_train.shape[1])]
 
 
 def split(X, y, *, test_fraction: float = 0.2, seed: int = 0):
@@ -60,6 +61,14 @@ def split(X, y, *, test_fraction: float = 0.2, seed: int = 0):
     n_test = max(1, int(round(len(X) * test_fraction)))
     test, train = order[:n_test], order[n_test:]
     return X[train], y[train], X[test], y[test]
+
+
+def from_table(table, *, test_fraction: float = 0.2, seed: int = 0) -> ClassData:
+    """A labelled table (:func:`linearnet.tables.read_table` with ``labels=True``), split by the seed."""
+    X_train, y_train, X_test, y_test = split(table.features.astype(np.float32), table.target,
+                                             test_fraction=test_fraction, seed=seed)
+    return ClassData(table.path, X_train, y_train, X_test, y_test, list(table.classes),
+                     feature_names=list(table.feature_names))
 
 
 def load_digits(*, test_fraction: float = 0.2, seed: int = 0) -> ClassData:
@@ -194,40 +203,3 @@ def load_fashion_mnist(data_dir=None, *, download: bool = True, checksums=FASHIO
 
     return ClassData("fashion-mnist", flat(X_train), y_train.astype(np.int64), flat(X_test),
                      y_test.astype(np.int64), list(FASHION_MNIST_CLASSES), tuple(shape))
-
-
-def encode_labels(values, *, where: str = "labels") -> tuple[np.ndarray, list[str]]:
-    """Class labels as int64 codes and class names.
-
-    Whole numbers >= 0 are class numbers themselves (classes 0..max); any text makes every
-    distinct value a class (sorted). NaN, empty, negative or fractional numbers, and a single
-    class are refused with a message naming the first offending row (counted from 1).
-    """
-    values = list(values)
-    if not values:
-        raise ValueError(f"{where}: no labels")
-    numbers = []
-    for i, v in enumerate(values, start=1):
-        if v is None or (isinstance(v, float) and v != v) or v == "":
-            raise ValueError(f"{where}: row {i}: missing label")
-        if isinstance(v, str):
-            numbers = None
-            break
-        f = float(v)
-        if not np.isfinite(f) or f != int(f):
-            raise ValueError(f"{where}: row {i}: class {v!r} is not a whole number")
-        if f < 0:
-            raise ValueError(f"{where}: row {i}: class {int(f)} is negative; classes are numbered from 0")
-        numbers.append(int(f))
-    if numbers is not None:
-        codes = np.array(numbers, dtype=np.int64)
-        classes = [str(c) for c in range(int(codes.max()) + 1)]
-    else:
-        text = [str(v) for v in values]
-        classes = sorted(set(text))
-        index = {c: k for k, c in enumerate(classes)}
-        codes = np.array([index[t] for t in text], dtype=np.int64)
-    if len(np.unique(codes)) < 2:
-        raise ValueError(f"{where}: every row has the same class {classes[int(codes[0])]!r}; "
-                         f"classification needs at least two classes")
-    return codes, classes

@@ -5,7 +5,7 @@
 - ``concise``: ``nn.Linear`` with ``nn.MSELoss`` or ``nn.CrossEntropyLoss`` and ``torch.optim.SGD``.
 - ``fast``: the compiled epochs of :mod:`linearnet.fast`.
 
-An engine trains on one :class:`~linearnet.data.Block` at a time and evaluates a block; the
+An engine trains on one :class:`~linearnet.batches.Block` at a time and evaluates a block; the
 epoch loop, the permutations and the history live in :func:`linearnet.train.fit`, so all
 three follow one trajectory from one seed. Weight decay λ adds λ·W to the gradient of the
 weights (not the bias) at every step, as ``torch.optim.SGD(weight_decay=λ)`` does.
@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .batches import Block, iter_batches
 from .config import TrainConfig
-from .data import Block, iter_batches
-from .losses import absolute_loss, huber_loss, squared_error, squared_loss
-from .models import LinearRegressionScratch
+from .linear_regression import (LinearRegressionScratch, absolute_loss, huber_loss, linear_net, squared_error,
+                                squared_loss)
 from .optim import sgd
 from .softmax_regression import SoftmaxRegression, accuracy, cross_entropy, l2_penalty
 
@@ -131,10 +131,7 @@ class ConciseEngine(_AutogradEngine):
 
     def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
         self.classifier = config.model == "softmax"
-        self.net = nn.Sequential(nn.Linear(W0.shape[0], W0.shape[1]))
-        with torch.no_grad():
-            self.net[0].weight.copy_(W0.T)  # nn.Linear keeps (q, d)
-            self.net[0].bias.copy_(b0.reshape(-1))
+        self.net = linear_net(W0, b0)
         if self.classifier:
             make = nn.CrossEntropyLoss
         elif config.loss == "l1":

@@ -33,6 +33,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .modelfile import Model
+
 __all__ = ["solve", "solve_chunks", "OLSResult", "RankDeficientWarning", "IllConditionedWarning",
            "FAST_PATH_MAX_COND", "SEMINORMAL_MAX_COND"]
 
@@ -102,6 +104,46 @@ class OLSResult:
             for name, e, s, t, p, (lo, hi) in zip(self.names, self.params, self.bse, self.tvalues,
                                                    self.pvalues, self.conf_int)
         ]
+
+    def summary(self) -> str:
+        """The coefficient table with standard errors, t, p and 95% intervals, then R², σ̂, n, rank."""
+        width = max(9, *(len(n) for n in self.names))
+        head = f"{'':<{width}} {'coef':>12} {'std err':>12} {'t':>9} {'P>|t|':>7} {'[0.025':>12} {'0.975]':>12}"
+        lines = [head, "-" * len(head)]
+        for r in self.table():
+            lines.append(f"{r['name']:<{width}} {r['estimate']:>12.6g} {r['stderr']:>12.6g} {r['t']:>9.3f} "
+                         f"{r['p']:>7.3f} {r['ci_low']:>12.6g} {r['ci_high']:>12.6g}")
+        lines.append("-" * len(head))
+        lines.append(f"R² {self.r2:.6f}   adj. R² {self.adj_r2:.6f}   σ̂ {self.sigma:.6g}   n {self.n}   "
+                     f"rank {self.rank}   condition number {self.condition_number:.3g}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """The statistics as JSON-ready values (NaN and ±inf become None); ``intercept`` is None without one."""
+        rows = {r["name"]: {k: _finite_or_none(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")}
+                for r in self.table()}
+        return {
+            "intercept": rows.pop("intercept") if self.fit_intercept else None,
+            "coefficients": {name: rows[name] for name in self.feature_names},
+            "sigma": _finite_or_none(self.sigma),
+            "r2": _finite_or_none(self.r2),
+            "adj_r2": _finite_or_none(self.adj_r2),
+            "n": self.n,
+            "rank": self.rank,
+            "condition_number": _finite_or_none(self.condition_number),
+        }
+
+    def to_model(self, *, target: str | None = None, data: str | None = None) -> Model:
+        """The model file record (:class:`linearnet.modelfile.Model`), statistics included."""
+        return Model(features=self.feature_names, coefficients=self.coef, intercept=self.intercept,
+                     fit_intercept=self.fit_intercept, target=target,
+                     training={"method": "solve", "data": data, "n": self.n, "algorithm": self.method},
+                     statistics=self.to_dict())
+
+
+def _finite_or_none(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
 
 
 # --- input -------------------------------------------------------------------------------
@@ -300,7 +342,7 @@ def _tsqr(chunks, d, fit_intercept):
 
 
 def _rank_and_nullspace(Rs, n):
-    """Numerical rank of the scaled triangular factor and the directions it cannot resolve."""
+    """Numerical rank of the scaled triangular factor, its singular values, and the directions it cannot resolve."""
     s, vt = np.linalg.svd(Rs)[1:]
     tol = 10 * math.sqrt(max(n, Rs.shape[0])) * _EPS * s[0]
     rank = int((s > tol).sum())
@@ -345,7 +387,7 @@ def solve(X, y, *, fit_intercept: bool = True, feature_names=None,
         >>> fit.coef, fit.intercept, fit.bse, fit.r2
     """
     X, y, names = _as_arrays(X, y, feature_names)
-    return _solve(_in_memory(X, y), names, fit_intercept, allow_rank_deficient, memory=(X, y))
+    return _solve(_Problem(_in_memory(X, y), names, fit_intercept, memory=(X, y)), allow_rank_deficient)
 
 
 def solve_chunks(chunks: Chunks, feature_names: list[str], *, fit_intercept: bool = True,
@@ -354,23 +396,54 @@ def solve_chunks(chunks: Chunks, feature_names: list[str], *, fit_intercept: boo
 
     Each pass reads the data once; memory holds one chunk and a few k × k matrices.
     """
-    return _solve(chunks, list(feature_names), fit_intercept, allow_rank_deficient, memory=None)
+    return _solve(_Problem(chunks, list(feature_names), fit_intercept, memory=None), allow_rank_deficient)
 
 
-def _solve(chunks, feature_names, fit_intercept, allow_rank_deficient, memory) -> OLSResult:
-    names = (["intercept"] if fit_intercept else []) + list(feature_names)
+@dataclass
+class _Problem:
+    """What every step of a solve needs: the data, the names, and what the first pass found."""
+
+    chunks: Chunks  # a new pass over the data each call
+    feature_names: list[str]
+    fit_intercept: bool
+    memory: tuple[np.ndarray, np.ndarray] | None  # (X, y) when the data are in memory
+    first: _Pass = field(init=False)  # Gram matrix, Aᵀy and y's moments
+    d: np.ndarray = field(init=False)  # column scaling D: 1 / column norms
+
+    def __post_init__(self):
+        self.first = _Pass(self.chunks, self.fit_intercept)
+        norms = np.sqrt(np.diag(self.first.G))
+        self.d = 1.0 / np.where(norms > 0, norms, 1.0)
+
+    @property
+    def names(self) -> list[str]:
+        return (["intercept"] if self.fit_intercept else []) + self.feature_names
+
+    @property
+    def n(self) -> int:
+        return self.first.n
+
+
+@dataclass
+class _Factor:
+    """The scaled triangular factor R of AD, its numerical rank and singular values."""
+
+    R: np.ndarray
+    rank: int
+    s: np.ndarray  # singular values of R
+    null: np.ndarray  # the directions R cannot resolve (rows)
+
+
+def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
+    names, n, first, d = p.names, p.n, p.first, p.d
     k = len(names)
-    first = _Pass(chunks, fit_intercept)
-    n = first.n
     if not (np.isfinite(first.G).all() and np.isfinite(first.Aty).all() and math.isfinite(first.tss_uncentered)):
-        raise ValueError(_nonfinite_message(memory, feature_names))
+        raise ValueError(_nonfinite_message(p.memory, p.feature_names))
     if n < k and not allow_rank_deficient:
         raise ValueError(f"the data have {n} rows but the model has {k} parameters "
-                         f"({len(feature_names)} features{' + intercept' if fit_intercept else ''}); "
+                         f"({len(p.feature_names)} features{' + intercept' if p.fit_intercept else ''}); "
                          f"need at least {k} rows, or allow a rank-deficient design "
                          f"(--allow-rank-deficient) for the minimum-norm solution")
-    norms = np.sqrt(np.diag(first.G))
-    d = 1.0 / np.where(norms > 0, norms, 1.0)  # column scaling D
     Gs = first.G * np.outer(d, d)
     lam = np.linalg.eigvalsh(Gs)
     scaled_cond = math.sqrt(lam[-1] / lam[0]) if lam[0] > 0 else math.inf
@@ -382,36 +455,38 @@ def _solve(chunks, feature_names, fit_intercept, allow_rank_deficient, memory) -
         R = _cholesky_upper(Gs)
         beta = d * _solve_r(R, d * first.Aty)
         if scaled_cond > 30:
-            beta, steps = _refine_seminormal(chunks, beta, R, d, fit_intercept, False, tol)
-    elif memory is not None:
+            beta, steps = _refine_seminormal(p.chunks, beta, R, d, p.fit_intercept, False, tol)
+    elif p.memory is not None:
         method = "qr" if scaled_cond <= SEMINORMAL_MAX_COND else "qr-augmented"
-        R = np.linalg.qr(_design(memory[0], fit_intercept) * d, mode="r")
+        R = np.linalg.qr(_design(p.memory[0], p.fit_intercept) * d, mode="r")
     else:
         method = "tsqr"
-        R = _tsqr(chunks, d, fit_intercept)
+        R = _tsqr(p.chunks, d, p.fit_intercept)
 
-    rank, s, null = _rank_and_nullspace(R, n)
-    if rank < k or n < k:
+    factor = _Factor(R, *_rank_and_nullspace(R, n))
+    if factor.rank < k or n < k:
         if not allow_rank_deficient:
-            raise ValueError(_dependent_message(names, null, rank, k))
-        return _min_norm(chunks, memory, names, feature_names, fit_intercept, first, d, R, rank, s)
+            raise ValueError(_dependent_message(names, factor.null, factor.rank, k))
+        return _min_norm(p, factor)
 
     if method == "qr-augmented":
-        A = _design(memory[0], fit_intercept)
-        beta, R, steps = _bjorck(A, memory[1], d, tol)
+        A = _design(p.memory[0], p.fit_intercept)
+        beta, factor.R, steps = _bjorck(A, p.memory[1], d, tol)
     elif method in ("qr", "tsqr"):  # semi-normal equations with R from QR, refined with extended residuals
         beta = d * _solve_r(R, d * first.Aty)
-        beta, steps = _refine_seminormal(chunks, beta, R, d, fit_intercept, True, tol)
+        beta, steps = _refine_seminormal(p.chunks, beta, R, d, p.fit_intercept, True, tol)
         if method == "tsqr" and scaled_cond > SEMINORMAL_MAX_COND:
             warnings.warn(f"the design is too ill-conditioned (scaled condition number {scaled_cond:.2g}) "
                           f"to be solved to full accuracy in chunks; load it into memory for the "
                           f"augmented QR method", IllConditionedWarning, stacklevel=3)
+    from scipy.linalg import solve_triangular
 
-    _, rss = _residual_pass(chunks, beta, fit_intercept, extended=method != "cholesky", gradient=False)
-    return _statistics(names, feature_names, beta, R, d, rss, first, n, rank, s, fit_intercept, method, steps)
+    Rinv = solve_triangular(factor.R, np.eye(len(factor.R)))  # (AD)ᵀ(AD) = RᵀR, so (AᵀA)⁻¹ = D R⁻¹R⁻ᵀ D
+    cov_unscaled = (d[:, None] * Rinv) @ (Rinv.T * d[None, :])
+    return _finish(p, factor, beta, cov_unscaled, method, steps)
 
 
-def _min_norm(chunks, memory, names, feature_names, fit_intercept, first, d, R, rank, s):
+def _min_norm(p: _Problem, factor: _Factor) -> OLSResult:
     """The minimum-norm solution of a rank-deficient design (statsmodels' pinv fit).
 
     The rank and the directions it keeps come from the scaled triangular factor; the
@@ -420,31 +495,23 @@ def _min_norm(chunks, memory, names, feature_names, fit_intercept, first, d, R, 
     # R (scaled) ≈ U S Vᵀ with r singular values kept: A ≈ Q U S (VᵀD⁻¹) = Q U S B. The least-squares
     # solutions are the β with Bβ = c = S⁻² Vᵀ D Aᵀy; the minimum-norm one is pinv(B)·c, and
     # pinv(AᵀA) = pinv(B) S⁻² pinv(B)ᵀ. Everything is k × k: the same in memory and in chunks.
-    _, sv, vt = np.linalg.svd(R)
-    V, S2 = vt[:rank].T, sv[:rank] ** 2
-    B_pinv = np.linalg.pinv(V.T / d[None, :])  # (k, r)
-    beta = B_pinv @ ((V.T @ (d * first.Aty)) / S2)
+    _, sv, vt = np.linalg.svd(factor.R)
+    V, S2 = vt[:factor.rank].T, sv[:factor.rank] ** 2
+    B_pinv = np.linalg.pinv(V.T / p.d[None, :])  # (k, r)
+    beta = B_pinv @ ((V.T @ (p.d * p.first.Aty)) / S2)
     cov_unscaled = (B_pinv / S2) @ B_pinv.T
-    warnings.warn(f"the design has rank {rank} of {len(names)} parameters; "
+    warnings.warn(f"the design has rank {factor.rank} of {len(p.names)} parameters; "
                   f"returning the minimum-norm solution", RankDeficientWarning, stacklevel=4)
-    _, rss = _residual_pass(chunks, beta, fit_intercept, extended=False, gradient=False)
-    return _finish(names, feature_names, beta, cov_unscaled, rss, first, first.n, rank, s,
-                   fit_intercept, "pinv", 0, R, d)
+    return _finish(p, factor, beta, cov_unscaled, "pinv", 0)
 
 
-def _statistics(names, feature_names, beta, R, d, rss, first, n, rank, s, fit_intercept, method, steps):
-    from scipy.linalg import solve_triangular
-
-    Rinv = solve_triangular(R, np.eye(len(R)))  # (AD)ᵀ(AD) = RᵀR, so (AᵀA)⁻¹ = D R⁻¹R⁻ᵀ D
-    cov_unscaled = (d[:, None] * Rinv) @ (Rinv.T * d[None, :])
-    return _finish(names, feature_names, beta, cov_unscaled, rss, first, n, rank, s, fit_intercept,
-                   method, steps, R, d)
-
-
-def _finish(names, feature_names, beta, cov_unscaled, rss, first, n, rank, s, fit_intercept, method,
-            steps, R, d):
+def _finish(p: _Problem, factor: _Factor, beta, cov_unscaled, method: str, steps: int) -> OLSResult:
+    """The statistics of coefficients ``beta`` with (AᵀA)⁻¹ = ``cov_unscaled``: one more pass for the RSS."""
     from scipy import stats
 
+    extended = method not in ("cholesky", "pinv")  # the accurate paths sum residuals in extended precision
+    _, rss = _residual_pass(p.chunks, beta, p.fit_intercept, extended=extended, gradient=False)
+    n, rank, first = p.n, factor.rank, p.first
     df = n - rank
     sigma2 = rss / df if df > 0 else math.nan
     bse = np.sqrt(np.maximum(np.diag(cov_unscaled), 0) * sigma2)
@@ -457,16 +524,17 @@ def _finish(names, feature_names, beta, cov_unscaled, rss, first, n, rank, s, fi
         pvalues = np.full_like(beta, math.nan)
         q = math.nan
     conf = np.column_stack([beta - q * bse, beta + q * bse])
-    constant = fit_intercept or first.implicit_constant()  # statsmodels centres R² then too
+    constant = p.fit_intercept or first.implicit_constant()  # statsmodels centres R² then too
     tss = first.tss_centered if constant else first.tss_uncentered
     r2 = 1 - rss / tss if tss > 0 else math.nan
     adj = 1 - (n - int(constant)) / df * (1 - r2) if df > 0 else math.nan
     # unscaled condition number: singular values of A = (AD)·D⁻¹ = Q·R·D⁻¹
-    sv = np.linalg.svd(R / d[None, :], compute_uv=False)
+    sv = np.linalg.svd(factor.R / p.d[None, :], compute_uv=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
+    s = factor.s
     scaled = float(s[0] / s[-1]) if s[-1] > 0 else math.inf
-    return OLSResult(names=names, params=beta, bse=bse, tvalues=tvalues, pvalues=pvalues, conf_int=conf,
+    return OLSResult(names=p.names, params=beta, bse=bse, tvalues=tvalues, pvalues=pvalues, conf_int=conf,
                      sigma=math.sqrt(sigma2) if sigma2 == sigma2 else math.nan, r2=r2, adj_r2=adj, n=n,
                      rank=rank, condition_number=cond, scaled_condition_number=scaled,
-                     fit_intercept=fit_intercept, method=method, refinement_steps=steps,
-                     feature_names=list(feature_names))
+                     fit_intercept=p.fit_intercept, method=method, refinement_steps=steps,
+                     feature_names=list(p.feature_names))

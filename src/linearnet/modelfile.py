@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
-from .tables import atomic_write
+from .outputs import atomic_write
 
 __all__ = ["Model", "SoftmaxModel", "save_model", "load_model", "FORMAT_VERSION"]
 
@@ -60,11 +60,11 @@ class Model:
         self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
 
     def predict(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != len(self.features):
-            raise ValueError(f"X must have shape (n, {len(self.features)}) for the features "
-                             f"{', '.join(self.features)}, got {X.shape}")
-        return X @ self.coefficients + self.intercept
+        return _checked(X, self.features) @ self.coefficients + self.intercept
+
+    def prediction_columns(self, X) -> dict[str, np.ndarray]:
+        """What ``linearnet predict`` writes: one column, ``<target>_predicted`` (or ``prediction``)."""
+        return {_prediction_name(self.target): self.predict(X)}
 
     def to_dict(self) -> dict:
         return {
@@ -99,15 +99,19 @@ class SoftmaxModel:
         self.intercepts = np.asarray(self.intercepts, dtype=np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != len(self.features):
-            raise ValueError(f"X must have shape (n, {len(self.features)}) for the model's features, got {X.shape}")
-        z = X @ self.coefficients.T + self.intercepts
-        z = np.exp(z - z.max(axis=1, keepdims=True))
+        z = _checked(X, self.features) @ self.coefficients.T + self.intercepts  # (n, q) logits
+        z = np.exp(z - z.max(axis=1, keepdims=True))  # stable: the largest is exp(0)
         return z / z.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> list[str]:
         return [self.classes[k] for k in self.predict_proba(X).argmax(axis=1)]
+
+    def prediction_columns(self, X) -> dict[str, object]:
+        """What ``linearnet predict`` writes: the predicted class, then each class's probability ``p_<class>``."""
+        proba = self.predict_proba(X)
+        columns: dict[str, object] = {_prediction_name(self.target): [self.classes[k] for k in proba.argmax(axis=1)]}
+        columns.update({f"p_{c}": proba[:, k] for k, c in enumerate(self.classes)})
+        return columns
 
     def to_dict(self) -> dict:
         return {
@@ -122,6 +126,18 @@ class SoftmaxModel:
             "intercepts": self.intercepts.tolist(),
             "training": self.training,
         }
+
+
+def _checked(X, features: list[str]) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != len(features):
+        raise ValueError(f"X must have shape (n, {len(features)}) for the features {', '.join(features)}, "
+                         f"got {X.shape}")
+    return X
+
+
+def _prediction_name(target: str | None) -> str:
+    return f"{target}_predicted" if target else "prediction"
 
 
 def save_model(model: Model | SoftmaxModel, path) -> None:
@@ -178,12 +194,10 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
     if kind == "softmax_regression":
         return _load_softmax(path, data, features)
     coef = data.get("coefficients")
-    if (not isinstance(coef, list) or len(coef) != len(features)
-            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c)
-                       for c in coef)):
+    if not _finite_numbers(coef, len(features)):
         raise _bad(path, f"coefficients must be {len(features)} finite numbers, one per feature")
     intercept = data.get("intercept")
-    if isinstance(intercept, bool) or not isinstance(intercept, (int, float)) or not math.isfinite(intercept):
+    if not _finite_numbers([intercept], 1):
         raise _bad(path, "intercept must be a finite number")
     target = data.get("target")
     if target is not None and not isinstance(target, str):
@@ -196,7 +210,8 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
                  statistics=data.get("statistics"))
 
 
-def _finite_numbers(values, count) -> bool:
+def _finite_numbers(values, count: int) -> bool:
+    """Whether ``values`` is a list of ``count`` finite JSON numbers (true and false are not numbers)."""
     return (isinstance(values, list) and len(values) == count
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
 

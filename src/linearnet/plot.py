@@ -40,7 +40,7 @@ def save_figure(fig, path, *, size: tuple[int, int] | None = None) -> None:
     """Write ``fig`` to ``path`` (format by extension) atomically; ``size=(width, height)`` in pixels."""
     import os
 
-    from .tables import atomic_write
+    from .outputs import atomic_write
 
     if size is not None:
         fig.set_size_inches(size[0] / fig.dpi, size[1] / fig.dpi)

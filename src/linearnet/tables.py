@@ -17,7 +17,9 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["Table", "read_table", "table_chunks", "write_table", "csv_text", "atomic_write", "detect_format"]
+from .outputs import atomic_write
+
+__all__ = ["Table", "read_table", "table_chunks", "write_table", "csv_text", "detect_format", "encode_labels"]
 
 _PARQUET_MAGIC = b"PAR1"
 
@@ -255,8 +257,6 @@ def read_table(path, *, target: str | None = None, features: list[str] | None = 
     if target is None:
         y = None
     elif labels:
-        from .datasets import encode_labels
-
         y, classes = encode_labels(table.column(target).to_pylist(), where=f"{path}: column '{target}'")
     else:
         y = _column_values(path, fmt, target, table.column(target), 1)
@@ -344,38 +344,44 @@ def _count_guess(path, sample: int = 1 << 20) -> int:
     return max(1, int(lines * size / max(1, len(head))))
 
 
-# --- writing -------------------------------------------------------------------------------
+def encode_labels(values, *, where: str = "labels") -> tuple[np.ndarray, list[str]]:
+    """Class labels as int64 codes and class names.
 
-def atomic_write(path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it over ``path``.
-
-    A failure or interruption leaves an existing ``path`` untouched and no temporary file.
+    Whole numbers >= 0 are class numbers themselves (classes 0..max); any text makes every
+    distinct value a class (sorted). NaN, empty, negative or fractional numbers, and a single
+    class are refused with a message naming the first offending row (counted from 1).
     """
-    import tempfile
+    values = list(values)
+    if not values:
+        raise ValueError(f"{where}: no labels")
+    numbers = []
+    for i, v in enumerate(values, start=1):
+        if v is None or (isinstance(v, float) and v != v) or v == "":
+            raise ValueError(f"{where}: row {i}: missing label")
+        if isinstance(v, str):
+            numbers = None
+            break
+        f = float(v)
+        if not np.isfinite(f) or f != int(f):
+            raise ValueError(f"{where}: row {i}: class {v!r} is not a whole number")
+        if f < 0:
+            raise ValueError(f"{where}: row {i}: class {int(f)} is negative; classes are numbered from 0")
+        numbers.append(int(f))
+    if numbers is not None:
+        codes = np.array(numbers, dtype=np.int64)
+        classes = [str(c) for c in range(int(codes.max()) + 1)]
+    else:
+        text = [str(v) for v in values]
+        classes = sorted(set(text))
+        index = {c: k for k, c in enumerate(classes)}
+        codes = np.array([index[t] for t in text], dtype=np.int64)
+    if len(np.unique(codes)) < 2:
+        raise ValueError(f"{where}: every row has the same class {classes[int(codes[0])]!r}; "
+                         f"classification needs at least two classes")
+    return codes, classes
 
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"{path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{path}: folder {folder} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        if os.path.exists(path):  # keep the mode of the file being replaced
-            mode = os.stat(path).st_mode & 0o7777
-        else:  # a new file gets what the umask allows, as open() would give it
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
+# --- writing -------------------------------------------------------------------------------
 
 def write_table(path, columns: dict[str, np.ndarray]) -> None:
     """Write columns to CSV or Parquet (by extension: .parquet/.pq), atomically."""

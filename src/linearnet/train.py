@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Protocol
 
 import torch
 
+from .batches import BatchSource
 from .config import TrainConfig
-from .data import BatchSource
 from .engines import Engine
 
-__all__ = ["History", "DivergedError", "fit"]
+__all__ = ["History", "DivergedError", "EpochCallback", "fit"]
 
 _F32_MAX = torch.finfo(torch.float32).max
 
@@ -44,13 +44,23 @@ class History:
 
 
 class DivergedError(ArithmeticError):
-    """The loss became inf or NaN: nothing trained in this run should be kept."""
+    """The loss became inf or NaN: nothing trained in this run should be kept.
+
+    ``lr`` is the learning rate the schedule used in that epoch.
+    """
 
     def __init__(self, epoch: int, loss: float, lr: float):
         self.epoch, self.loss, self.lr = epoch, loss, lr
         super().__init__(f"training diverged: the loss became {loss} in epoch {epoch}; "
                          f"the learning rate {lr:g} is too large for these data; "
                          f"try a smaller one, such as {lr / 10:g}")
+
+
+class EpochCallback(Protocol):
+    """What :func:`fit` calls after each epoch: the epoch (from 1), its loss, and for a
+    classifier the keywords ``train_acc`` and, given a test source, ``test_acc``."""
+
+    def __call__(self, epoch: int, loss: float, **metrics: float) -> None: ...
 
 
 def _evaluate(engine: Engine, source: BatchSource) -> tuple[float, float | None]:
@@ -65,7 +75,7 @@ def _evaluate(engine: Engine, source: BatchSource) -> tuple[float, float | None]
 
 def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
         generator: torch.Generator | None = None,
-        on_epoch: Callable[[int, float], None] | None = None,
+        on_epoch: EpochCallback | None = None,
         test_source: BatchSource | None = None, record_steps: bool = False) -> History:
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
@@ -84,8 +94,9 @@ def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
     start = time.perf_counter()
     steps = history.step_losses if record_steps else None
     for epoch in range(1, config.epochs + 1):
+        lr = config.lr_at(epoch)
         if config.lr_schedule != "constant":
-            engine.set_lr(config.lr_at(epoch))
+            engine.set_lr(lr)
         t0 = time.perf_counter()
         running, batches = 0.0, 0
         for block in source.blocks(shuffle=True, generator=generator):
@@ -101,7 +112,7 @@ def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
             if config.report == "running":
                 loss = running / max(batches, 1)
         if not abs(loss) <= _F32_MAX:  # NaN, or inf in the float32 the engines compute in
-            raise DivergedError(epoch, loss if math.isnan(loss) else math.inf, config.lr)
+            raise DivergedError(epoch, loss if math.isnan(loss) else math.inf, lr)
         history.losses.append(loss)
         metrics = {}
         if accuracy is not None:

@@ -1,4 +1,4 @@
-"""Rows in: synthetic data, minibatch iterators and the batch source the training loop reads.
+"""Rows to batches: the book's minibatch iterators and the batch source the training loop reads.
 
 A *source* hands the training loop *blocks*: in-memory rows plus the order in which to
 visit them this epoch. An in-memory source is one block with one random permutation
@@ -13,11 +13,10 @@ from typing import Iterator, NamedTuple, Protocol
 
 import torch
 
-from .config import SyntheticSpec, check_int
+from .config import check_int
 from .memory import advise_huge_pages
 
 __all__ = [
-    "synthetic_data",
     "data_iter",
     "load_array",
     "ArrayLoader",
@@ -27,51 +26,6 @@ __all__ = [
     "TensorSource",
     "check_xy",
 ]
-
-
-def synthetic_data(w, b, num_examples, *, noise=0.01, noise_dist="normal", noise_repeats=1,
-                   generator: torch.Generator | None = None):
-    """Generate y = Xw + b + ε (d2l 3.2), ε added ``noise_repeats`` times.
-
-    Args:
-        w: true weights, a sequence or 1-D tensor of length d.
-        b: true bias.
-        num_examples: rows n.
-        noise: scale of ε, σ for ``"normal"``, b for ``"laplace"`` (variance 2b²).
-        generator: a ``torch.Generator`` that fixes every draw; ``None`` uses torch's global one.
-
-    Returns:
-        features (n, d) float32 with entries N(0, 1), and labels (n, 1) float32.
-
-    Example:
-        >>> g = torch.Generator().manual_seed(0)
-        >>> X, y = synthetic_data([2, -3.4], 4.2, 1000, generator=g)
-        >>> X.shape, y.shape
-        (torch.Size([1000, 2]), torch.Size([1000, 1]))
-    """
-    if isinstance(w, torch.Tensor):
-        w = w.detach().reshape(-1).tolist()
-    spec = SyntheticSpec(true_w=tuple(w) if hasattr(w, "__iter__") else w, true_b=b,
-                         num_examples=num_examples, noise=noise, noise_dist=noise_dist,
-                         noise_repeats=noise_repeats)
-    return _make(spec, torch.tensor(spec.true_w, dtype=torch.float32), generator)
-
-
-def _make(spec: SyntheticSpec, w: torch.Tensor, generator):
-    n = spec.num_examples
-    X = torch.empty(n, len(w))  # (n, d); large ones get huge pages before the first write
-    advise_huge_pages(X.data_ptr(), X.nbytes, collapse=False)
-    X.normal_(0.0, 1.0, generator=generator)
-    y = X @ w + spec.true_b  # (n,)
-    if spec.noise > 0:
-        if spec.noise_dist == "normal":
-            eps = torch.normal(0.0, spec.noise, (n,), generator=generator)
-        else:  # Laplace(0, b) as b·(E1 − E2) with E1, E2 ~ Exp(1)
-            e = torch.empty(2, n).exponential_(1.0, generator=generator)
-            eps = spec.noise * (e[0] - e[1])
-        for _ in range(spec.noise_repeats):
-            y += eps
-    return X, y.reshape(-1, 1)
 
 
 def check_xy(features, labels, *, classes: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

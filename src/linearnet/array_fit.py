@@ -1,0 +1,213 @@
+"""SGD on the user's own arrays (a table's columns, NumPy, a DataFrame's values), not synthetic data.
+
+:func:`fit_arrays` trains linear regression, :func:`fit_classifier` softmax regression;
+both drive the one training loop (:func:`linearnet.train.fit`) with the engine the config
+names, and return a result that can print itself (``to_dict``) and become a model file
+(``to_model``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .batches import TensorSource
+from .config import TrainConfig
+from .engines import make_engine
+from .linear_regression import init_params
+from .modelfile import Model, SoftmaxModel
+from .train import EpochCallback, History, fit
+
+__all__ = ["ArrayFit", "fit_arrays", "ClassifierFit", "fit_classifier"]
+
+
+@dataclass
+class ArrayFit:
+    """SGD on the user's data: coefficients in the features' original units."""
+
+    config: TrainConfig
+    seed: int
+    history: History
+    feature_names: list[str]
+    w: list[float]
+    b: float
+    standardization: dict | None  # {"mean": [...], "scale": [...]} when trained on standardized features
+    n: int = 0  # rows trained on
+
+    def predict(self, X) -> np.ndarray:
+        return self.to_model().predict(X)
+
+    def to_dict(self) -> dict:
+        return {
+            "history": self.history.as_records(),
+            "features": self.feature_names,
+            "w": self.w,
+            "b": self.b,
+            "seconds": self.history.seconds,
+            "rows_per_second": self.history.rows_per_second,
+            "impl": self.config.impl,
+            "seed": self.seed,
+            "standardize": self.standardization is not None,
+        }
+
+    def to_model(self, *, target: str | None = None, data: str | None = None) -> Model:
+        """The model file record; ``target`` and ``data`` name the column and file it came from."""
+        c = self.config
+        training = {"method": "sgd", "data": data, "n": self.n, "seed": self.seed,
+                    "standardize": self.standardization is not None, "epochs_loss": self.history.losses,
+                    "impl": c.impl, "lr": c.lr, "batch_size": c.batch_size, "epochs": c.epochs, "loss": c.loss,
+                    "grad_reduction": c.grad_reduction}
+        return Model(features=self.feature_names, coefficients=self.w, intercept=self.b, target=target,
+                     standardization=self.standardization, training=training)
+
+
+def _check_arrays(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """X (n, p) and y (n,) as float64, finite and small enough for float32 training."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_examples, n_features), got shape {X.shape}; "
+                         f"use X.reshape(-1, 1) for one feature")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(f"y must have shape ({len(X)},) to match X's rows, got {y.shape}")
+    if len(X) == 0:
+        raise ValueError("X must have at least one row, got 0")
+    limit = float(np.finfo(np.float32).max) ** 0.5  # squares must stay finite in float32
+    for name, a in (("features", X), ("labels", y)):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} must be finite; found NaN or inf")
+        if not np.abs(a).max() <= limit:
+            raise ValueError(f"{name} hold values up to {np.abs(a).max():g}, too large for float32 training "
+                             f"(at most {limit:.3g}); rescale them, or use solve")
+    return X, y
+
+
+def _names(feature_names, d: int) -> list[str]:
+    names = list(feature_names) if feature_names is not None else [f"x{j + 1}" for j in range(d)]
+    if len(names) != d:
+        raise ValueError(f"feature_names has {len(names)} names but X has {d} columns")
+    return names
+
+
+def fit_arrays(X, y, config: TrainConfig, *, feature_names=None, seed: int = 0, standardize: bool = False,
+               on_epoch: EpochCallback | None = None, record_steps: bool = False) -> ArrayFit:
+    """Train linear regression by minibatch SGD on arrays X (n, p) and y (n,).
+
+    With ``standardize=True`` each feature is centred and divided by its standard deviation
+    for training (SGD then needs no tuning per unit), and the learned coefficients are
+    converted back: w = w_s / scale, b = b_s − Σ w_s·mean / scale.
+    """
+    X, y = _check_arrays(X, y)
+    names = _names(feature_names, X.shape[1])
+    if standardize:
+        mean = X.mean(axis=0)
+        scale = X.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        Xt = (X - mean) / scale
+    else:
+        mean, scale, Xt = np.zeros(X.shape[1]), np.ones(X.shape[1]), X
+    g = torch.Generator().manual_seed(seed)
+    w0, b0 = init_params(X.shape[1], std=config.init_std, bias_std=config.init_bias_std, generator=g)
+    engine = make_engine(config, w0, b0)
+    source = TensorSource(torch.from_numpy(Xt.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
+    history = fit(engine, source, config, generator=g, on_epoch=on_epoch, record_steps=record_steps)
+    w_s, b_s = engine.parameters()
+    w_s = np.asarray(w_s, dtype=np.float64)
+    w = w_s / scale
+    b = float(b_s - np.sum(w_s * mean / scale))
+    standardization = {"mean": mean.tolist(), "scale": scale.tolist()} if standardize else None
+    return ArrayFit(config, seed, history, names, w.tolist(), b, standardization, n=len(X))
+
+
+@dataclass
+class ClassifierFit:
+    """Softmax regression trained by SGD: W (d, q), b (q,), the history with accuracies."""
+
+    config: TrainConfig
+    seed: int
+    history: History
+    W: list[list[float]]
+    b: list[float]
+    classes: list[str]
+    feature_names: list[str]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """P(class | x) for each row of X (n, d): softmax(XW + b), as the model file computes it."""
+        return self.to_model().predict_proba(X)
+
+    def to_dict(self) -> dict:
+        return {
+            "history": self.history.as_records(),
+            "classes": self.classes,
+            "seconds": self.history.seconds,
+            "rows_per_second": self.history.rows_per_second,
+            "impl": self.config.impl,
+            "seed": self.seed,
+            "test_acc": self.history.test_acc[-1] if self.history.test_acc else None,
+        }
+
+    def to_model(self, *, target: str | None = None, data: str | None = None) -> SoftmaxModel:
+        """The model file record; ``target`` and ``data`` name the label column and the data it came from."""
+        c = self.config
+        training = {"method": "sgd", "data": data, "seed": self.seed,
+                    "test_acc": self.history.test_acc[-1] if self.history.test_acc else None,
+                    "impl": c.impl, "lr": c.lr, "batch_size": c.batch_size, "epochs": c.epochs,
+                    "weight_decay": c.weight_decay}
+        return SoftmaxModel(features=self.feature_names, classes=self.classes,
+                            coefficients=np.asarray(self.W, dtype=np.float64).T, intercepts=self.b,
+                            target=target, training=training)
+
+
+def fit_classifier(X, y, config: TrainConfig, *, X_test=None, y_test=None, num_classes: int | None = None,
+                   classes: list[str] | None = None, feature_names=None, seed: int = 0,
+                   on_epoch: EpochCallback | None = None) -> ClassifierFit:
+    """Train softmax regression by minibatch SGD on X (n, d) and class numbers y (n,) in 0..q−1.
+
+    The weights start N(0, config.init_std²) and the bias at 0 (d2l 3.6); the seed fixes
+    them and every epoch's order, whatever the implementation.
+    """
+    if config.model != "softmax":
+        raise ValueError(f"fit_classifier needs a softmax config (model='softmax'), got model={config.model!r}")
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    y = torch.as_tensor(np.asarray(y))
+    q = _check_classes(y, num_classes, "y")
+    source = TensorSource(X, y, classes=True)
+    test_source = None
+    if X_test is not None:
+        y_test = torch.as_tensor(np.asarray(y_test))
+        _check_classes(y_test, q, "y_test")
+        test_source = TensorSource(torch.as_tensor(np.asarray(X_test, dtype=np.float32)), y_test, classes=True)
+        if test_source.num_features != source.num_features:
+            raise ValueError(f"X_test has {test_source.num_features} features but X has {source.num_features}")
+    names = _names(feature_names, source.num_features)
+    g = torch.Generator().manual_seed(seed)
+    W0, b0 = init_params(source.num_features, q, std=config.init_std, bias_std=config.init_bias_std, generator=g)
+    engine = make_engine(config, W0, b0)
+    history = fit(engine, source, config, generator=g, on_epoch=on_epoch, test_source=test_source)
+    W, b = engine.parameters()
+    return ClassifierFit(config, seed, history, W, b, list(classes) if classes else [str(c) for c in range(q)],
+                         names)
+
+
+def _check_classes(y: torch.Tensor, num_classes: int | None, name: str) -> int:
+    if y.is_floating_point():
+        if not torch.isfinite(y).all():
+            raise ValueError(f"{name} must hold class numbers, found NaN or inf")
+        if not torch.equal(y, y.round()):
+            raise ValueError(f"{name} must hold whole class numbers, found fractions such as "
+                             f"{float(y[y != y.round()][0])}")
+    y = y.to(torch.int64)
+    if y.numel() == 0:
+        raise ValueError(f"{name} has no labels")
+    if int(y.min()) < 0:
+        raise ValueError(f"{name} has class {int(y.min())}; classes are numbered from 0")
+    q = int(y.max()) + 1 if num_classes is None else num_classes
+    if int(y.max()) >= q:
+        raise ValueError(f"{name} has class {int(y.max())} but the model has {q} classes (0..{q - 1})")
+    if num_classes is None and len(torch.unique(y)) < 2:
+        raise ValueError(f"{name} holds a single class ({int(y[0])}); classification needs at least two")
+    return q

@@ -1,0 +1,218 @@
+"""What the commands share: the one-line user error, argument types, output checks, the
+progress bar and the training runner.
+
+Only torch-free modules are imported here; the library is imported inside the command
+that needs it, so ``--help`` and bad flags are answered at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+import time
+from typing import Callable, Iterator, TypeVar
+
+from ..outputs import check_output
+
+__all__ = ["UsageError", "Parser", "refused", "number", "whole", "names", "size", "numbers", "check_out",
+           "check_figure_path", "write_figure", "save_model", "Progress", "run_training"]
+
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """A user error: printed as one line ``<prog>: error: <message>``, exit code 2."""
+
+    def __init__(self, prog: str, message):
+        super().__init__(f"{prog}: error: {message}")
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the usage block too: one line is enough
+        raise UsageError(self.prog, message)
+
+
+@contextlib.contextmanager
+def refused(prog: str) -> Iterator[None]:
+    """Report a ``ValueError``/``TypeError`` of the library (bad data, bad settings) as a user error."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise UsageError(prog, exc) from None
+
+
+# --- argument types ---------------------------------------------------------------------
+
+def number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def names(text: str) -> list[str]:
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got {text!r}")
+    return parts
+
+
+def size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels such as 600x350, got {text!r}") from None
+    if not (50 <= width <= 10000 and 50 <= height <= 10000):
+        raise argparse.ArgumentTypeError(f"width and height must be 50 to 10000 pixels, got {text!r}")
+    return width, height
+
+
+def numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas such as 2,-3.4, got {text!r}") from None
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+def check_out(prog: str, path: str | None) -> None:
+    """Fail before the work, not after it, when an output cannot be written there."""
+    if path is not None:
+        with refused(prog):
+            check_output(path)
+
+
+def check_figure_path(prog: str, path: str) -> None:
+    check_out(prog, path)
+    if not path.lower().endswith((".png", ".pdf", ".svg")):
+        raise UsageError(prog, f"{path}: the picture must be a .png, .pdf or .svg file")
+
+
+def _written(prog: str, path: str, write: Callable[[], None]) -> None:
+    try:
+        write()
+    except (ValueError, OSError) as exc:
+        raise UsageError(prog, f"{path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def write_figure(prog: str, fig, path: str, size: tuple[int, int] | None = None, *, announce: bool = True) -> None:
+    from ..plot import save_figure
+
+    _written(prog, path, lambda: save_figure(fig, path, size=size))
+    if announce:
+        print(f"picture written to {path}")
+
+
+def save_model(prog: str, model, path: str, *, announce: bool = True) -> None:
+    from ..modelfile import save_model as save
+
+    _written(prog, path, lambda: save(model, path))
+    if announce:
+        print(f"model written to {path}")
+
+
+def write_columns(prog: str, columns: dict, path: str | None) -> None:
+    """Write columns as CSV or Parquet to ``path`` (by extension), or as CSV to stdout."""
+    from ..tables import csv_text, write_table
+
+    if path is None:
+        sys.stdout.write(csv_text(columns))
+    else:
+        _written(prog, path, lambda: write_table(path, columns))
+
+
+# --- training -----------------------------------------------------------------------------
+
+class Progress:
+    """A one-line bar on stderr, on a terminal only: it appears once the run has taken
+    ``after_seconds`` and its clock ticks between epochs too; :meth:`clear` erases it."""
+
+    def __init__(self, stream, epochs: int, after_seconds: float = 0.5):
+        self.stream, self.epochs, self.after = stream, epochs, after_seconds
+        self.enabled = hasattr(stream, "isatty") and stream.isatty()
+        self.start = time.perf_counter()
+        self.epoch, self.loss = 0, None
+        self.drawn = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker = None
+        if self.enabled:
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.25):
+            if time.perf_counter() - self.start >= self.after:
+                self._draw()
+
+    def _draw(self) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                return
+            elapsed = time.perf_counter() - self.start
+            done = int(20 * self.epoch / self.epochs)
+            eta = f" eta {elapsed / self.epoch * (self.epochs - self.epoch):.1f}s" if self.epoch else ""
+            loss = f" loss {self.loss:.6g}" if self.loss is not None else ""
+            self.stream.write(f"\r\033[K[{'#' * done}{'.' * (20 - done)}] epoch {self.epoch}/{self.epochs}"
+                              f"{loss} elapsed {elapsed:.1f}s{eta}")
+            self.stream.flush()
+            self.drawn = True
+
+    def update(self, epoch: int, loss: float) -> None:
+        """Epoch ``epoch`` (from 1) ended with ``loss``."""
+        self.epoch, self.loss = epoch, loss
+        if self.enabled and epoch < self.epochs and time.perf_counter() - self.start >= self.after:
+            self._draw()
+
+    def clear(self) -> None:
+        with self._lock:
+            if self.drawn:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+                self.drawn = False
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self.clear()
+
+
+def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool, out: str | None) -> T | None:
+    """Call ``train(on_epoch)``, printing each epoch unless ``quiet`` (and a bar on a terminal).
+
+    Returns its result, or None after printing the one-line error of a diverged run (and
+    saying that no model was written, when ``out`` names one).
+    """
+    from ..train import DivergedError
+
+    progress = Progress(sys.stderr, epochs)
+
+    def on_epoch(epoch: int, loss: float, **metrics: float) -> None:
+        progress.clear()
+        if not quiet:
+            accuracies = "".join(f", {name.replace('_', ' ')} {value:.4f}" for name, value in metrics.items())
+            print(f"epoch {epoch}, loss {loss:.6g}{accuracies}", flush=True)
+        progress.update(epoch, loss)
+
+    try:
+        with refused(prog):  # data the library refused: one line, exit 2
+            return train(on_epoch)
+    except DivergedError as exc:
+        progress.close()
+        written = "; no model was written" if out else ""
+        print(f"{prog}: error: {exc}{written}", file=sys.stderr)
+        return None
+    finally:
+        progress.close()

@@ -1,0 +1,30 @@
+"""``linearnet predict``: apply a model file to the rows of a table."""
+
+from __future__ import annotations
+
+from .common import check_out, refused, write_columns
+
+PROG = "linearnet predict"
+
+
+def add_parser(commands) -> None:
+    predict = commands.add_parser("predict", help="predict with a model file",
+                                  description="Predict the target for each row of DATA with a model file.")
+    predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
+    predict.add_argument("--model", required=True, metavar="MODEL", help="a model file from solve or train --out")
+    predict.add_argument("--out", metavar="FILE", help="write CSV or Parquet (by extension); default stdout")
+    predict.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from ..modelfile import load_model
+    from ..tables import read_table
+
+    check_out(PROG, args.out)
+    with refused(PROG):
+        model = load_model(args.model)
+        table = read_table(args.data, features=model.features, require_target=False)
+    write_columns(PROG, model.prediction_columns(table.features), args.out)
+    if args.out is not None:
+        print(f"predictions written to {args.out}")
+    return 0
