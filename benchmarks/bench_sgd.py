@@ -30,7 +30,6 @@ from linearnet import TrainConfig, fit, make_engine, synthetic_data
 from linearnet.batches import TensorSource
 from linearnet.linear_regression import init_params
 
-
 # --- the peers ---------------------------------------------------------------------------
 
 def book_pipeline(X, y, batch_size, epochs, lr):

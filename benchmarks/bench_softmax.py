@@ -14,7 +14,6 @@ import argparse
 import os
 import time
 
-import numpy as np
 import torch
 from torch import nn
 

@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-from exact import exact_ols  # noqa: E402  (the tests' exact reference)
+from exact import exact_ols
 
-from linearnet.leastsq import solve  # noqa: E402
+from linearnet.leastsq import solve
 
 
 def best_of(fn, repeat):

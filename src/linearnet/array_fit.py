@@ -59,7 +59,7 @@ class ArrayFit:
                     "standardize": self.standardization is not None, "epochs_loss": self.history.losses,
                     "impl": c.impl, "lr": c.lr, "batch_size": c.batch_size, "epochs": c.epochs, "loss": c.loss,
                     "grad_reduction": c.grad_reduction}
-        return Model(features=self.feature_names, coefficients=self.w, intercept=self.b, target=target,
+        return Model(features=self.feature_names, coefficients=np.asarray(self.w), intercept=self.b, target=target,
                      standardization=self.standardization, training=training)
 
 
@@ -158,7 +158,7 @@ class ClassifierFit:
                     "impl": c.impl, "lr": c.lr, "batch_size": c.batch_size, "epochs": c.epochs,
                     "weight_decay": c.weight_decay}
         return SoftmaxModel(features=self.feature_names, classes=self.classes,
-                            coefficients=np.asarray(self.W, dtype=np.float64).T, intercepts=self.b,
+                            coefficients=np.asarray(self.W, dtype=np.float64).T, intercepts=np.asarray(self.b),
                             target=target, training=training)
 
 

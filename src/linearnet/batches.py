@@ -9,7 +9,8 @@ Python list of indices, never a per-row ``__getitem__``.
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple, Protocol
+from collections.abc import Iterator
+from typing import NamedTuple, Protocol
 
 import torch
 
@@ -108,7 +109,8 @@ def load_array(data_arrays, batch_size, is_train=True, generator: torch.Generato
     """The book's concise iterator (d2l 3.3): ``load_array((features, labels), batch_size)``."""
     if not isinstance(data_arrays, (tuple, list)) or len(data_arrays) != 2:
         raise TypeError("data_arrays must be a (features, labels) pair")
-    return ArrayLoader(*data_arrays, batch_size, shuffle=is_train, generator=generator)
+    features, labels = data_arrays
+    return ArrayLoader(features, labels, batch_size, shuffle=is_train, generator=generator)
 
 
 class Block(NamedTuple):
@@ -125,7 +127,7 @@ class BatchSource(Protocol):
     num_rows: int
     num_features: int
 
-    def blocks(self, *, shuffle: bool, generator: torch.Generator | None) -> Iterator[Block]: ...
+    def blocks(self, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Block]: ...
 
 
 class TensorSource:

@@ -33,8 +33,8 @@ MODELS = ("linear", "softmax")  # linear regression, or softmax regression (clas
 LOSSES = ("half_squared", "squared", "l1", "huber", "cross_entropy")
 REDUCTIONS = ("mean", "sum")  # the SGD step uses the batch's mean or summed gradient
 NOISE_DISTS = ("normal", "laplace")
-REPORTS = ("full", "running")
-LR_SCHEDULES = ("constant", "step", "inverse-time")  # lr, lr·decay^(e−1), lr / (1 + decay·(e−1)) in epoch e  # loss over the whole training set after each epoch, or mean of batch losses
+REPORTS = ("full", "running")  # loss over the whole training set after each epoch, or mean of batch losses
+LR_SCHEDULES = ("constant", "step", "inverse-time")  # lr, lr·decay^(e−1), lr / (1 + decay·(e−1)) in epoch e
 
 # Above this many feature values (rows × features) `impl="auto"` picks the compiled engine.
 AUTO_FAST_VALUES = 1_000_000
@@ -63,7 +63,7 @@ def check_int(name: str, value, *, low: int, hint: str = "") -> int:
     """Return ``value`` as an int >= ``low``, or raise with a message naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
+            value = int(float(value))
         else:
             raise TypeError(f"{name} must be a whole number >= {low}, got {value!r}{_hint(hint)}")
     if value < low:
@@ -120,7 +120,10 @@ class SyntheticSpec:
 
     @property
     def dim(self) -> int:
-        return self.num_features if self.num_features is not None else len(self.true_w)
+        if self.num_features is not None:
+            return self.num_features
+        assert self.true_w is not None  # __post_init__ requires one of them
+        return len(self.true_w)
 
     @property
     def noise_variance(self) -> float:

@@ -1,4 +1,4 @@
-"""Classification data sets: the 8 × 8 digits that scikit-learn ships, Fashion-MNIST, and labelled tables split by a seed.
+"""Classification data: the 8 × 8 digits that scikit-learn ships, Fashion-MNIST, labelled tables.
 
 Fashion-MNIST comes as four IDX files (gzip or raw). :func:`load_fashion_mnist` reads them
 from a data folder (``--data-dir``; default ``$XDG_CACHE_HOME/linearnet/fashion-mnist``, i.e.
@@ -58,7 +58,7 @@ def split(X, y, *, test_fraction: float = 0.2, seed: int = 0):
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     order = np.random.default_rng(seed).permutation(len(X))
-    n_test = max(1, int(round(len(X) * test_fraction)))
+    n_test = max(1, round(len(X) * test_fraction))
     test, train = order[:n_test], order[n_test:]
     return X[train], y[train], X[test], y[test]
 
@@ -183,6 +183,7 @@ def load_fashion_mnist(data_dir=None, *, download: bool = True, checksums=FASHIO
     arrays = {}
     for name, md5 in checksums.items():
         path = _present(folder, name)
+        assert path is not None  # every file is present after the download above
         if path.suffix == ".gz" and _md5(path) != md5:
             raise ValueError(f"{path}: checksum mismatch (MD5 {_md5(path)}, expected {md5}); "
                              f"the file is damaged or not the published one: delete it and download again")

@@ -13,7 +13,9 @@ weights (not the bias) at every step, as ``torch.optim.SGD(weight_decay=λ)`` do
 
 from __future__ import annotations
 
-from typing import Protocol
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -21,12 +23,19 @@ from torch import nn
 
 from .batches import Block, iter_batches
 from .config import TrainConfig
-from .linear_regression import (LinearRegressionScratch, absolute_loss, huber_loss, linear_net, squared_error,
-                                squared_loss)
+from .linear_regression import (
+    LinearRegressionScratch,
+    absolute_loss,
+    huber_loss,
+    linear_net,
+    squared_error,
+    squared_loss,
+)
 from .optim import sgd
 from .softmax_regression import SoftmaxRegression, accuracy, cross_entropy, l2_penalty
 
-__all__ = ["Engine", "ScratchEngine", "ConciseEngine", "FastEngine", "make_engine"]
+__all__ = ["Engine", "ScratchEngine", "ScratchSoftmaxEngine", "ConciseEngine", "FastEngine", "FastSoftmaxEngine",
+           "make_engine"]
 
 
 class Engine(Protocol):
@@ -50,6 +59,16 @@ class _AutogradEngine:
     """The batch loop shared by scratch and concise: each defines ``net``, ``_per_example`` and ``_step``."""
 
     classifier = False
+    net: Callable[[torch.Tensor], torch.Tensor]
+    lr: float
+    mean: bool  # step along the batch's mean gradient (else its sum)
+
+    def _per_example(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One SGD step on the batch; returns its mean loss before the step."""
+        raise NotImplementedError
 
     def train_block(self, block: Block, batch_size: int, steps: list | None = None) -> tuple[float, int]:
         running = torch.zeros((), dtype=torch.float64)
@@ -79,22 +98,14 @@ class _AutogradEngine:
         return len(X) if self.mean else 1
 
 
-class ScratchEngine(_AutogradEngine):
-    """d2l 3.2: leaf tensors w, b; loss summed over the batch, then :func:`sgd`."""
+class _ScratchStep(_AutogradEngine):
+    """d2l 3.2 / 3.6: the loss summed over the batch, ``backward()``, then :func:`sgd`."""
 
-    def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
-        self.net = LinearRegressionScratch(w0, b0)
-        delta = config.huber_delta
-        self.loss = {"half_squared": squared_loss, "squared": squared_error, "l1": absolute_loss,
-                     "huber": lambda y_hat, y: huber_loss(y_hat, y, delta)}[config.loss]
-        self._settings(config)
+    net: LinearRegressionScratch | SoftmaxRegression
 
-    def _settings(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig):
         self.lr, self.wd = config.lr, config.weight_decay
         self.mean = config.grad_reduction == "mean"
-
-    def _per_example(self, out, y):
-        return self.loss(out, y)  # (B, 1)
 
     def _step(self, X, y):
         l = self._per_example(self.net(X), y)  # (B, 1) or (B,)
@@ -105,24 +116,38 @@ class ScratchEngine(_AutogradEngine):
         sgd(self.net.parameters(), self.lr, len(X) if self.mean else 1)
         return l.detach().mean()
 
+
+class ScratchEngine(_ScratchStep):
+    """d2l 3.2: leaf tensors w, b; :func:`linreg` and the chosen per-example loss."""
+
+    def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
+        super().__init__(config)
+        self.model = self.net = LinearRegressionScratch(w0, b0)
+        delta = config.huber_delta
+        self.loss = {"half_squared": squared_loss, "squared": squared_error, "l1": absolute_loss,
+                     "huber": lambda y_hat, y: huber_loss(y_hat, y, delta)}[config.loss]
+
+    def _per_example(self, out, y):
+        return self.loss(out, y)  # (B, 1)
+
     def parameters(self):
-        return self.net.w.detach().reshape(-1).tolist(), float(self.net.b.detach())
+        return self.model.w.detach().reshape(-1).tolist(), float(self.model.b.detach())
 
 
-class ScratchSoftmaxEngine(ScratchEngine):
-    """d2l 3.6: W (d, q), b (q,); cross-entropy from the logits, summed, then :func:`sgd`."""
+class ScratchSoftmaxEngine(_ScratchStep):
+    """d2l 3.6: W (d, q), b (q,); cross-entropy from the logits."""
 
     classifier = True
 
     def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
-        self.net = SoftmaxRegression(W0, b0)
-        self._settings(config)
+        super().__init__(config)
+        self.model = self.net = SoftmaxRegression(W0, b0)
 
     def _per_example(self, out, y):
         return cross_entropy(out, y)  # (B,)
 
     def parameters(self):
-        return self.net.W.detach().tolist(), self.net.b.detach().tolist()
+        return self.model.W.detach().tolist(), self.model.b.detach().tolist()
 
 
 class ConciseEngine(_AutogradEngine):
@@ -131,23 +156,26 @@ class ConciseEngine(_AutogradEngine):
 
     def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
         self.classifier = config.model == "softmax"
-        self.net = linear_net(W0, b0)
+        self.net = net = linear_net(W0, b0)
+        make: Callable[..., nn.Module]
         if self.classifier:
             make = nn.CrossEntropyLoss
         elif config.loss == "l1":
             make = nn.L1Loss
         elif config.loss == "huber":
-            def make(reduction):
-                return nn.HuberLoss(reduction=reduction, delta=config.huber_delta)
+            make = functools.partial(nn.HuberLoss, delta=config.huber_delta)
         else:
             make = nn.MSELoss
         self.loss = make(reduction=config.grad_reduction)  # what the steps minimise
         self.per_example = make(reduction="none")  # for the loss over all rows
         self.factor = config.loss_factor if make is nn.MSELoss else 1.0
         self.sum = config.grad_reduction == "sum"
-        layer = self.net[0]
-        self.trainer = torch.optim.SGD([{"params": [layer.weight], "weight_decay": config.weight_decay},
-                                        {"params": [layer.bias]}], lr=config.lr)
+        layer = net[0]
+        assert isinstance(layer, nn.Linear)
+        self.layer: nn.Linear = layer
+        groups: list[dict[str, Any]] = [{"params": [layer.weight], "weight_decay": config.weight_decay},
+                                        {"params": [layer.bias]}]
+        self.trainer = torch.optim.SGD(groups, lr=config.lr)
 
     def _per_example(self, out, y):
         return self.factor * self.per_example(out, y)
@@ -165,51 +193,25 @@ class ConciseEngine(_AutogradEngine):
         return l / len(X) if self.sum else l
 
     def parameters(self):
-        layer = self.net[0]
+        layer = self.layer
         if self.classifier:
             return layer.weight.detach().T.tolist(), layer.bias.detach().tolist()
         return layer.weight.detach().reshape(-1).tolist(), float(layer.bias.detach())
 
 
-class FastEngine:
-    """The compiled epoch (:mod:`linearnet.fast`) on the block's NumPy views."""
+class _FastEngine:
+    """The compiled epochs of :mod:`linearnet.fast` on the block's NumPy views.
 
-    def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
-        from . import fast  # numba is imported only when this engine is used
+    numba is imported only when one of these engines is made. Each loads (or, the first time,
+    compiles) its kernels when made, so that training time is training.
+    """
+
+    def __init__(self, config: TrainConfig):
+        from . import fast
 
         self._fast = fast
-        self.classifier = config.model == "softmax"
         self.lr, self.wd = config.lr, config.weight_decay
         self.mean = config.grad_reduction == "mean"
-        if self.classifier:
-            self.W = W0.detach().T.contiguous().numpy().astype(np.float32)  # (q, d): rows read contiguously
-            self.b = b0.detach().reshape(-1).numpy().astype(np.float32)
-        else:
-            self.w = W0.detach().reshape(-1).to(torch.float64).numpy().copy()  # (d,)
-            self.b = float(b0)
-            kinds = {"half_squared": fast.SQUARED, "squared": fast.SQUARED, "l1": fast.ABSOLUTE,
-                     "huber": fast.HUBER}
-            self.loss = (kinds[config.loss], config.loss_factor, config.huber_delta)  # kind, c, delta
-        self._warm_up(W0.shape[0])
-
-    def _warm_up(self, d: int) -> None:
-        """Load (or, the first time, compile) the kernels now, so that training time is training.
-
-        Each kernel runs once on a one-row block of zeros, on copies of the parameters, with
-        the argument types of the real calls (so nothing is compiled again later).
-        """
-        f = self._fast
-        X, order, out = np.zeros((1, d), np.float32), np.zeros(1, np.int64), np.empty(0)
-        if self.classifier:
-            y, W, b = np.zeros(1, np.int64), self.W.copy(), self.b.copy()
-            f.softmax_epoch(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out)
-            f.softmax_epoch_parallel(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 1)
-            f.softmax_evaluate(X, y, W, b)
-        else:
-            y, w = np.zeros(1, np.float32), self.w.copy()
-            f.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out)
-            f.sgd_epoch_parallel(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 1)
-            f.total_loss(X, y, w, 0.0, *self.loss)
 
     def set_lr(self, lr: float) -> None:
         self.lr = lr
@@ -220,10 +222,12 @@ class FastEngine:
 
         return numba.get_num_threads()
 
-    def _arrays(self, block: Block):
-        X = block.features.numpy()  # (n, d) float32, shares memory
-        y = block.labels.reshape(-1).numpy()  # (n,)
-        return X, y
+    @staticmethod
+    def _arrays(block: Block) -> tuple[np.ndarray, np.ndarray]:
+        return block.features.numpy(), block.labels.reshape(-1).numpy()  # (n, d) float32 and (n,): shared memory
+
+    def _epoch(self, X, y, order, batch_size: int, out) -> tuple[float, int]:
+        raise NotImplementedError
 
     def train_block(self, block: Block, batch_size: int, steps: list | None = None) -> tuple[float, int]:
         X, y = self._arrays(block)
@@ -234,41 +238,83 @@ class FastEngine:
             steps.extend(out[:batches].tolist())
         return running, batches
 
+
+class FastEngine(_FastEngine):
+    """Linear regression: w (d,) in float64, the bias a float; squared, absolute or Huber loss."""
+
+    def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
+        super().__init__(config)
+        f = self._fast
+        self.w = w0.detach().reshape(-1).to(torch.float64).numpy().copy()  # (d,)
+        self.b = float(b0)
+        kinds = {"half_squared": f.SQUARED, "squared": f.SQUARED, "l1": f.ABSOLUTE, "huber": f.HUBER}
+        self.loss = (kinds[config.loss], config.loss_factor, config.huber_delta)  # kind, c, delta
+        # warm up on a one-row block of zeros, on copies, with the argument types of the real calls
+        X, order, out = np.zeros((1, len(self.w)), np.float32), np.zeros(1, np.int64), np.empty(0)
+        y, w = np.zeros(1, np.float32), self.w.copy()
+        f.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out)
+        f.sgd_epoch_parallel(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 1)
+        f.total_loss(X, y, w, 0.0, *self.loss)
+
     def _epoch(self, X, y, order, batch_size, out) -> tuple[float, int]:
-        if self.classifier:
-            args = (X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out)
-            parts = min(self._threads(), -(-batch_size // 32))
-            if batch_size >= self._fast.SOFTMAX_PARALLEL_BATCH and parts > 1:
-                running, batches, _finite = self._fast.softmax_epoch_parallel(*args, parts)
-            else:
-                running, batches, _finite = self._fast.softmax_epoch(*args)
-            return running, batches
-        args = (X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out)
+        f = self._fast
         parts = min(self._threads(), -(-batch_size // 256))
-        if batch_size >= self._fast.PARALLEL_BATCH and parts > 1:
-            b, running, batches, _finite = self._fast.sgd_epoch_parallel(*args, parts)
+        if batch_size >= f.PARALLEL_BATCH and parts > 1:
+            b, running, batches, _finite = f.sgd_epoch_parallel(X, y, order, self.w, self.b, self.lr, batch_size,
+                                                                *self.loss, self.mean, self.wd, out, parts)
         else:
-            b, running, batches, _finite = self._fast.sgd_epoch(*args)
+            b, running, batches, _finite = f.sgd_epoch(X, y, order, self.w, self.b, self.lr, batch_size,
+                                                       *self.loss, self.mean, self.wd, out)
         self.b = b
         return running, batches
 
     def evaluate(self, block: Block) -> tuple[float, float | None]:
         X, y = self._arrays(block)
-        if self.classifier:
-            loss, right = self._fast.softmax_evaluate(X, y, self.W, self.b)
-            return float(loss), float(right)
         return float(self._fast.total_loss(X, y, self.w, self.b, *self.loss)), None
 
     def parameters(self):
-        if self.classifier:
-            return self.W.T.astype(np.float64).tolist(), self.b.astype(np.float64).tolist()
         return self.w.tolist(), self.b
 
 
-_ENGINES = {
+class FastSoftmaxEngine(_FastEngine):
+    """Softmax regression: W kept as (q, d) float32 so each logit reads one contiguous row, b (q,)."""
+
+    def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
+        super().__init__(config)
+        f = self._fast
+        self.W = W0.detach().T.contiguous().numpy().astype(np.float32)  # (q, d)
+        self.b = b0.detach().reshape(-1).numpy().astype(np.float32)  # (q,)
+        # warm up on a one-row block of zeros, on copies, with the argument types of the real calls
+        X, order, out = np.zeros((1, self.W.shape[1]), np.float32), np.zeros(1, np.int64), np.empty(0)
+        y, W, b = np.zeros(1, np.int64), self.W.copy(), self.b.copy()
+        f.softmax_epoch(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out)
+        f.softmax_epoch_parallel(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 1)
+        f.softmax_evaluate(X, y, W, b)
+
+    def _epoch(self, X, y, order, batch_size, out) -> tuple[float, int]:
+        f = self._fast
+        parts = min(self._threads(), -(-batch_size // 32))
+        if batch_size >= f.SOFTMAX_PARALLEL_BATCH and parts > 1:
+            running, batches, _finite = f.softmax_epoch_parallel(X, y, order, self.W, self.b, self.lr, batch_size,
+                                                                 self.mean, self.wd, out, parts)
+        else:
+            running, batches, _finite = f.softmax_epoch(X, y, order, self.W, self.b, self.lr, batch_size,
+                                                        self.mean, self.wd, out)
+        return running, batches
+
+    def evaluate(self, block: Block) -> tuple[float, float | None]:
+        X, y = self._arrays(block)
+        loss, right = self._fast.softmax_evaluate(X, y, self.W, self.b)
+        return float(loss), float(right)
+
+    def parameters(self):
+        return self.W.T.astype(np.float64).tolist(), self.b.astype(np.float64).tolist()
+
+
+_ENGINES: dict[tuple[str, str], Callable[[TrainConfig, torch.Tensor, torch.Tensor], Engine]] = {
     ("linear", "scratch"): ScratchEngine, ("linear", "concise"): ConciseEngine, ("linear", "fast"): FastEngine,
     ("softmax", "scratch"): ScratchSoftmaxEngine, ("softmax", "concise"): ConciseEngine,
-    ("softmax", "fast"): FastEngine,
+    ("softmax", "fast"): FastSoftmaxEngine,
 }
 
 

@@ -29,7 +29,7 @@ class Result:
     @property
     def w_error(self) -> list[float]:
         """true_w − w, as the book prints it."""
-        return [t - e for t, e in zip(self.true_w, self.w)]
+        return [t - e for t, e in zip(self.true_w, self.w, strict=True)]
 
     @property
     def b_error(self) -> float:

@@ -60,6 +60,15 @@ def _prefetch(typingctx, address):
 
 SQUARED, ABSOLUTE, HUBER = 0, 1, 2  # the per-example losses of linear regression
 
+# The four epoch kernels below (linear and softmax, one thread and split over threads) share their
+# per-batch work (_batch_gradient and _step, _softmax_gradient and _softmax_step) but each keeps its own
+# dozen lines of loop bookkeeping (the batch cursor, the running loss, the per-step record, the stop on a
+# non-finite loss). Sharing them would mean one loop that takes the batch kernel as a first-class function
+# argument (which numba compiles as a separate specialisation per kernel, through a dispatcher-typed
+# argument) and one state for a bias that the linear kernels return by value and the softmax kernels
+# update in place: more machinery than the twelve lines it would save, and four plain loops read top to
+# bottom.
+
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
 def _loss_and_slope(r, kind, c, delta):  # pragma: no cover - compiled
@@ -94,7 +103,7 @@ def _batch_gradient(X, y, order, lo, hi, limit, w, b, g, kind, c, delta):  # pra
         if j + _AHEAD < limit:
             address = base + order[j + _AHEAD] * row_bytes
             for offset in range(0, row_bytes + 64, 64):
-                _prefetch(address + offset)
+                _prefetch(address + offset)  # type: ignore[call-arg]  # numba passes the typing context
         row = order[j]
         s = 0.0
         for k in range(d):

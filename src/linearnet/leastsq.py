@@ -26,10 +26,11 @@ Cov(β) = σ̂²·D R⁻¹R⁻ᵀ D.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -102,7 +103,7 @@ class OLSResult:
             {"name": name, "estimate": float(e), "stderr": float(s), "t": float(t), "p": float(p),
              "ci_low": float(lo), "ci_high": float(hi)}
             for name, e, s, t, p, (lo, hi) in zip(self.names, self.params, self.bse, self.tvalues,
-                                                   self.pvalues, self.conf_int)
+                                                   self.pvalues, self.conf_int, strict=True)
         ]
 
     def summary(self) -> str:
@@ -150,6 +151,7 @@ def _finite_or_none(x) -> float | None:
 
 def _as_arrays(X, y, feature_names):
     """Accept NumPy arrays, torch tensors or a DataFrame; return float64 X (n, p), y (n,), names."""
+    names: list[str] | None
     if hasattr(X, "columns") and hasattr(X, "to_numpy"):  # a DataFrame
         names = [str(c) for c in X.columns] if feature_names is None else list(feature_names)
         X = X.to_numpy(dtype=np.float64)
@@ -200,18 +202,21 @@ class _Pass:
     """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments."""
 
     def __init__(self, chunks: Chunks, fit_intercept: bool):
-        G = Aty = colsum = None
+        passing = iter(chunks())
+        head = next(passing, None)
+        if head is None:
+            raise ValueError("the data have no rows")
+        p = head[0].shape[1]
+        k = p + fit_intercept
+        G, Aty, colsum = np.zeros((k, k)), np.zeros(k), np.zeros(p)
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
-        for Xc, yc in chunks():
-            if G is None:
-                k = Xc.shape[1] + fit_intercept
-                G, Aty = np.zeros((k, k)), np.zeros(k)
+        for Xc, yc in itertools.chain([head], passing):
             off = int(fit_intercept)
             G[off:, off:] += Xc.T @ Xc
             Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
             Y2[:, 0] = yc
             XtY2 = Xc.T @ Y2
-            colsum = XtY2[:, 1].copy() if colsum is None else colsum + XtY2[:, 1]
+            colsum += XtY2[:, 1]
             Aty[off:] += XtY2[:, 0]
             if fit_intercept:
                 G[0, 0] += len(Xc)
@@ -229,8 +234,6 @@ class _Pass:
                 y_mean += delta * m / total
                 yty += float(yc @ yc)
                 n = total
-        if G is None:
-            raise ValueError("the data have no rows")
         self.G, self.Aty, self.n = G, Aty, n
         self.colsum = colsum
         self.tss_centered, self.tss_uncentered = y_m2, yty
@@ -255,7 +258,7 @@ def _residual_pass(chunks: Chunks, beta: np.ndarray, fit_intercept: bool, extend
     """Aᵀr (if ``gradient``) and rᵀr for r = y − Aβ, in extended precision if asked."""
     dtype = np.longdouble if extended else np.float64
     b = beta.astype(dtype)
-    Atr = np.zeros(len(beta), dtype)
+    Atr: np.ndarray = np.zeros(len(beta), dtype)
     rss = dtype(0)
     off = int(fit_intercept)
     for Xc, yc in chunks():
@@ -292,7 +295,7 @@ def _refine_seminormal(chunks, beta, R, d, fit_intercept, extended, tol):
     """Iterative refinement β += D R⁻¹R⁻ᵀ D Aᵀr; returns β and the steps taken."""
     steps = 0
     previous = math.inf
-    for steps in range(1, _MAX_REFINE + 1):
+    for steps in range(1, _MAX_REFINE + 1):  # noqa: B007 - the count of steps taken is returned
         Atr, _ = _residual_pass(chunks, beta, fit_intercept, extended)
         delta = d * _solve_r(R, d * Atr.astype(np.float64))
         beta = beta + delta
@@ -314,7 +317,7 @@ def _bjorck(A, y, d, tol):
     A_ext, y_ext = As.astype(np.longdouble), y.astype(np.longdouble)
     steps = 0
     previous = math.inf
-    for steps in range(1, _MAX_REFINE + 1):
+    for steps in range(1, _MAX_REFINE + 1):  # noqa: B007 - the count of steps taken is returned
         # residuals of the augmented system, in extended precision
         x_ext, r_ext = x.astype(np.longdouble), r.astype(np.longdouble)
         f = (y_ext - r_ext - A_ext @ x_ext).astype(np.float64)
@@ -470,6 +473,7 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
         return _min_norm(p, factor)
 
     if method == "qr-augmented":
+        assert p.memory is not None  # the augmented method is chosen for data in memory only
         A = _design(p.memory[0], p.fit_intercept)
         beta, factor.R, steps = _bjorck(A, p.memory[1], d, tol)
     elif method in ("qr", "tsqr"):  # semi-normal equations with R from QR, refined with extended residuals

@@ -56,11 +56,11 @@ def linear_net(W: torch.Tensor, b: torch.Tensor) -> nn.Sequential:
     regression (W may then also be given as a vector of d weights).
     """
     W = W.reshape(-1, 1) if W.ndim == 1 else W
-    net = nn.Sequential(nn.Linear(W.shape[0], W.shape[1]))
+    layer = nn.Linear(W.shape[0], W.shape[1])
     with torch.no_grad():
-        net[0].weight.copy_(W.T)
-        net[0].bias.copy_(b.reshape(-1))
-    return net
+        layer.weight.copy_(W.T)
+        layer.bias.copy_(b.reshape(-1))
+    return nn.Sequential(layer)
 
 
 # --- losses, per example ------------------------------------------------------------------

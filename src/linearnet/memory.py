@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from typing import Any
 
 __all__ = ["advise_huge_pages", "HUGE_PAGE_MIN_BYTES"]
 
@@ -19,7 +20,7 @@ _MADV_COLLAPSE = 25  # Linux 6.1+: turn pages already in use into huge pages now
 _HUGE = 2 << 20
 HUGE_PAGE_MIN_BYTES = 64 << 20  # smaller arrays stay in cache and TLB reach well enough
 
-_madvise = None
+_madvise: Any = None  # libc madvise, False where there is none, None before the first look
 
 
 def _libc_madvise():

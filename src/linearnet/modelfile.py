@@ -229,5 +229,6 @@ def _load_softmax(path, data, features) -> SoftmaxModel:
     target = data.get("target")
     if target is not None and not isinstance(target, str):
         raise _bad(path, "target must be a column name or null")
-    return SoftmaxModel(features=features, classes=classes, coefficients=coef, intercepts=data["intercepts"],
+    return SoftmaxModel(features=features, classes=classes, coefficients=np.asarray(coef),
+                        intercepts=np.asarray(data["intercepts"]),
                         target=target, training=data.get("training") or {})

@@ -11,9 +11,9 @@ import csv
 import io
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -155,7 +155,7 @@ def _check_header(path, names: list[str]) -> None:
                              f"give each column its own name")
 
 
-def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target):
+def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target) -> list[str]:
     """Check the target and feature columns exist; default features: numeric columns but the target."""
     columns = ", ".join(names)
     _check_header(path, names)
@@ -287,10 +287,10 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
             return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
                     or pa.types.is_decimal(t))
 
-        features = _select(path, names, target, features, numeric, True)
+        chosen = _select(path, names, target, features, numeric, True)
 
         def batches():
-            return pf.iter_batches(batch_size=chunk_rows, columns=features + [target])
+            return pf.iter_batches(batch_size=chunk_rows, columns=[*chosen, target])
     else:
         import pyarrow.csv as pcsv
 
@@ -303,8 +303,8 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
         except (pa.ArrowInvalid, OSError) as exc:
             raise ValueError(_diagnose_csv(path) or f"{path}: cannot be read as CSV ({exc})") from None
         names = [str(n) for n in schema.names]
-        features = _select(path, names, target, features, lambda n: _looks_numeric(first.column(n)), True)
-        wanted = features + [target]
+        chosen = _select(path, names, target, features, lambda n: _looks_numeric(first.column(n)), True)
+        wanted = [*chosen, target]
         # about chunk_rows rows per block, from the width of the first rows
         row_bytes = max(8, os.path.getsize(path) // max(1, _count_guess(path)))
         block = int(min(max(chunk_rows * row_bytes, 1 << 16), 1 << 30))
@@ -322,17 +322,17 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
                 n = batch.num_rows
                 if n == 0:
                     continue
-                X = np.empty((n, len(features)), dtype=np.float64)
-                for j, name in enumerate(features):
+                X = np.empty((n, len(chosen)), dtype=np.float64)
+                for j, name in enumerate(chosen):
                     X[:, j] = _column_values(path, fmt, name, batch.column(name), row)
                 y = _column_values(path, fmt, target, batch.column(target), row)
                 row += n
                 yield X, y
         except (pa.ArrowInvalid, OSError) as exc:
-            found = _diagnose_csv(path, features + [target]) if fmt == "csv" else None
+            found = _diagnose_csv(path, [*chosen, target]) if fmt == "csv" else None
             raise ValueError(found or f"{path}: cannot be read as {fmt.upper()} ({exc})") from None
 
-    return chunks, features
+    return chunks, chosen
 
 
 def _count_guess(path, sample: int = 1 << 20) -> int:
@@ -354,27 +354,25 @@ def encode_labels(values, *, where: str = "labels") -> tuple[np.ndarray, list[st
     values = list(values)
     if not values:
         raise ValueError(f"{where}: no labels")
-    numbers = []
     for i, v in enumerate(values, start=1):
         if v is None or (isinstance(v, float) and v != v) or v == "":
             raise ValueError(f"{where}: row {i}: missing label")
-        if isinstance(v, str):
-            numbers = None
-            break
-        f = float(v)
-        if not np.isfinite(f) or f != int(f):
-            raise ValueError(f"{where}: row {i}: class {v!r} is not a whole number")
-        if f < 0:
-            raise ValueError(f"{where}: row {i}: class {int(f)} is negative; classes are numbered from 0")
-        numbers.append(int(f))
-    if numbers is not None:
-        codes = np.array(numbers, dtype=np.int64)
-        classes = [str(c) for c in range(int(codes.max()) + 1)]
-    else:
+    if any(isinstance(v, str) for v in values):
         text = [str(v) for v in values]
         classes = sorted(set(text))
         index = {c: k for k, c in enumerate(classes)}
         codes = np.array([index[t] for t in text], dtype=np.int64)
+    else:
+        numbers = []
+        for i, v in enumerate(values, start=1):
+            f = float(v)
+            if not np.isfinite(f) or f != int(f):
+                raise ValueError(f"{where}: row {i}: class {v!r} is not a whole number")
+            if f < 0:
+                raise ValueError(f"{where}: row {i}: class {int(f)} is negative; classes are numbered from 0")
+            numbers.append(int(f))
+        codes = np.array(numbers, dtype=np.int64)
+        classes = [str(c) for c in range(int(codes.max()) + 1)]
     if len(np.unique(codes)) < 2:
         raise ValueError(f"{where}: every row has the same class {classes[int(codes[0])]!r}; "
                          f"classification needs at least two classes")
@@ -407,6 +405,6 @@ def csv_text(columns: dict[str, np.ndarray]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     names = list(columns)
     w.writerow(names)
-    for row in zip(*(np.asarray(columns[n]).tolist() for n in names)):
+    for row in zip(*(np.asarray(columns[n]).tolist() for n in names), strict=True):
         w.writerow([repr(v) if isinstance(v, float) else v for v in row])
     return buf.getvalue()

@@ -38,7 +38,8 @@ class History:
     def as_records(self) -> list[dict]:
         records = [{"epoch": i, "loss": loss} for i, loss in enumerate(self.losses, start=1)]
         for name in ("train_acc", "test_acc"):
-            for record, value in zip(records, getattr(self, name)):
+            values = getattr(self, name)  # one per epoch, or none (regression; no test source)
+            for record, value in zip(records, values, strict=bool(values)):
                 record[name] = value
         return records
 
@@ -65,12 +66,14 @@ class EpochCallback(Protocol):
 
 def _evaluate(engine: Engine, source: BatchSource) -> tuple[float, float | None]:
     """Mean loss and accuracy (None for regression) over every row of ``source``."""
-    loss, right = 0.0, 0.0
+    loss, right, classifier = 0.0, 0.0, False
     for block in source.blocks(shuffle=False):
         block_loss, block_right = engine.evaluate(block)
         loss += block_loss
-        right = None if block_right is None else right + block_right
-    return loss / source.num_rows, (None if right is None else right / source.num_rows)
+        if block_right is not None:
+            right += block_right
+            classifier = True
+    return loss / source.num_rows, (right / source.num_rows if classifier else None)
 
 
 def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
@@ -119,8 +122,10 @@ def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
             history.train_acc.append(accuracy)
             metrics["train_acc"] = accuracy
             if test_source is not None:
-                history.test_acc.append(_evaluate(engine, test_source)[1])
-                metrics["test_acc"] = history.test_acc[-1]
+                test_acc = _evaluate(engine, test_source)[1]
+                assert test_acc is not None  # the engine is a classifier: it counts right answers
+                history.test_acc.append(test_acc)
+                metrics["test_acc"] = test_acc
         if on_epoch is not None:
             on_epoch(epoch, loss, **metrics)
     history.seconds = time.perf_counter() - start

@@ -12,7 +12,8 @@ import contextlib
 import sys
 import threading
 import time
-from typing import Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from ..outputs import check_output
 
@@ -142,7 +143,8 @@ class Progress:
         self.stream, self.epochs, self.after = stream, epochs, after_seconds
         self.enabled = hasattr(stream, "isatty") and stream.isatty()
         self.start = time.perf_counter()
-        self.epoch, self.loss = 0, None
+        self.epoch: int = 0
+        self.loss: float | None = None
         self.drawn = False
         self._lock = threading.Lock()
         self._stop = threading.Event()

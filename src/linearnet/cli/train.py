@@ -6,8 +6,20 @@ import json
 
 from ..config import IMPLS, NOISE_DISTS
 from ..presets import CLASSIFIER_PRESETS, DATASET_PRESETS, DEFAULT_PRESET
-from .common import (UsageError, check_figure_path, check_out, names, number, numbers, refused, run_training,
-                     save_model, size, whole, write_figure)
+from .common import (
+    UsageError,
+    check_figure_path,
+    check_out,
+    names,
+    number,
+    numbers,
+    refused,
+    run_training,
+    save_model,
+    size,
+    whole,
+    write_figure,
+)
 
 PROG = "linearnet train"
 SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
@@ -210,7 +222,7 @@ def _table(args) -> int:
     else:
         width = max(len(n) for n in ["intercept", *table.feature_names])
         print(f"{'intercept':<{width}}  {result.b:.6g}")
-        for name, w in zip(table.feature_names, result.w):
+        for name, w in zip(table.feature_names, result.w, strict=True):
             print(f"{name:<{width}}  {w:.6g}")
         if args.out:
             print(f"model written to {args.out}")
@@ -223,7 +235,7 @@ def _classifier(args) -> int:
     from ..presets import make_train_config
 
     dataset = _dataset(args)
-    preset = args.preset or DATASET_PRESETS.get(dataset, DATASET_PRESETS["digits"])
+    preset = args.preset or DATASET_PRESETS[dataset or "digits"]  # a labelled file: the digits recipe
     with refused(PROG):
         config = make_train_config(preset, **{**_overrides(args, TRAIN_FLAGS), "model": "softmax",
                                               "loss": "cross_entropy"})
