@@ -23,7 +23,7 @@ def plot_predictions(images, true, predicted, classes, *, image_shape, ncols: in
 
     count = min(len(images), ncols * nrows)
     nrows = -(-count // ncols)
-    fig = Figure(figsize=(1.6 * ncols, 1.9 * nrows), dpi=100)
+    fig = Figure(figsize=(1.6 * ncols, 2.0 * nrows), dpi=100, layout="constrained")  # titles clear of images
     for k in range(count):
         ax = fig.add_subplot(nrows, ncols, k + 1)
         ax.imshow(np.asarray(images[k]).reshape(image_shape), cmap="gray_r", vmin=0.0, vmax=1.0)
@@ -32,7 +32,6 @@ def plot_predictions(images, true, predicted, classes, *, image_shape, ncols: in
                      color="black" if right else "red")
         ax.axis("off")
     fig.suptitle("true → predicted", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -44,7 +43,8 @@ def save_figure(fig, path, *, size: tuple[int, int] | None = None) -> None:
 
     if size is not None:
         fig.set_size_inches(size[0] / fig.dpi, size[1] / fig.dpi)
-        fig.tight_layout()
+        if fig.get_layout_engine() is None:  # a constrained layout follows the new size by itself
+            fig.tight_layout()
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt))
 
