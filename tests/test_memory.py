@@ -1,3 +1,5 @@
+"""Huge pages (linearnet.memory): small arrays left alone; a large one backed by 2 MB pages, its contents unchanged."""
+import re
 import sys
 from pathlib import Path
 
@@ -14,10 +16,33 @@ def test_small_arrays_are_left_alone():
     assert advise_huge_pages(t.data_ptr(), t.nbytes, collapse=True) is False
 
 
+def huge_page_kib(lo, hi):
+    """(kB of huge pages, whether every mapping is advised 'hg') over the mappings that overlap [lo, hi)."""
+    total, advised, inside = 0, True, False
+    with open("/proc/self/smaps") as fh:
+        for line in fh:
+            head = re.match(r"^([0-9a-f]+)-([0-9a-f]+) ", line)
+            if head:
+                inside = int(head.group(1), 16) < hi and int(head.group(2), 16) > lo
+            elif inside and line.startswith("AnonHugePages:"):
+                total += int(line.split()[1])
+            elif inside and line.startswith("VmFlags:"):
+                advised = advised and "hg" in line.split()[1:]
+    return total, advised
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux") or not THP.exists() or "[never]" in THP.read_text(),
                     reason="needs Linux with transparent huge pages")
 def test_huge_pages_keep_the_contents():
     t = torch.arange(HUGE_PAGE_MIN_BYTES // 4 + 12345, dtype=torch.float32)
     before = t.clone()
-    advise_huge_pages(t.data_ptr(), t.nbytes, collapse=True)  # the kernel may accept or refuse
+    accepted = advise_huge_pages(t.data_ptr(), t.nbytes, collapse=True)  # the kernel may accept or refuse
+    assert torch.equal(t, before)
+    if not accepted:
+        pytest.skip(f"the kernel refused huge pages (transparent_hugepage: {THP.read_text().strip()}); "
+                    f"the contents are unchanged")
+    huge = 2 << 20  # the 2 MB-aligned part of the array is what is advised and collapsed
+    lo, hi = -(-t.data_ptr() // huge) * huge, (t.data_ptr() + t.nbytes) // huge * huge
+    kib, advised = huge_page_kib(lo, hi)
+    assert advised and kib * 1024 >= hi - lo, f"{kib} kB of huge pages over {(hi - lo) >> 10} kB advised"
     assert torch.equal(t, before)

@@ -4,10 +4,16 @@ The bands follow from the recipe: SGD with step lr·(1−…) shrinks the distan
 optimum by about (1 − lr·2c) per step, so epoch 1 ends at c·|θ*|²·(1−2c·lr)^(2·steps),
 and later epochs sit on the floor c·Var(noise) within the sample variance of 1000 draws
 (±4.5%) plus a little SGD jitter. The source's own numbers lie inside every band.
+The classification presets reach the accuracy their source printed.
 """
+import re
+
 import pytest
 
 from linearnet import PRESETS, make_experiment, run
+from linearnet.array_fit import fit_classifier
+from linearnet.datasets import load_fashion_mnist
+from linearnet.presets import make_train_config
 
 BANDS = {
     # preset: (per-epoch (low, high), what the source printed)
@@ -19,9 +25,15 @@ BANDS = {
 
 
 @pytest.mark.parametrize("name", list(BANDS))
-def test_the_sources_figures_lie_in_the_bands(name):
+def test_each_preset_states_the_figures_its_source_printed_and_its_noise_floor(name):
+    """`linearnet presets` shows PRESETS[name].printed: the losses the bands were drawn around, and the floor."""
     bands, printed = BANDS[name]
+    losses, floor = re.fullmatch(r"loss (?:about )?([\d., ]+?)(?:;.*)? \(floor .* = ([\de.-]+)\)",
+                                 PRESETS[name].printed).groups()
+    assert [float(x) for x in losses.split(", ")] == printed
     assert all(lo <= x <= hi for (lo, hi), x in zip(bands, printed))
+    assert float(floor) == pytest.approx(make_experiment(name).noise_floor)
+    assert bands[-1][0] < float(floor) < bands[-1][1]  # the last epoch sits on the floor
 
 
 @pytest.mark.parametrize("name", list(BANDS))
@@ -74,3 +86,21 @@ def test_bad_settings_are_refused_with_a_clear_message(kwargs, error, message):
     with pytest.raises(error) as info:
         make_experiment(**kwargs)
     assert str(info.value).startswith(message)
+
+
+def test_digits_preset_reaches_its_accuracy(digits):
+    result = fit_classifier(digits.X_train, digits.y_train, make_train_config("digits-softmax"),
+                            X_test=digits.X_test, y_test=digits.y_test, seed=0)
+    assert result.history.test_acc[-1] >= 0.95
+    assert len(result.history.as_records()) == 10 and set(result.history.as_records()[0]) == {
+        "epoch", "loss", "train_acc", "test_acc"}
+
+
+@pytest.mark.skipif(not all((__import__("linearnet.datasets", fromlist=["x"]).default_data_dir() / name).exists()
+                            for name in __import__("linearnet.datasets", fromlist=["x"]).FASHION_MNIST_FILES),
+                    reason="the Fashion-MNIST files are not in the cache folder (no download in tests)")
+def test_fashion_mnist_reaches_the_books_accuracy():
+    data = load_fashion_mnist(download=False)
+    result = fit_classifier(data.X_train, data.y_train, make_train_config("d2l-softmax", impl="fast"),
+                            X_test=data.X_test, y_test=data.y_test, seed=0)
+    assert result.history.test_acc[-1] >= 0.83

@@ -1,69 +1,15 @@
-"""One loop, three implementations, one trajectory."""
+"""The training loop (linearnet.train.fit): history, divergence, reports and schedules, with any engine."""
 import math
 
+import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
 
 from linearnet import DivergedError, TrainConfig, fit, make_engine, run, synthetic_data
 from linearnet.batches import TensorSource
 from linearnet.linear_regression import init_params
 
-IMPLS = ("scratch", "concise", "fast")
-
-
-def runs(**overrides):
-    return {impl: run(impl=impl, **overrides) for impl in IMPLS}
-
-
-def assert_same_trajectory(results):
-    ref = results["scratch"]
-    for impl in ("concise", "fast"):
-        other = results[impl]
-        for a, b in zip(ref.history.losses, other.history.losses):
-            assert b == pytest.approx(a, rel=1e-4), impl
-        assert other.w == pytest.approx(ref.w, abs=1e-5), impl
-        assert other.b == pytest.approx(ref.b, abs=1e-5), impl
-
-
-@pytest.mark.parametrize("overrides", [
-    dict(),  # d2l 3.2
-    dict(preset="d2l-3.3"),
-    dict(preset="gluon-lesson"),
-    dict(num_examples=103, num_features=7, batch_size=10, epochs=4, lr=0.05, seed=5),  # partial batches
-    dict(loss="squared", grad_reduction="sum", lr=0.002, batch_size=16, epochs=2, seed=2),
-    dict(num_examples=3000, num_features=6, batch_size=700, epochs=3, lr=0.3, seed=1),  # threads split batches
-], ids=["d2l-3.2", "d2l-3.3", "gluon-lesson", "partial-batches", "summed-squared", "large-batches"])
-def test_the_three_implementations_follow_one_trajectory(overrides):
-    assert_same_trajectory(runs(**overrides))
-
-
-@settings(max_examples=10, deadline=None)
-@given(n=st.integers(1, 80), d=st.integers(1, 5), batch_size=st.integers(1, 30),
-       lr=st.floats(0.001, 0.1), seed=st.integers(0, 1000))
-def test_implementations_agree_on_any_shape(n, d, batch_size, lr, seed):
-    assert_same_trajectory(runs(num_examples=n, num_features=d, batch_size=batch_size, lr=lr,
-                                epochs=2, seed=seed))
-
-
-def test_training_recovers_w_and_b():
-    result = run()  # d2l 3.2: the book prints errors of about 1e-4..1e-3
-    assert max(abs(e) for e in result.w_error) < 0.005 and abs(result.b_error) < 0.005
-
-
-@pytest.mark.parametrize("impl", IMPLS)
-def test_loss_reaches_the_noise_floor(impl):
-    result = run(impl=impl, num_examples=5000, epochs=4, noise=0.1)
-    floor = result.experiment.noise_floor  # σ²/2 = 0.005
-    assert floor == pytest.approx(0.005)
-    # the training-set loss of the fitted line is the noise's sample variance / 2: ±2% at n = 5000
-    assert 0.9 * floor < result.history.losses[-1] < 1.1 * floor
-
-
-def test_the_same_seed_gives_the_same_run_and_another_seed_another():
-    a, b, c = run(seed=1), run(seed=1), run(seed=2)
-    assert a.history.losses == b.history.losses and a.w == b.w
-    assert a.history.losses != c.history.losses
+from helpers import IMPLS
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -109,3 +55,14 @@ def test_running_report_averages_the_batch_losses():
     assert running.history.losses[1] == pytest.approx(full.history.losses[0], rel=1e-5)
     assert running.history.losses[2] == pytest.approx(full.history.losses[1], rel=1e-5)
     assert all(math.isfinite(x) for x in running.history.losses)
+
+
+def test_a_decaying_rate_settles_where_a_constant_one_oscillates():
+    def spread(schedule, decay):
+        r = run(impl="fast", loss="l1", noise_dist="laplace", noise=1.0, epochs=12, lr=0.2,
+                lr_schedule=schedule, lr_decay=decay)
+        return np.ptp(r.history.losses[-5:])
+
+    constant = spread("constant", 0.5)
+    assert spread("inverse-time", 1.0) < constant / 10
+    assert spread("step", 0.7) < constant / 10

@@ -1,3 +1,4 @@
+"""Minibatches (linearnet.batches): data_iter, load_array, TensorSource and the checks of features and labels."""
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -6,62 +7,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from linearnet.batches import TensorSource, check_xy, data_iter, load_array
 from linearnet.synthetic import synthetic_data
 
-
-def gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
-def test_synthetic_data_shapes_and_dtypes():
-    X, y = synthetic_data([2, -3.4], 4.2, 1000, generator=gen())
-    assert X.shape == (1000, 2) and y.shape == (1000, 1)
-    assert X.dtype == torch.float32 and y.dtype == torch.float32
-
-
-def test_synthetic_data_is_fixed_by_the_generator():
-    a = synthetic_data([2, -3.4], 4.2, 50, generator=gen(3))
-    b = synthetic_data([2, -3.4], 4.2, 50, generator=gen(3))
-    c = synthetic_data([2, -3.4], 4.2, 50, generator=gen(4))
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
-    assert not torch.equal(a[0], c[0])
-
-
-def test_least_squares_on_synthetic_data_recovers_w_and_b():
-    X, y = synthetic_data([2, -3.4], 4.2, 20000, noise=0.01, generator=gen())
-    A = torch.cat([X, torch.ones(len(X), 1)], 1).double()
-    coef = torch.linalg.lstsq(A, y.double()).solution.reshape(-1)
-    # standard error of each coefficient is about σ/√n = 7e-5
-    torch.testing.assert_close(coef, torch.tensor([2, -3.4, 4.2], dtype=torch.float64), atol=5e-4, rtol=0)
-
-
-@pytest.mark.parametrize("dist, std", [("normal", 0.5), ("laplace", 0.5 * 2**0.5)])
-def test_noise_has_the_asked_scale(dist, std):
-    X, y = synthetic_data([1.0], 0.0, 200_000, noise=0.5, noise_dist=dist, generator=gen())
-    eps = (y - X).reshape(-1).double()
-    assert abs(eps.mean()) < 0.01
-    assert eps.std().item() == pytest.approx(std, rel=0.02)
-    if dist == "laplace":  # Laplace(0, b): E|ε| = b
-        assert eps.abs().mean().item() == pytest.approx(0.5, rel=0.02)
-
-
-def test_noise_added_twice_is_twice_the_same_noise():
-    X1, y1 = synthetic_data([1.0], 0.0, 1000, noise=0.1, noise_repeats=1, generator=gen())
-    X2, y2 = synthetic_data([1.0], 0.0, 1000, noise=0.1, noise_repeats=2, generator=gen())
-    torch.testing.assert_close(y2 - X2, 2 * (y1 - X1))
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(num_examples=0), "num_examples must be a whole number >= 1, got 0"),
-    (dict(noise=-1), "noise must be >= 0, got -1; e.g. 0.01"),
-    (dict(noise=float("nan")), "noise must be a finite number, got nan; e.g. 0.01"),
-    (dict(noise_dist="cauchy"), "noise_dist must be one of normal, laplace, got 'cauchy'"),
-    (dict(w=[1, float("inf")]), "true_w must be a finite number, got inf"),
-    (dict(w=[]), "true_w must have at least one weight, got none; e.g. true_w=(2, -3.4)"),
-])
-def test_synthetic_data_rejects_bad_values(kwargs, message):
-    args = dict(w=[2, -3.4], b=4.2, num_examples=10) | kwargs
-    with pytest.raises(ValueError) as info:
-        synthetic_data(args.pop("w"), args.pop("b"), args.pop("num_examples"), **args)
-    assert str(info.value) == message
+from helpers import gen
 
 
 @settings(max_examples=40, deadline=None)
