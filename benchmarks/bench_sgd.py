@@ -32,14 +32,16 @@ from linearnet.linear_regression import init_params
 
 # --- the peers ---------------------------------------------------------------------------
 
+
 def book_pipeline(X, y, batch_size, epochs, lr):
     """d2l 3.2 verbatim: list shuffle, tensor indexing, linreg, squared_loss, sgd."""
+
     def data_iter(batch_size, features, labels):
         num_examples = len(features)
         indices = list(range(num_examples))
         random.shuffle(indices)
         for i in range(0, num_examples, batch_size):
-            batch_indices = torch.tensor(indices[i: min(i + batch_size, num_examples)])
+            batch_indices = torch.tensor(indices[i : min(i + batch_size, num_examples)])
             yield features[batch_indices], labels[batch_indices]
 
     w = torch.normal(0, 0.01, size=(X.shape[1], 1), requires_grad=True)
@@ -75,8 +77,15 @@ def sgd_regressor(X, y, batch_size, epochs, lr):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: we ask for a fixed number of epochs
         # per-sample steps: a tenth of the batch step keeps it stable; the speed does not depend on it
-        SGDRegressor(max_iter=epochs, tol=None, learning_rate="constant", eta0=lr / 10, penalty=None,
-                     shuffle=True, random_state=0).fit(X.numpy(), y.numpy().reshape(-1))
+        SGDRegressor(
+            max_iter=epochs,
+            tol=None,
+            learning_rate="constant",
+            eta0=lr / 10,
+            penalty=None,
+            shuffle=True,
+            random_state=0,
+        ).fit(X.numpy(), y.numpy().reshape(-1))
 
 
 def linearnet_impl(impl):
@@ -85,6 +94,7 @@ def linearnet_impl(impl):
         config = TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, impl=impl)
         engine = make_engine(config, *init_params(X.shape[1], generator=g))
         return fit(engine, TensorSource(X, y), config, generator=g)
+
     train.__doc__ = f"linearnet --impl {impl}"
     return train
 
@@ -165,10 +175,16 @@ def main(argv=None):
 
     from threadpoolctl import threadpool_info
 
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} torch threads, numpy {np.__version__}")
-    print(f"# OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; BLAS: " + "; ".join(
-        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')}".strip() for i in threadpool_info()))
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch threads, numpy {np.__version__}"
+    )
+    print(
+        f"# OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; BLAS: "
+        + "; ".join(
+            f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')}".strip() for i in threadpool_info()
+        )
+    )
 
     g = torch.Generator().manual_seed(0)
     # warm up: numba's compilation (or its cache), torch's first calls
@@ -194,8 +210,10 @@ def main(argv=None):
                     rates[name] = rows_per_second(fn, X, y, batch_size, epochs, lr, args.repeat)
                 summary[(title, batch_size, name)] = rates[name]
             for name, rate in rates.items():
-                print(f"{batch_size:>6}  {name:<24} {fmt_rate(rate):>10}  {rate / rates['book (d2l 3.2 code)']:7.2f}"
-                      f"  {rate / rates['sklearn SGDRegressor']:14.2f}")
+                print(
+                    f"{batch_size:>6}  {name:<24} {fmt_rate(rate):>10}  {rate / rates['book (d2l 3.2 code)']:7.2f}"
+                    f"  {rate / rates['sklearn SGDRegressor']:14.2f}"
+                )
         full = full_batch_pass(X, y)
         read = read_once(X)
         summary[(title, "full")] = full
@@ -206,8 +224,10 @@ def main(argv=None):
     fast10 = summary[(title, 10, "linearnet fast")]
     fast1024 = summary[(title, 1024, "linearnet fast")]
     print("\ntargets on (b):")
-    print(f"  fast / SGDRegressor at batch 10:   {fast10 / summary[(title, 10, 'sklearn SGDRegressor')]:.2f}x"
-          f" (target >= 4), {fast10 / summary[(title, 10, 'book (d2l 3.2 code)')]:.0f}x the book")
+    print(
+        f"  fast / SGDRegressor at batch 10:   {fast10 / summary[(title, 10, 'sklearn SGDRegressor')]:.2f}x"
+        f" (target >= 4), {fast10 / summary[(title, 10, 'book (d2l 3.2 code)')]:.0f}x the book"
+    )
     print(f"  fast / full-batch pass at batch 1024: {fast1024 / summary[(title, 'full')]:.2f}x (target >= 0.6)")
 
     if not args.skip_cli:

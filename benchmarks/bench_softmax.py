@@ -39,6 +39,7 @@ def linearnet_impl(impl):
     def run(X, y, batch_size, lr):
         config = make_train_config("d2l-softmax", impl=impl, epochs=1, batch_size=batch_size, lr=lr)
         return fit_classifier(X.numpy(), y.numpy(), config, num_classes=10).history.rows_per_second
+
     return run
 
 
@@ -47,13 +48,19 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    print(f"# {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(
+        f"# {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
+    )
     g = torch.Generator().manual_seed(0)
     X = torch.rand(args.rows, 784, generator=g)
     y = torch.randint(10, (args.rows,), generator=g)
-    pipelines = {"DataLoader + nn.Linear": dataloader_loop, "linearnet scratch": linearnet_impl("scratch"),
-                 "linearnet concise": linearnet_impl("concise"), "linearnet fast": linearnet_impl("fast")}
+    pipelines = {
+        "DataLoader + nn.Linear": dataloader_loop,
+        "linearnet scratch": linearnet_impl("scratch"),
+        "linearnet concise": linearnet_impl("concise"),
+        "linearnet fast": linearnet_impl("fast"),
+    }
     for fn in pipelines.values():  # warm up (numba compiles or loads its cache)
         fn(X[:512], y[:512], 256, 0.1)
     print(f"\none epoch, {args.rows:,} x 784, 10 classes, batch 256 (best of {args.repeat})")

@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-from exact import exact_ols
-
 from linearnet.leastsq import solve
+
+from exact import exact_ols
 
 
 def best_of(fn, repeat):
@@ -73,8 +73,10 @@ def accuracy():
     longley = sm.datasets.longley.load_pandas()
     problems = {
         "Longley (NIST, cond 5e9)": (longley.exog.to_numpy(float), longley.endog.to_numpy(float)),
-        "Wampler1 (deg 5 on 0..20)": (np.vander(x, 6, increasing=True)[:, 1:],
-                                      1 + np.vander(x, 6, increasing=True)[:, 1:].sum(axis=1)),
+        "Wampler1 (deg 5 on 0..20)": (
+            np.vander(x, 6, increasing=True)[:, 1:],
+            1 + np.vander(x, 6, increasing=True)[:, 1:].sum(axis=1),
+        ),
         "degree 5 on 0..20, cos data": (np.vander(x, 6, increasing=True)[:, 1:], 10 * np.cos(x) + x),
         "degree 10 on 0..20 (cond 1e14)": (np.vander(x, 11, increasing=True)[:, 1:], 10 * np.cos(x) + x),
     }
@@ -88,10 +90,13 @@ def accuracy():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sk = LinearRegression().fit(X, y)
-            estimates = [solve(X, y).params, np.linalg.lstsq(A, y, rcond=None)[0],
-                         sm.OLS(y, A).fit().params, np.r_[sk.intercept_, sk.coef_]]
-        digits = [min(16.0, float(np.min(-np.log10(np.abs(e - exact) / np.abs(exact) + 1e-17))))
-                  for e in estimates]
+            estimates = [
+                solve(X, y).params,
+                np.linalg.lstsq(A, y, rcond=None)[0],
+                sm.OLS(y, A).fit().params,
+                np.r_[sk.intercept_, sk.coef_],
+            ]
+        digits = [min(16.0, float(np.min(-np.log10(np.abs(e - exact) / np.abs(exact) + 1e-17)))) for e in estimates]
         print(f"  {name:<32} {digits[0]:9.1f} {digits[1]:6.1f} {digits[2]:11.1f} {digits[3]:8.1f}")
 
 
@@ -103,10 +108,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_info
 
-    print(f"# {os.cpu_count()} cores, numpy {np.__version__}; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; BLAS: " + "; ".join(
-              f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')}".strip()
-              for i in threadpool_info()))
+    print(
+        f"# {os.cpu_count()} cores, numpy {np.__version__}; "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; BLAS: "
+        + "; ".join(
+            f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')}".strip() for i in threadpool_info()
+        )
+    )
     results = speed(args.rows, args.features, args.repeat)
     ours = results["linearnet solve (+ statistics)"][0]
     sk = results["sklearn LinearRegression"][0]

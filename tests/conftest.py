@@ -1,4 +1,5 @@
 """Fixtures shared by the test modules. Plain helpers (cli, IMPLS, HOUSES, ...) are in helpers.py."""
+
 import pytest
 
 

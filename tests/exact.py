@@ -1,6 +1,7 @@
 """Least squares in exact rational arithmetic: the reference for ill-conditioned designs."""
-from fractions import Fraction
+
 import math
+from fractions import Fraction
 
 
 def _solve_exact(M, rhs):

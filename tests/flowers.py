@@ -2,6 +2,7 @@
 
 Three species, 50 rows each; sepal and petal length (cm) drawn around a mean per species.
 """
+
 import random
 
 SPECIES = {"setosa": (4.5, 1.4), "versicolor": (5.4, 3.5), "virginica": (6.3, 5.6)}

@@ -3,6 +3,7 @@
 Plain functions and constants, imported by name (pyproject.toml puts tests/ on the path):
 ``from helpers import cli, HOUSES``. Fixtures are in conftest.py.
 """
+
 import gzip
 import hashlib
 import struct

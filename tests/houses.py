@@ -2,6 +2,7 @@
 
 price (thousands) = 50 + 2.5·area (m²) + 8·rooms − 0.6·age (years) + N(0, 15²), 200 houses.
 """
+
 import csv
 import io
 
@@ -16,8 +17,9 @@ def make_houses(n: int = 200, seed: int = 3) -> str:
     area = rng.integers(40, 250, n)
     rooms = np.clip(np.round(area / 40 + rng.normal(0, 0.8, n)), 1, 8).astype(int)
     age = rng.integers(0, 80, n)
-    price = (TRUE["intercept"] + TRUE["area"] * area + TRUE["rooms"] * rooms + TRUE["age"] * age
-             + rng.normal(0, NOISE, n))
+    price = (
+        TRUE["intercept"] + TRUE["area"] * area + TRUE["rooms"] * rooms + TRUE["age"] * age + rng.normal(0, NOISE, n)
+    )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["area", "rooms", "age", "price"])

@@ -1,4 +1,5 @@
 """Training on arrays (linearnet.array_fit): fit_arrays against the analytic solution, fit_classifier's labels."""
+
 import numpy as np
 import pytest
 import torch
@@ -33,12 +34,15 @@ def test_standardized_training_reports_original_units():
     assert sgd.standardization["mean"] == pytest.approx(X.mean(axis=0).tolist())
 
 
-@pytest.mark.parametrize("y, message", [
-    ([0, 1, 12], "y has class 12 but the model has 10 classes (0..9)"),
-    ([0, -1, 2], "y has class -1; classes are numbered from 0"),
-    ([0.0, 1.5, 2.0], "y must hold whole class numbers, found fractions such as 1.5"),
-    ([0.0, float("nan"), 1.0], "y must hold class numbers, found NaN or inf"),
-])
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        ([0, 1, 12], "y has class 12 but the model has 10 classes (0..9)"),
+        ([0, -1, 2], "y has class -1; classes are numbered from 0"),
+        ([0.0, 1.5, 2.0], "y must hold whole class numbers, found fractions such as 1.5"),
+        ([0.0, float("nan"), 1.0], "y must hold class numbers, found NaN or inf"),
+    ],
+)
 def test_bad_labels(y, message):
     X = np.zeros((3, 2))
     with pytest.raises(ValueError) as info:

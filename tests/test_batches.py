@@ -1,7 +1,9 @@
 """Minibatches (linearnet.batches): data_iter, load_array, TensorSource and the checks of features and labels."""
+
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.utils.data import DataLoader, TensorDataset
 
 from linearnet.batches import TensorSource, check_xy, data_iter, load_array
@@ -44,14 +46,20 @@ def test_load_array_matches_a_dataloader_and_reshuffles_each_pass():
     assert [len(b) for b, _ in load_array((X, y), 10, is_train=False)][-1] == 5
 
 
-@pytest.mark.parametrize("features, labels, message", [
-    (torch.zeros(5), torch.zeros(5),
-     "features must be 2-D (n_examples, n_features), got shape (5,); use features.reshape(-1, 1) for one feature"),
-    (torch.zeros(5, 2), torch.zeros(4, 1), "features and labels must have the same number of rows, got 5 and 4"),
-    (torch.zeros(5, 2), torch.zeros(5, 2), "labels must have shape (n,) or (n, 1), got (5, 2)"),
-    (torch.zeros(0, 2), torch.zeros(0), "features must have at least one row, got 0"),
-    (torch.full((2, 1), float("nan")), torch.zeros(2), "features and labels must be finite; found NaN or inf"),
-])
+@pytest.mark.parametrize(
+    "features, labels, message",
+    [
+        (
+            torch.zeros(5),
+            torch.zeros(5),
+            "features must be 2-D (n_examples, n_features), got shape (5,); use features.reshape(-1, 1) for one feature",
+        ),
+        (torch.zeros(5, 2), torch.zeros(4, 1), "features and labels must have the same number of rows, got 5 and 4"),
+        (torch.zeros(5, 2), torch.zeros(5, 2), "labels must have shape (n,) or (n, 1), got (5, 2)"),
+        (torch.zeros(0, 2), torch.zeros(0), "features must have at least one row, got 0"),
+        (torch.full((2, 1), float("nan")), torch.zeros(2), "features and labels must be finite; found NaN or inf"),
+    ],
+)
 def test_check_xy_messages(features, labels, message):
     with pytest.raises(ValueError) as info:
         check_xy(features, labels)
@@ -59,7 +67,9 @@ def test_check_xy_messages(features, labels, message):
 
 
 def test_check_xy_wants_tensors():
-    with pytest.raises(TypeError, match=r"^features must be a torch.Tensor, got list; use torch.as_tensor\(features\)$"):
+    with pytest.raises(
+        TypeError, match=r"^features must be a torch.Tensor, got list; use torch.as_tensor\(features\)$"
+    ):
         check_xy([[1.0]], torch.zeros(1))
 
 

@@ -1,4 +1,5 @@
 """Timing (linearnet.bench): the Timer and the vectorisation benchmark, in the library and as `linearnet bench`."""
+
 import time
 
 import pytest
@@ -24,7 +25,10 @@ def test_vectorization_is_faster_than_the_loop(capsys):
     assert [r["library"] for r in rows] == ["torch", "numpy"]
     assert all(r["speedup"] > 1 for r in rows)
     code, out, err = cli(capsys, "bench", "vectorization", "--n", "2000", "--repeat", "1")
-    assert code == 0 and err == "" and out.splitlines()[1].split() == ["library", "loop", "(s)", "vectorised",
-                                                                      "(s)", "speed-up"]
+    assert (
+        code == 0
+        and err == ""
+        and out.splitlines()[1].split() == ["library", "loop", "(s)", "vectorised", "(s)", "speed-up"]
+    )
     code, _, err = cli(capsys, "bench", "vectorization", "--n", "0")
     assert code == 2 and err == "linearnet bench: error: n must be a whole number >= 1, got 0; e.g. 100000\n"

@@ -1,4 +1,5 @@
 """The linearnet command as a whole (linearnet.cli, cli.common): dispatch, progress bar, cheap start, python -m."""
+
 import io
 import subprocess
 import sys
@@ -12,12 +13,19 @@ from helpers import cli
 def test_no_command_is_one_line(capsys):
     code, out, err = cli(capsys)
     assert code == 2 and out == ""
-    assert err == "linearnet: error: a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)\n"
+    assert (
+        err
+        == "linearnet: error: a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)\n"
+    )
 
 
 def test_unknown_command_is_one_line(capsys):
     code, _, err = cli(capsys, "fly")
-    assert code == 2 and err.count("\n") == 1 and err.startswith("linearnet: error: argument COMMAND: invalid choice: 'fly'")
+    assert (
+        code == 2
+        and err.count("\n") == 1
+        and err.startswith("linearnet: error: argument COMMAND: invalid choice: 'fly'")
+    )
 
 
 def test_progress_bar_only_on_a_terminal_and_before_the_first_epoch_ends():
@@ -50,12 +58,17 @@ def test_help_and_bad_flags_do_not_import_torch_or_numpy():
         "from linearnet.cli import main\n"
         "codes = [main(['train', '--lr', '-1']), main(['presets'])]\n"
         "try:\n    main(['--help'])\nexcept SystemExit as e:\n    codes.append(e.code)\n"
-        "print(codes, sorted(m for m in ('torch', 'numpy', 'numba') if m in sys.modules))\n")
+        "print(codes, sorted(m for m in ('torch', 'numpy', 'numba') if m in sys.modules))\n"
+    )
     assert proc.stdout.splitlines()[-1] == "[2, 0, 0] []"
 
 
 def test_the_command_runs_as_a_module():
-    proc = subprocess.run([sys.executable, "-m", "linearnet", "train", "--epochs", "1", "--impl", "concise"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "linearnet", "train", "--epochs", "1", "--impl", "concise"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and proc.stderr == ""
     assert proc.stdout.startswith("epoch 1, loss ")

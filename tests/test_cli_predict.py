@@ -1,4 +1,5 @@
 """`linearnet predict` (linearnet.cli.predict): a saved model's predictions, to the screen or a file."""
+
 import numpy as np
 
 from linearnet.modelfile import Model, load_model, save_model

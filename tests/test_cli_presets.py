@@ -1,4 +1,5 @@
 """`linearnet presets` (linearnet.cli.presets): every preset with its source."""
+
 import re
 
 from helpers import cli

@@ -1,4 +1,5 @@
 """`linearnet solve` (linearnet.cli.solve): statsmodels' table and JSON, and one-line errors naming the file."""
+
 import json
 import re
 
@@ -15,8 +16,9 @@ def test_solve_prints_the_statsmodels_table(capsys):
     assert [line.split()[0] for line in lines[2:6]] == ["intercept", "area", "rooms", "age"]
     ref = statsmodels_houses()
     assert float(lines[3].split()[1]) == pytest.approx(ref.params[1], rel=1e-5)
-    assert re.fullmatch(r"R² 0\.\d{6}   adj\. R² 0\.\d{6}   σ̂ [\d.]+   n 200   rank 4   condition number [\d.e+]+",
-                        lines[-1])
+    assert re.fullmatch(
+        r"R² 0\.\d{6}   adj\. R² 0\.\d{6}   σ̂ [\d.]+   n 200   rank 4   condition number [\d.e+]+", lines[-1]
+    )
 
 
 def test_solve_json(capsys):
@@ -30,8 +32,9 @@ def test_solve_json(capsys):
     assert result["coefficients"]["age"]["stderr"] == pytest.approx(ref.bse[3], rel=1e-10)
     assert result["coefficients"]["rooms"]["ci_high"] == pytest.approx(ref.conf_int()[2, 1], rel=1e-10)
     assert result["r2"] == pytest.approx(ref.rsquared, rel=1e-12) and result["n"] == 200 and result["rank"] == 4
-    code, out, _ = cli(capsys, "solve", HOUSES, "--target", "price", "--json", "--no-intercept",
-                       "--features", "area,age")
+    code, out, _ = cli(
+        capsys, "solve", HOUSES, "--target", "price", "--json", "--no-intercept", "--features", "area,age"
+    )
     result = json.loads(out)
     assert result["intercept"] is None and list(result["coefficients"]) == ["area", "age"]
 
@@ -41,12 +44,14 @@ def test_solve_rank_deficient_file(tmp_path, capsys):
     path.write_text("a,b,c,y\n" + "".join(f"{i},{i * i % 7},{i + 2 * (i * i % 7)},{i % 5}\n" for i in range(20)))
     code, _, err = cli(capsys, "solve", path, "--target", "y")
     assert code == 2 and err.count("\n") == 1
-    assert err.startswith(f"linearnet solve: error: {path}: the columns a, b, c are linearly dependent "
-                          f"(rank 3 of 4 parameters)")
+    assert err.startswith(
+        f"linearnet solve: error: {path}: the columns a, b, c are linearly dependent (rank 3 of 4 parameters)"
+    )
     code, out, err = cli(capsys, "solve", path, "--target", "y", "--allow-rank-deficient", "--json")
     assert code == 0 and json.loads(out)["rank"] == 3
-    assert err == ("linearnet solve: warning: the design has rank 3 of 4 parameters; "
-                   "returning the minimum-norm solution\n")
+    assert err == (
+        "linearnet solve: warning: the design has rank 3 of 4 parameters; returning the minimum-norm solution\n"
+    )
 
 
 def test_too_few_rows_names_the_file(tmp_path, capsys):
@@ -54,19 +59,27 @@ def test_too_few_rows_names_the_file(tmp_path, capsys):
     path.write_text("a,b,c,y\n1,2,3,4\n5,6,7,9\n")
     code, out, err = cli(capsys, "solve", path, "--target", "y")
     assert code == 2 and out == ""
-    assert err == (f"linearnet solve: error: {path}: the data have 2 rows but the model has 4 parameters "
-                   f"(3 features + intercept); need at least 4 rows, or allow a rank-deficient design "
-                   f"(--allow-rank-deficient) for the minimum-norm solution\n")
+    assert err == (
+        f"linearnet solve: error: {path}: the data have 2 rows but the model has 4 parameters "
+        f"(3 features + intercept); need at least 4 rows, or allow a rank-deficient design "
+        f"(--allow-rank-deficient) for the minimum-norm solution\n"
+    )
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("dup.csv", "a,a,y\n1,2,3\n2,3,5\n3,5,7\n4,1,2\n",
-     "{p}: column 'a' appears 2 times in the header; give each column its own name"),
-    ("noname.csv", "x,,y\n1,2,3\n2,3,4\n", "{p}: column 2 has no name in the header; name every column"),
-    ("hex.csv", "x,y\n1,2\n2,3\n4,5\n0x5,9\n", "{p}: column 'x', row 4 (line 5): '0x5' is not a number"),
-    ("blank.csv", "x,y\n1,2\n\n2,3\n3,x\n", "{p}: column 'y', row 3 (line 5): 'x' is not a number"),
-    ("magic.csv", "PAR1,y\n1,2\n2,3\n3,x\n", "{p}: column 'y', row 3 (line 4): 'x' is not a number"),
-])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        (
+            "dup.csv",
+            "a,a,y\n1,2,3\n2,3,5\n3,5,7\n4,1,2\n",
+            "{p}: column 'a' appears 2 times in the header; give each column its own name",
+        ),
+        ("noname.csv", "x,,y\n1,2,3\n2,3,4\n", "{p}: column 2 has no name in the header; name every column"),
+        ("hex.csv", "x,y\n1,2\n2,3\n4,5\n0x5,9\n", "{p}: column 'x', row 4 (line 5): '0x5' is not a number"),
+        ("blank.csv", "x,y\n1,2\n\n2,3\n3,x\n", "{p}: column 'y', row 3 (line 5): 'x' is not a number"),
+        ("magic.csv", "PAR1,y\n1,2\n2,3\n3,x\n", "{p}: column 'y', row 3 (line 4): 'x' is not a number"),
+    ],
+)
 @pytest.mark.parametrize("chunked", [False, True], ids=["memory", "chunks"])
 def test_header_and_value_typos(tmp_path, capsys, name, text, message, chunked):
     path = tmp_path / name
@@ -76,13 +89,20 @@ def test_header_and_value_typos(tmp_path, capsys, name, text, message, chunked):
     assert code == 2 and out == "" and err == f"linearnet solve: error: {message.format(p=path)}\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["solve", HOUSES], "linearnet solve: error: the following arguments are required: --target"),
-    (["solve", HOUSES, "--target", "price", "--out", "/no/such/folder/m.json"],
-     "linearnet solve: error: /no/such/folder/m.json: folder /no/such/folder does not exist"),
-    (["solve", HOUSES, "--target", "price", "--chunk-rows", "0"],
-     "linearnet solve: error: --chunk-rows must be a whole number >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", HOUSES], "linearnet solve: error: the following arguments are required: --target"),
+        (
+            ["solve", HOUSES, "--target", "price", "--out", "/no/such/folder/m.json"],
+            "linearnet solve: error: /no/such/folder/m.json: folder /no/such/folder does not exist",
+        ),
+        (
+            ["solve", HOUSES, "--target", "price", "--chunk-rows", "0"],
+            "linearnet solve: error: --chunk-rows must be a whole number >= 1, got 0",
+        ),
+    ],
+)
 def test_bad_solve_flags(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, *argv)

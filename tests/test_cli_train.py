@@ -1,4 +1,5 @@
 """`linearnet train` (linearnet.cli.train): synthetic runs, --data files, --dataset, and one-line errors."""
+
 import json
 import os
 import re
@@ -53,30 +54,40 @@ def test_negative_weights_with_the_equals_form(capsys):
     assert json.loads(out)["true_w"] == [-1.0, 0.5]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--lr", "-1"], "linearnet train: error: lr must be > 0, got -1; e.g. 0.03"),
-    (["--lr", "0"], "linearnet train: error: lr must be > 0, got 0; e.g. 0.03"),
-    (["--lr", "abc"], "linearnet train: error: argument --lr: expected a number, got 'abc'"),
-    (["--lr", "nan"], "linearnet train: error: lr must be a finite number, got nan; e.g. 0.03"),
-    (["--noise", "inf"], "linearnet train: error: noise must be a finite number, got inf; e.g. 0.01"),
-    (["--batch-size", "0"], "linearnet train: error: batch_size must be a whole number >= 1, got 0; e.g. 10"),
-    (["--batch-size", "2.5"], "linearnet train: error: argument --batch-size: expected a whole number, got '2.5'"),
-    (["--epochs", "0"], "linearnet train: error: epochs must be a whole number >= 1, got 0; e.g. 3"),
-    (["--num-examples", "-5"], "linearnet train: error: num_examples must be a whole number >= 1, got -5"),
-    (["--true-w", "1,2", "--num-features", "3"],
-     "linearnet train: error: true_w has 2 weights but num_features is 3; "
-     "give 3 weights, or leave out true_w to draw them from the seed"),
-    (["--true-w", "1,x"],
-     "linearnet train: error: argument --true-w: expected numbers separated by commas such as 2,-3.4, got '1,x'"),
-    (["--true-b", "inf"], "linearnet train: error: true_b must be a finite number, got inf"),
-    (["--preset", "nope"], "linearnet train: error: unknown preset 'nope'; "
-                           "choose from d2l-3.2, d2l-3.3, gluon-lesson, d2l-softmax, digits-softmax (`linearnet presets` lists them)"),
-    (["--impl", "gpu"], "linearnet train: error: impl must be one of scratch, concise, fast, got 'gpu'"),
-    (["--noise-dist", "cauchy"], "linearnet train: error: noise_dist must be one of normal, laplace, got 'cauchy'"),
-    (["--seed", "-3"], "linearnet train: error: seed must be a whole number >= 0, got -3; e.g. 0"),
-    (["--colour", "red"], "linearnet: error: unrecognized arguments: --colour red"),
-    (["--lr"], "linearnet train: error: argument --lr: expected one argument"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lr", "-1"], "linearnet train: error: lr must be > 0, got -1; e.g. 0.03"),
+        (["--lr", "0"], "linearnet train: error: lr must be > 0, got 0; e.g. 0.03"),
+        (["--lr", "abc"], "linearnet train: error: argument --lr: expected a number, got 'abc'"),
+        (["--lr", "nan"], "linearnet train: error: lr must be a finite number, got nan; e.g. 0.03"),
+        (["--noise", "inf"], "linearnet train: error: noise must be a finite number, got inf; e.g. 0.01"),
+        (["--batch-size", "0"], "linearnet train: error: batch_size must be a whole number >= 1, got 0; e.g. 10"),
+        (["--batch-size", "2.5"], "linearnet train: error: argument --batch-size: expected a whole number, got '2.5'"),
+        (["--epochs", "0"], "linearnet train: error: epochs must be a whole number >= 1, got 0; e.g. 3"),
+        (["--num-examples", "-5"], "linearnet train: error: num_examples must be a whole number >= 1, got -5"),
+        (
+            ["--true-w", "1,2", "--num-features", "3"],
+            "linearnet train: error: true_w has 2 weights but num_features is 3; "
+            "give 3 weights, or leave out true_w to draw them from the seed",
+        ),
+        (
+            ["--true-w", "1,x"],
+            "linearnet train: error: argument --true-w: expected numbers separated by commas such as 2,-3.4, got '1,x'",
+        ),
+        (["--true-b", "inf"], "linearnet train: error: true_b must be a finite number, got inf"),
+        (
+            ["--preset", "nope"],
+            "linearnet train: error: unknown preset 'nope'; "
+            "choose from d2l-3.2, d2l-3.3, gluon-lesson, d2l-softmax, digits-softmax (`linearnet presets` lists them)",
+        ),
+        (["--impl", "gpu"], "linearnet train: error: impl must be one of scratch, concise, fast, got 'gpu'"),
+        (["--noise-dist", "cauchy"], "linearnet train: error: noise_dist must be one of normal, laplace, got 'cauchy'"),
+        (["--seed", "-3"], "linearnet train: error: seed must be a whole number >= 0, got -3; e.g. 0"),
+        (["--colour", "red"], "linearnet: error: unrecognized arguments: --colour red"),
+        (["--lr"], "linearnet train: error: argument --lr: expected one argument"),
+    ],
+)
 def test_bad_flags_end_with_one_line_and_exit_code_2(capsys, argv, message):
     code, out, err = cli(capsys, "train", *argv)
     assert code == 2 and out == ""
@@ -87,19 +98,28 @@ def test_divergence_exits_1_naming_the_epoch(capsys):
     code, out, err = cli(capsys, "train", "--lr", "50")
     assert code == 1 and out == ""
     assert err.count("\n") == 1
-    assert re.fullmatch(r"linearnet train: error: training diverged: the loss became (nan|inf) in epoch 1; "
-                        r"the learning rate 50 is too large for these data; try a smaller one, such as 5\n", err)
+    assert re.fullmatch(
+        r"linearnet train: error: training diverged: the loss became (nan|inf) in epoch 1; "
+        r"the learning rate 50 is too large for these data; try a smaller one, such as 5\n",
+        err,
+    )
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--loss", "cubic"], "loss must be one of half_squared, squared, l1, huber, cross_entropy, got 'cubic'"),
-    (["--loss", "cross_entropy"], "loss 'cross_entropy' does not fit model 'linear': softmax regression uses "
-                                  "cross_entropy, linear regression half_squared, squared, l1 or huber"),
-    (["--huber-delta", "0", "--loss", "huber"], "huber_delta must be > 0, got 0; e.g. 1.0"),
-    (["--lr-schedule", "cosine"], "lr_schedule must be one of constant, step, inverse-time, got 'cosine'"),
-    (["--lr-decay", "-1"], "lr_decay must be >= 0, got -1; e.g. 0.5"),
-    (["--dataset", "digits", "--loss", "l1"], "softmax regression uses the cross_entropy loss, got --loss l1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--loss", "cubic"], "loss must be one of half_squared, squared, l1, huber, cross_entropy, got 'cubic'"),
+        (
+            ["--loss", "cross_entropy"],
+            "loss 'cross_entropy' does not fit model 'linear': softmax regression uses "
+            "cross_entropy, linear regression half_squared, squared, l1 or huber",
+        ),
+        (["--huber-delta", "0", "--loss", "huber"], "huber_delta must be > 0, got 0; e.g. 1.0"),
+        (["--lr-schedule", "cosine"], "lr_schedule must be one of constant, step, inverse-time, got 'cosine'"),
+        (["--lr-decay", "-1"], "lr_decay must be >= 0, got -1; e.g. 0.5"),
+        (["--dataset", "digits", "--loss", "l1"], "softmax regression uses the cross_entropy loss, got --loss l1"),
+    ],
+)
 def test_bad_loss_flags(capsys, argv, message):
     code, out, err = cli(capsys, "train", *argv)
     assert code == 2
@@ -108,8 +128,23 @@ def test_bad_loss_flags(capsys, argv, message):
 
 def test_train_on_a_file_saves_a_model_in_original_units(tmp_path, capsys):
     model_path = tmp_path / "sgd.json"
-    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--standardize",
-                         "--epochs", "40", "--lr", "0.1", "--impl", "fast", "--out", model_path)
+    code, out, err = cli(
+        capsys,
+        "train",
+        "--data",
+        HOUSES,
+        "--target",
+        "price",
+        "--standardize",
+        "--epochs",
+        "40",
+        "--lr",
+        "0.1",
+        "--impl",
+        "fast",
+        "--out",
+        model_path,
+    )
     assert code == 0 and err == ""
     assert out.splitlines()[0].startswith("epoch 1, loss ")
     model = load_model(model_path)
@@ -123,8 +158,7 @@ def test_train_on_a_file_saves_a_model_in_original_units(tmp_path, capsys):
 def test_a_diverged_training_writes_no_model_and_keeps_the_old_one(tmp_path, capsys):
     model_path = tmp_path / "keep.json"
     model_path.write_text("precious")
-    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--lr", "10",
-                         "--out", model_path)
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--lr", "10", "--out", model_path)
     assert code == 1 and "training diverged" in err and err.endswith("; no model was written\n")
     assert model_path.read_text() == "precious"
     assert sorted(os.listdir(tmp_path)) == ["keep.json"]
@@ -137,39 +171,60 @@ def test_values_too_large_for_float32_training(tmp_path, capsys):
     assert code == 2 and out == ""
     assert err.startswith("linearnet train: error: labels hold values up to 1e+308, too large for float32 training")
     code, _, err = cli(capsys, "train", "--true-b", "1e308")
-    assert code == 2 and err == ("linearnet train: error: true_b must be at most 1e+30 in size (the data are "
-                                 "float32), got 1e+308\n")
+    assert code == 2 and err == (
+        "linearnet train: error: true_b must be at most 1e+30 in size (the data are float32), got 1e+308\n"
+    )
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--data", HOUSES], "linearnet train: error: --data needs --target COL, the column to predict"),
-    (["train", "--data", HOUSES, "--target", "price", "--true-w", "1,2"],
-     "linearnet train: error: --true-w describes synthetic data and cannot be combined with --data"),
-    (["train", "--target", "price"], "linearnet train: error: --target goes with --data FILE"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", HOUSES], "linearnet train: error: --data needs --target COL, the column to predict"),
+        (
+            ["train", "--data", HOUSES, "--target", "price", "--true-w", "1,2"],
+            "linearnet train: error: --true-w describes synthetic data and cannot be combined with --data",
+        ),
+        (["train", "--target", "price"], "linearnet train: error: --target goes with --data FILE"),
+    ],
+)
 def test_data_and_target_go_together_and_not_with_synthetic_flags(capsys, argv, message):
     code, out, err = cli(capsys, *argv)
     assert code == 2 and out == "" and err == message + "\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--standardize"], "linearnet train: error: --standardize goes with --data FILE"),
-    (["train", "--out", "m.json"], "linearnet train: error: --out goes with --data FILE or --dataset"),
-    (["train", "--dataset", "digits", "--standardize"],
-     "linearnet train: error: --standardize is for linear regression"),
-    (["train", "--dataset", "digits", "--data", HOUSES, "--target", "price"],
-     "linearnet train: error: give --dataset or --data, not both"),
-    (["train", "--model", "softmax", "--target", "price"],
-     "linearnet train: error: --target and --features go with --data FILE"),
-    (["train", "--dataset", "digits", "--plot", "l.png"],
-     "linearnet train: error: --plot draws regression losses; softmax runs print accuracies each epoch "
-     "(use --plot-predictions for images)"),
-    (["train", "--model", "linear", "--dataset", "digits"],
-     "linearnet train: error: --dataset and the softmax presets train --model softmax"),
-    (["train", "--data-dir", "/tmp"], "linearnet train: error: --data-dir goes with --dataset fashion-mnist"),
-    (["train", "--dataset", "digits", "--plot-predictions", "p.txt"],
-     "linearnet train: error: p.txt: the picture must be a .png, .pdf or .svg file"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--standardize"], "linearnet train: error: --standardize goes with --data FILE"),
+        (["train", "--out", "m.json"], "linearnet train: error: --out goes with --data FILE or --dataset"),
+        (
+            ["train", "--dataset", "digits", "--standardize"],
+            "linearnet train: error: --standardize is for linear regression",
+        ),
+        (
+            ["train", "--dataset", "digits", "--data", HOUSES, "--target", "price"],
+            "linearnet train: error: give --dataset or --data, not both",
+        ),
+        (
+            ["train", "--model", "softmax", "--target", "price"],
+            "linearnet train: error: --target and --features go with --data FILE",
+        ),
+        (
+            ["train", "--dataset", "digits", "--plot", "l.png"],
+            "linearnet train: error: --plot draws regression losses; softmax runs print accuracies each epoch "
+            "(use --plot-predictions for images)",
+        ),
+        (
+            ["train", "--model", "linear", "--dataset", "digits"],
+            "linearnet train: error: --dataset and the softmax presets train --model softmax",
+        ),
+        (["train", "--data-dir", "/tmp"], "linearnet train: error: --data-dir goes with --dataset fashion-mnist"),
+        (
+            ["train", "--dataset", "digits", "--plot-predictions", "p.txt"],
+            "linearnet train: error: p.txt: the picture must be a .png, .pdf or .svg file",
+        ),
+    ],
+)
 def test_flags_that_do_not_fit_the_data_or_the_model_are_refused(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, *argv)
@@ -182,26 +237,45 @@ def test_train_softmax_on_digits_prints_the_books_lines(capsys):
     lines = out.splitlines()
     assert len(lines) == 3
     import re
+
     for i, line in enumerate(lines, start=1):
         assert re.fullmatch(rf"epoch {i}, loss \d\.\d{{6}}, train acc 0\.\d{{4}}, test acc 0\.\d{{4}}", line)
 
 
 def test_fashion_mnist_from_a_data_dir(tmp_path, capsys):
     write_fashion(tmp_path, compress=False)  # raw IDX files: checked by structure (MD5s are for the .gz files)
-    code, out, err = cli(capsys, "train", "--dataset", "fashion-mnist", "--data-dir", tmp_path, "--epochs", "1",
-                         "--json")
+    code, out, err = cli(
+        capsys, "train", "--dataset", "fashion-mnist", "--data-dir", tmp_path, "--epochs", "1", "--json"
+    )
     assert code == 0 and err == ""
     assert json.loads(out)["history"][0]["epoch"] == 1
 
 
 def test_softmax_on_a_csv_with_text_labels_saves_and_predicts(tmp_path, capsys):
-    rows = ["a,b,kind"] + [f"{x:.3f},{y:.3f},{'big' if x + y > 1 else 'small'}"
-                           for x, y in np.random.default_rng(0).random((200, 2))]
+    rows = ["a,b,kind"] + [
+        f"{x:.3f},{y:.3f},{'big' if x + y > 1 else 'small'}" for x, y in np.random.default_rng(0).random((200, 2))
+    ]
     data = tmp_path / "points.csv"
     data.write_text("\n".join(rows) + "\n")
     model_path = tmp_path / "kind.json"
-    code, out, err = cli(capsys, "train", "--model", "softmax", "--data", data, "--target", "kind",
-                         "--epochs", "30", "--lr", "1", "--batch-size", "16", "--out", model_path)
+    code, out, err = cli(
+        capsys,
+        "train",
+        "--model",
+        "softmax",
+        "--data",
+        data,
+        "--target",
+        "kind",
+        "--epochs",
+        "30",
+        "--lr",
+        "1",
+        "--batch-size",
+        "16",
+        "--out",
+        model_path,
+    )
     assert code == 0 and err == "" and out.endswith(f"model written to {model_path}\n")
     model = load_model(model_path)
     assert model.classes == ["big", "small"] and model.features == ["a", "b"]
@@ -215,16 +289,27 @@ def test_softmax_on_a_csv_with_text_labels_saves_and_predicts(tmp_path, capsys):
     assert all(abs(float(row[1]) + float(row[2]) - 1) < 1e-12 for row in lines[1:])
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--model", "softmax", "--true-w", "1,2"],
-     "linearnet train: error: --true-w describes synthetic regression data; softmax regression trains on "
-     "--dataset or --data"),
-    (["--dataset", "cifar"], "linearnet train: error: dataset must be one of digits, fashion-mnist, got 'cifar'"),
-    (["--model", "tree"], "linearnet train: error: model must be one of linear, softmax, got 'tree'"),
-    (["--dataset", "digits", "--data-dir", "/tmp"], "linearnet train: error: --data-dir goes with --dataset fashion-mnist"),
-    (["--weight-decay", "-1"], "linearnet train: error: weight_decay must be >= 0, got -1; e.g. 0.001"),
-    (["--preset", "d2l-softmax", "--dataset", "digits", "--lr", "0"], "linearnet train: error: lr must be > 0, got 0; e.g. 0.03"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--model", "softmax", "--true-w", "1,2"],
+            "linearnet train: error: --true-w describes synthetic regression data; softmax regression trains on "
+            "--dataset or --data",
+        ),
+        (["--dataset", "cifar"], "linearnet train: error: dataset must be one of digits, fashion-mnist, got 'cifar'"),
+        (["--model", "tree"], "linearnet train: error: model must be one of linear, softmax, got 'tree'"),
+        (
+            ["--dataset", "digits", "--data-dir", "/tmp"],
+            "linearnet train: error: --data-dir goes with --dataset fashion-mnist",
+        ),
+        (["--weight-decay", "-1"], "linearnet train: error: weight_decay must be >= 0, got -1; e.g. 0.001"),
+        (
+            ["--preset", "d2l-softmax", "--dataset", "digits", "--lr", "0"],
+            "linearnet train: error: lr must be > 0, got 0; e.g. 0.03",
+        ),
+    ],
+)
 def test_bad_softmax_flags(capsys, argv, message):
     code, out, err = cli(capsys, "train", *argv)
     assert code == 2 and out == "" and err == message + "\n"
@@ -235,11 +320,23 @@ def test_bad_labels_in_a_file(tmp_path, capsys):
     data.write_text("a,label\n1,7\n2,7\n")
     code, _, err = cli(capsys, "train", "--model", "softmax", "--data", data, "--target", "label")
     assert code == 2
-    assert err == (f"linearnet train: error: {data}: column 'label': every row has the same class '7'; "
-                   f"classification needs at least two classes\n")
+    assert err == (
+        f"linearnet train: error: {data}: column 'label': every row has the same class '7'; "
+        f"classification needs at least two classes\n"
+    )
 
 
 def test_plot_predictions_needs_images(tmp_path, capsys):
-    code, _, err = cli(capsys, "train", "--model", "softmax", "--data", tmp_path / "x.csv", "--target", "y",
-                       "--plot-predictions", tmp_path / "p.png")
+    code, _, err = cli(
+        capsys,
+        "train",
+        "--model",
+        "softmax",
+        "--data",
+        tmp_path / "x.csv",
+        "--target",
+        "y",
+        "--plot-predictions",
+        tmp_path / "p.png",
+    )
     assert code == 2 and err == "linearnet train: error: --plot-predictions draws images: use it with --dataset\n"

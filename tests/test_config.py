@@ -1,4 +1,5 @@
 """Training settings (linearnet.config): learning-rate schedules."""
+
 import pytest
 
 from linearnet.config import TrainConfig

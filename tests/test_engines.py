@@ -1,7 +1,9 @@
 """The three implementations (linearnet.engines: scratch, concise, fast) follow one trajectory from one seed."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linearnet import run
 from linearnet.array_fit import fit_arrays, fit_classifier
@@ -14,29 +16,40 @@ def runs(**overrides):
     return {impl: run(impl=impl, **overrides) for impl in IMPLS}
 
 
-@pytest.mark.parametrize("overrides", [
-    dict(),  # d2l 3.2
-    dict(preset="d2l-3.3"),
-    dict(preset="gluon-lesson"),
-    dict(num_examples=103, num_features=7, batch_size=10, epochs=4, lr=0.05, seed=5),  # partial batches
-    dict(loss="squared", grad_reduction="sum", lr=0.002, batch_size=16, epochs=2, seed=2),
-    dict(num_examples=3000, num_features=6, batch_size=700, epochs=3, lr=0.3, seed=1),  # threads split batches
-], ids=["d2l-3.2", "d2l-3.3", "gluon-lesson", "partial-batches", "summed-squared", "large-batches"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(),  # d2l 3.2
+        dict(preset="d2l-3.3"),
+        dict(preset="gluon-lesson"),
+        dict(num_examples=103, num_features=7, batch_size=10, epochs=4, lr=0.05, seed=5),  # partial batches
+        dict(loss="squared", grad_reduction="sum", lr=0.002, batch_size=16, epochs=2, seed=2),
+        dict(num_examples=3000, num_features=6, batch_size=700, epochs=3, lr=0.3, seed=1),  # threads split batches
+    ],
+    ids=["d2l-3.2", "d2l-3.3", "gluon-lesson", "partial-batches", "summed-squared", "large-batches"],
+)
 def test_the_three_implementations_follow_one_trajectory(overrides):
     assert_same_trajectory(runs(**overrides))
 
 
 @settings(max_examples=10, deadline=None)
-@given(n=st.integers(1, 80), d=st.integers(1, 5), batch_size=st.integers(1, 30),
-       lr=st.floats(0.001, 0.1), seed=st.integers(0, 1000))
+@given(
+    n=st.integers(1, 80),
+    d=st.integers(1, 5),
+    batch_size=st.integers(1, 30),
+    lr=st.floats(0.001, 0.1),
+    seed=st.integers(0, 1000),
+)
 def test_implementations_agree_on_any_shape(n, d, batch_size, lr, seed):
-    assert_same_trajectory(runs(num_examples=n, num_features=d, batch_size=batch_size, lr=lr,
-                                epochs=2, seed=seed))
+    assert_same_trajectory(runs(num_examples=n, num_features=d, batch_size=batch_size, lr=lr, epochs=2, seed=seed))
 
 
 @pytest.mark.parametrize("loss", ["l1", "huber"])
-@pytest.mark.parametrize("extra", [dict(), dict(grad_reduction="sum", lr=0.003), dict(batch_size=700, num_examples=3000)],
-                         ids=["mean", "sum", "threads"])
+@pytest.mark.parametrize(
+    "extra",
+    [dict(), dict(grad_reduction="sum", lr=0.003), dict(batch_size=700, num_examples=3000)],
+    ids=["mean", "sum", "threads"],
+)
 def test_the_three_implementations_agree_on_robust_losses(loss, extra):
     assert_same_trajectory(runs(loss=loss, huber_delta=0.5, noise_dist="laplace", noise=0.5, epochs=3, **extra))
 
@@ -55,14 +68,24 @@ def test_every_step_is_recorded_the_same_way_by_each_implementation():
 
 def fits(digits, **overrides):
     config = dict(epochs=3, lr=0.5, batch_size=37) | overrides
-    return {impl: fit_classifier(digits.X_train[:500], digits.y_train[:500],
-                                 make_train_config("digits-softmax", impl=impl, **config),
-                                 X_test=digits.X_test, y_test=digits.y_test, seed=3) for impl in IMPLS}
+    return {
+        impl: fit_classifier(
+            digits.X_train[:500],
+            digits.y_train[:500],
+            make_train_config("digits-softmax", impl=impl, **config),
+            X_test=digits.X_test,
+            y_test=digits.y_test,
+            seed=3,
+        )
+        for impl in IMPLS
+    }
 
 
-@pytest.mark.parametrize("overrides", [dict(), dict(weight_decay=0.01), dict(grad_reduction="sum", lr=0.01),
-                                       dict(batch_size=100)],
-                         ids=["book", "weight-decay", "summed", "threads-split-batches"])
+@pytest.mark.parametrize(
+    "overrides",
+    [dict(), dict(weight_decay=0.01), dict(grad_reduction="sum", lr=0.01), dict(batch_size=100)],
+    ids=["book", "weight-decay", "summed", "threads-split-batches"],
+)
 def test_the_three_implementations_agree_on_softmax_regression(digits, overrides):
     assert_same_trajectory(fits(digits, **overrides))
 

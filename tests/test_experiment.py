@@ -1,4 +1,5 @@
 """Seeded synthetic runs (linearnet.experiment.run): w and b recovered, the noise floor reached, the MLE story."""
+
 import numpy as np
 import pytest
 
@@ -29,9 +30,19 @@ def test_the_same_seed_gives_the_same_run_and_another_seed_another():
 
 def test_l1_is_the_better_fit_under_laplace_noise():
     """Squared loss is the MLE under Gaussian noise, absolute loss under Laplace noise (d2l 3.1)."""
+
     def error(loss, seed):
-        r = run(impl="fast", loss=loss, noise_dist="laplace", noise=3.0, epochs=20, lr=0.05,
-                lr_schedule="inverse-time", lr_decay=0.5, seed=seed)
+        r = run(
+            impl="fast",
+            loss=loss,
+            noise_dist="laplace",
+            noise=3.0,
+            epochs=20,
+            lr=0.05,
+            lr_schedule="inverse-time",
+            lr_decay=0.5,
+            seed=seed,
+        )
         return max(abs(e) for e in r.w_error + [r.b_error])
 
     squared = np.mean([error("squared", s) for s in range(6)])
@@ -40,7 +51,16 @@ def test_l1_is_the_better_fit_under_laplace_noise():
 
 
 def test_the_l1_noise_floor_is_the_mean_absolute_noise():
-    r = run(impl="fast", loss="l1", noise_dist="laplace", noise=0.5, num_examples=20000, epochs=8, lr=0.05,
-            lr_schedule="inverse-time", lr_decay=1.0)
+    r = run(
+        impl="fast",
+        loss="l1",
+        noise_dist="laplace",
+        noise=0.5,
+        num_examples=20000,
+        epochs=8,
+        lr=0.05,
+        lr_schedule="inverse-time",
+        lr_decay=1.0,
+    )
     assert r.experiment.noise_floor == 0.5
     assert r.history.losses[-1] == pytest.approx(0.5, rel=0.03)

@@ -1,11 +1,13 @@
 """solve() against statsmodels, exact rational arithmetic, and itself in chunks."""
+
 import warnings
 
 import numpy as np
 import pytest
 import statsmodels.api as sm
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import linearnet.leastsq as solve_module
 from linearnet import synthetic_data
@@ -32,8 +34,13 @@ def assert_matches_statsmodels(fit, ref):
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(8, 200), p=st.integers(1, 6), seed=st.integers(0, 10_000), intercept=st.booleans(),
-       scale=st.sampled_from([1e-3, 1.0, 1e4]))
+@given(
+    n=st.integers(8, 200),
+    p=st.integers(1, 6),
+    seed=st.integers(0, 10_000),
+    intercept=st.booleans(),
+    scale=st.sampled_from([1e-3, 1.0, 1e4]),
+)
 def test_matches_statsmodels(n, p, seed, intercept, scale):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p)) * scale + rng.uniform(-3, 3, p)
@@ -104,12 +111,12 @@ def test_chunks_equal_the_in_memory_solve(make):
         X = rng.standard_normal((3001, 5)) * [1, 10, 100, 1e3, 1e4]
     else:
         x = rng.uniform(0, 20, 3001)
-        X = np.column_stack([x ** k for k in range(1, 7)])
+        X = np.column_stack([x**k for k in range(1, 7)])
     y = X @ rng.standard_normal(X.shape[1]) + rng.standard_normal(len(X))
 
     def chunks():
         for i in range(0, len(X), 250):
-            yield X[i:i + 250], y[i:i + 250]
+            yield X[i : i + 250], y[i : i + 250]
 
     whole = solve(X, y)
     parts = solve_chunks(chunks, [f"x{j + 1}" for j in range(X.shape[1])])
@@ -128,7 +135,8 @@ def test_dependent_columns_are_named():
         solve(X, X[:, 1], feature_names=["a", "b", "c", "d"])
     assert str(info.value) == (
         "the columns a, c, d are linearly dependent (rank 4 of 5 parameters): drop one of them, or allow a "
-        "rank-deficient design (--allow-rank-deficient) for the minimum-norm solution")
+        "rank-deficient design (--allow-rank-deficient) for the minimum-norm solution"
+    )
 
 
 @pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")  # statsmodels' own, for the reference
@@ -148,21 +156,31 @@ def test_rank_deficient_gives_the_minimum_norm_solution_with_a_warning():
 
 def test_fewer_rows_than_parameters():
     X, y = np.ones((3, 4)), np.ones(3)
-    with pytest.raises(ValueError, match=r"^the data have 3 rows but the model has 5 parameters "
-                                         r"\(4 features \+ intercept\); need at least 5 rows"):
+    with pytest.raises(
+        ValueError,
+        match=r"^the data have 3 rows but the model has 5 parameters "
+        r"\(4 features \+ intercept\); need at least 5 rows",
+    ):
         solve(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RankDeficientWarning)
         assert solve(np.eye(3)[:2], [1.0, 2.0], allow_rank_deficient=True).rank == 2
 
 
-@pytest.mark.parametrize("X, y, message", [
-    (np.ones(5), np.ones(5), "X must be 2-D (n_examples, n_features), got shape (5,); use X.reshape(-1, 1) for one feature"),
-    (np.ones((5, 2)), np.ones(4), "X and y must have the same number of rows, got 5 and 4"),
-    (np.ones((5, 2)), np.ones((5, 2)), "y must have shape (n,) or (n, 1), got (5, 2)"),
-    (np.array([[1.0, np.inf], [2, 3], [4, 5], [6, 7]]), np.ones(4), "X must be finite; row 0, column x2 is inf"),
-    (np.arange(8.0).reshape(4, 2), np.array([1, 2, np.nan, 4]), "y must be finite; row 2 is nan"),
-])
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (
+            np.ones(5),
+            np.ones(5),
+            "X must be 2-D (n_examples, n_features), got shape (5,); use X.reshape(-1, 1) for one feature",
+        ),
+        (np.ones((5, 2)), np.ones(4), "X and y must have the same number of rows, got 5 and 4"),
+        (np.ones((5, 2)), np.ones((5, 2)), "y must have shape (n,) or (n, 1), got (5, 2)"),
+        (np.array([[1.0, np.inf], [2, 3], [4, 5], [6, 7]]), np.ones(4), "X must be finite; row 0, column x2 is inf"),
+        (np.arange(8.0).reshape(4, 2), np.array([1, 2, np.nan, 4]), "y must be finite; row 2 is nan"),
+    ],
+)
 def test_bad_input_messages(X, y, message):
     with pytest.raises(ValueError) as info:
         solve(X, y)

@@ -1,4 +1,5 @@
 """The from-scratch linear regression pieces and its losses against torch's own (the oracle)."""
+
 import torch
 from torch import nn
 
@@ -15,8 +16,9 @@ def test_squared_loss_is_half_of_torch_mse():
 def test_losses_match_torch():
     y_hat, y = torch.randn(50, 1) * 3, torch.randn(50)
     torch.testing.assert_close(absolute_loss(y_hat, y), nn.L1Loss(reduction="none")(y_hat, y.reshape(-1, 1)))
-    torch.testing.assert_close(huber_loss(y_hat, y, 0.7),
-                               nn.HuberLoss(reduction="none", delta=0.7)(y_hat, y.reshape(-1, 1)))
+    torch.testing.assert_close(
+        huber_loss(y_hat, y, 0.7), nn.HuberLoss(reduction="none", delta=0.7)(y_hat, y.reshape(-1, 1))
+    )
 
 
 def test_linreg_matches_nn_linear():

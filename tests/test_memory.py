@@ -1,4 +1,5 @@
 """Huge pages (linearnet.memory): small arrays left alone; a large one backed by 2 MB pages, its contents unchanged."""
+
 import re
 import sys
 from pathlib import Path
@@ -31,16 +32,20 @@ def huge_page_kib(lo, hi):
     return total, advised
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not THP.exists() or "[never]" in THP.read_text(),
-                    reason="needs Linux with transparent huge pages")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not THP.exists() or "[never]" in THP.read_text(),
+    reason="needs Linux with transparent huge pages",
+)
 def test_huge_pages_keep_the_contents():
     t = torch.arange(HUGE_PAGE_MIN_BYTES // 4 + 12345, dtype=torch.float32)
     before = t.clone()
     accepted = advise_huge_pages(t.data_ptr(), t.nbytes, collapse=True)  # the kernel may accept or refuse
     assert torch.equal(t, before)
     if not accepted:
-        pytest.skip(f"the kernel refused huge pages (transparent_hugepage: {THP.read_text().strip()}); "
-                    f"the contents are unchanged")
+        pytest.skip(
+            f"the kernel refused huge pages (transparent_hugepage: {THP.read_text().strip()}); "
+            f"the contents are unchanged"
+        )
     huge = 2 << 20  # the 2 MB-aligned part of the array is what is advised and collapsed
     lo, hi = -(-t.data_ptr() // huge) * huge, (t.data_ptr() + t.nbytes) // huge * huge
     kib, advised = huge_page_kib(lo, hi)

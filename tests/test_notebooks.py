@@ -9,6 +9,7 @@ in a way that changes what a notebook prints, store fresh outputs with
 In a cell tagged ``nondeterministic`` (the timings of the vectorization benchmark) the numbers
 are not compared, only the rest of the text; storing again keeps that cell's stored outputs.
 """
+
 import os
 import pathlib
 import re
@@ -31,8 +32,14 @@ def execute(path: pathlib.Path) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
     for cell in code_cells(nb):
         cell.outputs, cell.execution_count = [], None
-    NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=False, coalesce_streams=True,
-                   resources={"metadata": {"path": str(EXAMPLES_DIR)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        record_timing=False,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(EXAMPLES_DIR)}},
+    ).execute()
     for cell in code_cells(nb):
         cell.metadata.pop("execution", None)  # timestamps would change the file on every run
     return nb
@@ -48,6 +55,7 @@ def summary(cell) -> list[tuple]:
     Pictures are compared by kind only (their bytes depend on the matplotlib and freetype
     versions); in a cell tagged ``nondeterministic`` every number of the text is masked.
     """
+
     def text(t):
         if t is None or NONDETERMINISTIC not in cell.metadata.get("tags", []):
             return t
@@ -70,9 +78,11 @@ def where(i, cell) -> str:
 
 
 def stderr_and_errors(cell) -> list[str]:
-    return [out.text if out.output_type == "stream" else f"{out.ename}: {out.evalue}"
-            for out in cell.outputs
-            if out.output_type == "error" or (out.output_type == "stream" and out.name == "stderr")]
+    return [
+        out.text if out.output_type == "stream" else f"{out.ename}: {out.evalue}"
+        for out in cell.outputs
+        if out.output_type == "error" or (out.output_type == "stream" and out.name == "stderr")
+    ]
 
 
 _fresh_runs: dict = {}
@@ -108,16 +118,18 @@ def test_notebook_runs_without_errors_or_warnings(path, fresh):
         problems = stderr_and_errors(cell)
         assert not problems, f"{where(i, cell)} wrote to stderr:\n" + "".join(problems)
         if re.search(r"\bplot_\w+\(|\bLiveLoss\(", cell.source):
-            assert any("image/png" in out.get("data", {}) for out in cell.outputs), \
+            assert any("image/png" in out.get("data", {}) for out in cell.outputs), (
                 f"{where(i, cell)} draws a figure but shows none"
+            )
 
 
 @notebooks
 def test_notebook_is_stored_executed_and_clean(path):
     nb = nbformat.read(path, as_version=4)
     cells = code_cells(nb)
-    assert [cell.execution_count for cell in cells] == list(range(1, len(cells) + 1)), \
+    assert [cell.execution_count for cell in cells] == list(range(1, len(cells) + 1)), (
         f"not stored run top to bottom in one kernel: {REGENERATE}"
+    )
     home, repo = os.path.expanduser("~"), str(ROOT)
     for i, cell in enumerate(cells):
         at = where(i, cell)
@@ -126,8 +138,10 @@ def test_notebook_is_stored_executed_and_clean(path):
         assert "execution" not in cell.metadata, f"{at} is stored with execution timestamps"
         private = set(re.findall(r"(?:from|import)\s+linearnet\.(\w+)", cell.source)) - PUBLIC_MODULES
         assert not private, f"{at} imports linearnet internals {sorted(private)}; use the public API"
-        text = "".join(str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
-                       + str(out.get("evalue", "")) for out in cell.outputs)
+        text = "".join(
+            str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", "")) + str(out.get("evalue", ""))
+            for out in cell.outputs
+        )
         for local in (repo, home, "/tmp/"):
             assert local not in text, f"{at} is stored with a path of the machine it ran on ({local})"
 
@@ -136,8 +150,7 @@ def test_notebook_is_stored_executed_and_clean(path):
 def test_stored_outputs_are_what_the_notebook_prints(path, fresh):
     stored = nbformat.read(path, as_version=4)
     for i, (old, new) in enumerate(zip(code_cells(stored), code_cells(fresh))):
-        assert summary(old) == summary(new), \
-            f"{where(i, old)} prints something else than stored: {REGENERATE}"
+        assert summary(old) == summary(new), f"{where(i, old)} prints something else than stored: {REGENERATE}"
 
 
 def store(paths) -> None:
@@ -152,8 +165,12 @@ def store(paths) -> None:
         nb = execute(path)
         for cell in code_cells(nb):
             before = old.get(cell.source)
-            if (NONDETERMINISTIC in cell.metadata.get("tags", []) and before is not None
-                    and summary(before) == summary(cell) and not stderr_and_errors(before)):
+            if (
+                NONDETERMINISTIC in cell.metadata.get("tags", [])
+                and before is not None
+                and summary(before) == summary(cell)
+                and not stderr_and_errors(before)
+            ):
                 cell.outputs = before.outputs
                 for out in cell.outputs:
                     if "execution_count" in out:

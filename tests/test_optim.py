@@ -1,4 +1,5 @@
 """Minibatch SGD from scratch (linearnet.optim.sgd): the step and the zeroed gradients."""
+
 import torch
 
 from linearnet import linreg, sgd, squared_loss

@@ -1,4 +1,5 @@
 """Where results go (linearnet.outputs): output paths checked before the work, files written atomically."""
+
 import os
 
 import pytest
@@ -29,6 +30,7 @@ def _failing_open(real_open, fail):
         if "w" in mode:
             fail()
         return real_open(file, mode, *args, **kwargs)
+
     return fake
 
 

@@ -1,4 +1,5 @@
 """The book's figures (linearnet.plot): the normal density, loss curves and predicted digits, not blank."""
+
 import numpy as np
 import pytest
 
@@ -36,8 +37,9 @@ def test_plot_predictions_writes_a_picture_that_is_not_blank(tmp_path, capsys):
     from PIL import Image
 
     path = tmp_path / "pred.png"
-    code, out, err = cli(capsys, "train", "--dataset", "digits", "--impl", "fast", "--epochs", "2",
-                         "--plot-predictions", path)
+    code, out, err = cli(
+        capsys, "train", "--dataset", "digits", "--impl", "fast", "--epochs", "2", "--plot-predictions", path
+    )
     assert code == 0 and err == "" and out.endswith(f"picture written to {path}\n")
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size == (960, 600)  # 3 rows of 2.0 in at 100 dpi

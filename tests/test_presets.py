@@ -6,6 +6,7 @@ and later epochs sit on the floor c·Var(noise) within the sample variance of 10
 (±4.5%) plus a little SGD jitter. The source's own numbers lie inside every band.
 The classification presets reach the accuracy their source printed.
 """
+
 import re
 
 import pytest
@@ -19,8 +20,10 @@ BANDS = {
     # preset: (per-epoch (low, high), what the source printed)
     "d2l-3.2": ([(0.01, 0.1), (6e-5, 5e-4), (4.25e-5, 6e-5)], [0.04, 0.00016, 0.000051]),
     "d2l-3.3": ([(1e-4, 1e-3), (8.5e-5, 1.2e-4), (8.5e-5, 1.2e-4)], [0.0002, 0.0001, 0.0001]),
-    "gluon-lesson": ([(2.0, 30.0), (0.03, 0.6), (7e-4, 0.015), (3.4e-4, 6e-4), (3.4e-4, 4.8e-4)],
-                     [12.39, 0.164, 0.0026, 0.000418, 0.000386]),
+    "gluon-lesson": (
+        [(2.0, 30.0), (0.03, 0.6), (7e-4, 0.015), (3.4e-4, 6e-4), (3.4e-4, 4.8e-4)],
+        [12.39, 0.164, 0.0026, 0.000418, 0.000386],
+    ),
 }
 
 
@@ -28,8 +31,9 @@ BANDS = {
 def test_each_preset_states_the_figures_its_source_printed_and_its_noise_floor(name):
     """`linearnet presets` shows PRESETS[name].printed: the losses the bands were drawn around, and the floor."""
     bands, printed = BANDS[name]
-    losses, floor = re.fullmatch(r"loss (?:about )?([\d., ]+?)(?:;.*)? \(floor .* = ([\de.-]+)\)",
-                                 PRESETS[name].printed).groups()
+    losses, floor = re.fullmatch(
+        r"loss (?:about )?([\d., ]+?)(?:;.*)? \(floor .* = ([\de.-]+)\)", PRESETS[name].printed
+    ).groups()
     assert [float(x) for x in losses.split(", ")] == printed
     assert all(lo <= x <= hi for (lo, hi), x in zip(bands, printed))
     assert float(floor) == pytest.approx(make_experiment(name).noise_floor)
@@ -52,8 +56,15 @@ def test_gluon_lesson_recipe():
     exp = make_experiment("gluon-lesson")
     assert exp.data.true_w == (4.2, 2.0, -3.2) and exp.data.true_b == 2.0 and exp.data.noise_repeats == 2
     t = exp.train
-    assert (t.lr, t.batch_size, t.epochs, t.loss, t.grad_reduction, t.init_std, t.report) == \
-        (0.001, 10, 5, "squared", "sum", 1.0, "running")
+    assert (t.lr, t.batch_size, t.epochs, t.loss, t.grad_reduction, t.init_std, t.report) == (
+        0.001,
+        10,
+        5,
+        "squared",
+        "sum",
+        1.0,
+        "running",
+    )
     assert exp.noise_floor == pytest.approx(4e-4)
 
 
@@ -69,19 +80,28 @@ def test_overrides_and_defaults():
     assert drawn.true_w == run(num_features=4, epochs=1, seed=3).true_w and len(drawn.true_w) == 4
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(preset="d2l-9"), ValueError,
-     "unknown preset 'd2l-9'; choose from d2l-3.2, d2l-3.3, gluon-lesson, d2l-softmax, digits-softmax (`linearnet presets` lists them)"),
-    (dict(lr=0), ValueError, "lr must be > 0, got 0; e.g. 0.03"),
-    (dict(lr="fast"), TypeError, "lr must be a number, got 'fast'; e.g. 0.03"),
-    (dict(batch_size=0), ValueError, "batch_size must be a whole number >= 1, got 0; e.g. 10"),
-    (dict(epochs=0), ValueError, "epochs must be a whole number >= 1, got 0; e.g. 3"),
-    (dict(impl="gpu"), ValueError, "impl must be one of scratch, concise, fast, got 'gpu'"),
-    (dict(true_w=(1, 2), num_features=3), ValueError,
-     "true_w has 2 weights but num_features is 3; give 3 weights, or leave out true_w to draw them from the seed"),
-    (dict(seed=-1), ValueError, "seed must be a whole number >= 0, got -1; e.g. 0"),
-    (dict(colour="red"), TypeError, "unknown setting(s) colour; accepted: "),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (
+            dict(preset="d2l-9"),
+            ValueError,
+            "unknown preset 'd2l-9'; choose from d2l-3.2, d2l-3.3, gluon-lesson, d2l-softmax, digits-softmax (`linearnet presets` lists them)",
+        ),
+        (dict(lr=0), ValueError, "lr must be > 0, got 0; e.g. 0.03"),
+        (dict(lr="fast"), TypeError, "lr must be a number, got 'fast'; e.g. 0.03"),
+        (dict(batch_size=0), ValueError, "batch_size must be a whole number >= 1, got 0; e.g. 10"),
+        (dict(epochs=0), ValueError, "epochs must be a whole number >= 1, got 0; e.g. 3"),
+        (dict(impl="gpu"), ValueError, "impl must be one of scratch, concise, fast, got 'gpu'"),
+        (
+            dict(true_w=(1, 2), num_features=3),
+            ValueError,
+            "true_w has 2 weights but num_features is 3; give 3 weights, or leave out true_w to draw them from the seed",
+        ),
+        (dict(seed=-1), ValueError, "seed must be a whole number >= 0, got -1; e.g. 0"),
+        (dict(colour="red"), TypeError, "unknown setting(s) colour; accepted: "),
+    ],
+)
 def test_bad_settings_are_refused_with_a_clear_message(kwargs, error, message):
     with pytest.raises(error) as info:
         make_experiment(**kwargs)
@@ -89,18 +109,38 @@ def test_bad_settings_are_refused_with_a_clear_message(kwargs, error, message):
 
 
 def test_digits_preset_reaches_its_accuracy(digits):
-    result = fit_classifier(digits.X_train, digits.y_train, make_train_config("digits-softmax"),
-                            X_test=digits.X_test, y_test=digits.y_test, seed=0)
+    result = fit_classifier(
+        digits.X_train,
+        digits.y_train,
+        make_train_config("digits-softmax"),
+        X_test=digits.X_test,
+        y_test=digits.y_test,
+        seed=0,
+    )
     assert result.history.test_acc[-1] >= 0.95
     assert len(result.history.as_records()) == 10 and set(result.history.as_records()[0]) == {
-        "epoch", "loss", "train_acc", "test_acc"}
+        "epoch",
+        "loss",
+        "train_acc",
+        "test_acc",
+    }
 
 
-@pytest.mark.skipif(not all((__import__("linearnet.datasets", fromlist=["x"]).default_data_dir() / name).exists()
-                            for name in __import__("linearnet.datasets", fromlist=["x"]).FASHION_MNIST_FILES),
-                    reason="the Fashion-MNIST files are not in the cache folder (no download in tests)")
+@pytest.mark.skipif(
+    not all(
+        (__import__("linearnet.datasets", fromlist=["x"]).default_data_dir() / name).exists()
+        for name in __import__("linearnet.datasets", fromlist=["x"]).FASHION_MNIST_FILES
+    ),
+    reason="the Fashion-MNIST files are not in the cache folder (no download in tests)",
+)
 def test_fashion_mnist_reaches_the_books_accuracy():
     data = load_fashion_mnist(download=False)
-    result = fit_classifier(data.X_train, data.y_train, make_train_config("d2l-softmax", impl="fast"),
-                            X_test=data.X_test, y_test=data.y_test, seed=0)
+    result = fit_classifier(
+        data.X_train,
+        data.y_train,
+        make_train_config("d2l-softmax", impl="fast"),
+        X_test=data.X_test,
+        y_test=data.y_test,
+        seed=0,
+    )
     assert result.history.test_acc[-1] >= 0.83

@@ -1,8 +1,10 @@
 """Softmax regression's pieces (linearnet.softmax_regression) against torch, even for huge logits."""
+
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linearnet.softmax_regression import SoftmaxRegression, accuracy, cross_entropy, evaluate_accuracy, softmax
 

@@ -1,4 +1,5 @@
 """Synthetic regression data (linearnet.synthetic): y = Xw + b + noise, fixed by the generator."""
+
 import pytest
 import torch
 
@@ -45,14 +46,17 @@ def test_noise_added_twice_is_twice_the_same_noise():
     torch.testing.assert_close(y2 - X2, 2 * (y1 - X1))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(num_examples=0), "num_examples must be a whole number >= 1, got 0"),
-    (dict(noise=-1), "noise must be >= 0, got -1; e.g. 0.01"),
-    (dict(noise=float("nan")), "noise must be a finite number, got nan; e.g. 0.01"),
-    (dict(noise_dist="cauchy"), "noise_dist must be one of normal, laplace, got 'cauchy'"),
-    (dict(w=[1, float("inf")]), "true_w must be a finite number, got inf"),
-    (dict(w=[]), "true_w must have at least one weight, got none; e.g. true_w=(2, -3.4)"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(num_examples=0), "num_examples must be a whole number >= 1, got 0"),
+        (dict(noise=-1), "noise must be >= 0, got -1; e.g. 0.01"),
+        (dict(noise=float("nan")), "noise must be a finite number, got nan; e.g. 0.01"),
+        (dict(noise_dist="cauchy"), "noise_dist must be one of normal, laplace, got 'cauchy'"),
+        (dict(w=[1, float("inf")]), "true_w must be a finite number, got inf"),
+        (dict(w=[]), "true_w must have at least one weight, got none; e.g. true_w=(2, -3.4)"),
+    ],
+)
 def test_synthetic_data_rejects_bad_values(kwargs, message):
     args = dict(w=[2, -3.4], b=4.2, num_examples=10) | kwargs
     with pytest.raises(ValueError) as info:

@@ -1,5 +1,6 @@
 """Tables (linearnet.tables): CSV/Parquet in, every validation case naming the file, the column and the
 first bad row; class labels encoded; files read in chunks in bounded memory."""
+
 import subprocess
 import sys
 import textwrap
@@ -175,8 +176,9 @@ MEMORY_PROBE = textwrap.dedent("""
     print(grown // 1024, result.n, " ".join(repr(float(p)) for p in result.params))
 """)
 PEAK_RESET = Path("/proc/self/clear_refs")
-needs_peak_reset = pytest.mark.skipif(not PEAK_RESET.exists(),
-                                      reason="measures the peak resident size through Linux's /proc/self")
+needs_peak_reset = pytest.mark.skipif(
+    not PEAK_RESET.exists(), reason="measures the peak resident size through Linux's /proc/self"
+)
 
 
 def write_csv(path, n):
@@ -193,8 +195,15 @@ def memory_probes(tmp_path, path, *chunk_rows):
     for each: (MB the resident memory grew by, rows, coefficients)."""
     warm_up = tmp_path / "warm-up.csv"
     write_csv(warm_up, 2000)
-    procs = [subprocess.Popen([sys.executable, "-c", MEMORY_PROBE, str(path), str(warm_up), str(rows)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for rows in chunk_rows]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MEMORY_PROBE, str(path), str(warm_up), str(rows)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rows in chunk_rows
+    ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
@@ -225,9 +234,12 @@ def test_a_chunked_solve_grows_memory_far_less_than_loading_the_file_and_gives_t
 
 @pytest.mark.slow
 @needs_peak_reset
-@pytest.mark.xfail(strict=True, reason="table_chunks holds some 35 blocks that pyarrow reads ahead: the memory grows "
-                                       "by ~90 MB here (this test passed before only because a child's ru_maxrss "
-                                       "starts from its parent's peak)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="table_chunks holds some 35 blocks that pyarrow reads ahead: the memory grows "
+    "by ~90 MB here (this test passed before only because a child's ru_maxrss "
+    "starts from its parent's peak)",
+)
 def test_files_many_times_the_chunk_budget_solve_in_bounded_memory(tmp_path):
     """A 150 MB CSV read in ~1 MB chunks: resident memory grows by far less than the file."""
     n = 1_500_000
@@ -254,22 +266,28 @@ def test_parquet_with_twin_column_names(tmp_path, chunked):
     assert str(info.value) == f"{path}: column 'a' appears 2 times in the header; give each column its own name"
 
 
-@pytest.mark.parametrize("values, result", [
-    (["cat", "dog", "cat"], ([0, 1, 0], ["cat", "dog"])),
-    ([2, 0, 1], ([2, 0, 1], ["0", "1", "2"])),
-    ([1.0, 0.0], ([1, 0], ["0", "1"])),
-])
+@pytest.mark.parametrize(
+    "values, result",
+    [
+        (["cat", "dog", "cat"], ([0, 1, 0], ["cat", "dog"])),
+        ([2, 0, 1], ([2, 0, 1], ["0", "1", "2"])),
+        ([1.0, 0.0], ([1, 0], ["0", "1"])),
+    ],
+)
 def test_encode_labels(values, result):
     codes, classes = encode_labels(values)
     assert codes.tolist() == result[0] and classes == result[1]
 
 
-@pytest.mark.parametrize("values, message", [
-    ([0, 1, None], "labels: row 3: missing label"),
-    ([0, 1.5], "labels: row 2: class 1.5 is not a whole number"),
-    ([0, -2], "labels: row 2: class -2 is negative; classes are numbered from 0"),
-    (["a", "a"], "labels: every row has the same class 'a'; classification needs at least two classes"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ([0, 1, None], "labels: row 3: missing label"),
+        ([0, 1.5], "labels: row 2: class 1.5 is not a whole number"),
+        ([0, -2], "labels: row 2: class -2 is negative; classes are numbered from 0"),
+        (["a", "a"], "labels: every row has the same class 'a'; classification needs at least two classes"),
+    ],
+)
 def test_encode_labels_refuses(values, message):
     with pytest.raises(ValueError) as info:
         encode_labels(values)

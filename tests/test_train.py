@@ -1,4 +1,5 @@
 """The training loop (linearnet.train.fit): history, divergence, reports and schedules, with any engine."""
+
 import math
 
 import numpy as np
@@ -19,7 +20,8 @@ def test_divergence_stops_with_a_message_naming_the_epoch(impl):
     assert info.value.epoch == 1
     assert str(info.value).startswith("training diverged: the loss became ")
     assert str(info.value).endswith(
-        "in epoch 1; the learning rate 50 is too large for these data; try a smaller one, such as 5")
+        "in epoch 1; the learning rate 50 is too large for these data; try a smaller one, such as 5"
+    )
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -59,8 +61,16 @@ def test_running_report_averages_the_batch_losses():
 
 def test_a_decaying_rate_settles_where_a_constant_one_oscillates():
     def spread(schedule, decay):
-        r = run(impl="fast", loss="l1", noise_dist="laplace", noise=1.0, epochs=12, lr=0.2,
-                lr_schedule=schedule, lr_decay=decay)
+        r = run(
+            impl="fast",
+            loss="l1",
+            noise_dist="laplace",
+            noise=1.0,
+            epochs=12,
+            lr=0.2,
+            lr_schedule=schedule,
+            lr_decay=decay,
+        )
         return np.ptp(r.history.losses[-5:])
 
     constant = spread("constant", 0.5)

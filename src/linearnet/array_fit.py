@@ -55,12 +55,28 @@ class ArrayFit:
     def to_model(self, *, target: str | None = None, data: str | None = None) -> Model:
         """The model file record; ``target`` and ``data`` name the column and file it came from."""
         c = self.config
-        training = {"method": "sgd", "data": data, "n": self.n, "seed": self.seed,
-                    "standardize": self.standardization is not None, "epochs_loss": self.history.losses,
-                    "impl": c.impl, "lr": c.lr, "batch_size": c.batch_size, "epochs": c.epochs, "loss": c.loss,
-                    "grad_reduction": c.grad_reduction}
-        return Model(features=self.feature_names, coefficients=np.asarray(self.w), intercept=self.b, target=target,
-                     standardization=self.standardization, training=training)
+        training = {
+            "method": "sgd",
+            "data": data,
+            "n": self.n,
+            "seed": self.seed,
+            "standardize": self.standardization is not None,
+            "epochs_loss": self.history.losses,
+            "impl": c.impl,
+            "lr": c.lr,
+            "batch_size": c.batch_size,
+            "epochs": c.epochs,
+            "loss": c.loss,
+            "grad_reduction": c.grad_reduction,
+        }
+        return Model(
+            features=self.feature_names,
+            coefficients=np.asarray(self.w),
+            intercept=self.b,
+            target=target,
+            standardization=self.standardization,
+            training=training,
+        )
 
 
 def _check_arrays(X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -68,8 +84,9 @@ def _check_arrays(X, y) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_examples, n_features), got shape {X.shape}; "
-                         f"use X.reshape(-1, 1) for one feature")
+        raise ValueError(
+            f"X must be 2-D (n_examples, n_features), got shape {X.shape}; use X.reshape(-1, 1) for one feature"
+        )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1 or len(y) != len(X):
@@ -81,8 +98,10 @@ def _check_arrays(X, y) -> tuple[np.ndarray, np.ndarray]:
         if not np.isfinite(a).all():
             raise ValueError(f"{name} must be finite; found NaN or inf")
         if not np.abs(a).max() <= limit:
-            raise ValueError(f"{name} hold values up to {np.abs(a).max():g}, too large for float32 training "
-                             f"(at most {limit:.3g}); rescale them, or use solve")
+            raise ValueError(
+                f"{name} hold values up to {np.abs(a).max():g}, too large for float32 training "
+                f"(at most {limit:.3g}); rescale them, or use solve"
+            )
     return X, y
 
 
@@ -93,8 +112,17 @@ def _names(feature_names, d: int) -> list[str]:
     return names
 
 
-def fit_arrays(X, y, config: TrainConfig, *, feature_names=None, seed: int = 0, standardize: bool = False,
-               on_epoch: EpochCallback | None = None, record_steps: bool = False) -> ArrayFit:
+def fit_arrays(
+    X,
+    y,
+    config: TrainConfig,
+    *,
+    feature_names=None,
+    seed: int = 0,
+    standardize: bool = False,
+    on_epoch: EpochCallback | None = None,
+    record_steps: bool = False,
+) -> ArrayFit:
     """Train linear regression by minibatch SGD on arrays X (n, p) and y (n,).
 
     With ``standardize=True`` each feature is centred and divided by its standard deviation
@@ -153,18 +181,40 @@ class ClassifierFit:
     def to_model(self, *, target: str | None = None, data: str | None = None) -> SoftmaxModel:
         """The model file record; ``target`` and ``data`` name the label column and the data it came from."""
         c = self.config
-        training = {"method": "sgd", "data": data, "seed": self.seed,
-                    "test_acc": self.history.test_acc[-1] if self.history.test_acc else None,
-                    "impl": c.impl, "lr": c.lr, "batch_size": c.batch_size, "epochs": c.epochs,
-                    "weight_decay": c.weight_decay}
-        return SoftmaxModel(features=self.feature_names, classes=self.classes,
-                            coefficients=np.asarray(self.W, dtype=np.float64).T, intercepts=np.asarray(self.b),
-                            target=target, training=training)
+        training = {
+            "method": "sgd",
+            "data": data,
+            "seed": self.seed,
+            "test_acc": self.history.test_acc[-1] if self.history.test_acc else None,
+            "impl": c.impl,
+            "lr": c.lr,
+            "batch_size": c.batch_size,
+            "epochs": c.epochs,
+            "weight_decay": c.weight_decay,
+        }
+        return SoftmaxModel(
+            features=self.feature_names,
+            classes=self.classes,
+            coefficients=np.asarray(self.W, dtype=np.float64).T,
+            intercepts=np.asarray(self.b),
+            target=target,
+            training=training,
+        )
 
 
-def fit_classifier(X, y, config: TrainConfig, *, X_test=None, y_test=None, num_classes: int | None = None,
-                   classes: list[str] | None = None, feature_names=None, seed: int = 0,
-                   on_epoch: EpochCallback | None = None) -> ClassifierFit:
+def fit_classifier(
+    X,
+    y,
+    config: TrainConfig,
+    *,
+    X_test=None,
+    y_test=None,
+    num_classes: int | None = None,
+    classes: list[str] | None = None,
+    feature_names=None,
+    seed: int = 0,
+    on_epoch: EpochCallback | None = None,
+) -> ClassifierFit:
     """Train softmax regression by minibatch SGD on X (n, d) and class numbers y (n,) in 0..q−1.
 
     The weights start N(0, config.init_std²) and the bias at 0 (d2l 3.6); the seed fixes
@@ -189,8 +239,7 @@ def fit_classifier(X, y, config: TrainConfig, *, X_test=None, y_test=None, num_c
     engine = make_engine(config, W0, b0)
     history = fit(engine, source, config, generator=g, on_epoch=on_epoch, test_source=test_source)
     W, b = engine.parameters()
-    return ClassifierFit(config, seed, history, W, b, list(classes) if classes else [str(c) for c in range(q)],
-                         names)
+    return ClassifierFit(config, seed, history, W, b, list(classes) if classes else [str(c) for c in range(q)], names)
 
 
 def _check_classes(y: torch.Tensor, num_classes: int | None, name: str) -> int:
@@ -198,8 +247,9 @@ def _check_classes(y: torch.Tensor, num_classes: int | None, name: str) -> int:
         if not torch.isfinite(y).all():
             raise ValueError(f"{name} must hold class numbers, found NaN or inf")
         if not torch.equal(y, y.round()):
-            raise ValueError(f"{name} must hold whole class numbers, found fractions such as "
-                             f"{float(y[y != y.round()][0])}")
+            raise ValueError(
+                f"{name} must hold whole class numbers, found fractions such as {float(y[y != y.round()][0])}"
+            )
     y = y.to(torch.int64)
     if y.numel() == 0:
         raise ValueError(f"{name} has no labels")

@@ -34,16 +34,18 @@ def check_xy(features, labels, *, classes: bool = False) -> tuple[torch.Tensor, 
     or, with ``classes=True``, int64 class labels (n,)."""
     for name, t in (("features", features), ("labels", labels)):
         if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}; "
-                            f"use torch.as_tensor({name})")
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}; use torch.as_tensor({name})")
     if features.ndim != 2:
-        raise ValueError(f"features must be 2-D (n_examples, n_features), got shape "
-                         f"{tuple(features.shape)}; use features.reshape(-1, 1) for one feature")
+        raise ValueError(
+            f"features must be 2-D (n_examples, n_features), got shape "
+            f"{tuple(features.shape)}; use features.reshape(-1, 1) for one feature"
+        )
     if labels.ndim not in (1, 2) or (labels.ndim == 2 and labels.shape[1] != 1):
         raise ValueError(f"labels must have shape (n,) or (n, 1), got {tuple(labels.shape)}")
     if len(features) != len(labels):
-        raise ValueError(f"features and labels must have the same number of rows, got "
-                         f"{len(features)} and {len(labels)}")
+        raise ValueError(
+            f"features and labels must have the same number of rows, got {len(features)} and {len(labels)}"
+        )
     if len(features) == 0:
         raise ValueError("features must have at least one row, got 0")
     features = features.to(torch.float32).contiguous()
@@ -65,9 +67,9 @@ def iter_batches(features, labels, batch_size: int, order: torch.Tensor | None =
     n = len(features)
     for i in range(0, n, batch_size):
         if order is None:
-            yield features[i:i + batch_size], labels[i:i + batch_size]
+            yield features[i : i + batch_size], labels[i : i + batch_size]
         else:
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             yield features.index_select(0, idx), labels.index_select(0, idx)
 
 

@@ -72,6 +72,13 @@ def vectorization_benchmark(n: int = 100_000, repeat: int = 3) -> list[dict]:
             vectorised.stop()
             assert float(c.sum()) == float(d.sum()) == 2 * n  # both ways computed the same sum
         loop_s, vec_s = statistics.median(loop.times), statistics.median(vectorised.times)
-        rows.append({"library": name, "n": n, "loop_seconds": loop_s, "vectorized_seconds": vec_s,
-                     "speedup": loop_s / vec_s if vec_s > 0 else float("inf")})
+        rows.append(
+            {
+                "library": name,
+                "n": n,
+                "loop_seconds": loop_s,
+                "vectorized_seconds": vec_s,
+                "speedup": loop_s / vec_s if vec_s > 0 else float("inf"),
+            }
+        )
     return rows

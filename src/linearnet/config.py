@@ -43,8 +43,15 @@ AUTO_FAST_VALUES = 1_000_000
 _DATA_MAX = 1e30  # synthetic values stay far inside float32 (3.4e38), squares included
 
 
-def check_finite(name: str, value, *, low: float | None = None, low_inclusive: bool = True,
-                 hint: str = "", magnitude: float | None = None) -> float:
+def check_finite(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    low_inclusive: bool = True,
+    hint: str = "",
+    magnitude: float | None = None,
+) -> float:
     """Return ``value`` as a float, or raise with a message naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}{_hint(hint)}")
@@ -96,8 +103,7 @@ class SyntheticSpec:
     def __post_init__(self):
         if self.true_w is not None:
             if isinstance(self.true_w, (str, bytes)) or not hasattr(self.true_w, "__iter__"):
-                raise TypeError(f"true_w must be a sequence of numbers, got {self.true_w!r}; "
-                                f"e.g. true_w=(2, -3.4)")
+                raise TypeError(f"true_w must be a sequence of numbers, got {self.true_w!r}; e.g. true_w=(2, -3.4)")
             w = tuple(check_finite("true_w", v, magnitude=_DATA_MAX) for v in self.true_w)
             if not w:
                 raise ValueError("true_w must have at least one weight, got none; e.g. true_w=(2, -3.4)")
@@ -109,12 +115,14 @@ class SyntheticSpec:
             if self.true_w is not None and len(self.true_w) != d:
                 raise ValueError(
                     f"true_w has {len(self.true_w)} weights but num_features is {d}; "
-                    f"give {d} weights, or leave out true_w to draw them from the seed")
+                    f"give {d} weights, or leave out true_w to draw them from the seed"
+                )
             object.__setattr__(self, "num_features", d)
         elif self.true_w is None:
             raise ValueError("num_features is needed when true_w is not given; e.g. num_features=2")
-        object.__setattr__(self, "noise", check_finite("noise", self.noise, low=0.0, hint="e.g. 0.01",
-                                                       magnitude=_DATA_MAX))
+        object.__setattr__(
+            self, "noise", check_finite("noise", self.noise, low=0.0, hint="e.g. 0.01", magnitude=_DATA_MAX)
+        )
         check_choice("noise_dist", self.noise_dist, NOISE_DISTS)
         object.__setattr__(self, "noise_repeats", check_int("noise_repeats", self.noise_repeats, low=1))
 
@@ -152,10 +160,8 @@ class TrainConfig:
     weight_decay: float = 0.0  # λ: each step adds λ·w to the gradient of the weights (not the bias)
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", check_finite("lr", self.lr, low=0.0, low_inclusive=False,
-                                                    hint="e.g. 0.03"))
-        object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, low=1,
-                                                         hint="e.g. 10"))
+        object.__setattr__(self, "lr", check_finite("lr", self.lr, low=0.0, low_inclusive=False, hint="e.g. 0.03"))
+        object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, low=1, hint="e.g. 10"))
         object.__setattr__(self, "epochs", check_int("epochs", self.epochs, low=1, hint="e.g. 3"))
         check_choice("impl", self.impl, IMPLS)
         check_choice("loss", self.loss, LOSSES)
@@ -165,12 +171,18 @@ class TrainConfig:
         check_choice("report", self.report, REPORTS)
         check_choice("model", self.model, MODELS)
         if (self.model == "softmax") != (self.loss == "cross_entropy"):
-            raise ValueError(f"loss {self.loss!r} does not fit model {self.model!r}: softmax regression "
-                             f"uses cross_entropy, linear regression half_squared, squared, l1 or huber")
-        object.__setattr__(self, "weight_decay", check_finite("weight_decay", self.weight_decay, low=0.0,
-                                                              hint="e.g. 0.001"))
-        object.__setattr__(self, "huber_delta", check_finite("huber_delta", self.huber_delta, low=0.0,
-                                                             low_inclusive=False, hint="e.g. 1.0"))
+            raise ValueError(
+                f"loss {self.loss!r} does not fit model {self.model!r}: softmax regression "
+                f"uses cross_entropy, linear regression half_squared, squared, l1 or huber"
+            )
+        object.__setattr__(
+            self, "weight_decay", check_finite("weight_decay", self.weight_decay, low=0.0, hint="e.g. 0.001")
+        )
+        object.__setattr__(
+            self,
+            "huber_delta",
+            check_finite("huber_delta", self.huber_delta, low=0.0, low_inclusive=False, hint="e.g. 1.0"),
+        )
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         object.__setattr__(self, "lr_decay", check_finite("lr_decay", self.lr_decay, low=0.0, hint="e.g. 0.5"))
 

@@ -18,8 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ClassData", "load_digits", "load_fashion_mnist", "download_fashion_mnist", "read_idx",
-           "split", "from_table", "FASHION_MNIST_FILES", "FASHION_MNIST_CLASSES", "default_data_dir"]
+__all__ = [
+    "ClassData",
+    "load_digits",
+    "load_fashion_mnist",
+    "download_fashion_mnist",
+    "read_idx",
+    "split",
+    "from_table",
+    "FASHION_MNIST_FILES",
+    "FASHION_MNIST_CLASSES",
+    "default_data_dir",
+]
 
 FASHION_MNIST_FILES = {  # file: published MD5
     "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
@@ -31,8 +41,18 @@ FASHION_MNIST_MIRRORS = (
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 )
-FASHION_MNIST_CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
-                         "bag", "ankle boot"]
+FASHION_MNIST_CLASSES = [
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+]
 
 
 @dataclass
@@ -65,10 +85,12 @@ def split(X, y, *, test_fraction: float = 0.2, seed: int = 0):
 
 def from_table(table, *, test_fraction: float = 0.2, seed: int = 0) -> ClassData:
     """A labelled table (:func:`linearnet.tables.read_table` with ``labels=True``), split by the seed."""
-    X_train, y_train, X_test, y_test = split(table.features.astype(np.float32), table.target,
-                                             test_fraction=test_fraction, seed=seed)
-    return ClassData(table.path, X_train, y_train, X_test, y_test, list(table.classes),
-                     feature_names=list(table.feature_names))
+    X_train, y_train, X_test, y_test = split(
+        table.features.astype(np.float32), table.target, test_fraction=test_fraction, seed=seed
+    )
+    return ClassData(
+        table.path, X_train, y_train, X_test, y_test, list(table.classes), feature_names=list(table.feature_names)
+    )
 
 
 def load_digits(*, test_fraction: float = 0.2, seed: int = 0) -> ClassData:
@@ -104,8 +126,9 @@ def read_idx(path) -> np.ndarray:
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     expected = int(np.prod(dims))
     if len(raw) - header != expected:
-        raise ValueError(f"{path}: IDX header promises {expected} values of shape {dims}, "
-                         f"the file holds {len(raw) - header}")
+        raise ValueError(
+            f"{path}: IDX header promises {expected} values of shape {dims}, the file holds {len(raw) - header}"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -130,8 +153,9 @@ def _present(folder: Path, name: str) -> Path | None:
     return None
 
 
-def download_fashion_mnist(data_dir=None, *, mirrors=FASHION_MNIST_MIRRORS, checksums=FASHION_MNIST_FILES,
-                           timeout: float = 30.0) -> Path:
+def download_fashion_mnist(
+    data_dir=None, *, mirrors=FASHION_MNIST_MIRRORS, checksums=FASHION_MNIST_FILES, timeout: float = 30.0
+) -> Path:
     """Fetch the missing Fashion-MNIST files into ``data_dir``, checking each MD5; return the folder."""
     import urllib.error
     import urllib.request
@@ -160,14 +184,17 @@ def download_fashion_mnist(data_dir=None, *, mirrors=FASHION_MNIST_MIRRORS, chec
                 if tmp.exists():
                     tmp.unlink()
         else:
-            raise ValueError(f"Fashion-MNIST file {name} is not in {folder} and could not be downloaded "
-                             f"({'; '.join(errors)}); put the four files {', '.join(checksums)} "
-                             f"(gzip or raw) in {folder}, or pass --data-dir")
+            raise ValueError(
+                f"Fashion-MNIST file {name} is not in {folder} and could not be downloaded "
+                f"({'; '.join(errors)}); put the four files {', '.join(checksums)} "
+                f"(gzip or raw) in {folder}, or pass --data-dir"
+            )
     return folder
 
 
-def load_fashion_mnist(data_dir=None, *, download: bool = True, checksums=FASHION_MNIST_FILES,
-                       mirrors=FASHION_MNIST_MIRRORS) -> ClassData:
+def load_fashion_mnist(
+    data_dir=None, *, download: bool = True, checksums=FASHION_MNIST_FILES, mirrors=FASHION_MNIST_MIRRORS
+) -> ClassData:
     """Fashion-MNIST: 60,000 training and 10,000 test images of 28 × 28, 10 classes.
 
     Reads the four IDX files from ``data_dir`` (downloading missing ones unless
@@ -177,16 +204,20 @@ def load_fashion_mnist(data_dir=None, *, download: bool = True, checksums=FASHIO
     missing = [name for name in checksums if not _present(folder, name)]
     if missing:
         if not download:
-            raise ValueError(f"Fashion-MNIST files missing from {folder}: {', '.join(missing)}; "
-                             f"put the four files {', '.join(checksums)} (gzip or raw) there")
+            raise ValueError(
+                f"Fashion-MNIST files missing from {folder}: {', '.join(missing)}; "
+                f"put the four files {', '.join(checksums)} (gzip or raw) there"
+            )
         download_fashion_mnist(folder, mirrors=mirrors, checksums=checksums)
     arrays = {}
     for name, md5 in checksums.items():
         path = _present(folder, name)
         assert path is not None  # every file is present after the download above
         if path.suffix == ".gz" and _md5(path) != md5:
-            raise ValueError(f"{path}: checksum mismatch (MD5 {_md5(path)}, expected {md5}); "
-                             f"the file is damaged or not the published one: delete it and download again")
+            raise ValueError(
+                f"{path}: checksum mismatch (MD5 {_md5(path)}, expected {md5}); "
+                f"the file is damaged or not the published one: delete it and download again"
+            )
         arrays[name] = read_idx(path)
     images = {k: v for k, v in arrays.items() if "images" in k}
     labels = {k: v for k, v in arrays.items() if "labels" in k}
@@ -202,5 +233,12 @@ def load_fashion_mnist(data_dir=None, *, download: bool = True, checksums=FASHIO
     def flat(X):
         return (X.reshape(len(X), -1) / 255.0).astype(np.float32)
 
-    return ClassData("fashion-mnist", flat(X_train), y_train.astype(np.int64), flat(X_test),
-                     y_test.astype(np.int64), list(FASHION_MNIST_CLASSES), tuple(shape))
+    return ClassData(
+        "fashion-mnist",
+        flat(X_train),
+        y_train.astype(np.int64),
+        flat(X_test),
+        y_test.astype(np.int64),
+        list(FASHION_MNIST_CLASSES),
+        tuple(shape),
+    )

@@ -34,8 +34,15 @@ from .linear_regression import (
 from .optim import sgd
 from .softmax_regression import SoftmaxRegression, accuracy, cross_entropy, l2_penalty
 
-__all__ = ["Engine", "ScratchEngine", "ScratchSoftmaxEngine", "ConciseEngine", "FastEngine", "FastSoftmaxEngine",
-           "make_engine"]
+__all__ = [
+    "Engine",
+    "ScratchEngine",
+    "ScratchSoftmaxEngine",
+    "ConciseEngine",
+    "FastEngine",
+    "FastSoftmaxEngine",
+    "make_engine",
+]
 
 
 class Engine(Protocol):
@@ -124,8 +131,12 @@ class ScratchEngine(_ScratchStep):
         super().__init__(config)
         self.model = self.net = LinearRegressionScratch(w0, b0)
         delta = config.huber_delta
-        self.loss = {"half_squared": squared_loss, "squared": squared_error, "l1": absolute_loss,
-                     "huber": lambda y_hat, y: huber_loss(y_hat, y, delta)}[config.loss]
+        self.loss = {
+            "half_squared": squared_loss,
+            "squared": squared_error,
+            "l1": absolute_loss,
+            "huber": lambda y_hat, y: huber_loss(y_hat, y, delta),
+        }[config.loss]
 
     def _per_example(self, out, y):
         return self.loss(out, y)  # (B, 1)
@@ -173,8 +184,10 @@ class ConciseEngine(_AutogradEngine):
         layer = net[0]
         assert isinstance(layer, nn.Linear)
         self.layer: nn.Linear = layer
-        groups: list[dict[str, Any]] = [{"params": [layer.weight], "weight_decay": config.weight_decay},
-                                        {"params": [layer.bias]}]
+        groups: list[dict[str, Any]] = [
+            {"params": [layer.weight], "weight_decay": config.weight_decay},
+            {"params": [layer.bias]},
+        ]
         self.trainer = torch.optim.SGD(groups, lr=config.lr)
 
     def _per_example(self, out, y):
@@ -260,11 +273,13 @@ class FastEngine(_FastEngine):
         f = self._fast
         parts = min(self._threads(), -(-batch_size // 256))
         if batch_size >= f.PARALLEL_BATCH and parts > 1:
-            b, running, batches, _finite = f.sgd_epoch_parallel(X, y, order, self.w, self.b, self.lr, batch_size,
-                                                                *self.loss, self.mean, self.wd, out, parts)
+            b, running, batches, _finite = f.sgd_epoch_parallel(
+                X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, parts
+            )
         else:
-            b, running, batches, _finite = f.sgd_epoch(X, y, order, self.w, self.b, self.lr, batch_size,
-                                                       *self.loss, self.mean, self.wd, out)
+            b, running, batches, _finite = f.sgd_epoch(
+                X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out
+            )
         self.b = b
         return running, batches
 
@@ -295,11 +310,13 @@ class FastSoftmaxEngine(_FastEngine):
         f = self._fast
         parts = min(self._threads(), -(-batch_size // 32))
         if batch_size >= f.SOFTMAX_PARALLEL_BATCH and parts > 1:
-            running, batches, _finite = f.softmax_epoch_parallel(X, y, order, self.W, self.b, self.lr, batch_size,
-                                                                 self.mean, self.wd, out, parts)
+            running, batches, _finite = f.softmax_epoch_parallel(
+                X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out, parts
+            )
         else:
-            running, batches, _finite = f.softmax_epoch(X, y, order, self.W, self.b, self.lr, batch_size,
-                                                        self.mean, self.wd, out)
+            running, batches, _finite = f.softmax_epoch(
+                X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out
+            )
         return running, batches
 
     def evaluate(self, block: Block) -> tuple[float, float | None]:
@@ -312,8 +329,11 @@ class FastSoftmaxEngine(_FastEngine):
 
 
 _ENGINES: dict[tuple[str, str], Callable[[TrainConfig, torch.Tensor, torch.Tensor], Engine]] = {
-    ("linear", "scratch"): ScratchEngine, ("linear", "concise"): ConciseEngine, ("linear", "fast"): FastEngine,
-    ("softmax", "scratch"): ScratchSoftmaxEngine, ("softmax", "concise"): ConciseEngine,
+    ("linear", "scratch"): ScratchEngine,
+    ("linear", "concise"): ConciseEngine,
+    ("linear", "fast"): FastEngine,
+    ("softmax", "scratch"): ScratchSoftmaxEngine,
+    ("softmax", "concise"): ConciseEngine,
     ("softmax", "fast"): FastSoftmaxEngine,
 }
 

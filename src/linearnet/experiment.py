@@ -51,8 +51,9 @@ class Result:
         }
 
 
-def run_experiment(experiment: Experiment, *,
-                   on_epoch: EpochCallback | None = None, record_steps: bool = False) -> Result:
+def run_experiment(
+    experiment: Experiment, *, on_epoch: EpochCallback | None = None, record_steps: bool = False
+) -> Result:
     """Run ``experiment``; the seed fixes the data, the initial weights and every permutation.
 
     The draws come from one ``torch.Generator`` in one order (true weights if drawn,
@@ -69,8 +70,14 @@ def run_experiment(experiment: Experiment, *,
     return Result(experiment, history, w, b, true_w.tolist(), spec.true_b)
 
 
-def run(preset: str | None = None, *, seed: int = 0, on_epoch: EpochCallback | None = None,
-        record_steps: bool = False, **overrides) -> Result:
+def run(
+    preset: str | None = None,
+    *,
+    seed: int = 0,
+    on_epoch: EpochCallback | None = None,
+    record_steps: bool = False,
+    **overrides,
+) -> Result:
     """Run a preset with overrides: ``run("d2l-3.2", impl="fast", epochs=5)``.
 
     Example:
@@ -78,5 +85,4 @@ def run(preset: str | None = None, *, seed: int = 0, on_epoch: EpochCallback | N
         >>> result.history.losses[-1] < 1e-4
         True
     """
-    return run_experiment(make_experiment(preset, seed=seed, **overrides), on_epoch=on_epoch,
-                          record_steps=record_steps)
+    return run_experiment(make_experiment(preset, seed=seed, **overrides), on_epoch=on_epoch, record_steps=record_steps)

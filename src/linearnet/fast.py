@@ -28,8 +28,16 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["sgd_epoch", "sgd_epoch_parallel", "total_loss", "softmax_epoch", "softmax_epoch_parallel",
-           "softmax_evaluate", "PARALLEL_BATCH", "SOFTMAX_PARALLEL_BATCH"]
+__all__ = [
+    "sgd_epoch",
+    "sgd_epoch_parallel",
+    "total_loss",
+    "softmax_epoch",
+    "softmax_epoch_parallel",
+    "softmax_evaluate",
+    "PARALLEL_BATCH",
+    "SOFTMAX_PARALLEL_BATCH",
+]
 
 # Reassociation lets LLVM vectorise the dot products; no "nnan"/"ninf", so isfinite stays honest.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
@@ -50,8 +58,9 @@ def _prefetch(typingctx, address):
         ptr = builder.inttoptr(args[0], i8p)
         opaque = getattr(ptr.type, "is_opaque", False)
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty,
-                                            "llvm.prefetch.p0" if opaque else "llvm.prefetch.p0i8")
+        fn = cgutils.get_or_insert_function(
+            builder.module, fnty, "llvm.prefetch.p0" if opaque else "llvm.prefetch.p0i8"
+        )
         builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in all cache levels, data
         return context.get_dummy_value()
 
@@ -171,8 +180,7 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps
 
 
 @njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps,
-                       parts):  # pragma: no cover
+def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, parts):  # pragma: no cover
     """:func:`sgd_epoch` with each batch's gradient split over ``parts`` threads.
 
     For large batches: each thread sums the gradient of its slice of the batch, so

@@ -36,8 +36,15 @@ import numpy as np
 
 from .modelfile import Model
 
-__all__ = ["solve", "solve_chunks", "OLSResult", "RankDeficientWarning", "IllConditionedWarning",
-           "FAST_PATH_MAX_COND", "SEMINORMAL_MAX_COND"]
+__all__ = [
+    "solve",
+    "solve_chunks",
+    "OLSResult",
+    "RankDeficientWarning",
+    "IllConditionedWarning",
+    "FAST_PATH_MAX_COND",
+    "SEMINORMAL_MAX_COND",
+]
 
 FAST_PATH_MAX_COND = 1e3  # scaled condition number up to which the Gram/Cholesky path is used
 SEMINORMAL_MAX_COND = 3e7  # up to here refining the semi-normal equations converges (cond²·ε < 0.2)
@@ -100,10 +107,18 @@ class OLSResult:
     def table(self) -> list[dict]:
         """One row per parameter: name, estimate, stderr, t, p, ci_low, ci_high."""
         return [
-            {"name": name, "estimate": float(e), "stderr": float(s), "t": float(t), "p": float(p),
-             "ci_low": float(lo), "ci_high": float(hi)}
-            for name, e, s, t, p, (lo, hi) in zip(self.names, self.params, self.bse, self.tvalues,
-                                                   self.pvalues, self.conf_int, strict=True)
+            {
+                "name": name,
+                "estimate": float(e),
+                "stderr": float(s),
+                "t": float(t),
+                "p": float(p),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+            }
+            for name, e, s, t, p, (lo, hi) in zip(
+                self.names, self.params, self.bse, self.tvalues, self.pvalues, self.conf_int, strict=True
+            )
         ]
 
     def summary(self) -> str:
@@ -112,17 +127,23 @@ class OLSResult:
         head = f"{'':<{width}} {'coef':>12} {'std err':>12} {'t':>9} {'P>|t|':>7} {'[0.025':>12} {'0.975]':>12}"
         lines = [head, "-" * len(head)]
         for r in self.table():
-            lines.append(f"{r['name']:<{width}} {r['estimate']:>12.6g} {r['stderr']:>12.6g} {r['t']:>9.3f} "
-                         f"{r['p']:>7.3f} {r['ci_low']:>12.6g} {r['ci_high']:>12.6g}")
+            lines.append(
+                f"{r['name']:<{width}} {r['estimate']:>12.6g} {r['stderr']:>12.6g} {r['t']:>9.3f} "
+                f"{r['p']:>7.3f} {r['ci_low']:>12.6g} {r['ci_high']:>12.6g}"
+            )
         lines.append("-" * len(head))
-        lines.append(f"R² {self.r2:.6f}   adj. R² {self.adj_r2:.6f}   σ̂ {self.sigma:.6g}   n {self.n}   "
-                     f"rank {self.rank}   condition number {self.condition_number:.3g}")
+        lines.append(
+            f"R² {self.r2:.6f}   adj. R² {self.adj_r2:.6f}   σ̂ {self.sigma:.6g}   n {self.n}   "
+            f"rank {self.rank}   condition number {self.condition_number:.3g}"
+        )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         """The statistics as JSON-ready values (NaN and ±inf become None); ``intercept`` is None without one."""
-        rows = {r["name"]: {k: _finite_or_none(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")}
-                for r in self.table()}
+        rows = {
+            r["name"]: {k: _finite_or_none(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")}
+            for r in self.table()
+        }
         return {
             "intercept": rows.pop("intercept") if self.fit_intercept else None,
             "coefficients": {name: rows[name] for name in self.feature_names},
@@ -136,10 +157,15 @@ class OLSResult:
 
     def to_model(self, *, target: str | None = None, data: str | None = None) -> Model:
         """The model file record (:class:`linearnet.modelfile.Model`), statistics included."""
-        return Model(features=self.feature_names, coefficients=self.coef, intercept=self.intercept,
-                     fit_intercept=self.fit_intercept, target=target,
-                     training={"method": "solve", "data": data, "n": self.n, "algorithm": self.method},
-                     statistics=self.to_dict())
+        return Model(
+            features=self.feature_names,
+            coefficients=self.coef,
+            intercept=self.intercept,
+            fit_intercept=self.fit_intercept,
+            target=target,
+            training={"method": "solve", "data": data, "n": self.n, "algorithm": self.method},
+            statistics=self.to_dict(),
+        )
 
 
 def _finite_or_none(x) -> float | None:
@@ -148,6 +174,7 @@ def _finite_or_none(x) -> float | None:
 
 
 # --- input -------------------------------------------------------------------------------
+
 
 def _as_arrays(X, y, feature_names):
     """Accept NumPy arrays, torch tensors or a DataFrame; return float64 X (n, p), y (n,), names."""
@@ -166,8 +193,9 @@ def _as_arrays(X, y, feature_names):
         y = y.detach().cpu().numpy()
     y = np.asarray(y)
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_examples, n_features), got shape {X.shape}; "
-                         f"use X.reshape(-1, 1) for one feature")
+        raise ValueError(
+            f"X must be 2-D (n_examples, n_features), got shape {X.shape}; use X.reshape(-1, 1) for one feature"
+        )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -194,7 +222,8 @@ Chunks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 def _in_memory(X, y) -> Chunks:
     def chunks():
         for i in range(0, len(X), _CHUNK):
-            yield X[i:i + _CHUNK], y[i:i + _CHUNK]
+            yield X[i : i + _CHUNK], y[i : i + _CHUNK]
+
     return chunks
 
 
@@ -253,8 +282,7 @@ def _design(Xc, fit_intercept, dtype=np.float64):
     return np.concatenate([np.ones((len(Xc), 1), dtype), Xc], axis=1)
 
 
-def _residual_pass(chunks: Chunks, beta: np.ndarray, fit_intercept: bool, extended: bool,
-                   gradient: bool = True):
+def _residual_pass(chunks: Chunks, beta: np.ndarray, fit_intercept: bool, extended: bool, gradient: bool = True):
     """Aᵀr (if ``gradient``) and rᵀr for r = y − Aβ, in extended precision if asked."""
     dtype = np.longdouble if extended else np.float64
     b = beta.astype(dtype)
@@ -278,6 +306,7 @@ def _residual_pass(chunks: Chunks, beta: np.ndarray, fit_intercept: bool, extend
 
 
 # --- the solvers -------------------------------------------------------------------------
+
 
 def _cholesky_upper(Gs):
     L = np.linalg.cholesky(Gs)
@@ -360,21 +389,22 @@ def _nonfinite_message(memory, feature_names):
             return f"y must be finite; row {bad_y[0]} is {y[bad_y[0]]}"
         rows, cols = np.nonzero(~np.isfinite(X))
         if rows.size:
-            return (f"X must be finite; row {rows[0]}, column {feature_names[cols[0]]} "
-                    f"is {X[rows[0], cols[0]]}")
+            return f"X must be finite; row {rows[0]}, column {feature_names[cols[0]]} is {X[rows[0], cols[0]]}"
     return "the data are too large to square in float64 (their sums overflow); rescale them"
 
 
 def _dependent_message(names, null, rank, k):
-    involved = sorted({names[j] for v in null for j in np.flatnonzero(np.abs(v) > 1e-3 * np.abs(v).max())},
-                      key=names.index)
-    return (f"the columns {', '.join(involved)} are linearly dependent (rank {rank} of {k} parameters): "
-            f"drop one of them, or allow a rank-deficient design (--allow-rank-deficient) for the "
-            f"minimum-norm solution")
+    involved = sorted(
+        {names[j] for v in null for j in np.flatnonzero(np.abs(v) > 1e-3 * np.abs(v).max())}, key=names.index
+    )
+    return (
+        f"the columns {', '.join(involved)} are linearly dependent (rank {rank} of {k} parameters): "
+        f"drop one of them, or allow a rank-deficient design (--allow-rank-deficient) for the "
+        f"minimum-norm solution"
+    )
 
 
-def solve(X, y, *, fit_intercept: bool = True, feature_names=None,
-          allow_rank_deficient: bool = False) -> OLSResult:
+def solve(X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_deficient: bool = False) -> OLSResult:
     """Exact least squares ŷ = Xw + b with statsmodels' statistics.
 
     Args:
@@ -393,8 +423,9 @@ def solve(X, y, *, fit_intercept: bool = True, feature_names=None,
     return _solve(_Problem(_in_memory(X, y), names, fit_intercept, memory=(X, y)), allow_rank_deficient)
 
 
-def solve_chunks(chunks: Chunks, feature_names: list[str], *, fit_intercept: bool = True,
-                 allow_rank_deficient: bool = False) -> OLSResult:
+def solve_chunks(
+    chunks: Chunks, feature_names: list[str], *, fit_intercept: bool = True, allow_rank_deficient: bool = False
+) -> OLSResult:
     """:func:`solve` over data that arrive in chunks: ``chunks()`` starts a new pass each call.
 
     Each pass reads the data once; memory holds one chunk and a few k × k matrices.
@@ -443,10 +474,12 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
     if not (np.isfinite(first.G).all() and np.isfinite(first.Aty).all() and math.isfinite(first.tss_uncentered)):
         raise ValueError(_nonfinite_message(p.memory, p.feature_names))
     if n < k and not allow_rank_deficient:
-        raise ValueError(f"the data have {n} rows but the model has {k} parameters "
-                         f"({len(p.feature_names)} features{' + intercept' if p.fit_intercept else ''}); "
-                         f"need at least {k} rows, or allow a rank-deficient design "
-                         f"(--allow-rank-deficient) for the minimum-norm solution")
+        raise ValueError(
+            f"the data have {n} rows but the model has {k} parameters "
+            f"({len(p.feature_names)} features{' + intercept' if p.fit_intercept else ''}); "
+            f"need at least {k} rows, or allow a rank-deficient design "
+            f"(--allow-rank-deficient) for the minimum-norm solution"
+        )
     Gs = first.G * np.outer(d, d)
     lam = np.linalg.eigvalsh(Gs)
     scaled_cond = math.sqrt(lam[-1] / lam[0]) if lam[0] > 0 else math.inf
@@ -480,9 +513,13 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
         beta = d * _solve_r(R, d * first.Aty)
         beta, steps = _refine_seminormal(p.chunks, beta, R, d, p.fit_intercept, True, tol)
         if method == "tsqr" and scaled_cond > SEMINORMAL_MAX_COND:
-            warnings.warn(f"the design is too ill-conditioned (scaled condition number {scaled_cond:.2g}) "
-                          f"to be solved to full accuracy in chunks; load it into memory for the "
-                          f"augmented QR method", IllConditionedWarning, stacklevel=3)
+            warnings.warn(
+                f"the design is too ill-conditioned (scaled condition number {scaled_cond:.2g}) "
+                f"to be solved to full accuracy in chunks; load it into memory for the "
+                f"augmented QR method",
+                IllConditionedWarning,
+                stacklevel=3,
+            )
     from scipy.linalg import solve_triangular
 
     Rinv = solve_triangular(factor.R, np.eye(len(factor.R)))  # (AD)ᵀ(AD) = RᵀR, so (AᵀA)⁻¹ = D R⁻¹R⁻ᵀ D
@@ -500,12 +537,15 @@ def _min_norm(p: _Problem, factor: _Factor) -> OLSResult:
     # solutions are the β with Bβ = c = S⁻² Vᵀ D Aᵀy; the minimum-norm one is pinv(B)·c, and
     # pinv(AᵀA) = pinv(B) S⁻² pinv(B)ᵀ. Everything is k × k: the same in memory and in chunks.
     _, sv, vt = np.linalg.svd(factor.R)
-    V, S2 = vt[:factor.rank].T, sv[:factor.rank] ** 2
+    V, S2 = vt[: factor.rank].T, sv[: factor.rank] ** 2
     B_pinv = np.linalg.pinv(V.T / p.d[None, :])  # (k, r)
     beta = B_pinv @ ((V.T @ (p.d * p.first.Aty)) / S2)
     cov_unscaled = (B_pinv / S2) @ B_pinv.T
-    warnings.warn(f"the design has rank {factor.rank} of {len(p.names)} parameters; "
-                  f"returning the minimum-norm solution", RankDeficientWarning, stacklevel=4)
+    warnings.warn(
+        f"the design has rank {factor.rank} of {len(p.names)} parameters; returning the minimum-norm solution",
+        RankDeficientWarning,
+        stacklevel=4,
+    )
     return _finish(p, factor, beta, cov_unscaled, "pinv", 0)
 
 
@@ -537,8 +577,22 @@ def _finish(p: _Problem, factor: _Factor, beta, cov_unscaled, method: str, steps
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
     s = factor.s
     scaled = float(s[0] / s[-1]) if s[-1] > 0 else math.inf
-    return OLSResult(names=p.names, params=beta, bse=bse, tvalues=tvalues, pvalues=pvalues, conf_int=conf,
-                     sigma=math.sqrt(sigma2) if sigma2 == sigma2 else math.nan, r2=r2, adj_r2=adj, n=n,
-                     rank=rank, condition_number=cond, scaled_condition_number=scaled,
-                     fit_intercept=p.fit_intercept, method=method, refinement_steps=steps,
-                     feature_names=list(p.feature_names))
+    return OLSResult(
+        names=p.names,
+        params=beta,
+        bse=bse,
+        tvalues=tvalues,
+        pvalues=pvalues,
+        conf_int=conf,
+        sigma=math.sqrt(sigma2) if sigma2 == sigma2 else math.nan,
+        r2=r2,
+        adj_r2=adj,
+        n=n,
+        rank=rank,
+        condition_number=cond,
+        scaled_condition_number=scaled,
+        fit_intercept=p.fit_intercept,
+        method=method,
+        refinement_steps=steps,
+        feature_names=list(p.feature_names),
+    )

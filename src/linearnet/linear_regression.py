@@ -11,8 +11,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["linreg", "init_params", "LinearRegressionScratch", "linear_net",
-           "squared_loss", "squared_error", "absolute_loss", "huber_loss"]
+__all__ = [
+    "linreg",
+    "init_params",
+    "LinearRegressionScratch",
+    "linear_net",
+    "squared_loss",
+    "squared_error",
+    "absolute_loss",
+    "huber_loss",
+]
 
 
 def linreg(X, w, b):
@@ -20,8 +28,14 @@ def linreg(X, w, b):
     return X @ w + b  # (n, d) @ (d, 1) + (1,) -> (n, 1)
 
 
-def init_params(num_inputs: int, num_outputs: int = 1, *, std: float = 0.01, bias_std: float = 0.0,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def init_params(
+    num_inputs: int,
+    num_outputs: int = 1,
+    *,
+    std: float = 0.01,
+    bias_std: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Initial W (d, q) ~ N(0, std²) and b (q,) ~ N(0, bias_std²) (0 when a std is 0).
 
     q = 1 is linear regression's w (d, 1) and b (1,); softmax regression takes q classes.
@@ -30,8 +44,7 @@ def init_params(num_inputs: int, num_outputs: int = 1, *, std: float = 0.01, bia
     """
     shape = (num_inputs, num_outputs)
     W = torch.normal(0.0, std, shape, generator=generator) if std > 0 else torch.zeros(shape)
-    b = torch.normal(0.0, bias_std, (num_outputs,), generator=generator) if bias_std > 0 \
-        else torch.zeros(num_outputs)
+    b = torch.normal(0.0, bias_std, (num_outputs,), generator=generator) if bias_std > 0 else torch.zeros(num_outputs)
     return W, b
 
 
@@ -65,6 +78,7 @@ def linear_net(W: torch.Tensor, b: torch.Tensor) -> nn.Sequential:
 
 # --- losses, per example ------------------------------------------------------------------
 
+
 def squared_loss(y_hat, y):
     """½(ŷ − y)² per example (d2l 3.2); the MLE loss under Gaussian noise."""
     return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
@@ -83,4 +97,4 @@ def absolute_loss(y_hat, y):
 def huber_loss(y_hat, y, delta=1.0):
     """Huber's loss per example: ½r² for |r| ≤ δ, δ(|r| − ½δ) beyond; as ``nn.HuberLoss(delta=δ)``."""
     r = (y_hat - y.reshape(y_hat.shape)).abs()
-    return torch.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta))
+    return torch.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))

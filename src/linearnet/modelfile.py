@@ -131,8 +131,9 @@ class SoftmaxModel:
 def _checked(X, features: list[str]) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != len(features):
-        raise ValueError(f"X must have shape (n, {len(features)}) for the features {', '.join(features)}, "
-                         f"got {X.shape}")
+        raise ValueError(
+            f"X must have shape (n, {len(features)}) for the features {', '.join(features)}, got {X.shape}"
+        )
     return X
 
 
@@ -183,8 +184,9 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise _bad(path, f"format_version must be a whole number >= 1, got {version!r}")
     if version > FORMAT_VERSION:
-        raise _bad(path, f"format_version {version} is newer than this linearnet reads "
-                         f"({FORMAT_VERSION}); upgrade linearnet")
+        raise _bad(
+            path, f"format_version {version} is newer than this linearnet reads ({FORMAT_VERSION}); upgrade linearnet"
+        )
     kind = data.get("kind")
     if kind not in ("linear_regression", "softmax_regression"):
         raise _bad(path, f"kind {kind!r} is not supported (linear_regression, softmax_regression)")
@@ -204,16 +206,25 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
         raise _bad(path, "target must be a column name or null")
     if not isinstance(data.get("fit_intercept", True), bool):
         raise _bad(path, "fit_intercept must be true or false")
-    return Model(features=features, coefficients=np.array(coef, dtype=np.float64), intercept=float(intercept),
-                 fit_intercept=data.get("fit_intercept", True), target=target,
-                 standardization=data.get("standardization"), training=data.get("training") or {},
-                 statistics=data.get("statistics"))
+    return Model(
+        features=features,
+        coefficients=np.array(coef, dtype=np.float64),
+        intercept=float(intercept),
+        fit_intercept=data.get("fit_intercept", True),
+        target=target,
+        standardization=data.get("standardization"),
+        training=data.get("training") or {},
+        statistics=data.get("statistics"),
+    )
 
 
 def _finite_numbers(values, count: int) -> bool:
     """Whether ``values`` is a list of ``count`` finite JSON numbers (true and false are not numbers)."""
-    return (isinstance(values, list) and len(values) == count
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values))
+    return (
+        isinstance(values, list)
+        and len(values) == count
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    )
 
 
 def _load_softmax(path, data, features) -> SoftmaxModel:
@@ -221,14 +232,22 @@ def _load_softmax(path, data, features) -> SoftmaxModel:
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
         raise _bad(path, "classes must be a list of at least two class names")
     coef = data.get("coefficients")
-    if not isinstance(coef, list) or len(coef) != len(classes) or not all(
-            _finite_numbers(row, len(features)) for row in coef):
+    if (
+        not isinstance(coef, list)
+        or len(coef) != len(classes)
+        or not all(_finite_numbers(row, len(features)) for row in coef)
+    ):
         raise _bad(path, f"coefficients must be {len(classes)} rows of {len(features)} finite numbers")
     if not _finite_numbers(data.get("intercepts"), len(classes)):
         raise _bad(path, f"intercepts must be {len(classes)} finite numbers, one per class")
     target = data.get("target")
     if target is not None and not isinstance(target, str):
         raise _bad(path, "target must be a column name or null")
-    return SoftmaxModel(features=features, classes=classes, coefficients=np.asarray(coef),
-                        intercepts=np.asarray(data["intercepts"]),
-                        target=target, training=data.get("training") or {})
+    return SoftmaxModel(
+        features=features,
+        classes=classes,
+        coefficients=np.asarray(coef),
+        intercepts=np.asarray(data["intercepts"]),
+        target=target,
+        training=data.get("training") or {},
+    )

@@ -28,8 +28,9 @@ def plot_predictions(images, true, predicted, classes, *, image_shape, ncols: in
         ax = fig.add_subplot(nrows, ncols, k + 1)
         ax.imshow(np.asarray(images[k]).reshape(image_shape), cmap="gray_r", vmin=0.0, vmax=1.0)
         right = int(true[k]) == int(predicted[k])
-        ax.set_title(f"{classes[int(true[k])]}\n→ {classes[int(predicted[k])]}", fontsize=8,
-                     color="black" if right else "red")
+        ax.set_title(
+            f"{classes[int(true[k])]}\n→ {classes[int(predicted[k])]}", fontsize=8, color="black" if right else "red"
+        )
         ax.axis("off")
     fig.suptitle("true → predicted", fontsize=9)
     return fig
@@ -51,7 +52,7 @@ def save_figure(fig, path, *, size: tuple[int, int] | None = None) -> None:
 
 def normal(x, mu, sigma):
     """The normal density p(x) = exp(−(x − μ)² / 2σ²) / sqrt(2πσ²) (d2l 3.1)."""
-    return np.exp(-0.5 * ((np.asarray(x) - mu) / sigma) ** 2) / np.sqrt(2 * np.pi * sigma ** 2)
+    return np.exp(-0.5 * ((np.asarray(x) - mu) / sigma) ** 2) / np.sqrt(2 * np.pi * sigma**2)
 
 
 def plot_normal(params, *, x=None):
@@ -85,8 +86,14 @@ def plot_loss(losses, *, steps=None, floor=None, title="training loss"):
     values = [losses]
     if steps is not None and len(steps):
         steps = np.asarray(steps, dtype=float)
-        ax.plot(np.arange(1, len(steps) + 1) * len(losses) / len(steps), steps, color="tab:blue", alpha=0.35,
-                linewidth=0.8, label="batch loss (per step)")
+        ax.plot(
+            np.arange(1, len(steps) + 1) * len(losses) / len(steps),
+            steps,
+            color="tab:blue",
+            alpha=0.35,
+            linewidth=0.8,
+            label="batch loss (per step)",
+        )
         values.append(steps)
     ax.plot(epochs, losses, "o-", color="tab:blue", label="loss after each epoch")
     if floor is not None and floor > 0:

@@ -9,8 +9,16 @@ from dataclasses import dataclass, fields, replace
 
 from .config import AUTO_FAST_VALUES, Experiment, SyntheticSpec, TrainConfig
 
-__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "CLASSIFIER_PRESETS", "get_preset", "make_experiment",
-           "make_train_config", "DATASET_PRESETS"]
+__all__ = [
+    "Preset",
+    "PRESETS",
+    "DEFAULT_PRESET",
+    "CLASSIFIER_PRESETS",
+    "get_preset",
+    "make_experiment",
+    "make_train_config",
+    "DATASET_PRESETS",
+]
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,7 @@ PRESETS: dict[str, Preset] = {
             name="d2l-3.2",
             source="Dive into Deep Learning, 3.2 Linear Regression Implementation from Scratch",
             recipe="w=[2,-3.4] b=4.2, 1000 rows, noise N(0,0.01²); ½-squared loss, "
-                   "SGD lr 0.03 on the batch-mean gradient, batch 10, 3 epochs, weights N(0,0.01²), b=0",
+            "SGD lr 0.03 on the batch-mean gradient, batch 10, 3 epochs, weights N(0,0.01²), b=0",
             printed="loss 0.04, 0.00016, 0.000051 (floor σ²/2 = 5e-5)",
             data=SyntheticSpec(true_w=(2.0, -3.4), true_b=4.2, num_examples=1000, noise=0.01),
             train=TrainConfig(lr=0.03, batch_size=10, epochs=3, impl="scratch", loss="half_squared"),
@@ -39,8 +47,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="d2l-3.3",
             source="Dive into Deep Learning, 3.3 Concise Implementation of Linear Regression",
-            recipe="the data of d2l-3.2; nn.Linear, nn.MSELoss (no ½), torch.optim.SGD lr 0.03, "
-                   "batch 10, 3 epochs",
+            recipe="the data of d2l-3.2; nn.Linear, nn.MSELoss (no ½), torch.optim.SGD lr 0.03, batch 10, 3 epochs",
             printed="loss about 0.0002, 0.0001, 0.0001 (floor σ² = 1e-4)",
             data=SyntheticSpec(true_w=(2.0, -3.4), true_b=4.2, num_examples=1000, noise=0.01),
             train=TrainConfig(lr=0.03, batch_size=10, epochs=3, impl="concise", loss="squared"),
@@ -49,35 +56,41 @@ PRESETS: dict[str, Preset] = {
             name="gluon-lesson",
             source="MXNet/Gluon linear regression lesson (MXNet is retired; its recipe is reproduced)",
             recipe="w=[4.2,2,-3.2] b=2, 1000 rows, y = Xw + b + ε + ε with ε ~ N(0,0.01²); loss (ŷ−y)², "
-                   "SGD lr 0.001 on the summed batch gradient, batch 10, 5 epochs, w and b ~ N(0,1), "
-                   "running mean of batch losses",
+            "SGD lr 0.001 on the summed batch gradient, batch 10, 5 epochs, w and b ~ N(0,1), "
+            "running mean of batch losses",
             printed="loss 12.39, 0.164, 0.0026, 0.000418, 0.000386; w ≈ [4.1997, 2.0004, −3.1995], "
-                    "b ≈ 2.0012 (floor 4σ² = 4e-4)",
-            data=SyntheticSpec(true_w=(4.2, 2.0, -3.2), true_b=2.0, num_examples=1000, noise=0.01,
-                               noise_repeats=2),
-            train=TrainConfig(lr=0.001, batch_size=10, epochs=5, impl="scratch", loss="squared",
-                              grad_reduction="sum", init_std=1.0, init_bias_std=1.0, report="running"),
+            "b ≈ 2.0012 (floor 4σ² = 4e-4)",
+            data=SyntheticSpec(true_w=(4.2, 2.0, -3.2), true_b=2.0, num_examples=1000, noise=0.01, noise_repeats=2),
+            train=TrainConfig(
+                lr=0.001,
+                batch_size=10,
+                epochs=5,
+                impl="scratch",
+                loss="squared",
+                grad_reduction="sum",
+                init_std=1.0,
+                init_bias_std=1.0,
+                report="running",
+            ),
         ),
         Preset(
             name="d2l-softmax",
             source="Dive into Deep Learning, 3.6 Softmax Regression Implementation from Scratch",
             recipe="Fashion-MNIST (--dataset fashion-mnist; digits for an offline run), softmax regression "
-                   "784 -> 10, W ~ N(0,0.01²), b=0, cross-entropy, SGD lr 0.1 on the batch-mean gradient, "
-                   "batch 256, 10 epochs",
+            "784 -> 10, W ~ N(0,0.01²), b=0, cross-entropy, SGD lr 0.1 on the batch-mean gradient, "
+            "batch 256, 10 epochs",
             printed="test accuracy about 0.82-0.84 after 10 epochs",
             dataset="fashion-mnist",
-            train=TrainConfig(lr=0.1, batch_size=256, epochs=10, impl="scratch", loss="cross_entropy",
-                              model="softmax"),
+            train=TrainConfig(lr=0.1, batch_size=256, epochs=10, impl="scratch", loss="cross_entropy", model="softmax"),
         ),
         Preset(
             name="digits-softmax",
             source="the d2l-softmax recipe adapted to scikit-learn's 8 x 8 digits (runs offline)",
             recipe="1,438 training and 359 test images (seeded 80/20 split), softmax regression 64 -> 10, "
-                   "W ~ N(0,0.01²), b=0, cross-entropy, SGD lr 0.5, batch 32 (45 steps an epoch), 10 epochs",
+            "W ~ N(0,0.01²), b=0, cross-entropy, SGD lr 0.5, batch 32 (45 steps an epoch), 10 epochs",
             printed="(linearnet's own target) test accuracy >= 0.95",
             dataset="digits",
-            train=TrainConfig(lr=0.5, batch_size=32, epochs=10, impl="scratch", loss="cross_entropy",
-                              model="softmax"),
+            train=TrainConfig(lr=0.5, batch_size=32, epochs=10, impl="scratch", loss="cross_entropy", model="softmax"),
         ),
     )
 }
@@ -94,8 +107,9 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)} "
-                         f"(`linearnet presets` lists them)") from None
+        raise ValueError(
+            f"unknown preset {name!r}; choose from {', '.join(PRESETS)} (`linearnet presets` lists them)"
+        ) from None
 
 
 def make_experiment(preset: str | None = None, *, seed: int = 0, **overrides) -> Experiment:
@@ -109,13 +123,17 @@ def make_experiment(preset: str | None = None, *, seed: int = 0, **overrides) ->
     """
     base = get_preset(DEFAULT_PRESET if preset is None else preset)
     if base.data is None or overrides.get("model") not in (None, "linear"):
-        raise ValueError(f"synthetic data are for linear regression; softmax regression "
-                         f"{'(preset ' + repr(base.name) + ') ' if base.data is None else ''}"
-                         f"runs on a dataset: --dataset digits|fashion-mnist, or --data FILE --target COL")
+        raise ValueError(
+            f"synthetic data are for linear regression; softmax regression "
+            f"{'(preset ' + repr(base.name) + ') ' if base.data is None else ''}"
+            f"runs on a dataset: --dataset digits|fashion-mnist, or --data FILE --target COL"
+        )
     unknown = set(overrides) - _DATA_FIELDS - _TRAIN_FIELDS
     if unknown:
-        raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; accepted: "
-                        f"{', '.join(sorted(_DATA_FIELDS | _TRAIN_FIELDS))}")
+        raise TypeError(
+            f"unknown setting(s) {', '.join(sorted(unknown))}; accepted: "
+            f"{', '.join(sorted(_DATA_FIELDS | _TRAIN_FIELDS))}"
+        )
     data_kw = {k: v for k, v in overrides.items() if k in _DATA_FIELDS and v is not None}
     train_kw = {k: v for k, v in overrides.items() if k in _TRAIN_FIELDS and v is not None}
     if "num_features" in data_kw and "true_w" not in data_kw:
@@ -136,8 +154,9 @@ def make_train_config(preset: str | None = None, *, num_values: int = 0, **overr
     base = get_preset(DEFAULT_PRESET if preset is None else preset)
     unknown = set(overrides) - _TRAIN_FIELDS
     if unknown:
-        raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; accepted: "
-                        f"{', '.join(sorted(_TRAIN_FIELDS))}")
+        raise TypeError(
+            f"unknown setting(s) {', '.join(sorted(unknown))}; accepted: {', '.join(sorted(_TRAIN_FIELDS))}"
+        )
     train_kw = {k: v for k, v in overrides.items() if v is not None}
     return _train_config(base, preset is not None, num_values, train_kw)
 

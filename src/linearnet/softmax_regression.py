@@ -39,7 +39,7 @@ def evaluate_accuracy(net, data_iter) -> float:
 
 def l2_penalty(w):
     """½‖w‖² (d2l weight decay)."""
-    return (w ** 2).sum() / 2
+    return (w**2).sum() / 2
 
 
 class SoftmaxRegression:

@@ -10,8 +10,9 @@ from .memory import advise_huge_pages
 __all__ = ["synthetic_data", "draw"]
 
 
-def synthetic_data(w, b, num_examples, *, noise=0.01, noise_dist="normal", noise_repeats=1,
-                   generator: torch.Generator | None = None):
+def synthetic_data(
+    w, b, num_examples, *, noise=0.01, noise_dist="normal", noise_repeats=1, generator: torch.Generator | None = None
+):
     """Generate y = Xw + b + ε (d2l 3.2), ε added ``noise_repeats`` times.
 
     Args:
@@ -32,9 +33,14 @@ def synthetic_data(w, b, num_examples, *, noise=0.01, noise_dist="normal", noise
     """
     if isinstance(w, torch.Tensor):
         w = w.detach().reshape(-1).tolist()
-    spec = SyntheticSpec(true_w=tuple(w) if hasattr(w, "__iter__") else w, true_b=b,
-                         num_examples=num_examples, noise=noise, noise_dist=noise_dist,
-                         noise_repeats=noise_repeats)
+    spec = SyntheticSpec(
+        true_w=tuple(w) if hasattr(w, "__iter__") else w,
+        true_b=b,
+        num_examples=num_examples,
+        noise=noise,
+        noise_dist=noise_dist,
+        noise_repeats=noise_repeats,
+    )
     _, X, y = draw(spec, generator)
     return X, y
 

@@ -40,6 +40,7 @@ class Table:
 
 # --- what the file is ----------------------------------------------------------------------
 
+
 def detect_format(path) -> str:
     """'csv' or 'parquet', by content (Parquet's magic bytes), else by extension."""
     p = Path(path)
@@ -82,6 +83,8 @@ def _is_number(text) -> bool:
 
 
 _HEX = re.compile(rb"(^|[,\n])\s*[+-]?0[xX][0-9a-fA-F]")
+
+
 def _where(path, fmt: str, row: int) -> str:
     """'row 7 (line 8)' for CSV (the header is line 1), 'row 7' for Parquet; row counts from 1."""
     return f"row {row} (line {_line_of_row(path, row)})" if fmt == "csv" else f"row {row}"
@@ -120,15 +123,18 @@ def _column_values(path, fmt, name, column, first_row: int) -> np.ndarray:
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         for i, text in enumerate(column.to_pylist()):
             if not _is_number(text):
-                raise ValueError(f"{path}: column '{name}', {_where(path, fmt, first_row + i)}: "
-                                 f"{text!r} is not a number")
+                raise ValueError(
+                    f"{path}: column '{name}', {_where(path, fmt, first_row + i)}: {text!r} is not a number"
+                )
         values = np.array(column.to_pylist(), dtype=np.float64)
     else:
         raise ValueError(f"{path}: column '{name}' holds {t} values, expected numbers")
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        raise ValueError(f"{path}: column '{name}', {_where(path, fmt, first_row + int(bad[0]))}: "
-                         f"{values[bad[0]]} is not a finite number")
+        raise ValueError(
+            f"{path}: column '{name}', {_where(path, fmt, first_row + int(bad[0]))}: "
+            f"{values[bad[0]]} is not a finite number"
+        )
     return values
 
 
@@ -151,8 +157,10 @@ def _check_header(path, names: list[str]) -> None:
         if name == "":
             raise ValueError(f"{path}: column {j} has no name in the header; name every column")
         if names.count(name) > 1:
-            raise ValueError(f"{path}: column '{name}' appears {names.count(name)} times in the header; "
-                             f"give each column its own name")
+            raise ValueError(
+                f"{path}: column '{name}' appears {names.count(name)} times in the header; "
+                f"give each column its own name"
+            )
 
 
 def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target) -> list[str]:
@@ -166,20 +174,20 @@ def _select(path, names: list[str], target, features, numeric: Callable[[str], b
     if features is None:
         features = [n for n in names if n != target and numeric(n)]
         if not features:
-            raise ValueError(f"{path}: has no numeric column besides the target '{target}'; "
-                             f"its columns are: {columns}")
+            raise ValueError(f"{path}: has no numeric column besides the target '{target}'; its columns are: {columns}")
     else:
         features = list(features)
         missing = [f for f in features if f not in names]
         if missing:
-            raise ValueError(f"{path}: has no column{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(repr(m) for m in missing)}; its columns are: {columns}")
+            raise ValueError(
+                f"{path}: has no column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(repr(m) for m in missing)}; its columns are: {columns}"
+            )
         if target is not None and target in features:
             raise ValueError(f"{path}: column '{target}' is the target and cannot also be a feature")
         dupes = sorted({f for f in features if features.count(f) > 1})
         if dupes:
-            raise ValueError(f"{path}: feature column{'s' if len(dupes) > 1 else ''} "
-                             f"{', '.join(dupes)} named twice")
+            raise ValueError(f"{path}: feature column{'s' if len(dupes) > 1 else ''} {', '.join(dupes)} named twice")
     return features
 
 
@@ -225,8 +233,14 @@ def _read_arrow(path, fmt):
         raise ValueError(found or f"{path}: cannot be read as {fmt.upper()} ({exc})") from None
 
 
-def read_table(path, *, target: str | None = None, features: list[str] | None = None,
-               require_target: bool = True, labels: bool = False) -> Table:
+def read_table(
+    path,
+    *,
+    target: str | None = None,
+    features: list[str] | None = None,
+    require_target: bool = True,
+    labels: bool = False,
+) -> Table:
     """Read a CSV or Parquet file into float64 arrays, validating every value.
 
     Features default to every numeric column but the target. With ``require_target=False``
@@ -239,14 +253,16 @@ def read_table(path, *, target: str | None = None, features: list[str] | None = 
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
         raise ValueError(f"{path}: has a header but no rows")
-    features = _select(path, names, target, features, lambda n: _looks_numeric(table.column(n)),
-                       require_target)
+    features = _select(path, names, target, features, lambda n: _looks_numeric(table.column(n)), require_target)
     numeric = features + ([target] if target and not labels else [])
     import pyarrow as pa
 
     # pyarrow reads 0x5 as the integer 5: a typo here. Only integer columns can hide one.
-    if (fmt == "csv" and any(pa.types.is_integer(table.column(n).type) for n in numeric)
-            and _HEX.search(Path(path).read_bytes())):
+    if (
+        fmt == "csv"
+        and any(pa.types.is_integer(table.column(n).type) for n in numeric)
+        and _HEX.search(Path(path).read_bytes())
+    ):
         found = _diagnose_csv(path, numeric)
         if found:
             raise ValueError(found)
@@ -284,8 +300,7 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
 
         def numeric(n):
             t = schema.field(n).type
-            return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
-                    or pa.types.is_decimal(t))
+            return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t)
 
         chosen = _select(path, names, target, features, numeric, True)
 
@@ -310,9 +325,13 @@ def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_
         block = int(min(max(chunk_rows * row_bytes, 1 << 16), 1 << 30))
 
         def batches():
-            reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=block),
-                                   convert_options=pcsv.ConvertOptions(
-                                       include_columns=wanted, column_types={w: pa.float64() for w in wanted}))
+            reader = pcsv.open_csv(
+                path,
+                read_options=pcsv.ReadOptions(block_size=block),
+                convert_options=pcsv.ConvertOptions(
+                    include_columns=wanted, column_types={w: pa.float64() for w in wanted}
+                ),
+            )
             return reader
 
     def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -374,12 +393,15 @@ def encode_labels(values, *, where: str = "labels") -> tuple[np.ndarray, list[st
         codes = np.array(numbers, dtype=np.int64)
         classes = [str(c) for c in range(int(codes.max()) + 1)]
     if len(np.unique(codes)) < 2:
-        raise ValueError(f"{where}: every row has the same class {classes[int(codes[0])]!r}; "
-                         f"classification needs at least two classes")
+        raise ValueError(
+            f"{where}: every row has the same class {classes[int(codes[0])]!r}; "
+            f"classification needs at least two classes"
+        )
     return codes, classes
 
 
 # --- writing -------------------------------------------------------------------------------
+
 
 def write_table(path, columns: dict[str, np.ndarray]) -> None:
     """Write columns to CSV or Parquet (by extension: .parquet/.pq), atomically."""

@@ -52,9 +52,11 @@ class DivergedError(ArithmeticError):
 
     def __init__(self, epoch: int, loss: float, lr: float):
         self.epoch, self.loss, self.lr = epoch, loss, lr
-        super().__init__(f"training diverged: the loss became {loss} in epoch {epoch}; "
-                         f"the learning rate {lr:g} is too large for these data; "
-                         f"try a smaller one, such as {lr / 10:g}")
+        super().__init__(
+            f"training diverged: the loss became {loss} in epoch {epoch}; "
+            f"the learning rate {lr:g} is too large for these data; "
+            f"try a smaller one, such as {lr / 10:g}"
+        )
 
 
 class EpochCallback(Protocol):
@@ -76,10 +78,16 @@ def _evaluate(engine: Engine, source: BatchSource) -> tuple[float, float | None]
     return loss / source.num_rows, (right / source.num_rows if classifier else None)
 
 
-def fit(engine: Engine, source: BatchSource, config: TrainConfig, *,
-        generator: torch.Generator | None = None,
-        on_epoch: EpochCallback | None = None,
-        test_source: BatchSource | None = None, record_steps: bool = False) -> History:
+def fit(
+    engine: Engine,
+    source: BatchSource,
+    config: TrainConfig,
+    *,
+    generator: torch.Generator | None = None,
+    on_epoch: EpochCallback | None = None,
+    test_source: BatchSource | None = None,
+    record_steps: bool = False,
+) -> History:
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
     Each epoch visits the rows in a fresh random order drawn from ``generator`` and then

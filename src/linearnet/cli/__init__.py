@@ -18,9 +18,12 @@ COMMANDS = (train, solve, predict, bench, plot, presets)
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="linearnet", description="Linear neural networks: linear and softmax regression "
-                    "trained by minibatch SGD from scratch, concisely (torch.nn) and fast (compiled), or linear "
-                    "regression solved exactly with its statistics.")
+    parser = Parser(
+        prog="linearnet",
+        description="Linear neural networks: linear and softmax regression "
+        "trained by minibatch SGD from scratch, concisely (torch.nn) and fast (compiled), or linear "
+        "regression solved exactly with its statistics.",
+    )
     parser.add_argument("--version", action="version", version=f"linearnet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
@@ -33,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("linearnet", "a command is required: train, solve, predict, bench, plot or presets "
-                                          "(see linearnet --help)")
+            raise UsageError(
+                "linearnet",
+                "a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)",
+            )
         return args.handler(args)
     except UsageError as exc:
         print(exc, file=sys.stderr)

@@ -8,12 +8,16 @@ PROG = "linearnet bench"
 
 
 def add_parser(commands) -> None:
-    bench = commands.add_parser("bench", help="the book's timing experiments",
-                                description="Timing experiments from the book.")
+    bench = commands.add_parser(
+        "bench", help="the book's timing experiments", description="Timing experiments from the book."
+    )
     kinds = bench.add_subparsers(dest="bench", metavar="WHAT", parser_class=Parser, required=True)
-    vec = kinds.add_parser("vectorization", help="Python loop against vectorised addition (d2l 3.1)",
-                           description="Add two vectors element by element in a Python loop and in one "
-                                       "vectorised call, for torch and NumPy; print median times.")
+    vec = kinds.add_parser(
+        "vectorization",
+        help="Python loop against vectorised addition (d2l 3.1)",
+        description="Add two vectors element by element in a Python loop and in one "
+        "vectorised call, for torch and NumPy; print median times.",
+    )
     vec.add_argument("--n", type=whole, default=100_000, help="vector length (default 100000)")
     vec.add_argument("--repeat", type=whole, default=3, help="runs of each (default 3; the median is shown)")
     vec.set_defaults(handler=vectorization)

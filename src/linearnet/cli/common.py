@@ -17,8 +17,22 @@ from typing import TypeVar
 
 from ..outputs import check_output
 
-__all__ = ["UsageError", "Parser", "refused", "number", "whole", "names", "size", "numbers", "check_out",
-           "check_figure_path", "write_figure", "save_model", "Progress", "run_training"]
+__all__ = [
+    "UsageError",
+    "Parser",
+    "refused",
+    "number",
+    "whole",
+    "names",
+    "size",
+    "numbers",
+    "check_out",
+    "check_figure_path",
+    "write_figure",
+    "save_model",
+    "Progress",
+    "run_training",
+]
 
 T = TypeVar("T")
 
@@ -45,6 +59,7 @@ def refused(prog: str) -> Iterator[None]:
 
 
 # --- argument types ---------------------------------------------------------------------
+
 
 def number(text: str) -> float:
     try:
@@ -81,11 +96,11 @@ def numbers(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas such as 2,-3.4, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas such as 2,-3.4, got {text!r}") from None
 
 
 # --- outputs ------------------------------------------------------------------------------
+
 
 def check_out(prog: str, path: str | None) -> None:
     """Fail before the work, not after it, when an output cannot be written there."""
@@ -135,6 +150,7 @@ def write_columns(prog: str, columns: dict, path: str | None) -> None:
 
 # --- training -----------------------------------------------------------------------------
 
+
 class Progress:
     """A one-line bar on stderr, on a terminal only: it appears once the run has taken
     ``after_seconds`` and its clock ticks between epochs too; :meth:`clear` erases it."""
@@ -166,8 +182,10 @@ class Progress:
             done = int(20 * self.epoch / self.epochs)
             eta = f" eta {elapsed / self.epoch * (self.epochs - self.epoch):.1f}s" if self.epoch else ""
             loss = f" loss {self.loss:.6g}" if self.loss is not None else ""
-            self.stream.write(f"\r\033[K[{'#' * done}{'.' * (20 - done)}] epoch {self.epoch}/{self.epochs}"
-                              f"{loss} elapsed {elapsed:.1f}s{eta}")
+            self.stream.write(
+                f"\r\033[K[{'#' * done}{'.' * (20 - done)}] epoch {self.epoch}/{self.epochs}"
+                f"{loss} elapsed {elapsed:.1f}s{eta}"
+            )
             self.stream.flush()
             self.drawn = True
 

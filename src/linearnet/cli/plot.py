@@ -10,24 +10,43 @@ PROG = "linearnet plot"
 
 
 def add_parser(commands) -> None:
-    plot = commands.add_parser("plot", help="the book's figures, written to files",
-                               description="Draw the book's figures into PNG, PDF or SVG files.")
+    plot = commands.add_parser(
+        "plot",
+        help="the book's figures, written to files",
+        description="Draw the book's figures into PNG, PDF or SVG files.",
+    )
     kinds = plot.add_subparsers(dest="plot", metavar="WHAT", parser_class=Parser, required=True)
-    normal = kinds.add_parser("normal", help="normal densities for several (mean, std) pairs",
-                              description="The normal density for each MEAN,STD pair (d2l 3.1).")
-    normal.add_argument("--params", type=numbers, nargs="+", default=[(0, 1), (0, 2), (3, 1)],
-                        metavar="MEAN,STD", help="pairs such as 0,1 0,2 3,1 (the book's)")
+    normal = kinds.add_parser(
+        "normal",
+        help="normal densities for several (mean, std) pairs",
+        description="The normal density for each MEAN,STD pair (d2l 3.1).",
+    )
+    normal.add_argument(
+        "--params",
+        type=numbers,
+        nargs="+",
+        default=[(0, 1), (0, 2), (3, 1)],
+        metavar="MEAN,STD",
+        help="pairs such as 0,1 0,2 3,1 (the book's)",
+    )
     normal.add_argument("--out", required=True, metavar="FILE.png", help="the picture to write (.png, .pdf, .svg)")
     normal.add_argument("--size", type=size, metavar="WxH", help="picture size in pixels (default 600x350)")
     normal.set_defaults(handler=plot_normal)
-    data = kinds.add_parser("data", help="a feature against the label, with a fitted line if asked",
-                            description="Scatter one feature against the label (d2l 3.2).")
+    data = kinds.add_parser(
+        "data",
+        help="a feature against the label, with a fitted line if asked",
+        description="Scatter one feature against the label (d2l 3.2).",
+    )
     data.add_argument("--data", metavar="FILE", help="a CSV or Parquet file (with --target)")
     data.add_argument("--target", metavar="COL", help="the label column of --data")
     data.add_argument("--preset", metavar="NAME", help="synthetic data of a preset (default d2l-3.2)")
     data.add_argument("--seed", type=whole, default=0, metavar="N", help="with --preset (default 0)")
-    data.add_argument("--feature", required=True, metavar="COL",
-                      help="the feature to draw: a column of --data, or x1, x2, ... for a preset")
+    data.add_argument(
+        "--feature",
+        required=True,
+        metavar="COL",
+        help="the feature to draw: a column of --data, or x1, x2, ... for a preset",
+    )
     data.add_argument("--fit", action="store_true", help="draw the least-squares line of label on feature")
     data.add_argument("--out", required=True, metavar="FILE.png", help="the picture to write (.png, .pdf, .svg)")
     data.add_argument("--size", type=size, metavar="WxH", help="picture size in pixels (default 600x350)")
@@ -38,8 +57,11 @@ def plot_normal(args) -> int:
     check_figure_path(PROG, args.out)
     for pair in args.params:
         if len(pair) != 2 or not all(map(math.isfinite, pair)) or pair[1] <= 0:
-            raise UsageError(PROG, f"--params takes MEAN,STD pairs with a finite mean and a std > 0, "
-                                   f"got {','.join(f'{v:g}' for v in pair)}")
+            raise UsageError(
+                PROG,
+                f"--params takes MEAN,STD pairs with a finite mean and a std > 0, "
+                f"got {','.join(f'{v:g}' for v in pair)}",
+            )
     from ..plot import plot_normal as draw
 
     write_figure(PROG, draw(args.params), args.out, args.size)

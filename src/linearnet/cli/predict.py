@@ -8,8 +8,11 @@ PROG = "linearnet predict"
 
 
 def add_parser(commands) -> None:
-    predict = commands.add_parser("predict", help="predict with a model file",
-                                  description="Predict the target for each row of DATA with a model file.")
+    predict = commands.add_parser(
+        "predict",
+        help="predict with a model file",
+        description="Predict the target for each row of DATA with a model file.",
+    )
     predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
     predict.add_argument("--model", required=True, metavar="MODEL", help="a model file from solve or train --out")
     predict.add_argument("--out", metavar="FILE", help="write CSV or Parquet (by extension); default stdout")

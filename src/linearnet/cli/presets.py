@@ -6,8 +6,11 @@ from ..presets import PRESETS
 
 
 def add_parser(commands) -> None:
-    presets = commands.add_parser("presets", help="list the presets with their source and recipe",
-                                  description="List the presets with their source and recipe.")
+    presets = commands.add_parser(
+        "presets",
+        help="list the presets with their source and recipe",
+        description="List the presets with their source and recipe.",
+    )
     presets.set_defaults(handler=run)
 
 

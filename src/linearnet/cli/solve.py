@@ -15,18 +15,31 @@ STREAM_BYTES = 1 << 30  # files larger than this are solved in chunks
 
 def add_parser(commands) -> None:
     solve = commands.add_parser(
-        "solve", help="exact least squares on a CSV or Parquet file, with statistics",
+        "solve",
+        help="exact least squares on a CSV or Parquet file, with statistics",
         description="Fit y = Xw + b exactly (scaled QR/Cholesky with iterative refinement) and report "
-                    "standard errors, t, p, 95% intervals, R², σ̂ as statsmodels does.")
+        "standard errors, t, p, 95% intervals, R², σ̂ as statsmodels does.",
+    )
     solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file")
     solve.add_argument("--target", required=True, metavar="COL", help="the column to predict")
-    solve.add_argument("--features", type=names, metavar="A,B,...",
-                       help="feature columns (default: every numeric column but the target)")
+    solve.add_argument(
+        "--features",
+        type=names,
+        metavar="A,B,...",
+        help="feature columns (default: every numeric column but the target)",
+    )
     solve.add_argument("--no-intercept", action="store_true", help="fit y = Xw without b")
-    solve.add_argument("--allow-rank-deficient", action="store_true",
-                       help="return the minimum-norm solution when columns are linearly dependent")
-    solve.add_argument("--chunk-rows", type=whole, metavar="N",
-                       help="read the file in chunks of about N rows (default: files over 1 GB)")
+    solve.add_argument(
+        "--allow-rank-deficient",
+        action="store_true",
+        help="return the minimum-norm solution when columns are linearly dependent",
+    )
+    solve.add_argument(
+        "--chunk-rows",
+        type=whole,
+        metavar="N",
+        help="read the file in chunks of about N rows (default: files over 1 GB)",
+    )
     solve.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     solve.add_argument("--out", metavar="MODEL", help="write the model file (the table is printed too)")
     solve.set_defaults(handler=run)
@@ -42,8 +55,9 @@ def run(args) -> int:
         detect_format(args.data)
         stream = args.chunk_rows is not None or os.path.getsize(args.data) > STREAM_BYTES
         if stream:
-            chunks, features = table_chunks(args.data, target=args.target, features=args.features,
-                                            chunk_rows=args.chunk_rows or 1_000_000)
+            chunks, features = table_chunks(
+                args.data, target=args.target, features=args.features, chunk_rows=args.chunk_rows or 1_000_000
+            )
         else:
             table = read_table(args.data, target=args.target, features=args.features)
     from ..leastsq import solve, solve_chunks
@@ -52,11 +66,20 @@ def run(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if stream:
-                result = solve_chunks(chunks, features, fit_intercept=not args.no_intercept,
-                                      allow_rank_deficient=args.allow_rank_deficient)
+                result = solve_chunks(
+                    chunks,
+                    features,
+                    fit_intercept=not args.no_intercept,
+                    allow_rank_deficient=args.allow_rank_deficient,
+                )
             else:
-                result = solve(table.features, table.target, fit_intercept=not args.no_intercept,
-                               feature_names=table.feature_names, allow_rank_deficient=args.allow_rank_deficient)
+                result = solve(
+                    table.features,
+                    table.target,
+                    fit_intercept=not args.no_intercept,
+                    feature_names=table.feature_names,
+                    allow_rank_deficient=args.allow_rank_deficient,
+                )
     except ValueError as exc:
         message = str(exc)
         if not message.startswith(f"{args.data}:"):  # about the design: say which file

@@ -23,74 +23,112 @@ from .common import (
 
 PROG = "linearnet train"
 SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
-TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay", "loss", "huber_delta", "lr_schedule",
-               "lr_decay")
+TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay", "loss", "huber_delta", "lr_schedule", "lr_decay")
 DATASETS = tuple(sorted(DATASET_PRESETS))
 
 
 def add_parser(commands) -> None:
     train = commands.add_parser(
-        "train", help="train linear or softmax regression by minibatch SGD "
-                      "(default: the book's section 3.2 on synthetic data)",
+        "train",
+        help="train linear or softmax regression by minibatch SGD (default: the book's section 3.2 on synthetic data)",
         description="Train by minibatch SGD: linear regression on synthetic data y = Xw + b + ε (with no "
-                    f"flags, preset {DEFAULT_PRESET}) or on a CSV/Parquet file (--data), or softmax regression "
-                    "on an image data set (--dataset) or a labelled file (--model softmax --data). Flags "
-                    "override a preset's values.",
-        epilog="Negative values in a list need the = form: --true-w=-3.4,2.")
-    train.add_argument("--preset", metavar="NAME",
-                       help=f"a preset from `linearnet presets` (default {DEFAULT_PRESET})")
+        f"flags, preset {DEFAULT_PRESET}) or on a CSV/Parquet file (--data), or softmax regression "
+        "on an image data set (--dataset) or a labelled file (--model softmax --data). Flags "
+        "override a preset's values.",
+        epilog="Negative values in a list need the = form: --true-w=-3.4,2.",
+    )
+    train.add_argument("--preset", metavar="NAME", help=f"a preset from `linearnet presets` (default {DEFAULT_PRESET})")
     data = train.add_argument_group("synthetic data (linear regression)")
     data.add_argument("--true-w", type=numbers, metavar="W1,W2,...", help="true weights")
     data.add_argument("--true-b", type=number, metavar="B", help="true bias")
     data.add_argument("--num-examples", type=whole, metavar="N", help="rows")
-    data.add_argument("--num-features", type=whole, metavar="D",
-                      help="features; without --true-w the true weights are drawn from the seed")
+    data.add_argument(
+        "--num-features",
+        type=whole,
+        metavar="D",
+        help="features; without --true-w the true weights are drawn from the seed",
+    )
     data.add_argument("--noise", type=number, metavar="S", help="noise scale (σ, or b for Laplace)")
     data.add_argument("--noise-dist", metavar="{" + ",".join(NOISE_DISTS) + "}", help="noise distribution")
     table = train.add_argument_group("your data")
     table.add_argument("--data", metavar="FILE", help="train on a CSV or Parquet file instead of synthetic data")
     table.add_argument("--target", metavar="COL", help="with --data: the column to predict (or the class labels)")
-    table.add_argument("--features", type=names, metavar="A,B,...",
-                       help="with --data: feature columns (default: every numeric column but the target)")
-    table.add_argument("--standardize", action="store_true",
-                       help="with --data: train on centred, unit-variance features; report original units")
+    table.add_argument(
+        "--features",
+        type=names,
+        metavar="A,B,...",
+        help="with --data: feature columns (default: every numeric column but the target)",
+    )
+    table.add_argument(
+        "--standardize",
+        action="store_true",
+        help="with --data: train on centred, unit-variance features; report original units",
+    )
     fit = train.add_argument_group("training")
     fit.add_argument("--lr", type=number, help="learning rate")
     fit.add_argument("--batch-size", type=whole, metavar="B", help="rows per SGD step")
     fit.add_argument("--epochs", type=whole, metavar="E", help="passes over the data")
-    fit.add_argument("--loss", metavar="{half_squared,squared,l1,huber}",
-                     help="linear regression's loss (default: the preset's; l1 is the MLE under Laplace noise)")
+    fit.add_argument(
+        "--loss",
+        metavar="{half_squared,squared,l1,huber}",
+        help="linear regression's loss (default: the preset's; l1 is the MLE under Laplace noise)",
+    )
     fit.add_argument("--huber-delta", type=number, metavar="δ", help="with --loss huber (default 1)")
-    fit.add_argument("--lr-schedule", metavar="{constant,step,inverse-time}",
-                     help="constant (default), step: lr·decay^(epoch−1), inverse-time: lr / (1 + decay·(epoch−1))")
+    fit.add_argument(
+        "--lr-schedule",
+        metavar="{constant,step,inverse-time}",
+        help="constant (default), step: lr·decay^(epoch−1), inverse-time: lr / (1 + decay·(epoch−1))",
+    )
     fit.add_argument("--lr-decay", type=number, metavar="D", help="the schedule's decay (default 0.5)")
-    fit.add_argument("--weight-decay", type=number, metavar="λ",
-                     help="L2 weight decay on the weights, not the bias (default 0)")
-    fit.add_argument("--impl", metavar="{" + ",".join(IMPLS) + "}",
-                     help="implementation (default: the preset's; fast for data of 1e6+ values)")
-    fit.add_argument("--seed", type=whole, default=0, metavar="N",
-                     help="fixes the data, the initial weights and the order (default 0)")
+    fit.add_argument(
+        "--weight-decay", type=number, metavar="λ", help="L2 weight decay on the weights, not the bias (default 0)"
+    )
+    fit.add_argument(
+        "--impl",
+        metavar="{" + ",".join(IMPLS) + "}",
+        help="implementation (default: the preset's; fast for data of 1e6+ values)",
+    )
+    fit.add_argument(
+        "--seed",
+        type=whole,
+        default=0,
+        metavar="N",
+        help="fixes the data, the initial weights and the order (default 0)",
+    )
     softmax = train.add_argument_group("softmax regression")
-    softmax.add_argument("--model", metavar="{linear,softmax}",
-                         help="linear regression (default) or softmax regression (classification)")
-    softmax.add_argument("--dataset", metavar="{" + ",".join(DATASETS) + "}",
-                         help="images to classify: scikit-learn's 8x8 digits (offline) or Fashion-MNIST")
-    softmax.add_argument("--data-dir", metavar="DIR",
-                         help="where the Fashion-MNIST files are, or are downloaded to "
-                              "(default ~/.cache/linearnet/fashion-mnist)")
+    softmax.add_argument(
+        "--model", metavar="{linear,softmax}", help="linear regression (default) or softmax regression (classification)"
+    )
+    softmax.add_argument(
+        "--dataset",
+        metavar="{" + ",".join(DATASETS) + "}",
+        help="images to classify: scikit-learn's 8x8 digits (offline) or Fashion-MNIST",
+    )
+    softmax.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the Fashion-MNIST files are, or are downloaded to (default ~/.cache/linearnet/fashion-mnist)",
+    )
     report = train.add_argument_group("output")
     report.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     report.add_argument("--out", metavar="MODEL", help="with --data or --dataset: write the trained model file")
-    report.add_argument("--plot", metavar="FILE.png", help="draw the loss per epoch (log scale when wide), "
-                        "with the noise floor for synthetic data")
+    report.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw the loss per epoch (log scale when wide), with the noise floor for synthetic data",
+    )
     report.add_argument("--plot-steps", action="store_true", help="with --plot: draw every step's batch loss too")
     report.add_argument("--plot-size", type=size, metavar="WxH", help="picture size in pixels (default 600x350)")
-    report.add_argument("--plot-predictions", metavar="FILE.png",
-                        help="softmax on images: draw test images with true and predicted labels")
+    report.add_argument(
+        "--plot-predictions",
+        metavar="FILE.png",
+        help="softmax on images: draw test images with true and predicted labels",
+    )
     train.set_defaults(handler=run)
 
 
 # --- which flags go together ------------------------------------------------------------------
+
 
 def _refuse(args, flags, message: str) -> None:
     """Refuse ``message`` when any of ``flags`` (argument names) was given."""
@@ -139,8 +177,11 @@ def _check_classifier_flags(args) -> None:
         raise UsageError(PROG, f"dataset must be one of {', '.join(DATASETS)}, got {args.dataset!r}")
     if args.data is not None and args.target is None:
         raise UsageError(PROG, "--data needs --target COL, the column of class labels")
-    _refuse(args, ["plot"], "--plot draws regression losses; softmax runs print accuracies each epoch "
-                            "(use --plot-predictions for images)")
+    _refuse(
+        args,
+        ["plot"],
+        "--plot draws regression losses; softmax runs print accuracies each epoch (use --plot-predictions for images)",
+    )
     if args.data is not None:
         _refuse(args, ["plot_predictions"], "--plot-predictions draws images: use it with --dataset")
     else:
@@ -170,6 +211,7 @@ def _check_plot_flags(args) -> None:
 
 # --- the three runs ---------------------------------------------------------------------------
 
+
 def run(args) -> int:
     mode = _mode(args)
     _check_plot_flags(args)
@@ -188,8 +230,13 @@ def _synthetic(args) -> int:
         experiment = make_experiment(args.preset, seed=args.seed, **_overrides(args, SYNTHETIC_FLAGS + TRAIN_FLAGS))
     from ..experiment import run_experiment  # imports torch
 
-    result = run_training(PROG, experiment.train.epochs, lambda on_epoch: run_experiment(
-        experiment, on_epoch=on_epoch, record_steps=args.plot_steps), quiet=args.json, out=None)
+    result = run_training(
+        PROG,
+        experiment.train.epochs,
+        lambda on_epoch: run_experiment(experiment, on_epoch=on_epoch, record_steps=args.plot_steps),
+        quiet=args.json,
+        out=None,
+    )
     if result is None:
         return 1
     if args.json:
@@ -210,9 +257,22 @@ def _table(args) -> int:
         config = make_train_config(args.preset, num_values=table.features.size, **_overrides(args, TRAIN_FLAGS))
     from ..array_fit import fit_arrays
 
-    result = run_training(PROG, config.epochs, lambda on_epoch: fit_arrays(
-        table.features, table.target, config, feature_names=table.feature_names, seed=args.seed,
-        standardize=args.standardize, on_epoch=on_epoch, record_steps=args.plot_steps), quiet=args.json, out=args.out)
+    result = run_training(
+        PROG,
+        config.epochs,
+        lambda on_epoch: fit_arrays(
+            table.features,
+            table.target,
+            config,
+            feature_names=table.feature_names,
+            seed=args.seed,
+            standardize=args.standardize,
+            on_epoch=on_epoch,
+            record_steps=args.plot_steps,
+        ),
+        quiet=args.json,
+        out=args.out,
+    )
     if result is None:
         return 1
     if args.out:
@@ -237,8 +297,9 @@ def _classifier(args) -> int:
     dataset = _dataset(args)
     preset = args.preset or DATASET_PRESETS[dataset or "digits"]  # a labelled file: the digits recipe
     with refused(PROG):
-        config = make_train_config(preset, **{**_overrides(args, TRAIN_FLAGS), "model": "softmax",
-                                              "loss": "cross_entropy"})
+        config = make_train_config(
+            preset, **{**_overrides(args, TRAIN_FLAGS), "model": "softmax", "loss": "cross_entropy"}
+        )
         if dataset == "digits":
             data = datasets.load_digits(seed=args.seed)
         elif dataset == "fashion-mnist":
@@ -250,23 +311,41 @@ def _classifier(args) -> int:
             data = datasets.from_table(table, seed=args.seed)
     from ..array_fit import fit_classifier
 
-    result = run_training(PROG, config.epochs, lambda on_epoch: fit_classifier(
-        data.X_train, data.y_train, config, X_test=data.X_test, y_test=data.y_test,
-        num_classes=len(data.classes), classes=data.classes, feature_names=data.feature_names, seed=args.seed,
-        on_epoch=on_epoch), quiet=args.json, out=args.out)
+    result = run_training(
+        PROG,
+        config.epochs,
+        lambda on_epoch: fit_classifier(
+            data.X_train,
+            data.y_train,
+            config,
+            X_test=data.X_test,
+            y_test=data.y_test,
+            num_classes=len(data.classes),
+            classes=data.classes,
+            feature_names=data.feature_names,
+            seed=args.seed,
+            on_epoch=on_epoch,
+        ),
+        quiet=args.json,
+        out=args.out,
+    )
     if result is None:
         return 1
     if args.out:
-        save_model(PROG, result.to_model(target=args.target, data=args.data or dataset), args.out,
-                   announce=not args.json)
+        save_model(
+            PROG, result.to_model(target=args.target, data=args.data or dataset), args.out, announce=not args.json
+        )
     if args.plot_predictions:
         from ..plot import plot_predictions
 
         shown = data.X_test[:18]
         predicted = result.predict_proba(shown).argmax(axis=1)
-        write_figure(PROG, plot_predictions(shown, data.y_test[:18], predicted, data.classes,
-                                            image_shape=data.image_shape), args.plot_predictions,
-                     announce=not args.json)
+        write_figure(
+            PROG,
+            plot_predictions(shown, data.y_test[:18], predicted, data.classes, image_shape=data.image_shape),
+            args.plot_predictions,
+            announce=not args.json,
+        )
     if args.json:
         print(json.dumps(result.to_dict()))
     return 0
