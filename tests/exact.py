@@ -16,7 +16,7 @@ def _solve_exact(M, rhs):
         for r in range(k):
             if r != c and aug[r][c] != 0:
                 f = aug[r][c]
-                aug[r] = [a - f * b for a, b in zip(aug[r], aug[c])]
+                aug[r] = [a - f * b for a, b in zip(aug[r], aug[c], strict=True)]
     return [[aug[i][k + j] for i in range(k)] for j in range(len(rhs))]
 
 
@@ -26,10 +26,10 @@ def exact_ols(X, y, fit_intercept=True):
     yv = [Fraction(float(v)) for v in y]
     n, k = len(rows), len(rows[0])
     G = [[sum(r[i] * r[j] for r in rows) for j in range(k)] for i in range(k)]
-    b = [sum(r[i] * t for r, t in zip(rows, yv)) for i in range(k)]
+    b = [sum(r[i] * t for r, t in zip(rows, yv, strict=True)) for i in range(k)]
     identity = [[Fraction(int(i == j)) for i in range(k)] for j in range(k)]
     beta, *inverse_columns = _solve_exact(G, [b] + identity)
-    residuals = [t - sum(c * v for c, v in zip(beta, r)) for r, t in zip(rows, yv)]
+    residuals = [t - sum(c * v for c, v in zip(beta, r, strict=True)) for r, t in zip(rows, yv, strict=True)]
     sigma2 = sum(e * e for e in residuals) / (n - k)
     se = [math.sqrt(sigma2 * inverse_columns[j][j]) for j in range(k)]
     return [float(c) for c in beta], se

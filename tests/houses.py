@@ -23,7 +23,7 @@ def make_houses(n: int = 200, seed: int = 3) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["area", "rooms", "age", "price"])
-    for row in zip(area, rooms, age, np.round(price, 1)):
+    for row in zip(area, rooms, age, np.round(price, 1), strict=True):
         w.writerow([int(row[0]), int(row[1]), int(row[2]), f"{row[3]:.1f}"])
     return buf.getvalue()
 

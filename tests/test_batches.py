@@ -52,7 +52,8 @@ def test_load_array_matches_a_dataloader_and_reshuffles_each_pass():
         (
             torch.zeros(5),
             torch.zeros(5),
-            "features must be 2-D (n_examples, n_features), got shape (5,); use features.reshape(-1, 1) for one feature",
+            "features must be 2-D (n_examples, n_features), got shape (5,); "
+            "use features.reshape(-1, 1) for one feature",
         ),
         (torch.zeros(5, 2), torch.zeros(4, 1), "features and labels must have the same number of rows, got 5 and 4"),
         (torch.zeros(5, 2), torch.zeros(5, 2), "labels must have shape (n,) or (n, 1), got (5, 2)"),

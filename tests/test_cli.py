@@ -14,8 +14,8 @@ def test_no_command_is_one_line(capsys):
     code, out, err = cli(capsys)
     assert code == 2 and out == ""
     assert (
-        err
-        == "linearnet: error: a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)\n"
+        err == "linearnet: error: a command is required: train, solve, predict, bench, plot or presets "
+        "(see linearnet --help)\n"
     )
 
 

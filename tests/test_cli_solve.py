@@ -36,7 +36,7 @@ def test_solve_json(capsys):
         capsys, "solve", HOUSES, "--target", "price", "--json", "--no-intercept", "--features", "area,age"
     )
     result = json.loads(out)
-    assert result["intercept"] is None and list(result["coefficients"]) == ["area", "age"]
+    assert code == 0 and result["intercept"] is None and list(result["coefficients"]) == ["area", "age"]
 
 
 def test_solve_rank_deficient_file(tmp_path, capsys):

@@ -158,7 +158,7 @@ def test_train_on_a_file_saves_a_model_in_original_units(tmp_path, capsys):
 def test_a_diverged_training_writes_no_model_and_keeps_the_old_one(tmp_path, capsys):
     model_path = tmp_path / "keep.json"
     model_path.write_text("precious")
-    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--lr", "10", "--out", model_path)
+    code, _, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--lr", "10", "--out", model_path)
     assert code == 1 and "training diverged" in err and err.endswith("; no model was written\n")
     assert model_path.read_text() == "precious"
     assert sorted(os.listdir(tmp_path)) == ["keep.json"]

@@ -50,7 +50,9 @@ def test_matches_statsmodels(n, p, seed, intercept, scale):
     assert fit.rank == p + intercept
 
 
-def polynomial(degree, x=np.arange(21.0)):
+def polynomial(degree, x=None):
+    """Columns x, x², ..., x^degree over x (default 0, 1, ..., 20)."""
+    x = np.arange(21.0) if x is None else x
     return np.vander(x, degree + 1, increasing=True)[:, 1:]
 
 

@@ -32,7 +32,8 @@ def test_model_files_round_trip_bit_for_bit(tmp_path):
         ('{"format": "pickle"}', 'not a usable linearnet model file: expected "format": "linearnet-model"'),
         (
             '{"format": "linearnet-model", "format_version": 9}',
-            "not a usable linearnet model file: format_version 9 is newer than this linearnet reads (1); upgrade linearnet",
+            "not a usable linearnet model file: format_version 9 is newer than this linearnet reads (1); "
+            "upgrade linearnet",
         ),
         (
             '{"format": "linearnet-model", "format_version": 1, "kind": "linear_regression", "features": ["a"], '

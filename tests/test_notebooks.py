@@ -149,7 +149,7 @@ def test_notebook_is_stored_executed_and_clean(path):
 @notebooks
 def test_stored_outputs_are_what_the_notebook_prints(path, fresh):
     stored = nbformat.read(path, as_version=4)
-    for i, (old, new) in enumerate(zip(code_cells(stored), code_cells(fresh))):
+    for i, (old, new) in enumerate(zip(code_cells(stored), code_cells(fresh), strict=True)):
         assert summary(old) == summary(new), f"{where(i, old)} prints something else than stored: {REGENERATE}"
 
 

@@ -35,7 +35,7 @@ def test_each_preset_states_the_figures_its_source_printed_and_its_noise_floor(n
         r"loss (?:about )?([\d., ]+?)(?:;.*)? \(floor .* = ([\de.-]+)\)", PRESETS[name].printed
     ).groups()
     assert [float(x) for x in losses.split(", ")] == printed
-    assert all(lo <= x <= hi for (lo, hi), x in zip(bands, printed))
+    assert all(lo <= x <= hi for (lo, hi), x in zip(bands, printed, strict=True))
     assert float(floor) == pytest.approx(make_experiment(name).noise_floor)
     assert bands[-1][0] < float(floor) < bands[-1][1]  # the last epoch sits on the floor
 
@@ -47,7 +47,7 @@ def test_preset_reproduces_its_source(name, seed):
     bands, _ = BANDS[name]
     assert result.experiment.train.impl == PRESETS[name].train.impl
     assert len(result.history.losses) == len(bands)
-    for epoch, (loss, (lo, hi)) in enumerate(zip(result.history.losses, bands), start=1):
+    for epoch, (loss, (lo, hi)) in enumerate(zip(result.history.losses, bands, strict=True), start=1):
         assert lo <= loss <= hi, f"{name} seed {seed} epoch {epoch}: {loss} not in [{lo}, {hi}]"
     assert max(abs(e) for e in result.w_error + [result.b_error]) < 0.005
 
@@ -86,7 +86,8 @@ def test_overrides_and_defaults():
         (
             dict(preset="d2l-9"),
             ValueError,
-            "unknown preset 'd2l-9'; choose from d2l-3.2, d2l-3.3, gluon-lesson, d2l-softmax, digits-softmax (`linearnet presets` lists them)",
+            "unknown preset 'd2l-9'; choose from d2l-3.2, d2l-3.3, gluon-lesson, d2l-softmax, digits-softmax "
+            "(`linearnet presets` lists them)",
         ),
         (dict(lr=0), ValueError, "lr must be > 0, got 0; e.g. 0.03"),
         (dict(lr="fast"), TypeError, "lr must be a number, got 'fast'; e.g. 0.03"),
@@ -96,7 +97,8 @@ def test_overrides_and_defaults():
         (
             dict(true_w=(1, 2), num_features=3),
             ValueError,
-            "true_w has 2 weights but num_features is 3; give 3 weights, or leave out true_w to draw them from the seed",
+            "true_w has 2 weights but num_features is 3; give 3 weights, "
+            "or leave out true_w to draw them from the seed",
         ),
         (dict(seed=-1), ValueError, "seed must be a whole number >= 0, got -1; e.g. 0"),
         (dict(colour="red"), TypeError, "unknown setting(s) colour; accepted: "),

@@ -26,7 +26,7 @@ def test_divergence_stops_with_a_message_naming_the_epoch(impl):
 
 @pytest.mark.parametrize("impl", IMPLS)
 def test_divergence_with_threads_splitting_large_batches(impl):
-    with pytest.raises(DivergedError, match="^training diverged: the loss became inf in epoch 1; "):
+    with pytest.raises(DivergedError, match=r"^training diverged: the loss became inf in epoch 1; "):
         run(impl=impl, num_examples=3000, num_features=6, batch_size=700, lr=1e6)
 
 
