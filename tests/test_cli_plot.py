@@ -73,3 +73,11 @@ def test_bad_plot_flags(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, *argv)
     assert code == 2 and out == "" and err == message + "\n"
+
+
+@pytest.mark.parametrize("kind", ["normal", "data"])
+def test_every_plot_flag_has_help(capsys, kind):
+    with pytest.raises(SystemExit):
+        cli(capsys, "plot", kind, "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--out FILE.png the picture to write (.png, .pdf, .svg)" in text

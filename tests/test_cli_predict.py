@@ -22,7 +22,8 @@ def test_solve_save_and_predict_round_trip(tmp_path, capsys):
     assert lines[0] == "price_predicted" and len(lines) == 201
     np.testing.assert_allclose([float(v) for v in lines[1:]], ref.fittedvalues, rtol=1e-10)
     for name in ("pred.csv", "pred.parquet"):
-        assert cli(capsys, "predict", "--model", model_path, HOUSES, "--out", tmp_path / name)[0] == 0
+        code, out, err = cli(capsys, "predict", "--model", model_path, HOUSES, "--out", tmp_path / name)
+        assert (code, out, err) == (0, f"predictions written to {tmp_path / name}\n", "")
         back = read_table(tmp_path / name, target="price_predicted", features=[])
         np.testing.assert_allclose(back.target, ref.fittedvalues, rtol=1e-12)
 

@@ -107,3 +107,10 @@ def test_bad_solve_flags(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, *argv)
     assert code == 2 and out == "" and err == message + "\n"
+
+
+def test_help_prints_percent_signs_once(capsys):
+    with pytest.raises(SystemExit):
+        cli(capsys, "solve", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "95% intervals" in text and "%%" not in text

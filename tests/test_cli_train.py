@@ -340,3 +340,34 @@ def test_plot_predictions_needs_images(tmp_path, capsys):
         tmp_path / "p.png",
     )
     assert code == 2 and err == "linearnet train: error: --plot-predictions draws images: use it with --dataset\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--plot-predictions", "p.png"],  # synthetic regression data: no images
+        ["--data", HOUSES, "--target", "price", "--plot-predictions", "p.png"],  # a table of numbers
+    ],
+    ids=["synthetic", "table"],
+)
+def test_plot_predictions_is_refused_for_linear_regression(capsys, argv):
+    code, out, err = cli(capsys, "train", *argv)
+    assert (code, out) == (2, "")
+    assert err == "linearnet train: error: --plot-predictions draws images: use it with --dataset\n"
+
+
+def test_help_describes_every_kind_of_training_and_every_flag(capsys):
+    with pytest.raises(SystemExit):
+        cli(capsys, "--help")
+    top = capsys.readouterr().out
+    assert "linear and softmax regression" in top and "solved exactly" in top
+    with pytest.raises(SystemExit):
+        cli(capsys, "train", "--help")
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for words in (
+        "softmax regression on an image data set",
+        "a CSV/Parquet file (--data)",
+        "--features A,B,... with --data: feature columns",
+        "--out MODEL with --data or --dataset",
+    ):
+        assert words in text, words

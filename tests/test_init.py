@@ -27,5 +27,18 @@ def test_the_readme_names_are_importable_from_the_package():
         "run",
         "fit",
         "make_engine",
+        "Timer",
+        "LiveLoss",
+        "save_model",
+        "load_model",
     ):
         assert callable(getattr(linearnet, name)), name
+
+
+def test_every_exported_name_loads_from_the_module_named_for_it():
+    import linearnet
+
+    for name in linearnet.__all__:
+        value = getattr(linearnet, name)
+        assert value is not None, name
+    assert linearnet.Timer().stop() >= 0.0  # the book's Timer: started when made, stop() returns seconds

@@ -25,6 +25,17 @@ def test_divergence_stops_with_a_message_naming_the_epoch(impl):
 
 
 @pytest.mark.parametrize("impl", IMPLS)
+def test_divergence_names_the_rate_the_schedule_used_in_that_epoch(impl):
+    # lr 0.03, 0.3, 3, ...: the book's rate is fine, the schedule's third one is not
+    with pytest.raises(DivergedError) as info:
+        run(impl=impl, lr=0.03, lr_schedule="step", lr_decay=10, epochs=4)
+    assert info.value.epoch == 3 and info.value.lr == pytest.approx(3.0)
+    assert str(info.value).endswith(
+        "in epoch 3; the learning rate 3 is too large for these data; try a smaller one, such as 0.3"
+    )
+
+
+@pytest.mark.parametrize("impl", IMPLS)
 def test_divergence_with_threads_splitting_large_batches(impl):
     with pytest.raises(DivergedError, match=r"^training diverged: the loss became inf in epoch 1; "):
         run(impl=impl, num_examples=3000, num_features=6, batch_size=700, lr=1e6)
