@@ -7,10 +7,12 @@ done by pyarrow; when pyarrow refuses a file, a line-by-line scan finds the row 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,10 +92,21 @@ def _where(path, fmt: str, row: int) -> str:
     return f"row {row} (line {_line_of_row(path, row)})" if fmt == "csv" else f"row {row}"
 
 
+@contextlib.contextmanager
+def _any_field_size() -> Iterator[None]:
+    """Let Python's csv module read fields of any size (its default stops at 128 KB with csv.Error)."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(limit)
+
+
 def _line_of_row(path, row: int) -> int:
     """The file line of data row ``row``, counting the blank lines that readers skip."""
     try:
-        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        with _any_field_size(), open(path, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.reader(fh)
             next(reader, None)
             seen = 0
@@ -114,25 +127,25 @@ def _column_values(path, fmt, name, column, first_row: int) -> np.ndarray:
 
     t = column.type
     if pa.types.is_null(t):
-        raise ValueError(f"{path}: column '{name}' has no values")
+        raise ValueError(f"{path}: column {_quote(name)} has no values")
     if column.null_count:
         row = first_row + int(pc.index(pc.is_null(column), True).as_py())
-        raise ValueError(f"{path}: column '{name}', {_where(path, fmt, row)}: missing value (empty or NaN)")
+        raise ValueError(f"{path}: column {_quote(name)}, {_where(path, fmt, row)}: missing value (empty or NaN)")
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
         values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         for i, text in enumerate(column.to_pylist()):
             if not _is_number(text):
                 raise ValueError(
-                    f"{path}: column '{name}', {_where(path, fmt, first_row + i)}: {text!r} is not a number"
+                    f"{path}: column {_quote(name)}, {_where(path, fmt, first_row + i)}: {_shown(text)} is not a number"
                 )
         values = np.array(column.to_pylist(), dtype=np.float64)
     else:
-        raise ValueError(f"{path}: column '{name}' holds {t} values, expected numbers")
+        raise ValueError(f"{path}: column {_quote(name)} holds {t} values, expected numbers")
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         raise ValueError(
-            f"{path}: column '{name}', {_where(path, fmt, first_row + int(bad[0]))}: "
+            f"{path}: column {_quote(name)}, {_where(path, fmt, first_row + int(bad[0]))}: "
             f"{values[bad[0]]} is not a finite number"
         )
     return values
@@ -152,40 +165,63 @@ def _looks_numeric(column) -> bool:
 
 
 def _check_header(path, names: list[str]) -> None:
-    """Every column needs a name of its own."""
+    """Every column needs a name of its own (in time linear in the number of columns)."""
     for j, name in enumerate(names, start=1):
         if name == "":
             raise ValueError(f"{path}: column {j} has no name in the header; name every column")
-        if names.count(name) > 1:
+    counts = Counter(names)
+    for name in names:
+        if counts[name] > 1:
             raise ValueError(
-                f"{path}: column '{name}' appears {names.count(name)} times in the header; "
+                f"{path}: column {_quote(name)} appears {counts[name]} times in the header; "
                 f"give each column its own name"
             )
 
 
+def _quote(name: str) -> str:
+    """'name' for messages, with line breaks and other control characters escaped: a message stays one line."""
+    return "'" + "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name) + "'"
+
+
+def _shown(value, most: int = 60) -> str:
+    """A cell's value for a message: its repr, cut to ``most`` characters (a cell can hold megabytes)."""
+    text = repr(value)
+    return text if len(text) <= most else f"{text[: most - 5]}...{text[-1]} ({len(str(value)):,} characters)"
+
+
+def _listing(names: list[str], most: int = 20) -> str:
+    """The column names for a message: all of them, or the first ``most`` and how many there are."""
+    shown = ", ".join(_quote(n)[1:-1] for n in names[:most])
+    return shown if len(names) <= most else f"{shown}, ... ({len(names):,} columns)"
+
+
 def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target) -> list[str]:
     """Check the target and feature columns exist; default features: numeric columns but the target."""
-    columns = ", ".join(names)
+    columns = _listing(names)
     _check_header(path, names)
-    if target is not None and target not in names:
-        raise ValueError(f"{path}: has no column '{target}' for the target; its columns are: {columns}")
+    present = set(names)
+    if target is not None and target not in present:
+        raise ValueError(f"{path}: has no column {_quote(target)} for the target; its columns are: {columns}")
     if target is None and require_target:
         raise ValueError(f"{path}: name the target column (--target); its columns are: {columns}")
     if features is None:
         features = [n for n in names if n != target and numeric(n)]
         if not features:
-            raise ValueError(f"{path}: has no numeric column besides the target '{target}'; its columns are: {columns}")
+            raise ValueError(
+                f"{path}: has no numeric column besides the target {_quote(target)}; its columns are: {columns}"
+            )
     else:
         features = list(features)
-        missing = [f for f in features if f not in names]
+        missing = [f for f in features if f not in present]
         if missing:
             raise ValueError(
                 f"{path}: has no column{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(repr(m) for m in missing)}; its columns are: {columns}"
             )
         if target is not None and target in features:
-            raise ValueError(f"{path}: column '{target}' is the target and cannot also be a feature")
-        dupes = sorted({f for f in features if features.count(f) > 1})
+            raise ValueError(f"{path}: column {_quote(target)} is the target and cannot also be a feature")
+        counts = Counter(features)
+        dupes = sorted(f for f, c in counts.items() if c > 1)
         if dupes:
             raise ValueError(f"{path}: feature column{'s' if len(dupes) > 1 else ''} {', '.join(dupes)} named twice")
     return features
@@ -193,12 +229,13 @@ def _select(path, names: list[str], target, features, numeric: Callable[[str], b
 
 def _diagnose_csv(path, wanted: list[str] | None = None) -> str | None:
     """Scan a CSV line by line for the first ragged row, or non-number in a wanted column."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    with _any_field_size(), open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:
             return f"{path}: is empty, expected a header line and rows"
-        index = [header.index(w) for w in (wanted or []) if w in header]
+        position = {name: j for j, name in reversed(list(enumerate(header)))}  # the first of twins
+        index = [position[w] for w in (wanted or []) if w in position]
         row_number = 0
         for row in reader:
             if not row:
@@ -210,8 +247,8 @@ def _diagnose_csv(path, wanted: list[str] | None = None) -> str | None:
             for j in index:
                 if not _is_number(row[j]):
                     value = row[j]
-                    what = "missing value (empty)" if value == "" else f"{value!r} is not a number"
-                    return f"{path}: column '{header[j]}', {where}: {what}"
+                    what = "missing value (empty)" if value == "" else f"{_shown(value)} is not a number"
+                    return f"{path}: column {_quote(header[j])}, {where}: {what}"
     return None
 
 
@@ -273,7 +310,7 @@ def read_table(
     if target is None:
         y = None
     elif labels:
-        y, classes = encode_labels(table.column(target).to_pylist(), where=f"{path}: column '{target}'")
+        y, classes = encode_labels(table.column(target).to_pylist(), where=f"{path}: column {_quote(target)}")
     else:
         y = _column_values(path, fmt, target, table.column(target), 1)
     return Table(path, X, y, features, target, classes)
