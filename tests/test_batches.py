@@ -86,3 +86,46 @@ def test_tensor_source_gives_one_block_with_a_permutation():
     assert sorted(block.order.tolist()) == list(range(20))
     (plain,) = list(source.blocks(shuffle=False))
     assert plain.order is None and source.num_rows == 20 and source.num_features == 1
+
+
+@pytest.mark.parametrize(
+    "features, labels, error, message",
+    [
+        (
+            torch.zeros(3, 2),
+            torch.tensor([0.0, 1.0, 1.0]),
+            TypeError,
+            "class labels must be integers, got dtype torch.float32",
+        ),
+        (
+            torch.zeros(3, 2),
+            torch.tensor([0, 1, 1], dtype=torch.complex64),
+            TypeError,
+            "class labels must be integers, got dtype torch.complex64",
+        ),
+        (
+            torch.tensor([[0.0, 1.0], [float("inf"), 0.0], [1.0, 1.0]]),
+            torch.tensor([0, 1, 1]),
+            ValueError,
+            "features must be finite; found NaN or inf",
+        ),
+    ],
+)
+def test_check_xy_messages_for_class_labels(features, labels, error, message):
+    with pytest.raises(error) as info:
+        check_xy(features, labels, classes=True)
+    assert str(info.value) == message
+
+
+def test_class_labels_come_back_as_int64_rows():
+    X, y = check_xy(
+        torch.zeros(3, 2, dtype=torch.float64), torch.tensor([[2], [0], [1]], dtype=torch.uint8), classes=True
+    )
+    assert X.dtype == torch.float32 and y.dtype == torch.int64 and y.tolist() == [2, 0, 1]
+
+
+@pytest.mark.parametrize("data_arrays", [torch.zeros(4, 1), (torch.zeros(4, 1),), [torch.zeros(4, 1)] * 3])
+def test_load_array_wants_a_pair(data_arrays):
+    with pytest.raises(TypeError) as info:
+        load_array(data_arrays, 2)
+    assert str(info.value) == "data_arrays must be a (features, labels) pair"

@@ -1,5 +1,6 @@
 """solve() against statsmodels, exact rational arithmetic, and itself in chunks."""
 
+import re
 import warnings
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 import linearnet.leastsq as solve_module
 from linearnet import synthetic_data
-from linearnet.leastsq import RankDeficientWarning, solve, solve_chunks
+from linearnet.leastsq import IllConditionedWarning, RankDeficientWarning, solve, solve_chunks
 
 from exact import exact_ols
 
@@ -204,3 +205,102 @@ def test_an_implicit_constant_centres_r2_like_statsmodels():
     y = np.array([2, 3, 5, 4.0])
     fit, ref = solve(X, y, fit_intercept=False), sm.OLS(y, X).fit()
     assert fit.r2 == pytest.approx(ref.rsquared) and fit.adj_r2 == pytest.approx(ref.rsquared_adj)
+
+
+@pytest.mark.parametrize(
+    "X, y, kwargs, error, message",
+    [
+        (
+            np.array([["1", "2"], ["3", "4"], ["5", "7"]]),
+            np.ones(3),
+            {},
+            TypeError,
+            "X must hold numbers, got dtype <U1",
+        ),
+        (np.ones((3, 2)), np.array([1, None, 2]), {}, TypeError, "y must hold numbers, got dtype object"),
+        (
+            np.ones((3, 2)),
+            np.ones(3),
+            {"feature_names": ["a"]},
+            ValueError,
+            "feature_names has 1 names but X has 2 columns",
+        ),
+        (np.empty((0, 2)), np.empty(0), {}, ValueError, "the data have no rows"),
+    ],
+)
+def test_bad_input_types_names_and_no_rows(X, y, kwargs, error, message):
+    with pytest.raises(error) as info:
+        solve(X, y, **kwargs)
+    assert str(info.value) == message
+
+
+def test_chunks_with_no_rows_or_empty_chunks():
+    with pytest.raises(ValueError) as info:
+        solve_chunks(lambda: iter([]), ["a"])
+    assert str(info.value) == "the data have no rows"
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((30, 2)), rng.standard_normal(30)
+    empty = (np.empty((0, 2)), np.empty(0))
+
+    def chunks():  # a file's chunk can hold no rows (blank lines, an empty row group): it counts for nothing
+        yield empty
+        yield X[:10], y[:10]
+        yield empty
+        yield X[10:], y[10:]
+
+    parts, whole = solve_chunks(chunks, ["a", "b"]), solve(X, y, feature_names=["a", "b"])
+    assert parts.n == 30
+    np.testing.assert_allclose(parts.params, whole.params, rtol=1e-12)
+    assert parts.r2 == pytest.approx(whole.r2, rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("chunked", [False, True], ids=["memory", "chunks"])
+def test_values_whose_squares_overflow_are_refused(chunked):
+    X, y = np.array([[1e200, 1], [2e200, 3], [3, 4], [5, 6.0]]), np.ones(4)
+    with pytest.raises(ValueError) as info:
+        solve_chunks(lambda: iter([(X, y)]), ["a", "b"]) if chunked else solve(X, y)
+    assert str(info.value) == "the data are too large to square in float64 (their sums overflow); rescale them"
+
+
+def nearly_dependent(seed=0):
+    """Two columns equal but for 1e-8 of noise: scaled condition number about 1.5e8, beyond the semi-normal
+    equations in memory (SEMINORMAL_MAX_COND = 3e7)."""
+    rng = np.random.default_rng(seed)
+    x, z = rng.standard_normal((2, 40))
+    X = np.column_stack([x, x + 1e-8 * z])
+    return X, 1 + x + rng.standard_normal(40)
+
+
+def test_an_ill_conditioned_design_in_memory_takes_the_augmented_method():
+    X, y = nearly_dependent()
+    beta, se = exact_ols(X, y)
+    fit = solve(X, y)
+    assert fit.method == "qr-augmented" and fit.refinement_steps >= 1
+    assert fit.scaled_condition_number == pytest.approx(1.47e8, rel=0.01)
+    # at least what a Householder QR of the design gives (numpy.linalg.lstsq: 7 to 8 digits here)
+    assert correct_digits(fit.params, beta) >= 7 and correct_digits(fit.bse, se) >= 7
+
+
+def test_an_ill_conditioned_design_in_chunks_is_refined_and_warned_about():
+    X, y = nearly_dependent()
+    beta, se = exact_ols(X, y)
+
+    def chunks():
+        for i in range(0, 40, 8):
+            yield X[i : i + 8], y[i : i + 8]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = solve_chunks(chunks, ["a", "b"])
+    (warning,) = caught
+    assert warning.category is IllConditionedWarning and warning.filename == __file__  # points at the call
+    # the number comes from the Gram matrix, whose smallest eigenvalue is rounding noise at this condition
+    number = re.fullmatch(
+        r"the design is too ill-conditioned \(scaled condition number (\S+)\) to be solved to full accuracy "
+        r"in chunks; load it into memory for the augmented QR method",
+        str(warning.message),
+    ).group(1)
+    assert float(number) > solve_module.SEMINORMAL_MAX_COND
+    assert fit.method == "tsqr"
+    assert correct_digits(fit.params, beta) >= 10 and correct_digits(fit.bse, se) >= 7

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from linearnet import memory
 from linearnet.memory import HUGE_PAGE_MIN_BYTES, advise_huge_pages
 
 THP = Path("/sys/kernel/mm/transparent_hugepage/enabled")
@@ -51,3 +52,58 @@ def test_huge_pages_keep_the_contents():
     kib, advised = huge_page_kib(lo, hi)
     assert advised and kib * 1024 >= hi - lo, f"{kib} kB of huge pages over {(hi - lo) >> 10} kB advised"
     assert torch.equal(t, before)
+
+
+class FakeMadvise:
+    """Stands in for libc's madvise: records each call and answers as the kernel would (0 = accepted)."""
+
+    def __init__(self, *answers):
+        self.answers, self.calls = list(answers), []
+
+    def __call__(self, address, length, advice):
+        self.calls.append((address, length, advice))
+        return self.answers.pop(0)
+
+
+ADDRESS = (7 << 21) + 4096  # not on a 2 MB boundary: the advice covers the aligned part inside the array
+NBYTES = HUGE_PAGE_MIN_BYTES + 12345
+
+
+def aligned_part():
+    lo = 8 << 21  # the first 2 MB boundary inside the array
+    hi = (ADDRESS + NBYTES) // (2 << 20) * (2 << 20)
+    return lo, hi - lo
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the advice is given on Linux only")
+@pytest.mark.parametrize(
+    "collapse, answers, accepted, advices",
+    [
+        (False, [0], True, [memory._MADV_HUGEPAGE]),
+        (True, [0, 0], True, [memory._MADV_HUGEPAGE, memory._MADV_COLLAPSE]),
+        (True, [-1], False, [memory._MADV_HUGEPAGE]),  # a kernel without transparent huge pages
+        (True, [0, -1], False, [memory._MADV_HUGEPAGE, memory._MADV_COLLAPSE]),  # Linux before 6.1: no collapse
+    ],
+)
+def test_the_advice_stays_inside_the_array_and_a_refusal_is_reported(monkeypatch, collapse, answers, accepted, advices):
+    fake = FakeMadvise(*answers)
+    monkeypatch.setattr(memory, "_madvise", fake)
+    assert advise_huge_pages(ADDRESS, NBYTES, collapse=collapse) is accepted
+    assert fake.calls == [(*aligned_part(), advice) for advice in advices]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the advice is given on Linux only")
+@pytest.mark.parametrize("failure", [OSError("no C library"), AttributeError("madvise")])
+def test_without_madvise_nothing_is_advised_and_nothing_is_looked_up_again(monkeypatch, failure):
+    lookups = []
+
+    def no_madvise(*args, **kwargs):
+        lookups.append(args)
+        raise failure
+
+    monkeypatch.setattr(memory, "_madvise", None)
+    monkeypatch.setattr(memory.ctypes, "CDLL", no_madvise)
+    t = torch.ones(1000)
+    assert advise_huge_pages(t.data_ptr(), NBYTES, collapse=True) is False
+    assert advise_huge_pages(t.data_ptr(), NBYTES, collapse=False) is False
+    assert len(lookups) == 1 and memory._madvise is False

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from linearnet.modelfile import Model, load_model, save_model
+from linearnet.modelfile import Model, SoftmaxModel, load_model, save_model
 
 from helpers import HOUSES, cli
 
@@ -83,3 +83,104 @@ def test_wrong_types_deep_nesting_and_huge_numbers_are_refused_exactly(tmp_path,
     with pytest.raises(ValueError) as info:
         load_model(path)
     assert str(info.value) == f"{path}: not a usable linearnet model file: {message}"
+
+
+def test_a_softmax_model_predicts_the_most_probable_class(tmp_path):
+    model = SoftmaxModel(["a", "b"], ["cat", "dog", "eel"], [[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], [0.0, 0.0, 0.5])
+    X = np.array([[3.0, 0.0], [0.0, 3.0], [-2.0, -2.0], [1.0, 1.5]])
+    assert model.predict(X) == ["cat", "dog", "eel", "dog"]
+    save_model(model, tmp_path / "s.json")
+    back = load_model(tmp_path / "s.json")
+    assert isinstance(back, SoftmaxModel) and back.predict(X) == model.predict(X)
+    np.testing.assert_array_equal(back.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("X", [np.ones((2, 3)), np.ones(2), np.ones((1, 2, 2))], ids=["columns", "1-D", "3-D"])
+@pytest.mark.parametrize("make", ["linear", "softmax"])
+def test_predict_wants_one_column_per_feature(X, make):
+    if make == "linear":
+        model = Model(["area", "rooms"], [1.0, 2.0], 0.0)
+    else:
+        model = SoftmaxModel(["area", "rooms"], ["a", "b"], np.zeros((2, 2)), np.zeros(2))
+    with pytest.raises(ValueError) as info:
+        model.predict(X)
+    assert str(info.value) == f"X must have shape (n, 2) for the features area, rooms, got {X.shape}"
+
+
+def test_files_that_cannot_be_opened(tmp_path):
+    cases = [
+        (tmp_path / "missing.json", "no such model file"),
+        (tmp_path, "is a directory, expected a model file"),
+    ]
+    (tmp_path / "file").write_text("{}")
+    cases.append((tmp_path / "file" / "m.json", "cannot be read (Not a directory)"))
+    for path, message in cases:
+        with pytest.raises(ValueError) as info:
+            load_model(path)
+        assert str(info.value) == f"{path}: {message}"
+
+
+LINEAR = {
+    "format": "linearnet-model",
+    "format_version": 1,
+    "kind": "linear_regression",
+    "features": ["a", "b"],
+    "coefficients": [1.0, 2.0],
+    "intercept": 0.5,
+}
+SOFTMAX = {
+    "format": "linearnet-model",
+    "format_version": 1,
+    "kind": "softmax_regression",
+    "features": ["a", "b"],
+    "classes": ["x", "y"],
+    "coefficients": [[1.0, 2.0], [3.0, 4.0]],
+    "intercepts": [0.0, 1.0],
+}
+
+
+@pytest.mark.parametrize(
+    "base, change, message",
+    [
+        (LINEAR, {"format_version": 0}, "format_version must be a whole number >= 1, got 0"),
+        (LINEAR, {"format_version": "1"}, "format_version must be a whole number >= 1, got '1'"),
+        (LINEAR, {"kind": "tree"}, "kind 'tree' is not supported (linear_regression, softmax_regression)"),
+        (LINEAR, {"kind": None}, "kind None is not supported (linear_regression, softmax_regression)"),
+        (LINEAR, {"features": []}, "features must be a non-empty list of column names"),
+        (LINEAR, {"features": "a,b"}, "features must be a non-empty list of column names"),
+        (LINEAR, {"features": ["a", 2]}, "features must be a non-empty list of column names"),
+        (LINEAR, {"coefficients": [1.0, True]}, "coefficients must be 2 finite numbers, one per feature"),
+        (LINEAR, {"target": 3}, "target must be a column name or null"),
+        (SOFTMAX, {"classes": ["x"]}, "classes must be a list of at least two class names"),
+        (SOFTMAX, {"classes": ["x", 1]}, "classes must be a list of at least two class names"),
+        (SOFTMAX, {"classes": "xy"}, "classes must be a list of at least two class names"),
+        (SOFTMAX, {"coefficients": [[1.0, 2.0]]}, "coefficients must be 2 rows of 2 finite numbers"),
+        (SOFTMAX, {"coefficients": [[1.0, 2.0], [3.0]]}, "coefficients must be 2 rows of 2 finite numbers"),
+        (SOFTMAX, {"coefficients": [1.0, 2.0]}, "coefficients must be 2 rows of 2 finite numbers"),
+        (SOFTMAX, {"coefficients": {"x": [1.0, 2.0]}}, "coefficients must be 2 rows of 2 finite numbers"),
+        (SOFTMAX, {"intercepts": [0.0]}, "intercepts must be 2 finite numbers, one per class"),
+        (SOFTMAX, {"intercepts": None}, "intercepts must be 2 finite numbers, one per class"),
+        (SOFTMAX, {"target": ["species"]}, "target must be a column name or null"),
+    ],
+)
+def test_every_field_is_checked(tmp_path, base, change, message):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(base | change))
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert str(info.value) == f"{path}: not a usable linearnet model file: {message}"
+
+
+@pytest.mark.parametrize("base", [LINEAR, SOFTMAX], ids=["linear", "softmax"])
+def test_the_files_the_broken_ones_start_from_load(tmp_path, base):
+    """Each broken file above differs from one of these in the one field its message names."""
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(base | {"target": "y"}))
+    model = load_model(path)
+    assert model.to_dict() | {"linearnet_version": None} == {
+        "linearnet_version": None,
+        "target": "y",
+        "training": {},
+        **({"fit_intercept": True, "standardization": None, "statistics": None} if base is LINEAR else {}),
+        **base,
+    }

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from linearnet.modelfile import Model, save_model
+from linearnet.outputs import atomic_write, check_output
 
 from helpers import HOUSES, cli
 
@@ -58,3 +59,43 @@ def test_an_unwritable_folder_is_one_line(capsys):
     code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", "--out", "/proc/m.json")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("linearnet solve: error: /proc/m.json: ")
+
+
+def test_a_folder_given_as_the_output_is_refused(tmp_path):
+    with pytest.raises(ValueError) as info:
+        check_output(tmp_path)
+    assert str(info.value) == f"{tmp_path}: is a directory, expected a file name for the output"
+
+
+def test_a_missing_or_read_only_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    with pytest.raises(ValueError) as info:
+        check_output(tmp_path / "nope" / "m.json")
+    assert str(info.value) == f"{tmp_path / 'nope' / 'm.json'}: folder {tmp_path / 'nope'} does not exist"
+    real_access = os.access
+
+    def read_only(path, mode, *args, **kwargs):  # chmod does not stop root: refuse the way the OS would
+        if os.fspath(path) == str(tmp_path) and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", read_only)
+    with pytest.raises(ValueError) as info:
+        check_output(tmp_path / "m.json")
+    assert str(info.value) == f"{tmp_path / 'm.json'}: folder {tmp_path} is not writable"
+    with pytest.raises(ValueError) as info:
+        atomic_write(tmp_path / "m.json", lambda tmp: None)
+    assert str(info.value) == f"{tmp_path / 'm.json'}: folder {tmp_path} is not writable"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_that_removes_its_file_and_fails_surfaces_its_own_error(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("old")
+
+    def write(tmp):
+        os.unlink(tmp)
+        raise OSError("quota exceeded")
+
+    with pytest.raises(OSError, match=r"^quota exceeded$"):
+        atomic_write(path, write)
+    assert path.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["p.csv"]

@@ -146,3 +146,35 @@ def test_fashion_mnist_reaches_the_books_accuracy():
         seed=0,
     )
     assert result.history.test_acc[-1] >= 0.83
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(preset="digits-softmax"),
+            "synthetic data are for linear regression; softmax regression (preset 'digits-softmax') runs on a "
+            "dataset: --dataset digits|fashion-mnist, or --data FILE --target COL",
+        ),
+        (
+            dict(model="softmax", loss="cross_entropy"),
+            "synthetic data are for linear regression; softmax regression runs on a dataset: "
+            "--dataset digits|fashion-mnist, or --data FILE --target COL",
+        ),
+    ],
+)
+def test_synthetic_data_are_not_for_classification(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        make_experiment(**kwargs)
+    assert str(info.value) == message
+
+
+def test_make_train_config_refuses_data_settings():
+    with pytest.raises(TypeError) as info:
+        make_train_config(num_examples=10, colour="red")
+    assert str(info.value) == (
+        "unknown setting(s) colour, num_examples; accepted: batch_size, epochs, grad_reduction, huber_delta, impl, "
+        "init_bias_std, init_std, loss, lr, lr_decay, lr_schedule, model, report, weight_decay"
+    )
+    assert make_train_config("digits-softmax", epochs=2, lr=None).epochs == 2  # None: the preset's value
+    assert make_train_config("digits-softmax", lr=None).lr == 0.5

@@ -33,3 +33,11 @@ def test_accuracy_counts_right_predictions():
     net = SoftmaxRegression(torch.eye(2), torch.zeros(2))
     X = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
     assert evaluate_accuracy(net, [(X, torch.tensor([0, 1, 1]))]) == pytest.approx(2 / 3)
+
+
+def test_predict_is_the_class_of_the_largest_logit():
+    W = torch.tensor([[1.0, -1.0, 0.0], [0.0, 2.0, -2.0]])  # (d=2, q=3)
+    net = SoftmaxRegression(W, torch.tensor([0.0, 0.0, 1.0]))
+    X = torch.tensor([[2.0, 0.0], [0.0, 1.0], [0.0, -1.0], [0.0, 0.0]])
+    assert net.predict(X).tolist() == [0, 1, 2, 2]
+    assert torch.equal(net.predict(X), softmax(net(X)).argmax(dim=1))

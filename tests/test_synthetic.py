@@ -62,3 +62,18 @@ def test_synthetic_data_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError) as info:
         synthetic_data(args.pop("w"), args.pop("b"), args.pop("num_examples"), **args)
     assert str(info.value) == message
+
+
+def test_true_weights_may_be_a_tensor_of_any_shape():
+    w = torch.tensor([[2.0], [-3.4]])  # a (d, 1) column, as the book's true_w often is
+    X, y = synthetic_data(w, 4.2, 50, generator=gen(5))
+    X_list, y_list = synthetic_data([2.0, -3.4], 4.2, 50, generator=gen(5))
+    assert torch.equal(X, X_list) and torch.equal(y, y_list)
+    assert w.shape == (2, 1)  # the caller's tensor is left as it was
+
+
+def test_without_noise_the_labels_lie_on_the_plane():
+    X, y = synthetic_data([2.0, -3.4], 4.2, 100, noise=0, generator=gen(6))
+    torch.testing.assert_close(y, (X @ torch.tensor([2.0, -3.4]) + 4.2).reshape(-1, 1), rtol=0, atol=0)
+    X_noisy, _ = synthetic_data([2.0, -3.4], 4.2, 100, noise=0.5, generator=gen(6))
+    assert torch.equal(X, X_noisy)  # the features are drawn before the noise: the same rows either way

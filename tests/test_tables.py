@@ -292,3 +292,147 @@ def test_encode_labels_refuses(values, message):
     with pytest.raises(ValueError) as info:
         encode_labels(values)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (["a", None], "labels: row 2: missing label"),
+        (["a", "b", ""], "labels: row 3: missing label"),
+        (["a", float("nan")], "labels: row 2: missing label"),
+        ([], "labels: no labels"),
+    ],
+)
+def test_a_missing_label_after_a_text_label_is_refused(values, message):
+    """Regression: missing labels were once looked for only up to the first text label, so a null after
+    a text value became a class "None" (or "nan", or "")."""
+    with pytest.raises(ValueError) as info:
+        encode_labels(values)
+    assert str(info.value) == message
+
+
+def test_a_missing_text_label_in_a_parquet_file_names_the_file_column_and_row(tmp_path):
+    path = tmp_path / "species.parquet"
+    pq.write_table(pa.table({"petal": [1.0, 2.0, 3.0, 4.0], "species": ["iris", "rose", None, "iris"]}), path)
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="species", labels=True)
+    assert str(info.value) == f"{path}: column 'species': row 3: missing label"
+    pq.write_table(pa.table({"petal": [1.0, 2.0, 3.0, 4.0], "species": ["iris", "rose", "lily", "iris"]}), path)
+    table = read_table(path, target="species", labels=True)
+    assert table.classes == ["iris", "lily", "rose"] and table.target.tolist() == [0, 2, 1, 0]
+    assert table.num_rows == 4 and table.feature_names == ["petal"]
+
+
+def test_text_that_is_not_utf8_is_refused(tmp_path):
+    path = write(tmp_path, "latin.csv", "a,y\ncafé,1\nthé,2\n".encode("latin-1"))
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="y")
+    assert str(info.value) == f"{path}: is not UTF-8 text, expected a CSV or Parquet file"
+    # UTF-8 whose 8 kB sample ends inside a two-byte character is still text
+    head = "name,a,y\n" + "n,1,2\n" * 1363 + "xxxx"
+    assert len(head.encode()) == 8191
+    cut = write(tmp_path, "cut.csv", head + "é,1,2\n")
+    assert detect_format(cut) == "csv" and read_table(cut, target="y").num_rows == 1364
+
+
+@pytest.mark.parametrize(
+    "name, text, kwargs, message",
+    [
+        ("blank.csv", "a,b,y\n1,,3\n2,,4\n", dict(features=["a", "b"]), "{p}: column 'b' has no values"),
+        (
+            "dates.csv",
+            "when,a,y\n2020-01-01,1,3\n2020-01-02,2,5\n",
+            dict(features=["a", "when"]),
+            "{p}: column 'when' holds date32[day] values, expected numbers",
+        ),
+        (
+            "nontarget.csv",
+            "a,y\n1,3\n2,4\n",
+            dict(target=None),
+            "{p}: name the target column (--target); its columns are: a, y",
+        ),
+        (
+            "words.csv",
+            "city,y\nParis,3\nRome,4\n",
+            {},
+            "{p}: has no numeric column besides the target 'y'; its columns are: city, y",
+        ),
+        ("twice.csv", "a,b,y\n1,2,3\n2,3,4\n", dict(features=["a", "b", "a"]), "{p}: feature column a named twice"),
+        (
+            "twice2.csv",
+            "a,b,y\n1,2,3\n2,3,4\n",
+            dict(features=["b", "a", "b", "a"]),
+            "{p}: feature columns a, b named twice",
+        ),
+    ],
+    ids=["blank", "dates", "no-target", "no-numbers", "twice", "twice-two"],
+)
+def test_column_messages(tmp_path, name, text, kwargs, message):
+    path = write(tmp_path, name, text)
+    with pytest.raises(ValueError) as info:
+        read_table(path, **({"target": "y"} | kwargs))
+    assert str(info.value) == message.format(p=path)
+
+
+def test_columns_of_dates_are_left_out_of_the_default_features(tmp_path):
+    csv_path = write(tmp_path, "dates.csv", "when,a,y\n2020-01-01,1,3\n2020-01-02,2,5\n")
+    assert read_table(csv_path, target="y").feature_names == ["a"]
+    assert table_chunks(csv_path, target="y")[1] == ["a"]
+
+
+def test_a_parquet_column_of_numbers_stored_as_text_is_read_as_numbers(tmp_path):
+    path = tmp_path / "text.parquet"
+    pq.write_table(pa.table({"a": ["1.5", " 2 ", "-3e2"], "b": ["1", "x", "2"], "y": [1.0, 2.0, 4.0]}), path)
+    with pytest.raises(ValueError) as info:  # b is a default feature: its first value is a number
+        read_table(path, target="y")
+    assert str(info.value) == f"{path}: column 'b', row 2: 'x' is not a number"
+    table = read_table(path, target="y", features=["a"])
+    assert table.features[:, 0].tolist() == [1.5, 2.0, -300.0]
+
+
+def test_files_with_a_header_and_no_rows_in_chunks(tmp_path):
+    csv_path = write(tmp_path, "header.csv", "a,b,y\n")
+    parquet_path = tmp_path / "header.parquet"
+    pq.write_table(pa.table({"a": pa.array([], pa.float64()), "y": pa.array([], pa.float64())}), parquet_path)
+    for path in (csv_path, parquet_path):
+        with pytest.raises(ValueError) as info:
+            table_chunks(path, target="y")
+        assert str(info.value) == f"{path}: has a header but no rows"
+
+
+def test_a_file_cut_off_inside_a_quoted_value_is_refused_in_chunks(tmp_path):
+    path = write(tmp_path, "cut.csv", 'a,y\n1,2\n3,"4\n')
+    chunks, _ = table_chunks(path, target="y")
+    with pytest.raises(ValueError) as info:
+        list(chunks())
+    assert str(info.value) == (
+        f"{path}: cannot be read as CSV (In CSV column #1: CSV conversion error to double: invalid value '4\n')"
+    )
+
+
+def test_a_hex_looking_value_in_a_column_not_read_is_no_typo(tmp_path):
+    path = write(tmp_path, "ids.csv", "id,a,y\n0x1F,1,3\nzz,2,5\n")
+    table = read_table(path, target="y")
+    assert (
+        table.feature_names == ["a"] and table.features.tolist() == [[1.0], [2.0]] and table.target.tolist() == [3, 5]
+    )
+    path = write(tmp_path, "typo.csv", "id,a,y\nq,1,3\nzz,0x2,5\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="y")
+    assert str(info.value) == f"{path}: column 'a', row 2 (line 3): '0x2' is not a number"
+
+
+def test_long_runs_of_blank_lines_are_skipped_in_chunks(tmp_path):
+    """Blank lines fill whole blocks of the chunked reader (64 kB here): such a block gives no rows, and the
+    rows after it keep their numbers."""
+    blank = "\n" * 200_000
+    path = write(tmp_path, "blank.csv", "a,y\n1,2\n3,5\n" + blank + "4,7\n" + blank)
+    chunks, _ = table_chunks(path, target="y", chunk_rows=1)
+    parts = list(chunks())
+    assert len(parts) == 2 and all(len(y) for _, y in parts)
+    assert np.vstack([X for X, _ in parts]).tolist() == [[1], [3], [4]]
+    assert np.concatenate([y for _, y in parts]).tolist() == [2, 5, 7]
+    path = write(tmp_path, "blank-bad.csv", "a,y\n1,2\n3,5\n" + blank + "4,x\n")
+    with pytest.raises(ValueError) as info:
+        list(table_chunks(path, target="y", chunk_rows=1)[0]())
+    assert str(info.value) == f"{path}: column 'y', row 3 (line 200004): 'x' is not a number"
