@@ -142,12 +142,6 @@ def test_fit_classifier_without_test_data():
     assert fit.to_model().predict(X) == [["no", "yes"][k] for k in y]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="src bug: _check_classes accepts whole-number floats, but fit_classifier hands the float y on to "
-    "TensorSource(classes=True), whose check_xy refuses it: 'class labels must be integers, got dtype torch.float64'",
-)
 def test_whole_numbers_stored_as_floats_are_class_numbers():
     """Labels read from a file arrive as floats: 0.0 and 1.0 train exactly as 0 and 1 do."""
     X, y = labelled()

@@ -65,10 +65,6 @@ def test_bad_settings_are_refused(make, error, message):
     assert str(info.value) == message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: check_int sets bools apart, then takes True for the whole number 1.0 (epochs=True is 1 epoch)",
-)
 def test_a_bool_is_not_a_count():
     with pytest.raises(TypeError) as info:
         TrainConfig(epochs=True)

@@ -225,11 +225,13 @@ def fit_classifier(
     X = torch.as_tensor(np.asarray(X, dtype=np.float32))
     y = torch.as_tensor(np.asarray(y))
     q = _check_classes(y, num_classes, "y")
+    y = y.to(torch.int64)  # whole numbers stored as floats are class numbers too
     source = TensorSource(X, y, classes=True)
     test_source = None
     if X_test is not None:
         y_test = torch.as_tensor(np.asarray(y_test))
         _check_classes(y_test, q, "y_test")
+        y_test = y_test.to(torch.int64)
         test_source = TensorSource(torch.as_tensor(np.asarray(X_test, dtype=np.float32)), y_test, classes=True)
         if test_source.num_features != source.num_features:
             raise ValueError(f"X_test has {test_source.num_features} features but X has {source.num_features}")

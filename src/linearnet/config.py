@@ -69,7 +69,7 @@ def check_finite(
 def check_int(name: str, value, *, low: int, hint: str = "") -> int:
     """Return ``value`` as an int >= ``low``, or raise with a message naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
+        if not isinstance(value, bool) and isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(float(value))
         else:
             raise TypeError(f"{name} must be a whole number >= {low}, got {value!r}{_hint(hint)}")
