@@ -1,7 +1,9 @@
 """`linearnet solve` (linearnet.cli.solve): statsmodels' table and JSON, and one-line errors naming the file."""
 
+import io
 import json
 import re
+import sys
 
 import pytest
 
@@ -26,7 +28,9 @@ def test_solve_json(capsys):
     result = json.loads(out)
     ref = statsmodels_houses()
     keys = {"estimate", "stderr", "t", "p", "ci_low", "ci_high"}
-    assert set(result) == {"intercept", "coefficients", "sigma", "r2", "adj_r2", "n", "rank", "condition_number"}
+    stats = {"intercept", "coefficients", "sigma", "r2", "adj_r2", "n", "rank", "condition_number", "notes"}
+    assert set(result) == stats
+    assert result["notes"] == []  # every column of houses.csv is used
     assert set(result["intercept"]) == keys and list(result["coefficients"]) == ["area", "rooms", "age"]
     assert result["intercept"]["estimate"] == pytest.approx(ref.params[0], rel=1e-10)
     assert result["coefficients"]["age"]["stderr"] == pytest.approx(ref.bse[3], rel=1e-10)
@@ -114,3 +118,36 @@ def test_help_prints_percent_signs_once(capsys):
         cli(capsys, "solve", "--help")
     text = " ".join(capsys.readouterr().out.split())
     assert "95% intervals" in text and "%%" not in text
+
+
+def test_notes_name_what_the_defaults_leave_out_and_drop(tmp_path, capsys):
+    path = tmp_path / "homes.csv"
+    path.write_text(
+        '"","city","area","rooms","price"\n"1","Paris",120,3,400\n"2","Lyon",80,NA,250\n"3","Nice",150,4,480\n'
+        '"4","Lille",60,1,190\n"5","Paris",100,2,300\n"6","Lyon",90,2,290\n'
+    )
+    code, out, err = cli(capsys, "solve", path, "--target", "price", "--missing", "drop")
+    assert code == 0 and out.splitlines()[-1].endswith("n 5   rank 3   condition number 1.24e+03")
+    assert err.splitlines() == [
+        "linearnet solve: note: column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv "
+        "write them), not as a feature",
+        "linearnet solve: note: left out the text column city: features are numeric columns; --features names "
+        "the columns to use",
+        "linearnet solve: note: dropped 1 of 6 rows with missing values in the columns in use (row 2)",
+    ]
+    code, out, _ = cli(capsys, "solve", path, "--target", "price", "--missing", "drop", "--json")
+    assert code == 0 and json.loads(out)["notes"] == [line.split("note: ", 1)[1] for line in err.splitlines()]
+    code, out, err = cli(capsys, "solve", path, "--target", "price", "--missing", "drop", "--chunk-rows", "2")
+    assert code == 0 and err.splitlines()[-1].endswith("(row 2)") and "n 5   rank 3" in out
+    code, out, err = cli(capsys, "solve", path, "--target", "price")
+    assert (
+        code == 2
+        and err == f"linearnet solve: error: {path}: column 'rooms', row 2 (line 3): missing value (empty or NaN)\n"
+    )
+
+
+def test_solve_reads_standard_input(capsys, monkeypatch):
+    data = open(HOUSES, "rb").read().replace(b",", b";")
+    monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO(data)})())
+    code, out, err = cli(capsys, "solve", "-", "--target", "price")
+    assert code == 0 and err == "" and "R² 0.992344" in out

@@ -343,7 +343,8 @@ def test_text_that_is_not_utf8_is_refused(tmp_path):
             "dates.csv",
             "when,a,y\n2020-01-01,1,3\n2020-01-02,2,5\n",
             dict(features=["a", "when"]),
-            "{p}: column 'when' holds date32[day] values, expected numbers",
+            "{p}: column 'when' holds dates or times, not numbers; convert them to numbers first "
+            "(for example the year, or days since a start date)",
         ),
         (
             "nontarget.csv",
@@ -374,10 +375,16 @@ def test_column_messages(tmp_path, name, text, kwargs, message):
     assert str(info.value) == message.format(p=path)
 
 
-def test_columns_of_dates_are_left_out_of_the_default_features(tmp_path):
+def test_columns_of_dates_are_left_out_of_the_default_features_with_a_note(tmp_path):
     csv_path = write(tmp_path, "dates.csv", "when,a,y\n2020-01-01,1,3\n2020-01-02,2,5\n")
-    assert read_table(csv_path, target="y").feature_names == ["a"]
-    assert table_chunks(csv_path, target="y")[1] == ["a"]
+    table = read_table(csv_path, target="y")
+    chunks, names = table_chunks(csv_path, target="y")
+    assert table.feature_names == names == ["a"] and table.left_out == chunks.left_out == ["when"]
+    assert (
+        table.notes
+        == chunks.notes
+        == ["left out the date column when: features are numeric columns; --features names the columns to use"]
+    )
 
 
 def test_a_parquet_column_of_numbers_stored_as_text_is_read_as_numbers(tmp_path):
@@ -400,14 +407,12 @@ def test_files_with_a_header_and_no_rows_in_chunks(tmp_path):
         assert str(info.value) == f"{path}: has a header but no rows"
 
 
-def test_a_file_cut_off_inside_a_quoted_value_is_refused_in_chunks(tmp_path):
-    path = write(tmp_path, "cut.csv", 'a,y\n1,2\n3,"4\n')
+def test_a_file_cut_off_inside_a_quoted_value_reads_alike_whole_and_in_chunks(tmp_path):
+    path = write(tmp_path, "cut.csv", 'a,y\n1,2\n3,"4\n')  # the last value's closing quote is missing
     chunks, _ = table_chunks(path, target="y")
-    with pytest.raises(ValueError) as info:
-        list(chunks())
-    assert str(info.value) == (
-        f"{path}: cannot be read as CSV (In CSV column #1: CSV conversion error to double: invalid value '4\n')"
-    )
+    ((X, y),) = list(chunks())
+    table = read_table(path, target="y")
+    assert X.tolist() == table.features.tolist() == [[1.0], [3.0]] and y.tolist() == table.target.tolist() == [2, 4]
 
 
 def test_a_hex_looking_value_in_a_column_not_read_is_no_typo(tmp_path):
@@ -436,3 +441,200 @@ def test_long_runs_of_blank_lines_are_skipped_in_chunks(tmp_path):
     with pytest.raises(ValueError) as info:
         list(table_chunks(path, target="y", chunk_rows=1)[0]())
     assert str(info.value) == f"{path}: column 'y', row 3 (line 200004): 'x' is not a number"
+
+
+# --- real tables: one set of rules, whole or in chunks ------------------------------------------------
+
+PRICES = [400.0, 250.0, 480.0, 190.0]
+
+
+def both_ways(path, **options):
+    """(feature names, X, y, notes) read whole and read in chunks of one row: the same by the one reader."""
+    table = read_table(path, target="price", **options)
+    chunks, names = table_chunks(path, target="price", chunk_rows=1, **options)
+    parts = list(chunks())
+    X, y = np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    notes = [*chunks.notes, *([chunks.dropped_note] if chunks.dropped_note else [])]
+    assert names == table.feature_names and notes == table.notes
+    np.testing.assert_array_equal(X, table.features)
+    np.testing.assert_array_equal(y, table.target)
+    return table.feature_names, X, y, table.notes
+
+
+@pytest.mark.parametrize(
+    "name, content, features, notes",
+    [
+        (
+            "text.csv",
+            "city,area,price\nParis,120,400\nLyon,80,250\nNice,150,480\nLille,60,190\n",
+            ["area"],
+            ["left out the text column city: features are numeric columns; --features names the columns to use"],
+        ),
+        (
+            "labels.csv",  # R's write.csv and pandas' to_csv: a first column of row names with an empty header
+            '"","area","price"\n"1",120,400\n"2",80,250\n"3",150,480\n"4",60,190\n',
+            ["area"],
+            [
+                "column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv write them), "
+                "not as a feature"
+            ],
+        ),
+        ("semicolon.csv", "area;price\n120,0;400\n80,0;250\n150;480,0\n60;190\n", ["area"], []),  # write.csv2
+        ("semicolon-dot.csv", "area;price\n120.0;400\n80;250\n150;480\n60;190.0\n", ["area"], []),
+        ("tab.tsv", "area\tprice\n120\t400\n80\t250\n150\t480\n60\t190\n", ["area"], []),
+        ("bar.csv", "area|price\n120|400\n80|250\n150|480\n60|190\n", ["area"], []),
+        (
+            "bools.csv",
+            "area,garden,price\n120,true,400\n80,false,250\n150,true,480\n60,false,190\n",
+            ["area", "garden"],
+            [],
+        ),
+        (
+            "na-text.csv",
+            "area,note,price\n120,NA,400\n80,nice,250\n150,,480\n60,big,190\n",
+            ["area"],
+            ["left out the text column note: features are numeric columns; --features names the columns to use"],
+        ),
+    ],
+)
+def test_the_files_people_have_read_the_same_whole_and_in_chunks(tmp_path, name, content, features, notes):
+    got_features, X, y, got_notes = both_ways(write(tmp_path, name, content))
+    assert got_features == features and got_notes == notes
+    assert y.tolist() == PRICES and X[:, 0].tolist() == [120.0, 80.0, 150.0, 60.0]
+    if "garden" in features:
+        assert X[:, 1].tolist() == [1.0, 0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zst"])
+def test_compressed_files_are_read_by_their_extension(tmp_path, suffix):
+    plain = write(tmp_path, "p.csv", "area,price\n120,400\n80,250\n150,480\n60,190\n")
+    path = str(tmp_path / f"p.csv{suffix}")
+    codec = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}[suffix]
+    with open(plain, "rb") as src, pa.output_stream(path, compression=codec) as out:
+        out.write(src.read())
+    assert detect_format(path) == "csv"
+    _, X, y, _ = both_ways(path)
+    assert y.tolist() == PRICES and X[:, 0].tolist() == [120.0, 80.0, 150.0, 60.0]
+
+
+def test_standard_input_is_read_as_a_file(monkeypatch):
+    data = b"area;price\n120,5;400\n80;250\n150;480\n60;190\n"
+    monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": __import__("io").BytesIO(data)})())
+    table = read_table("-", target="price")
+    assert table.features[:, 0].tolist() == [120.5, 80.0, 150.0, 60.0] and table.target.tolist() == PRICES
+
+
+def test_a_forced_separator_and_decimal_mark_win_over_what_the_file_suggests(tmp_path):
+    path = write(tmp_path, "odd.csv", "a;b,price\n1;2,400\n3;4,250\n5;6,480\n7;8,190\n")
+    with pytest.raises(ValueError) as info:  # both split the header in two: the comma is taken
+        read_table(path, target="price")
+    assert str(info.value) == f"{path}: has no numeric column besides the target 'price'; its columns are: a;b, price"
+    table = read_table(path, target="b,price", sep=";", decimal=",")
+    assert table.feature_names == ["a"] and table.features[:, 0].tolist() == [1.0, 3.0, 5.0, 7.0]
+    assert table.target.tolist() == [2.4, 4.25, 6.48, 8.19]
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price", sep=":")
+    assert str(info.value) == "the separator must be one of , ; tab |, got ':'"
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price", decimal=";")
+    assert str(info.value) == "the decimal mark must be . or , got ';'"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (  # a typo in the first data row: the column is still numbers, and the typo is named
+            "area,rooms,price\n120,two,400\n80,2,250\n150,4,480\n60,1,190\n",
+            "column 'rooms', row 1 (line 2): 'two' is not a number",
+        ),
+        (
+            'area,price\n"2,100.0",400\n"1,500.5",250\n"3,000.0",480\n"1,234",190\n',
+            "column 'area', row 1 (line 2): '2,100.0' is not a number: it is written with a thousands separator",
+        ),
+        (
+            "area,price\n$120,400\n$80,250\n$150,480\n$60,190\n",
+            "column 'area', row 1 (line 2): '$120' is not a number: it is written with a currency sign",
+        ),
+        (
+            "area,share,price\n120,5%,400\n80,10%,250\n150,7%,480\n60,1%,190\n",
+            "column 'share', row 1 (line 2): '5%' is not a number: it is written with a percent sign",
+        ),
+        (
+            "area,price\n120,400\n80,250\n150,480\n60,19O\n",  # the letter O for a zero, in the target
+            "column 'price', row 4 (line 5): '19O' is not a number",
+        ),
+    ],
+)
+def test_a_typo_anywhere_is_refused_with_its_row_whole_and_in_chunks(tmp_path, content, message):
+    path = write(tmp_path, "typo.csv", content)
+    for read in (
+        lambda: read_table(path, target="price"),
+        lambda: list(table_chunks(path, target="price", chunk_rows=1)[0]()),
+    ):
+        with pytest.raises(ValueError) as info:
+            read()
+        assert str(info.value) == f"{path}: {message}"
+
+
+def test_missing_values_are_refused_or_their_rows_dropped_with_a_note(tmp_path):
+    path = write(
+        tmp_path,
+        "na.csv",
+        "area,rooms,price\n120,3,400\n80,NA,250\n150,4,480\n60,1,190\n100,2,NaN\n90,,300\n130,3,430\n70,2,230\n",
+    )
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price")
+    assert str(info.value) == f"{path}: column 'rooms', row 2 (line 3): missing value (empty or NaN)"
+    names, X, y, notes = both_ways(path, missing="drop")
+    assert (
+        names == ["area", "rooms"] and y.tolist() == [400, 480, 190, 430, 230] and X[:, 1].tolist() == [3, 4, 1, 3, 2]
+    )
+    assert notes == ["dropped 3 of 8 rows with missing values in the columns in use (rows 2, 5, 6)"]
+    assert read_table(path, target="price", missing="drop").dropped_rows == [2, 5, 6]
+    only_area = read_table(path, target="price", features=["area"], missing="drop")  # rooms is not in use
+    assert only_area.num_rows == 7 and only_area.dropped_rows == [5]
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price", missing="skip")
+    assert str(info.value) == "missing must be one of error, drop, got 'skip'"
+
+
+def test_when_every_row_has_a_gap_nothing_is_left_to_fit(tmp_path):
+    path = write(tmp_path, "gaps.csv", "a,price\n1,NA\nNA,2\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price", missing="drop")
+    assert str(info.value) == f"{path}: every row has a missing value in the columns in use (a, price); no row is left"
+
+
+def test_a_parquet_column_of_numbers_as_text_is_a_feature_whole_and_in_chunks(tmp_path):
+    path = tmp_path / "strings.parquet"
+    pq.write_table(
+        pa.table({"area": ["120", "80", "150", "60"], "city": ["a", "b", "c", "d"], "price": PRICES}),
+        path,
+        row_group_size=2,
+    )
+    names, X, _, notes = both_ways(path)
+    assert names == ["area"] and X[:, 0].tolist() == [120.0, 80.0, 150.0, 60.0]
+    assert notes == ["left out the text column city: features are numeric columns; --features names the columns to use"]
+
+
+def test_messages_stay_one_line_and_short(tmp_path):
+    path = write(tmp_path, "odd.csv", 'a,"b\nc",price\n1,2,3\n4,x,6\n7,8,9\n')
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price")
+    assert str(info.value) == f"{path}: column 'b\\nc', row 2 (line 4): 'x' is not a number"
+    cell = "y" * 200_000  # past the csv module's 128 KB field limit
+    path = write(tmp_path, "cell.csv", f"a,price\n1,2\n2,{cell}\n3,4\n5,6\n")
+    with pytest.raises(ValueError) as info:
+        list(table_chunks(path, target="price")[0]())
+    assert str(info.value) == (
+        f"{path}: column 'price', row 2 (line 3): '{'y' * 54}...' (200,000 characters) is not a number"
+    )
+    wide = ",".join(f"c{i}" for i in range(30))
+    path = write(tmp_path, "wide.csv", f"{wide}\n" + ",".join("1" * 30) + "\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price")
+    assert str(info.value) == (
+        f"{path}: has no column 'price' for the target; its columns are: "
+        + ", ".join(f"c{i}" for i in range(20))
+        + ", ... (30 columns)"
+    )

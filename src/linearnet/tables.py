@@ -1,8 +1,25 @@
-"""Tables in and out: CSV and Parquet files, checked once where they enter.
+"""Tables in and out: CSV and Parquet files, checked once where they enter, by one set of rules.
 
-Every problem is reported as one ``ValueError`` naming the file, the column and the first
-bad row ("row 7 (line 8)": data rows count from 1, lines include the header). Reading is
-done by pyarrow; when pyarrow refuses a file, a line-by-line scan finds the row to name.
+One reader serves every command and both paths, the whole file in memory (:func:`read_table`)
+or a pass at a time in chunks (:func:`table_chunks`):
+
+- **Where from**: a file, a ``.gz``/``.bz2``/``.zst`` file (by its extension), or ``-``
+  (standard input, held in memory). CSV or Parquet is told by content.
+- **CSV dialect**: the separator is found among ``, ; TAB |`` from the first lines (or given);
+  with ``;`` a decimal comma is recognised (or given). R's and pandas' missing-value tokens
+  (``NA``, ``NaN``, ``null``, empty, ...) read as missing. A first column with an empty name is
+  row labels (as R's ``write.csv`` and pandas' ``to_csv`` write them), left out with a note.
+- **Types from the values**: a column whose values are all numbers (or true/false) is numeric; a
+  column of text is text; a column of numbers with some text in it is a typo, refused with its
+  row and value wherever that row is (numbers written with thousands separators, currency or
+  percent signs are named as such). Dates are not numbers. Default features are the numeric
+  columns but the target; whatever they leave out is named in :attr:`Table.notes`.
+- **Missing values**: refused with their row (``missing="error"``), or their rows dropped
+  (``missing="drop"``, R's ``na.omit``), counted and named in a note.
+
+Every problem is one ``ValueError`` naming the file, the column and the first bad row ("row 7
+(line 8)": data rows count from 1, lines include the header). Reading is done by pyarrow; when
+pyarrow refuses a file, a line-by-line scan finds the row to name.
 """
 
 from __future__ import annotations
@@ -12,18 +29,59 @@ import csv
 import io
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .outputs import atomic_write
 
-__all__ = ["Table", "read_table", "table_chunks", "write_table", "csv_text", "detect_format", "encode_labels"]
+__all__ = [
+    "Table",
+    "TableChunks",
+    "read_table",
+    "table_chunks",
+    "write_table",
+    "csv_text",
+    "detect_format",
+    "encode_labels",
+    "MISSING",
+    "NA_TOKENS",
+    "SEPARATORS",
+]
 
+MISSING = ("error", "drop")  # what to do with a row that has a missing value in a column in use
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
+# R's and pandas' missing-value tokens: read as missing in number and text columns alike
+NA_TOKENS = (
+    "",
+    "NA",
+    "N/A",
+    "n/a",
+    "NaN",
+    "nan",
+    "-NaN",
+    "-nan",
+    "NULL",
+    "null",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "<NA>",
+    "None",
+    "-1.#IND",
+    "-1.#QNAN",
+    "1.#IND",
+    "1.#QNAN",
+)
 _PARQUET_MAGIC = b"PAR1"
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+_SAMPLE = 1 << 16  # bytes looked at to tell the format, the separator and the decimal mark
+_DROPPED_SHOWN = 5  # rows named in the note about dropped rows
 
 
 @dataclass
@@ -34,49 +92,165 @@ class Table:
     feature_names: list[str]
     target_name: str | None
     classes: list[str] | None = None  # class names, when the target was read as labels
+    notes: list[str] = field(default_factory=list)  # what the defaults left out or dropped, one line each
+    left_out: list[str] = field(default_factory=list)  # columns the default features left out
+    dropped_rows: list[int] = field(default_factory=list)  # rows (from 1) dropped for missing values
 
     @property
     def num_rows(self) -> int:
         return len(self.features)
 
 
-# --- what the file is ----------------------------------------------------------------------
+# --- where the bytes come from -----------------------------------------------------------------
+
+
+class _Source:
+    """A table's bytes: a file (decompressed by its extension) or standard input held in memory,
+    with its format and, for CSV, its separator and decimal mark."""
+
+    def __init__(self, path, *, sep: str | None = None, decimal: str | None = None):
+        self.name = os.fspath(path)
+        self.data: bytes | None = None
+        self.compression: str | None = None
+        if self.name == "-":
+            self.data = sys.stdin.buffer.read()
+        else:
+            p = Path(self.name)
+            if not p.exists():
+                raise ValueError(f"{self.name}: no such file")
+            if p.is_dir():
+                raise ValueError(f"{self.name}: is a directory, expected a CSV or Parquet file")
+            self.compression = _COMPRESSION.get(p.suffix.lower())
+        try:
+            with self.binary() as fh:
+                head = fh.read(_SAMPLE)
+        except OSError as exc:
+            raise ValueError(f"{self.name}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+        self.fmt = self._format(head)
+        self.sep, self.decimal = ",", "."
+        if self.fmt == "csv":
+            self.sep = _check_sep(sep) if sep is not None else _sniff_separator(head)
+            self.decimal = _check_decimal(decimal) if decimal is not None else _sniff_decimal(head, self.sep)
+
+    def _format(self, head: bytes) -> str:
+        name = self.name[: -len(Path(self.name).suffix)] if self.compression else self.name
+        if not head:
+            raise ValueError(f"{self.name}: is empty, expected a header line and rows")
+        if head[:4] == _PARQUET_MAGIC:
+            if self.compression is not None:
+                raise ValueError(
+                    f"{self.name}: is a compressed Parquet file; Parquet compresses its own "
+                    f"columns: decompress the file first"
+                )
+            if self.data is not None:
+                end = self.data[-4:]
+            else:
+                with open(self.name, "rb") as fh:
+                    fh.seek(max(0, os.path.getsize(self.name) - 4))
+                    end = fh.read(4)
+            if end == _PARQUET_MAGIC:
+                return "parquet"
+        if name.lower().endswith((".parquet", ".pq")):
+            raise ValueError(f"{self.name}: is not a Parquet file (it does not start with PAR1)")
+        if b"\x00" in head:
+            raise ValueError(f"{self.name}: holds binary data, expected a CSV or Parquet file")
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+                raise ValueError(f"{self.name}: is not UTF-8 text, expected a CSV or Parquet file") from None
+        return "csv"
+
+    def binary(self):
+        """A fresh binary stream of the (decompressed) bytes."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        if self.compression is not None:
+            import pyarrow as pa
+
+            return pa.input_stream(self.name, compression=self.compression)
+        return open(self.name, "rb")
+
+    def text(self):
+        """A fresh text stream for Python's csv module."""
+        return io.TextIOWrapper(self.binary(), encoding="utf-8", errors="replace", newline="")
+
+    def arrow(self):
+        """What pyarrow's readers take: the path itself where they can read it directly."""
+        if self.data is None and self.compression is None:
+            return self.name
+        if self.data is not None:
+            import pyarrow as pa
+
+            return pa.BufferReader(self.data)
+        return self.binary()
+
+    def size(self) -> int | None:
+        """Bytes on disk of an uncompressed file (None for standard input and compressed files)."""
+        return os.path.getsize(self.name) if self.data is None and self.compression is None else None
+
+
+def _check_sep(sep: str) -> str:
+    sep = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "bar": "|", "pipe": "|"}.get(sep, sep)
+    if sep not in SEPARATORS:
+        raise ValueError(f"the separator must be one of , ; tab |, got {sep!r}")
+    return sep
+
+
+def _check_decimal(decimal: str) -> str:
+    if decimal not in (".", ","):
+        raise ValueError(f"the decimal mark must be . or , got {decimal!r}")
+    return decimal
+
+
+def _sample_lines(head: bytes, most: int = 20) -> list[str]:
+    text = head.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if len(head) == _SAMPLE and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a sample may be cut
+    return [line for line in lines if line.strip()][:most]
+
+
+def _sniff_separator(head: bytes) -> str:
+    """The separator among , ; TAB | that splits the first lines into the same number of fields > 1."""
+    lines = _sample_lines(head)
+    best, best_fields = ",", 1
+    for sep in SEPARATORS:
+        try:
+            counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        except csv.Error:
+            continue
+        fields = min(counts) if counts else 1
+        if len(counts) == 1 and fields > best_fields:
+            best, best_fields = sep, fields
+    return best
+
+
+_DECIMAL_COMMA = re.compile(r"(^|;)\s*[+-]?\d+,\d+\s*(;|$)")
+
+
+def _sniff_decimal(head: bytes, sep: str) -> str:
+    """',' when the separator is ';' and a field is written like 3,5 (R's write.csv2, Excel in many locales)."""
+    if sep != ";":
+        return "."
+    return "," if any(_DECIMAL_COMMA.search(line) for line in _sample_lines(head)[1:]) else "."
 
 
 def detect_format(path) -> str:
     """'csv' or 'parquet', by content (Parquet's magic bytes), else by extension."""
-    p = Path(path)
-    if not p.exists():
-        raise ValueError(f"{path}: no such file")
-    if p.is_dir():
-        raise ValueError(f"{path}: is a directory, expected a CSV or Parquet file")
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(8192)
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
-    if not head:
-        raise ValueError(f"{path}: is empty, expected a header line and rows")
-    if head[:4] == _PARQUET_MAGIC:
-        with open(p, "rb") as fh:
-            fh.seek(max(0, p.stat().st_size - 4))
-            if fh.read(4) == _PARQUET_MAGIC:
-                return "parquet"
-    if p.suffix.lower() in (".parquet", ".pq"):
-        raise ValueError(f"{path}: is not a Parquet file (it does not start with PAR1)")
-    if b"\x00" in head:
-        raise ValueError(f"{path}: holds binary data, expected a CSV or Parquet file")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
-            raise ValueError(f"{path}: is not UTF-8 text, expected a CSV or Parquet file") from None
-    return "csv"
+    return _Source(path).fmt
 
 
 # --- reading -------------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(inf|infinity|nan)\s*", re.I | re.A)
+_NUMBER_RE2 = r"(?i)^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(inf|infinity|nan)\s*$"
+_NEAR_NUMBER = (  # written like a number, but not one a reader can take as it is
+    (re.compile(r"\s*[+-]?\d{1,3}([,' ]\d{3})+(\.\d*)?\s*"), "written with a thousands separator"),
+    (re.compile(r"\s*[+-]?[$€£¥]\s*[+-]?[\d.,]+\s*|\s*[+-]?[\d.,]+\s*[$€£¥]\s*"), "written with a currency sign"),
+    (re.compile(r"\s*[+-]?[\d.,]+\s*%\s*"), "written with a percent sign"),
+    (re.compile(r"\s*[+-]?\d+,\d+\s*"), "written with a decimal comma (give --decimal ,)"),
+)
 
 
 def _is_number(text) -> bool:
@@ -84,12 +258,20 @@ def _is_number(text) -> bool:
     return isinstance(text, str) and _NUMBER.fullmatch(text) is not None
 
 
-_HEX = re.compile(rb"(^|[,\n])\s*[+-]?0[xX][0-9a-fA-F]")
+def _not_a_number(text) -> str:
+    """Why a cell is not a number, for a message: what it looks like, when it looks like a number."""
+    for pattern, why in _NEAR_NUMBER:
+        if isinstance(text, str) and pattern.fullmatch(text):
+            return f"{_shown(text)} is not a number: it is {why}"
+    return f"{_shown(text)} is not a number"
 
 
-def _where(path, fmt: str, row: int) -> str:
+_HEX = re.compile(rb"(^|[,;|\t\n])[^\S\n]*[+-]?0[xX][0-9a-fA-F]")  # not \s*: it would span blank lines
+
+
+def _where(src: _Source, row: int) -> str:
     """'row 7 (line 8)' for CSV (the header is line 1), 'row 7' for Parquet; row counts from 1."""
-    return f"row {row} (line {_line_of_row(path, row)})" if fmt == "csv" else f"row {row}"
+    return f"row {row} (line {_line_of_row(src, row)})" if src.fmt == "csv" else f"row {row}"
 
 
 @contextlib.contextmanager
@@ -103,11 +285,11 @@ def _any_field_size() -> Iterator[None]:
         csv.field_size_limit(limit)
 
 
-def _line_of_row(path, row: int) -> int:
+def _line_of_row(src: _Source, row: int) -> int:
     """The file line of data row ``row``, counting the blank lines that readers skip."""
     try:
-        with _any_field_size(), open(path, newline="", encoding="utf-8", errors="replace") as fh:
-            reader = csv.reader(fh)
+        with _any_field_size(), src.text() as fh:
+            reader = csv.reader(fh, delimiter=src.sep)
             next(reader, None)
             seen = 0
             for fields in reader:
@@ -120,48 +302,37 @@ def _line_of_row(path, row: int) -> int:
     return row + 1
 
 
-def _column_values(path, fmt, name, column, first_row: int) -> np.ndarray:
-    """A pyarrow column as float64, or a ValueError naming the first bad row."""
+def _kind(column) -> tuple[str, int | None]:
+    """What a column holds, decided from its values: ('number' | 'text' | 'date' | 'empty' | 'other', None),
+    or ('typo', i): mostly numbers, with a value at index i that is not one (or is one written unreadably)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     t = column.type
-    if pa.types.is_null(t):
-        raise ValueError(f"{path}: column {_quote(name)} has no values")
-    if column.null_count:
-        row = first_row + int(pc.index(pc.is_null(column), True).as_py())
-        raise ValueError(f"{path}: column {_quote(name)}, {_where(path, fmt, row)}: missing value (empty or NaN)")
+    if pa.types.is_null(t) or column.null_count == len(column):
+        return "empty", None
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
-        values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-    elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        for i, text in enumerate(column.to_pylist()):
-            if not _is_number(text):
-                raise ValueError(
-                    f"{path}: column {_quote(name)}, {_where(path, fmt, first_row + i)}: {_shown(text)} is not a number"
-                )
-        values = np.array(column.to_pylist(), dtype=np.float64)
-    else:
-        raise ValueError(f"{path}: column {_quote(name)} holds {t} values, expected numbers")
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise ValueError(
-            f"{path}: column {_quote(name)}, {_where(path, fmt, first_row + int(bad[0]))}: "
-            f"{values[bad[0]]} is not a finite number"
-        )
-    return values
+        return "number", None
+    if pa.types.is_temporal(t):
+        return "date", None
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return "other", None
+    is_number = pc.match_substring_regex(column, _NUMBER_RE2)
+    count, numbers = len(column) - column.null_count, int(pc.sum(is_number).as_py() or 0)
+    if numbers == count:
+        return "number", None
+    near = int(pc.sum(pc.match_substring_regex(column, _NEAR_NUMBER_RE2)).as_py() or 0)
+    if numbers == 0 and near < count:
+        return "text", None
+    if 2 * (numbers + near) >= count:  # mostly numbers: the others are typos
+        return "typo", int(pc.index(is_number, False).as_py())
+    return "text", None  # mostly text: numbers among them are labels such as "40"
 
 
-def _looks_numeric(column) -> bool:
-    """For default features: numeric types, or text whose first value is a number (a typo later)."""
-    import pyarrow as pa
-
-    t = column.type
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
-        return True
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        first = next((v for v in column.to_pylist() if v is not None), None)
-        return _is_number(first)
-    return False
+_NEAR_NUMBER_RE2 = (
+    r"^\s*[+-]?(\d{1,3}([,' ]\d{3})+(\.\d*)?|[$€£¥]\s*[+-]?[\d.,]+|[\d.,]+\s*[$€£¥]|[\d.,]+\s*%|\d+,\d+)\s*$"
+)
+_KIND_WORDS = {"text": "text", "date": "date", "empty": "empty", "other": "non-numeric"}
 
 
 def _check_header(path, names: list[str]) -> None:
@@ -195,8 +366,36 @@ def _listing(names: list[str], most: int = 20) -> str:
     return shown if len(names) <= most else f"{shown}, ... ({len(names):,} columns)"
 
 
-def _select(path, names: list[str], target, features, numeric: Callable[[str], bool], require_target) -> list[str]:
-    """Check the target and feature columns exist; default features: numeric columns but the target."""
+@dataclass
+class _Choice:
+    features: list[str]
+    notes: list[str]
+    left_out: list[str]
+    row_labels: str | None  # the unnamed first column read as row labels
+
+
+def _choose(
+    src: _Source,
+    names: list[str],
+    kind: Callable[[str], tuple[str, int | None]],
+    value: Callable[[str, int], Any],
+    target,
+    features,
+    require_target,
+) -> _Choice:
+    """Check the header, the target and the features; default features: the numeric columns but the target.
+
+    Whatever the default leaves out is named in a note; a numeric column with a typo is refused.
+    """
+    path = src.name
+    notes: list[str] = []
+    row_labels = None
+    if src.fmt == "csv" and len(names) > 1 and names[0] == "":
+        row_labels, names = names[0], names[1:]
+        notes.append(
+            "column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv write "
+            "them), not as a feature"
+        )
     columns = _listing(names)
     _check_header(path, names)
     present = set(names)
@@ -204,11 +403,33 @@ def _select(path, names: list[str], target, features, numeric: Callable[[str], b
         raise ValueError(f"{path}: has no column {_quote(target)} for the target; its columns are: {columns}")
     if target is None and require_target:
         raise ValueError(f"{path}: name the target column (--target); its columns are: {columns}")
+    left_out: dict[str, list[str]] = {}
     if features is None:
-        features = [n for n in names if n != target and numeric(n)]
+        features = []
+        for name in names:
+            if name == target:
+                continue
+            what, at = kind(name)
+            if what == "number":
+                features.append(name)
+            elif what == "typo":
+                assert at is not None
+                raise ValueError(
+                    f"{path}: column {_quote(name)}, {_where(src, at + 1)}: {_not_a_number(value(name, at))}"
+                )
+            else:
+                left_out.setdefault(_KIND_WORDS[what], []).append(name)
         if not features:
             raise ValueError(
                 f"{path}: has no numeric column besides the target {_quote(target)}; its columns are: {columns}"
+            )
+        if left_out:
+            parts = [
+                f"{'the ' + word + ' column' if len(cols) == 1 else 'the ' + word + ' columns'} {_listing(cols)}"
+                for word, cols in left_out.items()
+            ]
+            notes.append(
+                f"left out {' and '.join(parts)}: features are numeric columns; --features names the columns to use"
             )
     else:
         features = list(features)
@@ -224,13 +445,57 @@ def _select(path, names: list[str], target, features, numeric: Callable[[str], b
         dupes = sorted(f for f, c in counts.items() if c > 1)
         if dupes:
             raise ValueError(f"{path}: feature column{'s' if len(dupes) > 1 else ''} {', '.join(dupes)} named twice")
-    return features
+    return _Choice(features, notes, [c for cols in left_out.values() for c in cols], row_labels)
 
 
-def _diagnose_csv(path, wanted: list[str] | None = None) -> str | None:
+def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -> np.ndarray:
+    """A column as float64, NaN where a value is missing (``missing="drop"``); else a ValueError naming the row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    path, t = src.name, column.type
+    if pa.types.is_null(t):
+        if missing == "drop":
+            return np.full(len(column), np.nan)
+        raise ValueError(f"{path}: column {_quote(name)} has no values")
+    if column.null_count and missing == "error":
+        row = first_row + int(pc.index(pc.is_null(column), True).as_py())
+        raise ValueError(f"{path}: column {_quote(name)}, {_where(src, row)}: missing value (empty or NaN)")
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
+        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        is_number = pc.match_substring_regex(column, _NUMBER_RE2)
+        bad = pc.and_(pc.invert(pc.fill_null(is_number, True)), pc.is_valid(column))
+        if pc.any(bad).as_py():
+            i = int(pc.index(bad, True).as_py())
+            raise ValueError(
+                f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {_not_a_number(column[i].as_py())}"
+            )
+        values = np.array([np.nan if v is None else float(v) for v in column.to_pylist()], dtype=np.float64)
+    elif pa.types.is_temporal(t):
+        raise ValueError(
+            f"{path}: column {_quote(name)} holds dates or times, not numbers; convert them to "
+            f"numbers first (for example the year, or days since a start date)"
+        )
+    elif pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        raise ValueError(f"{path}: column {_quote(name)} holds bytes that are not UTF-8 text; save the file as UTF-8")
+    else:
+        raise ValueError(f"{path}: column {_quote(name)} holds {t} values, expected numbers")
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    bad_rows = np.flatnonzero(np.isinf(values) if missing == "drop" else ~np.isfinite(values))
+    if bad_rows.size:
+        i = int(bad_rows[0])
+        raise ValueError(
+            f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {values[i]} is not a finite number"
+        )
+    return values
+
+
+def _diagnose_csv(src: _Source, wanted: list[str] | None = None) -> str | None:
     """Scan a CSV line by line for the first ragged row, or non-number in a wanted column."""
-    with _any_field_size(), open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        reader = csv.reader(fh)
+    path = src.name
+    with _any_field_size(), src.text() as fh:
+        reader = csv.reader(fh, delimiter=src.sep)
         header = next(reader, None)
         if header is None:
             return f"{path}: is empty, expected a header line and rows"
@@ -245,29 +510,56 @@ def _diagnose_csv(path, wanted: list[str] | None = None) -> str | None:
             if len(row) != len(header):
                 return f"{path}: {where} has {len(row)} fields, expected {len(header)} like the header"
             for j in index:
-                if not _is_number(row[j]):
-                    value = row[j]
-                    what = "missing value (empty)" if value == "" else f"{_shown(value)} is not a number"
-                    return f"{path}: column {_quote(header[j])}, {where}: {what}"
+                value = row[j]
+                if value in NA_TOKENS:
+                    continue
+                if src.decimal == ",":
+                    value = value.replace(",", ".", 1)
+                if not _is_number(value):
+                    return f"{path}: column {_quote(header[j])}, {where}: {_not_a_number(row[j])}"
     return None
 
 
-def _read_arrow(path, fmt):
+def _csv_options(src: _Source, **convert):
+    import pyarrow.csv as pcsv
+
+    return dict(
+        parse_options=pcsv.ParseOptions(delimiter=src.sep),
+        convert_options=pcsv.ConvertOptions(
+            decimal_point=src.decimal, null_values=list(NA_TOKENS), strings_can_be_null=True, **convert
+        ),
+    )
+
+
+def _read_arrow(src: _Source):
     import pyarrow as pa
 
     try:
-        if fmt == "parquet":
+        if src.fmt == "parquet":
             import pyarrow.parquet as pq
 
-            pf = pq.ParquetFile(path)
-            _check_header(path, [str(n) for n in pf.schema_arrow.names])  # pyarrow fails on twins
+            pf = pq.ParquetFile(src.arrow())
+            _check_header(src.name, [str(n) for n in pf.schema_arrow.names])  # pyarrow fails on twins
             return pf.read()
         import pyarrow.csv as pcsv
 
-        return pcsv.read_csv(path)
+        return pcsv.read_csv(src.arrow(), **_csv_options(src))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
-        found = _diagnose_csv(path) if fmt == "csv" else None
-        raise ValueError(found or f"{path}: cannot be read as {fmt.upper()} ({exc})") from None
+        found = _diagnose_csv(src) if src.fmt == "csv" else None
+        raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({exc})") from None
+
+
+def _check_missing(missing: str) -> None:
+    if missing not in MISSING:
+        raise ValueError(f"missing must be one of {', '.join(MISSING)}, got {missing!r}")
+
+
+def _dropped_note(rows: list[int], count: int, total: int) -> str:
+    shown = ", ".join(str(r) for r in rows[:_DROPPED_SHOWN]) + (", ..." if count > _DROPPED_SHOWN else "")
+    return (
+        f"dropped {count:,} of {total:,} rows with missing values in the columns in use "
+        f"(row{'s' if count > 1 else ''} {shown})"
+    )
 
 
 def read_table(
@@ -277,124 +569,238 @@ def read_table(
     features: list[str] | None = None,
     require_target: bool = True,
     labels: bool = False,
+    missing: str = "error",
+    sep: str | None = None,
+    decimal: str | None = None,
 ) -> Table:
-    """Read a CSV or Parquet file into float64 arrays, validating every value.
+    """Read a CSV or Parquet file (or ``-``, standard input) into float64 arrays, validating every value.
 
-    Features default to every numeric column but the target. With ``require_target=False``
-    and no ``target`` (prediction), only the features are read. With ``labels=True`` the
-    target holds class labels (whole numbers or text), returned as int64 codes.
+    Features default to every numeric column but the target; what that leaves out is named in
+    ``Table.notes``. With ``require_target=False`` and no ``target`` (prediction), only the
+    features are read. With ``labels=True`` the target holds class labels (whole numbers or
+    text), returned as int64 codes. ``missing="drop"`` drops the rows with a missing value in a
+    column in use (and says so in a note) instead of refusing the file. ``sep`` (one of
+    ``, ; tab |``) and ``decimal`` (``.`` or ``,``) override what is read off the file.
     """
-    path = str(path)
-    fmt = detect_format(path)
-    table = _read_arrow(path, fmt)
+    _check_missing(missing)
+    src = _Source(path, sep=sep, decimal=decimal)
+    path = src.name
+    table = _read_arrow(src)
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
         raise ValueError(f"{path}: has a header but no rows")
-    features = _select(path, names, target, features, lambda n: _looks_numeric(table.column(n)), require_target)
-    numeric = features + ([target] if target and not labels else [])
+    choice = _choose(
+        src,
+        names,
+        lambda n: _kind(table.column(n)),
+        lambda n, i: table.column(n)[i].as_py(),
+        target,
+        features,
+        require_target,
+    )
+    chosen = choice.features
+    numeric = chosen + ([target] if target and not labels else [])
     import pyarrow as pa
 
     # pyarrow reads 0x5 as the integer 5: a typo here. Only integer columns can hide one.
-    if (
-        fmt == "csv"
-        and any(pa.types.is_integer(table.column(n).type) for n in numeric)
-        and _HEX.search(Path(path).read_bytes())
-    ):
-        found = _diagnose_csv(path, numeric)
-        if found:
-            raise ValueError(found)
-    X = np.empty((table.num_rows, len(features)), dtype=np.float64)
-    for j, name in enumerate(features):
-        X[:, j] = _column_values(path, fmt, name, table.column(name), 1)
+    if src.fmt == "csv" and any(pa.types.is_integer(table.column(n).type) for n in numeric):
+        with src.binary() as fh:
+            if _HEX.search(fh.read()):
+                found = _diagnose_csv(src, numeric)
+                if found:
+                    raise ValueError(found)
+    n = table.num_rows
+    X = np.empty((n, len(chosen)), dtype=np.float64)
+    for j, name in enumerate(chosen):
+        X[:, j] = _numbers(src, name, table.column(name), 1, missing=missing)
+    y: np.ndarray | None = None
+    label_values: list[Any] | None = None
+    if target is not None and labels:
+        label_values = table.column(target).to_pylist()
+    elif target is not None:
+        y = _numbers(src, target, table.column(target), 1, missing=missing)
+    notes = list(choice.notes)
+    dropped: list[int] = []
+    if missing == "drop":
+        incomplete = np.isnan(X).any(axis=1)
+        if y is not None:
+            incomplete |= np.isnan(y)
+        if label_values is not None:
+            incomplete |= np.array([v is None or v == "" or (isinstance(v, float) and v != v) for v in label_values])
+        if incomplete.any():
+            dropped = (np.flatnonzero(incomplete) + 1).tolist()
+            if len(dropped) == n:
+                raise ValueError(
+                    f"{path}: every row has a missing value in the columns in use "
+                    f"({_listing(numeric + ([target] if labels and target else []))}); no row is left"
+                )
+            keep = ~incomplete
+            X = X[keep]
+            y = None if y is None else y[keep]
+            if label_values is not None:
+                label_values = [label_values[i] for i in np.flatnonzero(keep)]
+            notes.append(_dropped_note(dropped, len(dropped), n))
     classes = None
-    if target is None:
-        y = None
-    elif labels:
-        y, classes = encode_labels(table.column(target).to_pylist(), where=f"{path}: column {_quote(target)}")
-    else:
-        y = _column_values(path, fmt, target, table.column(target), 1)
-    return Table(path, X, y, features, target, classes)
+    if label_values is not None:
+        y, classes = encode_labels(label_values, where=f"{path}: column {_quote(target or '')}")
+    return Table(path, X, y, chosen, target, classes, notes, choice.left_out, dropped)
 
 
-def table_chunks(path, *, target: str, features: list[str] | None = None, chunk_rows: int = 65536):
-    """Stream a file in chunks of about ``chunk_rows`` rows, validating each.
+@dataclass
+class TableChunks:
+    """A file read a pass at a time: calling it starts a pass that yields ``(X, y)`` float64 chunks.
 
-    Returns ``(chunks, feature_names)``; each call of ``chunks()`` reads the file again and
-    yields ``(X, y)`` float64 arrays, so memory holds one chunk.
+    The columns, types, notes and messages are those :func:`read_table` gives for the same file.
+    ``dropped_rows`` counts the rows the last pass dropped for missing values (``missing="drop"``).
+    """
+
+    path: str
+    feature_names: list[str]
+    target_name: str
+    notes: list[str]
+    left_out: list[str]
+    _batches: Callable[[], Iterator[Any]]
+    _src: _Source
+    missing: str = "error"
+    dropped_rows: int = 0  # in the last pass
+    rows_read: int = 0  # in the last pass, dropped ones included
+    first_dropped: list[int] = field(default_factory=list)  # the first few dropped rows (from 1)
+
+    def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        import pyarrow as pa
+
+        src, names, target = self._src, self.feature_names, self.target_name
+        row = 1
+        self.dropped_rows, self.first_dropped = 0, []
+        try:
+            for batch in self._batches():
+                n = batch.num_rows
+                if n == 0:
+                    continue
+                X = np.empty((n, len(names)), dtype=np.float64)
+                for j, name in enumerate(names):
+                    X[:, j] = _numbers(src, name, batch.column(name), row, missing=self.missing)
+                y = _numbers(src, target, batch.column(target), row, missing=self.missing)
+                if self.missing == "drop":
+                    incomplete = np.isnan(X).any(axis=1) | np.isnan(y)
+                    if incomplete.any():
+                        self.dropped_rows += int(incomplete.sum())
+                        room = _DROPPED_SHOWN + 1 - len(self.first_dropped)
+                        self.first_dropped += (np.flatnonzero(incomplete)[:room] + row).tolist()
+                        X, y = X[~incomplete], y[~incomplete]
+                row += n
+                if len(y):
+                    yield X, y
+        except (pa.ArrowInvalid, OSError) as exc:
+            found = _diagnose_csv(src, [*names, target]) if src.fmt == "csv" else None
+            raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({exc})") from None
+        self.rows_read = row - 1
+        if row > 1 and self.dropped_rows == row - 1:
+            raise ValueError(
+                f"{src.name}: every row has a missing value in the columns in use "
+                f"({_listing([*names, target])}); no row is left"
+            )
+
+    @property
+    def dropped_note(self) -> str | None:
+        """The note about the rows the last pass dropped, or None."""
+        if not self.dropped_rows:
+            return None
+        return _dropped_note(self.first_dropped, self.dropped_rows, self.rows_read)
+
+
+def table_chunks(
+    path,
+    *,
+    target: str,
+    features: list[str] | None = None,
+    chunk_rows: int = 65536,
+    missing: str = "error",
+    sep: str | None = None,
+    decimal: str | None = None,
+) -> tuple[TableChunks, list[str]]:
+    """Stream a file in chunks of about ``chunk_rows`` rows, validating each by :func:`read_table`'s rules.
+
+    Column types are decided from the first chunk (Parquet: from its schema, and from the first
+    row group's values where the schema says text); later chunks must agree, and a value that
+    does not is refused with its row. Returns ``(chunks, feature_names)``: each call of ``chunks``
+    reads the file again, so memory holds one chunk, and ``chunks.notes`` says what the default
+    features left out.
     """
     import pyarrow as pa
 
-    path = str(path)
-    fmt = detect_format(path)
-    if fmt == "parquet":
+    _check_missing(missing)
+    src = _Source(path, sep=sep, decimal=decimal)
+    path = src.name
+    if src.fmt == "parquet":
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(path)
-        schema = pf.schema_arrow
-        names = [str(n) for n in schema.names]
+        pf = pq.ParquetFile(src.arrow())
+        names = [str(n) for n in pf.schema_arrow.names]
+        _check_header(path, names)
         if pf.metadata.num_rows == 0:
             raise ValueError(f"{path}: has a header but no rows")
+        first = next(pf.iter_batches(batch_size=max(chunk_rows, 1000)))
+        choice = _choose(
+            src,
+            names,
+            lambda n: _kind(first.column(n)),
+            lambda n, i: first.column(n)[i].as_py(),
+            target,
+            features,
+            True,
+        )
+        chosen = choice.features
 
-        def numeric(n):
-            t = schema.field(n).type
-            return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t)
-
-        chosen = _select(path, names, target, features, numeric, True)
-
-        def batches():
+        def batches() -> Iterator[Any]:
             return pf.iter_batches(batch_size=chunk_rows, columns=[*chosen, target])
     else:
         import pyarrow.csv as pcsv
 
         try:
-            probe = pcsv.open_csv(path)
+            probe = pcsv.open_csv(src.arrow(), read_options=pcsv.ReadOptions(block_size=1 << 20), **_csv_options(src))
             schema = probe.schema
             first = probe.read_next_batch()
         except StopIteration:
             raise ValueError(f"{path}: has a header but no rows") from None
         except (pa.ArrowInvalid, OSError) as exc:
-            raise ValueError(_diagnose_csv(path) or f"{path}: cannot be read as CSV ({exc})") from None
+            raise ValueError(_diagnose_csv(src) or f"{path}: cannot be read as CSV ({exc})") from None
         names = [str(n) for n in schema.names]
-        chosen = _select(path, names, target, features, lambda n: _looks_numeric(first.column(n)), True)
+        choice = _choose(
+            src,
+            names,
+            lambda n: _kind(first.column(n)),
+            lambda n, i: first.column(n)[i].as_py(),
+            target,
+            features,
+            True,
+        )
+        chosen = choice.features
         wanted = [*chosen, target]
-        # about chunk_rows rows per block, from the width of the first rows
-        row_bytes = max(8, os.path.getsize(path) // max(1, _count_guess(path)))
+        # numbers as float64 (booleans as booleans, numbers written as text as text) in every block
+        types = {}
+        for w in wanted:
+            t = first.column(w).type
+            types[w] = pa.bool_() if pa.types.is_boolean(t) else pa.string() if pa.types.is_string(t) else pa.float64()
+        size = src.size()
+        row_bytes = max(8, size // max(1, _count_guess(src))) if size else 100
         block = int(min(max(chunk_rows * row_bytes, 1 << 16), 1 << 30))
 
-        def batches():
-            reader = pcsv.open_csv(
-                path,
+        def batches() -> Iterator[Any]:
+            return pcsv.open_csv(
+                src.arrow(),
                 read_options=pcsv.ReadOptions(block_size=block),
-                convert_options=pcsv.ConvertOptions(
-                    include_columns=wanted, column_types={w: pa.float64() for w in wanted}
-                ),
+                **_csv_options(src, include_columns=wanted, column_types=types),
             )
-            return reader
 
-    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        row = 1
-        try:
-            for batch in batches():
-                n = batch.num_rows
-                if n == 0:
-                    continue
-                X = np.empty((n, len(chosen)), dtype=np.float64)
-                for j, name in enumerate(chosen):
-                    X[:, j] = _column_values(path, fmt, name, batch.column(name), row)
-                y = _column_values(path, fmt, target, batch.column(target), row)
-                row += n
-                yield X, y
-        except (pa.ArrowInvalid, OSError) as exc:
-            found = _diagnose_csv(path, [*chosen, target]) if fmt == "csv" else None
-            raise ValueError(found or f"{path}: cannot be read as {fmt.upper()} ({exc})") from None
-
+    chunks = TableChunks(path, chosen, target, choice.notes, choice.left_out, batches, src, missing)
     return chunks, chosen
 
 
-def _count_guess(path, sample: int = 1 << 20) -> int:
+def _count_guess(src: _Source, sample: int = 1 << 20) -> int:
     """Rows in the file, estimated from the line count of its first megabyte."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
+    size = src.size() or 0
+    with src.binary() as fh:
         head = fh.read(sample)
     lines = max(1, head.count(b"\n"))
     return max(1, int(lines * size / max(1, len(head))))

@@ -26,6 +26,9 @@ __all__ = [
     "names",
     "size",
     "numbers",
+    "add_table_flags",
+    "table_options",
+    "note",
     "check_out",
     "check_figure_path",
     "write_figure",
@@ -97,6 +100,40 @@ def numbers(text: str) -> tuple[float, ...]:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas such as 2,-3.4, got {text!r}") from None
+
+
+# --- tables -------------------------------------------------------------------------------
+
+
+def add_table_flags(parser, *, missing: bool = True) -> None:
+    """The flags of every command that reads a table: how the CSV is written, what to do with gaps."""
+    group = parser.add_argument_group("reading the table")
+    group.add_argument("--sep", metavar="SEP", help="the CSV separator: , ; tab or | (default: found from the file)")
+    group.add_argument(
+        "--decimal",
+        metavar="MARK",
+        help="the decimal mark: . or , (default: , in ;-separated files whose numbers are written so)",
+    )
+    if missing:
+        group.add_argument(
+            "--missing",
+            metavar="{error,drop}",
+            help="a row with a missing value (empty, NA, NaN, null, ...) in a column in use: refuse the file "
+            "(default), or drop the row and say how many",
+        )
+
+
+def table_options(args) -> dict:
+    """The keyword arguments of read_table and table_chunks that the table flags set."""
+    options = {"sep": args.sep, "decimal": args.decimal}
+    if hasattr(args, "missing"):
+        options["missing"] = args.missing or "error"
+    return options
+
+
+def note(prog: str, text: str) -> None:
+    """A note on stderr: what a default left out or dropped, never in silence."""
+    print(f"{prog}: note: {text}", file=sys.stderr)
 
 
 # --- outputs ------------------------------------------------------------------------------

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import math
 
-from .common import Parser, UsageError, check_figure_path, numbers, refused, size, whole, write_figure
+from .common import (
+    Parser,
+    UsageError,
+    add_table_flags,
+    check_figure_path,
+    note,
+    numbers,
+    refused,
+    size,
+    table_options,
+    whole,
+    write_figure,
+)
 
 PROG = "linearnet plot"
 
@@ -48,6 +60,7 @@ def add_parser(commands) -> None:
         help="the feature to draw: a column of --data, or x1, x2, ... for a preset",
     )
     data.add_argument("--fit", action="store_true", help="draw the least-squares line of label on feature")
+    add_table_flags(data)
     data.add_argument("--out", required=True, metavar="FILE.png", help="the picture to write (.png, .pdf, .svg)")
     data.add_argument("--size", type=size, metavar="WxH", help="picture size in pixels (default 600x350)")
     data.set_defaults(handler=plot_data)
@@ -74,13 +87,17 @@ def plot_data(args) -> int:
         raise UsageError(PROG, "give --data FILE or --preset NAME, not both")
     if args.data is not None and args.target is None:
         raise UsageError(PROG, "--data needs --target COL, the label column")
-    if args.data is None and args.target is not None:
-        raise UsageError(PROG, "--target goes with --data FILE")
+    if args.data is None:
+        for flag in ("target", "sep", "decimal", "missing"):
+            if getattr(args, flag) is not None:
+                raise UsageError(PROG, f"--{flag} goes with --data FILE")
     with refused(PROG):
         if args.data is not None:
             from ..tables import read_table
 
-            table = read_table(args.data, target=args.target, features=[args.feature])
+            table = read_table(args.data, target=args.target, features=[args.feature], **table_options(args))
+            for text in table.notes:
+                note(PROG, text)
             x, y, ylabel = table.features[:, 0], table.target, args.target
         else:
             from ..presets import make_experiment

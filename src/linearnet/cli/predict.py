@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import check_out, refused, write_columns
+from .common import add_table_flags, check_out, note, refused, table_options, write_columns
 
 PROG = "linearnet predict"
 
@@ -16,6 +16,7 @@ def add_parser(commands) -> None:
     predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
     predict.add_argument("--model", required=True, metavar="MODEL", help="a model file from solve or train --out")
     predict.add_argument("--out", metavar="FILE", help="write CSV or Parquet (by extension); default stdout")
+    add_table_flags(predict, missing=False)
     predict.set_defaults(handler=run)
 
 
@@ -26,7 +27,9 @@ def run(args) -> int:
     check_out(PROG, args.out)
     with refused(PROG):
         model = load_model(args.model)
-        table = read_table(args.data, features=model.features, require_target=False)
+        table = read_table(args.data, features=model.features, require_target=False, **table_options(args))
+    for text in table.notes:
+        note(PROG, text)
     write_columns(PROG, model.prediction_columns(table.features), args.out)
     if args.out is not None:
         print(f"predictions written to {args.out}")

@@ -7,7 +7,7 @@ import os
 import sys
 import warnings
 
-from .common import UsageError, check_out, names, refused, save_model, whole
+from .common import UsageError, add_table_flags, check_out, names, note, refused, save_model, table_options, whole
 
 PROG = "linearnet solve"
 STREAM_BYTES = 1 << 30  # files larger than this are solved in chunks
@@ -20,7 +20,7 @@ def add_parser(commands) -> None:
         description="Fit y = Xw + b exactly (scaled QR/Cholesky with iterative refinement) and report "
         "standard errors, t, p, 95% intervals, R², σ̂ as statsmodels does.",
     )
-    solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file")
+    solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file (.gz, .bz2, .zst too), or - for stdin")
     solve.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     solve.add_argument(
         "--features",
@@ -40,6 +40,7 @@ def add_parser(commands) -> None:
         metavar="N",
         help="read the file in chunks of about N rows (default: files over 1 GB)",
     )
+    add_table_flags(solve)
     solve.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     solve.add_argument("--out", metavar="MODEL", help="write the model file (the table is printed too)")
     solve.set_defaults(handler=run)
@@ -49,17 +50,25 @@ def run(args) -> int:
     check_out(PROG, args.out)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
-    from ..tables import detect_format, read_table, table_chunks
+    from ..tables import read_table, table_chunks
 
+    big = args.data != "-" and os.path.isfile(args.data) and os.path.getsize(args.data) > STREAM_BYTES
+    stream = args.chunk_rows is not None or big
     with refused(PROG):
-        detect_format(args.data)
-        stream = args.chunk_rows is not None or os.path.getsize(args.data) > STREAM_BYTES
         if stream:
             chunks, features = table_chunks(
-                args.data, target=args.target, features=args.features, chunk_rows=args.chunk_rows or 1_000_000
+                args.data,
+                target=args.target,
+                features=args.features,
+                chunk_rows=args.chunk_rows or 1_000_000,
+                **table_options(args),
             )
+            notes = chunks.notes
         else:
-            table = read_table(args.data, target=args.target, features=args.features)
+            table = read_table(args.data, target=args.target, features=args.features, **table_options(args))
+            notes = table.notes
+    for text in notes:  # before the solve: a note about dropped rows explains a design left too small
+        note(PROG, text)
     from ..leastsq import solve, solve_chunks
 
     try:
@@ -85,12 +94,15 @@ def run(args) -> int:
         if not message.startswith(f"{args.data}:"):  # about the design: say which file
             message = f"{args.data}: {message}"
         raise UsageError(PROG, message) from None
+    if stream and chunks.dropped_note:  # known once a pass has read the file
+        notes = [*notes, chunks.dropped_note]
+        note(PROG, chunks.dropped_note)
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     if args.out:
         save_model(PROG, result.to_model(target=args.target, data=args.data), args.out, announce=False)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps({**result.to_dict(), "notes": notes}))
     else:
         print(result.summary())
         if args.out:

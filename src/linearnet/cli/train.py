@@ -8,15 +8,18 @@ from ..config import IMPLS, NOISE_DISTS
 from ..presets import CLASSIFIER_PRESETS, DATASET_PRESETS, DEFAULT_PRESET
 from .common import (
     UsageError,
+    add_table_flags,
     check_figure_path,
     check_out,
     names,
+    note,
     number,
     numbers,
     refused,
     run_training,
     save_model,
     size,
+    table_options,
     whole,
     write_figure,
 )
@@ -64,6 +67,7 @@ def add_parser(commands) -> None:
         action="store_true",
         help="with --data: train on centred, unit-variance features; report original units",
     )
+    add_table_flags(train)
     fit = train.add_argument_group("training")
     fit.add_argument("--lr", type=number, help="learning rate")
     fit.add_argument("--batch-size", type=whole, metavar="B", help="rows per SGD step")
@@ -161,7 +165,7 @@ def _mode(args) -> str:
         if args.target is None:
             raise UsageError(PROG, "--data needs --target COL, the column to predict")
         return "data"
-    _refuse(args, ["target", "features", "standardize"], "{flag} goes with --data FILE")
+    _refuse(args, ["target", "features", "standardize", "sep", "decimal", "missing"], "{flag} goes with --data FILE")
     _refuse(args, ["out"], "--out goes with --data FILE or --dataset")
     return "synthetic"
 
@@ -186,6 +190,7 @@ def _check_classifier_flags(args) -> None:
         _refuse(args, ["plot_predictions"], "--plot-predictions draws images: use it with --dataset")
     else:
         _refuse(args, ["target", "features"], "--target and --features go with --data FILE")
+        _refuse(args, ["sep", "decimal", "missing"], "{flag} goes with --data FILE")
     if args.data_dir is not None and _dataset(args) != "fashion-mnist":
         raise UsageError(PROG, "--data-dir goes with --dataset fashion-mnist")
 
@@ -253,8 +258,10 @@ def _table(args) -> int:
     from ..tables import read_table
 
     with refused(PROG):
-        table = read_table(args.data, target=args.target, features=args.features)
+        table = read_table(args.data, target=args.target, features=args.features, **table_options(args))
         config = make_train_config(args.preset, num_values=table.features.size, **_overrides(args, TRAIN_FLAGS))
+    for text in table.notes:
+        note(PROG, text)
     from ..array_fit import fit_arrays
 
     result = run_training(
@@ -278,7 +285,7 @@ def _table(args) -> int:
     if args.out:
         save_model(PROG, result.to_model(target=args.target, data=args.data), args.out, announce=False)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps({**result.to_dict(), "notes": table.notes}))
     else:
         width = max(len(n) for n in ["intercept", *table.feature_names])
         print(f"{'intercept':<{width}}  {result.b:.6g}")
@@ -307,7 +314,11 @@ def _classifier(args) -> int:
         else:
             from ..tables import read_table
 
-            table = read_table(args.data, target=args.target, features=args.features, labels=True)
+            table = read_table(
+                args.data, target=args.target, features=args.features, labels=True, **table_options(args)
+            )
+            for text in table.notes:
+                note(PROG, text)
             data = datasets.from_table(table, seed=args.seed)
     from ..array_fit import fit_classifier
 
