@@ -638,3 +638,14 @@ def test_messages_stay_one_line_and_short(tmp_path):
         + ", ".join(f"c{i}" for i in range(20))
         + ", ... (30 columns)"
     )
+
+
+def test_compressed_standard_input_is_decompressed(monkeypatch):
+    import gzip
+
+    data = gzip.compress(b"area,price\n120,400\n80,250\n150,480\n60,190\n")
+    monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": __import__("io").BytesIO(data)})())
+    assert read_table("-", target="price").target.tolist() == PRICES
+    monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": __import__("io").BytesIO(data[:20])})())
+    with pytest.raises(ValueError, match=r"^-: standard input starts like a gzip file but cannot be decompressed \("):
+        read_table("-", target="price")

@@ -113,7 +113,7 @@ class _Source:
         self.data: bytes | None = None
         self.compression: str | None = None
         if self.name == "-":
-            self.data = sys.stdin.buffer.read()
+            self.data = _decompressed(sys.stdin.buffer.read())
         else:
             p = Path(self.name)
             if not p.exists():
@@ -188,6 +188,25 @@ class _Source:
     def size(self) -> int | None:
         """Bytes on disk of an uncompressed file (None for standard input and compressed files)."""
         return os.path.getsize(self.name) if self.data is None and self.compression is None else None
+
+
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+def _decompressed(data: bytes) -> bytes:
+    """Standard input as it is, or decompressed when it starts with a gzip, bzip2 or zstd header."""
+    for magic, codec in _MAGIC.items():
+        if data.startswith(magic):
+            import pyarrow as pa
+
+            try:
+                with pa.input_stream(pa.BufferReader(data), compression=codec) as stream:
+                    return stream.read()
+            except (OSError, pa.ArrowInvalid) as exc:
+                raise ValueError(
+                    f"-: standard input starts like a {codec} file but cannot be decompressed ({exc})"
+                ) from None
+    return data
 
 
 def _check_sep(sep: str) -> str:
