@@ -467,6 +467,19 @@ def _choose(
     return _Choice(features, notes, [c for cols in left_out.values() for c in cols], row_labels)
 
 
+def _choose_from(columns, src: _Source, names: list[str], target, features, require_target) -> _Choice:
+    """:func:`_choose` with the kinds and values of ``columns`` (a whole table, or a first chunk)."""
+    return _choose(
+        src,
+        names,
+        lambda n: _kind(columns.column(n)),
+        lambda n, i: columns.column(n)[i].as_py(),
+        target,
+        features,
+        require_target,
+    )
+
+
 def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -> np.ndarray:
     """A column as float64, NaN where a value is missing (``missing="drop"``); else a ValueError naming the row."""
     import pyarrow as pa
@@ -608,15 +621,7 @@ def read_table(
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
         raise ValueError(f"{path}: has a header but no rows")
-    choice = _choose(
-        src,
-        names,
-        lambda n: _kind(table.column(n)),
-        lambda n, i: table.column(n)[i].as_py(),
-        target,
-        features,
-        require_target,
-    )
+    choice = _choose_from(table, src, names, target, features, require_target)
     chosen = choice.features
     numeric = chosen + ([target] if target and not labels else [])
     import pyarrow as pa
@@ -760,15 +765,7 @@ def table_chunks(
         if pf.metadata.num_rows == 0:
             raise ValueError(f"{path}: has a header but no rows")
         first = next(pf.iter_batches(batch_size=max(chunk_rows, 1000)))
-        choice = _choose(
-            src,
-            names,
-            lambda n: _kind(first.column(n)),
-            lambda n, i: first.column(n)[i].as_py(),
-            target,
-            features,
-            True,
-        )
+        choice = _choose_from(first, src, names, target, features, True)
         chosen = choice.features
 
         def batches() -> Iterator[Any]:
@@ -785,15 +782,7 @@ def table_chunks(
         except (pa.ArrowInvalid, OSError) as exc:
             raise ValueError(_diagnose_csv(src) or f"{path}: cannot be read as CSV ({exc})") from None
         names = [str(n) for n in schema.names]
-        choice = _choose(
-            src,
-            names,
-            lambda n: _kind(first.column(n)),
-            lambda n, i: first.column(n)[i].as_py(),
-            target,
-            features,
-            True,
-        )
+        choice = _choose_from(first, src, names, target, features, True)
         chosen = choice.features
         wanted = [*chosen, target]
         # numbers as float64 (booleans as booleans, numbers written as text as text) in every block
