@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from linearnet.cli.common import Progress as _Progress
 
 from helpers import cli
@@ -72,3 +74,74 @@ def test_the_command_runs_as_a_module():
     )
     assert proc.returncode == 0 and proc.stderr == ""
     assert proc.stdout.startswith("epoch 1, loss ")
+
+
+def test_an_interrupt_is_one_line_and_exit_code_130(capsys, monkeypatch):
+    import linearnet.cli.presets
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(linearnet.cli.presets, "run", interrupted)  # Ctrl-C in the middle of a command
+    assert cli(capsys, "presets") == (130, "", "linearnet: interrupted\n")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["train", "--data", "h.csv", "--target", "price", "--features", "area,,rooms"],
+            "linearnet train: error: argument --features: expected column names separated by commas, got 'area,,rooms'",
+        ),
+        (
+            ["train", "--data", "h.csv", "--target", "price", "--features", "area,"],
+            "linearnet train: error: argument --features: expected column names separated by commas, got 'area,'",
+        ),
+        (
+            ["plot", "normal", "--out", "n.png", "--size", "49x350"],
+            "linearnet plot normal: error: argument --size: width and height must be 50 to 10000 pixels, got '49x350'",
+        ),
+        (
+            ["train", "--plot", "l.png", "--plot-size", "600x10001"],
+            "linearnet train: error: argument --plot-size: width and height must be 50 to 10000 pixels, "
+            "got '600x10001'",
+        ),
+    ],
+)
+def test_bad_names_and_sizes_are_one_line(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == "" and err == message + "\n"
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+
+def test_the_smallest_size_is_accepted(tmp_path, capsys):
+    from PIL import Image
+
+    path = tmp_path / "tiny.png"
+    assert cli(capsys, "plot", "normal", "--out", path, "--size", "50x50")[:2] == (0, f"picture written to {path}\n")
+    with Image.open(path) as image:
+        assert image.size == (50, 50)
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_bar_stays_away_until_the_run_has_taken_its_time():
+    tty = _Tty()
+    bar = _Progress(tty, epochs=4, after_seconds=60)
+    time.sleep(0.7)  # the ticker has woken twice, too early to draw
+    bar.update(1, 0.5)
+    bar.close()
+    assert bar._ticker is not None and not bar._ticker.is_alive()
+    assert tty.getvalue() == ""
+
+
+def test_a_closed_bar_is_never_drawn_again():
+    tty = _Tty()
+    bar = _Progress(tty, epochs=4, after_seconds=0)
+    bar.close()
+    bar.update(1, 0.5)  # an epoch that ends after the bar was closed (a diverged run reporting its error)
+    assert tty.getvalue() == "" and not bar.drawn

@@ -67,12 +67,34 @@ def test_plot_data_with_a_fitted_line(tmp_path, capsys):
             "linearnet plot normal: error: argument --size: expected WIDTHxHEIGHT in pixels such as 600x350, got 'big'",
         ),
         (["plot"], "linearnet plot: error: the following arguments are required: WHAT"),
+        (
+            ["plot", "data", "--data", HOUSES, "--target", "price", "--preset", "d2l-3.2", "--feature", "x1"]
+            + ["--out", "s.png"],
+            "linearnet plot: error: give --data FILE or --preset NAME, not both",
+        ),
+        (
+            ["plot", "data", "--target", "price", "--feature", "x1", "--out", "s.png"],
+            "linearnet plot: error: --target goes with --data FILE",
+        ),
+        (
+            ["plot", "data", "--sep", ";", "--feature", "x1", "--out", "s.png"],
+            "linearnet plot: error: --sep goes with --data FILE",
+        ),
+        (
+            ["plot", "data", "--preset", "d2l-3.2", "--decimal", ",", "--feature", "x1", "--out", "s.png"],
+            "linearnet plot: error: --decimal goes with --data FILE",
+        ),
+        (
+            ["plot", "data", "--missing", "drop", "--feature", "x1", "--out", "s.png"],
+            "linearnet plot: error: --missing goes with --data FILE",
+        ),
     ],
 )
 def test_bad_plot_flags(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, *argv)
     assert code == 2 and out == "" and err == message + "\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("kind", ["normal", "data"])
@@ -81,3 +103,32 @@ def test_every_plot_flag_has_help(capsys, kind):
         cli(capsys, "plot", kind, "--help")
     text = " ".join(capsys.readouterr().out.split())
     assert "--out FILE.png the picture to write (.png, .pdf, .svg)" in text
+
+
+def test_plot_data_says_what_reading_the_file_left_out(tmp_path, capsys, monkeypatch):
+    import linearnet.plot
+
+    data = tmp_path / "rows.csv"  # R's write.csv: row names in an unnamed first column; one area is missing
+    data.write_text('"","area","price"\n"a",120,400\n"b",NA,250\n"c",150,480\n"d",60,190\n')
+    drawn = []
+
+    def plot_data(x, y, **kwargs):
+        drawn.append((x.tolist(), y.tolist(), kwargs["xlabel"], kwargs["ylabel"]))
+        return real(x, y, **kwargs)
+
+    real = linearnet.plot.plot_data
+    monkeypatch.setattr(linearnet.plot, "plot_data", plot_data)
+    path = tmp_path / "s.png"
+    argv = ["plot", "data", "--data", data, "--target", "price", "--feature", "area", "--out", path]
+    code, out, err = cli(capsys, *argv, "--missing", "drop")
+    assert code == 0 and out == f"picture written to {path}\n"
+    assert err == (
+        "linearnet plot: note: column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv "
+        "write them), not as a feature\n"
+        "linearnet plot: note: dropped 1 of 4 rows with missing values in the columns in use (row 2)\n"
+    )
+    assert drawn == [([120.0, 150.0, 60.0], [400.0, 480.0, 190.0], "area", "price")]
+    assert_picture(path)
+    code, out, err = cli(capsys, *argv)  # without --missing drop the gap is refused
+    assert code == 2 and out == ""
+    assert err == f"linearnet plot: error: {data}: column 'area', row 2 (line 3): missing value (empty or NaN)\n"

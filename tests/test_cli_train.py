@@ -308,6 +308,14 @@ def test_softmax_on_a_csv_with_text_labels_saves_and_predicts(tmp_path, capsys):
             ["--preset", "d2l-softmax", "--dataset", "digits", "--lr", "0"],
             "linearnet train: error: lr must be > 0, got 0; e.g. 0.03",
         ),
+        (
+            ["--model", "softmax", "--data", HOUSES],
+            "linearnet train: error: --data needs --target COL, the column of class labels",
+        ),
+        (
+            ["--preset", "digits-softmax", "--data-dir", "/tmp"],
+            "linearnet train: error: --data-dir goes with --dataset fashion-mnist",
+        ),
     ],
 )
 def test_bad_softmax_flags(capsys, argv, message):
@@ -371,3 +379,98 @@ def test_help_describes_every_kind_of_training_and_every_flag(capsys):
         "--out MODEL with --data or --dataset",
     ):
         assert words in text, words
+
+
+CITIES = "city,area,price\n" + "".join(
+    f"{city},{area:.2f},{2 * area + 1:.2f}\n"
+    for city, area in zip("ABCDEFGHIJKL", np.linspace(0.1, 1.2, 12), strict=True)
+)
+LEFT_OUT_CITY = "left out the text column city: features are numeric columns; --features names the columns to use"
+
+
+def test_train_on_a_file_says_what_the_default_features_left_out(tmp_path, capsys):
+    data = tmp_path / "cities.csv"
+    data.write_text(CITIES)
+    code, out, err = cli(capsys, "train", "--data", data, "--target", "price", "--epochs", "2")
+    assert code == 0 and err == f"linearnet train: note: {LEFT_OUT_CITY}\n"
+    lines = out.splitlines()
+    assert [line.split(",")[0] for line in lines[:2]] == ["epoch 1", "epoch 2"]
+    assert re.fullmatch(r"intercept  -?\d\S*", lines[2]) and re.fullmatch(r"area       -?\d\S*", lines[3])
+    assert len(lines) == 4  # no --out: no model file named
+
+
+def test_train_on_a_file_with_json_carries_the_notes(tmp_path, capsys):
+    data = tmp_path / "cities.csv"
+    data.write_text(CITIES)
+    code, out, err = cli(capsys, "train", "--data", data, "--target", "price", "--epochs", "2", "--json")
+    assert code == 0 and err == f"linearnet train: note: {LEFT_OUT_CITY}\n"
+    result = json.loads(out)  # one object and nothing else: no epoch lines
+    assert result["notes"] == [LEFT_OUT_CITY]
+    assert result["features"] == ["area"] and len(result["w"]) == 1 and len(result["history"]) == 2
+    assert sorted(os.listdir(tmp_path)) == ["cities.csv"]
+
+
+def labelled_points(path, *, missing_rows=()):
+    """Points labelled big or small, with a text column; the labels of ``missing_rows`` (from 1) left empty."""
+    rows = ["city,a,b,kind"]
+    for i, (x, y) in enumerate(np.random.default_rng(0).random((60, 2)), start=1):
+        label = "" if i in missing_rows else "big" if x + y > 1 else "small"
+        rows.append(f"c{i},{x:.3f},{y:.3f},{label}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_softmax_on_a_file_says_what_it_left_out_and_dropped(tmp_path, capsys):
+    data = tmp_path / "points.csv"
+    labelled_points(data, missing_rows=(3, 7))
+    argv = ["train", "--model", "softmax", "--data", data, "--target", "kind", "--epochs", "2", "--lr", "1", "--json"]
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err == f"linearnet train: error: {data}: column 'kind': row 3: missing label\n"
+    model_path = tmp_path / "kind.json"
+    code, out, err = cli(capsys, *argv, "--missing", "drop", "--out", model_path)
+    assert code == 0
+    assert err == (
+        f"linearnet train: note: {LEFT_OUT_CITY}\n"
+        "linearnet train: note: dropped 2 of 60 rows with missing values in the columns in use (rows 3, 7)\n"
+    )
+    assert json.loads(out)["classes"] == ["big", "small"]  # the empty label is no class
+    model = load_model(model_path)
+    assert model.classes == ["big", "small"] and model.features == ["a", "b"]
+
+
+def test_a_softmax_preset_trains_on_the_data_set_it_names(tmp_path, capsys):
+    from linearnet.datasets import FASHION_MNIST_CLASSES
+
+    write_fashion(tmp_path, compress=False)
+    code, out, err = cli(capsys, "train", "--preset", "d2l-softmax", "--data-dir", tmp_path, "--epochs", "1", "--json")
+    assert code == 0 and err == ""
+    assert json.loads(out)["classes"] == FASHION_MNIST_CLASSES
+    runs = [
+        json.loads(cli(capsys, "train", *argv, "--epochs", "1", "--impl", "fast", "--json")[1])
+        for argv in (["--preset", "digits-softmax"], ["--model", "softmax"], ["--dataset", "digits"])
+    ]
+    assert runs[0]["classes"] == [str(d) for d in range(10)]
+    assert runs[0]["history"] == runs[1]["history"] == runs[2]["history"]  # the digits, by the same recipe
+
+
+def test_a_diverged_softmax_run_exits_1_and_writes_no_model(tmp_path, capsys):
+    model_path = tmp_path / "m.json"
+    code, out, err = cli(
+        capsys, "train", "--dataset", "digits", "--impl", "fast", "--lr", "1e10", "--epochs", "2", "--out", model_path
+    )
+    assert code == 1 and out == ""
+    assert err == (
+        "linearnet train: error: training diverged: the loss became inf in epoch 1; the learning rate 1e+10 is "
+        "too large for these data; try a smaller one, such as 1e+09; no model was written\n"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def test_json_with_a_plot_prints_only_the_json(tmp_path, capsys):
+    from helpers import assert_picture
+
+    path = tmp_path / "loss.png"
+    code, out, err = cli(capsys, "train", "--epochs", "2", "--json", "--plot", path)
+    assert code == 0 and err == ""
+    assert len(json.loads(out)["history"]) == 2  # no "picture written to" line after the object
+    assert_picture(path)

@@ -42,3 +42,15 @@ def test_every_exported_name_loads_from_the_module_named_for_it():
         value = getattr(linearnet, name)
         assert value is not None, name
     assert linearnet.Timer().stop() >= 0.0  # the book's Timer: started when made, stop() returns seconds
+
+
+def test_dir_lists_the_names_before_they_are_loaded():
+    import importlib.util
+
+    spec = importlib.util.find_spec("linearnet")
+    fresh = importlib.util.module_from_spec(spec)  # the package as first imported: no name loaded yet
+    spec.loader.exec_module(fresh)
+    lazy = set(fresh.__all__) - {"__version__"}
+    assert not lazy & set(vars(fresh))
+    names = dir(fresh)
+    assert lazy <= set(names) and names == sorted(names)  # tab completion sees every name

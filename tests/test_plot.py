@@ -46,3 +46,89 @@ def test_plot_predictions_writes_a_picture_that_is_not_blank(tmp_path, capsys):
         pixels = np.asarray(image.convert("L"), dtype=float)
     assert pixels.std() > 20  # dark digits on white, not an empty canvas
     assert (pixels < 64).mean() > 0.05
+
+
+def _inside(fig) -> bool:
+    """Every axes, with its labels and tick labels, lies within the picture (nothing is cut off)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    width, height = fig.bbox.width, fig.bbox.height
+    boxes = [ax.get_tightbbox(canvas.get_renderer()) for ax in fig.axes]
+    return all(b.x0 >= 0 and b.y0 >= 0 and b.x1 <= width and b.y1 <= height for b in boxes)
+
+
+def test_a_figure_of_ones_own_is_laid_out_again_at_the_asked_size(tmp_path):
+    from matplotlib.figure import Figure
+
+    from linearnet.plot import save_figure
+
+    fig = Figure(figsize=(6, 3.5), dpi=100)  # no layout engine: matplotlib's default margins
+    ax = fig.add_subplot()
+    ax.plot([0, 1000], [0, 1000])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    path = tmp_path / "small.png"
+    save_figure(fig, path, size=(240, 160))  # the default margins would cut the labels off at this size
+    assert_picture(path, size=(240, 160))
+    assert _inside(fig)
+
+
+def test_the_librarys_figures_are_laid_out_again_at_the_asked_size(tmp_path):
+    from linearnet.plot import plot_normal, save_figure
+
+    fig = plot_normal([(0, 1)])
+    save_figure(fig, tmp_path / "small.png", size=(240, 160))
+    assert _inside(fig)
+
+
+class _Shown:
+    """IPython's display in a kernel: what was shown and how it was updated."""
+
+    def __init__(self):
+        self.shown, self.updates = [], []
+
+    def display(self, fig, display_id):
+        self.shown.append((fig, display_id))
+        return self
+
+    def update(self, fig):
+        self.updates.append(fig)
+
+
+def _drawn_losses(fig):
+    (line,) = [line for line in fig.axes[0].get_lines() if line.get_label() == "loss after each epoch"]
+    return line.get_ydata().tolist()
+
+
+def test_live_loss_draws_once_and_then_updates_in_a_kernel(monkeypatch):
+    from linearnet.plot import LiveLoss
+
+    shown = _Shown()
+    kernel = type("Kernel", (), {"kernel": object()})()
+    monkeypatch.setattr("IPython.get_ipython", lambda: kernel)
+    monkeypatch.setattr("IPython.display.display", shown.display)
+    live = LiveLoss(floor=0.01)
+    for epoch, loss in enumerate([1.0, 0.5, 0.25], start=1):
+        live(epoch, loss, train_acc=0.5)
+    assert live.losses == [1.0, 0.5, 0.25]
+    assert len(shown.shown) == 1 and shown.shown[0][1] is True and _drawn_losses(shown.shown[0][0]) == [1.0]
+    assert [_drawn_losses(fig) for fig in shown.updates] == [[1.0, 0.5], [1.0, 0.5, 0.25]]
+    labels = [line.get_label() for line in shown.updates[-1].axes[0].get_lines()]
+    assert "noise floor 0.01" in labels
+
+
+def test_live_loss_only_collects_in_a_shell_without_a_kernel_or_without_ipython(monkeypatch):
+    import sys
+
+    from linearnet.plot import LiveLoss
+
+    shown = _Shown()
+    monkeypatch.setattr("IPython.display.display", shown.display)
+    monkeypatch.setattr("IPython.get_ipython", lambda: type("TerminalShell", (), {})())  # IPython in a terminal
+    live = LiveLoss()
+    live(1, 1.0)
+    monkeypatch.setitem(sys.modules, "IPython", None)  # IPython not installed: importing it fails
+    live(2, 0.5)
+    assert live.losses == [1.0, 0.5] and shown.shown == [] and shown.updates == []

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from linearnet.leastsq import solve, solve_chunks
-from linearnet.tables import detect_format, encode_labels, read_table, table_chunks, write_table
+from linearnet.tables import _SAMPLE, detect_format, encode_labels, read_table, table_chunks, write_table
 
 from flowers import make_flowers
 from helpers import FLOWERS, HOUSES, cli
@@ -328,17 +328,23 @@ def test_text_that_is_not_utf8_is_refused(tmp_path):
     with pytest.raises(ValueError) as info:
         read_table(path, target="y")
     assert str(info.value) == f"{path}: is not UTF-8 text, expected a CSV or Parquet file"
-    # UTF-8 whose 8 kB sample ends inside a two-byte character is still text
-    head = "name,a,y\n" + "n,1,2\n" * 1363 + "xxxx"
-    assert len(head.encode()) == 8191
+    # UTF-8 whose sample (the bytes the format is told from) ends inside a two-byte character is still text
+    rows, pad = divmod(_SAMPLE - 1 - len("name,a,y\n"), len("n,1,2\n"))
+    head = "name,a,y\n" + "n,1,2\n" * rows + "x" * pad
+    assert len(head.encode()) == _SAMPLE - 1
     cut = write(tmp_path, "cut.csv", head + "é,1,2\n")
-    assert detect_format(cut) == "csv" and read_table(cut, target="y").num_rows == 1364
+    assert detect_format(cut) == "csv" and read_table(cut, target="y").num_rows == rows + 1
 
 
 @pytest.mark.parametrize(
     "name, text, kwargs, message",
     [
-        ("blank.csv", "a,b,y\n1,,3\n2,,4\n", dict(features=["a", "b"]), "{p}: column 'b' has no values"),
+        (
+            "blank.csv",
+            "a,b,y\n1,,3\n2,,4\n",
+            dict(features=["a", "b"]),
+            "{p}: column 'b', row 1 (line 2): missing value (empty or NaN)",
+        ),
         (
             "dates.csv",
             "when,a,y\n2020-01-01,1,3\n2020-01-02,2,5\n",
@@ -649,3 +655,193 @@ def test_compressed_standard_input_is_decompressed(monkeypatch):
     monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": __import__("io").BytesIO(data[:20])})())
     with pytest.raises(ValueError, match=r"^-: standard input starts like a gzip file but cannot be decompressed \("):
         read_table("-", target="price")
+
+
+def test_a_compressed_parquet_file_is_refused(tmp_path):
+    import gzip
+
+    plain = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"area": [120.0, 80.0], "price": [400.0, 250.0]}), plain)
+    path = tmp_path / "p.parquet.gz"
+    path.write_bytes(gzip.compress(plain.read_bytes()))
+    message = f"{path}: is a compressed Parquet file; Parquet compresses its own columns: decompress the file first"
+    for read in (lambda: read_table(path, target="price"), lambda: table_chunks(path, target="price")):
+        with pytest.raises(ValueError) as info:
+            read()
+        assert str(info.value) == message
+
+
+def test_parquet_is_read_from_standard_input(tmp_path, monkeypatch):
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"area": [120.0, 80.0, 150.0, 60.0], "city": list("abcd"), "price": PRICES}), path)
+    data = path.read_bytes()
+    monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": __import__("io").BytesIO(data)})())
+    table = read_table("-", target="price")
+    assert table.path == "-" and table.feature_names == ["area"] and table.target.tolist() == PRICES
+    assert table.features[:, 0].tolist() == [120.0, 80.0, 150.0, 60.0] and table.left_out == ["city"]
+    monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": __import__("io").BytesIO(data)})())
+    chunks, names = table_chunks("-", target="price", chunk_rows=3)
+    assert names == ["area"] and np.concatenate([y for _, y in chunks()]).tolist() == PRICES
+
+
+@pytest.mark.parametrize(
+    "name, content, left_out, note",
+    [
+        (
+            "empty.csv",  # a column nobody filled in
+            "area,garden,price\n120,,400\n80,,250\n150,,480\n60,,190\n",
+            ["garden"],
+            "left out the empty column garden",
+        ),
+        (
+            "rooms.csv",  # room names, one of which is a number: a text column, not numbers with typos
+            "area,room,price\n120,kitchen,400\n80,40,250\n150,hall,480\n60,attic,190\n",
+            ["room"],
+            "left out the text column room",
+        ),
+    ],
+)
+def test_columns_that_are_not_numbers_are_left_out_whole_and_in_chunks(tmp_path, name, content, left_out, note):
+    features, X, y, notes = both_ways(write(tmp_path, name, content))
+    assert features == ["area"] and X[:, 0].tolist() == [120.0, 80.0, 150.0, 60.0] and y.tolist() == PRICES
+    assert notes == [f"{note}: features are numeric columns; --features names the columns to use"]
+    assert read_table(tmp_path / name, target="price").left_out == left_out
+
+
+def test_a_text_column_with_a_few_numbers_named_as_a_feature_is_refused_at_its_first_word(tmp_path):
+    path = write(tmp_path, "rooms.csv", "area,room,price\n120,40,400\n80,kitchen,250\n150,hall,480\n60,attic,190\n")
+    assert read_table(path, target="price").left_out == ["room"]  # 1 number in 4 values: text
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price", features=["room"])
+    assert str(info.value) == f"{path}: column 'room', row 2 (line 3): 'kitchen' is not a number"
+
+
+def test_parquet_columns_of_other_types_are_left_out_or_refused_when_named(tmp_path):
+    path = tmp_path / "other.parquet"
+    columns = {
+        "tags": [[1], [2, 3], [], [4]],
+        "raw": pa.array([b"\xff", b"a", b"b", b"c"], pa.binary()),
+        "area": [120.0, 80.0, 150.0, 60.0],
+        "price": PRICES,
+    }
+    pq.write_table(pa.table(columns), path)
+    features, _, y, notes = both_ways(path)
+    assert features == ["area"] and y.tolist() == PRICES
+    assert notes == [
+        "left out the non-numeric columns tags, raw: features are numeric columns; --features names the columns to use"
+    ]
+    tags = pq.read_schema(path).field("tags").type  # list<element: int64>, as pyarrow names it
+    for column, message in [
+        ("tags", f"column 'tags' holds {tags} values, expected numbers"),
+        ("raw", "column 'raw' holds bytes that are not UTF-8 text; save the file as UTF-8"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            read_table(path, target="price", features=[column])
+        assert str(info.value) == f"{path}: {message}"
+
+
+def test_bytes_that_are_not_utf8_after_the_sample_are_named_when_the_column_is(tmp_path):
+    rows = "name,a,y\n" + "n,1,2\n" * (_SAMPLE // 6 + 100)  # the format is told from the first bytes only
+    path = write(tmp_path, "late.csv", rows.encode() + "café,3,4\n".encode("latin-1"))
+    table = read_table(path, target="y")
+    assert table.feature_names == ["a"] and table.features[-1].tolist() == [3.0] and table.left_out == ["name"]
+    assert table.notes == [
+        "left out the non-numeric column name: features are numeric columns; --features names the columns to use"
+    ]
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="y", features=["name"])
+    assert str(info.value) == f"{path}: column 'name' holds bytes that are not UTF-8 text; save the file as UTF-8"
+
+
+def test_a_named_column_with_no_values_leaves_no_row_to_drop_to(tmp_path):
+    path = write(tmp_path, "blank.csv", "a,b,y\n1,,3\n2,,4\n")
+    message = f"{path}: every row has a missing value in the columns in use (a, b, y); no row is left"
+    for read in (
+        lambda: read_table(path, target="y", features=["a", "b"], missing="drop"),
+        lambda: list(table_chunks(path, target="y", features=["a", "b"], missing="drop", chunk_rows=1)[0]()),
+    ):
+        with pytest.raises(ValueError) as info:
+            read()
+        assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (  # the NA in b is a missing value, not the typo: the 0x5 after it is
+            "a,b,price\n1,NA,3\n\n2,0x5,4\n",
+            "column 'b', row 2 (line 4): '0x5' is not a number",
+        ),
+        (  # 1,5 is a number in a file of decimal commas: the 0x5 next to it is the typo
+            "a;b;price\n1,5;0x5;3\n2,5;7;4\n",
+            "column 'b', row 1 (line 2): '0x5' is not a number",
+        ),
+    ],
+    ids=["missing-value", "decimal-comma"],
+)
+def test_the_row_by_row_scan_for_a_hex_typo_reads_values_as_the_file_writes_them(tmp_path, content, message):
+    path = write(tmp_path, "hex.csv", content)
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="price")
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_the_row_by_row_scan_in_chunks_passes_over_missing_values(tmp_path):
+    blank = "\n" * 200_000  # the bad value lies past the block the column types are read from
+    path = write(tmp_path, "late.csv", "a,y\n1,2\nNA,5\n" + blank + "4,x\n")
+    with pytest.raises(ValueError) as info:
+        list(table_chunks(path, target="y", chunk_rows=1, missing="drop")[0]())
+    assert str(info.value) == f"{path}: column 'y', row 3 (line 200004): 'x' is not a number"
+
+
+def test_rows_without_a_label_are_dropped_on_request(tmp_path):
+    path = write(tmp_path, "kinds.csv", "a,kind\n1,big\n2,\n3,small\n4,NA\n5,big\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="kind", labels=True)
+    assert str(info.value) == f"{path}: column 'kind': row 2: missing label"
+    table = read_table(path, target="kind", labels=True, missing="drop")
+    assert table.classes == ["big", "small"] and table.target.tolist() == [0, 1, 0]
+    assert table.features[:, 0].tolist() == [1.0, 3.0, 5.0] and table.dropped_rows == [2, 4]
+    assert table.notes == ["dropped 2 of 5 rows with missing values in the columns in use (rows 2, 4)"]
+    path = write(tmp_path, "numbers.csv", "a,kind\n1,0\n2,\n3,1\n")  # class numbers with a gap
+    table = read_table(path, target="kind", labels=True, missing="drop")
+    assert table.classes == ["0", "1"] and table.target.tolist() == [0, 1] and table.dropped_rows == [2]
+    path = write(tmp_path, "none.csv", "a,kind\n1,\n2,NA\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="kind", labels=True, missing="drop")
+    assert str(info.value) == f"{path}: every row has a missing value in the columns in use (a, kind); no row is left"
+
+
+def test_drop_on_a_complete_file_drops_nothing_and_says_nothing(tmp_path):
+    path = write(tmp_path, "full.csv", "area,price\n120,400\n80,250\n150,480\n60,190\n")
+    table = read_table(path, target="price", missing="drop")
+    assert table.notes == [] and table.dropped_rows == [] and table.target.tolist() == PRICES
+
+
+def test_parquet_chunks_that_lose_every_row_to_gaps_yield_nothing(tmp_path):
+    path = tmp_path / "gaps.parquet"
+    pq.write_table(pa.table({"area": [120.0, None, 150.0, 60.0], "price": [400.0, 250.0, None, 190.0]}), path)
+    chunks, _ = table_chunks(path, target="price", chunk_rows=1, missing="drop")
+    parts = list(chunks())  # four chunks of a row each: two lose their row and yield nothing
+    assert [X.tolist() for X, _ in parts] == [[[120.0]], [[60.0]]] and [y.tolist() for _, y in parts] == [[400], [190]]
+    assert chunks.dropped_note == "dropped 2 of 4 rows with missing values in the columns in use (rows 2, 3)"
+    pq.write_table(pa.table({"area": [120.0, None], "price": [None, 250.0]}), path)
+    with pytest.raises(ValueError) as info:
+        list(table_chunks(path, target="price", chunk_rows=1, missing="drop")[0]())
+    assert (
+        str(info.value) == f"{path}: every row has a missing value in the columns in use (area, price); no row is left"
+    )
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["memory", "chunks"])
+def test_a_cut_off_compressed_file_is_one_line(tmp_path, chunked):
+    import gzip
+
+    rows = "a,price\n" + "".join(f"{i},{2 * i}\n" for i in range(200_000))
+    data = gzip.compress(rows.encode())
+    path = write(tmp_path, "cut.csv.gz", data[: len(data) // 2])  # a download that stopped half-way
+    with pytest.raises(ValueError, match=r"cut\.csv\.gz: cannot be read"):
+        if chunked:
+            list(table_chunks(path, target="price")[0]())
+        else:
+            read_table(path, target="price")

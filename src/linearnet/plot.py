@@ -44,8 +44,14 @@ def save_figure(fig, path, *, size: tuple[int, int] | None = None) -> None:
 
     if size is not None:
         fig.set_size_inches(size[0] / fig.dpi, size[1] / fig.dpi)
-        if fig.get_layout_engine() is None:  # a constrained layout follows the new size by itself
-            fig.tight_layout()
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+        if not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):  # that one follows the size itself
+            import warnings
+
+            with warnings.catch_warnings():  # a picture too small for its labels is drawn as asked, not warned of
+                warnings.filterwarnings("ignore", "Tight layout not applied", UserWarning)
+                fig.tight_layout()
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
     atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt))
 

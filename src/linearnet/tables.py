@@ -486,11 +486,9 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
     import pyarrow.compute as pc
 
     path, t = src.name, column.type
-    if pa.types.is_null(t):
-        if missing == "drop":
-            return np.full(len(column), np.nan)
-        raise ValueError(f"{path}: column {_quote(name)} has no values")
-    if column.null_count and missing == "error":
+    if pa.types.is_null(t) and missing == "drop":
+        return np.full(len(column), np.nan)
+    if column.null_count and missing == "error":  # a column with no values at all says so at its first row
         row = first_row + int(pc.index(pc.is_null(column), True).as_py())
         raise ValueError(f"{path}: column {_quote(name)}, {_where(src, row)}: missing value (empty or NaN)")
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
@@ -552,6 +550,14 @@ def _diagnose_csv(src: _Source, wanted: list[str] | None = None) -> str | None:
     return None
 
 
+def _diagnosis(src: _Source, wanted: list[str] | None = None) -> str | None:
+    """:func:`_diagnose_csv`, or None when the file cannot be read again (a truncated compressed stream)."""
+    try:
+        return _diagnose_csv(src, wanted)
+    except OSError:
+        return None
+
+
 def _csv_options(src: _Source, **convert):
     import pyarrow.csv as pcsv
 
@@ -577,7 +583,7 @@ def _read_arrow(src: _Source):
 
         return pcsv.read_csv(src.arrow(), **_csv_options(src))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
-        found = _diagnose_csv(src) if src.fmt == "csv" else None
+        found = _diagnosis(src) if src.fmt == "csv" else None
         raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({exc})") from None
 
 
@@ -716,7 +722,7 @@ class TableChunks:
                 if len(y):
                     yield X, y
         except (pa.ArrowInvalid, OSError) as exc:
-            found = _diagnose_csv(src, [*names, target]) if src.fmt == "csv" else None
+            found = _diagnosis(src, [*names, target]) if src.fmt == "csv" else None
             raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({exc})") from None
         self.rows_read = row - 1
         if row > 1 and self.dropped_rows == row - 1:
@@ -780,7 +786,7 @@ def table_chunks(
         except StopIteration:
             raise ValueError(f"{path}: has a header but no rows") from None
         except (pa.ArrowInvalid, OSError) as exc:
-            raise ValueError(_diagnose_csv(src) or f"{path}: cannot be read as CSV ({exc})") from None
+            raise ValueError(_diagnosis(src) or f"{path}: cannot be read as CSV ({exc})") from None
         names = [str(n) for n in schema.names]
         choice = _choose_from(first, src, names, target, features, True)
         chosen = choice.features

@@ -234,10 +234,19 @@ class Progress:
 
     def clear(self) -> None:
         with self._lock:
-            if self.drawn:
-                self.stream.write("\r\033[K")
-                self.stream.flush()
-                self.drawn = False
+            self._erase()
+
+    def _erase(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.drawn = False
+
+    def line(self, text: str) -> None:
+        """Print ``text`` on stdout with the bar out of its way: the ticker cannot draw in between."""
+        with self._lock:
+            self._erase()
+            print(text, flush=True)
 
     def close(self) -> None:
         self._stop.set()
@@ -257,10 +266,9 @@ def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool
     progress = Progress(sys.stderr, epochs)
 
     def on_epoch(epoch: int, loss: float, **metrics: float) -> None:
-        progress.clear()
         if not quiet:
             accuracies = "".join(f", {name.replace('_', ' ')} {value:.4f}" for name, value in metrics.items())
-            print(f"epoch {epoch}, loss {loss:.6g}{accuracies}", flush=True)
+            progress.line(f"epoch {epoch}, loss {loss:.6g}{accuracies}")
         progress.update(epoch, loss)
 
     try:

@@ -303,6 +303,7 @@ def _classifier(args) -> int:
 
     dataset = _dataset(args)
     preset = args.preset or DATASET_PRESETS[dataset or "digits"]  # a labelled file: the digits recipe
+    notes: list[str] = []
     with refused(PROG):
         config = make_train_config(
             preset, **{**_overrides(args, TRAIN_FLAGS), "model": "softmax", "loss": "cross_entropy"}
@@ -317,9 +318,10 @@ def _classifier(args) -> int:
             table = read_table(
                 args.data, target=args.target, features=args.features, labels=True, **table_options(args)
             )
-            for text in table.notes:
-                note(PROG, text)
+            notes = table.notes
             data = datasets.from_table(table, seed=args.seed)
+    for text in notes:
+        note(PROG, text)
     from ..array_fit import fit_classifier
 
     result = run_training(
@@ -358,7 +360,7 @@ def _classifier(args) -> int:
             announce=not args.json,
         )
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps({**result.to_dict(), "notes": notes}))
     return 0
 
 
