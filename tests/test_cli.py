@@ -145,3 +145,12 @@ def test_a_closed_bar_is_never_drawn_again():
     bar.close()
     bar.update(1, 0.5)  # an epoch that ends after the bar was closed (a diverged run reporting its error)
     assert tty.getvalue() == "" and not bar.drawn
+
+
+def test_python_dash_m_linearnet_runs_the_command(monkeypatch, capsys):
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["linearnet", "presets"])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("linearnet", run_name="__main__")
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("d2l-3.2  (impl scratch)")

@@ -845,3 +845,14 @@ def test_a_cut_off_compressed_file_is_one_line(tmp_path, chunked):
             list(table_chunks(path, target="price")[0]())
         else:
             read_table(path, target="price")
+
+
+def test_row_numbers_and_the_scan_survive_a_file_that_went_away(tmp_path):
+    from linearnet.tables import _diagnose_csv, _line_of_row, _Source
+
+    path = write(tmp_path, "gone.csv", "a,y\n1,2\n")
+    src = _Source(path)
+    Path(path).unlink()  # removed between pyarrow's read and the message
+    assert _line_of_row(src, 7) == 8  # the line a file without blank lines would have
+    Path(path).write_text("")
+    assert _diagnose_csv(src) == f"{path}: is empty, expected a header line and rows"
