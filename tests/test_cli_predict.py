@@ -1,6 +1,7 @@
 """`linearnet predict` (linearnet.cli.predict): a saved model's predictions, to the screen or a file."""
 
 import numpy as np
+import pytest
 
 from linearnet.modelfile import Model, load_model, save_model
 from linearnet.tables import read_table
@@ -52,4 +53,49 @@ def test_predict_says_that_an_unnamed_first_column_is_row_labels(tmp_path, capsy
     assert err == (
         "linearnet predict: note: column 1 has no name: read as row labels (as R's write.csv and pandas' "
         "to_csv write them), not as a feature\n"
+    )
+
+
+def test_a_model_with_a_coded_text_column_predicts_new_rows_as_statsmodels_formulas_do(tmp_path, capsys):
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(5)
+    city = rng.choice(["Paris", "Lyon", "Nice"], 60)
+    area = rng.uniform(40, 200, 60)
+    price = 50 + 2.5 * area + np.select([city == "Paris", city == "Nice"], [120, 40], 0) + rng.normal(0, 10, 60)
+    data = pd.DataFrame({"area": area, "city": city, "price": price})
+    path, model_path = tmp_path / "homes.csv", tmp_path / "homes.json"
+    data.to_csv(path, index=False)
+    code, out, err = cli(capsys, "solve", path, "--target", "price", "--features", "area,city", "--out", model_path)
+    assert code == 0 and err == ""
+    ref = smf.ols("price ~ area + C(city)", data).fit()  # R's and patsy's treatment coding
+    model = load_model(model_path)
+    assert model.features == ["area", "city[T.Nice]", "city[T.Paris]"] and model.coding == {
+        "city": ["Lyon", "Nice", "Paris"]
+    }
+    np.testing.assert_allclose(
+        [model.intercept, *model.coefficients],
+        ref.params[["Intercept", "area", "C(city)[T.Nice]", "C(city)[T.Paris]"]],
+        rtol=1e-10,
+    )
+    assert model.statistics["coefficients"]["city[T.Paris]"]["stderr"] == pytest.approx(
+        ref.bse["C(city)[T.Paris]"], rel=1e-9
+    )
+    new = tmp_path / "new.csv"
+    new.write_text("city,area\nNice,100\nLyon,80.5\n")  # columns in any order, a level missing
+    code, out, err = cli(capsys, "predict", "--model", model_path, new)
+    assert code == 0 and err == ""
+    expected = ref.predict(pd.DataFrame({"area": [100, 80.5], "city": ["Nice", "Lyon"]}))
+    np.testing.assert_allclose([float(v) for v in out.splitlines()[1:]], expected, rtol=1e-10)
+    new.write_text("city,area\nRome,100\n")
+    code, out, err = cli(capsys, "predict", "--model", model_path, new)
+    assert (
+        code == 2
+        and out == ""
+        and err
+        == (
+            f"linearnet predict: error: {new}: column 'city', row 1 (line 2): 'Rome' is not one of the levels "
+            f"the model knows (Lyon, Nice, Paris)\n"
+        )
     )

@@ -474,3 +474,23 @@ def test_json_with_a_plot_prints_only_the_json(tmp_path, capsys):
     assert code == 0 and err == ""
     assert len(json.loads(out)["history"]) == 2  # no "picture written to" line after the object
     assert_picture(path)
+
+
+def test_sgd_on_a_coded_text_column_writes_a_model_that_predicts_it(tmp_path, capsys):
+    rows = [
+        (a, c, 2 * a + {"Lyon": 0, "Nice": 30, "Paris": 60}[c]) for a in range(1, 9) for c in ("Lyon", "Nice", "Paris")
+    ]
+    path, model_path = tmp_path / "h.csv", tmp_path / "h.json"
+    path.write_text("area,city,price\n" + "".join(f"{a},{c},{p}\n" for a, c, p in rows))
+    code, out, err = cli(
+        capsys, "train", "--data", path, "--target", "price", "--features", "area,city", "--standardize",
+        "--lr", "0.1", "--epochs", "200", "--impl", "fast", "--out", model_path,
+    )  # fmt: skip
+    assert code == 0 and err == "" and "city[T.Paris]" in out
+    model = load_model(model_path)
+    assert model.coding == {"city": ["Lyon", "Nice", "Paris"]} and model.columns == ["area", "city"]
+    np.testing.assert_allclose(model.coefficients, [2, 30, 60], atol=0.05)
+    new = tmp_path / "new.csv"
+    new.write_text("area,city\n4,Nice\n")
+    code, out, _ = cli(capsys, "predict", "--model", model_path, new)
+    assert code == 0 and float(out.splitlines()[1]) == pytest.approx(38, abs=0.3)

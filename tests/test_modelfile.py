@@ -32,7 +32,7 @@ def test_model_files_round_trip_bit_for_bit(tmp_path):
         ('{"format": "pickle"}', 'not a usable linearnet model file: expected "format": "linearnet-model"'),
         (
             '{"format": "linearnet-model", "format_version": 9}',
-            "not a usable linearnet model file: format_version 9 is newer than this linearnet reads (1); "
+            "not a usable linearnet model file: format_version 9 is newer than this linearnet reads (2); "
             "upgrade linearnet",
         ),
         (
@@ -184,3 +184,36 @@ def test_the_files_the_broken_ones_start_from_load(tmp_path, base):
         **({"fit_intercept": True, "standardization": None, "statistics": None} if base is LINEAR else {}),
         **base,
     }
+
+
+def test_a_model_with_coded_columns_is_format_2_and_its_coding_is_checked(tmp_path):
+    model = Model(
+        ["area", "city[T.Paris]"], [2.0, 100.0], 5.0, coding={"city": ["Lyon", "Paris"]}, columns=["area", "city"]
+    )
+    path = tmp_path / "m.json"
+    save_model(model, path)
+    data = json.loads(path.read_text())
+    assert data["format_version"] == 2 and data["coding"] == {"city": ["Lyon", "Paris"]}
+    back = load_model(path)
+    assert back.coding == model.coding and back.columns == ["area", "city"] and back.features == model.features
+    save_model(Model(["area"], [2.0], 5.0), path)
+    assert json.loads(path.read_text())["format_version"] == 1 and "coding" not in json.loads(path.read_text())
+    for change, why in [
+        ({"columns": "area"}, "columns must be a non-empty list of column names"),
+        (
+            {"coding": {"city": ["Paris"]}},
+            "coding must map some of the columns to lists of two or more distinct levels",
+        ),
+        (
+            {"coding": {"town": ["Lyon", "Paris"]}},
+            "coding must map some of the columns to lists of two or more distinct levels",
+        ),
+        (
+            {"coding": {"city": ["Paris", "Lyon"]}},
+            "features must be the columns with each coded one as name[T.level] for its levels but the first",
+        ),
+    ]:
+        path.write_text(json.dumps({**data, **change}))
+        with pytest.raises(ValueError) as info:
+            load_model(path)
+        assert str(info.value) == f"{path}: not a usable linearnet model file: {why}"

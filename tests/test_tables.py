@@ -95,12 +95,15 @@ def test_columns_are_checked(tmp_path):
         read_table(path, target="price", features=["area", "price"])
 
 
-def test_features_default_to_numeric_columns_but_text_columns_are_skipped(tmp_path):
-    path = write(tmp_path, "c.csv", "city,area,price\nParis,10,3.5\nRome,20,4.5\n")
+def test_features_default_to_numeric_columns_and_a_named_text_column_is_coded(tmp_path):
+    path = write(tmp_path, "c.csv", "city,area,price\nParis,10,3.5\nRome,20,4.5\nLyon,30,5\n")
     table = read_table(path, target="price")
-    assert table.feature_names == ["area"] and table.features.tolist() == [[10.0], [20.0]]
-    with pytest.raises(ValueError, match=r"column 'city', row 1 \(line 2\): 'Paris' is not a number"):
-        read_table(path, target="price", features=["city"])
+    assert table.feature_names == ["area"] and table.features.tolist() == [[10.0], [20.0], [30.0]]
+    coded = read_table(path, target="price", features=["city"])
+    assert coded.feature_names == ["city[T.Paris]", "city[T.Rome]"] and coded.coding == {
+        "city": ["Lyon", "Paris", "Rome"]
+    }
+    assert coded.features.tolist() == [[1, 0], [0, 1], [0, 0]] and coded.columns == ["city"]
 
 
 def test_format_is_picked_by_content(tmp_path):
@@ -711,9 +714,8 @@ def test_columns_that_are_not_numbers_are_left_out_whole_and_in_chunks(tmp_path,
 def test_a_text_column_with_a_few_numbers_named_as_a_feature_is_refused_at_its_first_word(tmp_path):
     path = write(tmp_path, "rooms.csv", "area,room,price\n120,40,400\n80,kitchen,250\n150,hall,480\n60,attic,190\n")
     assert read_table(path, target="price").left_out == ["room"]  # 1 number in 4 values: text
-    with pytest.raises(ValueError) as info:
-        read_table(path, target="price", features=["room"])
-    assert str(info.value) == f"{path}: column 'room', row 2 (line 3): 'kitchen' is not a number"
+    coded = read_table(path, target="price", features=["room"])  # named: a category, "40" one of its levels
+    assert coded.coding == {"room": ["40", "attic", "hall", "kitchen"]} and coded.features[0].tolist() == [0, 0, 0]
 
 
 def test_parquet_columns_of_other_types_are_left_out_or_refused_when_named(tmp_path):
@@ -856,3 +858,50 @@ def test_row_numbers_and_the_scan_survive_a_file_that_went_away(tmp_path):
     assert _line_of_row(src, 7) == 8  # the line a file without blank lines would have
     Path(path).write_text("")
     assert _diagnose_csv(src) == f"{path}: is empty, expected a header line and rows"
+
+
+# --- text columns as categories (R's treatment coding) -------------------------------------------------
+
+
+def test_a_text_feature_is_coded_as_r_codes_a_factor(tmp_path):
+    path = write(tmp_path, "homes.csv", "area,city,price\n120,Paris,400\n80,Lyon,250\n150,Nice,480\n60,Lyon,190\n")
+    table = read_table(path, target="price", features=["area", "city"])
+    assert table.coding == {"city": ["Lyon", "Nice", "Paris"]}  # sorted; the first is the reference
+    assert table.feature_names == ["area", "city[T.Nice]", "city[T.Paris]"] and table.columns == ["area", "city"]
+    assert table.features.tolist() == [[120, 0, 1], [80, 0, 0], [150, 1, 0], [60, 0, 0]]
+
+
+def test_a_fitted_models_levels_code_new_rows_and_refuse_a_level_it_never_saw(tmp_path):
+    levels = {"city": ["Lyon", "Nice", "Paris"]}
+    path = write(tmp_path, "new.csv", "area,city\n100,Paris\n90,Lyon\n")
+    table = read_table(path, features=["area", "city"], require_target=False, levels=levels)
+    assert table.feature_names == ["area", "city[T.Nice]", "city[T.Paris]"]  # Nice is coded though absent
+    assert table.features.tolist() == [[100, 0, 1], [90, 0, 0]]
+    path = write(tmp_path, "rome.csv", "area,city\n100,Paris\n90,Lyon\n80,Rome\n")
+    with pytest.raises(ValueError) as info:
+        read_table(path, features=["area", "city"], require_target=False, levels=levels)
+    assert str(info.value) == (
+        f"{path}: column 'city', row 3 (line 4): 'Rome' is not one of the levels the model knows (Lyon, Nice, Paris)"
+    )
+
+
+def test_categories_with_one_level_gaps_or_in_chunks(tmp_path):
+    one = write(tmp_path, "one.csv", "area,city,price\n1,Paris,2\n2,Paris,3\n")
+    with pytest.raises(ValueError) as info:
+        read_table(one, target="price", features=["area", "city"])
+    assert (
+        str(info.value)
+        == f"{one}: column 'city' holds the single value 'Paris': a category with one level cannot be a feature"
+    )
+    gaps = write(tmp_path, "gaps.csv", "area,city,price\n1,Paris,2\n2,NA,3\n3,Lyon,4\n4,Lyon,5\n")
+    with pytest.raises(ValueError) as info:
+        read_table(gaps, target="price", features=["area", "city"])
+    assert str(info.value) == f"{gaps}: column 'city', row 2 (line 3): missing value (empty or NaN)"
+    table = read_table(gaps, target="price", features=["area", "city"], missing="drop")
+    assert table.dropped_rows == [2] and table.features.tolist() == [[1, 1], [3, 0], [4, 0]]
+    with pytest.raises(ValueError) as info:
+        table_chunks(gaps, target="price", features=["area", "city"])
+    assert str(info.value) == (
+        f"{gaps}: column 'city' holds text: categories are coded when the file is read whole; "
+        f"leave out --chunk-rows, or code the column as numbers"
+    )

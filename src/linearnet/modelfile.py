@@ -26,6 +26,16 @@ Prediction is ŷ = Σ coefficients[j]·x[features[j]] + intercept. Floats are wr
 Softmax regression ("kind": "softmax_regression") has "classes" (names, in order),
 "coefficients" (one row of len(features) weights per class) and "intercepts" (one per
 class) instead of "coefficients"/"intercept"; P(class c | x) = softmax(Wx + b)_c.
+
+Format version 2 adds, for a model with text columns coded as categories:
+
+      "columns": ["area", "city"],          the file's columns predict() reads, in order
+      "coding": {"city": ["Lille", "Lyon", "Paris"]}
+                                            each coded column's levels, the first the
+                                            reference; "features" then names the coded
+                                            columns: ["area", "city[T.Lyon]", "city[T.Paris]"]
+
+A model without coded columns is still written as version 1.
 """
 
 from __future__ import annotations
@@ -39,10 +49,10 @@ import numpy as np
 from . import __version__
 from .outputs import atomic_write
 
-__all__ = ["Model", "SoftmaxModel", "save_model", "load_model", "FORMAT_VERSION"]
+__all__ = ["Model", "SoftmaxModel", "save_model", "load_model", "coded_features", "FORMAT_VERSION"]
 
 FORMAT = "linearnet-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -55,6 +65,8 @@ class Model:
     standardization: dict | None = None
     training: dict = field(default_factory=dict)
     statistics: dict | None = None
+    coding: dict[str, list[str]] | None = None  # text column -> levels, when some columns are coded
+    columns: list[str] | None = None  # the file's columns behind the features, when some are coded
 
     def __post_init__(self):
         self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
@@ -69,7 +81,7 @@ class Model:
     def to_dict(self) -> dict:
         return {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": 2 if self.coding else 1,
             "linearnet_version": __version__,
             "kind": "linear_regression",
             "target": self.target,
@@ -80,6 +92,7 @@ class Model:
             "standardization": self.standardization,
             "training": self.training,
             "statistics": self.statistics,
+            **_coding_fields(self),
         }
 
 
@@ -93,6 +106,8 @@ class SoftmaxModel:
     intercepts: np.ndarray  # (q,)
     target: str | None = None
     training: dict = field(default_factory=dict)
+    coding: dict[str, list[str]] | None = None  # as in Model
+    columns: list[str] | None = None
 
     def __post_init__(self):
         self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
@@ -116,7 +131,7 @@ class SoftmaxModel:
     def to_dict(self) -> dict:
         return {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": 2 if self.coding else 1,
             "linearnet_version": __version__,
             "kind": "softmax_regression",
             "target": self.target,
@@ -125,7 +140,17 @@ class SoftmaxModel:
             "coefficients": self.coefficients.tolist(),
             "intercepts": self.intercepts.tolist(),
             "training": self.training,
+            **_coding_fields(self),
         }
+
+
+def _coding_fields(model: Model | SoftmaxModel) -> dict:
+    return {"columns": list(model.columns or []), "coding": model.coding} if model.coding else {}
+
+
+def coded_features(columns: list[str], coding: dict[str, list[str]]) -> list[str]:
+    """The feature names of ``columns`` with the text ones coded: ``name[T.level]`` for each level but the first."""
+    return [name for c in columns for name in ([f"{c}[T.{level}]" for level in coding[c][1:]] if c in coding else [c])]
 
 
 def _checked(X, features: list[str]) -> np.ndarray:
@@ -193,8 +218,9 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
     features = data.get("features")
     if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
         raise _bad(path, "features must be a non-empty list of column names")
+    coding = _load_coding(path, data, features)
     if kind == "softmax_regression":
-        return _load_softmax(path, data, features)
+        return _load_softmax(path, data, features, coding)
     coef = data.get("coefficients")
     if not _finite_numbers(coef, len(features)):
         raise _bad(path, f"coefficients must be {len(features)} finite numbers, one per feature")
@@ -215,6 +241,7 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
         standardization=data.get("standardization"),
         training=data.get("training") or {},
         statistics=data.get("statistics"),
+        **coding,
     )
 
 
@@ -227,7 +254,34 @@ def _finite_numbers(values, count: int) -> bool:
     )
 
 
-def _load_softmax(path, data, features) -> SoftmaxModel:
+def _load_coding(path, data, features: list[str]) -> dict:
+    """The "columns" and "coding" of a model with coded text columns (format 2), checked against "features"."""
+    if "coding" not in data and "columns" not in data:
+        return {}
+    coding, columns = data.get("coding"), data.get("columns")
+    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
+        raise _bad(path, "columns must be a non-empty list of column names")
+    if (
+        not isinstance(coding, dict)
+        or not coding
+        or not all(
+            c in columns
+            and isinstance(v, list)
+            and len(v) >= 2
+            and len(set(v)) == len(v)
+            and all(isinstance(level, str) for level in v)
+            for c, v in coding.items()
+        )
+    ):
+        raise _bad(path, "coding must map some of the columns to lists of two or more distinct levels")
+    if coded_features(columns, coding) != features:
+        raise _bad(
+            path, "features must be the columns with each coded one as name[T.level] for its levels but the first"
+        )
+    return {"coding": coding, "columns": columns}
+
+
+def _load_softmax(path, data, features, coding: dict) -> SoftmaxModel:
     classes = data.get("classes")
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
         raise _bad(path, "classes must be a list of at least two class names")
@@ -250,4 +304,5 @@ def _load_softmax(path, data, features) -> SoftmaxModel:
         intercepts=np.asarray(data["intercepts"]),
         target=target,
         training=data.get("training") or {},
+        **coding,
     )

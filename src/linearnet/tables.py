@@ -95,6 +95,8 @@ class Table:
     notes: list[str] = field(default_factory=list)  # what the defaults left out or dropped, one line each
     left_out: list[str] = field(default_factory=list)  # columns the default features left out
     dropped_rows: list[int] = field(default_factory=list)  # rows (from 1) dropped for missing values
+    coding: dict[str, list[str]] = field(default_factory=dict)  # text column -> its levels, the first the reference
+    columns: list[str] = field(default_factory=list)  # the file's columns behind feature_names
 
     @property
     def num_rows(self) -> int:
@@ -607,6 +609,7 @@ def read_table(
     missing: str = "error",
     sep: str | None = None,
     decimal: str | None = None,
+    levels: dict[str, list[str]] | None = None,
 ) -> Table:
     """Read a CSV or Parquet file (or ``-``, standard input) into float64 arrays, validating every value.
 
@@ -616,6 +619,11 @@ def read_table(
     text), returned as int64 codes. ``missing="drop"`` drops the rows with a missing value in a
     column in use (and says so in a note) instead of refusing the file. ``sep`` (one of
     ``, ; tab |``) and ``decimal`` (``.`` or ``,``) override what is read off the file.
+
+    A text column named in ``features`` is treatment-coded as R's ``lm`` does: its levels sorted, the
+    first the reference, one 0/1 column ``name[T.level]`` for each other level (``Table.coding``
+    keeps the levels). ``levels`` gives the levels instead (a fitted model's): a value outside
+    them is refused with its row.
     """
     _check_missing(missing)
     src = _Source(path, sep=sep, decimal=decimal)
@@ -637,9 +645,18 @@ def read_table(
                 if found:
                     raise ValueError(found)
     n = table.num_rows
-    X = np.empty((n, len(chosen)), dtype=np.float64)
-    for j, name in enumerate(chosen):
-        X[:, j] = _numbers(src, name, table.column(name), 1, missing=missing)
+    coding = {k: list(v) for k, v in (levels or {}).items() if k in chosen}
+    blocks, design = [], []
+    for name in chosen:
+        column = table.column(name)
+        if name in coding or (features is not None and _kind(column)[0] == "text"):
+            coding[name] = coding.get(name) or _levels(src, name, column)
+            blocks.append(_dummies(src, name, column, coding[name], missing=missing))
+            design += [f"{name}[T.{level}]" for level in coding[name][1:]]
+        else:
+            blocks.append(_numbers(src, name, column, 1, missing=missing)[:, None])
+            design.append(name)
+    X = np.hstack(blocks) if blocks else np.empty((n, 0))
     y: np.ndarray | None = None
     label_values: list[Any] | None = None
     if target is not None and labels:
@@ -670,7 +687,43 @@ def read_table(
     classes = None
     if label_values is not None:
         y, classes = encode_labels(label_values, where=f"{path}: column {_quote(target or '')}")
-    return Table(path, X, y, chosen, target, classes, notes, choice.left_out, dropped)
+    return Table(path, X, y, design, target, classes, notes, choice.left_out, dropped, coding, chosen)
+
+
+def _levels(src: _Source, name: str, column) -> list[str]:
+    """The levels of a text column, sorted as R sorts a factor's; at least two."""
+    levels = sorted({v for v in column.to_pylist() if v is not None})
+    if len(levels) < 2:
+        raise ValueError(
+            f"{src.name}: column {_quote(name)} holds the single value {_shown(levels[0] if levels else '')}"
+            f": a category with one level cannot be a feature"
+        )
+    return levels
+
+
+def _dummies(src: _Source, name: str, column, levels: list[str], *, missing: str) -> np.ndarray:
+    """Treatment coding: a 0/1 column for each level but the first (the reference); NaN rows where missing."""
+    import pyarrow.compute as pc
+
+    if column.null_count and missing == "error":
+        row = 1 + int(pc.index(pc.is_null(column), True).as_py())
+        raise ValueError(f"{src.name}: column {_quote(name)}, {_where(src, row)}: missing value (empty or NaN)")
+    index = {level: k for k, level in enumerate(levels)}
+    values = column.to_pylist()
+    out = np.zeros((len(values), len(levels) - 1))
+    for i, value in enumerate(values):
+        if value is None:
+            out[i] = np.nan
+            continue
+        k = index.get(value if isinstance(value, str) else str(value))
+        if k is None:
+            raise ValueError(
+                f"{src.name}: column {_quote(name)}, {_where(src, i + 1)}: {_shown(value)} is not one of the levels "
+                f"the model knows ({_listing(levels)})"
+            )
+        if k:
+            out[i, k - 1] = 1.0
+    return out
 
 
 @dataclass
@@ -804,6 +857,12 @@ def table_chunks(
                 **_csv_options(src, include_columns=wanted, column_types=types),
             )
 
+    for name in chosen:
+        if _kind(first.column(name))[0] == "text":
+            raise ValueError(
+                f"{path}: column {_quote(name)} holds text: categories are coded when the file is read whole; "
+                f"leave out --chunk-rows, or code the column as numbers"
+            )
     chunks = TableChunks(path, chosen, target, choice.notes, choice.left_out, batches, src, missing)
     return chunks, chosen
 

@@ -27,7 +27,13 @@ def run(args) -> int:
     check_out(PROG, args.out)
     with refused(PROG):
         model = load_model(args.model)
-        table = read_table(args.data, features=model.features, require_target=False, **table_options(args))
+        table = read_table(
+            args.data,
+            features=model.columns or model.features,
+            require_target=False,
+            levels=model.coding,
+            **table_options(args),
+        )
     for text in table.notes:
         note(PROG, text)
     write_columns(PROG, model.prediction_columns(table.features), args.out)

@@ -7,7 +7,18 @@ import os
 import sys
 import warnings
 
-from .common import UsageError, add_table_flags, check_out, names, note, refused, save_model, table_options, whole
+from .common import (
+    UsageError,
+    add_table_flags,
+    check_out,
+    names,
+    note,
+    refused,
+    save_model,
+    table_options,
+    whole,
+    with_coding,
+)
 
 PROG = "linearnet solve"
 STREAM_BYTES = 1 << 30  # files larger than this are solved in chunks
@@ -100,7 +111,8 @@ def run(args) -> int:
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     if args.out:
-        save_model(PROG, result.to_model(target=args.target, data=args.data), args.out, announce=False)
+        model = with_coding(result.to_model(target=args.target, data=args.data), None if stream else table)
+        save_model(PROG, model, args.out, announce=False)
     if args.json:
         print(json.dumps({**result.to_dict(), "notes": notes}))
     else:

@@ -21,6 +21,7 @@ from .common import (
     size,
     table_options,
     whole,
+    with_coding,
     write_figure,
 )
 
@@ -283,7 +284,9 @@ def _table(args) -> int:
     if result is None:
         return 1
     if args.out:
-        save_model(PROG, result.to_model(target=args.target, data=args.data), args.out, announce=False)
+        save_model(
+            PROG, with_coding(result.to_model(target=args.target, data=args.data), table), args.out, announce=False
+        )
     if args.json:
         print(json.dumps({**result.to_dict(), "notes": table.notes}))
     else:
@@ -304,6 +307,7 @@ def _classifier(args) -> int:
     dataset = _dataset(args)
     preset = args.preset or DATASET_PRESETS[dataset or "digits"]  # a labelled file: the digits recipe
     notes: list[str] = []
+    table = None
     with refused(PROG):
         config = make_train_config(
             preset, **{**_overrides(args, TRAIN_FLAGS), "model": "softmax", "loss": "cross_entropy"}
@@ -346,7 +350,10 @@ def _classifier(args) -> int:
         return 1
     if args.out:
         save_model(
-            PROG, result.to_model(target=args.target, data=args.data or dataset), args.out, announce=not args.json
+            PROG,
+            with_coding(result.to_model(target=args.target, data=args.data or dataset), table),
+            args.out,
+            announce=not args.json,
         )
     if args.plot_predictions:
         from ..plot import plot_predictions
