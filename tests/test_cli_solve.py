@@ -5,7 +5,9 @@ import json
 import re
 import sys
 
+import numpy as np
 import pytest
+import statsmodels.api as sm
 
 from helpers import HOUSES, cli, statsmodels_houses
 
@@ -151,3 +153,17 @@ def test_solve_reads_standard_input(capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO(data)})())
     code, out, err = cli(capsys, "solve", "-", "--target", "price")
     assert code == 0 and err == "" and "R² 0.992344" in out
+
+
+def test_a_column_named_intercept_is_a_feature_beside_the_fitted_one(tmp_path, capsys):
+    path = tmp_path / "i.csv"
+    path.write_text("intercept,x,y\n1,0,1.0\n3,1,3.1\n2,2,4.9\n5,3,7.2\n4,4,8.8\n")
+    code, out, err = cli(capsys, "solve", path, "--target", "y", "--json")
+    assert code == 0 and err == ""
+    result = json.loads(out)
+    ref = sm.OLS([1.0, 3.1, 4.9, 7.2, 8.8], sm.add_constant(np.array([[1, 0], [3, 1], [2, 2], [5, 3], [4, 4.0]]))).fit()
+    assert result["intercept"]["estimate"] == pytest.approx(ref.params[0], rel=1e-10)
+    assert list(result["coefficients"]) == ["intercept", "x"]
+    assert result["coefficients"]["intercept"]["estimate"] == pytest.approx(ref.params[1], rel=1e-10)
+    code, out, _ = cli(capsys, "solve", path, "--target", "y")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[2:5]] == ["(intercept)", "intercept", "x"]

@@ -1,27 +1,38 @@
 """The analytic solution w* = argmin ‖y − Xw − b‖², computed so that it can be trusted.
 
-Never ``inv(XᵀX)``. The design A = [X, 1] is first scaled to unit column norms (D), which
-removes the ill-conditioning that comes only from units (a year column, x¹⁰ beside x);
-what remains is cond(AD), the *scaled* condition number. Then:
+Never ``inv(XᵀX)``. The design A = [X, 1] is first scaled to about unit column norms by D,
+the powers of two nearest 1/‖column‖: multiplying by them is exact, so AD holds the same
+numbers as A and the solution found is that of the data as given. This removes the
+ill-conditioning that comes only from units (a year column, x¹⁰ beside x); what remains is
+cond(AD), the *scaled* condition number. Data whose squares would underflow (features in
+units of 1e-170) are first brought, by powers of two again, to a largest |value| in [½, 1).
+Residuals and sums that refinement depends on are accumulated in double-double arithmetic
+(error-free transformations, about 32 digits), so refinement converges to the exact solution
+of the float64 data rather than stalling at the rounding of the residual. Then:
 
 - **fast path**, cond(AD) ≤ 1e3: one pass forms the Gram matrix AᵀA with BLAS, a Cholesky
   factor R of D·AᵀA·D solves the normal equations, and iterative refinement on the
-  residual r = y − Aβ removes what rounding left. The error of β and of (AᵀA)⁻¹ is about
-  cond(AD)²·ε ≤ 2e-10 before refinement.
-- **accurate path**, otherwise: R from a Householder QR of AD solves the semi-normal
-  equations RᵀRβ = DAᵀy, refined with residuals computed in extended precision
-  (``np.longdouble``); each step shrinks the error by about cond(AD)²·ε, so up to
-  cond(AD) ≈ 3e7. Beyond that, in memory, Björck's refinement of the augmented system
-  [I A; Aᵀ 0][r; β] = [y; 0] with Q, whose steps shrink it by cond(AD)·ε.
-  ``numpy.linalg.lstsq`` and statsmodels instead truncate the small singular values of the
-  unscaled design.
+  residual r = y − Aβ removes what rounding left (the error of β and of (AᵀA)⁻¹ is about
+  cond(AD)²·ε ≤ 2e-10 before it). For large data beyond cond(AD) = 30, R is first refined
+  by one step of CholeskyQR2 (R ← chol(QᵀQ)·R, Q = ADR⁻¹: one more pass), which makes it as
+  accurate as a Householder QR's, and β by float64 residual passes.
+- **accurate path**, otherwise: R from a Householder QR of AD. Small or ill-conditioned
+  data in memory refine the augmented system [I AD; (AD)ᵀ 0][r; z] = [y; 0] with Q
+  (Björck), each step shrinking the error by about cond(AD)·ε; large data up to
+  cond(AD) ≈ 3e7 refine the semi-normal equations RᵀRz = (AD)ᵀy instead, a pass per step
+  and no Q, each step shrinking the error by about cond(AD)²·ε. ``numpy.linalg.lstsq`` and
+  statsmodels instead truncate the small singular values of the unscaled design.
 - **data in chunks** (files larger than memory, :func:`solve_chunks`): the same fast path
   (the Gram matrix is a sum over chunks); otherwise R from a QR of stacked chunk factors
-  (TSQR) and refinement of the semi-normal equations with extended-precision residuals,
-  one pass over the data per step. Memory is bounded by the chunk size.
+  (TSQR) and refinement of the semi-normal equations, one pass over the data per step.
+  Memory is bounded by the chunk size.
 
-Statistics are those statsmodels' OLS reports, computed from the triangular factor:
-Cov(β) = σ̂²·D R⁻¹R⁻ᵀ D.
+Statistics are those statsmodels' OLS reports, from Cov(β) = σ̂²·(AᵀA)⁻¹ = σ̂²·D R⁻¹R⁻ᵀ D.
+For small problems (n·k² ≤ 2¹⁸) the Gram matrix is also summed in double-double, one more
+pass; the fast path refines β against it, and every path refines that inverse against it
+(beyond cond(AD) = 3e7, through the augmented system with right-hand sides [0; −I]), so
+standard errors are as accurate as the coefficients. For larger problems the inverse comes
+from the QR-quality factor (error about cond(AD)·ε).
 """
 
 from __future__ import annotations
@@ -51,6 +62,8 @@ SEMINORMAL_MAX_COND = 3e7  # up to here refining the semi-normal equations conve
 _CHUNK = 65536  # rows per pass-through chunk of in-memory data
 _MAX_REFINE = 30
 _EPS = np.finfo(np.float64).eps
+_DD_WORK = 1 << 18  # n·k² up to which the normal equations are also summed in double-double (small problems)
+_TINY_SQUARES = 2.0**-900  # a column whose sum of squares is below this is solved in rescaled units
 
 
 class IllConditionedWarning(UserWarning):
@@ -70,7 +83,7 @@ class OLSResult:
     are the same numbers split apart.
     """
 
-    names: list[str]  # "intercept" (if fitted), then the feature names
+    names: list[str]  # "intercept" (if fitted; "(intercept)" beside a column of that name), then the feature names
     params: np.ndarray  # (k,)
     bse: np.ndarray  # standard errors
     tvalues: np.ndarray
@@ -140,13 +153,13 @@ class OLSResult:
 
     def to_dict(self) -> dict:
         """The statistics as JSON-ready values (NaN and ±inf become None); ``intercept`` is None without one."""
-        rows = {
-            r["name"]: {k: _finite_or_none(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")}
+        rows = [
+            {k: _finite_or_none(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")}
             for r in self.table()
-        }
+        ]  # by position: a feature may be named "intercept" too
         return {
-            "intercept": rows.pop("intercept") if self.fit_intercept else None,
-            "coefficients": {name: rows[name] for name in self.feature_names},
+            "intercept": rows[0] if self.fit_intercept else None,
+            "coefficients": dict(zip(self.feature_names, rows[int(self.fit_intercept) :], strict=True)),
             "sigma": _finite_or_none(self.sigma),
             "r2": _finite_or_none(self.r2),
             "adj_r2": _finite_or_none(self.adj_r2),
@@ -214,6 +227,109 @@ def _as_arrays(X, y, feature_names):
     return X, y, names
 
 
+# --- double-double arithmetic ------------------------------------------------------------
+#
+# Error-free transformations (Dekker, Knuth; Ogita, Rump & Oishi's Dot2): a sum or product of
+# float64 numbers held exactly as an unevaluated pair hi + lo. Residuals and Gram matrices
+# summed this way carry about 32 digits, so refinement converges to the solution of the
+# float64 data themselves rather than to one perturbed by rounding.
+
+_SPLITTER = 134217729.0  # 2**27 + 1: Veltkamp's constant, splits a float64 into two 26-bit halves
+_DD_BLOCK = 1 << 16  # elements of the temporaries of one block of double-double products
+
+
+def _two_sum(a, b):
+    """a + b = s + e exactly."""
+    s = a + b
+    v = s - a
+    return s, (a - (s - v)) + (b - v)
+
+
+def _split(a):
+    c = _SPLITTER * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _two_prod(a, b):
+    """a·b = p + e exactly (barring underflow)."""
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _dd_add(ah, al, bh, bl):
+    s, e = _two_sum(ah, bh)
+    return _two_sum(s, e + (al + bl))
+
+
+def _dd_sum(hi, lo, axis):
+    """Σ along ``axis`` of the double-double numbers hi + lo, pairwise: (hi, lo)."""
+    hi, lo = np.moveaxis(hi, axis, 0), np.moveaxis(lo, axis, 0)
+    m = len(hi)
+    if m == 0:
+        return np.zeros(hi.shape[1:]), np.zeros(hi.shape[1:])
+    while m > 1:
+        h = m // 2
+        sh, sl = _dd_add(hi[:h], lo[:h], hi[h : 2 * h], lo[h : 2 * h])
+        if m % 2:
+            sh[0], sl[0] = _dd_add(sh[0], sl[0], hi[2 * h], lo[2 * h])
+        hi, lo, m = sh, sl, h
+    return hi[0], lo[0]
+
+
+def _dd_dot(a, b, axis):
+    """Σ along ``axis`` of the products a·b (broadcast), in double-double: (hi, lo)."""
+    p, e = _two_prod(a, b)
+    return _dd_sum(p, e, axis)
+
+
+def _dd_gram(A, y):
+    """AᵀA and Aᵀy in double-double, in blocks of rows: ((hi, lo), (hi, lo))."""
+    k = A.shape[1]
+    Gh, Gl, bh, bl = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k), np.zeros(k)
+    rows = max(1, _DD_BLOCK // (k * k))
+    for i in range(0, len(A), rows):
+        a = A[i : i + rows]
+        Gh, Gl = _dd_add(Gh, Gl, *_dd_dot(a[:, :, None], a[:, None, :], axis=0))
+        bh, bl = _dd_add(bh, bl, *_dd_dot(a, y[i : i + rows, None], axis=0))
+    return (Gh, Gl), (bh, bl)
+
+
+def _dd_residual(A, y, z):
+    """r = y − Az in double-double, in blocks of rows: (hi, lo)."""
+    rh, rl = np.empty(len(y)), np.empty(len(y))
+    rows = max(1, _DD_BLOCK // A.shape[1])
+    for i in range(0, len(y), rows):
+        ph, pl = _dd_dot(A[i : i + rows], z, axis=1)
+        h, l = _two_sum(y[i : i + rows], -ph)
+        rh[i : i + rows], rl[i : i + rows] = _two_sum(h, l - pl)
+    return rh, rl
+
+
+def _dd_augmented_residuals(A, b, c, x, r):
+    """f = b − r − Ax and g = c − Aᵀr, each summed in double-double and rounded once.
+
+    A (n, k), b and r (n, m), c and x (k, m): the residuals of the augmented system
+    [I A; Aᵀ 0][r; x] = [b; c] for m right-hand sides at once.
+    """
+    n, k = A.shape
+    m = b.shape[1]
+    f = np.empty_like(r)
+    gh, gl = np.zeros((k, m)), np.zeros((k, m))
+    rows = max(1, _DD_BLOCK // (k * m))
+    for i in range(0, n, rows):
+        a = A[i : i + rows]
+        ph, pl = _dd_dot(a[:, :, None], x[None, :, :], axis=1)
+        h, l = _two_sum(b[i : i + rows], -r[i : i + rows])
+        h2, l2 = _two_sum(h, -ph)
+        f[i : i + rows] = h2 + ((l + l2) - pl)
+        gh, gl = _dd_add(gh, gl, *_dd_dot(a[:, :, None], r[i : i + rows, None, :], axis=0))
+    h, l = _two_sum(c, -gh)
+    return f, h + (l - gl)
+
+
 # --- passes over the data ----------------------------------------------------------------
 
 Chunks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
@@ -225,6 +341,21 @@ def _in_memory(X, y) -> Chunks:
             yield X[i : i + _CHUNK], y[i : i + _CHUNK]
 
     return chunks
+
+
+def _scaled_chunks(chunks: Chunks, x_scale: np.ndarray, y_scale: float) -> Chunks:
+    def scaled():
+        for Xc, yc in chunks():
+            yield Xc * x_scale, yc * y_scale
+
+    return scaled
+
+
+def _pow2(x) -> np.ndarray:
+    """The powers of two nearest (in ratio) to ``x`` > 0; 1 where x is 0 (or not finite)."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.round(np.log2(np.where((x > 0) & np.isfinite(x), x, 1.0)))
+    return np.ldexp(1.0, e.astype(int))
 
 
 class _Pass:
@@ -266,6 +397,15 @@ class _Pass:
         self.G, self.Aty, self.n = G, Aty, n
         self.colsum = colsum
         self.tss_centered, self.tss_uncentered = y_m2, yty
+        self.fit_intercept = fit_intercept
+
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.G).all() and np.isfinite(self.Aty).all() and math.isfinite(self.tss_uncentered))
+
+    def underflows(self) -> bool:
+        """Whether the squares of a column or of y fall where float64 loses digits (below 2⁻⁹⁰⁰, or to 0)."""
+        squares = np.diag(self.G)[int(self.fit_intercept) :]
+        return bool((squares < _TINY_SQUARES).any() or self.tss_uncentered < _TINY_SQUARES)
 
     def implicit_constant(self) -> bool:
         """Whether the columns, without an intercept, can still form a constant (like statsmodels)."""
@@ -275,6 +415,16 @@ class _Pass:
         return self.n - float((d * self.colsum) @ z) <= 1e-9 * self.n
 
 
+def _max_abs(chunks: Chunks, p: int) -> tuple[np.ndarray, float]:
+    """The largest |value| of each column of X and of y, in one pass."""
+    x_max, y_max = np.zeros(p), 0.0
+    for Xc, yc in chunks():
+        if len(yc):
+            x_max = np.maximum(x_max, np.abs(Xc).max(axis=0))
+            y_max = max(y_max, float(np.abs(yc).max()))
+    return x_max, y_max
+
+
 def _design(Xc, fit_intercept, dtype=np.float64):
     Xc = Xc.astype(dtype, copy=False)
     if not fit_intercept:
@@ -282,27 +432,32 @@ def _design(Xc, fit_intercept, dtype=np.float64):
     return np.concatenate([np.ones((len(Xc), 1), dtype), Xc], axis=1)
 
 
-def _residual_pass(chunks: Chunks, beta: np.ndarray, fit_intercept: bool, extended: bool, gradient: bool = True):
-    """Aᵀr (if ``gradient``) and rᵀr for r = y − Aβ, in extended precision if asked."""
-    dtype = np.longdouble if extended else np.float64
-    b = beta.astype(dtype)
-    Atr: np.ndarray = np.zeros(len(beta), dtype)
-    rss = dtype(0)
+def _residual_pass(
+    chunks: Chunks, z: np.ndarray, d: np.ndarray, fit_intercept: bool, extended: bool, gradient: bool = True
+):
+    """(AD)ᵀr (if ``gradient``) and rᵀr for r = y − ADz, summed in double-double if ``extended``, else in float64."""
+    g, gl = np.zeros(len(z)), np.zeros(len(z))
+    rss = 0.0
+    beta = d * z  # exact: d holds powers of two
     off = int(fit_intercept)
     for Xc, yc in chunks():
         if extended:
-            A = _design(Xc, fit_intercept, dtype)
-            r = yc.astype(dtype) - A @ b
+            A = _design(Xc, fit_intercept) * d
+            rh, rl = _dd_residual(A, yc, z)
             if gradient:
-                Atr += A.T @ r
+                rows = max(1, _DD_BLOCK // len(z))
+                for i in range(0, len(rh), rows):
+                    g, gl = _dd_add(g, gl, *_dd_dot(A[i : i + rows], rh[i : i + rows, None], axis=0))
+                gl += A.T @ rl
+            rss += float(rh @ rh + 2 * (rh @ rl))
         else:
             r = yc - Xc @ beta[off:] - (beta[0] if fit_intercept else 0.0)
             if gradient:
-                Atr[off:] += Xc.T @ r
+                g[off:] += d[off:] * (Xc.T @ r)
                 if fit_intercept:
-                    Atr[0] += r.sum()
-        rss += r @ r
-    return Atr, float(rss)
+                    g[0] += d[0] * r.sum()
+            rss += float(r @ r)
+    return g + gl, rss
 
 
 # --- the solvers -------------------------------------------------------------------------
@@ -320,47 +475,99 @@ def _solve_r(R, v):
     return solve_triangular(R, solve_triangular(R, v, trans="T"), trans="N")
 
 
-def _refine_seminormal(chunks, beta, R, d, fit_intercept, extended, tol):
-    """Iterative refinement β += D R⁻¹R⁻ᵀ D Aᵀr; returns β and the steps taken."""
-    steps = 0
-    previous = math.inf
-    for steps in range(1, _MAX_REFINE + 1):  # noqa: B007 - the count of steps taken is returned
-        Atr, _ = _residual_pass(chunks, beta, fit_intercept, extended)
-        delta = d * _solve_r(R, d * Atr.astype(np.float64))
-        beta = beta + delta
-        size = np.max(np.abs(delta / np.where(beta == 0, 1, beta)))
-        if size <= tol or size >= previous:  # converged, or stalled at rounding level
-            break
-        previous = size
-    return beta, steps
-
-
-def _bjorck(A, y, d, tol):
-    """Least squares by Householder QR of AD with Björck's refinement of the augmented system."""
-    As = A * d  # (n, k) scaled design
-    Q, R = np.linalg.qr(As, mode="reduced")
+def _inverse_gram(R):
+    """R⁻¹R⁻ᵀ = (RᵀR)⁻¹."""
     from scipy.linalg import solve_triangular
 
-    x = solve_triangular(R, Q.T @ y)  # scaled coefficients
-    r = y - As @ x
-    A_ext, y_ext = As.astype(np.longdouble), y.astype(np.longdouble)
-    steps = 0
-    previous = math.inf
+    Rinv = solve_triangular(R, np.eye(len(R)))
+    return Rinv @ Rinv.T
+
+
+def _change(dx, x):
+    """The size of a correction: max |dx| / |x| over the entries, those near 0 measured against max |x|."""
+    floor = 1e-18 * float(np.max(np.abs(x))) + 1e-300
+    return float(np.max(np.abs(dx) / np.maximum(np.abs(x), floor)))
+
+
+def _refine(correction, x, tol, measure=lambda v: v):
+    """x += correction(x) until the corrections reach ``tol`` or stop shrinking; returns x and the steps.
+
+    The size of a correction is its largest entry relative to x's (componentwise). Refinement
+    goes on while that size at least halves a step, or while the largest entry itself
+    (normwise) at least falls fourfold: a componentwise size that grows then is taken for x's
+    small entries not yet found, not for a stall. A correction that grows
+    normwise to more than twice the one before means the iteration diverges (the condition
+    is beyond what it converges for): the step before it is undone.
+    """
+    steps, previous, previous_norm, last = 0, math.inf, math.inf, None
     for steps in range(1, _MAX_REFINE + 1):  # noqa: B007 - the count of steps taken is returned
-        # residuals of the augmented system, in extended precision
-        x_ext, r_ext = x.astype(np.longdouble), r.astype(np.longdouble)
-        f = (y_ext - r_ext - A_ext @ x_ext).astype(np.float64)
-        g = (-(A_ext.T @ r_ext)).astype(np.float64)
-        h = solve_triangular(R, g, trans="T")
-        qf = Q.T @ f
-        dx = solve_triangular(R, qf - h)
-        dr = f - Q @ qf + Q @ h
-        x, r = x + dx, r + dr
-        size = np.max(np.abs(dx) / np.maximum(np.abs(x), 1e-300))
-        if size <= tol or size >= previous:  # converged, or stalled at rounding level
+        dx = correction(x)
+        size, norm = _change(measure(dx), measure(x)), float(np.max(np.abs(measure(dx))))
+        if size > previous / 2 and norm > previous_norm / 4:  # converged to rounding level, or diverging
+            if last is not None and norm > 2 * previous_norm:
+                x = x - last
             break
-        previous = size
-    return x * d, R, steps
+        x, last, previous, previous_norm = x + dx, dx, size, norm
+        if size <= tol:
+            break
+    return x, steps
+
+
+def _refine_seminormal(chunks, z, R, d, fit_intercept, extended, tol):
+    """Iterative refinement z += R⁻¹R⁻ᵀ (AD)ᵀr of the scaled coefficients, a pass over the data per step."""
+    return _refine(lambda v: _solve_r(R, _residual_pass(chunks, v, d, fit_intercept, extended)[0]), z, tol)
+
+
+def _refine_normal(G, rhs, R, x, tol, measure=lambda v: v):
+    """Refine x in G x = rhs, with G = (hi, lo) and rhs = (hi, lo) in double-double and R ≈ chol(G).
+
+    x is (k,) or (k, m); each step costs O(k²m), not a pass over the data.
+    """
+    Gh, Gl = G
+    bh, bl = rhs
+
+    def correction(x):
+        ph, pl = _dd_dot(Gh[:, :, None], x.reshape(len(x), -1)[None, :, :], axis=1)
+        h, l = _two_sum(bh.reshape(ph.shape), -ph)
+        return _solve_r(R, h + ((l + bl.reshape(ph.shape)) - (pl + Gl @ x.reshape(ph.shape)))).reshape(x.shape)
+
+    return _refine(correction, x, tol, measure)
+
+
+def _augmented(As, Q, R, b, c, x, r, tol, measure=lambda v: v):
+    """Björck's refinement of [I As; Asᵀ 0][r; x] = [b; c] with the thin QR factors of As.
+
+    Residuals in double-double; each step shrinks the error by about cond(As)·ε.
+    b, r (n, m); c, x (k, m). Returns x, r and the steps taken.
+    """
+    from scipy.linalg import solve_triangular
+
+    k = len(x)
+
+    def correction(xr):
+        f, g = _dd_augmented_residuals(As, b, c, xr[:k], xr[k:])
+        qf_h = Q.T @ f - solve_triangular(R, g, trans="T")
+        return np.concatenate([solve_triangular(R, qf_h), f - Q @ qf_h])
+
+    xr, steps = _refine(correction, np.concatenate([x, r]), tol, lambda v: measure(v[:k]))
+    return xr[:k], xr[k:], steps
+
+
+def _refine_factor(chunks, R, d, fit_intercept):
+    """The second step of CholeskyQR2: R ← chol(QᵀQ)·R with Q = ADR⁻¹, one pass over the data.
+
+    R from the Cholesky factor of the float64 Gram matrix is off by about cond(AD)²·ε; after
+    this step, by about cond(AD)·ε, as a Householder QR of the data would be.
+    """
+    from scipy.linalg import solve_triangular
+    from scipy.linalg.blas import dsyrk
+
+    k = len(R)
+    G2 = np.zeros((k, k), order="F")  # its upper triangle
+    for Xc, _ in chunks():
+        Qt = solve_triangular(R, (_design(Xc, fit_intercept) * d).T, trans="T")  # (ADR⁻¹)ᵀ, Fortran order
+        G2 = dsyrk(1.0, Qt, beta=1.0, c=G2, overwrite_c=True)
+    return _cholesky_upper(np.triu(G2) + np.triu(G2, 1).T) @ R
 
 
 def _tsqr(chunks, d, fit_intercept):
@@ -379,6 +586,13 @@ def _rank_and_nullspace(Rs, n):
     tol = 10 * math.sqrt(max(n, Rs.shape[0])) * _EPS * s[0]
     rank = int((s > tol).sum())
     return rank, s, vt[rank:]
+
+
+def _unit_condition(R) -> float:
+    """The condition number of the design with unit-norm columns, from its triangular factor."""
+    norms = np.linalg.norm(R, axis=0)
+    s = np.linalg.svd(R / np.where(norms > 0, norms, 1.0), compute_uv=False)
+    return float(s[0] / s[-1]) if s[-1] > 0 else math.inf
 
 
 def _nonfinite_message(memory, feature_names):
@@ -435,23 +649,51 @@ def solve_chunks(
 
 @dataclass
 class _Problem:
-    """What every step of a solve needs: the data, the names, and what the first pass found."""
+    """What every step of a solve needs: the data, the names, and what the first pass found.
+
+    When squares of the data would underflow (features in tiny units), the problem is solved
+    in units where each column's and y's largest |value| lies in [½, 1): powers of two, so the
+    data are not rounded; ``unit`` and ``y_unit`` carry the results back.
+    """
 
     chunks: Chunks  # a new pass over the data each call
     feature_names: list[str]
     fit_intercept: bool
     memory: tuple[np.ndarray, np.ndarray] | None  # (X, y) when the data are in memory
     first: _Pass = field(init=False)  # Gram matrix, Aᵀy and y's moments
-    d: np.ndarray = field(init=False)  # column scaling D: 1 / column norms
+    d: np.ndarray = field(init=False)  # column scaling D: powers of two nearest 1 / column norms
+    unit: np.ndarray = field(init=False)  # coefficient j of the data = coefficient j solved for · unit[j]
+    col_unit: np.ndarray = field(init=False)  # column j of the design solved for = column j of the data · col_unit[j]
+    y_unit: float = field(init=False)  # y of the data = y solved for · y_unit
 
     def __post_init__(self):
         self.first = _Pass(self.chunks, self.fit_intercept)
+        k = len(self.names)
+        self.unit, self.col_unit, self.y_unit = np.ones(k), np.ones(k), 1.0
+        if self.first.finite() and self.first.underflows():
+            self._rescale()
         norms = np.sqrt(np.diag(self.first.G))
-        self.d = 1.0 / np.where(norms > 0, norms, 1.0)
+        self.d = 1.0 / _pow2(norms)
+
+    def _rescale(self):
+        off = int(self.fit_intercept)
+        x_max, y_max = _max_abs(self.chunks, len(self.feature_names))
+        x_scale = np.ldexp(1.0, -np.frexp(x_max)[1])  # largest |value| in [½, 1); 1 for a column of zeros
+        y_scale = float(np.ldexp(1.0, -np.frexp(y_max)[1]))
+        self.chunks = _scaled_chunks(self.chunks, x_scale, y_scale)
+        if self.memory is not None:
+            X, y = self.memory
+            self.memory = (X * x_scale, y * y_scale)
+            self.chunks = _in_memory(*self.memory)
+        self.first = _Pass(self.chunks, self.fit_intercept)
+        self.col_unit[off:] = x_scale
+        self.y_unit = 1.0 / y_scale
+        self.unit = self.col_unit * self.y_unit  # β_data = β_solved · col_unit / y_scale
 
     @property
     def names(self) -> list[str]:
-        return (["intercept"] if self.fit_intercept else []) + self.feature_names
+        constant = "(intercept)" if "intercept" in self.feature_names else "intercept"  # a column may have its name
+        return ([constant] if self.fit_intercept else []) + self.feature_names
 
     @property
     def n(self) -> int:
@@ -468,10 +710,18 @@ class _Factor:
     null: np.ndarray  # the directions R cannot resolve (rows)
 
 
+def _gram_condition(Gs) -> float:
+    """cond(AD) with unit-norm columns, from the eigenvalues of the Gram matrix."""
+    diag = np.diag(Gs)
+    u = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
+    lam = np.linalg.eigvalsh(Gs * np.outer(u, u))
+    return math.sqrt(lam[-1] / lam[0]) if lam[0] > 0 else math.inf
+
+
 def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
     names, n, first, d = p.names, p.n, p.first, p.d
     k = len(names)
-    if not (np.isfinite(first.G).all() and np.isfinite(first.Aty).all() and math.isfinite(first.tss_uncentered)):
+    if not first.finite():
         raise ValueError(_nonfinite_message(p.memory, p.feature_names))
     if n < k and not allow_rank_deficient:
         raise ValueError(
@@ -480,21 +730,22 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
             f"need at least {k} rows, or allow a rank-deficient design "
             f"(--allow-rank-deficient) for the minimum-norm solution"
         )
-    Gs = first.G * np.outer(d, d)
-    lam = np.linalg.eigvalsh(Gs)
-    scaled_cond = math.sqrt(lam[-1] / lam[0]) if lam[0] > 0 else math.inf
+    Gs = first.G * np.outer(d, d)  # exact: d holds powers of two
+    scaled_cond = _gram_condition(Gs)
     tol = 4 * _EPS
-    steps = 0
+    small = n * k * k <= _DD_WORK
+    Q = None
 
     if scaled_cond <= FAST_PATH_MAX_COND:
         method = "cholesky"
         R = _cholesky_upper(Gs)
-        beta = d * _solve_r(R, d * first.Aty)
-        if scaled_cond > 30:
-            beta, steps = _refine_seminormal(p.chunks, beta, R, d, p.fit_intercept, False, tol)
     elif p.memory is not None:
         method = "qr" if scaled_cond <= SEMINORMAL_MAX_COND else "qr-augmented"
-        R = np.linalg.qr(_design(p.memory[0], p.fit_intercept) * d, mode="r")
+        As = _design(p.memory[0], p.fit_intercept) * d  # exact: d holds powers of two
+        if method == "qr-augmented" or small:
+            Q, R = np.linalg.qr(As, mode="reduced")
+        else:
+            R = np.linalg.qr(As, mode="r")
     else:
         method = "tsqr"
         R = _tsqr(p.chunks, d, p.fit_intercept)
@@ -505,26 +756,58 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
             raise ValueError(_dependent_message(names, factor.null, factor.rank, k))
         return _min_norm(p, factor)
 
-    if method == "qr-augmented":
-        assert p.memory is not None  # the augmented method is chosen for data in memory only
-        A = _design(p.memory[0], p.fit_intercept)
-        beta, factor.R, steps = _bjorck(A, p.memory[1], d, tol)
-    elif method in ("qr", "tsqr"):  # semi-normal equations with R from QR, refined with extended residuals
-        beta = d * _solve_r(R, d * first.Aty)
-        beta, steps = _refine_seminormal(p.chunks, beta, R, d, p.fit_intercept, True, tol)
-        if method == "tsqr" and scaled_cond > SEMINORMAL_MAX_COND:
-            warnings.warn(
-                f"the design is too ill-conditioned (scaled condition number {scaled_cond:.2g}) "
-                f"to be solved to full accuracy in chunks; load it into memory for the "
-                f"augmented QR method",
-                IllConditionedWarning,
-                stacklevel=3,
-            )
-    from scipy.linalg import solve_triangular
+    steps = 0
+    # small problems (n·k² ≤ _DD_WORK): the Gram matrix summed in double-double, to refine the covariance
+    # (and the Cholesky path's coefficients) against, at O(k³) per step instead of a pass over the data
+    normal = _dd_normal_equations(p.chunks, d, p.fit_intercept) if small and method != "qr-augmented" else None
+    if Q is not None:  # in memory, and small or ill-conditioned: the augmented system, refined from the data
+        assert p.memory is not None
+        from scipy.linalg import solve_triangular
 
-    Rinv = solve_triangular(factor.R, np.eye(len(factor.R)))  # (AD)ᵀ(AD) = RᵀR, so (AᵀA)⁻¹ = D R⁻¹R⁻ᵀ D
-    cov_unscaled = (d[:, None] * Rinv) @ (Rinv.T * d[None, :])
-    return _finish(p, factor, beta, cov_unscaled, method, steps)
+        y = p.memory[1][:, None]
+        z0 = solve_triangular(R, Q.T @ y)
+        z, _, steps = _augmented(As, Q, R, y, np.zeros((k, 1)), z0, y - As @ z0, tol)
+        z = z[:, 0]
+    else:
+        z = _solve_r(R, d * first.Aty)
+        if method != "cholesky":  # R from QR: the semi-normal equations, residuals of the data in double-double
+            z, steps = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, True, tol)
+        elif normal is not None:
+            z, steps = _refine_normal(normal[0], normal[1], R, z, tol)
+        else:  # large data on the fast path
+            if scaled_cond > 30:  # the Cholesky factor is off by cond²·ε: refine it (CholeskyQR2)
+                R = _refine_factor(p.chunks, R, d, p.fit_intercept)
+            # the error of the normal equations, about cond²·ε·max|z|, relative to the smallest coefficient
+            if scaled_cond > 30 or scaled_cond**2 * _EPS * np.abs(z).max() > 1e-12 * np.abs(z).min():
+                z, steps = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, False, tol)
+    C = _inverse_gram(R)  # (AD)ᵀ(AD) = RᵀR, so (AᵀA)⁻¹ = D R⁻¹R⁻ᵀ D
+    if normal is not None:
+        C = _refine_normal(normal[0], (np.eye(k), np.zeros((k, k))), R, C, tol, np.diagonal)[0]
+    elif small:  # beyond the normal equations: the columns of C solve the augmented system with b = 0, c = −I
+        assert Q is not None
+        C = _augmented(As, Q, R, np.zeros((n, k)), -np.eye(k), C, -(As @ C), tol, np.diagonal)[0]
+    if method == "tsqr" and scaled_cond > SEMINORMAL_MAX_COND:
+        warnings.warn(
+            f"the design is too ill-conditioned (scaled condition number {scaled_cond:.2g}) "
+            f"to be solved to full accuracy in chunks; load it into memory for the "
+            f"augmented QR method",
+            IllConditionedWarning,
+            stacklevel=3,
+        )
+    factor.R = R
+    extended = small or method != "cholesky"
+    return _finish(p, factor, d * z, C * np.outer(d, d), method, steps, extended)
+
+
+def _dd_normal_equations(chunks: Chunks, d: np.ndarray, fit_intercept: bool):
+    """(AD)ᵀ(AD) and (AD)ᵀy summed in double-double, one pass: ((hi, lo), (hi, lo))."""
+    k = len(d)
+    Gh, Gl, bh, bl = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k), np.zeros(k)
+    for Xc, yc in chunks():
+        (gh, gl), (ch, cl) = _dd_gram(_design(Xc, fit_intercept) * d, yc)
+        Gh, Gl = _dd_add(Gh, Gl, gh, gl)
+        bh, bl = _dd_add(bh, bl, ch, cl)
+    return (Gh, Gl), (bh, bl)
 
 
 def _min_norm(p: _Problem, factor: _Factor) -> OLSResult:
@@ -539,6 +822,17 @@ def _min_norm(p: _Problem, factor: _Factor) -> OLSResult:
     _, sv, vt = np.linalg.svd(factor.R)
     V, S2 = vt[: factor.rank].T, sv[: factor.rank] ** 2
     B_pinv = np.linalg.pinv(V.T / p.d[None, :])  # (k, r)
+    if (p.unit != 1).any():
+        # Rescaled units (tiny data): the norm minimised is still that of the coefficients of the data,
+        # β_data = Wβ with W = diag(unit). The solutions differ by N = W·D·(directions R cannot
+        # resolve); projecting W·pinv(B) off N gives the minimum-norm one, with no pinv of the
+        # badly scaled B·W⁻¹ (whose small singular values would be cut off). Entries of those
+        # directions at rounding level are not part of the dependence: W would blow them up.
+        null = vt[factor.rank :].T
+        null = np.where(np.abs(null) > 1e-12, null, 0.0)
+        N = np.linalg.qr((p.unit * p.d)[:, None] * null)[0]
+        B_pinv = p.unit[:, None] * B_pinv
+        B_pinv = (B_pinv - N @ (N.T @ B_pinv)) / p.unit[:, None]
     beta = B_pinv @ ((V.T @ (p.d * p.first.Aty)) / S2)
     cov_unscaled = (B_pinv / S2) @ B_pinv.T
     warnings.warn(
@@ -546,19 +840,23 @@ def _min_norm(p: _Problem, factor: _Factor) -> OLSResult:
         RankDeficientWarning,
         stacklevel=4,
     )
-    return _finish(p, factor, beta, cov_unscaled, "pinv", 0)
+    return _finish(p, factor, beta, cov_unscaled, "pinv", 0, False)
 
 
-def _finish(p: _Problem, factor: _Factor, beta, cov_unscaled, method: str, steps: int) -> OLSResult:
-    """The statistics of coefficients ``beta`` with (AᵀA)⁻¹ = ``cov_unscaled``: one more pass for the RSS."""
+def _finish(p: _Problem, factor: _Factor, beta, cov_unscaled, method: str, steps: int, extended: bool) -> OLSResult:
+    """The statistics of coefficients ``beta`` with (AᵀA)⁻¹ = ``cov_unscaled``: one more pass for the RSS.
+
+    ``extended``: sum the residuals in double-double (the accurate paths, and small problems).
+    """
     from scipy import stats
 
-    extended = method not in ("cholesky", "pinv")  # the accurate paths sum residuals in extended precision
-    _, rss = _residual_pass(p.chunks, beta, p.fit_intercept, extended=extended, gradient=False)
+    _, rss = _residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False)
     n, rank, first = p.n, factor.rank, p.first
     df = n - rank
     sigma2 = rss / df if df > 0 else math.nan
     bse = np.sqrt(np.maximum(np.diag(cov_unscaled), 0) * sigma2)
+    # back to the units of the data (the identity unless tiny units were rescaled): powers of two, exact
+    beta, bse = beta * p.unit, bse * p.unit
     with np.errstate(divide="ignore", invalid="ignore"):
         tvalues = beta / bse
     if df > 0:
@@ -572,11 +870,10 @@ def _finish(p: _Problem, factor: _Factor, beta, cov_unscaled, method: str, steps
     tss = first.tss_centered if constant else first.tss_uncentered
     r2 = 1 - rss / tss if tss > 0 else math.nan
     adj = 1 - (n - int(constant)) / df * (1 - r2) if df > 0 else math.nan
-    # unscaled condition number: singular values of A = (AD)·D⁻¹ = Q·R·D⁻¹
-    sv = np.linalg.svd(factor.R / p.d[None, :], compute_uv=False)
+    # unscaled condition number: singular values of A = (AD)·D⁻¹ = Q·R·D⁻¹ (and of the data's units)
+    sv = np.linalg.svd(factor.R / (p.d * p.col_unit)[None, :], compute_uv=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
-    s = factor.s
-    scaled = float(s[0] / s[-1]) if s[-1] > 0 else math.inf
+    sigma = math.sqrt(sigma2) * p.y_unit if sigma2 == sigma2 else math.nan
     return OLSResult(
         names=p.names,
         params=beta,
@@ -584,13 +881,13 @@ def _finish(p: _Problem, factor: _Factor, beta, cov_unscaled, method: str, steps
         tvalues=tvalues,
         pvalues=pvalues,
         conf_int=conf,
-        sigma=math.sqrt(sigma2) if sigma2 == sigma2 else math.nan,
+        sigma=sigma,
         r2=r2,
         adj_r2=adj,
         n=n,
         rank=rank,
         condition_number=cond,
-        scaled_condition_number=scaled,
+        scaled_condition_number=_unit_condition(factor.R),
         fit_intercept=p.fit_intercept,
         method=method,
         refinement_steps=steps,
