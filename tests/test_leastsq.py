@@ -268,13 +268,18 @@ def test_chunks_with_no_rows_or_empty_chunks():
     assert parts.r2 == pytest.approx(whole.r2, rel=1e-12)
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-@pytest.mark.parametrize("chunked", [False, True], ids=["memory", "chunks"])
-def test_values_whose_squares_overflow_are_refused(chunked):
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # one clear error, no numpy warning before it
+def test_values_whose_squares_overflow_or_are_not_finite_are_refused():
     X, y = np.array([[1e200, 1], [2e200, 3], [3, 4], [5, 6.0]]), np.ones(4)
     with pytest.raises(ValueError) as info:
-        solve_chunks(lambda: iter([(X, y)]), ["a", "b"]) if chunked else solve(X, y)
+        solve(X, y)
     assert str(info.value) == "the data are too large to square in float64 (their sums overflow); rescale them"
+    for bad in (X, np.array([[np.nan, 1], [2, 3], [3, 4], [5, 6.0]])):  # in chunks no row can be named
+        with pytest.raises(ValueError) as info:
+            solve_chunks(lambda bad=bad: iter([(bad, y)]), ["a", "b"])
+        assert str(info.value) == (
+            "the data hold NaN or infinite values, or values too large to square in float64 (their sums overflow)"
+        )
 
 
 def nearly_dependent(seed=0):

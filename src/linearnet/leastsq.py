@@ -362,6 +362,10 @@ class _Pass:
     """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments."""
 
     def __init__(self, chunks: Chunks, fit_intercept: bool):
+        with np.errstate(over="ignore", invalid="ignore"):  # sums that overflow are refused by name after the pass
+            self._sum(chunks, fit_intercept)
+
+    def _sum(self, chunks: Chunks, fit_intercept: bool) -> None:
         passing = iter(chunks())
         head = next(passing, None)
         if head is None:
@@ -604,7 +608,9 @@ def _nonfinite_message(memory, feature_names):
         rows, cols = np.nonzero(~np.isfinite(X))
         if rows.size:
             return f"X must be finite; row {rows[0]}, column {feature_names[cols[0]]} is {X[rows[0], cols[0]]}"
-    return "the data are too large to square in float64 (their sums overflow); rescale them"
+    if memory is not None:
+        return "the data are too large to square in float64 (their sums overflow); rescale them"
+    return "the data hold NaN or infinite values, or values too large to square in float64 (their sums overflow)"
 
 
 def _dependent_message(names, null, rank, k):
@@ -786,9 +792,9 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
     elif small:  # beyond the normal equations: the columns of C solve the augmented system with b = 0, c = −I
         assert Q is not None
         C = _augmented(As, Q, R, np.zeros((n, k)), -np.eye(k), C, -(As @ C), tol, np.diagonal)[0]
-    if method == "tsqr" and scaled_cond > SEMINORMAL_MAX_COND:
+    if method == "tsqr" and _unit_condition(R) > SEMINORMAL_MAX_COND:  # from the factor: the Gram's is noise there
         warnings.warn(
-            f"the design is too ill-conditioned (scaled condition number {scaled_cond:.2g}) "
+            f"the design is too ill-conditioned (scaled condition number {_unit_condition(R):.2g}) "
             f"to be solved to full accuracy in chunks; load it into memory for the "
             f"augmented QR method",
             IllConditionedWarning,
