@@ -99,3 +99,23 @@ def test_a_model_with_a_coded_text_column_predicts_new_rows_as_statsmodels_formu
             f"the model knows (Lyon, Nice, Paris)\n"
         )
     )
+
+
+def test_no_command_writes_over_its_input(tmp_path, capsys):
+    data, model = tmp_path / "h.csv", tmp_path / "m.json"
+    data.write_text(open(HOUSES).read())
+    assert cli(capsys, "solve", data, "--target", "price", "--out", model)[0] == 0
+    before = (data.read_bytes(), model.read_bytes())
+    for argv, victim in [
+        (["predict", data, "--model", model, "--out", data], data),
+        (["predict", data, "--model", model, "--out", model], model),
+        (["solve", data, "--target", "price", "--out", data], data),
+        (["train", "--data", data, "--target", "price", "--out", data], data),
+    ]:
+        code, out, err = cli(capsys, *argv)
+        command = argv[0]
+        assert (code, out) == (2, "") and err == (
+            f"linearnet {command}: error: {victim}: is an input of this command ({victim}); "
+            f"write the output to another file\n"
+        )
+    assert (data.read_bytes(), model.read_bytes()) == before

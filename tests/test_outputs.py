@@ -99,3 +99,17 @@ def test_a_writer_that_removes_its_file_and_fails_surfaces_its_own_error(tmp_pat
     with pytest.raises(OSError, match=r"^quota exceeded$"):
         atomic_write(path, write)
     assert path.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["p.csv"]
+
+
+def test_an_output_that_is_an_input_is_refused_however_it_is_spelled(tmp_path):
+    from linearnet.outputs import check_output
+
+    data = tmp_path / "data.csv"
+    data.write_text("a,y\n1,2\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(data)
+    for spelling in (data, tmp_path / "." / "data.csv", link):
+        with pytest.raises(ValueError) as info:
+            check_output(spelling, inputs=[data])
+        assert str(info.value) == f"{spelling}: is an input of this command ({data}); write the output to another file"
+    check_output(tmp_path / "out.csv", inputs=[data, "-"])  # a new file, and standard input, are fine

@@ -13,13 +13,18 @@ from collections.abc import Callable
 __all__ = ["check_output", "atomic_write"]
 
 
-def check_output(path) -> None:
-    """Raise ``ValueError`` now, before any work, if a file cannot be written at ``path``."""
+def check_output(path, *, inputs=()) -> None:
+    """Raise ``ValueError`` now, before any work, if a file cannot be written at ``path``, or if it is
+    one of ``inputs`` (compared as files: a link or another spelling of an input is refused too)."""
     path = os.fspath(path)
     if path == "":
         raise ValueError("an output option was given an empty file name; name the file to write")
     if os.path.isdir(path):
         raise ValueError(f"{path}: is a directory, expected a file name for the output")
+    for source in inputs:
+        source = os.fspath(source)
+        if source != "-" and os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
+            raise ValueError(f"{path}: is an input of this command ({source}); write the output to another file")
     _check_folder(path)
 
 

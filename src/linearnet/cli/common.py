@@ -149,11 +149,11 @@ def note(prog: str, text: str) -> None:
 # --- outputs ------------------------------------------------------------------------------
 
 
-def check_out(prog: str, path: str | None) -> None:
-    """Fail before the work, not after it, when an output cannot be written there."""
+def check_out(prog: str, path: str | None, *inputs: str | None) -> None:
+    """Fail before the work, not after it, when an output cannot be written there or would replace an input."""
     if path is not None:
         with refused(prog):
-            check_output(path)
+            check_output(path, inputs=[i for i in inputs if i is not None])
 
 
 def check_figure_path(prog: str, path: str) -> None:

@@ -24,7 +24,7 @@ def run(args) -> int:
     from ..modelfile import load_model
     from ..tables import read_table
 
-    check_out(PROG, args.out)
+    check_out(PROG, args.out, args.data, args.model)
     with refused(PROG):
         model = load_model(args.model)
         table = read_table(

@@ -58,7 +58,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    check_out(PROG, args.out)
+    check_out(PROG, args.out, args.data)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
     from ..tables import read_table, table_chunks

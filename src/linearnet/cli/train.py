@@ -221,7 +221,7 @@ def _check_plot_flags(args) -> None:
 def run(args) -> int:
     mode = _mode(args)
     _check_plot_flags(args)
-    check_out(PROG, args.out)
+    check_out(PROG, args.out, args.data)
     return {"synthetic": _synthetic, "data": _table, "classifier": _classifier}[mode](args)
 
 
