@@ -905,3 +905,19 @@ def test_categories_with_one_level_gaps_or_in_chunks(tmp_path):
         f"{gaps}: column 'city' holds text: categories are coded when the file is read whole; "
         f"leave out --chunk-rows, or code the column as numbers"
     )
+
+
+def test_levels_come_from_the_rows_kept_and_a_models_numbers_stay_numbers(tmp_path):
+    path = write(tmp_path, "h.csv", "area,city,price\n1,Lyon,2\n2,Nice,NA\n3,Paris,4\n4,Lyon,5\n5,Paris,7\n")
+    table = read_table(path, target="price", features=["area", "city"], missing="drop")
+    assert table.coding == {"city": ["Lyon", "Paris"]}  # Nice was only in the dropped row 2
+    assert table.feature_names == ["area", "city[T.Paris]"] and table.features.tolist() == [
+        [1, 0],
+        [3, 1],
+        [4, 0],
+        [5, 1],
+    ]
+    new = write(tmp_path, "new.csv", "area,city\nbig,Lyon\n")  # a model's numeric column given text
+    with pytest.raises(ValueError) as info:
+        read_table(new, features=["area", "city"], require_target=False, levels={"city": ["Lyon", "Paris"]})
+    assert str(info.value) == f"{new}: column 'area', row 1 (line 2): 'big' is not a number"

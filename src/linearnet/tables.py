@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .modelfile import coded_features
 from .outputs import atomic_write
 
 __all__ = [
@@ -645,54 +646,65 @@ def read_table(
                 if found:
                     raise ValueError(found)
     n = table.num_rows
+    # a fitted model's levels code exactly its categories; otherwise a named text column is one
     coding = {k: list(v) for k, v in (levels or {}).items() if k in chosen}
-    blocks, design = [], []
-    for name in chosen:
-        column = table.column(name)
-        if name in coding or (features is not None and _kind(column)[0] == "text"):
-            coding[name] = coding.get(name) or _levels(src, name, column)
-            blocks.append(_dummies(src, name, column, coding[name], missing=missing))
-            design += [f"{name}[T.{level}]" for level in coding[name][1:]]
-        else:
-            blocks.append(_numbers(src, name, column, 1, missing=missing)[:, None])
-            design.append(name)
-    X = np.hstack(blocks) if blocks else np.empty((n, 0))
+    categories = [
+        name
+        for name in chosen
+        if name in coding or (levels is None and features is not None and _kind(table.column(name))[0] == "text")
+    ]
+    numbers = {
+        name: _numbers(src, name, table.column(name), 1, missing=missing) for name in chosen if name not in categories
+    }
     y: np.ndarray | None = None
     label_values: list[Any] | None = None
     if target is not None and labels:
         label_values = table.column(target).to_pylist()
     elif target is not None:
         y = _numbers(src, target, table.column(target), 1, missing=missing)
+    incomplete = np.zeros(n, dtype=bool)
+    for name in categories:
+        incomplete |= _gaps(src, name, table.column(name), missing=missing)
+    for values in numbers.values():
+        incomplete |= np.isnan(values)
+    if y is not None:
+        incomplete |= np.isnan(y)
+    if label_values is not None:
+        incomplete |= np.array([v is None or v == "" or (isinstance(v, float) and v != v) for v in label_values])
     notes = list(choice.notes)
     dropped: list[int] = []
-    if missing == "drop":
-        incomplete = np.isnan(X).any(axis=1)
-        if y is not None:
-            incomplete |= np.isnan(y)
+    keep = np.ones(n, dtype=bool)
+    if missing == "drop" and incomplete.any():
+        dropped = (np.flatnonzero(incomplete) + 1).tolist()
+        if len(dropped) == n:
+            raise ValueError(
+                f"{path}: every row has a missing value in the columns in use "
+                f"({_listing(numeric + ([target] if labels and target else []))}); no row is left"
+            )
+        keep = ~incomplete
+        y = None if y is None else y[keep]
         if label_values is not None:
-            incomplete |= np.array([v is None or v == "" or (isinstance(v, float) and v != v) for v in label_values])
-        if incomplete.any():
-            dropped = (np.flatnonzero(incomplete) + 1).tolist()
-            if len(dropped) == n:
-                raise ValueError(
-                    f"{path}: every row has a missing value in the columns in use "
-                    f"({_listing(numeric + ([target] if labels and target else []))}); no row is left"
-                )
-            keep = ~incomplete
-            X = X[keep]
-            y = None if y is None else y[keep]
-            if label_values is not None:
-                label_values = [label_values[i] for i in np.flatnonzero(keep)]
-            notes.append(_dropped_note(dropped, len(dropped), n))
+            label_values = [label_values[i] for i in np.flatnonzero(keep)]
+        notes.append(_dropped_note(dropped, len(dropped), n))
+    blocks = []
+    for name in chosen:
+        if name in categories:
+            kept = [v for v, k in zip(table.column(name).to_pylist(), keep, strict=True) if k]
+            coding[name] = coding.get(name) or _levels(src, name, kept)  # the levels of the rows kept
+            blocks.append(_dummies(src, name, kept, coding[name], keep))
+        else:
+            blocks.append(numbers[name][keep][:, None])
+    X = np.hstack(blocks) if blocks else np.empty((int(keep.sum()), 0))
+    design = coded_features(chosen, coding)
     classes = None
     if label_values is not None:
         y, classes = encode_labels(label_values, where=f"{path}: column {_quote(target or '')}")
     return Table(path, X, y, design, target, classes, notes, choice.left_out, dropped, coding, chosen)
 
 
-def _levels(src: _Source, name: str, column) -> list[str]:
-    """The levels of a text column, sorted as R sorts a factor's; at least two."""
-    levels = sorted({v for v in column.to_pylist() if v is not None})
+def _levels(src: _Source, name: str, values: list) -> list[str]:
+    """The levels of a text column (the rows kept), sorted as R sorts a factor's; at least two."""
+    levels = sorted({str(v) for v in values if v is not None})
     if len(levels) < 2:
         raise ValueError(
             f"{src.name}: column {_quote(name)} holds the single value {_shown(levels[0] if levels else '')}"
@@ -701,25 +713,27 @@ def _levels(src: _Source, name: str, column) -> list[str]:
     return levels
 
 
-def _dummies(src: _Source, name: str, column, levels: list[str], *, missing: str) -> np.ndarray:
-    """Treatment coding: a 0/1 column for each level but the first (the reference); NaN rows where missing."""
+def _gaps(src: _Source, name: str, column, *, missing: str) -> np.ndarray:
+    """Where a text column has no value: refused with the first row, or a mask for ``missing="drop"``."""
     import pyarrow.compute as pc
 
     if column.null_count and missing == "error":
         row = 1 + int(pc.index(pc.is_null(column), True).as_py())
         raise ValueError(f"{src.name}: column {_quote(name)}, {_where(src, row)}: missing value (empty or NaN)")
+    return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _dummies(src: _Source, name: str, values: list, levels: list[str], keep: np.ndarray) -> np.ndarray:
+    """Treatment coding of the kept rows' values: a 0/1 column for each level but the first (the reference)."""
     index = {level: k for k, level in enumerate(levels)}
-    values = column.to_pylist()
+    rows = np.flatnonzero(keep) + 1  # each value's row in the file, for messages
     out = np.zeros((len(values), len(levels) - 1))
     for i, value in enumerate(values):
-        if value is None:
-            out[i] = np.nan
-            continue
-        k = index.get(value if isinstance(value, str) else str(value))
+        k = index.get(str(value))
         if k is None:
             raise ValueError(
-                f"{src.name}: column {_quote(name)}, {_where(src, i + 1)}: {_shown(value)} is not one of the levels "
-                f"the model knows ({_listing(levels)})"
+                f"{src.name}: column {_quote(name)}, {_where(src, int(rows[i]))}: {_shown(value)} is not one of the "
+                f"levels the model knows ({_listing(levels)})"
             )
         if k:
             out[i, k - 1] = 1.0
