@@ -132,3 +132,22 @@ def test_plot_data_says_what_reading_the_file_left_out(tmp_path, capsys, monkeyp
     code, out, err = cli(capsys, *argv)  # without --missing drop the gap is refused
     assert code == 2 and out == ""
     assert err == f"linearnet plot: error: {data}: column 'area', row 2 (line 3): missing value (empty or NaN)\n"
+
+
+def test_plot_data_refuses_a_text_feature_and_a_fit_on_a_constant(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text("city,flat,price\nParis,1,3\nLyon,1,4\nNice,1,5\n")
+    code, out, err = cli(
+        capsys, "plot", "data", "--data", path, "--target", "price", "--feature", "city", "--out", tmp_path / "a.png"
+    )
+    assert (code, out) == (
+        2,
+        "",
+    ) and err == "linearnet plot: error: column 'city' holds text: plot data draws a numeric feature\n"
+    code, out, err = cli(capsys, "plot", "data", "--data", path, "--target", "price", "--feature", "flat", "--fit",
+                         "--out", tmp_path / "b.png")  # fmt: skip
+    assert (code, out) == (
+        2,
+        "",
+    ) and err == "linearnet plot: error: --fit needs a feature that varies; 'flat' takes one value\n"
+    assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()

@@ -98,6 +98,8 @@ def plot_data(args) -> int:
             table = read_table(args.data, target=args.target, features=[args.feature], **table_options(args))
             for text in table.notes:
                 note(PROG, text)
+            if table.coding:
+                raise ValueError(f"column {args.feature!r} holds text: plot data draws a numeric feature")
             x, y, ylabel = table.features[:, 0], table.target, args.target
         else:
             from ..presets import make_experiment
@@ -116,7 +118,10 @@ def plot_data(args) -> int:
     if args.fit:
         from ..leastsq import solve
 
-        fit = solve(x.reshape(-1, 1), y)
+        try:
+            fit = solve(x.reshape(-1, 1), y)
+        except ValueError:
+            raise UsageError(PROG, f"--fit needs a feature that varies; {args.feature!r} takes one value") from None
         line = (float(fit.coef[0]), fit.intercept)
     from ..plot import plot_data as draw_data
 

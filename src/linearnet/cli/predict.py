@@ -36,7 +36,9 @@ def run(args) -> int:
         )
     for text in table.notes:
         note(PROG, text)
-    write_columns(PROG, model.prediction_columns(table.features), args.out)
+    with refused(PROG):  # a file whose columns do not fit the model is the user's to mend
+        columns = model.prediction_columns(table.features)
+    write_columns(PROG, columns, args.out)
     if args.out is not None:
         print(f"predictions written to {args.out}")
     return 0
