@@ -174,3 +174,13 @@ def test_fit_classifier_refuses(kwargs, message):
     with pytest.raises(ValueError) as info:
         fit_classifier(args.pop("X"), args.pop("y"), args.pop("config"), **args)
     assert str(info.value) == message
+
+
+def test_fit_classifier_refuses_features_too_large_for_float32_training():
+    X = np.array([[1e25, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 2.0]])
+    with pytest.raises(ValueError) as info:
+        fit_classifier(X, [0, 1, 0, 1], make_train_config("digits-softmax", epochs=1))
+    assert str(info.value) == (
+        "features hold values up to 1e+25, too large for float32 training (at most 1.84e+19); "
+        "rescale them, or use solve"
+    )

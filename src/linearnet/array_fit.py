@@ -93,16 +93,23 @@ def _check_arrays(X, y) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y must have shape ({len(X)},) to match X's rows, got {y.shape}")
     if len(X) == 0:
         raise ValueError("X must have at least one row, got 0")
-    limit = float(np.finfo(np.float32).max) ** 0.5  # squares must stay finite in float32
     for name, a in (("features", X), ("labels", y)):
-        if not np.isfinite(a).all():
-            raise ValueError(f"{name} must be finite; found NaN or inf")
-        if not np.abs(a).max() <= limit:
-            raise ValueError(
-                f"{name} hold values up to {np.abs(a).max():g}, too large for float32 training "
-                f"(at most {limit:.3g}); rescale them, or use solve"
-            )
+        _check_float32(name, a)
     return X, y
+
+
+_FLOAT32_LIMIT = float(np.finfo(np.float32).max) ** 0.5  # squares must stay finite in float32
+
+
+def _check_float32(name: str, a: np.ndarray) -> None:
+    """Finite, and small enough that the float32 engines can square it."""
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite; found NaN or inf")
+    if a.size and not np.abs(a).max() <= _FLOAT32_LIMIT:
+        raise ValueError(
+            f"{name} hold values up to {np.abs(a).max():g}, too large for float32 training "
+            f"(at most {_FLOAT32_LIMIT:.3g}); rescale them, or use solve"
+        )
 
 
 def _names(feature_names, d: int) -> list[str]:
@@ -222,7 +229,9 @@ def fit_classifier(
     """
     if config.model != "softmax":
         raise ValueError(f"fit_classifier needs a softmax config (model='softmax'), got model={config.model!r}")
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    X = np.asarray(X, dtype=np.float64)
+    _check_float32("features", X)
+    X = torch.as_tensor(X.astype(np.float32))
     y = torch.as_tensor(np.asarray(y))
     q = _check_classes(y, num_classes, "y")
     y = y.to(torch.int64)  # whole numbers stored as floats are class numbers too
