@@ -902,8 +902,8 @@ def test_categories_with_one_level_gaps_or_in_chunks(tmp_path):
     with pytest.raises(ValueError) as info:
         table_chunks(gaps, target="price", features=["area", "city"])
     assert str(info.value) == (
-        f"{gaps}: column 'city' holds text: categories are coded when the file is read whole; "
-        f"leave out --chunk-rows, or code the column as numbers"
+        f"{gaps}: column 'city' holds text: categories are coded when a file is read whole, "
+        f"not in chunks; code the column as numbers to use it here"
     )
 
 

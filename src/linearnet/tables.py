@@ -874,8 +874,8 @@ def table_chunks(
     for name in chosen:
         if _kind(first.column(name))[0] == "text":
             raise ValueError(
-                f"{path}: column {_quote(name)} holds text: categories are coded when the file is read whole; "
-                f"leave out --chunk-rows, or code the column as numbers"
+                f"{path}: column {_quote(name)} holds text: categories are coded when a file is read whole, "
+                f"not in chunks; code the column as numbers to use it here"
             )
     chunks = TableChunks(path, chosen, target, choice.notes, choice.left_out, batches, src, missing)
     return chunks, chosen
