@@ -494,3 +494,9 @@ def test_sgd_on_a_coded_text_column_writes_a_model_that_predicts_it(tmp_path, ca
     new.write_text("area,city\n4,Nice\n")
     code, out, _ = cli(capsys, "predict", "--model", model_path, new)
     assert code == 0 and float(out.splitlines()[1]) == pytest.approx(38, abs=0.3)
+
+
+def test_bad_settings_are_answered_before_the_file_is_read(tmp_path, capsys):
+    missing = tmp_path / "not-there.csv"  # were the file read first, the error would be about it
+    code, out, err = cli(capsys, "train", "--data", missing, "--target", "y", "--lr", "-1")
+    assert (code, out) == (2, "") and err == "linearnet train: error: lr must be > 0, got -1; e.g. 0.03\n"

@@ -259,6 +259,7 @@ def _table(args) -> int:
     from ..tables import read_table
 
     with refused(PROG):
+        make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # bad settings answered before the read
         table = read_table(args.data, target=args.target, features=args.features, **table_options(args))
         config = make_train_config(args.preset, num_values=table.features.size, **_overrides(args, TRAIN_FLAGS))
     for text in table.notes:
