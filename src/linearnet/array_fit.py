@@ -17,7 +17,7 @@ from .batches import TensorSource
 from .config import TrainConfig
 from .engines import make_engine
 from .linear_regression import init_params
-from .modelfile import Model, SoftmaxModel
+from .modelfile import Model, SoftmaxModel, from_table
 from .train import EpochCallback, History, fit
 
 __all__ = ["ArrayFit", "fit_arrays", "ClassifierFit", "fit_classifier"]
@@ -52,8 +52,10 @@ class ArrayFit:
             "standardize": self.standardization is not None,
         }
 
-    def to_model(self, *, target: str | None = None, data: str | None = None) -> Model:
-        """The model file record; ``target`` and ``data`` name the column and file it came from."""
+    def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> Model:
+        """The model file record; ``target`` and ``data`` name the column and file it came from, or
+        ``table`` (a :class:`linearnet.tables.Table`) gives them and the coding of its categories."""
+        target, data, coding = from_table(table, target, data)
         c = self.config
         training = {
             "method": "sgd",
@@ -76,6 +78,7 @@ class ArrayFit:
             target=target,
             standardization=self.standardization,
             training=training,
+            **coding,
         )
 
 
@@ -185,8 +188,10 @@ class ClassifierFit:
             "test_acc": self.history.test_acc[-1] if self.history.test_acc else None,
         }
 
-    def to_model(self, *, target: str | None = None, data: str | None = None) -> SoftmaxModel:
-        """The model file record; ``target`` and ``data`` name the label column and the data it came from."""
+    def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> SoftmaxModel:
+        """The model file record; ``target`` and ``data`` name the label column and the data it came from,
+        or ``table`` (a :class:`linearnet.tables.Table`) gives them and the coding of its categories."""
+        target, data, coding = from_table(table, target, data)
         c = self.config
         training = {
             "method": "sgd",
@@ -206,6 +211,7 @@ class ClassifierFit:
             intercepts=np.asarray(self.b),
             target=target,
             training=training,
+            **coding,
         )
 
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .modelfile import Model
+from .modelfile import Model, from_table
 
 __all__ = [
     "solve",
@@ -168,8 +168,13 @@ class OLSResult:
             "condition_number": _finite_or_none(self.condition_number),
         }
 
-    def to_model(self, *, target: str | None = None, data: str | None = None) -> Model:
-        """The model file record (:class:`linearnet.modelfile.Model`), statistics included."""
+    def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> Model:
+        """The model file record (:class:`linearnet.modelfile.Model`), statistics included.
+
+        ``table``: the :class:`linearnet.tables.Table` the fit came from; the record then names its
+        target and file and keeps the coding of its categories, so that predict() can apply it.
+        """
+        target, data, coding = from_table(table, target, data)
         return Model(
             features=self.feature_names,
             coefficients=self.coef,
@@ -178,6 +183,7 @@ class OLSResult:
             target=target,
             training={"method": "solve", "data": data, "n": self.n, "algorithm": self.method},
             statistics=self.to_dict(),
+            **coding,
         )
 
 

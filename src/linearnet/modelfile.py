@@ -148,6 +148,15 @@ def _coding_fields(model: Model | SoftmaxModel) -> dict:
     return {"columns": list(model.columns or []), "coding": model.coding} if model.coding else {}
 
 
+def from_table(table, target: str | None, data: str | None) -> tuple[str | None, str | None, dict]:
+    """What a model record takes from the table it was fitted on (:class:`linearnet.tables.Table`):
+    the target, the data file, and the coding of its categories (``{}`` without any)."""
+    if table is None:
+        return target, data, {}
+    coding = {"coding": table.coding, "columns": table.columns} if table.coding else {}
+    return target if target is not None else table.target_name, data if data is not None else table.path, coding
+
+
 def coded_features(columns: list[str], coding: dict[str, list[str]]) -> list[str]:
     """The feature names of ``columns`` with the text ones coded: ``name[T.level]`` for each level but the first."""
     return [name for c in columns for name in ([f"{c}[T.{level}]" for level in coding[c][1:]] if c in coding else [c])]

@@ -29,7 +29,6 @@ __all__ = [
     "add_table_flags",
     "table_options",
     "note",
-    "with_coding",
     "check_out",
     "check_figure_path",
     "write_figure",
@@ -130,15 +129,6 @@ def table_options(args) -> dict:
     if hasattr(args, "missing"):
         options["missing"] = args.missing or "error"
     return options
-
-
-def with_coding(model, table):
-    """The model record with the coding of the table's text columns, which predict() applies to new rows."""
-    if table is None or not table.coding:
-        return model
-    import dataclasses
-
-    return dataclasses.replace(model, coding=table.coding, columns=table.columns)
 
 
 def note(prog: str, text: str) -> None:

@@ -17,7 +17,6 @@ from .common import (
     save_model,
     table_options,
     whole,
-    with_coding,
 )
 
 PROG = "linearnet solve"
@@ -111,7 +110,7 @@ def run(args) -> int:
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     if args.out:
-        model = with_coding(result.to_model(target=args.target, data=args.data), None if stream else table)
+        model = result.to_model(target=args.target, data=args.data, table=None if stream else table)
         save_model(PROG, model, args.out, announce=False)
     if args.json:
         print(json.dumps({**result.to_dict(), "notes": notes}))

@@ -21,7 +21,6 @@ from .common import (
     size,
     table_options,
     whole,
-    with_coding,
     write_figure,
 )
 
@@ -285,9 +284,7 @@ def _table(args) -> int:
     if result is None:
         return 1
     if args.out:
-        save_model(
-            PROG, with_coding(result.to_model(target=args.target, data=args.data), table), args.out, announce=False
-        )
+        save_model(PROG, result.to_model(target=args.target, data=args.data, table=table), args.out, announce=False)
     if args.json:
         print(json.dumps({**result.to_dict(), "notes": table.notes}))
     else:
@@ -352,7 +349,7 @@ def _classifier(args) -> int:
     if args.out:
         save_model(
             PROG,
-            with_coding(result.to_model(target=args.target, data=args.data or dataset), table),
+            result.to_model(target=args.target, data=args.data or dataset, table=table),
             args.out,
             announce=not args.json,
         )
