@@ -194,8 +194,8 @@ def test_fewer_rows_than_parameters():
         ),
         (np.ones((5, 2)), np.ones(4), "X and y must have the same number of rows, got 5 and 4"),
         (np.ones((5, 2)), np.ones((5, 2)), "y must have shape (n,) or (n, 1), got (5, 2)"),
-        (np.array([[1.0, np.inf], [2, 3], [4, 5], [6, 7]]), np.ones(4), "X must be finite; row 0, column x2 is inf"),
-        (np.arange(8.0).reshape(4, 2), np.array([1, 2, np.nan, 4]), "y must be finite; row 2 is nan"),
+        (np.array([[1.0, np.inf], [2, 3], [4, 5], [6, 7]]), np.ones(4), "X must be finite; row 1, column x2 is inf"),
+        (np.arange(8.0).reshape(4, 2), np.array([1, 2, np.nan, 4]), "y must be finite; row 3 is nan"),
     ],
 )
 def test_bad_input_messages(X, y, message):

@@ -127,9 +127,11 @@ class _ScratchStep(_AutogradEngine):
 class ScratchEngine(_ScratchStep):
     """d2l 3.2: leaf tensors w, b; :func:`linreg` and the chosen per-example loss."""
 
+    net: LinearRegressionScratch
+
     def __init__(self, config: TrainConfig, w0: torch.Tensor, b0: torch.Tensor):
         super().__init__(config)
-        self.model = self.net = LinearRegressionScratch(w0, b0)
+        self.net = LinearRegressionScratch(w0, b0)
         delta = config.huber_delta
         self.loss = {
             "half_squared": squared_loss,
@@ -142,23 +144,25 @@ class ScratchEngine(_ScratchStep):
         return self.loss(out, y)  # (B, 1)
 
     def parameters(self):
-        return self.model.w.detach().reshape(-1).tolist(), float(self.model.b.detach())
+        return self.net.w.detach().reshape(-1).tolist(), float(self.net.b.detach())
 
 
 class ScratchSoftmaxEngine(_ScratchStep):
     """d2l 3.6: W (d, q), b (q,); cross-entropy from the logits."""
 
+    net: SoftmaxRegression
+
     classifier = True
 
     def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
         super().__init__(config)
-        self.model = self.net = SoftmaxRegression(W0, b0)
+        self.net = SoftmaxRegression(W0, b0)
 
     def _per_example(self, out, y):
         return cross_entropy(out, y)  # (B,)
 
     def parameters(self):
-        return self.model.W.detach().tolist(), self.model.b.detach().tolist()
+        return self.net.W.detach().tolist(), self.net.b.detach().tolist()
 
 
 class ConciseEngine(_AutogradEngine):

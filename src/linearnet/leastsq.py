@@ -609,12 +609,11 @@ def _nonfinite_message(memory, feature_names):
     if memory is not None:
         X, y = memory
         bad_y = np.flatnonzero(~np.isfinite(y))
-        if bad_y.size:
-            return f"y must be finite; row {bad_y[0]} is {y[bad_y[0]]}"
+        if bad_y.size:  # rows count from 1, as everywhere in linearnet
+            return f"y must be finite; row {bad_y[0] + 1} is {y[bad_y[0]]}"
         rows, cols = np.nonzero(~np.isfinite(X))
         if rows.size:
-            return f"X must be finite; row {rows[0]}, column {feature_names[cols[0]]} is {X[rows[0], cols[0]]}"
-    if memory is not None:
+            return f"X must be finite; row {rows[0] + 1}, column {feature_names[cols[0]]} is {X[rows[0], cols[0]]}"
         return "the data are too large to square in float64 (their sums overflow); rescale them"
     return "the data hold NaN or infinite values, or values too large to square in float64 (their sums overflow)"
 
@@ -692,11 +691,12 @@ class _Problem:
         x_max, y_max = _max_abs(self.chunks, len(self.feature_names))
         x_scale = np.ldexp(1.0, -np.frexp(x_max)[1])  # largest |value| in [½, 1); 1 for a column of zeros
         y_scale = float(np.ldexp(1.0, -np.frexp(y_max)[1]))
-        self.chunks = _scaled_chunks(self.chunks, x_scale, y_scale)
         if self.memory is not None:
             X, y = self.memory
             self.memory = (X * x_scale, y * y_scale)
             self.chunks = _in_memory(*self.memory)
+        else:
+            self.chunks = _scaled_chunks(self.chunks, x_scale, y_scale)
         self.first = _Pass(self.chunks, self.fit_intercept)
         self.col_unit[off:] = x_scale
         self.y_unit = 1.0 / y_scale

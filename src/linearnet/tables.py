@@ -390,7 +390,6 @@ class _Choice:
     features: list[str]
     notes: list[str]
     left_out: list[str]
-    row_labels: str | None  # the unnamed first column read as row labels
 
 
 def _choose(
@@ -408,9 +407,8 @@ def _choose(
     """
     path = src.name
     notes: list[str] = []
-    row_labels = None
     if src.fmt == "csv" and len(names) > 1 and names[0] == "":
-        row_labels, names = names[0], names[1:]
+        names = names[1:]  # row labels: not a feature, not checked as a name
         notes.append(
             "column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv write "
             "them), not as a feature"
@@ -464,7 +462,7 @@ def _choose(
         dupes = sorted(f for f, c in counts.items() if c > 1)
         if dupes:
             raise ValueError(f"{path}: feature column{'s' if len(dupes) > 1 else ''} {', '.join(dupes)} named twice")
-    return _Choice(features, notes, [c for cols in left_out.values() for c in cols], row_labels)
+    return _Choice(features, notes, [c for cols in left_out.values() for c in cols])
 
 
 def _choose_from(columns, src: _Source, names: list[str], target, features, require_target) -> _Choice:
