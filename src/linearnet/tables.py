@@ -262,8 +262,9 @@ def detect_format(path) -> str:
 
 # --- reading -------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*|\s*[+-]?(inf|infinity|nan)\s*", re.I | re.A)
+# a number as CSV writes them: one pattern for pyarrow's RE2 (whole columns) and Python's re (one cell)
 _NUMBER_RE2 = r"(?i)^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(inf|infinity|nan)\s*$"
+_NUMBER = re.compile(_NUMBER_RE2, re.A)
 _NEAR_NUMBER = (  # written like a number, but not one a reader can take as it is
     (re.compile(r"\s*[+-]?\d{1,3}([,' ]\d{3})+(\.\d*)?\s*"), "written with a thousands separator"),
     (re.compile(r"\s*[+-]?[$€£¥]\s*[+-]?[\d.,]+\s*|\s*[+-]?[\d.,]+\s*[$€£¥]\s*"), "written with a currency sign"),
