@@ -98,7 +98,7 @@ def test_header_and_value_typos(tmp_path, capsys, name, text, message, chunked):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["solve", HOUSES], "linearnet solve: error: the following arguments are required: --target"),
+        (["solve", HOUSES], "linearnet solve: error: the following arguments are required: --target (or --formula)"),
         (
             ["solve", HOUSES, "--target", "price", "--out", "/no/such/folder/m.json"],
             "linearnet solve: error: /no/such/folder/m.json: folder /no/such/folder does not exist",
@@ -167,3 +167,78 @@ def test_a_column_named_intercept_is_a_feature_beside_the_fitted_one(tmp_path, c
     assert result["coefficients"]["intercept"]["estimate"] == pytest.approx(ref.params[1], rel=1e-10)
     code, out, _ = cli(capsys, "solve", path, "--target", "y")
     assert code == 0 and [line.split()[0] for line in out.splitlines()[2:5]] == ["(intercept)", "intercept", "x"]
+
+
+def formula_data(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 40
+    city = rng.choice(["Lyon", "Nice", "Paris"], n)
+    area, rooms, age = rng.uniform(40, 200, n).round(1), rng.integers(1, 6, n), rng.integers(1, 80, n)
+    price = 30 + 2.4 * area + 8 * rooms - 12 * np.log(age) + np.select([city == "Paris", city == "Nice"], [90, 30], 0)
+    price = (price + 0.02 * area * rooms + rng.normal(0, 8, n)).round(1)
+    path = tmp_path / "f.csv"
+    lines = ["area,rooms,age,city,price"] + [
+        ",".join(map(str, r)) for r in zip(area, rooms, age, city, price, strict=True)
+    ]
+    lines[4] = lines[4].rsplit(",", 1)[0] + ",NA"  # one missing price
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_formula_fits_as_statsmodels_formulas_do_and_predict_applies_it(tmp_path, capsys):
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    path, model_path = formula_data(tmp_path), tmp_path / "f.json"
+    formula = "price ~ area + rooms + C(city) + np.log(age) + area:rooms"
+    code, out, err = cli(
+        capsys, "solve", path, "--formula", formula, "--missing", "drop", "--out", model_path, "--json"
+    )
+    assert code == 0 and err.endswith("dropped 1 of 40 rows with missing values in the columns in use (row 4)\n")
+    ref = smf.ols(formula, pd.read_csv(path).dropna()).fit()
+    result = json.loads(out)
+    terms = ["area", "rooms", "C(city)[T.Nice]", "C(city)[T.Paris]", "np.log(age)", "area:rooms"]
+    assert list(result["coefficients"]) == terms and result["n"] == 39
+    np.testing.assert_allclose([result["coefficients"][t]["estimate"] for t in terms], ref.params[terms], rtol=1e-9)
+    np.testing.assert_allclose([result["coefficients"][t]["stderr"] for t in terms], ref.bse[terms], rtol=1e-9)
+    new = tmp_path / "new.csv"
+    new.write_text("city,age,rooms,area\nParis,10,3,100\nLyon,40,2,80\n")
+    code, out, err = cli(capsys, "predict", "--model", model_path, new)
+    assert code == 0 and err == ""
+    np.testing.assert_allclose([float(v) for v in out.splitlines()[1:]], ref.predict(pd.read_csv(new)), rtol=1e-10)
+    code, out, _ = cli(capsys, "solve", path, "--formula", "price ~ area + C(city) - 1", "--missing", "drop", "--json")
+    no_intercept = json.loads(out)
+    assert code == 0 and no_intercept["intercept"] is None
+    assert list(no_intercept["coefficients"]) == ["area", "C(city)[Lyon]", "C(city)[Nice]", "C(city)[Paris]"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--formula", "price ~ area +"], "the formula 'price ~ area +' cannot be read: "),
+        (
+            ["--formula", "price ~ area + nosuch"],
+            "{p}: has no column 'nosuch'; its columns are: area, rooms, age, city, price",
+        ),
+        (["--formula", "area + rooms"], "the formula 'area + rooms' has no target: write it as target ~ terms"),
+        (
+            ["--formula", "price ~ center(area)"],
+            "the formula 'price ~ center(area)' uses a transform that learns from the data (center), "
+            "which a model file cannot keep yet; transform the column before fitting",
+        ),
+        (
+            ["--formula", "price ~ area", "--target", "price"],
+            "--target goes with columns, not --formula: the formula names the target and terms",
+        ),
+        (
+            ["--formula", "price ~ area", "--no-intercept"],
+            "--no-intercept goes with columns: write '- 1' in the formula instead",
+        ),
+        ([], "the following arguments are required: --target (or --formula)"),
+    ],
+)
+def test_formula_errors_are_one_line(tmp_path, capsys, argv, message):
+    path = formula_data(tmp_path)
+    code, out, err = cli(capsys, "solve", path, "--missing", "drop", *argv)
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith(f"linearnet solve: error: {message.format(p=path)}")

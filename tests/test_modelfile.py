@@ -217,3 +217,34 @@ def test_a_model_with_coded_columns_is_format_2_and_its_coding_is_checked(tmp_pa
         with pytest.raises(ValueError) as info:
             load_model(path)
         assert str(info.value) == f"{path}: not a usable linearnet model file: {why}"
+
+
+def test_a_formula_model_keeps_its_formula_and_it_is_checked(tmp_path):
+    model = Model(
+        ["area", "np.log(age)"], [2.0, -3.0], 5.0, formula="price ~ area + np.log(age)", columns=["age", "area"]
+    )
+    path = tmp_path / "f.json"
+    save_model(model, path)
+    data = json.loads(path.read_text())
+    assert data["format_version"] == 2 and data["formula"] == "price ~ area + np.log(age)" and data["coding"] == {}
+    back = load_model(path)
+    assert back.formula == model.formula and back.columns == ["age", "area"] and back.coding is None
+    for change in ({"formula": 3}, {"formula": "area + age"}):
+        path.write_text(json.dumps({**data, **change}))
+        with pytest.raises(ValueError) as info:
+            load_model(path)
+        assert str(info.value) == (
+            f"{path}: not a usable linearnet model file: formula must be the text of a formula such as 'y ~ x' "
+            f"(linear regression)"
+        )
+
+
+def test_a_formula_models_coding_is_checked(tmp_path):
+    path = tmp_path / "f.json"
+    save_model(Model(["C(city)[T.Paris]"], [2.0], 5.0, formula="y ~ C(city)", coding={"city": ["Lyon", "Paris"]},
+                     columns=["city"]), path)  # fmt: skip
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "coding": {"town": ["Lyon", "Paris"]}}))
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert str(info.value).endswith("coding must map some of the columns to lists of two or more distinct levels")

@@ -921,3 +921,32 @@ def test_levels_come_from_the_rows_kept_and_a_models_numbers_stay_numbers(tmp_pa
     with pytest.raises(ValueError) as info:
         read_table(new, features=["area", "city"], require_target=False, levels={"city": ["Lyon", "Paris"]})
     assert str(info.value) == f"{new}: column 'area', row 1 (line 2): 'big' is not a number"
+
+
+def test_formulas_read_by_the_reader_and_their_errors(tmp_path):
+    path = write(tmp_path, "f.csv", "area,age,city,price\n50,3,Lyon,100\n80,1,Nice,160\n60,0,Lyon,0\n90,2,Nice,170\n")
+    table = read_table(path, formula="price ~ area + C(city)")
+    assert table.feature_names == ["area", "C(city)[T.Nice]"] and table.intercept and table.target_name == "price"
+    assert table.coding == {"city": ["Lyon", "Nice"]} and table.columns == ["area", "city"]
+    rhs = read_table(path, formula="area + np.log1p(age)", require_target=False)  # a right-hand side alone
+    assert rhs.feature_names == ["area", "np.log1p(age)"] and rhs.target is None
+    for options, message in [
+        (dict(formula="price ~ area", target="price"), "give a formula, or a target and features, not both"),
+        (
+            dict(formula="price + age ~ area"),
+            "the formula 'price + age ~ area' must have one column on the left of ~, got 2",
+        ),
+        (
+            dict(formula="price ~ I(area * city)"),
+            f"{path}: the formula 'price ~ I(area * city)' cannot be applied: "
+            f"Unable to evaluate factor `I(area * city)`.",
+        ),
+        (
+            dict(formula="np.log(price) ~ area"),
+            f"{path}: the formula's target 'np.log(price)' is not finite in every row",
+        ),
+        (dict(formula="price ~ np.log(age)"), f"{path}: the formula's term 'np.log(age)' is not finite in every row"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            read_table(path, **options)
+        assert str(info.value).startswith(message), str(info.value)

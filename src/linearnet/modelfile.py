@@ -27,7 +27,8 @@ Softmax regression ("kind": "softmax_regression") has "classes" (names, in order
 "coefficients" (one row of len(features) weights per class) and "intercepts" (one per
 class) instead of "coefficients"/"intercept"; P(class c | x) = softmax(Wx + b)_c.
 
-Format version 2 adds, for a model with text columns coded as categories:
+Format version 2 adds, for a model with text columns coded as categories or made by a formula
+("formula": "price ~ area + C(city) + np.log(age)"; "features" are then the formula's terms):
 
       "columns": ["area", "city"],          the file's columns predict() reads, in order
       "coding": {"city": ["Lille", "Lyon", "Paris"]}
@@ -67,6 +68,7 @@ class Model:
     statistics: dict | None = None
     coding: dict[str, list[str]] | None = None  # text column -> levels, when some columns are coded
     columns: list[str] | None = None  # the file's columns behind the features, when some are coded
+    formula: str | None = None  # the Wilkinson formula that made the features from the columns
 
     def __post_init__(self):
         self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
@@ -81,7 +83,7 @@ class Model:
     def to_dict(self) -> dict:
         return {
             "format": FORMAT,
-            "format_version": 2 if self.coding else 1,
+            "format_version": 2 if self.coding or self.formula else 1,
             "linearnet_version": __version__,
             "kind": "linear_regression",
             "target": self.target,
@@ -145,15 +147,21 @@ class SoftmaxModel:
 
 
 def _coding_fields(model: Model | SoftmaxModel) -> dict:
-    return {"columns": list(model.columns or []), "coding": model.coding} if model.coding else {}
+    fields: dict = {"columns": list(model.columns or []), "coding": model.coding} if model.coding else {}
+    formula = getattr(model, "formula", None)
+    if formula:
+        fields.update({"columns": list(model.columns or []), "coding": model.coding or {}, "formula": formula})
+    return fields
 
 
 def from_table(table, target: str | None, data: str | None) -> tuple[str | None, str | None, dict]:
     """What a model record takes from the table it was fitted on (:class:`linearnet.tables.Table`):
-    the target, the data file, and the coding of its categories (``{}`` without any)."""
+    the target, the data file, and the coding of its categories and its formula (``{}`` without any)."""
     if table is None:
         return target, data, {}
     coding = {"coding": table.coding, "columns": table.columns} if table.coding else {}
+    if getattr(table, "formula", None):
+        coding = {"coding": table.coding or None, "columns": table.columns, "formula": table.formula}
     return target if target is not None else table.target_name, data if data is not None else table.path, coding
 
 
@@ -270,6 +278,16 @@ def _load_coding(path, data, features: list[str]) -> dict:
     coding, columns = data.get("coding"), data.get("columns")
     if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
         raise _bad(path, "columns must be a non-empty list of column names")
+    if "formula" in data:  # features are the formula's terms; its categories may be none
+        formula = data["formula"]
+        if not isinstance(formula, str) or "~" not in formula or data.get("kind") != "linear_regression":
+            raise _bad(path, "formula must be the text of a formula such as 'y ~ x' (linear regression)")
+        if not isinstance(coding, dict) or not all(
+            c in columns and isinstance(v, list) and len(v) >= 2 and all(isinstance(level, str) for level in v)
+            for c, v in coding.items()
+        ):
+            raise _bad(path, "coding must map some of the columns to lists of two or more distinct levels")
+        return {"coding": coding or None, "columns": columns, "formula": formula}
     if (
         not isinstance(coding, dict)
         or not coding

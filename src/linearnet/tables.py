@@ -98,6 +98,8 @@ class Table:
     dropped_rows: list[int] = field(default_factory=list)  # rows (from 1) dropped for missing values
     coding: dict[str, list[str]] = field(default_factory=dict)  # text column -> its levels, the first the reference
     columns: list[str] = field(default_factory=list)  # the file's columns behind feature_names
+    formula: str | None = None  # the Wilkinson formula the design was made from
+    intercept: bool = True  # whether the model has one (a formula may leave it out: "- 1")
 
     @property
     def num_rows(self) -> int:
@@ -610,6 +612,7 @@ def read_table(
     sep: str | None = None,
     decimal: str | None = None,
     levels: dict[str, list[str]] | None = None,
+    formula: str | None = None,
 ) -> Table:
     """Read a CSV or Parquet file (or ``-``, standard input) into float64 arrays, validating every value.
 
@@ -624,8 +627,17 @@ def read_table(
     first the reference, one 0/1 column ``name[T.level]`` for each other level (``Table.coding``
     keeps the levels). ``levels`` gives the levels instead (a fitted model's): a value outside
     them is refused with its row.
+
+    ``formula`` (``"price ~ area + C(city) + np.log(age) + area:rooms"``) names the target and the
+    columns in place of ``target`` and ``features``; formulaic builds the design from the columns
+    read by these rules (categories keep their levels), and ``feature_names`` are its terms.
     """
     _check_missing(missing)
+    parsed = None
+    if formula is not None:
+        if target is not None or features is not None:
+            raise ValueError("give a formula, or a target and features, not both")
+        parsed, target, features = _parse_formula(formula, require_target)
     src = _Source(path, sep=sep, decimal=decimal)
     path = src.name
     table = _read_arrow(src)
@@ -686,19 +698,106 @@ def read_table(
             label_values = [label_values[i] for i in np.flatnonzero(keep)]
         notes.append(_dropped_note(dropped, len(dropped), n))
     blocks = []
+    kept_text: dict[str, list] = {}
     for name in chosen:
         if name in categories:
             kept = [v for v, k in zip(table.column(name).to_pylist(), keep, strict=True) if k]
             coding[name] = coding.get(name) or _levels(src, name, kept)  # the levels of the rows kept
             blocks.append(_dummies(src, name, kept, coding[name], keep))
+            kept_text[name] = kept
         else:
             blocks.append(numbers[name][keep][:, None])
     X = np.hstack(blocks) if blocks else np.empty((int(keep.sum()), 0))
     design = coded_features(chosen, coding)
+    if parsed is not None:
+        frame = {name: numbers[name][keep] for name in chosen if name in numbers}
+        frame.update({name: _categorical(kept_text[name], coding[name]) for name in kept_text})
+        if y is not None and target is not None:
+            frame[target] = y
+        X, y, design, intercept = _apply_formula(src, formula or "", parsed, frame, y is not None)
+        return Table(
+            path,
+            X,
+            y,
+            design,
+            str(parsed.lhs) if y is not None else None,
+            None,
+            notes,
+            choice.left_out,
+            dropped,
+            coding,
+            chosen,
+            formula,
+            intercept,
+        )
     classes = None
     if label_values is not None:
         y, classes = encode_labels(label_values, where=f"{path}: column {_quote(target or '')}")
     return Table(path, X, y, design, target, classes, notes, choice.left_out, dropped, coding, chosen)
+
+
+_LEARNING_TRANSFORMS = re.compile(r"\b(center|scale|standardize|bs|cr|cs|cc|poly|hashed|lag)\s*\(")
+
+
+def _parse_formula(formula: str, require_target: bool):
+    """The parsed formula, its target column and the columns its right-hand side reads."""
+    learning = _LEARNING_TRANSFORMS.search(formula)
+    if learning:  # their state (a mean, knots) would have to be kept in the model file for predict
+        raise ValueError(
+            f"the formula {formula!r} uses a transform that learns from the data ({learning.group(1)}), "
+            f"which a model file cannot keep yet; transform the column before fitting"
+        )
+    try:
+        from formulaic import Formula
+
+        parsed = Formula(formula)
+    except Exception as exc:  # formulaic's syntax errors have several types
+        raise ValueError(f"the formula {formula!r} cannot be read: {str(exc).splitlines()[0]}") from None
+    if not hasattr(parsed, "lhs"):
+        if require_target:
+            raise ValueError(f"the formula {formula!r} has no target: write it as target ~ terms")
+        rhs = parsed
+        return parsed, None, sorted(rhs.required_variables)
+    if not require_target:  # predicting: the right-hand side alone
+        return parsed, None, sorted(parsed.rhs.required_variables)
+    lhs = sorted(parsed.lhs.required_variables)
+    if len(lhs) != 1:
+        raise ValueError(f"the formula {formula!r} must have one column on the left of ~, got {len(lhs)}")
+    return parsed, str(lhs[0]), sorted(parsed.rhs.required_variables)
+
+
+def _categorical(values: list, levels: list[str]):
+    import pandas as pd
+
+    return pd.Categorical([None if v is None else str(v) for v in values], categories=levels)
+
+
+def _apply_formula(src: _Source, formula: str, parsed, frame: dict, with_target: bool):
+    """(X, y, term names, intercept) of a formula on the columns read: formulaic builds the design."""
+    import pandas as pd
+    from formulaic import model_matrix
+
+    data = pd.DataFrame(frame)
+    try:
+        with np.errstate(all="ignore"):  # log(0) and the like: named below as terms that are not finite
+            if with_target:
+                matrices = model_matrix(parsed, data, na_action="raise")
+                rhs, y = matrices.rhs, np.asarray(matrices.lhs.iloc[:, 0], dtype=np.float64)
+            else:
+                rhs = model_matrix(parsed.rhs if hasattr(parsed, "rhs") else parsed, data, na_action="raise")
+                y = None
+    except Exception as exc:  # formulaic reports what it cannot evaluate in several types
+        raise ValueError(f"{src.name}: the formula {formula!r} cannot be applied: {str(exc).splitlines()[0]}") from None
+    names = [str(c) for c in rhs.columns]
+    intercept = "Intercept" in names
+    keep = [j for j, n in enumerate(names) if n != "Intercept"]
+    X = np.ascontiguousarray(np.asarray(rhs, dtype=np.float64)[:, keep])
+    if y is not None and not np.isfinite(y).all():
+        raise ValueError(f"{src.name}: the formula's target {str(parsed.lhs)!r} is not finite in every row")
+    if not np.isfinite(X).all():
+        j = int(np.flatnonzero(~np.isfinite(X).all(axis=0))[0])
+        raise ValueError(f"{src.name}: the formula's term {names[keep[j]]!r} is not finite in every row")
+    return X, y, [names[j] for j in keep], intercept
 
 
 def _levels(src: _Source, name: str, values: list) -> list[str]:

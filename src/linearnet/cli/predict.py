@@ -27,11 +27,13 @@ def run(args) -> int:
     check_out(PROG, args.out, args.data, args.model)
     with refused(PROG):
         model = load_model(args.model)
+        formula = getattr(model, "formula", None)
         table = read_table(
             args.data,
-            features=model.columns or model.features,
+            features=None if formula else model.columns or model.features,
             require_target=False,
-            levels=model.coding,
+            levels=model.coding or {},
+            formula=formula,
             **table_options(args),
         )
     for text in table.notes:

@@ -31,7 +31,13 @@ def add_parser(commands) -> None:
         "standard errors, t, p, 95% intervals, R², σ̂ as statsmodels does.",
     )
     solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file (.gz, .bz2, .zst too), or - for stdin")
-    solve.add_argument("--target", required=True, metavar="COL", help="the column to predict")
+    solve.add_argument("--target", metavar="COL", help="the column to predict (required without --formula)")
+    solve.add_argument(
+        "--formula",
+        metavar="FORMULA",
+        help="a Wilkinson formula such as 'price ~ area + C(city) + np.log(age) + area:rooms' in place of "
+        "--target and --features ('- 1' leaves out the intercept)",
+    )
     solve.add_argument(
         "--features",
         type=names,
@@ -57,13 +63,27 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    if args.formula is None and args.target is None:
+        raise UsageError(PROG, "the following arguments are required: --target (or --formula)")
+    if args.formula is not None:
+        for flag, given in (
+            ("--target", args.target),
+            ("--features", args.features),
+            ("--chunk-rows", args.chunk_rows),
+        ):
+            if given is not None:
+                raise UsageError(
+                    PROG, f"{flag} goes with columns, not --formula: the formula names the target and terms"
+                )
+        if args.no_intercept:
+            raise UsageError(PROG, "--no-intercept goes with columns: write '- 1' in the formula instead")
     check_out(PROG, args.out, args.data)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
     from ..tables import read_table, table_chunks
 
     big = args.data != "-" and os.path.isfile(args.data) and os.path.getsize(args.data) > STREAM_BYTES
-    stream = args.chunk_rows is not None or big
+    stream = args.chunk_rows is not None or (big and args.formula is None)  # a formula reads the file whole
     with refused(PROG):
         if stream:
             chunks, features = table_chunks(
@@ -75,7 +95,9 @@ def run(args) -> int:
             )
             notes = chunks.notes
         else:
-            table = read_table(args.data, target=args.target, features=args.features, **table_options(args))
+            table = read_table(
+                args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
+            )
             notes = table.notes
     for text in notes:  # before the solve: a note about dropped rows explains a design left too small
         note(PROG, text)
@@ -95,7 +117,7 @@ def run(args) -> int:
                 result = solve(
                     table.features,
                     table.target,
-                    fit_intercept=not args.no_intercept,
+                    fit_intercept=not args.no_intercept and table.intercept,
                     feature_names=table.feature_names,
                     allow_rank_deficient=args.allow_rank_deficient,
                 )
