@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from helpers import HOUSES, cli, statsmodels_houses
+from helpers import EXAMPLES, HOUSES, cli, statsmodels_houses
+from homes import make_homes
 
 
 def test_solve_prints_the_statsmodels_table(capsys):
@@ -170,19 +171,13 @@ def test_a_column_named_intercept_is_a_feature_beside_the_fitted_one(tmp_path, c
 
 
 def formula_data(tmp_path):
-    rng = np.random.default_rng(1)
-    n = 40
-    city = rng.choice(["Lyon", "Nice", "Paris"], n)
-    area, rooms, age = rng.uniform(40, 200, n).round(1), rng.integers(1, 6, n), rng.integers(1, 80, n)
-    price = 30 + 2.4 * area + 8 * rooms - 12 * np.log(age) + np.select([city == "Paris", city == "Nice"], [90, 30], 0)
-    price = (price + 0.02 * area * rooms + rng.normal(0, 8, n)).round(1)
     path = tmp_path / "f.csv"
-    lines = ["area,rooms,age,city,price"] + [
-        ",".join(map(str, r)) for r in zip(area, rooms, age, city, price, strict=True)
-    ]
-    lines[4] = lines[4].rsplit(",", 1)[0] + ",NA"  # one missing price
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(make_homes())
     return path
+
+
+def test_the_shipped_homes_file_is_what_its_generator_makes():
+    assert (EXAMPLES / "homes.csv").read_text() == make_homes()
 
 
 def test_a_formula_fits_as_statsmodels_formulas_do_and_predict_applies_it(tmp_path, capsys):
