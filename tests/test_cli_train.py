@@ -500,3 +500,56 @@ def test_bad_settings_are_answered_before_the_file_is_read(tmp_path, capsys):
     missing = tmp_path / "not-there.csv"  # were the file read first, the error would be about it
     code, out, err = cli(capsys, "train", "--data", missing, "--target", "y", "--lr", "-1")
     assert (code, out) == (2, "") and err == "linearnet train: error: lr must be > 0, got -1; e.g. 0.03\n"
+
+
+def test_sgd_on_a_formula_lands_near_solve_and_its_model_predicts(tmp_path, capsys):
+    from homes import make_homes
+
+    path, model_path = tmp_path / "homes.csv", tmp_path / "m.json"
+    path.write_text(make_homes())
+    formula = "price ~ area + C(city) + np.log(age)"
+    code, out, err = cli(capsys, "solve", path, "--formula", formula, "--missing", "drop", "--json")
+    exact = json.loads(out)
+    code, out, err = cli(
+        capsys, "train", "--data", path, "--formula", formula, "--missing", "drop", "--standardize",
+        "--impl", "fast", "--lr", "0.05", "--epochs", "100", "--out", model_path,
+    )  # fmt: skip
+    assert code == 0 and err.endswith("(row 4)\n")
+    model = load_model(model_path)
+    assert model.formula == formula and model.features == ["area", "C(city)[T.Nice]", "C(city)[T.Paris]", "np.log(age)"]
+    for name, w in zip(model.features, model.coefficients, strict=True):
+        ref = exact["coefficients"][name]
+        assert abs(w - ref["estimate"]) < 0.5 * ref["stderr"], name  # SGD within half a standard error
+    new = tmp_path / "new.csv"
+    new.write_text("area,rooms,age,city\n100,3,10,Paris\n")
+    assert cli(capsys, "predict", "--model", model_path, new)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--data", "h.csv", "--formula", "price ~ area", "--target", "price"],
+            "--target goes with columns, not --formula: the formula names them",
+        ),
+        (["--formula", "price ~ area"], "--formula goes with --data FILE"),
+        (
+            ["--model", "softmax", "--data", "h.csv", "--target", "c", "--formula", "c ~ a"],
+            "--formula is for linear regression",
+        ),
+    ],
+)
+def test_formula_flags_that_do_not_fit(capsys, argv, message):
+    code, out, err = cli(capsys, "train", *argv)
+    assert (code, out, err) == (2, "", f"linearnet train: error: {message}\n")
+
+
+def test_sgd_refuses_a_formula_without_intercept(tmp_path, capsys):
+    from homes import make_homes
+
+    path = tmp_path / "homes.csv"
+    path.write_text(make_homes())
+    code, out, err = cli(capsys, "train", "--data", path, "--formula", "price ~ area - 1", "--missing", "drop")
+    assert (code, out) == (2, "") and err == (
+        "linearnet train: error: SGD fits an intercept: leave '- 1' out of the formula (solve fits without one)\n"
+    )

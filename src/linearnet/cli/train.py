@@ -63,6 +63,12 @@ def add_parser(commands) -> None:
         help="with --data: feature columns (default: every numeric column but the target)",
     )
     table.add_argument(
+        "--formula",
+        metavar="FORMULA",
+        help="with --data, linear regression: a Wilkinson formula such as 'price ~ area + C(city)' in place of "
+        "--target and --features",
+    )
+    table.add_argument(
         "--standardize",
         action="store_true",
         help="with --data: train on centred, unit-variance features; report original units",
@@ -162,16 +168,23 @@ def _mode(args) -> str:
     _refuse(args, ["plot_predictions"], "--plot-predictions draws images: use it with --dataset")
     if args.data is not None:
         _refuse_synthetic(args, "synthetic data", " and cannot be combined with --data")
-        if args.target is None:
+        if args.formula is not None:
+            _refuse(args, ["target", "features"], "{flag} goes with columns, not --formula: the formula names them")
+        elif args.target is None:
             raise UsageError(PROG, "--data needs --target COL, the column to predict")
         return "data"
-    _refuse(args, ["target", "features", "standardize", "sep", "decimal", "missing"], "{flag} goes with --data FILE")
+    _refuse(
+        args,
+        ["target", "features", "formula", "standardize", "sep", "decimal", "missing"],
+        "{flag} goes with --data FILE",
+    )
     _refuse(args, ["out"], "--out goes with --data FILE or --dataset")
     return "synthetic"
 
 
 def _check_classifier_flags(args) -> None:
     _refuse_synthetic(args, "synthetic regression data", "; softmax regression trains on --dataset or --data")
+    _refuse(args, ["formula"], "--formula is for linear regression")
     _refuse(args, ["standardize"], "--standardize is for linear regression")
     if args.loss not in (None, "cross_entropy"):
         raise UsageError(PROG, f"softmax regression uses the cross_entropy loss, got --loss {args.loss}")
@@ -259,7 +272,11 @@ def _table(args) -> int:
 
     with refused(PROG):
         make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # bad settings answered before the read
-        table = read_table(args.data, target=args.target, features=args.features, **table_options(args))
+        table = read_table(
+            args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
+        )
+        if not table.intercept:
+            raise ValueError("SGD fits an intercept: leave '- 1' out of the formula (solve fits without one)")
         config = make_train_config(args.preset, num_values=table.features.size, **_overrides(args, TRAIN_FLAGS))
     for text in table.notes:
         note(PROG, text)
