@@ -237,3 +237,15 @@ def test_formula_errors_are_one_line(tmp_path, capsys, argv, message):
     code, out, err = cli(capsys, "solve", path, "--missing", "drop", *argv)
     assert (code, out) == (2, "") and err.count("\n") == 1
     assert err.startswith(f"linearnet solve: error: {message.format(p=path)}")
+
+
+def test_solve_reads_a_folder_of_files_as_one_table(tmp_path, capsys):
+    rows = open(HOUSES).read().splitlines()
+    folder = tmp_path / "houses"
+    folder.mkdir()
+    for k, part in enumerate((rows[1:101], rows[101:])):
+        (folder / f"part-{k}.csv").write_text("\n".join([rows[0], *part]) + "\n")
+    code, out, err = cli(capsys, "solve", folder, "--target", "price")
+    assert code == 0 and err == "linearnet solve: note: read 2 files as one table: part-0.csv, part-1.csv\n"
+    whole = cli(capsys, "solve", HOUSES, "--target", "price")[1]
+    assert out == whole  # the same table, the same fit

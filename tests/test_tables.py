@@ -64,6 +64,8 @@ def test_the_same_messages_when_reading_in_chunks(tmp_path):
 
 def test_directory_missing_file_and_unreadable(tmp_path):
     with pytest.raises(ValueError, match=r": is a directory, expected a CSV or Parquet file$"):
+        detect_format(tmp_path)
+    with pytest.raises(ValueError, match=r": no CSV or Parquet files in this folder$"):
         read_table(tmp_path, target="y")
     with pytest.raises(ValueError, match=r"nope.csv: no such file$"):
         read_table(tmp_path / "nope.csv", target="y")
@@ -950,3 +952,74 @@ def test_formulas_read_by_the_reader_and_their_errors(tmp_path):
         with pytest.raises(ValueError) as info:
             read_table(path, **options)
         assert str(info.value).startswith(message), str(info.value)
+
+
+# --- a folder or a pattern of files as one table -------------------------------------------------------
+
+
+def test_a_folder_or_a_pattern_reads_as_one_table_with_the_levels_of_every_file(tmp_path):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write(folder, "a.csv", "area,city,price\n1,Lyon,2\n2,Lyon,3.5\n")  # one level here
+    write(folder, "b.csv.gz", __import__("gzip").compress(b"area,city,price\n4,Paris,5.5\n6,Nice,NA\n"))
+    pq.write_table(pa.table({"area": [7.0], "city": ["Nice"], "price": [8.0]}), folder / "c.parquet")
+    write(folder, "notes.md", "not a table")
+    table = read_table(folder, target="price", features=["area", "city"], missing="drop")
+    assert table.coding == {"city": ["Lyon", "Nice", "Paris"]}
+    assert table.features.tolist() == [[1, 0, 0], [2, 0, 0], [4, 0, 1], [7, 1, 0]] and table.target.tolist() == [
+        2,
+        3.5,
+        5.5,
+        8,
+    ]
+    assert table.notes == [
+        f"{folder / 'b.csv.gz'}: dropped 1 of 2 rows with missing values in the columns in use (row 2)",
+        "read 3 files as one table: a.csv, b.csv.gz, c.parquet",
+    ]
+    pattern = read_table(str(folder / "*.csv*"), target="price", missing="drop")
+    assert pattern.feature_names == ["area"] and pattern.target.tolist() == [2, 3.5, 5.5]
+    assert (
+        pattern.notes[0]
+        == "left out the text column city: features are numeric columns; --features names the columns to use"
+    )
+
+
+def test_files_read_as_one_table_need_the_same_columns_and_a_match(tmp_path):
+    write(tmp_path, "a.csv", "area,price\n1,2\n2,3\n")
+    write(tmp_path, "b.csv", "size,price\n1,2\n2,3\n")
+    with pytest.raises(ValueError) as info:
+        read_table(tmp_path, target="price")
+    assert str(info.value) == f"{tmp_path / 'b.csv'}: has no column 'area'; its columns are: size, price"
+    write(tmp_path, "b.csv", "area,price,extra\n1,2,3\n2,3,4\n")
+    with pytest.raises(ValueError) as info:
+        read_table(tmp_path, target="price")
+    assert str(info.value) == (
+        f"{tmp_path / 'b.csv'}: its columns (area, price, extra) differ from those of {tmp_path / 'a.csv'} "
+        f"(area, price); files read as one table need the same columns"
+    )
+    with pytest.raises(ValueError) as info:
+        read_table(str(tmp_path / "*.parquet"), target="price")
+    assert str(info.value) == f"{tmp_path / '*.parquet'}: no CSV or Parquet files match this pattern"
+    with pytest.raises(ValueError) as info:
+        table_chunks(tmp_path, target="price")
+    assert str(info.value) == f"{tmp_path}: a folder or a pattern of files is read whole, not in chunks"
+
+
+def test_class_labels_across_files_share_one_coding(tmp_path):
+    write(tmp_path, "a.csv", "x,kind\n1,cat\n2,cat\n")
+    write(tmp_path, "b.csv", "x,kind\n3,dog\n4,emu\n")
+    table = read_table(tmp_path, target="kind", labels=True)
+    assert table.classes == ["cat", "dog", "emu"] and table.target.tolist() == [0, 0, 1, 2]
+
+
+def test_a_formula_over_a_folder_codes_every_files_categories_alike(tmp_path):
+    write(tmp_path, "a.csv", "area,city,price\n1,Lyon,2\n2,Lyon,3\n")
+    write(tmp_path, "b.csv", "area,city,price\n3,Nice,5\n4,Paris,7\n")
+    table = read_table(tmp_path, formula="price ~ area + C(city)")
+    assert table.feature_names == ["area", "C(city)[T.Nice]", "C(city)[T.Paris]"] and table.formula
+    assert table.features.tolist() == [[1, 0, 0], [2, 0, 0], [3, 1, 0], [4, 0, 1]] and table.target.tolist() == [
+        2,
+        3,
+        5,
+        7,
+    ]

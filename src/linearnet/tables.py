@@ -100,6 +100,7 @@ class Table:
     columns: list[str] = field(default_factory=list)  # the file's columns behind feature_names
     formula: str | None = None  # the Wilkinson formula the design was made from
     intercept: bool = True  # whether the model has one (a formula may leave it out: "- 1")
+    header: list[str] = field(default_factory=list)  # every column of the file, in order
 
     @property
     def num_rows(self) -> int:
@@ -613,6 +614,7 @@ def read_table(
     decimal: str | None = None,
     levels: dict[str, list[str]] | None = None,
     formula: str | None = None,
+    _one_class: bool = False,  # a file of several read as one table may hold a single class
 ) -> Table:
     """Read a CSV or Parquet file (or ``-``, standard input) into float64 arrays, validating every value.
 
@@ -633,6 +635,10 @@ def read_table(
     read by these rules (categories keep their levels), and ``feature_names`` are its terms.
     """
     _check_missing(missing)
+    options = dict(require_target=require_target, labels=labels, missing=missing, sep=sep, decimal=decimal)
+    files = _files(path)
+    if files is not None:
+        return _read_files(os.fspath(path), files, target, features, levels, formula, options)
     parsed = None
     if formula is not None:
         if target is not None or features is not None:
@@ -729,11 +735,111 @@ def read_table(
             chosen,
             formula,
             intercept,
+            names,
         )
     classes = None
     if label_values is not None:
-        y, classes = encode_labels(label_values, where=f"{path}: column {_quote(target or '')}")
-    return Table(path, X, y, design, target, classes, notes, choice.left_out, dropped, coding, chosen)
+        y, classes = encode_labels(
+            label_values, where=f"{path}: column {_quote(target or '')}", least=1 if _one_class else 2
+        )
+    return Table(path, X, y, design, target, classes, notes, choice.left_out, dropped, coding, chosen, header=names)
+
+
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+
+
+def _files(path) -> list[str] | None:
+    """The files a folder or a glob pattern names, sorted; None for one file (or standard input)."""
+    import glob
+
+    name = os.fspath(path)
+    if name == "-" or not (os.path.isdir(name) or any(c in name for c in "*?[")):
+        return None
+    if os.path.isdir(name):
+        found = [f for f in glob.glob(os.path.join(name, "*")) if os.path.isfile(f) and _is_table_name(f)]
+        where = "in this folder"
+    else:
+        found = [f for f in glob.glob(name) if os.path.isfile(f)]
+        where = "match this pattern"
+    if not found:
+        raise ValueError(f"{name}: no CSV or Parquet files {where}")
+    return sorted(found)
+
+
+def _is_table_name(name: str) -> bool:
+    stem = name.lower()
+    for suffix in _COMPRESSION:
+        stem = stem.removesuffix(suffix)
+    return stem.endswith(_TABLE_SUFFIXES)
+
+
+def _read_files(path: str, files: list[str], target, features, levels, formula, options: dict) -> Table:
+    """Several files with the same columns as one table: each read by the rules of :func:`read_table`
+    with the first file's columns, categories coded with the levels of all the files; errors name the file."""
+    src = _Source(files[0], sep=options["sep"], decimal=options["decimal"])
+    first_arrow = _read_arrow(src)
+    names = [str(n) for n in first_arrow.column_names]
+    defaults: list[str] = []
+    left_out: list[str] = []
+    if formula is None:
+        choice = _choose_from(first_arrow, src, names, target, features, options["require_target"])
+        coded = features is not None  # named text columns are categories; default features are numbers
+        defaults, left_out, features = choice.notes, choice.left_out, choice.features
+    else:
+        features_read = _parse_formula(formula, options["require_target"])[2]
+        coded, choice_features = True, [c for c in features_read if c in names]
+    text = [
+        c
+        for c in (features if formula is None else choice_features)
+        if coded and c in names and _kind(first_arrow.column(c))[0] == "text"
+    ]
+    if levels is None and text:  # the levels of every file, so that all are coded alike
+        seen: dict[str, set] = {column: set() for column in text}
+        for name in files:
+            table = _read_arrow(_Source(name, sep=options["sep"], decimal=options["decimal"]))
+            for column in text:
+                if column in table.column_names:
+                    seen[column].update(str(v) for v in table.column(column).to_pylist() if v is not None)
+        levels = {column: sorted(values) for column, values in seen.items()}
+    tables: list[Table] = []
+    for name in files:
+        table = read_table(
+            name, target=target, features=features, levels=levels, formula=formula, _one_class=True, **options
+        )
+        if tables and table.header != tables[0].header:
+            raise ValueError(
+                f"{name}: its columns ({_listing(table.header)}) differ from those of {files[0]} "
+                f"({_listing(tables[0].header)}); files read as one table need the same columns"
+            )
+        tables.append(table)
+    first = tables[0]
+    y, classes = None, None
+    if first.classes is not None:  # class labels: one coding for all the files
+        values = [t.classes[c] for t in tables if t.classes and t.target is not None for c in t.target.tolist()]
+        y, classes = encode_labels(values, where=f"{path}: column {_quote(first.target_name or '')}")
+    elif first.target is not None:
+        y = np.concatenate([t.target for t in tables if t.target is not None])
+    notes = list(defaults)  # what the default features leave out, said once
+    notes += [
+        f"{name}: {n}" for name, t in zip(files, tables, strict=True) for n in t.notes if n.startswith("dropped ")
+    ]
+    notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
+    return Table(
+        path,
+        np.vstack([t.features for t in tables]),
+        y,
+        first.feature_names,
+        first.target_name,
+        classes,
+        notes,
+        left_out,
+        [],
+        first.coding,
+        first.columns,
+        first.formula,
+        first.intercept,
+        first.header,
+    )
 
 
 _LEARNING_TRANSFORMS = re.compile(r"\b(center|scale|standardize|bs|cr|cs|cc|poly|hashed|lag)\s*\(")
@@ -922,6 +1028,8 @@ def table_chunks(
     import pyarrow as pa
 
     _check_missing(missing)
+    if _files(path) is not None:
+        raise ValueError(f"{os.fspath(path)}: a folder or a pattern of files is read whole, not in chunks")
     src = _Source(path, sep=sep, decimal=decimal)
     path = src.name
     if src.fmt == "parquet":
@@ -988,7 +1096,7 @@ def _count_guess(src: _Source, sample: int = 1 << 20) -> int:
     return max(1, int(lines * size / max(1, len(head))))
 
 
-def encode_labels(values, *, where: str = "labels") -> tuple[np.ndarray, list[str]]:
+def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.ndarray, list[str]]:
     """Class labels as int64 codes and class names.
 
     Whole numbers >= 0 are class numbers themselves (classes 0..max); any text makes every
@@ -1017,7 +1125,7 @@ def encode_labels(values, *, where: str = "labels") -> tuple[np.ndarray, list[st
             numbers.append(int(f))
         codes = np.array(numbers, dtype=np.int64)
         classes = [str(c) for c in range(int(codes.max()) + 1)]
-    if len(np.unique(codes)) < 2:
+    if len(np.unique(codes)) < least:
         raise ValueError(
             f"{where}: every row has the same class {classes[int(codes[0])]!r}; "
             f"classification needs at least two classes"
