@@ -289,9 +289,6 @@ def _not_a_number(text) -> str:
     return f"{_shown(text)} is not a number"
 
 
-_HEX = re.compile(rb"(^|[,;|\t\n])[^\S\n]*[+-]?0[xX][0-9a-fA-F]")  # not \s*: it would span blank lines
-
-
 def _where(src: _Source, row: int) -> str:
     """'row 7 (line 8)' for CSV (the header is line 1), 'row 7' for Parquet; row counts from 1."""
     return f"row {row} (line {_line_of_row(src, row)})" if src.fmt == "csv" else f"row {row}"
@@ -655,13 +652,21 @@ def read_table(
     numeric = chosen + ([target] if target and not labels else [])
     import pyarrow as pa
 
-    # pyarrow reads 0x5 as the integer 5: a typo here. Only integer columns can hide one.
-    if src.fmt == "csv" and any(pa.types.is_integer(table.column(n).type) for n in numeric):
-        with src.binary() as fh:
-            if _HEX.search(fh.read()):
-                found = _diagnose_csv(src, numeric)
-                if found:
-                    raise ValueError(found)
+    # pyarrow reads 0x5 as the integer 5: a typo here. Only integer columns can hide one, and read as
+    # decimal numbers (float64) they refuse it: those columns alone are parsed again, in pyarrow
+    integers = [n for n in numeric if pa.types.is_integer(table.column(n).type)]
+    if src.fmt == "csv" and integers:
+        import pyarrow.csv as pcsv
+
+        try:
+            pcsv.read_csv(
+                src.arrow(),
+                **_csv_options(src, include_columns=integers, column_types=dict.fromkeys(integers, pa.float64())),
+            )
+        except pa.ArrowInvalid:
+            found = _diagnosis(src, numeric)
+            if found:
+                raise ValueError(found) from None
     n = table.num_rows
     # a fitted model's levels code exactly its categories; otherwise a named text column is one
     coding = {k: list(v) for k, v in (levels or {}).items() if k in chosen}
