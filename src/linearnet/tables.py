@@ -788,16 +788,11 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
     left_out: list[str] = []
     if formula is None:
         choice = _choose_from(first_arrow, src, names, target, features, options["require_target"])
-        coded = features is not None  # named text columns are categories; default features are numbers
+        candidates = choice.features if features is not None else []  # default features are numbers only
         defaults, left_out, features = choice.notes, choice.left_out, choice.features
     else:
-        features_read = _parse_formula(formula, options["require_target"])[2]
-        coded, choice_features = True, [c for c in features_read if c in names]
-    text = [
-        c
-        for c in (features if formula is None else choice_features)
-        if coded and c in names and _kind(first_arrow.column(c))[0] == "text"
-    ]
+        candidates = [c for c in _parse_formula(formula, options["require_target"])[2] if c in names]
+    text = [c for c in candidates if _kind(first_arrow.column(c))[0] == "text"]
     if levels is None and text:  # the levels of every file, so that all are coded alike
         seen: dict[str, set] = {column: set() for column in text}
         for name in files:
