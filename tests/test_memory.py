@@ -107,3 +107,19 @@ def test_without_madvise_nothing_is_advised_and_nothing_is_looked_up_again(monke
     assert advise_huge_pages(t.data_ptr(), NBYTES, collapse=True) is False
     assert advise_huge_pages(t.data_ptr(), NBYTES, collapse=False) is False
     assert len(lookups) == 1 and memory._madvise is False
+
+
+def test_available_bytes_is_what_meminfo_says_at_most():
+    from linearnet.memory import available_bytes
+
+    with open("/proc/meminfo") as fh:
+        total = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemTotal:"))
+    assert 0 < available_bytes() <= total
+
+
+def test_human_bytes_uses_binary_units():
+    from linearnet.memory import human_bytes
+
+    assert human_bytes(5) == "5 B"
+    assert human_bytes(60001**2 * 8) == "26.8 GiB"
+    assert human_bytes(3 << 20) == "3.0 MiB"

@@ -1,4 +1,7 @@
-"""Memory hints: back large arrays with 2 MB pages on Linux.
+"""Memory: how much there is, and hints that back large arrays with 2 MB pages on Linux.
+
+:func:`available_bytes` is what a request is checked against before it allocates, and what
+the default memory budget of streaming training is a fraction of.
 
 Minibatch SGD reads rows in a random order, so on large data almost every row costs a
 TLB miss with 4 KB pages. Asking Linux for transparent huge pages (``madvise``) cuts
@@ -10,10 +13,11 @@ kernel says no, these calls do nothing.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from typing import Any
 
-__all__ = ["advise_huge_pages", "HUGE_PAGE_MIN_BYTES"]
+__all__ = ["advise_huge_pages", "HUGE_PAGE_MIN_BYTES", "available_bytes", "human_bytes"]
 
 _MADV_HUGEPAGE = 14
 _MADV_COLLAPSE = 25  # Linux 6.1+: turn pages already in use into huge pages now
@@ -53,3 +57,49 @@ def advise_huge_pages(address: int, nbytes: int, *, collapse: bool) -> bool:
     if hi <= lo or madvise(lo, hi - lo, _MADV_HUGEPAGE) != 0:
         return False
     return not collapse or madvise(lo, hi - lo, _MADV_COLLAPSE) == 0
+
+
+def _cgroup_room() -> int | None:
+    """Bytes this process's cgroup (v2) may still allocate, or None where it sets no limit."""
+    try:
+        with open("/proc/self/cgroup", encoding="ascii") as fh:
+            group = fh.read().split("::", 1)[1].strip()
+        base = f"/sys/fs/cgroup{group}"
+        with open(f"{base}/memory.max", encoding="ascii") as fh:
+            limit = fh.read().strip()
+        if limit == "max":
+            return None
+        with open(f"{base}/memory.current", encoding="ascii") as fh:
+            return max(0, int(limit) - int(fh.read()))
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def available_bytes() -> int:
+    """Memory a new allocation can have without swapping: Linux's MemAvailable, capped by the
+    cgroup's limit; elsewhere the free physical pages."""
+    room = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    room = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if room is None:
+        try:
+            room = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            room = 1 << 62  # unknown: do not refuse on a guess
+    cgroup = _cgroup_room()
+    return min(room, cgroup) if cgroup is not None else room
+
+
+def human_bytes(n: float) -> str:
+    """``n`` bytes in binary units, as people read them: 512 B, 3.2 MiB, 26.8 GiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
