@@ -1023,3 +1023,16 @@ def test_a_formula_over_a_folder_codes_every_files_categories_alike(tmp_path):
         5,
         7,
     ]
+
+
+@pytest.mark.parametrize("name", ["cut.parquet", "cut.dat"])
+def test_a_truncated_parquet_file_is_called_truncated(tmp_path, name):
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 6.0]}), whole)
+    data = whole.read_bytes()
+    path = write(tmp_path, name, data[: len(data) // 2])  # starts with PAR1, lacks the footer
+    with pytest.raises(ValueError) as info:
+        read_table(path, target="y")
+    assert str(info.value) == (
+        f"{path}: is a truncated or corrupt Parquet file (it starts with PAR1 but does not end with it)"
+    )

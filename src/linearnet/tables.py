@@ -156,6 +156,11 @@ class _Source:
                     end = fh.read(4)
             if end == _PARQUET_MAGIC:
                 return "parquet"
+            if b"\x00" in head or name.lower().endswith((".parquet", ".pq")):  # not a CSV that starts with PAR1
+                raise ValueError(
+                    f"{self.name}: is a truncated or corrupt Parquet file "
+                    f"(it starts with PAR1 but does not end with it)"
+                )
         if name.lower().endswith((".parquet", ".pq")):
             raise ValueError(f"{self.name}: is not a Parquet file (it does not start with PAR1)")
         if b"\x00" in head:
