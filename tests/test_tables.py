@@ -1036,3 +1036,21 @@ def test_a_truncated_parquet_file_is_called_truncated(tmp_path, name):
     assert str(info.value) == (
         f"{path}: is a truncated or corrupt Parquet file (it starts with PAR1 but does not end with it)"
     )
+
+
+def test_a_damaged_parquet_file_is_refused_in_one_printable_line(tmp_path, capsys):
+    """pyarrow's reasons for a damaged Parquet file span lines and may quote the bad byte: the message does not."""
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 6.0]}), whole)
+    data = whole.read_bytes()
+    refused = 0
+    for at in range(4, 64):  # one byte of the first pages' headers spoiled at a time
+        path = write(tmp_path, "damaged.parquet", data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
+        try:
+            read_table(path, target="y")
+        except ValueError as exc:
+            refused += 1
+            assert str(exc).startswith(f"{path}: cannot be read as PARQUET (") and str(exc).isprintable(), exc
+            code, _, err = cli(capsys, "solve", path, "--target", "y")
+            assert code == 2 and err.count("\n") == 1 and err.startswith("linearnet solve: error: "), err
+    assert refused >= 10

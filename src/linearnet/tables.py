@@ -588,7 +588,13 @@ def _read_arrow(src: _Source):
         return pcsv.read_csv(src.arrow(), **_csv_options(src))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         found = _diagnosis(src) if src.fmt == "csv" else None
-        raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({exc})") from None
+        raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """A library's error text for a message: one line, control characters escaped (pyarrow's Parquet
+    errors span several lines and may quote the bad byte)."""
+    return _quote("; ".join(line.strip() for line in str(exc).splitlines() if line.strip()))[1:-1]
 
 
 def _check_missing(missing: str) -> None:
