@@ -113,3 +113,207 @@ def test_an_output_that_is_an_input_is_refused_however_it_is_spelled(tmp_path):
             check_output(spelling, inputs=[data])
         assert str(info.value) == f"{spelling}: is an input of this command ({data}); write the output to another file"
     check_output(tmp_path / "out.csv", inputs=[data, "-"])  # a new file, and standard input, are fine
+
+
+# --- links, read-only files, devices, FIFOs, standard output, signals ----------------------
+
+
+def _model(tmp_path, capsys):
+    model = tmp_path / "houses.json"
+    assert cli(capsys, "solve", HOUSES, "--target", "price", "--out", model)[0] == 0
+    return model
+
+
+def test_a_link_is_followed_to_its_file_which_is_replaced_there(tmp_path, capsys):
+    model = _model(tmp_path, capsys)
+    code, expected, _ = cli(capsys, "predict", HOUSES, "--model", model)
+    assert code == 0
+    (tmp_path / "real").mkdir()
+    (tmp_path / "links").mkdir()
+    real = tmp_path / "real" / "p.csv"
+    real.write_text("old\n")
+    real.chmod(0o640)
+    (tmp_path / "links" / "one.csv").symlink_to("../real/p.csv")  # relative to the link's folder
+    (tmp_path / "two.csv").symlink_to(tmp_path / "links" / "one.csv")  # a link to a link
+    for link in (tmp_path / "links" / "one.csv", tmp_path / "two.csv"):
+        real.write_text("old\n")
+        code, out, err = cli(capsys, "predict", HOUSES, "--model", model, "--out", link)
+        assert (code, out, err) == (0, f"predictions written to {link}\n", "")
+        assert link.is_symlink() and real.read_text() == expected
+        assert oct(real.stat().st_mode & 0o777) == oct(0o640)
+    assert sorted(os.listdir(tmp_path / "real")) == ["p.csv"] and sorted(os.listdir(tmp_path / "links")) == ["one.csv"]
+
+
+def test_the_temporary_file_of_a_link_is_made_beside_the_file_it_names(tmp_path):
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "real" / "p.csv")  # dangling: the file is made where the link points
+    folders = []
+
+    def write(tmp):
+        folders.append(os.path.dirname(tmp))
+        with open(tmp, "w") as fh:
+            fh.write("new\n")
+
+    atomic_write(link, write)
+    assert folders == [str(tmp_path / "real")]
+    assert link.is_symlink() and (tmp_path / "real" / "p.csv").read_text() == "new\n"
+
+
+def test_a_link_into_a_missing_folder_or_a_loop_is_refused_before_any_work(tmp_path, capsys):
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "gone" / "m.json")
+    code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", "--out", link)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"linearnet solve: error: {link}: is a link to {tmp_path / 'gone' / 'm.json'}, "
+        f"whose folder {tmp_path / 'gone'} does not exist\n"
+    )
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.symlink_to(b)
+    b.symlink_to(a)
+    code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", "--out", a)
+    assert (code, out) == (2, "")
+    assert (
+        err == f"linearnet solve: error: {a}: is a link that loops (or more than 40 links deep); point it at a file\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "b.json", "link.json"]
+    assert all(p.is_symlink() for p in (a, b, link))
+
+
+def test_a_read_only_file_is_refused_before_any_work(tmp_path, capsys):
+    model = tmp_path / "m.json"
+    model.write_text("old")
+    model.chmod(0o444)
+    code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", "--out", model)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"linearnet solve: error: {model}: is read-only; make it writable (chmod u+w) or write the output "
+        "to another file\n"
+    )
+    with pytest.raises(ValueError, match=r"is read-only"):
+        atomic_write(model, lambda tmp: None)
+    assert model.read_text() == "old" and oct(model.stat().st_mode & 0o777) == oct(0o444)
+    assert sorted(os.listdir(tmp_path)) == ["m.json"]
+    link = tmp_path / "link.json"
+    link.symlink_to(model)
+    with pytest.raises(ValueError, match=rf"^{link}: is read-only"):
+        check_output(link)
+
+
+def test_a_character_device_is_written_into_not_replaced(tmp_path, capsys):
+    import stat
+
+    try:  # a private /dev/null first: a regression then fails here, not on the system's one
+        os.mknod(tmp_path / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        devices = [tmp_path / "null", "/dev/null"]
+    except PermissionError:
+        devices = ["/dev/null"]
+    for device in devices:
+        code, _, err = cli(capsys, "solve", HOUSES, "--target", "price", "--out", device)
+        assert (code, err) == (0, ""), device
+        assert stat.S_ISCHR(os.stat(device).st_mode), f"{device} is no longer a character device"
+    assert sorted(os.listdir(tmp_path)) == (["null"] if len(devices) == 2 else [])
+
+
+def test_a_fifo_is_written_into_for_its_reader(tmp_path, capsys):
+    import stat
+    import threading
+
+    model = _model(tmp_path, capsys)
+    code, expected, _ = cli(capsys, "predict", HOUSES, "--model", model)
+    fifo = tmp_path / "p.csv"
+    os.mkfifo(fifo)
+    got = []
+
+    def read():
+        with open(fifo) as fh:  # blocks until the writer opens the FIFO
+            got.append(fh.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # should the writer wait for a reader that never came, opening the FIFO to read unblocks it
+    rescue = threading.Timer(30, lambda: os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)))
+    rescue.start()
+    try:
+        code, out, err = cli(capsys, "predict", HOUSES, "--model", model, "--out", fifo)
+    finally:
+        rescue.cancel()
+    reader.join(timeout=10)
+    assert (code, out, err) == (0, f"predictions written to {fifo}\n", "")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO was replaced by a file"
+    assert not reader.is_alive() and got == [expected]
+
+
+def test_a_dash_writes_to_standard_output(tmp_path, capsys, monkeypatch):
+    model = _model(tmp_path, capsys)
+    code, expected, _ = cli(capsys, "predict", HOUSES, "--model", model)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, "predict", HOUSES, "--model", model, "--out", "-")
+    assert (code, out, err) == (0, expected, "")
+    assert sorted(os.listdir(tmp_path)) == ["houses.json"]  # no file named '-'
+    import subprocess
+    import sys
+
+    run = subprocess.run(  # standard output a pipe, as in `linearnet predict ... --out - | head`
+        [sys.executable, "-m", "linearnet", "predict", HOUSES, "--model", str(model), "--out", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (0, expected, "")
+    assert sorted(os.listdir(tmp_path)) == ["houses.json"]
+
+
+DRIVER = """
+import sys, time
+from linearnet import cli, outputs
+from linearnet.cli import predict
+
+out, ready = sys.argv[1], sys.argv[2]
+
+
+def slow(args):  # a command whose write is caught half way
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            fh.write("half of the new contents\\n")
+            fh.flush()
+            open(ready, "w").close()
+            time.sleep(60)
+
+    outputs.atomic_write(out, write)
+    return 0
+
+
+predict.run = slow
+sys.exit(cli.main(["predict", "data.csv", "--model", "m.json"]))
+"""
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_during_a_write_leaves_the_old_file_and_no_temporary_file(tmp_path, name, code):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    driver, ready = tmp_path / "driver.py", tmp_path / "ready"
+    driver.write_text(DRIVER)
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "p.csv"
+    out.write_text("old\n")
+    proc = subprocess.Popen([sys.executable, driver, out, ready], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the write never started"
+            time.sleep(0.02)
+        assert len(os.listdir(tmp_path / "out")) == 2  # the old file and the half-written temporary one
+        proc.send_signal(getattr(signal, name))
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert (proc.returncode, stdout, stderr) == (code, b"", b"linearnet: terminated\n")
+    assert os.listdir(tmp_path / "out") == ["p.csv"] and out.read_text() == "old\n"

@@ -2,15 +2,23 @@
 
 Every file linearnet writes (model files, predictions, pictures) goes through
 :func:`atomic_write`, so a failed or interrupted run leaves an existing file as it was.
+A symbolic link is followed to the file it names, which is replaced there (the link stays); a device
+or a FIFO is written into, as there is no file to replace; ``-`` is standard output.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import stat
+import sys
 import tempfile
 from collections.abc import Callable
 
-__all__ = ["check_output", "atomic_write"]
+__all__ = ["check_output", "atomic_write", "STDOUT"]
+
+STDOUT = "-"  # the output path that means standard output
+MAX_LINKS = 40  # links followed in one lookup, as the kernel does before it gives up (ELOOP)
 
 
 def check_output(path, *, inputs=()) -> None:
@@ -19,44 +27,98 @@ def check_output(path, *, inputs=()) -> None:
     path = os.fspath(path)
     if path == "":
         raise ValueError("an output option was given an empty file name; name the file to write")
-    if os.path.isdir(path):
-        raise ValueError(f"{path}: is a directory, expected a file name for the output")
+    if path == STDOUT:
+        return
+    target = _target(path)
     for source in inputs:
         source = os.fspath(source)
         if source != "-" and os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
             raise ValueError(f"{path}: is an input of this command ({source}); write the output to another file")
-    _check_folder(path)
+    _writes_into(path, target)
 
 
-def _check_folder(path: str) -> str:
-    folder = os.path.dirname(os.path.abspath(path))
+def _target(path: str) -> str:
+    """The file ``path`` names once every symbolic link is followed (a dangling link names one not made yet)."""
+    target = path
+    for _ in range(MAX_LINKS):
+        if not os.path.islink(target):
+            return target
+        target = os.path.join(os.path.dirname(target), os.readlink(target))  # relative to the link's folder
+    raise ValueError(f"{path}: is a link that loops (or more than {MAX_LINKS} links deep); point it at a file")
+
+
+def _writes_into(path: str, target: str) -> bool:
+    """Whether ``target`` (what ``path`` names) is written into rather than replaced: a device or a FIFO.
+    Raise ``ValueError`` if it can be neither."""
+    mode: int | None
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise ValueError(f"{path}: is a directory, expected a file name for the output")
+    if mode is not None and stat.S_ISSOCK(mode):
+        raise ValueError(f"{path}: is a socket, expected a file name for the output")
+    if mode is not None and (not mode & 0o222 or not os.access(target, os.W_OK)):  # root passes access()
+        raise ValueError(f"{path}: is read-only; make it writable (chmod u+w) or write the output to another file")
+    if mode is not None and not stat.S_ISREG(mode):
+        return True
+    folder = os.path.dirname(os.path.abspath(target))
+    where = f"{path}: is a link to {target}, whose folder {folder}" if target != path else f"{path}: folder {folder}"
     if not os.path.isdir(folder):
-        raise ValueError(f"{path}: folder {folder} does not exist")
+        raise ValueError(f"{where} does not exist")
     if not os.access(folder, os.W_OK):
-        raise ValueError(f"{path}: folder {folder} is not writable")
-    return folder
+        raise ValueError(f"{where} is not writable")
+    return False
 
 
 def atomic_write(path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp)`` for a temporary file beside ``path``, then rename it over ``path``.
+    """Call ``write(tmp)`` for a temporary file beside the file ``path`` names (links followed), then
+    rename it over that file. A failure or interruption leaves an existing file untouched and no
+    temporary file.
 
-    A failure or interruption leaves an existing ``path`` untouched and no temporary file.
+    A device or a FIFO is not replaced: ``write`` gets its path and writes into it. ``-`` is standard
+    output: ``write`` fills a temporary file, which is then copied there.
     """
     path = os.fspath(path)
-    folder = _check_folder(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    os.close(fd)
+    if path == STDOUT:
+        _to_stdout(write)
+        return
+    target = _target(path)
+    if _writes_into(path, target):
+        write(target)
+        return
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(os.path.abspath(target))
+        )
+        os.close(fd)
         write(tmp)
-        if os.path.exists(path):  # keep the mode of the file being replaced
-            mode = os.stat(path).st_mode & 0o7777
+        if os.path.exists(target):  # keep the mode of the file being replaced
+            mode = os.stat(target).st_mode & 0o7777
         else:  # a new file gets what the umask allows, as open() would give it
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _to_stdout(write: Callable[[str], None]) -> None:
+    # Not /dev/stdout: opening it anew would truncate a file that standard output is redirected to
+    # (even with >>), and fails when it is a socket. A temporary file works whatever it is.
+    fd, tmp = tempfile.mkstemp(prefix=".linearnet-stdout.", suffix=".tmp")
+    try:
+        os.close(fd)
+        write(tmp)
+        sys.stdout.flush()  # what was printed before comes first
+        with open(tmp, "rb") as fh:
+            shutil.copyfileobj(fh, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    finally:
+        os.unlink(tmp)

@@ -6,6 +6,7 @@ Every user error is one line on stderr and exit code 2; a diverged run is exit c
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from .. import __version__
@@ -31,8 +32,37 @@ def build_parser() -> Parser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is so that cleanups run (an output's temporary file
+    goes) as on Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+TERMINATING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _terminate(signum, frame):
+    for s in TERMINATING:  # a second signal does not cut the cleanup short
+        signal.signal(s, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+def _on_termination(handler) -> dict:
+    """Set ``handler`` for SIGTERM and SIGHUP where they would kill the program (not under nohup, which
+    ignores SIGHUP); return what to put back. Signals are the main thread's to handle."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, handler) for s in TERMINATING if signal.getsignal(s) == signal.SIG_DFL}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    previous = _on_termination(_terminate)
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -47,3 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("linearnet: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        try:
+            print("linearnet: terminated", file=sys.stderr)
+        except OSError:  # a hung-up terminal
+            pass
+        return 128 + exc.signum
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

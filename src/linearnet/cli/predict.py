@@ -41,6 +41,6 @@ def run(args) -> int:
     with refused(PROG):  # a file whose columns do not fit the model is the user's to mend
         columns = model.prediction_columns(table.features)
     write_columns(PROG, columns, args.out)
-    if args.out is not None:
+    if args.out not in (None, "-"):  # on standard output, the predictions alone
         print(f"predictions written to {args.out}")
     return 0
