@@ -154,3 +154,23 @@ def test_python_dash_m_linearnet_runs_the_command(monkeypatch, capsys):
     with pytest.raises(SystemExit) as info:
         runpy.run_module("linearnet", run_name="__main__")
     assert info.value.code == 0 and capsys.readouterr().out.startswith("d2l-3.2  (impl scratch)")
+
+
+def test_a_reader_that_stops_early_ends_the_run_quietly():
+    # `linearnet train --epochs 200000 | head -2`: the pipe closes after two lines
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linearnet", "train", "--epochs", "200000", "--num-examples", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        proc.stdout.close()
+        err = proc.stderr.read()
+        code = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert [line.split(",")[0] for line in lines] == ["epoch 1", "epoch 2"]
+    assert err == "" and code == 141

@@ -1,11 +1,14 @@
 """The ``linearnet`` command: one module per command, each of which parses its flags,
 checks how they combine, calls the library and prints what it returns.
 
-Every user error is one line on stderr and exit code 2; a diverged run is exit code 1.
+Every user error is one line on stderr and exit code 2; a diverged run is exit code 1. When
+the reader of stdout goes away (``linearnet train | head``) the command stops quietly with
+exit code 141, as a program that SIGPIPE ends.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -77,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("linearnet: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `| head` has read what it wanted: stop, with no traceback
+        try:  # point stdout at devnull so that the interpreter's last flush has nowhere to fail
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is no file (captured in a test)
+            pass
+        return 141  # 128 + SIGPIPE, what a shell reports for a program the signal ended
     except Terminated as exc:
         try:
             print("linearnet: terminated", file=sys.stderr)
