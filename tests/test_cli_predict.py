@@ -119,3 +119,16 @@ def test_no_command_writes_over_its_input(tmp_path, capsys):
             f"write the output to another file\n"
         )
     assert (data.read_bytes(), model.read_bytes()) == before
+
+
+@pytest.mark.filterwarnings("error")  # a RuntimeWarning of NumPy's would be printed too
+def test_predictions_that_overflow_are_refused_in_one_line(tmp_path, capsys):
+    model, data = tmp_path / "m.json", tmp_path / "rows.csv"
+    save_model(Model(["x"], [1e308], 0.0, target="y"), model)
+    data.write_text("x\n0.5\n3\n-4\n")
+    code, out, err = cli(capsys, "predict", data, "--model", model, "--out", tmp_path / "p.csv")
+    assert (code, out) == (2, "") and err == (
+        f"linearnet predict: error: {model}: the prediction for row 2 overflows float64 (2 of 3 rows do): "
+        f"the model's coefficients are too large for these data\n"
+    )
+    assert not (tmp_path / "p.csv").exists()

@@ -248,3 +248,84 @@ def test_a_formula_models_coding_is_checked(tmp_path):
     with pytest.raises(ValueError) as info:
         load_model(path)
     assert str(info.value).endswith("coding must map some of the columns to lists of two or more distinct levels")
+
+
+FORMULA = LINEAR | {
+    "format_version": 2,
+    "features": ["a", "np.log(b)"],
+    "formula": "y ~ a + np.log(b)",
+    "columns": ["a", "b"],
+    "coding": {},
+}
+
+
+@pytest.mark.parametrize(
+    "base, change, message",
+    [
+        (LINEAR, {"features": ["a", "a"]}, "features must be distinct: 'a' is listed twice"),
+        (FORMULA, {"columns": ["a", "b", "a"]}, "columns must be distinct: 'a' is listed twice"),
+        (
+            FORMULA,
+            {"formula": "y ~ C(a) + np.log(b)", "features": ["C(a)[T.1]", "np.log(b)"], "coding": {"a": ["0", "0"]}},
+            "coding must map some of the columns to lists of two or more distinct levels",
+        ),
+        (SOFTMAX, {"classes": ["x", "x"]}, "classes must be distinct: 'x' is listed twice"),
+        (
+            SOFTMAX,
+            {"target": "p_y", "classes": ["x", "y_predicted"]},
+            "class 'y_predicted' would write its probability p_y_predicted over the predicted class's column "
+            "(target 'p_y'); rename the class or the target",
+        ),
+    ],
+    ids=["features", "columns", "levels", "classes", "prediction-column"],
+)
+def test_a_model_file_naming_something_twice_is_refused_by_name(tmp_path, capsys, base, change, message):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(base | change))
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert str(info.value) == f"{path}: not a usable linearnet model file: {message}"
+    data = tmp_path / "rows.csv"
+    data.write_text("a,b\n1,2\n3,4\n")
+    code, out, err = cli(capsys, "predict", data, "--model", path)
+    assert (code, out) == (2, "") and err == f"linearnet predict: error: {info.value}\n"
+
+
+def test_a_number_written_with_thousands_of_digits_is_refused_by_file_name(tmp_path, capsys):
+    import sys
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(LINEAR).replace('"intercept": 0.5', '"intercept": ' + "1" * 5000))
+    message = (
+        f"{path}: not a usable linearnet model file: a number is written with more than "
+        f"{sys.get_int_max_str_digits()} digits"
+    )
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert str(info.value) == message
+    code, out, err = cli(capsys, "predict", HOUSES, "--model", path)
+    assert (code, out, err) == (2, "", f"linearnet predict: error: {message}\n")
+
+
+@pytest.mark.filterwarnings("error")  # no RuntimeWarning of NumPy's either
+def test_predictions_that_overflow_are_refused_naming_the_model_file_and_the_first_row(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(LINEAR | {"coefficients": [1e308, 0.0]}))
+    X = np.array([[0.5, 1.0], [3.0, 1.0], [-4.0, 1.0]])
+    with pytest.raises(ValueError) as info:
+        load_model(path).prediction_columns(X)
+    assert str(info.value) == (
+        f"{path}: the prediction for row 2 overflows float64 (2 of 3 rows do): "
+        f"the model's coefficients are too large for these data"
+    )
+    path.write_text(json.dumps(SOFTMAX | {"coefficients": [[1e308, 0.0], [-1e308, 0.0]]}))
+    with pytest.raises(ValueError) as info:
+        load_model(path).prediction_columns(X)
+    assert str(info.value) == (
+        f"{path}: the class scores for row 2 overflow float64 (2 of 3 rows do): "
+        f"the model's coefficients are too large for these data"
+    )
+    with pytest.raises(ValueError) as info:  # a model made in memory is "the model"
+        Model(["a", "b"], [1e308, 0.0], 0.0).predict(X)
+    assert str(info.value).startswith("the model: the prediction for row 2 overflows float64")
+    assert Model(["a", "b"], [1e308, 0.0], 0.0).predict(X[:1]).tolist() == [5e307]

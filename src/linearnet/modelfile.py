@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,12 +70,18 @@ class Model:
     coding: dict[str, list[str]] | None = None  # text column -> levels, when some columns are coded
     columns: list[str] | None = None  # the file's columns behind the features, when some are coded
     formula: str | None = None  # the Wilkinson formula that made the features from the columns
+    source: str | None = field(default=None, compare=False)  # the model file it was loaded from, for messages
 
     def __post_init__(self):
         self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
 
     def predict(self, X) -> np.ndarray:
-        return _checked(X, self.features) @ self.coefficients + self.intercept
+        """ŷ = X·coefficients + intercept, one per row; a row whose ŷ overflows float64 is refused."""
+        X = _checked(X, self.features)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, with the row, not warned of
+            y_hat = X @ self.coefficients + self.intercept  # (n,)
+        _check_finite(self.source, X, y_hat, "the prediction for row {row} overflows")
+        return y_hat
 
     def prediction_columns(self, X) -> dict[str, np.ndarray]:
         """What ``linearnet predict`` writes: one column, ``<target>_predicted`` (or ``prediction``)."""
@@ -110,13 +117,17 @@ class SoftmaxModel:
     training: dict = field(default_factory=dict)
     coding: dict[str, list[str]] | None = None  # as in Model
     columns: list[str] | None = None
+    source: str | None = field(default=None, compare=False)  # as in Model
 
     def __post_init__(self):
         self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
         self.intercepts = np.asarray(self.intercepts, dtype=np.float64)
 
     def predict_proba(self, X) -> np.ndarray:
-        z = _checked(X, self.features) @ self.coefficients.T + self.intercepts  # (n, q) logits
+        X = _checked(X, self.features)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, with the row, not warned of
+            z = X @ self.coefficients.T + self.intercepts  # (n, q) logits
+        _check_finite(self.source, X, z, "the class scores for row {row} overflow")
         z = np.exp(z - z.max(axis=1, keepdims=True))  # stable: the largest is exp(0)
         return z / z.sum(axis=1, keepdims=True)
 
@@ -179,6 +190,22 @@ def _checked(X, features: list[str]) -> np.ndarray:
     return X
 
 
+def _check_finite(source: str | None, X: np.ndarray, values: np.ndarray, what: str) -> None:
+    """Refuse values computed from the rows of ``X`` that are not finite, naming the model and the first row."""
+    bad = ~np.isfinite(values) if values.ndim == 1 else ~np.isfinite(values).all(axis=1)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad)
+    row = int(rows[0]) + 1
+    where = source or "the model"
+    if not np.isfinite(X[rows[0]]).all():
+        raise ValueError(f"{where}: row {row} of the data holds a value that is not a finite number")
+    raise ValueError(
+        f"{where}: {what.format(row=row)} float64 ({len(rows)} of {len(values)} rows do): "
+        f"the model's coefficients are too large for these data"
+    )
+
+
 def _prediction_name(target: str | None) -> str:
     return f"{target}_predicted" if target else "prediction"
 
@@ -211,14 +238,28 @@ def load_model(path) -> Model | SoftmaxModel:
         raise _bad(path, f"not JSON ({exc})") from None
     except RecursionError:
         raise _bad(path, "nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of a whole number (its message advises changing it)
+        raise _bad(path, f"a number is written with more than {sys.get_int_max_str_digits()} digits") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _bad(path, f'expected "format": "{FORMAT}"')
     try:
-        return _from_dict(path, data)
+        model = _from_dict(path, data)
     except OverflowError:
         raise _bad(path, "a number is too large for a float") from None
+    model.source = str(path)
+    return model
+
+
+def _twice(names: list[str]) -> str | None:
+    """The first name listed twice in ``names``, or None."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _from_dict(path, data) -> Model | SoftmaxModel:
@@ -235,6 +276,8 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
     features = data.get("features")
     if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
         raise _bad(path, "features must be a non-empty list of column names")
+    if (twice := _twice(features)) is not None:
+        raise _bad(path, f"features must be distinct: {twice!r} is listed twice")
     coding = _load_coding(path, data, features)
     if kind == "softmax_regression":
         return _load_softmax(path, data, features, coding)
@@ -278,12 +321,18 @@ def _load_coding(path, data, features: list[str]) -> dict:
     coding, columns = data.get("coding"), data.get("columns")
     if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
         raise _bad(path, "columns must be a non-empty list of column names")
+    if (twice := _twice(columns)) is not None:
+        raise _bad(path, f"columns must be distinct: {twice!r} is listed twice")
     if "formula" in data:  # features are the formula's terms; its categories may be none
         formula = data["formula"]
         if not isinstance(formula, str) or "~" not in formula or data.get("kind") != "linear_regression":
             raise _bad(path, "formula must be the text of a formula such as 'y ~ x' (linear regression)")
         if not isinstance(coding, dict) or not all(
-            c in columns and isinstance(v, list) and len(v) >= 2 and all(isinstance(level, str) for level in v)
+            c in columns
+            and isinstance(v, list)
+            and len(v) >= 2
+            and all(isinstance(level, str) for level in v)
+            and len(set(v)) == len(v)
             for c, v in coding.items()
         ):
             raise _bad(path, "coding must map some of the columns to lists of two or more distinct levels")
@@ -312,6 +361,8 @@ def _load_softmax(path, data, features, coding: dict) -> SoftmaxModel:
     classes = data.get("classes")
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
         raise _bad(path, "classes must be a list of at least two class names")
+    if (twice := _twice(classes)) is not None:
+        raise _bad(path, f"classes must be distinct: {twice!r} is listed twice")
     coef = data.get("coefficients")
     if (
         not isinstance(coef, list)
@@ -324,6 +375,13 @@ def _load_softmax(path, data, features, coding: dict) -> SoftmaxModel:
     target = data.get("target")
     if target is not None and not isinstance(target, str):
         raise _bad(path, "target must be a column name or null")
+    predicted = _prediction_name(target)  # predict writes it, then p_<class> for each class
+    if predicted.startswith("p_") and predicted[2:] in classes:
+        raise _bad(
+            path,
+            f"class {predicted[2:]!r} would write its probability {predicted} over the predicted class's column "
+            f"(target {target!r}); rename the class or the target",
+        )
     return SoftmaxModel(
         features=features,
         classes=classes,
