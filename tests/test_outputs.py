@@ -216,18 +216,20 @@ def test_a_character_device_is_written_into_not_replaced(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == (["null"] if len(devices) == 2 else [])
 
 
-def test_a_fifo_is_written_into_for_its_reader(tmp_path, capsys):
+@pytest.mark.parametrize("name", ["p.csv", "p.parquet"])  # the Parquet writer seeks: no pipe for it
+def test_a_fifo_is_written_into_for_its_reader(tmp_path, capsys, name):
     import stat
     import threading
 
     model = _model(tmp_path, capsys)
-    code, expected, _ = cli(capsys, "predict", HOUSES, "--model", model)
-    fifo = tmp_path / "p.csv"
+    regular = tmp_path / f"regular.{name}"
+    assert cli(capsys, "predict", HOUSES, "--model", model, "--out", regular)[0] == 0
+    fifo = tmp_path / name
     os.mkfifo(fifo)
     got = []
 
     def read():
-        with open(fifo) as fh:  # blocks until the writer opens the FIFO
+        with open(fifo, "rb") as fh:  # blocks until the writer opens the FIFO
             got.append(fh.read())
 
     reader = threading.Thread(target=read, daemon=True)
@@ -242,7 +244,7 @@ def test_a_fifo_is_written_into_for_its_reader(tmp_path, capsys):
     reader.join(timeout=10)
     assert (code, out, err) == (0, f"predictions written to {fifo}\n", "")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO was replaced by a file"
-    assert not reader.is_alive() and got == [expected]
+    assert not reader.is_alive() and got == [regular.read_bytes()]
 
 
 def test_a_dash_writes_to_standard_output(tmp_path, capsys, monkeypatch):

@@ -14,6 +14,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable
+from typing import BinaryIO
 
 __all__ = ["check_output", "atomic_write", "STDOUT"]
 
@@ -77,16 +78,21 @@ def atomic_write(path, write: Callable[[str], None]) -> None:
     rename it over that file. A failure or interruption leaves an existing file untouched and no
     temporary file.
 
-    A device or a FIFO is not replaced: ``write`` gets its path and writes into it. ``-`` is standard
-    output: ``write`` fills a temporary file, which is then copied there.
+    A device or a FIFO is not replaced but written into, and ``-`` is standard output: ``write`` fills a
+    temporary file (in the temporary folder), whose bytes are then copied there.
     """
     path = os.fspath(path)
     if path == STDOUT:
-        _to_stdout(write)
+        _through_a_temporary_file(write, _to_stdout)
         return
     target = _target(path)
     if _writes_into(path, target):
-        write(target)
+
+        def into_target(written):
+            with open(target, "wb") as stream:  # a FIFO waits here for its reader
+                shutil.copyfileobj(written, stream)
+
+        _through_a_temporary_file(write, into_target)
         return
     tmp = None
     try:
@@ -109,16 +115,24 @@ def atomic_write(path, write: Callable[[str], None]) -> None:
         raise
 
 
-def _to_stdout(write: Callable[[str], None]) -> None:
-    # Not /dev/stdout: opening it anew would truncate a file that standard output is redirected to
-    # (even with >>), and fails when it is a socket. A temporary file works whatever it is.
-    fd, tmp = tempfile.mkstemp(prefix=".linearnet-stdout.", suffix=".tmp")
+def _through_a_temporary_file(write: Callable[[str], None], copy: Callable[[BinaryIO], None]) -> None:
+    """``write(tmp)``, then ``copy`` what it wrote where it goes: writers that seek (Parquet, PNG) cannot
+    write into a pipe, and a failed one sends nothing."""
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=".linearnet.", suffix=".tmp")
         os.close(fd)
         write(tmp)
-        sys.stdout.flush()  # what was printed before comes first
-        with open(tmp, "rb") as fh:
-            shutil.copyfileobj(fh, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+        with open(tmp, "rb") as written:
+            copy(written)
     finally:
-        os.unlink(tmp)
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _to_stdout(written: BinaryIO) -> None:
+    # Not by opening /dev/stdout: that would truncate the file standard output is redirected to (even
+    # with >>), and fails when it is a socket.
+    sys.stdout.flush()  # what was printed before comes first
+    shutil.copyfileobj(written, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
