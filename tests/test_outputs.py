@@ -319,3 +319,54 @@ def test_a_signal_during_a_write_leaves_the_old_file_and_no_temporary_file(tmp_p
         proc.wait(timeout=30)
     assert (proc.returncode, stdout, stderr) == (code, b"", b"linearnet: terminated\n")
     assert os.listdir(tmp_path / "out") == ["p.csv"] and out.read_text() == "old\n"
+
+
+def test_a_terminating_signal_is_handled_in_process_as_on_ctrl_c(tmp_path, capsys, monkeypatch):
+    import signal
+    import threading
+
+    from linearnet.cli import main, predict
+
+    out = tmp_path / "p.csv"
+    out.write_text("old\n")
+    seen = {}
+
+    def deliver(args):  # what the interpreter does when SIGTERM comes in the middle of the write
+        def write(tmp):
+            with open(tmp, "w") as fh:
+                fh.write("half")
+            seen["SIGHUP"] = signal.getsignal(signal.SIGHUP)
+            handler = signal.getsignal(signal.SIGTERM)
+            assert callable(handler), "SIGTERM would kill the program where it stands"
+            handler(signal.SIGTERM, None)
+
+        atomic_write(out, write)
+        return 0
+
+    monkeypatch.setattr(predict, "run", deliver)
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        code, stdout, err = cli(capsys, "predict", "data.csv", "--model", "m.json")
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert (code, stdout, err) == (143, "", "linearnet: terminated\n")
+    assert os.listdir(tmp_path) == ["p.csv"] and out.read_text() == "old\n"
+    assert seen["SIGHUP"] == signal.SIG_IGN  # nohup's choice is kept
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # and put back after the command
+
+    codes = []  # off the main thread, where no signal handler can be set, a command still runs
+    thread = threading.Thread(target=lambda: codes.append(main(["presets"])))
+    thread.start()
+    thread.join(timeout=30)
+    assert codes == [0]
+
+
+def test_a_socket_is_refused_as_an_output(tmp_path):
+    import socket
+
+    path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        with pytest.raises(ValueError) as info:
+            check_output(path)
+    assert str(info.value) == f"{path}: is a socket, expected a file name for the output"

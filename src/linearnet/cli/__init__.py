@@ -8,6 +8,7 @@ exit code 141, as a program that SIGPIPE ends.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -87,10 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return 141  # 128 + SIGPIPE, what a shell reports for a program the signal ended
     except Terminated as exc:
-        try:
+        with contextlib.suppress(OSError):  # a hung-up terminal
             print("linearnet: terminated", file=sys.stderr)
-        except OSError:  # a hung-up terminal
-            pass
         return 128 + exc.signum
     finally:
         for s, handler in previous.items():
