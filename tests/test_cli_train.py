@@ -466,6 +466,22 @@ def test_a_diverged_softmax_run_exits_1_and_writes_no_model(tmp_path, capsys):
     assert os.listdir(tmp_path) == []
 
 
+def test_an_absurd_but_finite_loss_writes_neither_model_nor_plot(tmp_path, capsys):
+    model_path, plot_path = tmp_path / "m.json", tmp_path / "loss.png"
+    argv = ["--model", "softmax", "--dataset", "digits", "--lr", "1e30", "--epochs", "3", "--out", model_path]
+    code, out, err = cli(capsys, "train", *argv)
+    assert code == 1 and "epoch 1" not in out and err.count("\n") == 1
+    assert re.fullmatch(
+        r"linearnet train: error: training diverged: the loss became \S+ in epoch 1 \(over 10,000 times the 2\.31 "
+        r"before training\); the learning rate 1e\+30 is too large for these data; try a smaller one, such as "
+        r"1e\+29; no model was written\n",
+        err,
+    )
+    code, out, err = cli(capsys, "train", "--lr", "2", "--plot", plot_path)
+    assert code == 1 and out == "" and err.startswith("linearnet train: error: training diverged: the loss became 8.8")
+    assert os.listdir(tmp_path) == []
+
+
 def test_json_with_a_plot_prints_only_the_json(tmp_path, capsys):
     from helpers import assert_picture
 

@@ -1,14 +1,17 @@
 """The training loop (linearnet.train.fit): history, divergence, reports and schedules, with any engine."""
 
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
 
 from linearnet import DivergedError, TrainConfig, fit, make_engine, run, synthetic_data
+from linearnet.array_fit import fit_classifier
 from linearnet.batches import TensorSource
 from linearnet.linear_regression import init_params
+from linearnet.train import DIVERGENCE_FACTOR
 
 from helpers import IMPLS
 
@@ -39,6 +42,46 @@ def test_divergence_names_the_rate_the_schedule_used_in_that_epoch(impl):
 def test_divergence_with_threads_splitting_large_batches(impl):
     with pytest.raises(DivergedError, match=r"^training diverged: the loss became inf in epoch 1; "):
         run(impl=impl, num_examples=3000, num_features=6, batch_size=700, lr=1e6)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_a_loss_grown_absurd_but_finite_has_diverged(impl):
+    # lr 2 on the book's data: 16.4 before training, 8.8e7 after epoch 1: finite in float32, but no model
+    with pytest.raises(DivergedError) as info:
+        run(impl=impl, lr=2.0, epochs=3)
+    assert info.value.epoch == 1 and info.value.before == pytest.approx(16.4, rel=0.01)
+    assert info.value.loss > DIVERGENCE_FACTOR * info.value.before
+    assert re.fullmatch(
+        r"training diverged: the loss became 8\.8\de\+07 in epoch 1 \(over 10,000 times the 16\.4 before "
+        r"training\); the learning rate 2 is too large for these data; try a smaller one, such as 0\.2",
+        str(info.value),
+    )
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_softmax_at_an_absurd_rate_has_diverged(impl):
+    # logits of 1e30: the predictions may still be good, the loss (about 7e28) says the model is not
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    config = TrainConfig(lr=1e30, batch_size=20, epochs=3, impl=impl, model="softmax", loss="cross_entropy")
+    with pytest.raises(DivergedError, match=r"^training diverged: the loss became \S+ in epoch 1[ ;]"):
+        fit_classifier(X, y, config)
+
+
+def test_a_loss_that_only_settles_has_not_diverged():
+    # the gluon lesson's first running loss (12.4) is far above the last (4e-4): falling is never divergence
+    losses = run("gluon-lesson").history.losses
+    assert losses[0] > 1e4 * losses[-1]
+
+
+def test_data_whose_loss_overflows_before_training_are_refused():
+    X = torch.ones(4, 1)
+    y = torch.full((4, 1), 1e30)  # a label fits float32, its square does not
+    config = TrainConfig(epochs=1)
+    engine = make_engine(config, *init_params(1))
+    with pytest.raises(ValueError, match=r"^the loss is inf before training, at the initial weights: the data"):
+        fit(engine, TensorSource(X, y), config)
 
 
 def test_history_reports_time_and_throughput():

@@ -13,9 +13,10 @@ from .batches import BatchSource
 from .config import TrainConfig
 from .engines import Engine
 
-__all__ = ["History", "DivergedError", "EpochCallback", "fit"]
+__all__ = ["History", "DivergedError", "DIVERGENCE_FACTOR", "EpochCallback", "fit"]
 
 _F32_MAX = torch.finfo(torch.float32).max
+DIVERGENCE_FACTOR = 1e4  # a loss this many times the loss before training has diverged
 
 
 @dataclass
@@ -45,15 +46,24 @@ class History:
 
 
 class DivergedError(ArithmeticError):
-    """The loss became inf or NaN: nothing trained in this run should be kept.
+    """The loss ran away: nothing trained in this run should be kept.
 
-    ``lr`` is the learning rate the schedule used in that epoch.
+    A run diverges when an epoch's loss is inf or NaN (in the float32 the engines compute
+    in), or grows past ``DIVERGENCE_FACTOR`` (10⁴) times the loss of the initial parameters,
+    measured over the training rows before the first step. The loss before training is the
+    yardstick, not the first epoch's, because a rate far too large already spoils the first
+    epoch: softmax regression at lr 1e30 reaches a loss of 5e28 there, finite but absurd.
+    A sound run ends below where it started, so 10⁴ times the start is no run worth keeping.
+
+    ``lr`` is the learning rate the schedule used in that epoch; ``before`` is the loss
+    before training (None when the loss became inf or NaN).
     """
 
-    def __init__(self, epoch: int, loss: float, lr: float):
-        self.epoch, self.loss, self.lr = epoch, loss, lr
+    def __init__(self, epoch: int, loss: float, lr: float, before: float | None = None):
+        self.epoch, self.loss, self.lr, self.before = epoch, loss, lr, before
+        grew = "" if before is None else f" (over {DIVERGENCE_FACTOR:,.0f} times the {before:.3g} before training)"
         super().__init__(
-            f"training diverged: the loss became {loss} in epoch {epoch}; "
+            f"training diverged: the loss became {loss:.3g} in epoch {epoch}{grew}; "
             f"the learning rate {lr:g} is too large for these data; "
             f"try a smaller one, such as {lr / 10:g}"
         )
@@ -99,10 +109,20 @@ def fit(
     ``record_steps=True`` every step's batch loss goes to ``History.step_losses``.
 
     Raises:
-        DivergedError: the loss became inf or NaN; raised at the end of that epoch.
+        DivergedError: the loss became inf or NaN, or grew past ``DIVERGENCE_FACTOR`` times
+            the loss before training; raised at the end of that epoch.
+        ValueError: the loss is inf or NaN before any step: the data (or the initial
+            weights) are too large for float32.
     """
     history = History()
     start = time.perf_counter()
+    before = _evaluate(engine, source)[0]  # the yardstick of divergence
+    if not abs(before) <= _F32_MAX:
+        raise ValueError(
+            f"the loss is {before} before training, at the initial weights: the data (or the initial "
+            f"weights) are too large for float32 training, whose squares must stay below {_F32_MAX:.3g}; "
+            f"rescale them"
+        )
     steps = history.step_losses if record_steps else None
     for epoch in range(1, config.epochs + 1):
         lr = config.lr_at(epoch)
@@ -124,6 +144,8 @@ def fit(
                 loss = running / max(batches, 1)
         if not abs(loss) <= _F32_MAX:  # NaN, or inf in the float32 the engines compute in
             raise DivergedError(epoch, loss if math.isnan(loss) else math.inf, lr)
+        if before > 0 and loss > DIVERGENCE_FACTOR * before:  # finite, but absurd
+            raise DivergedError(epoch, loss, lr, before)
         history.losses.append(loss)
         metrics = {}
         if accuracy is not None:
