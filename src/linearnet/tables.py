@@ -955,20 +955,159 @@ def _dummies(src: _Source, name: str, values: list, levels: list[str], keep: np.
     return out
 
 
+class _Pieces:
+    """Where a file's chunks come from: in file order, and once a pass has indexed them, one by one.
+
+    ``in_order()`` yields ``(first_row, arrow_table)``; ``index`` is the list of pieces a pass in
+    order has found (None while unknown, or where the file cannot be read out of order) and
+    ``read(i)`` reads piece ``i`` alone, with its first row.
+    """
+
+    index: list | None = None
+
+    def in_order(self) -> Iterator[tuple[int, Any]]:  # pragma: no cover - an interface
+        raise NotImplementedError
+
+    def read(self, i: int) -> tuple[int, Any]:  # pragma: no cover - an interface
+        raise NotImplementedError
+
+
+class _ParquetPieces(_Pieces):
+    """Row groups: read in slices of ``chunk_rows`` in order, and a row group at a time out of order."""
+
+    def __init__(self, pf, columns: list[str], chunk_rows: int):
+        self.pf, self.columns, self.chunk_rows = pf, columns, chunk_rows
+        meta = pf.metadata
+        firsts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+        self.index = [(int(firsts[i]) + 1, i) for i in range(meta.num_row_groups) if firsts[i + 1] > firsts[i]]
+
+    def in_order(self) -> Iterator[tuple[int, Any]]:
+        row = 1
+        for batch in self.pf.iter_batches(batch_size=self.chunk_rows, columns=self.columns):
+            yield row, batch
+            row += batch.num_rows
+
+    def read(self, i: int) -> tuple[int, Any]:
+        assert self.index is not None
+        first, group = self.index[i]
+        return first, self.pf.read_row_group(group, columns=self.columns)
+
+
+class _CsvPieces(_Pieces):
+    """A CSV's rows cut into pieces of about ``block`` bytes at line ends outside quoted fields,
+    each parsed by pyarrow on its own.
+
+    pyarrow's streaming CSV reader reads ahead of its consumer without bound (about the whole
+    file at disk speed); cutting the pieces here keeps one piece in memory, and lets a pass
+    in order remember where each piece lies, so that training can visit them in any order.
+    """
+
+    def __init__(self, src: _Source, names: list[str], wanted: list[str], types: dict, block: int):
+        import pyarrow.csv as pcsv
+
+        self.src, self.block = src, block
+        self.read_options = pcsv.ReadOptions(column_names=names)  # the header is cut off the first piece
+        self.options = _csv_options(src, include_columns=wanted, column_types=types)
+        self.seekable = src.size() is not None  # a plain file: pieces can be read again by offset
+
+    def _parse(self, data: bytes):
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **self.options)
+
+    def in_order(self) -> Iterator[tuple[int, Any]]:
+        index, row, offset = [], 1, 0
+        with self.src.binary() as fh:
+            for data in _line_pieces(fh, self.block):
+                if offset == 0:  # the header record leads the first piece
+                    start = _header_end(data)
+                    data, offset = data[start:], start
+                if data.strip():
+                    table = self._parse(data)
+                    if table.num_rows:
+                        index.append((row, offset, len(data)))
+                        yield row, table
+                        row += table.num_rows
+                offset += len(data)
+        if self.seekable:
+            self.index = index
+
+    def read(self, i: int) -> tuple[int, Any]:
+        assert self.index is not None
+        first, offset, length = self.index[i]
+        with open(self.src.name, "rb") as fh:
+            fh.seek(offset)
+            return first, self._parse(fh.read(length))
+
+
+def _cut(data: bytes) -> int:
+    """The end of the last whole CSV record in ``data`` (which starts a record): one past the last
+    line end outside double quotes, or 0 when there is none."""
+    quotes = data.count(b'"')
+    end = data.rfind(b"\n")
+    while end >= 0:
+        if (quotes - data.count(b'"', end)) % 2 == 0:  # an even number of quotes before it: outside
+            return end + 1
+        end = data.rfind(b"\n", 0, end)
+    return 0
+
+
+def _header_end(data: bytes) -> int:
+    """One past the end of the first record (the header) in ``data``."""
+    end = data.find(b"\n")
+    while end >= 0 and data.count(b'"', 0, end) % 2:  # inside a quoted name
+        end = data.find(b"\n", end + 1)
+    return end + 1 if end >= 0 else len(data)
+
+
+def _csv_head(src: _Source):
+    """The header and the rows of about the first megabyte, parsed: what the column types are decided from."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    with src.binary() as fh:
+        data = next(_line_pieces(fh, 1 << 20), b"")
+    return pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
+
+
+def _line_pieces(fh, block: int) -> Iterator[bytes]:
+    """The rest of a CSV stream in pieces of about ``block`` bytes, each ending at a record end."""
+    carry = b""
+    while True:
+        more = fh.read(block)
+        if not more:
+            if carry.strip():  # the last record; its line end would belong to a quote left open
+                yield carry.rstrip(b"\r\n")
+            return
+        data = carry + more
+        end = _cut(data)
+        if end == 0:  # one record longer than a block: read on
+            carry = data
+            continue
+        yield data[:end]
+        carry = data[end:]
+
+
 @dataclass
 class TableChunks:
     """A file read a pass at a time: calling it starts a pass that yields ``(X, y)`` float64 chunks.
 
     The columns, types, notes and messages are those :func:`read_table` gives for the same file.
     ``dropped_rows`` counts the rows the last pass dropped for missing values (``missing="drop"``).
+    Without a target (``target_name`` None) ``y`` is an empty array.
+
+    After one pass in file order, :meth:`shuffled` visits the chunks (CSV pieces, Parquet row
+    groups) in a random order, where the file can be read out of order (a plain CSV or Parquet
+    file, not standard input or a compressed CSV: those are visited in file order).
     """
 
     path: str
     feature_names: list[str]
-    target_name: str
+    target_name: str | None
     notes: list[str]
     left_out: list[str]
-    _batches: Callable[[], Iterator[Any]]
+    _pieces: _Pieces
     _src: _Source
     missing: str = "error"
     dropped_rows: int = 0  # in the last pass
@@ -976,39 +1115,73 @@ class TableChunks:
     first_dropped: list[int] = field(default_factory=list)  # the first few dropped rows (from 1)
 
     def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        self.dropped_rows, self.first_dropped, self.rows_read = 0, [], 0
+        with self._reading():
+            for first, table in self._pieces.in_order():
+                chunk = self._convert(first, table)
+                self.rows_read = first + table.num_rows - 1
+                if chunk is not None:
+                    yield chunk
+        if self.rows_read and self.dropped_rows == self.rows_read:
+            raise ValueError(
+                f"{self.path}: every row has a missing value in the columns in use "
+                f"({_listing(self._columns)}); no row is left"
+            )
+
+    @property
+    def ordered(self) -> bool:
+        """Whether :meth:`shuffled` can visit the chunks out of order (known after one pass)."""
+        return self._pieces.index is not None
+
+    def shuffled(self, generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """A pass visiting the chunks in an order drawn from ``generator`` (a ``torch.Generator``);
+        in file order where the file cannot be read out of order."""
+        import torch
+
+        index = self._pieces.index
+        if index is None:
+            yield from self()
+            return
+        for i in torch.randperm(len(index), generator=generator).tolist():
+            with self._reading():
+                first, table = self._pieces.read(i)
+                chunk = self._convert(first, table)
+            if chunk is not None:
+                yield chunk
+
+    @property
+    def _columns(self) -> list[str]:
+        return [*self.feature_names, *([self.target_name] if self.target_name is not None else [])]
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Say what is wrong with the file, by row where a scan finds it, when pyarrow cannot read it."""
         import pyarrow as pa
 
-        src, names, target = self._src, self.feature_names, self.target_name
-        row = 1
-        self.dropped_rows, self.first_dropped = 0, []
         try:
-            for batch in self._batches():
-                n = batch.num_rows
-                if n == 0:
-                    continue
-                X = np.empty((n, len(names)), dtype=np.float64)
-                for j, name in enumerate(names):
-                    X[:, j] = _numbers(src, name, batch.column(name), row, missing=self.missing)
-                y = _numbers(src, target, batch.column(target), row, missing=self.missing)
-                if self.missing == "drop":
-                    incomplete = np.isnan(X).any(axis=1) | np.isnan(y)
-                    if incomplete.any():
-                        self.dropped_rows += int(incomplete.sum())
-                        room = _DROPPED_SHOWN + 1 - len(self.first_dropped)
-                        self.first_dropped += (np.flatnonzero(incomplete)[:room] + row).tolist()
-                        X, y = X[~incomplete], y[~incomplete]
-                row += n
-                if len(y):
-                    yield X, y
+            yield
         except (pa.ArrowInvalid, OSError) as exc:
-            found = _diagnosis(src, [*names, target]) if src.fmt == "csv" else None
+            src = self._src
+            found = _diagnosis(src, self._columns) if src.fmt == "csv" else None
             raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({exc})") from None
-        self.rows_read = row - 1
-        if row > 1 and self.dropped_rows == row - 1:
-            raise ValueError(
-                f"{src.name}: every row has a missing value in the columns in use "
-                f"({_listing([*names, target])}); no row is left"
-            )
+
+    def _convert(self, row: int, table) -> tuple[np.ndarray, np.ndarray] | None:
+        """A chunk's columns as float64 (rows with gaps dropped, and counted, under ``missing="drop"``)."""
+        src, n = self._src, table.num_rows
+        X = np.empty((n, len(self.feature_names)), dtype=np.float64)
+        for j, name in enumerate(self.feature_names):
+            X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
+        target = self.target_name
+        y = _numbers(src, target, table.column(target), row, missing=self.missing) if target else np.empty(0)
+        if self.missing == "drop":
+            incomplete = np.isnan(X).any(axis=1) | (np.isnan(y) if target else False)
+            if incomplete.any():
+                self.dropped_rows += int(incomplete.sum())
+                room = _DROPPED_SHOWN + 1 - len(self.first_dropped)
+                self.first_dropped += (np.flatnonzero(incomplete)[:room] + row).tolist()
+                X = X[~incomplete]
+                y = y[~incomplete] if target else y
+        return (X, y) if len(X) else None
 
     @property
     def dropped_note(self) -> str | None:
@@ -1021,7 +1194,7 @@ class TableChunks:
 def table_chunks(
     path,
     *,
-    target: str,
+    target: str | None,
     features: list[str] | None = None,
     chunk_rows: int = 65536,
     missing: str = "error",
@@ -1034,67 +1207,59 @@ def table_chunks(
     row group's values where the schema says text); later chunks must agree, and a value that
     does not is refused with its row. Returns ``(chunks, feature_names)``: each call of ``chunks``
     reads the file again, so memory holds one chunk, and ``chunks.notes`` says what the default
-    features left out.
+    features left out. ``target=None`` reads features only (to predict), and then needs ``features``.
     """
     import pyarrow as pa
 
     _check_missing(missing)
     if _files(path) is not None:
         raise ValueError(f"{os.fspath(path)}: a folder or a pattern of files is read whole, not in chunks")
+    if target is None and features is None:
+        raise ValueError("table_chunks without a target needs the feature columns")
     src = _Source(path, sep=sep, decimal=decimal)
     path = src.name
+    pieces: _Pieces
     if src.fmt == "parquet":
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(src.arrow())
+        # pre_buffer=False: pyarrow would otherwise buffer every row group of the file up front
+        pf = pq.ParquetFile(src.arrow(), pre_buffer=False)
         names = [str(n) for n in pf.schema_arrow.names]
         _check_header(path, names)
         if pf.metadata.num_rows == 0:
             raise ValueError(f"{path}: has a header but no rows")
         first = next(pf.iter_batches(batch_size=max(chunk_rows, 1000)))
-        choice = _choose_from(first, src, names, target, features, True)
-        chosen = choice.features
-
-        def batches() -> Iterator[Any]:
-            return pf.iter_batches(batch_size=chunk_rows, columns=[*chosen, target])
+        choice = _choose_from(first, src, names, target, features, target is not None)
+        pieces = _ParquetPieces(pf, [*choice.features, *([target] if target else [])], chunk_rows)
     else:
-        import pyarrow.csv as pcsv
-
         try:
-            probe = pcsv.open_csv(src.arrow(), read_options=pcsv.ReadOptions(block_size=1 << 20), **_csv_options(src))
-            schema = probe.schema
-            first = probe.read_next_batch()
-        except StopIteration:
-            raise ValueError(f"{path}: has a header but no rows") from None
+            first = _csv_head(src)
         except (pa.ArrowInvalid, OSError) as exc:
             raise ValueError(_diagnosis(src) or f"{path}: cannot be read as CSV ({exc})") from None
+        if first.num_rows == 0:
+            raise ValueError(f"{path}: has a header but no rows")
+        schema = first.schema
         names = [str(n) for n in schema.names]
-        choice = _choose_from(first, src, names, target, features, True)
-        chosen = choice.features
-        wanted = [*chosen, target]
-        # numbers as float64 (booleans as booleans, numbers written as text as text) in every block
+        choice = _choose_from(first, src, names, target, features, target is not None)
+        wanted = [*choice.features, *([target] if target else [])]
+        # numbers as float64 (booleans as booleans, numbers written as text as text) in every piece
         types = {}
         for w in wanted:
             t = first.column(w).type
             types[w] = pa.bool_() if pa.types.is_boolean(t) else pa.string() if pa.types.is_string(t) else pa.float64()
         size = src.size()
         row_bytes = max(8, size // max(1, _count_guess(src))) if size else 100
-        block = int(min(max(chunk_rows * row_bytes, 1 << 16), 1 << 30))
+        block = int(min(max(chunk_rows * row_bytes, 1 << 12), 1 << 30))
+        pieces = _CsvPieces(src, names, wanted, types, block)
 
-        def batches() -> Iterator[Any]:
-            return pcsv.open_csv(
-                src.arrow(),
-                read_options=pcsv.ReadOptions(block_size=block),
-                **_csv_options(src, include_columns=wanted, column_types=types),
-            )
-
+    chosen = choice.features
     for name in chosen:
         if _kind(first.column(name))[0] == "text":
             raise ValueError(
                 f"{path}: column {_quote(name)} holds text: categories are coded when a file is read whole, "
                 f"not in chunks; code the column as numbers to use it here"
             )
-    chunks = TableChunks(path, chosen, target, choice.notes, choice.left_out, batches, src, missing)
+    chunks = TableChunks(path, chosen, target, choice.notes, choice.left_out, pieces, src, missing)
     return chunks, chosen
 
 
