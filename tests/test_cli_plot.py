@@ -151,3 +151,53 @@ def test_plot_data_refuses_a_text_feature_and_a_fit_on_a_constant(tmp_path, caps
         "",
     ) and err == "linearnet plot: error: --fit needs a feature that varies; 'flat' takes one value\n"
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
+
+
+@pytest.mark.filterwarnings("error")  # a RuntimeWarning of NumPy's would be printed too
+def test_plot_normal_draws_a_huge_std_and_refuses_a_tiny_one_in_one_line(tmp_path, capsys):
+    flat = tmp_path / "flat.png"
+    code, out, err = cli(capsys, "plot", "normal", "--params", "0,1e300", "--out", flat)
+    assert (code, out, err) == (0, f"picture written to {flat}\n", "")
+    assert_picture(flat)
+    code, out, err = cli(capsys, "plot", "normal", "--params", "0,1", "0,1e-320", "--out", tmp_path / "spike.png")
+    assert (code, out) == (2, "") and err == (
+        "linearnet plot: error: the normal density with mean 0 and std 1e-320 is too large for a float at its peak "
+        "1/(std·√(2π)); give a std of at least 1e-308\n"
+    )
+    assert not (tmp_path / "spike.png").exists()
+
+
+@pytest.mark.filterwarnings("error")
+def test_plot_data_fits_values_near_1e170_and_refuses_one_row_and_values_too_large_to_draw(
+    tmp_path, capsys, monkeypatch
+):
+    import linearnet.plot
+
+    lines = []
+    real = linearnet.plot.plot_data
+    monkeypatch.setattr(linearnet.plot, "plot_data", lambda x, y, **kw: lines.append(kw["line"]) or real(x, y, **kw))
+    data = tmp_path / "d.csv"
+    argv = ["plot", "data", "--data", data, "--target", "y", "--feature", "x", "--fit", "--out", tmp_path / "a.png"]
+    data.write_text("x,y\n1e170,3e170\n2e170,5e170\n3e170,7e170\n4e170,9e170\n")  # y = 2x + 1e170
+    code, out, err = cli(capsys, *argv)
+    assert (code, err) == (0, "") and lines[-1] == pytest.approx((2.0, 1e170), rel=1e-12)
+    assert_picture(tmp_path / "a.png")
+    data.write_text("x,y\n-1e-170,-2\n1e-170,2\n")  # y = 2e170·x: solved too
+    assert cli(capsys, *argv)[0] == 0 and lines[-1] == pytest.approx((2e170, 0.0), rel=1e-12, abs=1e-12)
+    for rows, message in [
+        ("2,3\n", "--fit needs at least two rows to draw a line through, got 1"),
+        ("1,1\n1.0000000000000002,2\n1,3\n", "--fit needs a feature that varies; 'x' varies too little to fit a line"),
+        (
+            "1e-170,-1e170\n2e-170,1e170\n",
+            "--fit: the slope of the line overflows float64; rescale the feature or the label",
+        ),
+        (
+            "1.7e308,1\n0,2\n",  # solved, but matplotlib cannot place ticks there
+            "the feature 'x' reaches 1.7e+308, too large to draw (the axes' ticks overflow float64 beyond ±1e+307); "
+            "rescale it",
+        ),
+    ]:
+        data.write_text("x,y\n" + rows)
+        code, out, err = cli(capsys, *argv[:-1], tmp_path / "b.png")
+        assert (code, out, err) == (2, "", f"linearnet plot: error: {message}\n")
+    assert not (tmp_path / "b.png").exists()

@@ -132,3 +132,31 @@ def test_live_loss_only_collects_in_a_shell_without_a_kernel_or_without_ipython(
     monkeypatch.setitem(sys.modules, "IPython", None)  # IPython not installed: importing it fails
     live(2, 0.5)
     assert live.losses == [1.0, 0.5] and shown.shown == [] and shown.updates == []
+
+
+@pytest.mark.filterwarnings("error")  # and no RuntimeWarning of NumPy's on the way
+def test_the_normal_density_of_a_huge_std_is_drawn_and_of_a_tiny_one_refused():
+    from linearnet.plot import plot_normal
+
+    x = np.array([-7.0, 0.0, 7.0])
+    assert normal(x, 0, 1e300) == pytest.approx([1 / (np.sqrt(2 * np.pi) * 1e300)] * 3, rel=1e-15)  # flat
+    assert normal(x, 0, 1e308) == pytest.approx([1 / np.sqrt(2 * np.pi) / 1e308] * 3, rel=1e-9)  # subnormal
+    assert plot_normal([(0, 1e300)]).axes[0].lines[0].get_ydata() == pytest.approx(
+        normal(np.arange(-7, 7, 0.01), 0, 1e300)
+    )
+    for std, shown in ((1e-320, "1e-320"), (2e-309, "2e-309")):  # 1e-320 is 9.99989e-321 to :g
+        with pytest.raises(ValueError) as info:
+            plot_normal([(0, 1), (3, std)])
+        assert str(info.value) == (
+            f"the normal density with mean 3 and std {shown} is too large for a float at its peak "
+            f"1/(std·√(2π)); give a std of at least 1e-308"
+        )
+
+
+def test_plot_data_refuses_what_it_cannot_draw():
+    from linearnet.plot import plot_data
+
+    with pytest.raises(ValueError, match=r"^the label 'price' holds a value that is not a finite number$"):
+        plot_data([1.0, 2.0], [3.0, np.nan], ylabel="price")
+    with pytest.raises(ValueError, match=r"^the fitted line reaches 2e\+307, too large to draw"):
+        plot_data([0.0, 1.0], [0.0, 1.0], line=(2e307, 0.0))

@@ -57,25 +57,51 @@ def save_figure(fig, path, *, size: tuple[int, int] | None = None) -> None:
 
 
 def normal(x, mu, sigma):
-    """The normal density p(x) = exp(−(x − μ)² / 2σ²) / sqrt(2πσ²) (d2l 3.1)."""
-    return np.exp(-0.5 * ((np.asarray(x) - mu) / sigma) ** 2) / np.sqrt(2 * np.pi * sigma**2)
+    """The normal density p(x) = exp(−(x − μ)² / 2σ²) / sqrt(2πσ²) (d2l 3.1).
+
+    Written as exp(−z²/2) / σ / √(2π) with z = (x − μ)/σ, so that no intermediate overflows: a σ of
+    1e300 gives its tiny flat density, not inf/inf. Where the density itself exceeds the largest float
+    (σ below about 6e-309, near μ) it is inf, without a warning; :func:`plot_normal` refuses that.
+    """
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        z = (np.asarray(x, dtype=np.float64) - mu) / sigma
+        return np.exp(-0.5 * z**2) / sigma / np.sqrt(2 * np.pi)
 
 
 def plot_normal(params, *, x=None):
-    """The book's figure: normal densities for several (mean, std) pairs on x in [−7, 7]."""
+    """The book's figure: normal densities for several (mean, std) pairs on x in [−7, 7].
+
+    A pair whose density is too large for a float at its peak (std below about 6e-309) is refused
+    with ``ValueError``.
+    """
     from matplotlib.figure import Figure
 
     x = np.arange(-7, 7, 0.01) if x is None else np.asarray(x)
+    curves = []
+    for mu, sigma in params:
+        y = normal(x, mu, sigma)
+        if not (np.isfinite(normal(mu, mu, sigma)) and np.isfinite(y).all()):
+            raise ValueError(
+                f"the normal density with mean {_short(mu)} and std {_short(sigma)} is too large for a float at "
+                f"its peak 1/(std·√(2π)); give a std of at least 1e-308"
+            )
+        curves.append((y, f"mean {mu:g}, std {sigma:g}"))
     fig = Figure(figsize=(6, 3.5), dpi=100)
     ax = fig.add_subplot()
-    for mu, sigma in params:
-        ax.plot(x, normal(x, mu, sigma), label=f"mean {mu:g}, std {sigma:g}")
+    for y, label in curves:
+        ax.plot(x, y, label=label)
     ax.set_xlabel("x")
     ax.set_ylabel("p(x)")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _short(v: float) -> str:
+    """``v`` as briefly as it reads back as the same number: 3 not 3.0, 1e-320 not 9.99989e-321."""
+    text, exact = f"{v:g}", repr(float(v))
+    return text if float(text) == v and len(text) <= len(exact) else exact
 
 
 def plot_loss(losses, *, steps=None, floor=None, title="training loss"):
@@ -118,18 +144,41 @@ def plot_loss(losses, *, steps=None, floor=None, title="training loss"):
     return fig
 
 
+DRAWABLE = 1e307  # matplotlib's axis limits and ticks overflow float64 for values much beyond this
+
+
+def _check_drawable(values: np.ndarray, what: str) -> None:
+    if not np.isfinite(values).all():
+        raise ValueError(f"{what} holds a value that is not a finite number")
+    if values.size and np.abs(values).max() > DRAWABLE:
+        raise ValueError(
+            f"{what} reaches {_short(float(np.abs(values).max()))}, too large to draw (the axes' ticks overflow "
+            f"float64 beyond ±{DRAWABLE:g}); rescale it"
+        )
+
+
 def plot_data(x, y, *, xlabel="feature", ylabel="label", line=None):
-    """A feature against the label (d2l 3.2's scatter); ``line=(slope, intercept)`` adds a fit."""
+    """A feature against the label (d2l 3.2's scatter); ``line=(slope, intercept)`` adds a fit.
+
+    Values must be finite and at most :data:`DRAWABLE` in size (``ValueError`` otherwise): beyond
+    that matplotlib cannot place the axes' ticks.
+    """
     from matplotlib.figure import Figure
 
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    _check_drawable(x, f"the feature {xlabel!r}")
+    _check_drawable(y, f"the label {ylabel!r}")
+    if line is not None:
+        xs = np.array([x.min(), x.max()])
+        slope, intercept = line
+        with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+            ys = slope * xs + intercept
+        _check_drawable(ys, "the fitted line")
     fig = Figure(figsize=(6, 3.5), dpi=100)
     ax = fig.add_subplot()
     ax.scatter(x, y, s=6, alpha=0.6)
     if line is not None:
-        xs = np.array([x.min(), x.max()])
-        slope, intercept = line
-        ax.plot(xs, slope * xs + intercept, color="tab:red", label=f"fit: {slope:.4g}·x + {intercept:.4g}")
+        ax.plot(xs, ys, color="tab:red", label=f"fit: {slope:.4g}·x + {intercept:.4g}")
         ax.legend()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

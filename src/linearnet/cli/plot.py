@@ -77,7 +77,9 @@ def plot_normal(args) -> int:
             )
     from ..plot import plot_normal as draw
 
-    write_figure(PROG, draw(args.params), args.out, args.size)
+    with refused(PROG):  # a density too large for a float
+        fig = draw(args.params)
+    write_figure(PROG, fig, args.out, args.size)
     return 0
 
 
@@ -114,16 +116,39 @@ def plot_data(args) -> int:
 
             _, X, Y = draw(experiment.data, torch.Generator().manual_seed(args.seed))  # as train draws them
             x, y, ylabel = X[:, features.index(args.feature)].numpy(), Y.reshape(-1).numpy(), "y"
-    line = None
-    if args.fit:
-        from ..leastsq import solve
-
-        try:
-            fit = solve(x.reshape(-1, 1), y)
-        except ValueError:
-            raise UsageError(PROG, f"--fit needs a feature that varies; {args.feature!r} takes one value") from None
-        line = (float(fit.coef[0]), fit.intercept)
+    line = fitted_line(x, y, args.feature) if args.fit else None
     from ..plot import plot_data as draw_data
 
-    write_figure(PROG, draw_data(x, y, xlabel=args.feature, ylabel=ylabel, line=line), args.out, args.size)
+    with refused(PROG):  # values too large to draw
+        fig = draw_data(x, y, xlabel=args.feature, ylabel=ylabel, line=line)
+    write_figure(PROG, fig, args.out, args.size)
     return 0
+
+
+def fitted_line(x, y, feature: str) -> tuple[float, float]:
+    """--fit: the least-squares line (slope, intercept) of y on x.
+
+    Solved on x and y scaled by powers of two to a largest |value| in [½, 1) (exact), so that values
+    near 1e170, whose squares overflow, fit as well as values near 1.
+    """
+    import numpy as np
+
+    from ..leastsq import solve
+
+    if len(x) < 2:
+        raise UsageError(PROG, f"--fit needs at least two rows to draw a line through, got {len(x)}")
+    if x.min() == x.max():
+        raise UsageError(PROG, f"--fit needs a feature that varies; {feature!r} takes one value")
+    ex, ey = (int(np.frexp(np.abs(v).max())[1]) for v in (x, y))
+    try:
+        fit = solve(np.ldexp(x, -ex).reshape(-1, 1), np.ldexp(y, -ey))
+    except ValueError:  # the scaled values are distinct but too close to tell apart
+        raise UsageError(
+            PROG, f"--fit needs a feature that varies; {feature!r} varies too little to fit a line"
+        ) from None
+    try:
+        return math.ldexp(float(fit.coef[0]), ey - ex), math.ldexp(fit.intercept, ey)
+    except OverflowError:
+        raise UsageError(
+            PROG, "--fit: the slope of the line overflows float64; rescale the feature or the label"
+        ) from None
