@@ -128,7 +128,67 @@ def test_predictions_that_overflow_are_refused_in_one_line(tmp_path, capsys):
     data.write_text("x\n0.5\n3\n-4\n")
     code, out, err = cli(capsys, "predict", data, "--model", model, "--out", tmp_path / "p.csv")
     assert (code, out) == (2, "") and err == (
-        f"linearnet predict: error: {model}: the prediction for row 2 overflows float64 (2 of 3 rows do): "
+        f"linearnet predict: error: {model}: the prediction for row 2 overflows float64 "
+        f"(2 of the 3 rows read with it do): "
         f"the model's coefficients are too large for these data\n"
     )
     assert not (tmp_path / "p.csv").exists()
+
+
+def _big_model(tmp_path, n=5000):
+    """A model y = 1 + 2a - b, a CSV of n rows for it (a Parquet copy too) and its predictions."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(n), rng.standard_normal(n)
+    csv_path, parquet_path = tmp_path / "rows.csv", tmp_path / "rows.parquet"
+    csv_path.write_text("a,b\n" + "".join(f"{x!r},{z!r}\n" for x, z in zip(a.tolist(), b.tolist(), strict=True)))
+    pq.write_table(pa.table({"a": a, "b": b}), parquet_path, row_group_size=700)
+    model_path = tmp_path / "m.json"
+    model = Model(["a", "b"], np.array([2.0, -1.0]), 1.0, target="y")
+    save_model(model, model_path)
+    return model_path, csv_path, parquet_path, model.predict(np.column_stack([a, b]))  # all rows at once
+
+
+@pytest.mark.parametrize("out", [None, "pred.csv", "pred.parquet"])
+@pytest.mark.parametrize("data", ["csv", "parquet"])
+def test_a_file_is_predicted_a_chunk_at_a_time_with_the_same_predictions(tmp_path, capsys, monkeypatch, data, out):
+    from linearnet.cli import predict
+
+    model_path, csv_path, parquet_path, expected = _big_model(tmp_path)
+    seen = []
+    real = Model.prediction_columns
+    monkeypatch.setattr(predict, "CHUNK_ROWS", 600)
+    monkeypatch.setattr(Model, "prediction_columns", lambda self, X, **kw: seen.append(len(X)) or real(self, X, **kw))
+    argv = ["predict", "--model", model_path, csv_path if data == "csv" else parquet_path]
+    code, text, err = cli(capsys, *argv, *(["--out", tmp_path / out] if out else []))
+    assert code == 0 and err == ""
+    assert len(seen) > 5 and sum(seen) == 5000 and max(seen) <= 1000  # chunks, not the whole file
+    if out is None:
+        lines = text.splitlines()
+        assert lines[0] == "y_predicted" and len(lines) == 5001
+        got = [float(v) for v in lines[1:]]
+    else:
+        got = read_table(tmp_path / out, target="y_predicted", features=[]).target
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_bad_value_late_in_a_streamed_file_is_named_by_its_row_and_leaves_the_output(tmp_path, capsys, monkeypatch):
+    from linearnet.cli import predict
+
+    model_path, csv_path, _, _ = _big_model(tmp_path)
+    monkeypatch.setattr(predict, "CHUNK_ROWS", 600)
+    lines = csv_path.read_text().splitlines()
+    lines[4001] = "1e308,-1e308"  # row 4001: 2·1e308 overflows
+    csv_path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "pred.csv"
+    out.write_text("kept\n")
+    code, text, err = cli(capsys, "predict", "--model", model_path, csv_path, "--out", out)
+    assert code == 2 and text == "" and out.read_text() == "kept\n"
+    assert err.startswith(f"linearnet predict: error: {model_path}: the prediction for row 4001 overflows float64")
+    lines[4001] = "1,x"
+    csv_path.write_text("\n".join(lines) + "\n")
+    code, text, err = cli(capsys, "predict", "--model", model_path, csv_path, "--out", out)
+    assert code == 2 and out.read_text() == "kept\n"
+    assert err == f"linearnet predict: error: {csv_path}: column 'b', row 4001 (line 4002): 'x' is not a number\n"

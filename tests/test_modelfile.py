@@ -315,17 +315,20 @@ def test_predictions_that_overflow_are_refused_naming_the_model_file_and_the_fir
     with pytest.raises(ValueError) as info:
         load_model(path).prediction_columns(X)
     assert str(info.value) == (
-        f"{path}: the prediction for row 2 overflows float64 (2 of 3 rows do): "
+        f"{path}: the prediction for row 2 overflows float64 (2 of the 3 rows read with it do): "
         f"the model's coefficients are too large for these data"
     )
     path.write_text(json.dumps(SOFTMAX | {"coefficients": [[1e308, 0.0], [-1e308, 0.0]]}))
     with pytest.raises(ValueError) as info:
         load_model(path).prediction_columns(X)
     assert str(info.value) == (
-        f"{path}: the class scores for row 2 overflow float64 (2 of 3 rows do): "
+        f"{path}: the class scores for row 2 overflow float64 (2 of the 3 rows read with it do): "
         f"the model's coefficients are too large for these data"
     )
     with pytest.raises(ValueError) as info:  # a model made in memory is "the model"
         Model(["a", "b"], [1e308, 0.0], 0.0).predict(X)
     assert str(info.value).startswith("the model: the prediction for row 2 overflows float64")
     assert Model(["a", "b"], [1e308, 0.0], 0.0).predict(X[:1]).tolist() == [5e307]
+    with pytest.raises(ValueError) as info:  # not the model's fault
+        Model(["a", "b"], [1.0, 0.0], 0.0).predict([[1.0, 2.0], [np.nan, 1.0]])
+    assert str(info.value) == "the model: row 2 of the data holds a value that is not a finite number"

@@ -75,17 +75,18 @@ class Model:
     def __post_init__(self):
         self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
 
-    def predict(self, X) -> np.ndarray:
-        """ŷ = X·coefficients + intercept, one per row; a row whose ŷ overflows float64 is refused."""
+    def predict(self, X, *, first_row: int = 1) -> np.ndarray:
+        """ŷ = X·coefficients + intercept, one per row; a row whose ŷ overflows float64 is refused
+        (named counting from ``first_row``, the number of X's first row in its file)."""
         X = _checked(X, self.features)
         with np.errstate(over="ignore", invalid="ignore"):  # refused below, with the row, not warned of
             y_hat = X @ self.coefficients + self.intercept  # (n,)
-        _check_finite(self.source, X, y_hat, "the prediction for row {row} overflows")
+        _check_finite(self.source, X, y_hat, "the prediction for row {row} overflows", first_row)
         return y_hat
 
-    def prediction_columns(self, X) -> dict[str, np.ndarray]:
+    def prediction_columns(self, X, *, first_row: int = 1) -> dict[str, np.ndarray]:
         """What ``linearnet predict`` writes: one column, ``<target>_predicted`` (or ``prediction``)."""
-        return {_prediction_name(self.target): self.predict(X)}
+        return {_prediction_name(self.target): self.predict(X, first_row=first_row)}
 
     def to_dict(self) -> dict:
         return {
@@ -123,20 +124,20 @@ class SoftmaxModel:
         self.coefficients = np.asarray(self.coefficients, dtype=np.float64)
         self.intercepts = np.asarray(self.intercepts, dtype=np.float64)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X, *, first_row: int = 1) -> np.ndarray:
         X = _checked(X, self.features)
         with np.errstate(over="ignore", invalid="ignore"):  # refused below, with the row, not warned of
             z = X @ self.coefficients.T + self.intercepts  # (n, q) logits
-        _check_finite(self.source, X, z, "the class scores for row {row} overflow")
+        _check_finite(self.source, X, z, "the class scores for row {row} overflow", first_row)
         z = np.exp(z - z.max(axis=1, keepdims=True))  # stable: the largest is exp(0)
         return z / z.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> list[str]:
         return [self.classes[k] for k in self.predict_proba(X).argmax(axis=1)]
 
-    def prediction_columns(self, X) -> dict[str, object]:
+    def prediction_columns(self, X, *, first_row: int = 1) -> dict[str, object]:
         """What ``linearnet predict`` writes: the predicted class, then each class's probability ``p_<class>``."""
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X, first_row=first_row)
         columns: dict[str, object] = {_prediction_name(self.target): [self.classes[k] for k in proba.argmax(axis=1)]}
         columns.update({f"p_{c}": proba[:, k] for k, c in enumerate(self.classes)})
         return columns
@@ -190,18 +191,19 @@ def _checked(X, features: list[str]) -> np.ndarray:
     return X
 
 
-def _check_finite(source: str | None, X: np.ndarray, values: np.ndarray, what: str) -> None:
-    """Refuse values computed from the rows of ``X`` that are not finite, naming the model and the first row."""
+def _check_finite(source: str | None, X: np.ndarray, values: np.ndarray, what: str, first_row: int = 1) -> None:
+    """Refuse values computed from the rows of ``X`` that are not finite, naming the model and the first row
+    (X's rows are numbered from ``first_row``)."""
     bad = ~np.isfinite(values) if values.ndim == 1 else ~np.isfinite(values).all(axis=1)
     if not bad.any():
         return
     rows = np.flatnonzero(bad)
-    row = int(rows[0]) + 1
+    row = int(rows[0]) + first_row
     where = source or "the model"
     if not np.isfinite(X[rows[0]]).all():
         raise ValueError(f"{where}: row {row} of the data holds a value that is not a finite number")
     raise ValueError(
-        f"{where}: {what.format(row=row)} float64 ({len(rows)} of {len(values)} rows do): "
+        f"{where}: {what.format(row=row)} float64 ({len(rows)} of the {len(values)} rows read with it do): "
         f"the model's coefficients are too large for these data"
     )
 

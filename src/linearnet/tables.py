@@ -31,7 +31,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1255,6 +1255,8 @@ def table_chunks(
     chosen = choice.features
     for name in chosen:
         if _kind(first.column(name))[0] == "text":
+            if target is None:  # features a model names: numbers, and the first that is not says where
+                _numbers(src, name, first.column(name), 1, missing=missing)
             raise ValueError(
                 f"{path}: column {_quote(name)} holds text: categories are coded when a file is read whole, "
                 f"not in chunks; code the column as numbers to use it here"
@@ -1312,22 +1314,42 @@ def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.
 # --- writing -------------------------------------------------------------------------------
 
 
-def write_table(path, columns: dict[str, np.ndarray]) -> None:
-    """Write columns to CSV or Parquet (by extension: .parquet/.pq), atomically."""
+def write_table(path, columns: dict | Iterable[dict]) -> None:
+    """Write columns to CSV or Parquet (by extension: .parquet/.pq), atomically.
+
+    ``columns`` maps names to values, or is an iterable of such maps, written one after another
+    as they come (a Parquet row group each): predictions are streamed so, a chunk at a time.
+    """
+    parts: Iterable[dict] = [columns] if isinstance(columns, dict) else columns
     if str(path).lower().endswith((".parquet", ".pq")):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.table({k: np.asarray(v) for k, v in columns.items()})
-        atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+        def write(tmp):
+            writer = None
+            try:
+                for part in parts:
+                    table = pa.table({k: np.asarray(v) for k, v in part.items()})
+                    writer = writer or pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
+
     else:
-        text = csv_text(columns)
 
         def write(tmp):
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
+                write_csv(fh, parts)
 
-        atomic_write(path, write)
+    atomic_write(path, write)
+
+
+def write_csv(fh, parts: Iterable[dict]) -> None:
+    """Write each map of columns in ``parts`` to the text stream ``fh`` as CSV rows, the header once."""
+    for i, part in enumerate(parts):
+        text = csv_text(part)
+        fh.write(text if i == 0 else text[text.index("\n") + 1 :])
 
 
 def csv_text(columns: dict[str, np.ndarray]) -> str:

@@ -12,7 +12,7 @@ import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from ..outputs import check_output
@@ -23,6 +23,7 @@ __all__ = [
     "refused",
     "number",
     "whole",
+    "seed",
     "names",
     "size",
     "numbers",
@@ -76,6 +77,16 @@ def whole(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def seed(text: str) -> int:
+    """A --seed: a whole number from 0 to 2**63 - 1, what torch.Generator takes."""
+    from ..config import check_seed
+
+    try:
+        return check_seed(int(text))
+    except (ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63 - 1, got {text!r}") from None
 
 
 def names(text: str) -> list[str]:
@@ -175,14 +186,32 @@ def save_model(prog: str, model, path: str, *, announce: bool = True) -> None:
         print(f"model written to {path}")
 
 
-def write_columns(prog: str, columns: dict, path: str | None) -> None:
-    """Write columns as CSV or Parquet to ``path`` (by extension), or as CSV to stdout."""
-    from ..tables import csv_text, write_table
+class _Refused(Exception):
+    """A data error met while an output is being written: the user's to mend, not a failed write."""
 
-    if path is None:
-        sys.stdout.write(csv_text(columns))
-    else:
-        _written(prog, path, lambda: write_table(path, columns))
+
+def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -> None:
+    """Write columns as CSV or Parquet to ``path`` (by extension), or as CSV to stdout.
+
+    ``columns`` may be an iterable of column maps computed as they are written (predictions
+    a chunk at a time); a ValueError or TypeError it raises is the data's, reported as a user
+    error, and leaves an output file as it was (stdout keeps the rows already written).
+    """
+    from ..tables import write_csv, write_table
+
+    def parts() -> Iterator[dict]:
+        try:
+            yield from [columns] if isinstance(columns, dict) else columns
+        except (ValueError, TypeError) as exc:
+            raise _Refused(str(exc)) from None
+
+    try:
+        if path is None:
+            write_csv(sys.stdout, parts())
+        else:
+            _written(prog, path, lambda: write_table(path, parts()))
+    except _Refused as exc:
+        raise UsageError(prog, exc) from None
 
 
 # --- training -----------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from .common import add_table_flags, check_out, note, refused, table_options, write_columns
 
 PROG = "linearnet predict"
+CHUNK_ROWS = 100_000  # rows predicted at a time from a file
 
 
 def add_parser(commands) -> None:
@@ -21,26 +24,42 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    import os
+
     from ..modelfile import load_model
-    from ..tables import read_table
+    from ..tables import read_table, table_chunks
 
     check_out(PROG, args.out, args.data, args.model)
     with refused(PROG):
         model = load_model(args.model)
         formula = getattr(model, "formula", None)
-        table = read_table(
-            args.data,
-            features=None if formula else model.columns or model.features,
-            require_target=False,
-            levels=model.coding or {},
-            formula=formula,
-            **table_options(args),
-        )
-    for text in table.notes:
+        # a plain file streams, a chunk at a time; categories and formulas need the file whole
+        if not formula and not model.coding and args.data != "-" and os.path.isfile(args.data):
+            chunks, _ = table_chunks(
+                args.data, target=None, features=model.features, chunk_rows=CHUNK_ROWS, **table_options(args)
+            )
+            notes, columns = chunks.notes, _predicted(model, chunks())
+        else:
+            table = read_table(
+                args.data,
+                features=None if formula else model.columns or model.features,
+                require_target=False,
+                levels=model.coding or {},
+                formula=formula,
+                **table_options(args),
+            )
+            notes, columns = table.notes, _predicted(model, [(table.features, None)])
+    for text in notes:
         note(PROG, text)
-    with refused(PROG):  # a file whose columns do not fit the model is the user's to mend
-        columns = model.prediction_columns(table.features)
-    write_columns(PROG, columns, args.out)
+    write_columns(PROG, columns, args.out)  # a file whose values do not fit the model is refused on the way
     if args.out not in (None, "-"):  # on standard output, the predictions alone
         print(f"predictions written to {args.out}")
     return 0
+
+
+def _predicted(model, chunks) -> Iterator[dict]:
+    """The prediction columns of each chunk of rows, rows numbered through the file."""
+    row = 1
+    for X, _ in chunks:
+        yield model.prediction_columns(X, first_row=row)
+        row += len(X)
