@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import math
+
 from .common import Parser, refused, whole
 
 PROG = "linearnet bench"
@@ -18,9 +21,24 @@ def add_parser(commands) -> None:
         description="Add two vectors element by element in a Python loop and in one "
         "vectorised call, for torch and NumPy; print median times.",
     )
-    vec.add_argument("--n", type=whole, default=100_000, help="vector length (default 100000)")
+    vec.add_argument("--n", type=length, default=100_000, help="vector length, such as 100000 or 1e5 (default 100000)")
     vec.add_argument("--repeat", type=whole, default=3, help="runs of each (default 3; the median is shown)")
     vec.set_defaults(handler=vectorization)
+
+
+def length(text: str) -> int:
+    """A whole number, also in scientific notation (1e5), as a vector's length is often written."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 100000 or 1e5, got {text!r}")
+    return int(value)
 
 
 def vectorization(args) -> int:
