@@ -174,3 +174,21 @@ def test_a_reader_that_stops_early_ends_the_run_quietly():
         proc.kill()
     assert [line.split(",")[0] for line in lines] == ["epoch 1", "epoch 2"]
     assert err == "" and code == 141
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--dataset", "digits"],
+        ["train"],
+        ["plot", "data", "--preset", "d2l-3.2", "--feature", "x1", "--out", "p.png"],
+    ],
+)
+@pytest.mark.parametrize("seed", ["-1", str(2**63)])
+def test_every_seed_flag_refuses_what_a_generator_cannot_take(tmp_path, monkeypatch, capsys, argv, seed):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, *argv, f"--seed={seed}")
+    prog = " ".join(["linearnet", *argv[:2]]) if argv[0] == "plot" else "linearnet train"
+    assert (code, out) == (2, "")
+    assert err == f"{prog}: error: argument --seed: expected a whole number from 0 to 2**63 - 1, got '{seed}'\n"
+    assert list(tmp_path.iterdir()) == []

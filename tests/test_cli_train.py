@@ -83,7 +83,33 @@ def test_negative_weights_with_the_equals_form(capsys):
         ),
         (["--impl", "gpu"], "linearnet train: error: impl must be one of scratch, concise, fast, got 'gpu'"),
         (["--noise-dist", "cauchy"], "linearnet train: error: noise_dist must be one of normal, laplace, got 'cauchy'"),
-        (["--seed", "-3"], "linearnet train: error: seed must be a whole number >= 0, got -3; e.g. 0"),
+        (
+            ["--seed", "-3"],
+            "linearnet train: error: argument --seed: expected a whole number from 0 to 2**63 - 1, got '-3'",
+        ),
+        (
+            ["--dataset", "digits", "--seed=-1"],
+            "linearnet train: error: argument --seed: expected a whole number from 0 to 2**63 - 1, got '-1'",
+        ),
+        (
+            ["--data", HOUSES, "--target", "price", "--seed", str(2**63)],
+            f"linearnet train: error: argument --seed: expected a whole number from 0 to 2**63 - 1, got '{2**63}'",
+        ),
+        (
+            ["--noise", "1e30", "--lr", "1e-12"],
+            "linearnet train: error: noise 1e+30 makes labels of about 6e+30, too large for float32 training "
+            "(the loss squares them; at most 1.84e+19); choose a smaller noise",
+        ),
+        (
+            ["--preset", "gluon-lesson", "--model", "softmax"],
+            "linearnet train: error: preset 'gluon-lesson' trains linear regression, not softmax regression; "
+            "the softmax presets are d2l-softmax, digits-softmax",
+        ),
+        (
+            ["--preset", "d2l-3.2", "--dataset", "digits"],
+            "linearnet train: error: preset 'd2l-3.2' trains linear regression, not softmax regression; "
+            "the softmax presets are d2l-softmax, digits-softmax",
+        ),
         (["--colour", "red"], "linearnet: error: unrecognized arguments: --colour red"),
         (["--lr"], "linearnet train: error: argument --lr: expected one argument"),
     ],
@@ -92,6 +118,23 @@ def test_bad_flags_end_with_one_line_and_exit_code_2(capsys, argv, message):
     code, out, err = cli(capsys, "train", *argv)
     assert code == 2 and out == ""
     assert err == message + "\n"
+
+
+@pytest.mark.parametrize(
+    "argv, need",
+    [
+        (["--num-examples", "1000000000000"], "1,000,000,000,000 rows × 2 features need about 38.2 TiB"),
+        (["--num-features", "100000000"], "1,000 rows × 100,000,000 features need about 465.7 GiB"),
+    ],
+)
+def test_data_that_cannot_fit_are_refused_before_anything_is_allocated(capsys, argv, need):
+    code, out, err = cli(capsys, "train", *argv)
+    assert code == 2 and out == ""
+    assert re.fullmatch(
+        rf"linearnet train: error: {need} of memory and \d+\.\d [KMGT]iB is available; "
+        r"ask for fewer rows or features\n",
+        err,
+    )
 
 
 def test_divergence_exits_1_naming_the_epoch(capsys):

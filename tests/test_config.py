@@ -88,3 +88,49 @@ def test_the_largest_seed_is_accepted():
 def test_noise_floor(loss, noise_dist, floor):
     floor_of = Experiment(SyntheticSpec(noise=0.2, noise_dist=noise_dist), TrainConfig(loss=loss)).noise_floor
     assert floor_of == (None if floor is None else pytest.approx(floor))
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(noise=1e30), "noise 1e+30 makes labels of about 6e+30"),
+        (dict(true_b=-1e25), "true_b -1e+25 makes labels of about 1e+25"),
+        (dict(true_w=(3e19, 1.0)), "true_w (up to 3e+19) makes labels of about 1.8e+20"),
+    ],
+)
+def test_labels_too_large_for_float32_training_name_the_setting(settings, message):
+    with pytest.raises(ValueError) as info:
+        SyntheticSpec(**settings)
+    name = message.split()[0]
+    assert str(info.value) == (
+        f"{message}, too large for float32 training (the loss squares them; at most 1.84e+19); choose a smaller {name}"
+    )
+
+
+def test_labels_drawn_beyond_their_expected_reach_are_refused():
+    # Laplace noise has long tails: six standard deviations (1.7e19) allow it, a million draws reach 3e19
+    import torch
+
+    from linearnet import synthetic_data
+
+    g = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match=r"^noise 2e\+18 makes labels of about 3\.01e\+19, too large for float32"):
+        synthetic_data([1.0], 0.0, 10**6, noise=2e18, noise_dist="laplace", generator=g)
+
+
+def test_data_that_cannot_fit_are_refused_before_any_allocation(monkeypatch):
+    import linearnet.memory
+    from linearnet import synthetic_data
+
+    with pytest.raises(ValueError) as info:
+        synthetic_data([1.0, 2.0], 0.0, 10**12)  # 38.2 TiB: torch would try
+    assert str(info.value).startswith("1,000,000,000,000 rows × 2 features need about 38.2 TiB of memory and ")
+    monkeypatch.setattr(linearnet.memory, "available_bytes", lambda: 100 << 20)
+    spec = SyntheticSpec(true_w=None, num_examples=1000, num_features=100_000)  # 477 MiB
+    with pytest.raises(ValueError) as info:
+        spec.check_fits()
+    assert str(info.value) == (
+        "1,000 rows × 100,000 features need about 476.9 MiB of memory and 100.0 MiB is available; "
+        "ask for fewer rows or features"
+    )
+    SyntheticSpec(num_examples=1000).check_fits()  # 42 kB

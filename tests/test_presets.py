@@ -178,3 +178,31 @@ def test_make_train_config_refuses_data_settings():
     )
     assert make_train_config("digits-softmax", epochs=2, lr=None).epochs == 2  # None: the preset's value
     assert make_train_config("digits-softmax", lr=None).lr == 0.5
+
+
+@pytest.mark.parametrize(
+    "preset, model, message",
+    [
+        (
+            "gluon-lesson",
+            "softmax",
+            "preset 'gluon-lesson' trains linear regression, not softmax regression; "
+            "the softmax presets are d2l-softmax, digits-softmax",
+        ),
+        (
+            "digits-softmax",
+            "linear",
+            "preset 'digits-softmax' trains softmax regression, not linear regression; "
+            "the linear presets are d2l-3.2, d2l-3.3, gluon-lesson",
+        ),
+    ],
+)
+def test_a_preset_trains_only_its_own_model(preset, model, message):
+    with pytest.raises(ValueError) as info:
+        make_train_config(preset, model=model, loss="cross_entropy" if model == "softmax" else None)
+    assert str(info.value) == message
+
+
+def test_data_that_cannot_fit_are_refused_before_they_are_drawn():
+    with pytest.raises(ValueError, match=r"^1,000,000,000,000 rows × 2 features need about 38\.2 TiB of memory and "):
+        make_experiment(num_examples=10**12)

@@ -12,6 +12,8 @@ import math
 import numbers
 from dataclasses import dataclass
 
+from . import memory
+
 __all__ = [
     "IMPLS",
     "MODELS",
@@ -25,6 +27,8 @@ __all__ = [
     "check_choice",
     "check_finite",
     "check_int",
+    "check_seed",
+    "LABEL_MAX",
 ]
 
 IMPLS = ("scratch", "concise", "fast")
@@ -40,7 +44,13 @@ LR_SCHEDULES = ("constant", "step", "inverse-time")  # lr, lr·decay^(e−1), lr
 AUTO_FAST_VALUES = 1_000_000
 
 
-_DATA_MAX = 1e30  # synthetic values stay far inside float32 (3.4e38), squares included
+_DATA_MAX = 1e30  # a first bound on each setting; the labels they make are bounded below
+_F32_MAX = 3.4028234663852886e38  # the largest float32
+LABEL_MAX = math.sqrt(_F32_MAX)  # 1.84e19: the loss squares a label's error, and the square must stay a float32
+_SIGMAS = 6.0  # the reach of the labels: |b| plus this many standard deviations of Xw and of the noise
+# memory of a synthetic run: 4 bytes a float32 feature + 1 of the finiteness check on it, and about 32 a row
+# for the labels, the noise and the order of an epoch
+_BYTES_PER_VALUE, _BYTES_PER_ROW = 5, 32
 
 
 def check_finite(
@@ -76,6 +86,17 @@ def check_int(name: str, value, *, low: int, hint: str = "") -> int:
     if value < low:
         raise ValueError(f"{name} must be a whole number >= {low}, got {value}{_hint(hint)}")
     return int(value)
+
+
+SEED_LIMIT = 2**63  # torch.Generator.manual_seed takes seeds below this
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """Return ``value`` as a seed, a whole number 0 <= seed < 2**63, or raise naming ``name``."""
+    seed = check_int(name, value, low=0, hint="e.g. 0")
+    if seed >= SEED_LIMIT:
+        raise ValueError(f"{name} must be below 2**63, got {seed}")
+    return seed
 
 
 def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
@@ -125,6 +146,46 @@ class SyntheticSpec:
         )
         check_choice("noise_dist", self.noise_dist, NOISE_DISTS)
         object.__setattr__(self, "noise_repeats", check_int("noise_repeats", self.noise_repeats, low=1))
+        self.check_labels(self.label_reach)
+
+    @property
+    def label_reach(self) -> float:
+        """How large the labels get: |b| plus six standard deviations of Xw and of the noise
+        (drawn weights count as one each)."""
+        w2 = math.fsum(v * v for v in self.true_w) if self.true_w is not None else float(self.dim)
+        return abs(self.true_b) + _SIGMAS * (math.sqrt(w2) + math.sqrt(self.noise_variance))
+
+    def check_labels(self, reach: float) -> None:
+        """Refuse labels of size ``reach`` (expected, or drawn) that float32 training cannot square,
+        naming the setting that makes them so large."""
+        if reach <= LABEL_MAX:
+            return
+        w = max((abs(v) for v in self.true_w), default=1.0) if self.true_w is not None else 1.0
+        parts = {
+            f"true_b {self.true_b:g}": abs(self.true_b),
+            f"true_w (up to {w:g})": math.sqrt(math.fsum(v * v for v in self.true_w or ())),
+            f"noise {self.noise:g}": math.sqrt(self.noise_variance),
+        }
+        culprit = max(parts, key=lambda k: parts[k])
+        raise ValueError(
+            f"{culprit} makes labels of about {reach:.3g}, too large for float32 training (the loss squares "
+            f"them; at most {LABEL_MAX:.3g}); choose a smaller {culprit.split()[0]}"
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """About the memory a run on these data holds at once: the float32 features, a byte a value
+        to check them, and some 32 bytes a row for the labels, the noise and each epoch's order."""
+        return self.num_examples * (_BYTES_PER_VALUE * self.dim + _BYTES_PER_ROW)
+
+    def check_fits(self) -> None:
+        """Refuse, before anything is allocated, data that do not fit in the memory available now."""
+        need, have = self.nbytes, memory.available_bytes()
+        if need > have:
+            raise ValueError(
+                f"{self.num_examples:,} rows × {self.dim:,} features need about {memory.human_bytes(need)} of "
+                f"memory and {memory.human_bytes(have)} is available; ask for fewer rows or features"
+            )
 
     @property
     def dim(self) -> int:
@@ -214,10 +275,7 @@ class Experiment:
             raise TypeError(f"data must be a SyntheticSpec, got {type(self.data).__name__}")
         if not isinstance(self.train, TrainConfig):
             raise TypeError(f"train must be a TrainConfig, got {type(self.train).__name__}")
-        seed = check_int("seed", self.seed, low=0, hint="e.g. 0")
-        if seed >= 2**63:
-            raise ValueError(f"seed must be below 2**63, got {seed}")
-        object.__setattr__(self, "seed", seed)
+        object.__setattr__(self, "seed", check_seed(self.seed))
 
     @property
     def noise_floor(self) -> float | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .config import AUTO_FAST_VALUES, Experiment, SyntheticSpec, TrainConfig
+from .config import AUTO_FAST_VALUES, MODELS, Experiment, SyntheticSpec, TrainConfig
 
 __all__ = [
     "Preset",
@@ -141,6 +141,7 @@ def make_experiment(preset: str | None = None, *, seed: int = 0, **overrides) ->
     if "true_w" in data_kw and "num_features" not in data_kw:
         data_kw["num_features"] = None
     data = replace(base.data, **data_kw)
+    data.check_fits()  # answered before torch is imported, let alone the data drawn
     train = _train_config(base, preset is not None, data.num_examples * data.dim, train_kw)
     return Experiment(data=data, train=train, seed=seed, preset=base.name)
 
@@ -158,6 +159,14 @@ def make_train_config(preset: str | None = None, *, num_values: int = 0, **overr
             f"unknown setting(s) {', '.join(sorted(unknown))}; accepted: {', '.join(sorted(_TRAIN_FIELDS))}"
         )
     train_kw = {k: v for k, v in overrides.items() if v is not None}
+    model = train_kw.get("model", base.train.model)
+    if preset is not None and model != base.train.model and model in MODELS:  # a recipe is tuned for its model
+        kind = {"linear": "linear regression", "softmax": "softmax regression"}
+        others = [name for name, p in PRESETS.items() if p.train.model == model]
+        raise ValueError(
+            f"preset {base.name!r} trains {kind[base.train.model]}, not {kind[model]}; "
+            f"the {model} presets are {', '.join(others)}"
+        )
     return _train_config(base, preset is not None, num_values, train_kw)
 
 

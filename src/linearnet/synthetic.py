@@ -51,7 +51,12 @@ def draw(spec: SyntheticSpec, generator: torch.Generator | None) -> tuple[torch.
     The true weights are drawn N(0, 1) first when ``spec.true_w`` is None; then the
     features, then the noise. A seeded run (:func:`linearnet.run`) and ``plot data
     --preset`` both call this, so they see the same rows.
+
+    Raises:
+        ValueError: the data would not fit in the memory available (said before anything is
+            allocated), or the labels drawn are too large for float32 training.
     """
+    spec.check_fits()
     if spec.true_w is None:
         w = torch.normal(0.0, 1.0, (spec.dim,), generator=generator)
     else:
@@ -69,4 +74,5 @@ def draw(spec: SyntheticSpec, generator: torch.Generator | None) -> tuple[torch.
             eps = spec.noise * (e[0] - e[1])
         for _ in range(spec.noise_repeats):
             y += eps
+    spec.check_labels(float(y.abs().max()))  # the reach the settings promised, checked on the draw
     return w, X, y.reshape(-1, 1)

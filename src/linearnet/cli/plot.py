@@ -12,9 +12,9 @@ from .common import (
     note,
     numbers,
     refused,
+    seed,
     size,
     table_options,
-    whole,
     write_figure,
 )
 
@@ -52,7 +52,7 @@ def add_parser(commands) -> None:
     data.add_argument("--data", metavar="FILE", help="a CSV or Parquet file (with --target)")
     data.add_argument("--target", metavar="COL", help="the label column of --data")
     data.add_argument("--preset", metavar="NAME", help="synthetic data of a preset (default d2l-3.2)")
-    data.add_argument("--seed", type=whole, default=0, metavar="N", help="with --preset (default 0)")
+    data.add_argument("--seed", type=seed, default=0, metavar="N", help="with --preset (default 0)")
     data.add_argument(
         "--feature",
         required=True,

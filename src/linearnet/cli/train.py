@@ -18,6 +18,7 @@ from .common import (
     refused,
     run_training,
     save_model,
+    seed,
     size,
     table_options,
     whole,
@@ -100,7 +101,7 @@ def add_parser(commands) -> None:
     )
     fit.add_argument(
         "--seed",
-        type=whole,
+        type=seed,
         default=0,
         metavar="N",
         help="fixes the data, the initial weights and the order (default 0)",
