@@ -249,3 +249,60 @@ def test_solve_reads_a_folder_of_files_as_one_table(tmp_path, capsys):
     assert code == 0 and err == "linearnet solve: note: read 2 files as one table: part-0.csv, part-1.csv\n"
     whole = cli(capsys, "solve", HOUSES, "--target", "price")[1]
     assert out == whole  # the same table, the same fit
+
+
+def test_a_file_over_the_memory_budget_is_solved_in_chunks_with_a_note_and_the_same_fit(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((12_000, 3))
+    y = X @ [1.0, -2.0, 0.5] + 3 + rng.standard_normal(12_000)
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "a,b,c,y\n" + "".join(f"{a!r},{b!r},{c!r},{t!r}\n" for (a, b, c), t in zip(X.tolist(), y.tolist(), strict=True))
+    )
+    assert 1 << 20 < 3 * path.stat().st_size < 4 << 20
+    code, out, err = cli(capsys, "solve", path, "--target", "y", "--json", "--memory-budget", "1M")
+    chunked = json.loads(out)
+    assert code == 0 and err == (
+        f"linearnet solve: note: {path} is read in chunks: read whole it would take about "
+        f"{3 * path.stat().st_size / 2**20:.1f} MiB, over the memory budget of 1.0 MiB (--memory-budget)\n"
+    )
+    assert chunked["notes"] == [err.removeprefix("linearnet solve: note: ").strip()]
+    code, out, err = cli(capsys, "solve", path, "--target", "y", "--json", "--memory-budget", "4M")
+    whole = json.loads(out)
+    assert code == 0 and err == "" and whole["notes"] == []
+    for name, c in whole["coefficients"].items():
+        assert chunked["coefficients"][name]["estimate"] == pytest.approx(c["estimate"], rel=1e-12)
+        assert chunked["coefficients"][name]["stderr"] == pytest.approx(c["stderr"], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("100K", "expected a memory size of at least 1M such as 600M or 2G, got '100K'"),
+        ("lots", "expected a memory size of at least 1M such as 600M or 2G, got 'lots'"),
+    ],
+)
+def test_a_memory_budget_is_a_size_of_at_least_a_megabyte(capsys, value, message):
+    code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", "--memory-budget", value)
+    assert (code, out) == (2, "") and err == f"linearnet solve: error: argument --memory-budget: {message}\n"
+
+
+def test_memory_sizes_read_as_people_write_them():
+    from linearnet.cli.common import memory_size
+
+    assert memory_size("600M") == memory_size("600MB") == memory_size("600 MiB") == 600 << 20
+    assert memory_size("1.5g") == 3 << 29 and memory_size("2T") == 2 << 40 and memory_size(str(5 << 20)) == 5 << 20
+
+
+def test_the_default_memory_budget_is_a_quarter_of_the_available_memory_at_most_a_gibibyte(monkeypatch):
+    from types import SimpleNamespace
+
+    from linearnet import memory
+    from linearnet.cli.common import memory_budget
+
+    args = SimpleNamespace(memory_budget=None)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 8 << 20)
+    assert memory_budget(args) == 2 << 20
+    monkeypatch.setattr(memory, "available_bytes", lambda: 64 << 30)
+    assert memory_budget(args) == 1 << 30
+    assert memory_budget(SimpleNamespace(memory_budget=5 << 30)) == 5 << 30

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import threading
 import time
@@ -113,7 +114,57 @@ def numbers(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas such as 2,-3.4, got {text!r}") from None
 
 
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def memory_size(text: str) -> int:
+    """A memory size: bytes, or a number with K, M, G or T (binary: 1G = 2**30 bytes; KB, KiB alike)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    if match is None or float(match[1]) * _UNITS[match[2]] < 1 << 20:
+        raise argparse.ArgumentTypeError(f"expected a memory size of at least 1M such as 600M or 2G, got {text!r}")
+    return int(float(match[1]) * _UNITS[match[2]])
+
+
 # --- tables -------------------------------------------------------------------------------
+
+MAX_DEFAULT_BUDGET = 1 << 30  # the default memory budget: a quarter of the available memory, at most this
+
+
+def add_memory_flag(parser, *, stream: bool = False) -> None:
+    """``--memory-budget`` (and, for training, ``--stream``): when a file is read in chunks instead of whole."""
+    group = parser.add_argument_group("larger than memory")
+    group.add_argument(
+        "--memory-budget",
+        type=memory_size,
+        metavar="SIZE",
+        help="memory the data may take read whole, such as 600M or 4G (default: a quarter of the available "
+        "memory, at most 1G); a larger file is read in chunks",
+    )
+    if stream:
+        group.add_argument("--stream", action="store_true", help="read the file in chunks whatever its size")
+
+
+def memory_budget(args) -> int:
+    """The ``--memory-budget`` given, or the default one."""
+    from ..memory import available_bytes
+
+    return args.memory_budget or min(available_bytes() // 4, MAX_DEFAULT_BUDGET)
+
+
+def chunk_note(args, path: str) -> str | None:
+    """Why ``path`` is read in chunks (reading it whole would pass the memory budget), or None
+    when it is read whole."""
+    from ..memory import human_bytes
+    from ..tables import whole_read_bytes
+
+    need, budget = whole_read_bytes(path), memory_budget(args)
+    if need is None or need <= budget:
+        return None
+    return (
+        f"{path} is read in chunks: read whole it would take about {human_bytes(need)}, over the memory "
+        f"budget of {human_bytes(budget)} (--memory-budget)"
+    )
+
 
 
 def add_table_flags(parser, *, missing: bool = True) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import warnings
 
 from .common import (
     UsageError,
+    add_memory_flag,
     add_table_flags,
     check_out,
+    chunk_note,
     names,
     note,
     refused,
@@ -20,7 +21,7 @@ from .common import (
 )
 
 PROG = "linearnet solve"
-STREAM_BYTES = 1 << 30  # files larger than this are solved in chunks
+CHUNK_ROWS = 100_000  # rows a chunk holds when a file too large for the memory budget is solved in chunks
 
 
 def add_parser(commands) -> None:
@@ -54,9 +55,10 @@ def add_parser(commands) -> None:
         "--chunk-rows",
         type=whole,
         metavar="N",
-        help="read the file in chunks of about N rows (default: files over 1 GB)",
+        help="read the file in chunks of about N rows (default: 100000 rows, for files over the memory budget)",
     )
     add_table_flags(solve)
+    add_memory_flag(solve)
     solve.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     solve.add_argument("--out", metavar="MODEL", help="write the model file (the table is printed too)")
     solve.set_defaults(handler=run)
@@ -70,6 +72,7 @@ def run(args) -> int:
             ("--target", args.target),
             ("--features", args.features),
             ("--chunk-rows", args.chunk_rows),
+            ("--memory-budget", args.memory_budget),
         ):
             if given is not None:
                 raise UsageError(
@@ -82,18 +85,18 @@ def run(args) -> int:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
     from ..tables import read_table, table_chunks
 
-    big = args.data != "-" and os.path.isfile(args.data) and os.path.getsize(args.data) > STREAM_BYTES
-    stream = args.chunk_rows is not None or (big and args.formula is None)  # a formula reads the file whole
+    why = None if args.formula is not None or args.chunk_rows is not None else chunk_note(args, args.data)
+    stream = args.chunk_rows is not None or why is not None  # a formula reads the file whole
     with refused(PROG):
         if stream:
             chunks, features = table_chunks(
                 args.data,
                 target=args.target,
                 features=args.features,
-                chunk_rows=args.chunk_rows or 1_000_000,
+                chunk_rows=args.chunk_rows or CHUNK_ROWS,
                 **table_options(args),
             )
-            notes = chunks.notes
+            notes = [*([why] if why else []), *chunks.notes]
         else:
             table = read_table(
                 args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
