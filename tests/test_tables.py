@@ -2,6 +2,7 @@
 first bad row; class labels encoded; files read in chunks in bounded memory."""
 
 import gzip
+import json
 import subprocess
 import sys
 import tempfile
@@ -1122,3 +1123,39 @@ def test_shuffled_chunks_name_the_row_of_a_bad_value(tmp_path):
     chunks, _ = table_chunks(path, target="y", chunk_rows=300)
     with pytest.raises(ValueError, match=r"column .a., row 200001 \(line 200002\): .zz. is not a number"):
         list(chunks())
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "I(np.ctypeslib.ctypes.CDLL(None).system(b'touch {marker}'))",  # a shell command through ctypes
+        "np.savetxt('{marker}', area)",
+        "I(area.to_csv('{marker}'))",  # a column's own methods
+        "{{area.to_pickle('{marker}')}}",
+    ],
+)
+def test_a_formula_runs_its_transforms_and_no_other_code(tmp_path, capsys, term):
+    """formulaic evaluates a formula's terms as Python, and predict applies the formula a model file holds."""
+    marker = tmp_path / "written"
+    path = write(tmp_path, "f.csv", "area,price\n1,2\n2,3\n3,5\n")
+    formula = "price ~ area + " + term.format(marker=marker)
+    with pytest.raises(ValueError) as info:
+        read_table(path, formula=formula)
+    assert str(info.value).startswith(f"the formula {formula!r} uses "), str(info.value)
+    model = {
+        "format": "linearnet-model", "format_version": 2, "kind": "linear_regression", "target": "price",
+        "features": ["area"], "coefficients": [1.0], "intercept": 0.0, "columns": ["area"], "coding": {},
+        "formula": formula,
+    }  # fmt: skip
+    model_path = write(tmp_path, "model.json", json.dumps(model))
+    code, out, err = cli(capsys, "predict", path, "--model", model_path)
+    assert code == 2 and out == "" and err.startswith(f"linearnet predict: error: the formula {formula!r} uses ")
+    assert not marker.exists()
+
+
+def test_formulas_keep_their_transforms_numpy_functions_and_contrasts(tmp_path):
+    path = write(tmp_path, "f.csv", "area,city,price\n1,Lyon,2\n2,Nice,3\n3,Lyon,5\n4,Paris,4\n5,Nice,9\n")
+    formula = "price ~ np.sqrt(area) + I(area ** 2) + {area * np.pi} + log(area) + C(city, contr.treatment('Nice'))"
+    table = read_table(path, formula=formula)
+    assert table.feature_names[:4] == ["np.sqrt(area)", "I(area ** 2)", "area * np.pi", "log(area)"]
+    assert table.features[:, 2].tolist() == pytest.approx([np.pi * a for a in range(1, 6)])

@@ -24,6 +24,7 @@ pyarrow refuses a file, a line-by-line scan finds the row to name.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import csv
 import io
@@ -855,6 +856,61 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
 
 
 _LEARNING_TRANSFORMS = re.compile(r"\b(center|scale|standardize|bs|cr|cs|cc|poly|hashed|lag)\s*\(")
+# what a formula's terms may call by name: formulaic's transforms that learn nothing, and its contrasts
+_FORMULA_CALLS = frozenset(
+    {"C", "I", "Q", "log", "log2", "log10", "exp", "exp2", "exp10", "Treatment", "Sum", "Helmert", "Diff", "Poly"}
+)
+_FORMULA_NODES = (  # besides calls, attributes, names and keywords, checked one by one
+    *(ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.List, ast.Tuple),
+    *(ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop),  # Load, +, -, <, and
+)
+
+
+def _check_formula_code(formula: str, parsed) -> None:
+    """Refuse a term that is Python beyond the transforms: formulaic evaluates terms as Python, and predict
+    applies the formula a model file holds (np.savetxt, a column's to_csv or ctypes through np would run).
+
+    A term may call the transforms, NumPy's elementwise functions (``np.log``) and contrasts
+    (``contr.treatment``), with arithmetic, comparisons, constants and columns; nothing else.
+    """
+    from formulaic.parser.types import Factor, Term
+
+    def terms(part) -> Iterator[Any]:  # lhs ~ rhs, parts | parts: nested structures of terms
+        if isinstance(part, Term):
+            yield part
+        else:
+            for item in part:
+                yield from terms(item)
+
+    def harmless(node) -> bool:
+        if isinstance(node, ast.Call):
+            return (isinstance(node.func, ast.Name) and node.func.id in _FORMULA_CALLS) or isinstance(
+                node.func, ast.Attribute
+            )  # an attribute is checked on its own
+        if isinstance(node, ast.Attribute):
+            if not isinstance(node.value, ast.Name) or node.attr.startswith("_"):
+                return False
+            if node.value.id == "np":
+                return isinstance(getattr(np, node.attr, None), np.ufunc | float)  # np.log, np.pi
+            return node.value.id == "contr"
+        if isinstance(node, ast.Name):
+            return not node.id.startswith("_")
+        if isinstance(node, ast.keyword):
+            return node.arg is not None
+        return isinstance(node, _FORMULA_NODES)
+
+    for term in terms(parsed):
+        for factor in term.factors:
+            if factor.eval_method != Factor.EvalMethod.PYTHON:
+                continue
+            for node in ast.walk(ast.parse(factor.expr, mode="eval")):
+                if not harmless(node):
+                    shown = ast.unparse(node)
+                    raise ValueError(
+                        f"the formula {formula!r} uses {shown if len(shown) <= 40 else shown[:36] + '...'}, which "
+                        f"a formula cannot: its terms may call C, I, Q, log, exp, NumPy's elementwise functions "
+                        f"(np.log, np.sqrt, ...) and contrasts, on columns and numbers"
+                    )
 
 
 def _parse_formula(formula: str, require_target: bool):
@@ -871,6 +927,7 @@ def _parse_formula(formula: str, require_target: bool):
         parsed = Formula(formula)
     except Exception as exc:  # formulaic's syntax errors have several types
         raise ValueError(f"the formula {formula!r} cannot be read: {str(exc).splitlines()[0]}") from None
+    _check_formula_code(formula, parsed)
     if not hasattr(parsed, "lhs"):
         if require_target:
             raise ValueError(f"the formula {formula!r} has no target: write it as target ~ terms")
