@@ -377,6 +377,26 @@ def test_bad_labels_in_a_file(tmp_path, capsys):
     )
 
 
+def test_dates_as_class_labels_are_names_of_classes(tmp_path, capsys):
+    data = tmp_path / "days.csv"
+    data.write_text("x,when\n" + "".join(f"{i},2024-01-0{5 + i % 2}\n" for i in range(20)))
+    code, out, err = cli(capsys, "train", "--model", "softmax", "--data", data, "--target", "when", "--json")
+    assert code == 0 and err == ""
+    assert json.loads(out)["classes"] == ["2024-01-05", "2024-01-06"]
+
+
+def test_a_class_number_that_would_make_absurdly_many_classes_is_refused(tmp_path, capsys):
+    data = tmp_path / "ids.csv"
+    data.write_text("x,label\n1,0\n2,1000000000\n3,1\n")
+    code, out, err = cli(capsys, "train", "--model", "softmax", "--data", data, "--target", "label")
+    assert code == 2 and out == ""
+    assert err == (
+        f"linearnet train: error: {data}: column 'label': row 2: class 1,000,000,000 would make 1,000,000,001 "
+        f"classes (numbered from 0) for 3 rows; number the classes 0, 1, 2, ..., or write them as text, where "
+        f"each distinct value is a class\n"
+    )
+
+
 def test_plot_predictions_needs_images(tmp_path, capsys):
     code, _, err = cli(
         capsys,

@@ -1,6 +1,7 @@
 """Tables (linearnet.tables): CSV/Parquet in, every validation case naming the file, the column and the
 first bad row; class labels encoded; files read in chunks in bounded memory."""
 
+import datetime
 import gzip
 import json
 import subprocess
@@ -277,6 +278,12 @@ def test_parquet_with_twin_column_names(tmp_path, chunked):
         (["cat", "dog", "cat"], ([0, 1, 0], ["cat", "dog"])),
         ([2, 0, 1], ([2, 0, 1], ["0", "1", "2"])),
         ([1.0, 0.0], ([1, 0], ["0", "1"])),
+        ([0, 999, 5], ([0, 999, 5], [str(c) for c in range(1000)])),  # a small table may skip numbers
+        (  # dates and times are names of classes, as they print
+            [datetime.date(2024, 1, 6), datetime.date(2024, 1, 5), datetime.date(2024, 1, 6)],
+            ([1, 0, 1], ["2024-01-05", "2024-01-06"]),
+        ),
+        ([datetime.datetime(2024, 1, 5, 10, 30), 3], ([0, 1], ["2024-01-05 10:30:00", "3"])),
     ],
 )
 def test_encode_labels(values, result):
@@ -291,6 +298,16 @@ def test_encode_labels(values, result):
         ([0, 1.5], "labels: row 2: class 1.5 is not a whole number"),
         ([0, -2], "labels: row 2: class -2 is negative; classes are numbered from 0"),
         (["a", "a"], "labels: every row has the same class 'a'; classification needs at least two classes"),
+        (
+            [0, 1e9, 1],
+            "labels: row 2: class 1,000,000,000 would make 1,000,000,001 classes (numbered from 0) for 3 rows; "
+            "number the classes 0, 1, 2, ..., or write them as text, where each distinct value is a class",
+        ),
+        (
+            list(range(0, 3000, 2)),  # beyond the 1,000 classes a small table may have: one class a row at most
+            "labels: row 1500: class 2,998 would make 2,999 classes (numbered from 0) for 1,500 rows; "
+            "number the classes 0, 1, 2, ..., or write them as text, where each distinct value is a class",
+        ),
     ],
 )
 def test_encode_labels_refuses(values, message):

@@ -1355,21 +1355,31 @@ def _count_guess(src: _Source, sample: int = 1 << 20) -> int:
     return max(1, int(lines * size / max(1, len(head))))
 
 
+MAX_SPARSE_CLASSES = 1000  # class numbers up to this may skip some, whatever the rows
+
+
 def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.ndarray, list[str]]:
     """Class labels as int64 codes and class names.
 
-    Whole numbers >= 0 are class numbers themselves (classes 0..max); any text makes every
-    distinct value a class (sorted). NaN, empty, negative or fractional numbers, and a single
-    class are refused with a message naming the first offending row (counted from 1).
+    Whole numbers >= 0 are class numbers themselves (classes 0..max); any other value (text,
+    a date, a time) makes every distinct value a class, named as it prints (dates as
+    2024-01-05), sorted. NaN, empty, negative or fractional numbers, and a single class are
+    refused with a message naming the first offending row (counted from 1). So are class
+    numbers that would make more classes than there are rows (and more than
+    ``MAX_SPARSE_CLASSES``, so that small tables may skip numbers): most of those classes
+    would have no row to learn from, and class 10⁹ would ask for 10⁹ classes of memory.
     """
+    from decimal import Decimal
+    from numbers import Real
+
     values = list(values)
     if not values:
         raise ValueError(f"{where}: no labels")
     for i, v in enumerate(values, start=1):
         if v is None or (isinstance(v, float) and v != v) or v == "":
             raise ValueError(f"{where}: row {i}: missing label")
-    if any(isinstance(v, str) for v in values):
-        text = [str(v) for v in values]
+    if not all(isinstance(v, (Real, Decimal)) for v in values):  # text, dates, times: names of classes
+        text = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
         classes = sorted(set(text))
         index = {c: k for k, c in enumerate(classes)}
         codes = np.array([index[t] for t in text], dtype=np.int64)
@@ -1383,7 +1393,14 @@ def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.
                 raise ValueError(f"{where}: row {i}: class {int(f)} is negative; classes are numbered from 0")
             numbers.append(int(f))
         codes = np.array(numbers, dtype=np.int64)
-        classes = [str(c) for c in range(int(codes.max()) + 1)]
+        top = int(codes.max())
+        if top + 1 > max(len(codes), MAX_SPARSE_CLASSES):
+            raise ValueError(
+                f"{where}: row {int(codes.argmax()) + 1}: class {top:,} would make {top + 1:,} classes "
+                f"(numbered from 0) for {len(codes):,} rows; number the classes 0, 1, 2, ..., or write "
+                f"them as text, where each distinct value is a class"
+            )
+        classes = [str(c) for c in range(top + 1)]
     if len(np.unique(codes)) < least:
         raise ValueError(
             f"{where}: every row has the same class {classes[int(codes[0])]!r}; "
