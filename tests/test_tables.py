@@ -1176,3 +1176,16 @@ def test_formulas_keep_their_transforms_numpy_functions_and_contrasts(tmp_path):
     table = read_table(path, formula=formula)
     assert table.feature_names[:4] == ["np.sqrt(area)", "I(area ** 2)", "area * np.pi", "log(area)"]
     assert table.features[:, 2].tolist() == pytest.approx([np.pi * a for a in range(1, 6)])
+
+
+@pytest.mark.parametrize("formula, require_target", [("y ~ x | a", True), ("y | z ~ x", True), ("x | a", False)])
+def test_a_formula_of_several_parts_is_refused_in_one_line(tmp_path, capsys, formula, require_target):
+    """formulaic reads '|' as parts of a formula (several designs): one design is fitted, so it is refused."""
+    path = write(tmp_path, "f.csv", "x,a,y,z\n1,2,3,4\n2,3,5,1\n3,1,4,2\n4,4,9,3\n")
+    message = f"the formula {formula!r} has parts separated by |; write a single formula such as 'y ~ x + a'"
+    with pytest.raises(ValueError) as info:
+        read_table(path, formula=formula, require_target=require_target)
+    assert str(info.value) == message
+    if require_target:
+        code, _, err = cli(capsys, "solve", path, "--formula", formula)
+        assert code == 2 and err == f"linearnet solve: error: {message}\n"

@@ -928,6 +928,13 @@ def _parse_formula(formula: str, require_target: bool):
     except Exception as exc:  # formulaic's syntax errors have several types
         raise ValueError(f"the formula {formula!r} cannot be read: {str(exc).splitlines()[0]}") from None
     _check_formula_code(formula, parsed)
+    from formulaic import SimpleFormula
+
+    sides = [parsed.lhs, parsed.rhs] if hasattr(parsed, "lhs") else [parsed]
+    if not all(isinstance(side, SimpleFormula) for side in sides):  # y ~ x | z: several designs
+        raise ValueError(
+            f"the formula {formula!r} has parts separated by |; write a single formula such as 'y ~ x + a'"
+        )
     if not hasattr(parsed, "lhs"):
         if require_target:
             raise ValueError(f"the formula {formula!r} has no target: write it as target ~ terms")
