@@ -1,0 +1,592 @@
+"""Hostile files through the commands that read them: generated CSV text, Parquet bytes and model JSON.
+
+Whatever the bytes, ``linearnet solve``, ``train --data`` (linear and softmax), ``predict`` and
+:func:`linearnet.modelfile.load_model` answer with a result or one clear refusal: exit code 0 or 2
+(1 only for a diverged training run, with its one line), never a traceback, at most three lines on
+stderr (notes, warnings, the error), and an existing ``--out`` file either replaced by a complete one
+or left byte for byte as it was, with no temporary file left beside it.
+"""
+
+import bz2
+import csv
+import gzip
+import io
+import json
+import math
+import re
+import tempfile
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from linearnet.modelfile import Model, SoftmaxModel, load_model
+from linearnet.tables import NA_TOKENS, read_table
+
+from helpers import cli
+
+EXAMPLES = 100  # per command: the five properties together run in about 10 s
+
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    # capsys is drained by every cli() call, and each example writes into a folder of its own
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# --- cells ------------------------------------------------------------------------------------
+
+PLAIN = st.one_of(st.integers(-9, 9).map(str), st.floats(-5, 5).map(repr))  # a learning rate of 0.03 fits these
+EXTREME = st.sampled_from(
+    [
+        "1e308",
+        "-1e308",
+        "1.7976931348623157e308",
+        "1e309",
+        "-1e400",
+        "1e-320",
+        "4.9e-324",
+        "-0",
+        "-0.0",
+        "1" * 5000,
+        "-" + "9" * 5000,
+        "0." + "0" * 4000 + "1",
+        "1e-5000",
+        "1e5000",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "123456789012345678901234567890",
+        "inf",
+        "-inf",
+        "Infinity",
+        "+7",
+        ".5",
+        "5.",
+        " 4 ",
+        "\t5",
+        "1E3",
+    ]
+)
+NA = st.sampled_from([*NA_TOKENS, "NA ", " ", "na", "N.A.", "?", "-", "."])
+NEAR = st.sampled_from(
+    ["0x1A", "1_000", "1,000", "1 000", "$5", "5%", "3,5", "١٢", "1e", "--1", "1.2.3", "1/2", "½", "true", "FALSE"]
+)
+TEXT = st.sampled_from(
+    [
+        "a",
+        "b",
+        "Paris",
+        "Lyon",
+        "x,y",
+        "x;y",
+        "x|y",
+        "x\ty",
+        'say "hi"',
+        '"',
+        '""',
+        "line\nbreak",
+        "cr\rhere",
+        "é",
+        "\u200b",
+        "\ufeff",
+        "😀",
+        "=1+1",
+        "'",
+        "\\",
+        "y",
+        "x" * 3000,
+        "2024-01-02",
+        "12:30:00",
+        "2024-01-02T03:04:05",
+    ]
+)
+LABEL = st.one_of(st.integers(0, 3).map(str), st.sampled_from(["cat", "dog", "-1", "1.5", "2.0", "1e300", "NA", ""]))
+HOSTILE = st.one_of(EXTREME, NA, NEAR, TEXT, LABEL)
+NAMES = st.sampled_from(["x", "a", "city", "y", "", " y", "y ", "\ufeffy", "x,y", 'q"x', "1", "NA", "名", "a\nb"])
+
+# a column of a file, by kind: how its cells are drawn
+CELLS = {
+    "number": PLAIN,
+    "integer": st.integers(-5, 5).map(str),
+    "category": st.sampled_from(["a", "b", "c"]),
+    "classes": st.sampled_from(["0", "1", "2"]),
+    "words": st.sampled_from(["cat", "dog", "emu"]),
+    "extreme": st.one_of(PLAIN, EXTREME),
+    "missing": st.one_of(PLAIN, NA),
+    "near": st.one_of(PLAIN, NEAR),
+    "text": TEXT,
+    "labels": LABEL,
+    "anything": st.one_of(PLAIN, HOSTILE),
+}
+SPOILED_KINDS = ["extreme", "missing", "near", "text", "labels", "anything", "category", "integer"]
+
+# --- CSV files --------------------------------------------------------------------------------
+
+# what may be wrong with a file: a few of these at a time, none in a clean file
+CSV_DAMAGE = [
+    *["cell", "cell", "column", "name", "extra", "drop", "ragged", "blank", "rows", "copy", "constant", "scale"],
+    *["sep", "quoting", "eol", "no-final-eol", "encoding", "junk", "cut", "suffix", "whole"],
+]
+
+
+# whole files: empty, a BOM alone, blank lines, a header alone, Excel's sep= line, one column, a gzip header...
+WHOLE_FILES = [b"", b"\xef\xbb\xbf", b"\n\n  \n", b"y\n", b"PAR1", b"sep=;\nx;y\n1;2\n3;4\n5;7\n", b"x,y\n" * 3]
+WHOLE_FILES += [b"y\n1\n2\n3\n", b"x y\n1 2\n3 4\n5 7\n", b'"x","y"\n"1","2"\n"3","4"\n"5","7', b"\x1f\x8b\x08\x00"]
+
+
+def _quoted(cell: str, sep: str, style: str) -> str:
+    if style == "raw":  # no quoting at all: separators and line breaks in a cell break the row
+        return cell
+    if style == "all" or any(c in cell for c in (sep, '"', "\n", "\r")):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+@st.composite
+def csv_bytes(draw, *, columns: dict[str, str]) -> tuple[bytes, str]:
+    """A CSV file of ``columns`` (name -> kind of cells), with a few things wrong with it; (bytes, suffix)."""
+    damage = draw(st.lists(st.sampled_from(CSV_DAMAGE), max_size=4))
+    kinds = dict(columns)
+    if "classes" in kinds.values() and draw(st.booleans()):  # class labels as words
+        kinds = {name: "words" if kind == "classes" else kind for name, kind in kinds.items()}
+    names = list(kinds)
+    n = draw(st.integers(3, 12))
+    table = [[draw(CELLS[kinds[name]]) for name in names] for _ in range(n)]
+
+    def column(j: int, kind: str) -> None:
+        for row in table:
+            row[j] = draw(CELLS[kind])
+
+    for what in sorted(damage, key=lambda what: what == "ragged"):  # rows of other lengths last
+        j = draw(st.integers(0, len(names) - 1)) if names else 0
+        if what == "cell" and table and names:
+            table[draw(st.integers(0, len(table) - 1))][j] = draw(HOSTILE)
+        elif what == "column" and names:
+            column(j, draw(st.sampled_from(SPOILED_KINDS)))
+        elif what == "name" and names:
+            names[j] = draw(NAMES)
+        elif what == "extra":
+            names.append(draw(NAMES))
+            for row in table:
+                row.append("")
+            column(len(names) - 1, draw(st.sampled_from(["number", *SPOILED_KINDS])))
+        elif what == "drop" and names:
+            del names[j]
+            for row in table:
+                del row[j]
+        elif what == "ragged" and table:
+            row = table[draw(st.integers(0, len(table) - 1))]
+            row.append(draw(PLAIN)) if draw(st.booleans()) or not row else row.pop()
+        elif what == "rows":
+            table = table[: draw(st.integers(0, 2))]
+        elif what == "copy" and names:  # a column the copy of another: a design of lower rank
+            k = draw(st.integers(0, len(names) - 1))
+            for row in table:
+                row[j] = row[k]
+        elif what == "constant" and names:
+            value = draw(st.one_of(PLAIN, EXTREME))
+            for row in table:
+                row[j] = value
+        elif what == "scale" and names and kinds.get(names[j]) == "number":  # finite, but far from 1
+            factor = draw(st.sampled_from([1e150, 1e-150, 1e300, 1e-300]))
+            for row in table:
+                if _is_float(row[j]):
+                    row[j] = repr(float(row[j]) * factor)
+    sep = draw(st.sampled_from([";", "\t", "|", " "])) if "sep" in damage else ","
+    style = draw(st.sampled_from(["all", "raw"])) if "quoting" in damage else "minimal"
+    eol = draw(st.sampled_from(["\r\n", "\r"])) if "eol" in damage else "\n"
+    lines = [sep.join(_quoted(c, sep, style) for c in row) for row in [names, *table]]
+    if "blank" in damage:
+        lines.insert(draw(st.integers(1, len(lines))), draw(st.sampled_from(["", " ", sep * len(names)])))
+    text = eol.join(lines) + ("" if "no-final-eol" in damage else eol)
+    encoding = draw(st.sampled_from(["utf-8-sig", "latin-1", "cp1252", "utf-16"])) if "encoding" in damage else "utf-8"
+    data = text.encode(encoding, errors="replace")
+    if "junk" in damage:
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.sampled_from([b"\xff\xfe", b"\x80", b"\xc3", b"\x00", b"\xe2\x82"])) + data[at:]
+    if "cut" in damage and data:
+        data = data[: draw(st.integers(0, len(data) - 1))]
+    if "whole" in damage:
+        data = draw(st.one_of(st.sampled_from(WHOLE_FILES), st.binary(max_size=64)))
+    suffix = (
+        draw(st.sampled_from([".tsv", ".txt", "", ".csv.gz", ".gz", ".bz2", ".zst", ".parquet"]))
+        if "suffix" in damage
+        else ".csv"
+    )
+    if suffix.endswith((".gz", ".bz2")) and draw(st.booleans()):  # or not compressed after all
+        data = gzip.compress(data, mtime=0) if suffix.endswith(".gz") else bz2.compress(data)
+    return data, suffix
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- Parquet files ------------------------------------------------------------------------------
+
+FLOATS = st.floats(-5, 5)
+ARROW = {  # a column of a Parquet file, by kind: (cells, arrow type)
+    "number": (FLOATS, pa.float64()),
+    "extreme": (st.one_of(FLOATS, st.sampled_from([1e308, -1e308, 5e-324, -0.0, math.inf, -math.inf])), pa.float64()),
+    "missing": (st.one_of(FLOATS, st.none(), st.just(math.nan)), pa.float64()),
+    "integer": (st.one_of(st.integers(-5, 5), st.sampled_from([2**63 - 1, -(2**63), 2**53 + 1])), pa.int64()),
+    "unsigned": (st.sampled_from([0, 1, 2**64 - 1]), pa.uint64()),
+    "half": (st.floats(-10, 10, width=16), pa.float16()),
+    "bool": (st.one_of(st.booleans(), st.none()), pa.bool_()),
+    "text": (st.one_of(PLAIN, HOSTILE, st.none()), pa.string()),
+    "numbers as text": (st.one_of(PLAIN, PLAIN, NEAR), pa.string()),
+    "category": (st.sampled_from(["a", "b", "c"]), pa.dictionary(pa.int32(), pa.string())),
+    "classes": (st.integers(0, 2), pa.int64()),
+    "labels": (st.one_of(LABEL, st.none()), pa.string()),
+    "null": (st.none(), pa.null()),
+    "date": (st.dates(), pa.date32()),
+    "bytes": (st.binary(max_size=4), pa.binary()),
+    "decimal": (st.decimals(-1000, 1000, places=2), pa.decimal128(20, 2)),
+    "list": (st.lists(FLOATS, max_size=2), pa.list_(pa.float64())),
+    "struct": (st.fixed_dictionaries({"v": FLOATS}), pa.struct([("v", pa.float64())])),
+    "large text": (st.one_of(PLAIN, TEXT), pa.large_string()),
+    "time": (st.times(), pa.time64("us")),
+    "timestamp": (st.datetimes(), pa.timestamp("ms", tz="UTC")),
+    "duration": (st.timedeltas(timedelta(days=-9), timedelta(days=9)), pa.duration("us")),
+}
+PARQUET_DAMAGE = ["column", "column", "name", "extra", "drop", "rows", "twin", "row-groups", "bytes", "suffix"]
+
+
+@st.composite
+def parquet_bytes(draw, *, columns: dict[str, str]) -> tuple[bytes, str]:
+    """A Parquet file of ``columns`` (name -> kind), with a few things wrong with it; (bytes, suffix)."""
+    damage = draw(st.lists(st.sampled_from(PARQUET_DAMAGE), max_size=3))
+    names, kinds = list(columns), list(columns.values())
+    n = draw(st.integers(3, 10))
+    for what in damage:
+        j = draw(st.integers(0, len(names) - 1)) if names else 0
+        if what == "column" and names:
+            kinds[j] = draw(st.sampled_from(sorted(ARROW)))
+        elif what == "name" and names:
+            names[j] = draw(NAMES)
+        elif what == "twin" and len(names) > 1:
+            names[j] = names[j - 1]
+        elif what == "extra":
+            names.append(draw(NAMES))
+            kinds.append(draw(st.sampled_from(sorted(ARROW))))
+        elif what == "drop" and names:
+            del names[j], kinds[j]
+        elif what == "rows":
+            n = draw(st.integers(0, 2))
+    arrays = []
+    for kind in kinds:
+        cells, kind_type = ARROW[kind]
+        values = draw(st.lists(cells, min_size=n, max_size=n))
+        if kind == "half":
+            arrays.append(pa.array(np.array(values, dtype=np.float16)))
+        elif kind == "category":
+            arrays.append(pa.array(values, pa.string()).dictionary_encode())
+        else:
+            arrays.append(pa.array(values, kind_type))
+    buffer = io.BytesIO()
+    groups = draw(st.sampled_from([1, 4])) if "row-groups" in damage else 64
+    pq.write_table(pa.Table.from_arrays(arrays, names=names), buffer, row_group_size=groups)
+    data = buffer.getvalue()
+    if "bytes" in damage:
+        how = draw(st.sampled_from(["cut", "byte", "tail"]))
+        if how == "cut":
+            data = data[: draw(st.integers(0, len(data) - 1))]
+        elif how == "byte":
+            at = draw(st.integers(4, len(data) - 5))
+            data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1 :]
+        else:
+            data = data[:-4] + b"PAR0"
+    return data, draw(st.sampled_from([".pq", ".csv", "", ".parquet.gz"])) if "suffix" in damage else ".parquet"
+
+
+def table_bytes(columns: dict[str, str]):
+    """A CSV file (two times in three) or a Parquet file of these columns, likely with something wrong with it."""
+    return st.one_of(csv_bytes(columns=columns), csv_bytes(columns=columns), parquet_bytes(columns=columns))
+
+
+REGRESSION = {"x": "number", "a": "number", "y": "number"}
+CLASSES = {"x": "number", "a": "number", "y": "classes"}
+PREDICTORS = {"x": "number", "a": "number", "city": "category"}
+
+
+# --- model files ----------------------------------------------------------------------------------
+
+HOSTILE_VALUES = st.sampled_from(
+    [None, True, False, 0, -1, 1e308, -1e308, 5e-324, float("nan"), float("inf"), "", "x", [], {}, [[]], {"a": 1}]
+)
+
+
+# formulas a model file may hold; {folder} is the example's folder, where nothing may appear
+MODEL_FORMULAS = [
+    *["y ~ x", "~", "y ~ ", "y ~ x +", "y ~ C(city)", "y ~ undefined_name(x)", "y ~ x ~ a", "y ~ x | a"],
+    *[
+        "y ~ np.savetxt('{folder}/written', x)",
+        "y ~ I(x.to_csv('{folder}/written'))",
+        "y ~ {x.to_pickle('{folder}/w')}",
+    ],
+    "y ~ I(np.ctypeslib.ctypes.CDLL(None).system(b'touch {folder}/written'))",
+]
+
+
+@st.composite
+def model_json(draw) -> bytes:
+    """A model file: a valid linear or softmax model (with categories, a formula, or neither), then spoiled."""
+    kind = draw(st.sampled_from(["linear", "linear", "softmax", "coded", "formula"]))
+    if kind == "softmax":
+        model = SoftmaxModel(["x", "a"], ["0", "1", "2"], np.arange(6.0).reshape(3, 2), np.zeros(3), target="y")
+    elif kind == "coded":
+        model = Model(
+            ["x", "city[T.b]", "city[T.c]"], [1.0, 2.0, 3.0], 0.5, target="y", columns=["x", "city"],
+            coding={"city": ["a", "b", "c"]},
+        )  # fmt: skip
+    elif kind == "formula":
+        model = Model(["x", "np.log(a)"], [1.0, -1.0], 2.0, target="y", columns=["x", "a"], formula="y ~ x + np.log(a)")
+    else:
+        model = Model(["x", "a"], [2.0, -3.0], 1.0, target="y")
+    data = model.to_dict()
+    for _ in range(draw(st.integers(0, 3))):
+        key = draw(st.sampled_from([*data, "coding", "columns", "formula", "format_version", "classes"]))
+        how = draw(st.sampled_from(["delete", "value", "value", "list", "twin", "huge"]))
+        if how == "delete":
+            data.pop(key, None)
+        elif how == "value":
+            data[key] = draw(HOSTILE_VALUES)
+        elif how == "list":
+            data[key] = draw(st.lists(st.one_of(HOSTILE_VALUES, NAMES), max_size=4))
+        elif how == "twin" and isinstance(data.get(key), list) and data[key]:
+            data[key] = [*data[key], data[key][0]]
+        elif how == "huge":
+            data[key] = 10**400 if draw(st.booleans()) else [1e308] * 3
+    if draw(st.integers(0, 5)) == 0:
+        data["formula"] = draw(st.sampled_from(MODEL_FORMULAS))
+    text = json.dumps(data, allow_nan=True, default=str)
+    spoil = draw(st.sampled_from([None] * 8 + ["cut", "digits", "deep", "bom", "latin", "twins"]))
+    if spoil == "cut":
+        text = text[: draw(st.integers(0, len(text) - 1))]
+    elif spoil == "digits":
+        text = re.sub(r"-?\d+\.\d+", "1" * 5000, text, count=1)  # a number of 5,000 digits
+    elif spoil == "deep":
+        text = "[" * 100_000 + "]" * 100_000
+    elif spoil == "bom":
+        text = "\ufeff" + text
+    elif spoil == "twins":  # a key twice: JSON readers keep the last
+        text = text[:-1] + ', "features": ["x", "x"]}'
+    if spoil == "latin":
+        return text.replace('"y"', '"ÿ"').encode("latin-1", errors="replace")
+    return text.encode("utf-8")
+
+
+# --- the properties ---------------------------------------------------------------------------------
+
+SENTINEL = b"an older file that a failed run must leave as it was\n"
+
+
+def run(capsys, *argv, out: Path | None = None, folder: Path):
+    """Run the command in this process and check the properties every run has; (exit code, stdout, stderr)."""
+    before = sorted(p.name for p in folder.iterdir())
+    old = out.read_bytes() if out is not None and out.exists() else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, stdout, stderr = cli(capsys, *argv)
+    # a warning Python prints (not one of the command's own lines) lands on stderr too, as two lines
+    shown = [
+        warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
+        for w in caught
+        if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning))
+    ]
+    stderr += "".join(shown)
+    lines = stderr.splitlines()
+    assert "Traceback" not in stderr, stderr
+    assert code in (0, 1, 2), (code, stderr)
+    assert len(lines) <= 3, stderr
+    assert all(line.startswith(f"linearnet {argv[0]}: ") for line in lines), stderr  # its own lines only
+    errors = [line for line in lines if line.startswith(f"linearnet {argv[0]}: error: ")]
+    if code == 0:
+        assert not errors, stderr
+    else:  # one error, the last line, after the notes and warnings
+        assert errors == lines[-1:], stderr
+    if code == 1:
+        assert argv[0] == "train" and "training diverged" in errors[0], stderr
+    after = sorted(p.name for p in folder.iterdir())
+    if out is not None and out.name not in before and code == 0:
+        before.append(out.name)
+    assert after == sorted(before), f"files before {before}, after {after}"  # no temporary file left behind
+    if out is not None and code == 0:
+        assert out.exists() and out.read_bytes() != SENTINEL, "the run succeeded but did not write its output"
+    if out is not None and old is not None and code != 0:
+        assert out.read_bytes() == old, "a failed run changed the existing output file"
+    return code, stdout, stderr
+
+
+def _write(folder: Path, name: str, data: bytes) -> Path:
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def _out(folder: Path, draw_existing: bool, name: str) -> Path:
+    out = folder / name
+    if draw_existing:
+        out.write_bytes(SENTINEL)
+    return out
+
+
+OPTIONS = st.lists(
+    st.sampled_from(
+        [("--missing", "drop"), ("--missing", "drop"), ("--sep", "tab"), ("--decimal", ","), ("--features", "x,a")]
+        + [("--features", "x"), ("--features", "city"), ("--features", "x,city"), ("--sep", ";")]
+        + [("--features", "x,x"), ("--features", "a, x"), ("--features", "y"), ("--sep", "|"), ("--decimal", ".")]
+    ),
+    max_size=2,
+    unique_by=lambda option: option[0],
+)
+FORMULAS = ["y ~ x", "y ~ x + a", "y ~ C(city) + x", "y ~ np.log(x)", "y ~ x - 1", "y ~ x:a", "y ~ np.exp(x)"]
+FORMULAS += ["y ~ C(a) + x", "y ~ x | a", "y ~ center(x)", "np.log(y) ~ x", "y ~ I(x ** 400)", "y ~ I(1e308 * x)"]
+
+
+def _flags(options) -> list[str]:
+    return [part for option in options for part in option]
+
+
+@SETTINGS
+@given(
+    file=table_bytes(REGRESSION),
+    options=OPTIONS,
+    extra=st.lists(
+        st.sampled_from(["--no-intercept", "--allow-rank-deficient", "--json", "--chunk-rows=3"]), max_size=2
+    ),
+    formula=st.one_of(*[st.none()] * 5, st.sampled_from(FORMULAS)),
+    existing=st.booleans(),
+)
+def test_solve_answers_any_table_with_a_fit_or_one_line(capsys, file, options, extra, formula, existing):
+    data, suffix = file
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        path = _write(folder, "data" + suffix, data)
+        out = _out(folder, existing, "model.json")
+        target = ["--target", "y"] if formula is None else ["--formula", formula]  # some flags refuse a formula
+        argv = ["solve", path, *target, *_flags(options), *dict.fromkeys(extra), "--out", out]
+        code, stdout, _ = run(capsys, *argv, out=out, folder=folder)
+        if code == 0:
+            assert isinstance(load_model(out), Model)
+            if "--json" in extra:
+                json.loads(stdout, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name):
+    raise AssertionError(f"{name} in JSON output: not standard JSON")
+
+
+@SETTINGS
+@given(
+    file=table_bytes(REGRESSION),
+    options=OPTIONS,
+    epochs=st.integers(1, 2),
+    lr=st.sampled_from(["0.03", "0.03", "0.03", "1e6", "1e-30"]),
+    extra=st.lists(st.sampled_from(["--standardize", "--json", "--impl=concise", "--batch-size=1"]), max_size=2),
+    formula=st.one_of(*[st.none()] * 5, st.sampled_from(FORMULAS)),
+    existing=st.booleans(),
+)
+def test_train_answers_any_table_with_a_model_or_one_line(capsys, file, options, epochs, lr, extra, formula, existing):
+    data, suffix = file
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        path = _write(folder, "data" + suffix, data)
+        out = _out(folder, existing, "model.json")
+        target = ["--target", "y"] if formula is None else ["--formula", formula]
+        argv = ["train", "--data", path, *target, *_flags(options), "--epochs", epochs, "--lr", lr]
+        code, stdout, _ = run(capsys, *argv, *dict.fromkeys(extra), "--out", out, out=out, folder=folder)
+        if code == 0:
+            assert isinstance(load_model(out), Model)
+            if "--json" in extra:
+                json.loads(stdout, parse_constant=_refuse_constant)
+
+
+@SETTINGS
+@given(
+    file=table_bytes(CLASSES),
+    options=OPTIONS,
+    epochs=st.integers(1, 2),
+    lr=st.sampled_from(["0.1", "0.1", "0.1", "1e9"]),
+    existing=st.booleans(),
+)
+def test_softmax_answers_any_labelled_table_with_a_model_or_one_line(capsys, file, options, epochs, lr, existing):
+    data, suffix = file
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        path = _write(folder, "data" + suffix, data)
+        out = _out(folder, existing, "model.json")
+        argv = ["train", "--model", "softmax", "--data", path, "--target", "y", *_flags(options)]
+        code, _, _ = run(capsys, *argv, "--epochs", epochs, "--lr", lr, "--out", out, out=out, folder=folder)
+        if code == 0:
+            assert isinstance(load_model(out), SoftmaxModel)
+
+
+@SETTINGS
+@given(
+    model=model_json(),
+    file=table_bytes(PREDICTORS),
+    options=st.lists(st.sampled_from([("--sep", ";"), ("--decimal", ",")]), max_size=1),
+    suffix=st.sampled_from([".csv", ".csv", ".parquet"]),
+    existing=st.booleans(),
+)
+def test_predict_answers_any_model_and_table_with_predictions_or_one_line(
+    capsys, model, file, options, suffix, existing
+):
+    data, data_suffix = file
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        path = _write(folder, "data" + data_suffix, data)
+        model_path = _write(folder, "model.json", model.replace(b"{folder}", name.encode()))
+        out = _out(folder, existing, "predictions" + suffix)
+        argv = ["predict", path, "--model", model_path, *_flags(options), "--out", out]
+        code, _, _ = run(capsys, *argv, out=out, folder=folder)
+        if code == 0:  # one prediction for each row of the file
+            loaded = load_model(model_path)
+            formula = getattr(loaded, "formula", None)
+            table = read_table(
+                path,
+                features=None if formula else loaded.columns or loaded.features,
+                require_target=False,
+                levels=loaded.coding or {},
+                formula=formula,
+                **{flag[2:]: value for flag, value in options},
+            )
+            if suffix == ".parquet":
+                rows = pq.read_table(out).num_rows
+            else:
+                with open(out, newline="", encoding="utf-8") as fh:
+                    rows = len(list(csv.reader(fh))) - 1
+            assert rows == table.num_rows
+
+
+@SETTINGS
+@given(model=model_json())
+def test_load_model_returns_a_model_or_refuses_it_with_the_file_named(model):
+    with tempfile.TemporaryDirectory() as name:
+        path = _write(Path(name), "model.json", model)
+        try:
+            loaded = load_model(path)
+        except (ValueError, TypeError) as exc:
+            assert str(exc).startswith(f"{path}: "), exc
+            assert "\n" not in str(exc), exc
+        else:
+            assert isinstance(loaded, Model | SoftmaxModel)
+            X = np.ones((2, len(loaded.features)))
+            try:
+                columns = loaded.prediction_columns(X)
+            except ValueError as exc:  # coefficients too large for these rows, say
+                assert "\n" not in str(exc), exc
+            else:
+                assert all(len(v) == 2 for v in columns.values())
