@@ -1189,3 +1189,13 @@ def test_a_formula_of_several_parts_is_refused_in_one_line(tmp_path, capsys, for
     if require_target:
         code, _, err = cli(capsys, "solve", path, "--formula", formula)
         assert code == 2 and err == f"linearnet solve: error: {message}\n"
+
+
+@pytest.mark.parametrize("name", ["sales[2024].csv", "what?.csv", "all*.csv"])
+def test_a_file_whose_name_has_pattern_characters_is_read_as_that_file(tmp_path, capsys, name):
+    path = write(tmp_path, name, "x,y\n1,2\n2,4.5\n3,5.5\n4,8\n")
+    write(tmp_path, "whatX.csv", "x,y\n1,0\n")  # matched by what?.csv as a pattern, and by all*.csv neither
+    table = read_table(path, target="y")
+    assert table.features.ravel().tolist() == [1, 2, 3, 4] and table.notes == []
+    code, out, err = cli(capsys, "solve", path, "--target", "y", "--json")
+    assert code == 0 and err == "" and json.loads(out)["n"] == 4

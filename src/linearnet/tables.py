@@ -771,8 +771,8 @@ def _files(path) -> list[str] | None:
     import glob
 
     name = os.fspath(path)
-    if name == "-" or not (os.path.isdir(name) or any(c in name for c in "*?[")):
-        return None
+    if name == "-" or os.path.isfile(name) or not (os.path.isdir(name) or any(c in name for c in "*?[")):
+        return None  # a file is itself, even named like a pattern (sales[2024].csv)
     if os.path.isdir(name):
         found = [f for f in glob.glob(os.path.join(name, "*")) if os.path.isfile(f) and _is_table_name(f)]
         where = "in this folder"
