@@ -184,6 +184,33 @@ def test_fewer_rows_than_parameters():
         assert solve(np.eye(3)[:2], [1.0, 2.0], allow_rank_deficient=True).rank == 2
 
 
+def test_too_few_rows_are_refused_before_the_gram_matrix_is_made():
+    # 60,001 parameters: a Gram matrix of 26.8 GiB, for 3 rows that cannot determine them
+    with pytest.raises(ValueError) as info:
+        solve(np.ones((3, 60_000)), np.ones(3))
+    assert str(info.value) == (
+        "the data have 3 rows but the model has 60,001 parameters (60,000 features + intercept); need at least "
+        "60,001 rows, or allow a rank-deficient design (--allow-rank-deficient) for the minimum-norm solution"
+    )
+
+
+def test_a_solve_whose_matrices_cannot_fit_is_refused_before_they_are_made(monkeypatch):
+    import linearnet.memory
+
+    monkeypatch.setattr(linearnet.memory, "available_bytes", lambda: 1 << 20)
+    message = (
+        "1,001 parameters need about 38.2 MiB for the solve's 1,001 × 1,001 matrices (the Gram matrix and its "
+        "working copies) and 1.0 MiB is available; use fewer features"
+    )
+    X, y = np.ones((3, 1000)), np.ones(3)
+    with pytest.raises(ValueError) as info:
+        solve(X, y, allow_rank_deficient=True)
+    assert str(info.value) == message
+    with pytest.raises(ValueError) as info:
+        solve_chunks(lambda: iter([(X, y)]), [f"x{j}" for j in range(1000)], allow_rank_deficient=True)
+    assert str(info.value) == message
+
+
 @pytest.mark.parametrize(
     "X, y, message",
     [

@@ -63,6 +63,7 @@ _CHUNK = 65536  # rows per pass-through chunk of in-memory data
 _MAX_REFINE = 30
 _EPS = np.finfo(np.float64).eps
 _DD_WORK = 1 << 18  # n·k² up to which the normal equations are also summed in double-double (small problems)
+_GRAM_COPIES = 5  # k × k float64 matrices a solve holds at its peak: the Gram matrix, its scaled copies, R, ...
 _TINY_SQUARES = 2.0**-900  # a column whose sum of squares is below this is solved in rescaled units
 
 
@@ -378,6 +379,7 @@ class _Pass:
             raise ValueError("the data have no rows")
         p = head[0].shape[1]
         k = p + fit_intercept
+        _check_gram_fits(k)
         G, Aty, colsum = np.zeros((k, k)), np.zeros(k), np.zeros(p)
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         for Xc, yc in itertools.chain([head], passing):
@@ -629,6 +631,28 @@ def _dependent_message(names, null, rank, k):
     )
 
 
+def _too_few_rows(n: int, p: int, fit_intercept: bool) -> str:
+    k = p + fit_intercept
+    return (
+        f"the data have {n:,} rows but the model has {k:,} parameters "
+        f"({p:,} features{' + intercept' if fit_intercept else ''}); "
+        f"need at least {k:,} rows, or allow a rank-deficient design "
+        f"(--allow-rank-deficient) for the minimum-norm solution"
+    )
+
+
+def _check_gram_fits(k: int) -> None:
+    """Refuse, before the first k × k matrix is made, a solve whose matrices cannot fit in memory."""
+    from .memory import available_bytes, human_bytes
+
+    need, have = _GRAM_COPIES * 8 * k * k, available_bytes()
+    if need > have:
+        raise ValueError(
+            f"{k:,} parameters need about {human_bytes(need)} for the solve's {k:,} × {k:,} matrices (the "
+            f"Gram matrix and its working copies) and {human_bytes(have)} is available; use fewer features"
+        )
+
+
 def solve(X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_deficient: bool = False) -> OLSResult:
     """Exact least squares ŷ = Xw + b with statsmodels' statistics.
 
@@ -645,6 +669,8 @@ def solve(X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_de
         >>> fit.coef, fit.intercept, fit.bse, fit.r2
     """
     X, y, names = _as_arrays(X, y, feature_names)
+    if 0 < len(X) < X.shape[1] + fit_intercept and not allow_rank_deficient:  # said before a k × k matrix is made
+        raise ValueError(_too_few_rows(len(X), X.shape[1], fit_intercept))
     return _solve(_Problem(_in_memory(X, y), names, fit_intercept, memory=(X, y)), allow_rank_deficient)
 
 
@@ -736,12 +762,7 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
     if not first.finite():
         raise ValueError(_nonfinite_message(p.memory, p.feature_names))
     if n < k and not allow_rank_deficient:
-        raise ValueError(
-            f"the data have {n} rows but the model has {k} parameters "
-            f"({len(p.feature_names)} features{' + intercept' if p.fit_intercept else ''}); "
-            f"need at least {k} rows, or allow a rank-deficient design "
-            f"(--allow-rank-deficient) for the minimum-norm solution"
-        )
+        raise ValueError(_too_few_rows(n, len(p.feature_names), p.fit_intercept))
     Gs = first.G * np.outer(d, d)  # exact: d holds powers of two
     scaled_cond = _gram_condition(Gs)
     tol = 4 * _EPS
