@@ -430,6 +430,10 @@ def run(capsys, *argv, out: Path | None = None, folder: Path):
     return code, stdout, stderr
 
 
+# a data file's name: plain, or with the characters of a pattern, a space, a comma, letters beyond ASCII
+STEMS = st.sampled_from(["data"] * 6 + ["sales[2024]", "what?", "all*", "with space", "ünï", "a,b"])
+
+
 def _write(folder: Path, name: str, data: bytes) -> Path:
     path = folder / name
     path.write_bytes(data)
@@ -469,12 +473,13 @@ def _flags(options) -> list[str]:
     ),
     formula=st.one_of(*[st.none()] * 5, st.sampled_from(FORMULAS)),
     existing=st.booleans(),
+    stem=STEMS,
 )
-def test_solve_answers_any_table_with_a_fit_or_one_line(capsys, file, options, extra, formula, existing):
+def test_solve_answers_any_table_with_a_fit_or_one_line(capsys, file, options, extra, formula, existing, stem):
     data, suffix = file
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        path = _write(folder, "data" + suffix, data)
+        path = _write(folder, stem + suffix, data)
         out = _out(folder, existing, "model.json")
         target = ["--target", "y"] if formula is None else ["--formula", formula]  # some flags refuse a formula
         argv = ["solve", path, *target, *_flags(options), *dict.fromkeys(extra), "--out", out]
@@ -498,12 +503,15 @@ def _refuse_constant(name):
     extra=st.lists(st.sampled_from(["--standardize", "--json", "--impl=concise", "--batch-size=1"]), max_size=2),
     formula=st.one_of(*[st.none()] * 5, st.sampled_from(FORMULAS)),
     existing=st.booleans(),
+    stem=STEMS,
 )
-def test_train_answers_any_table_with_a_model_or_one_line(capsys, file, options, epochs, lr, extra, formula, existing):
+def test_train_answers_any_table_with_a_model_or_one_line(
+    capsys, file, options, epochs, lr, extra, formula, existing, stem
+):
     data, suffix = file
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        path = _write(folder, "data" + suffix, data)
+        path = _write(folder, stem + suffix, data)
         out = _out(folder, existing, "model.json")
         target = ["--target", "y"] if formula is None else ["--formula", formula]
         argv = ["train", "--data", path, *target, *_flags(options), "--epochs", epochs, "--lr", lr]
@@ -521,12 +529,13 @@ def test_train_answers_any_table_with_a_model_or_one_line(capsys, file, options,
     epochs=st.integers(1, 2),
     lr=st.sampled_from(["0.1", "0.1", "0.1", "1e9"]),
     existing=st.booleans(),
+    stem=STEMS,
 )
-def test_softmax_answers_any_labelled_table_with_a_model_or_one_line(capsys, file, options, epochs, lr, existing):
+def test_softmax_answers_any_labelled_table_with_a_model_or_one_line(capsys, file, options, epochs, lr, existing, stem):
     data, suffix = file
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        path = _write(folder, "data" + suffix, data)
+        path = _write(folder, stem + suffix, data)
         out = _out(folder, existing, "model.json")
         argv = ["train", "--model", "softmax", "--data", path, "--target", "y", *_flags(options)]
         code, _, _ = run(capsys, *argv, "--epochs", epochs, "--lr", lr, "--out", out, out=out, folder=folder)
@@ -541,14 +550,15 @@ def test_softmax_answers_any_labelled_table_with_a_model_or_one_line(capsys, fil
     options=st.lists(st.sampled_from([("--sep", ";"), ("--decimal", ",")]), max_size=1),
     suffix=st.sampled_from([".csv", ".csv", ".parquet"]),
     existing=st.booleans(),
+    stem=STEMS,
 )
 def test_predict_answers_any_model_and_table_with_predictions_or_one_line(
-    capsys, model, file, options, suffix, existing
+    capsys, model, file, options, suffix, existing, stem
 ):
     data, data_suffix = file
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        path = _write(folder, "data" + data_suffix, data)
+        path = _write(folder, stem + data_suffix, data)
         model_path = _write(folder, "model.json", model.replace(b"{folder}", name.encode()))
         out = _out(folder, existing, "predictions" + suffix)
         argv = ["predict", path, "--model", model_path, *_flags(options), "--out", out]
