@@ -1199,3 +1199,12 @@ def test_a_file_whose_name_has_pattern_characters_is_read_as_that_file(tmp_path,
     assert table.features.ravel().tolist() == [1, 2, 3, 4] and table.notes == []
     code, out, err = cli(capsys, "solve", path, "--target", "y", "--json")
     assert code == 0 and err == "" and json.loads(out)["n"] == 4
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 1000])
+def test_rows_longer_than_a_chunk_are_read_whole(tmp_path, chunk_rows):
+    pad = "z" * (1_200_000)  # each row is longer than the megabyte the column types are read from
+    path = write(tmp_path, "long.csv", "a,pad,y\n" + "".join(f"{i},{pad},{2 * i}\n" for i in range(3)))
+    chunks, names = table_chunks(path, target="y", features=["a"], chunk_rows=chunk_rows)
+    X, y = _stacked(list(chunks()))
+    assert names == ["a"] and X[:, 0].tolist() == [0, 1, 2] and y.tolist() == [0, 2, 4]

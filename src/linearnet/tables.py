@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .memory import return_freed_blocks
 from .modelfile import coded_features
 from .outputs import atomic_write
 
@@ -1025,7 +1026,7 @@ class _Pieces:
 
     ``in_order()`` yields ``(first_row, arrow_table)``; ``index`` is the list of pieces a pass in
     order has found (None while unknown, or where the file cannot be read out of order) and
-    ``read(i)`` reads piece ``i`` alone, with its first row.
+    ``read(i)`` yields piece ``i``'s rows the same way.
     """
 
     index: list | None = None
@@ -1033,12 +1034,12 @@ class _Pieces:
     def in_order(self) -> Iterator[tuple[int, Any]]:  # pragma: no cover - an interface
         raise NotImplementedError
 
-    def read(self, i: int) -> tuple[int, Any]:  # pragma: no cover - an interface
+    def read(self, i: int) -> Iterator[tuple[int, Any]]:  # pragma: no cover - an interface
         raise NotImplementedError
 
 
 class _ParquetPieces(_Pieces):
-    """Row groups: read in slices of ``chunk_rows`` in order, and a row group at a time out of order."""
+    """Row groups, read in slices of ``chunk_rows``: in order, or a row group at a time out of order."""
 
     def __init__(self, pf, columns: list[str], chunk_rows: int):
         self.pf, self.columns, self.chunk_rows = pf, columns, chunk_rows
@@ -1052,10 +1053,12 @@ class _ParquetPieces(_Pieces):
             yield row, batch
             row += batch.num_rows
 
-    def read(self, i: int) -> tuple[int, Any]:
+    def read(self, i: int) -> Iterator[tuple[int, Any]]:
         assert self.index is not None
-        first, group = self.index[i]
-        return first, self.pf.read_row_group(group, columns=self.columns)
+        row, group = self.index[i]
+        for batch in self.pf.iter_batches(batch_size=self.chunk_rows, row_groups=[group], columns=self.columns):
+            yield row, batch
+            row += batch.num_rows
 
 
 class _CsvPieces(_Pieces):
@@ -1075,7 +1078,7 @@ class _CsvPieces(_Pieces):
         self.options = _csv_options(src, include_columns=wanted, column_types=types)
         self.seekable = src.size() is not None  # a plain file: pieces can be read again by offset
 
-    def _parse(self, data: bytes):
+    def _parse(self, data: bytes | memoryview):
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
@@ -1086,9 +1089,9 @@ class _CsvPieces(_Pieces):
         with self.src.binary() as fh:
             for data in _line_pieces(fh, self.block):
                 if offset == 0:  # the header record leads the first piece
-                    start = _header_end(data)
+                    start = min(_header_end(data.obj), len(data))  # the buffer the view starts
                     data, offset = data[start:], start
-                if data.strip():
+                if not _blank(data):
                     table = self._parse(data)
                     if table.num_rows:
                         index.append((row, offset, len(data)))
@@ -1098,27 +1101,34 @@ class _CsvPieces(_Pieces):
         if self.seekable:
             self.index = index
 
-    def read(self, i: int) -> tuple[int, Any]:
+    def read(self, i: int) -> Iterator[tuple[int, Any]]:
         assert self.index is not None
         first, offset, length = self.index[i]
         with open(self.src.name, "rb") as fh:
             fh.seek(offset)
-            return first, self._parse(fh.read(length))
+            data = fh.read(length)
+        yield first, self._parse(data)
 
 
-def _cut(data: bytes) -> int:
-    """The end of the last whole CSV record in ``data`` (which starts a record): one past the last
-    line end outside double quotes, or 0 when there is none."""
-    quotes = data.count(b'"')
-    end = data.rfind(b"\n")
+def _cut(data, size: int | None = None) -> int:
+    """The end of the last whole CSV record in ``data[:size]`` (which starts a record): one past the
+    last line end outside double quotes, or 0 when there is none."""
+    size = len(data) if size is None else size
+    quotes = data.count(b'"', 0, size)
+    end = data.rfind(b"\n", 0, size)
     while end >= 0:
-        if (quotes - data.count(b'"', end)) % 2 == 0:  # an even number of quotes before it: outside
+        if (quotes - data.count(b'"', end, size)) % 2 == 0:  # an even number of quotes before it: outside
             return end + 1
         end = data.rfind(b"\n", 0, end)
     return 0
 
 
-def _header_end(data: bytes) -> int:
+def _blank(data) -> bool:
+    """Whether a piece of a CSV holds nothing but line ends and spaces."""
+    return not bytes(data[:64]).strip() and not bytes(data).strip()
+
+
+def _header_end(data) -> int:
     """One past the end of the first record (the header) in ``data``."""
     end = data.find(b"\n")
     while end >= 0 and data.count(b'"', 0, end) % 2:  # inside a quoted name
@@ -1127,31 +1137,40 @@ def _header_end(data: bytes) -> int:
 
 
 def _csv_head(src: _Source):
-    """The header and the rows of about the first megabyte, parsed: what the column types are decided from."""
+    """The header and the rows of about the first megabyte (at least one row, when the file has one),
+    parsed: what the column types are decided from."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    data = b""
     with src.binary() as fh:
-        data = next(_line_pieces(fh, 1 << 20), b"")
+        for piece in _line_pieces(fh, 1 << 20):
+            data += piece
+            if _header_end(data) < len(data) and not _blank(memoryview(data)[_header_end(data) :]):
+                break  # a row after the header
     return pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
 
 
-def _line_pieces(fh, block: int) -> Iterator[bytes]:
-    """The rest of a CSV stream in pieces of about ``block`` bytes, each ending at a record end."""
+def _line_pieces(fh, block: int) -> Iterator[memoryview]:
+    """The rest of a CSV stream in pieces of about ``block`` bytes, each ending at a record end.
+
+    Each piece is a view of a buffer of its own, read into once: no copy of a block is made.
+    """
     carry = b""
     while True:
-        more = fh.read(block)
-        if not more:
-            if carry.strip():  # the last record; its line end would belong to a quote left open
-                yield carry.rstrip(b"\r\n")
+        data = bytearray(len(carry) + block)
+        data[: len(carry)] = carry
+        size = len(carry) + fh.readinto(memoryview(data)[len(carry) :])
+        if size == len(carry):  # the end of the stream
+            if not _blank(carry):  # the last record; its line end would belong to a quote left open
+                yield memoryview(carry.rstrip(b"\r\n"))
             return
-        data = carry + more
-        end = _cut(data)
+        end = _cut(data, size)
         if end == 0:  # one record longer than a block: read on
-            carry = data
+            carry = bytes(data[:size])
             continue
-        yield data[:end]
-        carry = data[end:]
+        yield memoryview(data)[:end]
+        carry = bytes(data[end:size])
 
 
 @dataclass
@@ -1209,10 +1228,10 @@ class TableChunks:
             return
         for i in torch.randperm(len(index), generator=generator).tolist():
             with self._reading():
-                first, table = self._pieces.read(i)
-                chunk = self._convert(first, table)
-            if chunk is not None:
-                yield chunk
+                for first, table in self._pieces.read(i):
+                    chunk = self._convert(first, table)
+                    if chunk is not None:
+                        yield chunk
 
     @property
     def _columns(self) -> list[str]:
@@ -1279,6 +1298,7 @@ def table_chunks(
     _check_missing(missing)
     if _files(path) is not None:
         raise ValueError(f"{os.fspath(path)}: a folder or a pattern of files is read whole, not in chunks")
+    return_freed_blocks()  # so that the chunks freed one after another do not stay resident
     if target is None and features is None:
         raise ValueError("table_chunks without a target needs the feature columns")
     src = _Source(path, sep=sep, decimal=decimal)
@@ -1288,12 +1308,14 @@ def table_chunks(
         import pyarrow.parquet as pq
 
         # pre_buffer=False: pyarrow would otherwise buffer every row group of the file up front
-        pf = pq.ParquetFile(src.arrow(), pre_buffer=False)
+        pf = pq.ParquetFile(src.arrow(), pre_buffer=False, buffer_size=1 << 20)
         names = [str(n) for n in pf.schema_arrow.names]
         _check_header(path, names)
         if pf.metadata.num_rows == 0:
             raise ValueError(f"{path}: has a header but no rows")
-        first = next(pf.iter_batches(batch_size=max(chunk_rows, 1000)))
+        batches = pf.iter_batches(batch_size=max(chunk_rows, 1000))
+        first = next(batches)
+        batches.close()  # or it keeps its row group decoded until collected
         choice = _choose_from(first, src, names, target, features, target is not None)
         pieces = _ParquetPieces(pf, [*choice.features, *([target] if target else [])], chunk_rows)
     else:

@@ -166,7 +166,6 @@ def chunk_note(args, path: str) -> str | None:
     )
 
 
-
 def add_table_flags(parser, *, missing: bool = True) -> None:
     """The flags of every command that reads a table: how the CSV is written, what to do with gaps."""
     group = parser.add_argument_group("reading the table")

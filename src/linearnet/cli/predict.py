@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from .common import add_table_flags, check_out, note, refused, table_options, write_columns
 
 PROG = "linearnet predict"
-CHUNK_ROWS = 100_000  # rows predicted at a time from a file
+CHUNK_ROWS = 50_000  # rows predicted at a time from a file
 
 
 def add_parser(commands) -> None:

@@ -21,7 +21,7 @@ from .common import (
 )
 
 PROG = "linearnet solve"
-CHUNK_ROWS = 100_000  # rows a chunk holds when a file too large for the memory budget is solved in chunks
+CHUNK_ROWS = 50_000  # rows a chunk holds when a file too large for the memory budget is solved in chunks
 
 
 def add_parser(commands) -> None:
@@ -55,7 +55,7 @@ def add_parser(commands) -> None:
         "--chunk-rows",
         type=whole,
         metavar="N",
-        help="read the file in chunks of about N rows (default: 100000 rows, for files over the memory budget)",
+        help="read the file in chunks of about N rows (default: 50000 rows, for files over the memory budget)",
     )
     add_table_flags(solve)
     add_memory_flag(solve)
