@@ -1208,3 +1208,34 @@ def test_rows_longer_than_a_chunk_are_read_whole(tmp_path, chunk_rows):
     chunks, names = table_chunks(path, target="y", features=["a"], chunk_rows=chunk_rows)
     X, y = _stacked(list(chunks()))
     assert names == ["a"] and X[:, 0].tolist() == [0, 1, 2] and y.tolist() == [0, 2, 4]
+
+
+POINT_IN_A_COMMA_FILE = (
+    "is not a number: the decimal mark of this file is a comma, so a point is a thousands separator or a typo "
+    "(give --decimal . if the decimal mark is a point)"
+)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (  # 1.500 is fifteen hundred where the decimal mark is a comma: not 1.5
+            "x;y\n1.500;2\n2.250;3\n3.100;5,5\n4;8\n",
+            f"column 'x', row 1 (line 2): '1.500' {POINT_IN_A_COMMA_FILE}",
+        ),
+        (  # the point is the odd one out, not the decimal commas around it
+            "x;y\n2,5;2\n1.500;3\n3,25;5,5\n4;8\n",
+            f"column 'x', row 2 (line 3): '1.500' {POINT_IN_A_COMMA_FILE}",
+        ),
+        ("x;y\n1,5;2\n2,5;3\nabc;4\n4;8\n", "column 'x', row 3 (line 4): 'abc' is not a number"),
+    ],
+    ids=["thousands-points", "a-point-among-commas", "a-typo-among-commas"],
+)
+def test_a_file_with_a_decimal_comma_names_the_value_that_is_not_written_so(tmp_path, capsys, content, message):
+    path = write(tmp_path, "comma.csv", content)
+    for options in ({}, {"features": ["x"]}, {"decimal": ","}):
+        with pytest.raises(ValueError) as info:
+            read_table(path, target="y", **options)
+        assert str(info.value) == f"{path}: {message}", options
+    code, _, err = cli(capsys, "solve", path, "--target", "y")
+    assert code == 2 and err == f"linearnet solve: error: {path}: {message}\n"

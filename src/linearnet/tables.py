@@ -276,6 +276,8 @@ def detect_format(path) -> str:
 # a number as CSV writes them: one pattern for pyarrow's RE2 (whole columns) and Python's re (one cell)
 _NUMBER_RE2 = r"(?i)^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(inf|infinity|nan)\s*$"
 _NUMBER = re.compile(_NUMBER_RE2, re.A)
+_NUMBER_COMMA_RE2 = _NUMBER_RE2.replace(r"\.", ",")  # the same with a decimal comma (3,5), for pyarrow
+_POINT_IN_A_COMMA_FILE = re.compile(r"\s*[+-]?[\d.]*\.[\d.]*(,\d*)?\s*")  # 1.500 or 1.500,25 where 3,5 is a number
 _NEAR_NUMBER = (  # written like a number, but not one a reader can take as it is
     (re.compile(r"\s*[+-]?\d{1,3}([,' ]\d{3})+(\.\d*)?\s*"), "written with a thousands separator"),
     (re.compile(r"\s*[+-]?[$€£¥]\s*[+-]?[\d.,]+\s*|\s*[+-]?[\d.,]+\s*[$€£¥]\s*"), "written with a currency sign"),
@@ -289,8 +291,13 @@ def _is_number(text) -> bool:
     return isinstance(text, str) and _NUMBER.fullmatch(text) is not None
 
 
-def _not_a_number(text) -> str:
+def _not_a_number(text, decimal: str = ".") -> str:
     """Why a cell is not a number, for a message: what it looks like, when it looks like a number."""
+    if decimal == "," and isinstance(text, str) and _POINT_IN_A_COMMA_FILE.fullmatch(text):
+        return (
+            f"{_shown(text)} is not a number: the decimal mark of this file is a comma, so a point is a thousands "
+            f"separator or a typo (give --decimal . if the decimal mark is a point)"
+        )
     for pattern, why in _NEAR_NUMBER:
         if isinstance(text, str) and pattern.fullmatch(text):
             return f"{_shown(text)} is not a number: it is {why}"
@@ -330,9 +337,10 @@ def _line_of_row(src: _Source, row: int) -> int:
     return row + 1
 
 
-def _kind(column) -> tuple[str, int | None]:
+def _kind(column, decimal: str = ".") -> tuple[str, int | None]:
     """What a column holds, decided from its values: ('number' | 'text' | 'date' | 'empty' | 'other', None),
-    or ('typo', i): mostly numbers, with a value at index i that is not one (or is one written unreadably)."""
+    or ('typo', i): mostly numbers, with a value at index i that is not one (or is one written unreadably).
+    With ``decimal=","`` numbers are written 3,5 and a point is what is written unreadably."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -345,11 +353,12 @@ def _kind(column) -> tuple[str, int | None]:
         return "date", None
     if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
         return "other", None
-    is_number = pc.match_substring_regex(column, _NUMBER_RE2)
+    is_number = pc.match_substring_regex(column, _NUMBER_RE2 if decimal == "." else _NUMBER_COMMA_RE2)
     count, numbers = len(column) - column.null_count, int(pc.sum(is_number).as_py() or 0)
     if numbers == count:
         return "number", None
-    near = int(pc.sum(pc.match_substring_regex(column, _NEAR_NUMBER_RE2)).as_py() or 0)
+    near_re2 = _NEAR_NUMBER_RE2 if decimal == "." else _NEAR_NUMBER_COMMA_RE2
+    near = int(pc.sum(pc.match_substring_regex(column, near_re2)).as_py() or 0)
     if numbers == 0 and near < count:
         return "text", None
     if 2 * (numbers + near) >= count:  # mostly numbers: the others are typos
@@ -360,6 +369,7 @@ def _kind(column) -> tuple[str, int | None]:
 _NEAR_NUMBER_RE2 = (
     r"^\s*[+-]?(\d{1,3}([,' ]\d{3})+(\.\d*)?|[$€£¥]\s*[+-]?[\d.,]+|[\d.,]+\s*[$€£¥]|[\d.,]+\s*%|\d+,\d+)\s*$"
 )
+_NEAR_NUMBER_COMMA_RE2 = r"^\s*[+-]?(\d*\.[\d.]*(,\d*)?|[$€£¥]\s*[+-]?[\d.,]+|[\d.,]+\s*[$€£¥]|[\d.,]+\s*%)\s*$"
 _KIND_WORDS = {"text": "text", "date": "date", "empty": "empty", "other": "non-numeric"}
 
 
@@ -440,9 +450,8 @@ def _choose(
                 features.append(name)
             elif what == "typo":
                 assert at is not None
-                raise ValueError(
-                    f"{path}: column {_quote(name)}, {_where(src, at + 1)}: {_not_a_number(value(name, at))}"
-                )
+                why = _not_a_number(value(name, at), src.decimal)
+                raise ValueError(f"{path}: column {_quote(name)}, {_where(src, at + 1)}: {why}")
             else:
                 left_out.setdefault(_KIND_WORDS[what], []).append(name)
         if not features:
@@ -479,7 +488,7 @@ def _choose_from(columns, src: _Source, names: list[str], target, features, requ
     return _choose(
         src,
         names,
-        lambda n: _kind(columns.column(n)),
+        lambda n: _kind(columns.column(n), src.decimal),
         lambda n, i: columns.column(n)[i].as_py(),
         target,
         features,
@@ -501,14 +510,15 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
         values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        is_number = pc.match_substring_regex(column, _NUMBER_RE2)
+        is_number = pc.match_substring_regex(column, _NUMBER_RE2 if src.decimal == "." else _NUMBER_COMMA_RE2)
         bad = pc.and_(pc.invert(pc.fill_null(is_number, True)), pc.is_valid(column))
         if pc.any(bad).as_py():
             i = int(pc.index(bad, True).as_py())
-            raise ValueError(
-                f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {_not_a_number(column[i].as_py())}"
-            )
-        values = np.array([np.nan if v is None else float(v) for v in column.to_pylist()], dtype=np.float64)
+            why = _not_a_number(column[i].as_py(), src.decimal)
+            raise ValueError(f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {why}")
+        values = np.array(
+            [np.nan if v is None else float(v.replace(",", ".")) for v in column.to_pylist()], dtype=np.float64
+        )
     elif pa.types.is_temporal(t):
         raise ValueError(
             f"{path}: column {_quote(name)} holds dates or times, not numbers; convert them to "
@@ -550,10 +560,10 @@ def _diagnose_csv(src: _Source, wanted: list[str] | None = None) -> str | None:
                 value = row[j]
                 if value in NA_TOKENS:
                     continue
-                if src.decimal == ",":
-                    value = value.replace(",", ".", 1)
+                if src.decimal == ",":  # 3,5 is a number; 3.5 is not
+                    value = "." if "." in value else value.replace(",", ".", 1)
                 if not _is_number(value):
-                    return f"{path}: column {_quote(header[j])}, {where}: {_not_a_number(row[j])}"
+                    return f"{path}: column {_quote(header[j])}, {where}: {_not_a_number(row[j], src.decimal)}"
     return None
 
 
@@ -687,7 +697,8 @@ def read_table(
     categories = [
         name
         for name in chosen
-        if name in coding or (levels is None and features is not None and _kind(table.column(name))[0] == "text")
+        if name in coding
+        or (levels is None and features is not None and _kind(table.column(name), src.decimal)[0] == "text")
     ]
     numbers = {
         name: _numbers(src, name, table.column(name), 1, missing=missing) for name in chosen if name not in categories
@@ -806,7 +817,7 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
         defaults, left_out, features = choice.notes, choice.left_out, choice.features
     else:
         candidates = [c for c in _parse_formula(formula, options["require_target"])[2] if c in names]
-    text = [c for c in candidates if _kind(first_arrow.column(c))[0] == "text"]
+    text = [c for c in candidates if _kind(first_arrow.column(c), src.decimal)[0] == "text"]
     if levels is None and text:  # the levels of every file, so that all are coded alike
         seen: dict[str, set] = {column: set() for column in text}
         for name in files:
