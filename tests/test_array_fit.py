@@ -184,3 +184,53 @@ def test_fit_classifier_refuses_features_too_large_for_float32_training():
         "features hold values up to 1e+25, too large for float32 training (at most 1.84e+19); "
         "rescale them, or use solve"
     )
+
+
+def _noisy_file(tmp_path, n=20_000, scale=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0)):
+    """A CSV of y = 4.2 + 2a − 3.4b + 0.5c + N(0, 0.1²) and its arrays."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((n, 3)) * scale + offset
+    y = X @ [2.0, -3.4, 0.5] + 4.2 + 0.1 * rng.standard_normal(n)
+    path = tmp_path / "noisy.csv"
+    path.write_text(
+        "a,b,c,y\n" + "".join(f"{a!r},{b!r},{c!r},{t!r}\n" for (a, b, c), t in zip(X.tolist(), y.tolist(), strict=True))
+    )
+    return path, X, y
+
+
+@pytest.mark.parametrize("impl", ["fast", "concise"])
+def test_streaming_sgd_reaches_the_loss_floor_and_fit_of_sgd_in_memory_and_of_solve(tmp_path, impl):
+    from linearnet.array_fit import fit_chunks
+    from linearnet.tables import read_table, table_chunks
+
+    path, X, y = _noisy_file(tmp_path)
+    config = make_train_config(impl=impl, epochs=3, lr=0.03, batch_size=10)
+    chunks, names = table_chunks(path, target="y", chunk_rows=1000)
+    streamed = fit_chunks(chunks, config, feature_names=names, seed=3, buffer_rows=2000)
+    table = read_table(path, target="y")
+    in_memory = fit_arrays(table.features, table.target, config, feature_names=names, seed=3)
+    exact = solve(X, y)
+    floor = 0.1**2 / 2  # the half squared loss of the noise alone
+    assert streamed.n == in_memory.n == 20_000 and streamed.feature_names == ["a", "b", "c"]
+    assert streamed.history.losses != in_memory.history.losses  # another order of rows, another trajectory
+    for fit in (streamed, in_memory):
+        assert fit.history.losses[-1] == pytest.approx(floor, rel=0.1)
+        # SGD at lr 0.03, batch 10 jitters about the optimum by about sqrt(lr·σ²/batch) ≈ 0.006
+        np.testing.assert_allclose(fit.w, exact.coef, atol=0.02)
+        assert fit.b == pytest.approx(exact.intercept, abs=0.02)
+    assert streamed.history.losses[-1] == pytest.approx(in_memory.history.losses[-1], rel=0.1)
+
+
+def test_streaming_sgd_standardizes_with_the_whole_file_moments_and_reports_original_units(tmp_path):
+    from linearnet.array_fit import fit_chunks
+    from linearnet.tables import table_chunks
+
+    path, X, y = _noisy_file(tmp_path, scale=(300.0, 0.01, 1.0), offset=(1000.0, 5.0, -2.0))
+    chunks, names = table_chunks(path, target="y", chunk_rows=1000)
+    config = make_train_config(impl="fast", epochs=4, lr=0.03, batch_size=10)
+    streamed = fit_chunks(chunks, config, feature_names=names, seed=0, standardize=True, buffer_rows=2000)
+    np.testing.assert_allclose(streamed.standardization["mean"], X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(streamed.standardization["scale"], X.std(axis=0), rtol=1e-12)
+    exact = solve(X, y)
+    np.testing.assert_allclose(np.asarray(streamed.w) * X.std(axis=0), exact.coef * X.std(axis=0), atol=0.02)
+    assert streamed.to_model().predict(X[:5]) == pytest.approx(exact.predict(X[:5]), abs=0.05)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader, TensorDataset
 
-from linearnet.batches import TensorSource, check_xy, data_iter, load_array
+from linearnet.batches import StreamSource, TensorSource, check_xy, data_iter, load_array
 from linearnet.synthetic import synthetic_data
 
 from helpers import gen
@@ -129,3 +129,71 @@ def test_load_array_wants_a_pair(data_arrays):
     with pytest.raises(TypeError) as info:
         load_array(data_arrays, 2)
     assert str(info.value) == "data_arrays must be a (features, labels) pair"
+
+
+class ListChunks:
+    """Chunks from a list of (X, y) arrays: in order, or shuffled by the generator (as TableChunks does)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def __call__(self):
+        return iter(self.parts)
+
+    def shuffled(self, generator):
+        return iter([self.parts[i] for i in torch.randperm(len(self.parts), generator=generator).tolist()])
+
+
+def _row_chunks(n, size):
+    import numpy as np
+
+    rows = np.arange(n, dtype=np.float64)
+    return ListChunks([(rows[i : i + size, None], 2 * rows[i : i + size]) for i in range(0, n, size)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    chunk=st.integers(1, 60),
+    buffer_rows=st.integers(1, 100),
+    batch_size=st.integers(1, 30),
+    seed=st.integers(0, 2**31),
+)
+def test_a_stream_visits_every_row_once_an_epoch_in_whole_batches_through_a_bounded_buffer(
+    n, chunk, buffer_rows, batch_size, seed
+):
+    source = StreamSource(_row_chunks(n, chunk), n, 1, batch_size=batch_size, buffer_rows=buffer_rows)
+    blocks = list(source.blocks(shuffle=True, generator=gen(seed)))
+    seen = torch.cat([b.features[:, 0] for b in blocks])
+    assert sorted(seen.tolist()) == list(range(n))  # every row once
+    assert all(torch.equal(b.labels[:, 0], 2 * b.features[:, 0]) for b in blocks)  # rows stay whole
+    assert all(len(b.features) % batch_size == 0 for b in blocks[:-1])  # only the last batch may be short
+    assert all(len(b.features) < buffer_rows + chunk + batch_size for b in blocks)  # the buffer, a chunk, a batch
+    again = torch.cat([b.features[:, 0] for b in source.blocks(shuffle=True, generator=gen(seed))])
+    assert torch.equal(seen, again)  # the same seed, the same order
+    in_order = torch.cat([b.features[:, 0] for b in source.blocks(shuffle=False)])
+    assert in_order.tolist() == list(range(n))
+
+
+def test_a_stream_mixes_rows_across_chunks():
+    n = 2000
+    source = StreamSource(_row_chunks(n, 100), n, 1, batch_size=10, buffer_rows=300)
+    first, second = (
+        torch.cat([b.features[:, 0] for b in source.blocks(shuffle=True, generator=gen(seed))]) for seed in (0, 1)
+    )
+    assert not torch.equal(first, second)
+    chunk_of = (first // 100).long()
+    runs = (chunk_of[1:] != chunk_of[:-1]).float().mean()
+    assert runs > 0.5  # consecutive rows mostly come from different chunks, not one chunk after another
+    assert abs(torch.corrcoef(torch.stack([first, torch.arange(n, dtype=first.dtype)]))[0, 1]) < 0.3
+
+
+def test_a_stream_of_class_labels_and_a_transform():
+    import numpy as np
+
+    X = np.arange(12, dtype=np.float64).reshape(6, 2)
+    chunks = ListChunks([(X[:3], np.array([0, 1, 2])), (X[3:], np.array([2, 1, 0]))])
+    source = StreamSource(chunks, 6, 2, batch_size=2, buffer_rows=2, transform=lambda A: A - 1, classes=True)
+    first, second = list(source.blocks(shuffle=False))
+    assert first.labels.dtype == torch.int64 and first.labels.tolist() + second.labels.tolist() == [0, 1, 2, 2, 1, 0]
+    assert first.features.dtype == torch.float32 and first.features[0].tolist() == [-1.0, 0.0]

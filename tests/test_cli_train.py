@@ -632,3 +632,54 @@ def test_sgd_refuses_a_formula_without_intercept(tmp_path, capsys):
     assert (code, out) == (2, "") and err == (
         "linearnet train: error: SGD fits an intercept: leave '- 1' out of the formula (solve fits without one)\n"
     )
+
+
+def _rows_file(tmp_path, n=12_000, gaps=()):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((n, 2))
+    y = X @ [1.5, -2.0] + 0.7 + 0.05 * rng.standard_normal(n)
+    lines = [f"{a!r},{b!r},{t!r}" for (a, b), t in zip(X.tolist(), y.tolist(), strict=True)]
+    for row in gaps:
+        lines[row - 1] = lines[row - 1].split(",", 1)[0] + ",,1.0"
+    path = tmp_path / "rows.csv"
+    path.write_text("a,b,y\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def test_train_streams_a_file_over_the_memory_budget_with_a_note_and_writes_its_model(tmp_path, capsys):
+    path = _rows_file(tmp_path, gaps=(7, 9000))
+    out = tmp_path / "m.json"
+    argv = ["train", "--data", path, "--target", "y", "--epochs", "3", "--lr", "0.03", "--impl", "fast"]
+    code, text, err = cli(capsys, *argv, "--memory-budget", "1M", "--missing", "drop", "--json", "--out", out)
+    result = json.loads(text)
+    assert code == 0
+    assert err.splitlines() == [
+        f"linearnet train: note: {path} is read in chunks: read whole it would take about "
+        f"{3 * path.stat().st_size / 2**20:.1f} MiB, over the memory budget of 1.0 MiB (--memory-budget)",
+        "linearnet train: note: dropped 2 of 12,000 rows with missing values in the columns in use (rows 7, 9000)",
+    ]
+    assert result["notes"] == [line.removeprefix("linearnet train: note: ") for line in err.splitlines()]
+    model = load_model(out)
+    assert model.training["n"] == 11_998 and model.features == ["a", "b"]
+    np.testing.assert_allclose(model.coefficients, [1.5, -2.0], atol=0.02)
+    assert model.intercept == pytest.approx(0.7, abs=0.02)
+    code, text, err = cli(capsys, *argv, "--stream", "--missing", "drop", "--json")  # forced: no note of the budget
+    assert code == 0 and err.splitlines()[1:] == [] and "dropped 2 of 12,000 rows" in err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--formula", "y ~ a + b", "--stream"], "--stream goes with columns: a formula reads the file whole"),
+        (["--target", "y", "--model", "softmax", "--stream"], None),
+        (["--target", "y", "--model", "softmax", "--memory-budget", "2G"], None),
+    ],
+)
+def test_streaming_flags_that_do_not_apply_are_refused(tmp_path, capsys, extra, message):
+    path = _rows_file(tmp_path, n=50)
+    code, out, err = cli(capsys, "train", "--data", path, *extra)
+    flag = "--stream" if "--stream" in extra else "--memory-budget"
+    expected = message or f"{flag} is for linear regression; softmax regression reads data whole"
+    assert (code, out) == (2, "") and err == f"linearnet train: error: {expected}\n"
+    code, out, err = cli(capsys, "train", "--stream")
+    assert (code, out) == (2, "") and err == "linearnet train: error: --stream goes with --data FILE\n"

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .batches import TensorSource
+from .batches import BatchSource, Chunks, StreamSource, TensorSource
 from .config import TrainConfig
 from .engines import make_engine
 from .linear_regression import init_params
 from .modelfile import Model, SoftmaxModel, from_table
 from .train import EpochCallback, History, fit
 
-__all__ = ["ArrayFit", "fit_arrays", "ClassifierFit", "fit_classifier"]
+__all__ = ["ArrayFit", "fit_arrays", "fit_chunks", "ClassifierFit", "fit_classifier"]
 
 
 @dataclass
@@ -148,17 +148,88 @@ def fit_arrays(
         Xt = (X - mean) / scale
     else:
         mean, scale, Xt = np.zeros(X.shape[1]), np.ones(X.shape[1]), X
-    g = torch.Generator().manual_seed(seed)
-    w0, b0 = init_params(X.shape[1], std=config.init_std, bias_std=config.init_bias_std, generator=g)
-    engine = make_engine(config, w0, b0)
     source = TensorSource(torch.from_numpy(Xt.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
+    return _fit_linear(source, config, names, seed, mean if standardize else None, scale, on_epoch, record_steps)
+
+
+def fit_chunks(
+    chunks: Chunks,
+    config: TrainConfig,
+    *,
+    feature_names: list[str],
+    seed: int = 0,
+    standardize: bool = False,
+    buffer_rows: int = 1_000_000,
+    on_epoch: EpochCallback | None = None,
+    record_steps: bool = False,
+) -> ArrayFit:
+    """:func:`fit_arrays` on data read a chunk at a time (:func:`linearnet.tables.table_chunks`):
+    streaming SGD for files larger than memory.
+
+    A first pass counts the rows, checks them and, with ``standardize=True``, finds each
+    feature's mean and standard deviation. Each epoch then visits the chunks in a random order
+    drawn from the seed and mixes their rows through a shuffle buffer of ``buffer_rows`` rows
+    (:class:`linearnet.batches.StreamSource`): the same engines and loop as in memory, but
+    not the same order of rows, so the trajectory differs from :func:`fit_arrays`' while the
+    fit it reaches agrees within SGD's own noise.
+    """
+    names = list(feature_names)
+    d = len(names)
+    n, mean, m2 = 0, np.zeros(d), np.zeros(d)
+    for X, y in chunks():
+        for what, a in (("features", X), ("labels", y)):
+            _check_float32(what, a)
+        k = len(X)  # merge the chunk's mean and sum of squares into the running ones (Chan et al.)
+        chunk_mean = X.mean(axis=0)
+        delta = chunk_mean - mean
+        m2 += ((X - chunk_mean) ** 2).sum(axis=0) + delta**2 * n * k / (n + k)
+        mean += delta * k / (n + k)
+        n += k
+    if n == 0:
+        raise ValueError("the data have no rows")
+    if standardize:
+        scale = np.sqrt(m2 / n)
+        scale = np.where(scale > 0, scale, 1.0)
+        center = mean
+
+        def transform(X: np.ndarray) -> np.ndarray:
+            return (X - center) / scale
+    else:
+        scale = np.ones(d)
+    source = StreamSource(
+        chunks,
+        n,
+        d,
+        batch_size=config.batch_size,
+        buffer_rows=buffer_rows,
+        transform=transform if standardize else None,
+    )
+    return _fit_linear(source, config, names, seed, mean if standardize else None, scale, on_epoch, record_steps)
+
+
+def _fit_linear(
+    source: BatchSource,
+    config: TrainConfig,
+    names: list[str],
+    seed: int,
+    mean: np.ndarray | None,
+    scale: np.ndarray,
+    on_epoch: EpochCallback | None,
+    record_steps: bool,
+) -> ArrayFit:
+    """Train from ``source`` and bring the coefficients back to the features' units: with ``mean``
+    (standardized training) w = w_s / scale, b = b_s − Σ w_s·mean / scale."""
+    g = torch.Generator().manual_seed(seed)
+    w0, b0 = init_params(source.num_features, std=config.init_std, bias_std=config.init_bias_std, generator=g)
+    engine = make_engine(config, w0, b0)
     history = fit(engine, source, config, generator=g, on_epoch=on_epoch, record_steps=record_steps)
     w_s, b_s = engine.parameters()
     w_s = np.asarray(w_s, dtype=np.float64)
     w = w_s / scale
-    b = float(b_s - np.sum(w_s * mean / scale))
-    standardization = {"mean": mean.tolist(), "scale": scale.tolist()} if standardize else None
-    return ArrayFit(config, seed, history, names, w.tolist(), b, standardization, n=len(X))
+    center = mean if mean is not None else np.zeros(len(w_s))
+    b = float(b_s - np.sum(w_s * center / scale))
+    standardization = {"mean": center.tolist(), "scale": scale.tolist()} if mean is not None else None
+    return ArrayFit(config, seed, history, names, w.tolist(), b, standardization, n=source.num_rows)
 
 
 @dataclass

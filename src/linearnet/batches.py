@@ -5,13 +5,18 @@ visit them this epoch. An in-memory source is one block with one random permutat
 per epoch; a file read in chunks can later be many blocks, each shuffled on its own.
 Batches are cut from a block by slicing the order and ``index_select``: never a
 Python list of indices, never a per-row ``__getitem__``.
+
+A file larger than memory is a :class:`StreamSource`: each epoch reads its chunks in a
+fresh random order and mixes their rows through a shuffle buffer of bounded size, as
+streaming data loaders do. That order is not the in-memory source's single permutation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple, Protocol
 
+import numpy as np
 import torch
 
 from .config import check_int
@@ -25,6 +30,8 @@ __all__ = [
     "Block",
     "BatchSource",
     "TensorSource",
+    "Chunks",
+    "StreamSource",
     "check_xy",
 ]
 
@@ -147,3 +154,72 @@ class TensorSource:
     def blocks(self, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Block]:
         order = torch.randperm(self.num_rows, generator=generator) if shuffle else None
         yield Block(self.features, self.labels, order)
+
+
+class Chunks(Protocol):
+    """A file read a pass at a time (:class:`linearnet.tables.TableChunks`): calling it reads the
+    ``(X, y)`` chunks in file order, ``shuffled(generator)`` in an order drawn from ``generator``."""
+
+    def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+    def shuffled(self, generator: torch.Generator | None) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+
+class StreamSource:
+    """A source read from a file a chunk at a time, for data larger than memory.
+
+    Each shuffled epoch visits the chunks in a fresh random order and passes their rows
+    through a shuffle buffer of ``buffer_rows`` rows: each chunk joins the rows held back,
+    a random selection of whole batches goes to the training loop, and the rest wait for
+    the next chunk. Memory holds the buffer and a chunk; every row is visited once an epoch.
+
+    ``transform(X)`` maps a float64 chunk to the features trained on (standardization);
+    chunks become float32 (labels int64 class numbers with ``classes=True``).
+    """
+
+    def __init__(
+        self,
+        chunks: Chunks,
+        num_rows: int,
+        num_features: int,
+        *,
+        batch_size: int,
+        buffer_rows: int,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        classes: bool = False,
+    ):
+        self.chunks, self.num_rows, self.num_features = chunks, num_rows, num_features
+        self.batch_size = check_int("batch_size", batch_size, low=1, hint="e.g. 10")
+        self.buffer_rows = check_int("buffer_rows", buffer_rows, low=1, hint="e.g. 100000")
+        self.transform, self.classes = transform, classes
+
+    def _tensors(self, X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.transform is not None:
+            X = self.transform(X)
+        features = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        if self.classes:
+            return features, torch.from_numpy(np.asarray(y, dtype=np.int64))
+        return features, torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(-1, 1))
+
+    def blocks(self, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Block]:
+        if not shuffle:
+            for X, y in self.chunks():
+                yield Block(*self._tensors(X, y), None)
+            return
+        held: tuple[torch.Tensor, torch.Tensor] | None = None
+        for X, y in self.chunks.shuffled(generator):
+            features, labels = self._tensors(X, y)
+            if held is not None:
+                features, labels = torch.cat([held[0], features]), torch.cat([held[1], labels])
+            n = len(features)
+            emit = (n - self.buffer_rows) // self.batch_size * self.batch_size  # whole batches
+            if emit <= 0:
+                held = features, labels
+                continue
+            order = torch.randperm(n, generator=generator)
+            out, rest = order[:emit], order[emit:]
+            held = features.index_select(0, rest), labels.index_select(0, rest)
+            yield Block(features.index_select(0, out), labels.index_select(0, out), None)
+        if held is not None:
+            order = torch.randperm(len(held[0]), generator=generator)
+            yield Block(held[0].index_select(0, order), held[1].index_select(0, order), None)

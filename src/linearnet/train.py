@@ -16,6 +16,7 @@ from .engines import Engine
 __all__ = ["History", "DivergedError", "DIVERGENCE_FACTOR", "EpochCallback", "fit"]
 
 _F32_MAX = torch.finfo(torch.float32).max
+YARDSTICK_ROWS = 100_000  # rows the loss before training is measured on, when the data come in blocks
 DIVERGENCE_FACTOR = 1e4  # a loss this many times the loss before training has diverged
 
 
@@ -76,16 +77,20 @@ class EpochCallback(Protocol):
     def __call__(self, epoch: int, loss: float, **metrics: float) -> None: ...
 
 
-def _evaluate(engine: Engine, source: BatchSource) -> tuple[float, float | None]:
-    """Mean loss and accuracy (None for regression) over every row of ``source``."""
-    loss, right, classifier = 0.0, 0.0, False
+def _evaluate(engine: Engine, source: BatchSource, *, enough: int | None = None) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for regression) over every row of ``source``, or over its
+    first blocks once they hold ``enough`` rows (a source read from a file: not a whole pass)."""
+    loss, right, classifier, rows = 0.0, 0.0, False, 0
     for block in source.blocks(shuffle=False):
         block_loss, block_right = engine.evaluate(block)
         loss += block_loss
+        rows += len(block.features)
         if block_right is not None:
             right += block_right
             classifier = True
-    return loss / source.num_rows, (right / source.num_rows if classifier else None)
+        if enough is not None and rows >= enough:
+            break
+    return loss / rows, (right / rows if classifier else None)
 
 
 def fit(
@@ -116,7 +121,7 @@ def fit(
     """
     history = History()
     start = time.perf_counter()
-    before = _evaluate(engine, source)[0]  # the yardstick of divergence
+    before = _evaluate(engine, source, enough=YARDSTICK_ROWS)[0]  # the yardstick of divergence
     if not abs(before) <= _F32_MAX:
         raise ValueError(
             f"the loss is {before} before training, at the initial weights: the data (or the initial "

@@ -8,9 +8,12 @@ from ..config import IMPLS, NOISE_DISTS
 from ..presets import CLASSIFIER_PRESETS, DATASET_PRESETS, DEFAULT_PRESET
 from .common import (
     UsageError,
+    add_memory_flag,
     add_table_flags,
     check_figure_path,
     check_out,
+    chunk_note,
+    memory_budget,
     names,
     note,
     number,
@@ -26,6 +29,7 @@ from .common import (
 )
 
 PROG = "linearnet train"
+CHUNK_ROWS = 50_000  # rows a chunk holds when a file is trained on in chunks
 SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
 TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay", "loss", "huber_delta", "lr_schedule", "lr_decay")
 DATASETS = tuple(sorted(DATASET_PRESETS))
@@ -75,6 +79,7 @@ def add_parser(commands) -> None:
         help="with --data: train on centred, unit-variance features; report original units",
     )
     add_table_flags(train)
+    add_memory_flag(train, stream=True)
     fit = train.add_argument_group("training")
     fit.add_argument("--lr", type=number, help="learning rate")
     fit.add_argument("--batch-size", type=whole, metavar="B", help="rows per SGD step")
@@ -171,12 +176,13 @@ def _mode(args) -> str:
         _refuse_synthetic(args, "synthetic data", " and cannot be combined with --data")
         if args.formula is not None:
             _refuse(args, ["target", "features"], "{flag} goes with columns, not --formula: the formula names them")
+            _refuse(args, ["stream", "memory_budget"], "{flag} goes with columns: a formula reads the file whole")
         elif args.target is None:
             raise UsageError(PROG, "--data needs --target COL, the column to predict")
         return "data"
     _refuse(
         args,
-        ["target", "features", "formula", "standardize", "sep", "decimal", "missing"],
+        ["target", "features", "formula", "standardize", "sep", "decimal", "missing", "stream", "memory_budget"],
         "{flag} goes with --data FILE",
     )
     _refuse(args, ["out"], "--out goes with --data FILE or --dataset")
@@ -205,6 +211,7 @@ def _check_classifier_flags(args) -> None:
     else:
         _refuse(args, ["target", "features"], "--target and --features go with --data FILE")
         _refuse(args, ["sep", "decimal", "missing"], "{flag} goes with --data FILE")
+    _refuse(args, ["stream", "memory_budget"], "{flag} is for linear regression; softmax regression reads data whole")
     if args.data_dir is not None and _dataset(args) != "fashion-mnist":
         raise UsageError(PROG, "--data-dir goes with --dataset fashion-mnist")
 
@@ -269,46 +276,70 @@ def _synthetic(args) -> int:
 
 def _table(args) -> int:
     from ..presets import make_train_config
-    from ..tables import read_table
+    from ..tables import read_table, table_chunks, whole_read_bytes
 
+    why = None if args.formula is not None or args.stream else chunk_note(args, args.data)
+    table = chunks = None
     with refused(PROG):
         make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # bad settings answered before the read
-        table = read_table(
-            args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
-        )
-        if not table.intercept:
-            raise ValueError("SGD fits an intercept: leave '- 1' out of the formula (solve fits without one)")
-        config = make_train_config(args.preset, num_values=table.features.size, **_overrides(args, TRAIN_FLAGS))
-    for text in table.notes:
+        if args.stream or why:
+            chunks, columns = table_chunks(
+                args.data, target=args.target, features=args.features, chunk_rows=CHUNK_ROWS, **table_options(args)
+            )
+            notes = [*([why] if why else []), *chunks.notes]
+            num_values = (whole_read_bytes(args.data) or 0) // 24  # about a value per 8 bytes of a CSV
+        else:
+            table = read_table(
+                args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
+            )
+            if not table.intercept:
+                raise ValueError("SGD fits an intercept: leave '- 1' out of the formula (solve fits without one)")
+            columns, notes, num_values = table.feature_names, table.notes, table.features.size
+        config = make_train_config(args.preset, num_values=num_values, **_overrides(args, TRAIN_FLAGS))
+    for text in notes:
         note(PROG, text)
-    from ..array_fit import fit_arrays
+    from ..array_fit import fit_arrays, fit_chunks
 
-    result = run_training(
-        PROG,
-        config.epochs,
-        lambda on_epoch: fit_arrays(
+    def train(on_epoch):
+        if chunks is not None:
+            row_bytes = 4 * (len(columns) + 1)  # float32 features and label
+            buffer_rows = max(2 * CHUNK_ROWS, config.batch_size, memory_budget(args) // 128 // row_bytes)
+            return fit_chunks(
+                chunks,
+                config,
+                feature_names=columns,
+                seed=args.seed,
+                standardize=args.standardize,
+                buffer_rows=buffer_rows,
+                on_epoch=on_epoch,
+                record_steps=args.plot_steps,
+            )
+        assert table is not None
+        return fit_arrays(
             table.features,
             table.target,
             config,
-            feature_names=table.feature_names,
+            feature_names=columns,
             seed=args.seed,
             standardize=args.standardize,
             on_epoch=on_epoch,
             record_steps=args.plot_steps,
-        ),
-        quiet=args.json,
-        out=args.out,
-    )
+        )
+
+    result = run_training(PROG, config.epochs, train, quiet=args.json, out=args.out)
     if result is None:
         return 1
+    if chunks is not None and chunks.dropped_note:  # known once a pass has read the file
+        notes = [*notes, chunks.dropped_note]
+        note(PROG, chunks.dropped_note)
     if args.out:
         save_model(PROG, result.to_model(target=args.target, data=args.data, table=table), args.out, announce=False)
     if args.json:
-        print(json.dumps({**result.to_dict(), "notes": table.notes}))
+        print(json.dumps({**result.to_dict(), "notes": notes}))
     else:
-        width = max(len(n) for n in ["intercept", *table.feature_names])
+        width = max(len(n) for n in ["intercept", *columns])
         print(f"{'intercept':<{width}}  {result.b:.6g}")
-        for name, w in zip(table.feature_names, result.w, strict=True):
+        for name, w in zip(columns, result.w, strict=True):
             print(f"{name:<{width}}  {w:.6g}")
         if args.out:
             print(f"model written to {args.out}")
