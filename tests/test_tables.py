@@ -1149,6 +1149,7 @@ def test_shuffled_chunks_name_the_row_of_a_bad_value(tmp_path):
         "np.savetxt('{marker}', area)",
         "I(area.to_csv('{marker}'))",  # a column's own methods
         "{{area.to_pickle('{marker}')}}",
+        "C(area, **{{'levels': [1, 2, 3]}})",  # arguments unpacked from what the formula builds
     ],
 )
 def test_a_formula_runs_its_transforms_and_no_other_code(tmp_path, capsys, term):
@@ -1176,6 +1177,8 @@ def test_formulas_keep_their_transforms_numpy_functions_and_contrasts(tmp_path):
     table = read_table(path, formula=formula)
     assert table.feature_names[:4] == ["np.sqrt(area)", "I(area ** 2)", "area * np.pi", "log(area)"]
     assert table.features[:, 2].tolist() == pytest.approx([np.pi * a for a in range(1, 6)])
+    ordered = read_table(path, formula="price ~ C(city, levels=['Paris', 'Nice', 'Lyon'])")  # a keyword argument
+    assert [name[-8:] for name in ordered.feature_names] == ["[T.Nice]", "[T.Lyon]"]
 
 
 @pytest.mark.parametrize("formula, require_target", [("y ~ x | a", True), ("y | z ~ x", True), ("x | a", False)])
