@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 PROBE = textwrap.dedent("""
-    import json, sys
+    import json, os, sys
     from linearnet.cli import main, predict, solve, train
 
     for command in (predict, solve, train):
@@ -48,7 +48,8 @@ PROBE = textwrap.dedent("""
                 fh.write("5")  # the peak resident size (VmHWM) starts again from here
             assert main([a.format(data=big) for a in run]) == 0
             grown[f"{name} {budget}"] = (kib("VmHWM") - before) / 1024
-    print(json.dumps(grown), file=sys.stderr)
+    print(json.dumps(grown), file=sys.stderr, flush=True)
+    os._exit(0)  # measured; seven commands' thread pools in one process sometimes abort on the way out
 """)
 needs_peak_reset = pytest.mark.skipif(
     not Path("/proc/self/clear_refs").exists(), reason="measures the peak resident size through Linux's /proc/self"

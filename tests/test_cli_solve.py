@@ -306,3 +306,12 @@ def test_the_default_memory_budget_is_a_quarter_of_the_available_memory_at_most_
     monkeypatch.setattr(memory, "available_bytes", lambda: 64 << 30)
     assert memory_budget(args) == 1 << 30
     assert memory_budget(SimpleNamespace(memory_budget=5 << 30)) == 5 << 30
+
+
+@pytest.mark.parametrize("command", ["solve", "train"])
+def test_a_pattern_that_matches_nothing_is_refused_in_one_line(tmp_path, capsys, command):
+    pattern = str(tmp_path / "none*.csv")
+    argv = [command, pattern, "--target", "y"] if command == "solve" else [command, "--data", pattern, "--target", "y"]
+    code, out, err = cli(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err == f"linearnet {command}: error: {pattern}: no CSV or Parquet files match this pattern\n"

@@ -234,3 +234,21 @@ def test_a_download_cut_off_midway_leaves_no_partial_file(tmp_path, stalling_mir
         f"(gzip or raw) in {other}, or pass --data-dir"
     )
     assert list(other.iterdir()) == []
+
+
+def test_a_feature_beyond_float32_is_refused_by_column_and_row_without_a_warning(tmp_path):
+    import warnings
+
+    from linearnet.datasets import from_table
+    from linearnet.tables import read_table
+
+    path = tmp_path / "big.csv"
+    path.write_text("x,y\n1,0\n2,1\n1e300,0\n4,1\n5,0\n")
+    table = read_table(path, target="y", labels=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's overflow warning would fail the test
+        with pytest.raises(ValueError) as info:
+            from_table(table)
+    assert str(info.value) == (
+        f"{path}: column 'x', row 3: 1e+300 is too large for float32 training (at most 1.84e+19); rescale the column"
+    )

@@ -430,13 +430,20 @@ def run(capsys, *argv, out: Path | None = None, folder: Path):
     return code, stdout, stderr
 
 
-# a data file's name: plain, or with the characters of a pattern, a space, a comma, letters beyond ASCII
+# a data file's name: plain, or with the characters of a pattern, a space, a comma, letters beyond ASCII;
+# or the data named by their folder or by a pattern
 STEMS = st.sampled_from(["data"] * 6 + ["sales[2024]", "what?", "all*", "with space", "ünï", "a,b"])
+STEMS |= st.sampled_from(["<folder>", "<pattern>"])
 
 
 def _write(folder: Path, name: str, data: bytes) -> Path:
-    path = folder / name
+    stem = name.split(".")[0] if name.startswith("<") else None
+    path = folder / ("data" + name[len(stem) :] if stem else name)
     path.write_bytes(data)
+    if stem == "<folder>":
+        return folder
+    if stem in ("<pattern>", "<no match>"):
+        return folder / ("d*" if stem == "<pattern>" else "none*.csv")
     return path
 
 

@@ -1242,3 +1242,41 @@ def test_a_file_with_a_decimal_comma_names_the_value_that_is_not_written_so(tmp_
         assert str(info.value) == f"{path}: {message}", options
     code, _, err = cli(capsys, "solve", path, "--target", "y")
     assert code == 2 and err == f"linearnet solve: error: {path}: {message}\n"
+
+
+def test_a_file_whose_lines_end_with_cr_alone_reads_alike_whole_and_in_chunks(tmp_path):
+    path = write(tmp_path, "mac.csv", "x,y\r1,2\r2,4.5\r3,5.5\r4,8\r")
+    X, y = _stacked(list(table_chunks(path, target="y", chunk_rows=2)[0]()))
+    whole = read_table(path, target="y")
+    assert X.tolist() == whole.features.tolist() == [[1.0], [2.0], [3.0], [4.0]]
+    assert y.tolist() == whole.target.tolist() == [2.0, 4.5, 5.5, 8.0]
+
+
+def test_a_last_line_of_spaces_is_a_short_row_whole_and_in_chunks(tmp_path):
+    path = write(tmp_path, "spaces.csv", "x,a,y\n1,2,3\n2,1,4\n3,5,9\n4,4,7\n ")
+    message = f"{path}: row 5 (line 6) has 1 fields, expected 3 like the header"
+    with pytest.raises(ValueError) as whole:
+        read_table(path, target="y")
+    with pytest.raises(ValueError) as chunked:
+        list(table_chunks(path, target="y", chunk_rows=2)[0]())
+    assert str(whole.value) == str(chunked.value) == message
+
+
+def test_a_damaged_parquet_file_is_refused_in_one_line_in_chunks_too(tmp_path):
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 6.0]}), path)
+    data = bytearray(path.read_bytes())
+    data[4] ^= 0xFF  # the first page header
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError) as chunked:
+        table_chunks(path, target="y", chunk_rows=3)
+    with pytest.raises(ValueError) as whole:
+        read_table(path, target="y")
+    assert str(chunked.value) == str(whole.value)
+    assert str(chunked.value).startswith(f"{path}: cannot be read as PARQUET (") and "\n" not in str(chunked.value)
+
+
+def test_a_class_number_too_large_for_int64_is_refused_with_its_row():
+    with pytest.raises(ValueError) as info:
+        encode_labels([0, 1, 1e300, 1], where="f.csv: column 'y'")
+    assert str(info.value).startswith("f.csv: column 'y': row 3: class 1e+300 would make 1e+300 classes")

@@ -84,7 +84,18 @@ def split(X, y, *, test_fraction: float = 0.2, seed: int = 0):
 
 
 def from_table(table, *, test_fraction: float = 0.2, seed: int = 0) -> ClassData:
-    """A labelled table (:func:`linearnet.tables.read_table` with ``labels=True``), split by the seed."""
+    """A labelled table (:func:`linearnet.tables.read_table` with ``labels=True``), split by the seed.
+
+    Features must fit float32 training (their squares finite in float32): a value beyond is
+    refused with its column and row."""
+    limit = float(np.finfo(np.float32).max) ** 0.5
+    beyond = ~(np.abs(table.features) <= limit)
+    if beyond.any():
+        i, j = (int(k) for k in np.argwhere(beyond)[0])
+        raise ValueError(
+            f"{table.path}: column {table.feature_names[j]!r}, row {i + 1}: {table.features[i, j]:g} is too large "
+            f"for float32 training (at most {limit:.3g}); rescale the column"
+        )
     X_train, y_train, X_test, y_test = split(
         table.features.astype(np.float32), table.target, test_fraction=test_fraction, seed=seed
     )

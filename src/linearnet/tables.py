@@ -136,6 +136,7 @@ class _Source:
         except OSError as exc:
             raise ValueError(f"{self.name}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
         self.fmt = self._format(head)
+        self.eol = b"\r" if b"\r" in head and b"\n" not in head else b"\n"  # old Mac files end lines with CR
         self.sep, self.decimal = ",", "."
         if self.fmt == "csv":
             self.sep = _check_sep(sep) if sep is not None else _sniff_separator(head)
@@ -1098,9 +1099,9 @@ class _CsvPieces(_Pieces):
     def in_order(self) -> Iterator[tuple[int, Any]]:
         index, row, offset = [], 1, 0
         with self.src.binary() as fh:
-            for data in _line_pieces(fh, self.block):
+            for data in _line_pieces(fh, self.block, self.src.eol):
                 if offset == 0:  # the header record leads the first piece
-                    start = min(_header_end(data.obj), len(data))  # the buffer the view starts
+                    start = min(_header_end(data.obj, self.src.eol), len(data))  # the buffer the view starts
                     data, offset = data[start:], start
                 if not _blank(data):
                     table = self._parse(data)
@@ -1121,22 +1122,23 @@ class _CsvPieces(_Pieces):
         yield first, self._parse(data)
 
 
-def _cut(data, size: int | None = None) -> int:
+def _cut(data, size: int | None = None, eol: bytes = b"\n") -> int:
     """The end of the last whole CSV record in ``data[:size]`` (which starts a record): one past the
-    last line end outside double quotes, or 0 when there is none."""
+    last line end (``eol``) outside double quotes, or 0 when there is none."""
     size = len(data) if size is None else size
     quotes = data.count(b'"', 0, size)
-    end = data.rfind(b"\n", 0, size)
+    end = data.rfind(eol, 0, size)
     while end >= 0:
         if (quotes - data.count(b'"', end, size)) % 2 == 0:  # an even number of quotes before it: outside
             return end + 1
-        end = data.rfind(b"\n", 0, end)
+        end = data.rfind(eol, 0, end)
     return 0
 
 
 def _blank(data) -> bool:
-    """Whether a piece of a CSV holds nothing but line ends and spaces."""
-    return not bytes(data[:64]).strip() and not bytes(data).strip()
+    """Whether a piece of a CSV holds nothing but line ends (a line of spaces is a row, as the
+    whole-file reader takes it: a row of too few fields)."""
+    return not bytes(data[:64]).strip(b"\r\n") and not bytes(data).strip(b"\r\n")
 
 
 def _release_unused() -> None:
@@ -1147,11 +1149,11 @@ def _release_unused() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def _header_end(data) -> int:
+def _header_end(data, eol: bytes = b"\n") -> int:
     """One past the end of the first record (the header) in ``data``."""
-    end = data.find(b"\n")
+    end = data.find(eol)
     while end >= 0 and data.count(b'"', 0, end) % 2:  # inside a quoted name
-        end = data.find(b"\n", end + 1)
+        end = data.find(eol, end + 1)
     return end + 1 if end >= 0 else len(data)
 
 
@@ -1163,15 +1165,16 @@ def _csv_head(src: _Source):
 
     data = b""
     with src.binary() as fh:
-        for piece in _line_pieces(fh, 1 << 20):
+        for piece in _line_pieces(fh, 1 << 20, src.eol):
             data += piece
-            if _header_end(data) < len(data) and not _blank(memoryview(data)[_header_end(data) :]):
+            start = _header_end(data, src.eol)
+            if start < len(data) and not _blank(memoryview(data)[start:]):
                 break  # a row after the header
     return pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
 
 
-def _line_pieces(fh, block: int) -> Iterator[memoryview]:
-    """The rest of a CSV stream in pieces of about ``block`` bytes, each ending at a record end.
+def _line_pieces(fh, block: int, eol: bytes = b"\n") -> Iterator[memoryview]:
+    """The rest of a CSV stream in pieces of about ``block`` bytes, each ending at a record end (``eol``).
 
     Each piece is a view of a buffer of its own, read into once: no copy of a block is made.
     """
@@ -1184,7 +1187,7 @@ def _line_pieces(fh, block: int) -> Iterator[memoryview]:
             if not _blank(carry):  # the last record; its line end would belong to a quote left open
                 yield memoryview(carry.rstrip(b"\r\n"))
             return
-        end = _cut(data, size)
+        end = _cut(data, size, eol)
         if end == 0:  # one record longer than a block: read on
             carry = bytes(data[:size])
             continue
@@ -1263,10 +1266,10 @@ class TableChunks:
 
         try:
             yield
-        except (pa.ArrowInvalid, OSError) as exc:
+        except (pa.ArrowException, OSError) as exc:
             src = self._src
             found = _diagnosis(src, self._columns) if src.fmt == "csv" else None
-            raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({exc})") from None
+            raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
 
     def _convert(self, row: int, table) -> tuple[np.ndarray, np.ndarray] | None:
         """A chunk's columns as float64 (rows with gaps dropped, and counted, under ``missing="drop"``)."""
@@ -1327,15 +1330,18 @@ def table_chunks(
     if src.fmt == "parquet":
         import pyarrow.parquet as pq
 
-        # pre_buffer=False: pyarrow would otherwise buffer every row group of the file up front
-        pf = pq.ParquetFile(src.arrow(), pre_buffer=False, buffer_size=1 << 20)
-        names = [str(n) for n in pf.schema_arrow.names]
-        _check_header(path, names)
-        if pf.metadata.num_rows == 0:
-            raise ValueError(f"{path}: has a header but no rows")
-        batches = pf.iter_batches(batch_size=max(chunk_rows, 1000))
-        first = next(batches)
-        batches.close()  # or it keeps its row group decoded until collected
+        try:
+            # pre_buffer=False: pyarrow would otherwise buffer every row group of the file up front
+            pf = pq.ParquetFile(src.arrow(), pre_buffer=False, buffer_size=1 << 20)
+            names = [str(n) for n in pf.schema_arrow.names]
+            _check_header(path, names)
+            if pf.metadata.num_rows == 0:
+                raise ValueError(f"{path}: has a header but no rows")
+            batches = pf.iter_batches(batch_size=max(chunk_rows, 1000))
+            first = next(batches)
+            batches.close()  # or it keeps its row group decoded until collected
+        except (pa.ArrowException, OSError) as exc:
+            raise ValueError(f"{path}: cannot be read as PARQUET ({_reason(exc)})") from None
         _release_unused()
         choice = _choose_from(first, src, names, target, features, target is not None)
         pieces = _ParquetPieces(pf, [*choice.features, *([target] if target else [])], chunk_rows)
@@ -1442,14 +1448,15 @@ def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.
             if f < 0:
                 raise ValueError(f"{where}: row {i}: class {int(f)} is negative; classes are numbered from 0")
             numbers.append(int(f))
-        codes = np.array(numbers, dtype=np.int64)
-        top = int(codes.max())
-        if top + 1 > max(len(codes), MAX_SPARSE_CLASSES):
+        top = max(numbers)  # checked before an int64 array is made: 1e300 is a whole number too
+        if top + 1 > max(len(numbers), MAX_SPARSE_CLASSES):
+            many = (lambda k: f"{k:,}") if top < 10**15 else (lambda k: f"{float(k):.3g}")
             raise ValueError(
-                f"{where}: row {int(codes.argmax()) + 1}: class {top:,} would make {top + 1:,} classes "
-                f"(numbered from 0) for {len(codes):,} rows; number the classes 0, 1, 2, ..., or write "
+                f"{where}: row {numbers.index(top) + 1}: class {many(top)} would make {many(top + 1)} classes "
+                f"(numbered from 0) for {len(numbers):,} rows; number the classes 0, 1, 2, ..., or write "
                 f"them as text, where each distinct value is a class"
             )
+        codes = np.array(numbers, dtype=np.int64)
         classes = [str(c) for c in range(top + 1)]
     if len(np.unique(codes)) < least:
         raise ValueError(

@@ -85,9 +85,9 @@ def run(args) -> int:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
     from ..tables import read_table, table_chunks
 
-    why = None if args.formula is not None or args.chunk_rows is not None else chunk_note(args, args.data)
-    stream = args.chunk_rows is not None or why is not None  # a formula reads the file whole
     with refused(PROG):
+        why = None if args.formula is not None or args.chunk_rows is not None else chunk_note(args, args.data)
+        stream = args.chunk_rows is not None or why is not None  # a formula reads the file whole
         if stream:
             chunks, features = table_chunks(
                 args.data,

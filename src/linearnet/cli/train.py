@@ -278,9 +278,9 @@ def _table(args) -> int:
     from ..presets import make_train_config
     from ..tables import read_table, table_chunks, whole_read_bytes
 
-    why = None if args.formula is not None or args.stream else chunk_note(args, args.data)
     table = chunks = None
     with refused(PROG):
+        why = None if args.formula is not None or args.stream else chunk_note(args, args.data)
         make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # bad settings answered before the read
         if args.stream or why:
             chunks, columns = table_chunks(
