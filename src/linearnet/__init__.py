@@ -52,6 +52,7 @@ _EXPORTS = {
     "Result": "experiment",
     "fit_arrays": "array_fit",
     "ArrayFit": "array_fit",
+    "fit_chunks": "array_fit",
     "fit_classifier": "array_fit",
     "ClassifierFit": "array_fit",
     # the analytic solution
@@ -62,6 +63,7 @@ _EXPORTS = {
     "load_digits": "datasets",
     "load_fashion_mnist": "datasets",
     "read_table": "tables",
+    "table_chunks": "tables",
     "write_table": "tables",
     "Model": "modelfile",
     "SoftmaxModel": "modelfile",
