@@ -104,6 +104,17 @@ def test_fit_runs_any_engine_on_a_source():
     assert w == pytest.approx([1.5, -2.0, 0.5], abs=0.01) and b == pytest.approx(1.0, abs=0.01)
 
 
+def test_a_callback_returning_true_ends_training_after_that_epoch_and_other_values_do_not():
+    g = torch.Generator().manual_seed(0)
+    X, y = synthetic_data([1.5, -2.0], 1.0, 200, generator=g)
+    config = TrainConfig(lr=0.1, batch_size=25, epochs=6)
+    source = TensorSource(X, y)
+    stopped = fit(make_engine(config, *init_params(2, generator=g)), source, config, on_epoch=lambda e, l: e == 3)
+    assert len(stopped.losses) == 3 and stopped.rows == 600
+    truthy = fit(make_engine(config, *init_params(2, generator=g)), source, config, on_epoch=lambda e, l: [e])
+    assert len(truthy.losses) == 6  # only True stops: a callback that returns something else by accident does not
+
+
 def test_running_report_averages_the_batch_losses():
     # one batch per epoch: the running loss is the loss before that epoch's single step
     full = run(num_examples=40, batch_size=40, epochs=3)

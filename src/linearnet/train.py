@@ -72,9 +72,11 @@ class DivergedError(ArithmeticError):
 
 class EpochCallback(Protocol):
     """What :func:`fit` calls after each epoch: the epoch (from 1), its loss, and for a
-    classifier the keywords ``train_acc`` and, given a test source, ``test_acc``."""
+    classifier the keywords ``train_acc`` and, given a test source, ``test_acc``. Returning
+    ``True`` ends training after this epoch (a stopping rule); any other value, None included,
+    goes on."""
 
-    def __call__(self, epoch: int, loss: float, **metrics: float) -> None: ...
+    def __call__(self, epoch: int, loss: float, **metrics: float) -> bool | None: ...
 
 
 def _evaluate(engine: Engine, source: BatchSource, *, enough: int | None = None) -> tuple[float, float | None]:
@@ -110,7 +112,8 @@ def fit(
     or the mean of the batch losses seen during the epoch (``report="running"``). For a
     classifier it also records the accuracy on the training set and, given
     ``test_source``, on the test set. ``on_epoch(epoch, loss)`` is called after each epoch,
-    for a classifier with the keywords ``train_acc`` (and ``test_acc``) too. With
+    for a classifier with the keywords ``train_acc`` (and ``test_acc``) too; when it returns
+    ``True`` training ends there, before ``config.epochs`` (early stopping). With
     ``record_steps=True`` every step's batch loss goes to ``History.step_losses``.
 
     Raises:
@@ -161,7 +164,7 @@ def fit(
                 assert test_acc is not None  # the engine is a classifier: it counts right answers
                 history.test_acc.append(test_acc)
                 metrics["test_acc"] = test_acc
-        if on_epoch is not None:
-            on_epoch(epoch, loss, **metrics)
+        if on_epoch is not None and on_epoch(epoch, loss, **metrics) is True:
+            break
     history.seconds = time.perf_counter() - start
     return history
