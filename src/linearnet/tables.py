@@ -1126,7 +1126,7 @@ def _cut(data, size: int | None = None, eol: bytes = b"\n") -> int:
     """The end of the last whole CSV record in ``data[:size]`` (which starts a record): one past the
     last line end (``eol``) outside double quotes, or 0 when there is none."""
     size = len(data) if size is None else size
-    quotes = data.count(b'"', 0, size)
+    quotes = data.count(b'"', 0, size) if data.find(b'"', 0, size) >= 0 else 0  # find: memchr, fast
     end = data.rfind(eol, 0, size)
     while end >= 0:
         if (quotes - data.count(b'"', end, size)) % 2 == 0:  # an even number of quotes before it: outside
@@ -1176,23 +1176,28 @@ def _csv_head(src: _Source):
 def _line_pieces(fh, block: int, eol: bytes = b"\n") -> Iterator[memoryview]:
     """The rest of a CSV stream in pieces of about ``block`` bytes, each ending at a record end (``eol``).
 
-    Each piece is a view of a buffer of its own, read into once: no copy of a block is made.
+    Each piece is a view of one buffer, read into and reused for the next piece: a piece is the
+    caller's until it asks for the next one (pyarrow's parse copies what it keeps). Reusing it
+    spares the page faults of a fresh block each time, about a second a gigabyte.
     """
-    carry = b""
+    buf = bytearray(block)
+    carry = 0  # bytes at the front of buf: the start of a record the last read cut
     while True:
-        data = bytearray(len(carry) + block)
-        data[: len(carry)] = carry
-        size = len(carry) + fh.readinto(memoryview(data)[len(carry) :])
-        if size == len(carry):  # the end of the stream
-            if not _blank(carry):  # the last record; its line end would belong to a quote left open
-                yield memoryview(carry.rstrip(b"\r\n"))
+        if len(buf) - carry < block:  # a record longer than a block: a larger buffer (the old may be in view)
+            buf = buf[:carry] + bytearray(block)
+        got = fh.readinto(memoryview(buf)[carry : carry + block])
+        size = carry + got
+        if got == 0:  # the end of the stream
+            if not _blank(memoryview(buf)[:carry]):  # the last record; its line end would belong to an open quote
+                yield memoryview(bytes(buf[:carry]).rstrip(b"\r\n"))
             return
-        end = _cut(data, size, eol)
+        end = _cut(buf, size, eol)
         if end == 0:  # one record longer than a block: read on
-            carry = bytes(data[:size])
+            carry = size
             continue
-        yield memoryview(data)[:end]
-        carry = bytes(data[end:size])
+        yield memoryview(buf)[:end]
+        buf[: size - end] = buf[end:size]  # the start of the next record to the front (the same length: no resize)
+        carry = size - end
 
 
 @dataclass
