@@ -683,3 +683,19 @@ def test_streaming_flags_that_do_not_apply_are_refused(tmp_path, capsys, extra, 
     assert (code, out) == (2, "") and err == f"linearnet train: error: {expected}\n"
     code, out, err = cli(capsys, "train", "--stream")
     assert (code, out) == (2, "") and err == "linearnet train: error: --stream goes with --data FILE\n"
+
+
+def test_softmax_on_a_file_over_the_memory_budget_says_it_reads_it_whole(tmp_path, capsys, monkeypatch):
+    from linearnet import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 4 << 20)  # a budget of 1 MiB
+    path = tmp_path / "labels.csv"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12_000, 2))
+    path.write_text("a,b,k\n" + "".join(f"{a!r},{b!r},{int(a > b)}\n" for a, b in X.tolist()))
+    code, out, err = cli(capsys, "train", "--model", "softmax", "--data", path, "--target", "k", "--epochs", "1")
+    assert code == 0 and "test acc" in out
+    assert err.splitlines()[0] == (
+        f"linearnet train: note: {path} is read whole, as softmax regression is not streamed: it takes about "
+        f"{3 * path.stat().st_size / 2**20:.1f} MiB, over the memory budget of 1.0 MiB"
+    )

@@ -151,19 +151,19 @@ def memory_budget(args) -> int:
     return args.memory_budget or min(available_bytes() // 4, MAX_DEFAULT_BUDGET)
 
 
-def chunk_note(args, path: str) -> str | None:
+def chunk_note(args, path: str, *, streamed: bool = True) -> str | None:
     """Why ``path`` is read in chunks (reading it whole would pass the memory budget), or None
-    when it is read whole."""
+    when it is read whole; with ``streamed=False``, that it is read whole all the same."""
     from ..memory import human_bytes
     from ..tables import whole_read_bytes
 
     need, budget = whole_read_bytes(path), memory_budget(args)
     if need is None or need <= budget:
         return None
-    return (
-        f"{path} is read in chunks: read whole it would take about {human_bytes(need)}, over the memory "
-        f"budget of {human_bytes(budget)} (--memory-budget)"
-    )
+    over = f"about {human_bytes(need)}, over the memory budget of {human_bytes(budget)}"
+    if not streamed:
+        return f"{path} is read whole, as softmax regression is not streamed: it takes {over}"
+    return f"{path} is read in chunks: read whole it would take {over} (--memory-budget)"
 
 
 def add_table_flags(parser, *, missing: bool = True) -> None:

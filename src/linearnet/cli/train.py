@@ -366,10 +366,11 @@ def _classifier(args) -> int:
         else:
             from ..tables import read_table
 
+            over = chunk_note(args, args.data, streamed=False)  # say what a whole read costs
             table = read_table(
                 args.data, target=args.target, features=args.features, labels=True, **table_options(args)
             )
-            notes = table.notes
+            notes = [*([over] if over else []), *table.notes]
             data = datasets.from_table(table, seed=args.seed)
     for text in notes:
         note(PROG, text)
