@@ -14,7 +14,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from linearnet import DivergedError
 from linearnet.leastsq import solve
+from linearnet.modelfile import load_model
 from linearnet.sklearn import LinearRegression, SGDRegressor, SoftmaxRegression
 
 from helpers import FLOWERS, HOUSES, cli, statsmodels_houses
@@ -149,7 +151,7 @@ def test_early_stopping_judges_on_held_out_rows(houses, tmp_path):
     model = SGDRegressor(random_state=0, early_stopping=True, validation_fraction=0.2).fit(X, y)
     assert model.converged_
     model.save(tmp_path / "m.json")
-    assert SGDRegressor.load(tmp_path / "m.json")._rows == 160  # trained on the 80% not held out
+    assert load_model(tmp_path / "m.json").training["n"] == 160  # trained on the 80% not held out
     with pytest.raises(ValueError, match="leaves none to train on"):
         SGDRegressor(early_stopping=True, validation_fraction=0.9).fit(X[:1], y[:1])
 
@@ -169,6 +171,12 @@ def test_partial_fit_is_one_epoch_that_keeps_the_parameters(houses):
     with pytest.raises(ValueError, match="features"), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # fitted with names, given none: warned before refused
         one.partial_fit(X.to_numpy()[:, :2], y)
+
+
+def test_a_rate_too_large_diverges_with_the_loops_message(houses):
+    X, y = houses
+    with pytest.raises(DivergedError, match="the learning rate 100 is too large for these data; try a smaller one"):
+        SGDRegressor(lr=100, random_state=0).fit(X, y)
 
 
 @pytest.mark.parametrize(
@@ -275,7 +283,14 @@ def _predicted(out: str) -> np.ndarray:
     return np.array([float(v) for v in lines[1:]])
 
 
-@pytest.mark.parametrize("estimator", [LinearRegression(), SGDRegressor(random_state=0)])
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        LinearRegression(),
+        SGDRegressor(random_state=0),
+        SGDRegressor(random_state=0, lr=np.float32(0.01), batch_size=np.int64(16)),
+    ],
+)  # settings given as NumPy numbers (a grid from np.arange) are written as JSON numbers
 def test_a_regressor_saved_in_python_is_used_by_linearnet_predict(houses, tmp_path, capsys, estimator):
     X, y = houses
     model = estimator.fit(X, y)

@@ -317,16 +317,17 @@ class _SGD(BaseEstimator):
         return W, b
 
     def _training_record(self) -> dict:
+        c = self._config(max(1, self.n_iter_))  # the settings as checked: plain numbers, whatever type was given
         return {
             "method": "sgd",
             "n": self._rows,
             "standardize": bool(self.standardize),
             "epochs_loss": self.loss_curve_,
-            "impl": self.impl,
-            "lr": self.lr,
-            "batch_size": self.batch_size,
+            "impl": c.impl,
+            "lr": c.lr,
+            "batch_size": c.batch_size,
             "epochs": self.n_iter_,
-            "weight_decay": self.weight_decay,
+            "weight_decay": c.weight_decay,
             "converged": bool(self.converged_),
             "standardization": {"mean": self._mean.tolist(), "scale": self._scale.tolist()},
         }
@@ -405,6 +406,9 @@ class SGDRegressor(RegressorMixin, _SGD):
 
     Attributes: ``coef_`` (p,), ``intercept_``, ``n_iter_`` (epochs of the last call),
     ``converged_``, ``loss_curve_`` (the training loss after each epoch).
+
+    Raises :class:`linearnet.train.DivergedError` (an ArithmeticError naming a smaller rate) when
+    the loss runs away, as every SGD run in linearnet does.
 
     Example:
         >>> model = SGDRegressor(random_state=0).fit(X, y)
