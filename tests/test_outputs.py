@@ -370,3 +370,24 @@ def test_a_socket_is_refused_as_an_output(tmp_path):
         with pytest.raises(ValueError) as info:
             check_output(path)
     assert str(info.value) == f"{path}: is a socket, expected a file name for the output"
+
+
+def test_an_output_among_the_files_a_folder_or_pattern_input_names_is_refused(tmp_path):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text("x,y\n1,2\n")
+    for output, source in [
+        (folder / "p.csv", folder),
+        (folder / "p.parquet", str(folder / "*.*")),
+        (folder / "p.csv.gz", folder),
+    ]:
+        with pytest.raises(ValueError) as info:
+            check_output(output, inputs=[source])
+        assert str(info.value) == (
+            f"{output}: is among the files {source} names, which this command reads as its data (and would read "
+            f"again next time); write the output elsewhere"
+        )
+    check_output(folder / "p.json", inputs=[folder])  # not a table: never read as data
+    check_output(tmp_path / "p.csv", inputs=[folder, str(folder / "*.csv")])  # beside the folder
+    (tmp_path / "odd[1].csv").write_text("x,y\n1,2\n")
+    check_output(tmp_path / "o.csv", inputs=[str(tmp_path / "odd[1].csv")])  # a file whose name looks like a pattern

@@ -35,7 +35,27 @@ def check_output(path, *, inputs=()) -> None:
         source = os.fspath(source)
         if source != "-" and os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
             raise ValueError(f"{path}: is an input of this command ({source}); write the output to another file")
+        if _among(target, source):
+            raise ValueError(
+                f"{path}: is among the files {source} names, which this command reads as its data (and would "
+                f"read again next time); write the output elsewhere"
+            )
     _writes_into(path, target)
+
+
+def _among(target: str, source: str) -> bool:
+    """Whether a table file at ``target`` would be one of the files of ``source``, a folder or a
+    pattern of files read as one table."""
+    if not target.lower().endswith((".csv", ".parquet", ".pq", ".tsv", ".txt", ".gz", ".bz2", ".zst")):
+        return False
+    if os.path.isdir(source):
+        folder = os.path.dirname(os.path.abspath(target))
+        return os.path.isdir(folder) and os.path.samefile(folder, source)
+    if not os.path.exists(source) and any(c in source for c in "*?["):  # a pattern (a file may have such a name)
+        import fnmatch
+
+        return fnmatch.fnmatch(os.path.abspath(target), os.path.abspath(source))
+    return False
 
 
 def _target(path: str) -> str:
