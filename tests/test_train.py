@@ -141,3 +141,63 @@ def test_a_decaying_rate_settles_where_a_constant_one_oscillates():
     constant = spread("constant", 0.5)
     assert spread("inverse-time", 1.0) < constant / 10
     assert spread("step", 0.7) < constant / 10
+
+
+def _fit_twice(config, X, y, *, classes=False):
+    """The same fit without and with on_rows: (history, parameters, rows reported) of each."""
+    runs = []
+    for report in (False, True):
+        g = torch.Generator().manual_seed(0)
+        engine = make_engine(config, *init_params(X.shape[1], 3 if classes else 1, generator=g))
+        seen: list[int] = []
+        history = fit(
+            engine,
+            TensorSource(X, y, classes=classes),
+            config,
+            generator=g,
+            record_steps=True,
+            on_rows=seen.append if report else None,
+        )
+        runs.append((history, engine.parameters(), seen))
+    return runs
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("batch_size", [7, 600])  # 600: the fast engine splits each batch over threads
+@pytest.mark.parametrize("report", ["full", "running"])
+def test_reporting_rows_within_an_epoch_changes_nothing_of_the_fit(impl, batch_size, report):
+    g = torch.Generator().manual_seed(1)
+    X, y = synthetic_data([1.5, -2.0, 0.5], 1.0, 3001, generator=g)
+    config = TrainConfig(lr=0.05, batch_size=batch_size, epochs=2, impl=impl, report=report)
+    (plain, plain_params, _), (cut, cut_params, seen) = _fit_twice(config, X, y)
+    assert cut.losses == plain.losses and cut.step_losses == plain.step_losses  # bit for bit
+    assert cut_params == plain_params
+    assert len(seen) > 2 * 2 and seen == sorted(seen) and seen[-1] == 2 * 3001  # many reports an epoch
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("batch_size", [5, 100])  # 100: the fast engine splits each batch over threads
+def test_reporting_rows_within_an_epoch_changes_nothing_of_a_softmax_fit(impl, batch_size):
+    g = torch.Generator().manual_seed(2)
+    X = torch.randn(1003, 4, generator=g)
+    y = (X[:, 0] > 0).to(torch.int64) + (X[:, 1] > 0.5).to(torch.int64)
+    config = TrainConfig(
+        lr=0.1, batch_size=batch_size, epochs=2, impl=impl, model="softmax", loss="cross_entropy", report="running"
+    )
+    (plain, plain_params, _), (cut, cut_params, seen) = _fit_twice(config, X, y, classes=True)
+    assert cut.losses == plain.losses and cut.train_acc == plain.train_acc and cut.step_losses == plain.step_losses
+    assert cut_params == plain_params and len(seen) > 4 and seen[-1] == 2 * 1003
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_reporting_rows_within_an_epoch_diverges_as_without(impl):
+    g = torch.Generator().manual_seed(3)
+    X, y = synthetic_data([1.5, -2.0], 1.0, 2000, generator=g)
+    config = TrainConfig(lr=1e6, batch_size=10, epochs=2, impl=impl)
+    errors = []
+    for on_rows in (None, lambda rows: None):
+        engine = make_engine(config, *init_params(2, generator=torch.Generator().manual_seed(0)))
+        with pytest.raises(DivergedError) as info:
+            fit(engine, TensorSource(X, y), config, generator=torch.Generator().manual_seed(0), on_rows=on_rows)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]

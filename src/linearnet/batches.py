@@ -70,8 +70,9 @@ def check_xy(features, labels, *, classes: bool = False) -> tuple[torch.Tensor, 
 
 
 def iter_batches(features, labels, batch_size: int, order: torch.Tensor | None = None):
-    """Yield (X, y) batches in ``order`` (a permutation) or in row order; the last may be short."""
-    n = len(features)
+    """Yield (X, y) batches in ``order`` (row numbers: a permutation, or a slice of one) or in
+    row order; the last may be short."""
+    n = len(features) if order is None else len(order)
     for i in range(0, n, batch_size):
         if order is None:
             yield features[i : i + batch_size], labels[i : i + batch_size]
@@ -127,7 +128,7 @@ class Block(NamedTuple):
 
     features: torch.Tensor  # (n, d) float32, contiguous
     labels: torch.Tensor  # (n, 1) float32
-    order: torch.Tensor | None  # (n,) int64 permutation
+    order: torch.Tensor | None  # (m,) int64 row numbers: a permutation, or a slice of one
 
 
 class BatchSource(Protocol):
@@ -136,11 +137,20 @@ class BatchSource(Protocol):
     num_rows: int
     num_features: int
 
-    def blocks(self, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Block]: ...
+    def blocks(
+        self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
+    ) -> Iterator[Block]:
+        """The epoch's blocks; ``block_rows`` asks for blocks of at most about that many rows
+        (a source may ignore it: a streamed one comes in chunks already)."""
+        ...
 
 
 class TensorSource:
     """An in-memory source: one block, one ``torch.randperm`` per epoch.
+
+    Asked for ``block_rows``, it cuts the epoch's permutation into slices of that many rows
+    (views of the same rows, visited in the same order), so that the loop can report within
+    an epoch; with a multiple of the batch size every batch stays the same.
 
     Large feature arrays are moved onto huge pages once, here (see :mod:`linearnet.memory`):
     random row access then misses the TLB far less often.
@@ -151,9 +161,19 @@ class TensorSource:
         self.num_rows, self.num_features = self.features.shape
         advise_huge_pages(self.features.data_ptr(), self.features.nbytes, collapse=True)
 
-    def blocks(self, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Block]:
+    def blocks(
+        self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
+    ) -> Iterator[Block]:
         order = torch.randperm(self.num_rows, generator=generator) if shuffle else None
-        yield Block(self.features, self.labels, order)
+        if block_rows is None or block_rows >= self.num_rows:
+            yield Block(self.features, self.labels, order)
+            return
+        block_rows = check_int("block_rows", block_rows, low=1, hint="e.g. 1000")
+        for i in range(0, self.num_rows, block_rows):
+            if order is None:
+                yield Block(self.features[i : i + block_rows], self.labels[i : i + block_rows], None)
+            else:
+                yield Block(self.features, self.labels, order[i : i + block_rows])
 
 
 class Chunks(Protocol):
@@ -201,7 +221,10 @@ class StreamSource:
             return features, torch.from_numpy(np.asarray(y, dtype=np.int64))
         return features, torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(-1, 1))
 
-    def blocks(self, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[Block]:
+    def blocks(
+        self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
+    ) -> Iterator[Block]:
+        # block_rows is not needed: the blocks are chunks of the file already
         if not shuffle:
             for X, y in self.chunks():
                 yield Block(*self._tensors(X, y), None)

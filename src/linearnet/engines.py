@@ -14,6 +14,7 @@ weights (not the bias) at every step, as ``torch.optim.SGD(weight_decay=λ)`` do
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -46,8 +47,12 @@ __all__ = [
 
 
 class Engine(Protocol):
-    def train_block(self, block: Block, batch_size: int, steps: list | None = None) -> tuple[float, int]:
-        """Step through the block's batches; return (sum of batch mean losses, batches).
+    def train_block(
+        self, block: Block, batch_size: int, steps: list | None = None, running: float = 0.0
+    ) -> tuple[float, int]:
+        """Step through the block's batches; return (``running`` plus the sum of their mean
+        losses, batches). Each batch's loss is added to ``running`` in turn, so an epoch cut
+        into blocks sums its losses as the whole epoch would.
 
         Given a list ``steps``, append each batch's mean loss (before its step) to it."""
 
@@ -77,19 +82,21 @@ class _AutogradEngine:
         """One SGD step on the batch; returns its mean loss before the step."""
         raise NotImplementedError
 
-    def train_block(self, block: Block, batch_size: int, steps: list | None = None) -> tuple[float, int]:
-        running = torch.zeros((), dtype=torch.float64)
+    def train_block(
+        self, block: Block, batch_size: int, steps: list | None = None, running: float = 0.0
+    ) -> tuple[float, int]:
+        total = torch.tensor(running, dtype=torch.float64)
         batches = 0
         losses = []
         for X, y in iter_batches(block.features, block.labels, batch_size, block.order):
             loss = self._step(X, y)
-            running += loss
+            total += loss
             if steps is not None:
                 losses.append(loss)
             batches += 1
         if steps is not None:
             steps.extend(torch.stack(losses).tolist() if losses else [])
-        return float(running), batches
+        return float(total), batches
 
     @torch.no_grad()
     def evaluate(self, block: Block) -> tuple[float, float | None]:
@@ -243,14 +250,18 @@ class _FastEngine:
     def _arrays(block: Block) -> tuple[np.ndarray, np.ndarray]:
         return block.features.numpy(), block.labels.reshape(-1).numpy()  # (n, d) float32 and (n,): shared memory
 
-    def _epoch(self, X, y, order, batch_size: int, out) -> tuple[float, int]:
+    def _epoch(self, X, y, order, batch_size: int, out, running: float) -> tuple[float, int]:
         raise NotImplementedError
 
-    def train_block(self, block: Block, batch_size: int, steps: list | None = None) -> tuple[float, int]:
+    def train_block(
+        self, block: Block, batch_size: int, steps: list | None = None, running: float = 0.0
+    ) -> tuple[float, int]:
+        if not math.isfinite(running):  # an earlier block of the epoch stopped on a runaway loss, as the kernel does
+            return running, 0
         X, y = self._arrays(block)
         order = np.arange(len(X)) if block.order is None else block.order.numpy()
-        out = np.empty(-(-len(X) // batch_size) if steps is not None else 0)
-        running, batches = self._epoch(X, y, order, batch_size, out)
+        out = np.empty(-(-len(order) // batch_size) if steps is not None else 0)
+        running, batches = self._epoch(X, y, order, batch_size, out, running)
         if steps is not None:
             steps.extend(out[:batches].tolist())
         return running, batches
@@ -269,20 +280,20 @@ class FastEngine(_FastEngine):
         # warm up on a one-row block of zeros, on copies, with the argument types of the real calls
         X, order, out = np.zeros((1, len(self.w)), np.float32), np.zeros(1, np.int64), np.empty(0)
         y, w = np.zeros(1, np.float32), self.w.copy()
-        f.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out)
-        f.sgd_epoch_parallel(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 1)
+        f.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 0.0)
+        f.sgd_epoch_parallel(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 0.0, 1)
         f.total_loss(X, y, w, 0.0, *self.loss)
 
-    def _epoch(self, X, y, order, batch_size, out) -> tuple[float, int]:
+    def _epoch(self, X, y, order, batch_size, out, running) -> tuple[float, int]:
         f = self._fast
         parts = min(self._threads(), -(-batch_size // 256))
         if batch_size >= f.PARALLEL_BATCH and parts > 1:
             b, running, batches, _finite = f.sgd_epoch_parallel(
-                X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, parts
+                X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, running, parts
             )
         else:
             b, running, batches, _finite = f.sgd_epoch(
-                X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out
+                X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, running
             )
         self.b = b
         return running, batches
@@ -306,20 +317,20 @@ class FastSoftmaxEngine(_FastEngine):
         # warm up on a one-row block of zeros, on copies, with the argument types of the real calls
         X, order, out = np.zeros((1, self.W.shape[1]), np.float32), np.zeros(1, np.int64), np.empty(0)
         y, W, b = np.zeros(1, np.int64), self.W.copy(), self.b.copy()
-        f.softmax_epoch(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out)
-        f.softmax_epoch_parallel(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 1)
+        f.softmax_epoch(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 0.0)
+        f.softmax_epoch_parallel(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 0.0, 1)
         f.softmax_evaluate(X, y, W, b)
 
-    def _epoch(self, X, y, order, batch_size, out) -> tuple[float, int]:
+    def _epoch(self, X, y, order, batch_size, out, running) -> tuple[float, int]:
         f = self._fast
         parts = min(self._threads(), -(-batch_size // 32))
         if batch_size >= f.SOFTMAX_PARALLEL_BATCH and parts > 1:
             running, batches, _finite = f.softmax_epoch_parallel(
-                X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out, parts
+                X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out, running, parts
             )
         else:
             running, batches, _finite = f.softmax_epoch(
-                X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out
+                X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out, running
             )
         return running, batches
 

@@ -143,26 +143,28 @@ def _step(w, g, gb, total, b, m, lr, mean, wd):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-def sgd_epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps):  # pragma: no cover
+def sgd_epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running):  # pragma: no cover
     """One epoch of minibatch SGD over the rows of X in ``order``; updates ``w`` in place.
 
     Args:
-        X: (n, d) rows; y: (n,) labels; order: (n,) int64 permutation of range(n).
+        X: (n, d) rows; y: (n,) labels; order: the int64 row numbers to visit, in order (a
+            permutation of range(n), or a slice of one: the rows of this part of the epoch).
         w: (d,) float64 weights, updated in place; b: the bias.
         lr: step size; batch_size: rows per step (the last batch may be short).
         kind, c, delta: the per-example loss (SQUARED c·r², ABSOLUTE |r|, HUBER with threshold
             delta; see :func:`_loss_and_slope`); mean: step along the batch-mean gradient if True,
             else along the summed gradient; wd: weight decay (adds wd·w to w's gradient).
         steps: an array with a slot per batch to receive each batch's loss, or an empty one.
+        running: the sum the batch losses are added to (0.0, or the sum over the epoch's earlier
+            parts: added batch after batch, the sum is the same however the epoch is cut).
 
     Returns:
-        (b, sum over batches of the batch's mean loss before its step, batches done,
+        (b, running plus the sum over batches of the batch's mean loss before its step, batches done,
         finite). On a batch loss that is NaN or would be inf in float32 the epoch stops at
         once with finite=False and that loss (NaN or inf) in place of the sum.
     """
-    n, d = X.shape
+    n, d = order.shape[0], X.shape[1]  # rows visited: all of X, or the slice of the epoch in order
     g = np.empty(d, np.float64)
-    running = 0.0
     batches = 0
     i = 0
     while i < n:
@@ -180,18 +182,19 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps
 
 
 @njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def sgd_epoch_parallel(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, parts):  # pragma: no cover
+def sgd_epoch_parallel(
+    X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, parts
+):  # pragma: no cover
     """:func:`sgd_epoch` with each batch's gradient split over ``parts`` threads.
 
     For large batches: each thread sums the gradient of its slice of the batch, so
     twice the rows are fetched at once. The split is fixed, so results repeat exactly.
     """
-    n, d = X.shape
+    n, d = order.shape[0], X.shape[1]
     G = np.empty((parts, d), np.float64)
     GB = np.empty(parts, np.float64)
     SQ = np.empty(parts, np.float64)
     g = np.empty(d, np.float64)
-    running = 0.0
     batches = 0
     i = 0
     while i < n:
@@ -301,19 +304,19 @@ def _softmax_step(W, b, G, gb, m, lr, mean, wd):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps):  # pragma: no cover - compiled
+def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps, running):  # pragma: no cover - compiled
     """One epoch of minibatch SGD for softmax regression; updates W (q, d) and b (q,) in place.
 
-    Returns (sum over batches of the batch's mean loss before its step, batches, finite);
+    ``order`` and ``running`` as in :func:`sgd_epoch`. Returns (running plus the sum over batches
+    of the batch's mean loss before its step, batches, finite);
     stops at once, finite=False, on a loss that is NaN or inf in float32.
     """
-    n, d = X.shape
+    n, d = order.shape[0], X.shape[1]
     q = W.shape[0]
     G = np.empty((q, d), np.float32)
     gb = np.empty(q, np.float32)
     Z = np.empty((_ROWS, q), np.float64)
     R = np.empty((_ROWS, q), np.float32)
-    running = 0.0
     batches = 0
     i = 0
     while i < n:
@@ -333,9 +336,9 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps):  # pragma
 
 
 @njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def softmax_epoch_parallel(X, y, order, W, b, lr, batch_size, mean, wd, steps, parts):  # pragma: no cover
+def softmax_epoch_parallel(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, parts):  # pragma: no cover
     """:func:`softmax_epoch` with each batch's gradient split over ``parts`` threads (fixed split)."""
-    n, d = X.shape
+    n, d = order.shape[0], X.shape[1]
     q = W.shape[0]
     Gs = np.empty((parts, q, d), np.float32)
     gbs = np.empty((parts, q), np.float32)
@@ -344,7 +347,6 @@ def softmax_epoch_parallel(X, y, order, W, b, lr, batch_size, mean, wd, steps, p
     L = np.empty(parts, np.float64)
     G = np.empty((q, d), np.float32)
     gb = np.empty(q, np.float32)
-    running = 0.0
     batches = 0
     i = 0
     while i < n:

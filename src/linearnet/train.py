@@ -13,11 +13,12 @@ from .batches import BatchSource
 from .config import TrainConfig
 from .engines import Engine
 
-__all__ = ["History", "DivergedError", "DIVERGENCE_FACTOR", "EpochCallback", "fit"]
+__all__ = ["History", "DivergedError", "DIVERGENCE_FACTOR", "EpochCallback", "RowsCallback", "fit"]
 
 _F32_MAX = torch.finfo(torch.float32).max
 YARDSTICK_ROWS = 100_000  # rows the loss before training is measured on, when the data come in blocks
 DIVERGENCE_FACTOR = 1e4  # a loss this many times the loss before training has diverged
+PROGRESS_PARTS = 50  # given on_rows, an in-memory epoch is reported about this many times
 
 
 @dataclass
@@ -79,6 +80,13 @@ class EpochCallback(Protocol):
     def __call__(self, epoch: int, loss: float, **metrics: float) -> bool | None: ...
 
 
+class RowsCallback(Protocol):
+    """What :func:`fit` calls after each block of rows it trained on: the rows stepped through
+    since the start of training (epochs × rows once every epoch has run)."""
+
+    def __call__(self, rows: int) -> object: ...
+
+
 def _evaluate(engine: Engine, source: BatchSource, *, enough: int | None = None) -> tuple[float, float | None]:
     """Mean loss and accuracy (None for regression) over every row of ``source``, or over its
     first blocks once they hold ``enough`` rows (a source read from a file: not a whole pass)."""
@@ -104,6 +112,7 @@ def fit(
     on_epoch: EpochCallback | None = None,
     test_source: BatchSource | None = None,
     record_steps: bool = False,
+    on_rows: RowsCallback | None = None,
 ) -> History:
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
@@ -115,6 +124,11 @@ def fit(
     for a classifier with the keywords ``train_acc`` (and ``test_acc``) too; when it returns
     ``True`` training ends there, before ``config.epochs`` (early stopping). With
     ``record_steps=True`` every step's batch loss goes to ``History.step_losses``.
+
+    ``on_rows(rows)`` is called after each block of rows trained on, with the rows stepped
+    through so far (a progress bar). For it an in-memory epoch is cut into about
+    ``PROGRESS_PARTS`` slices of its permutation, each a whole number of batches: the batches,
+    the steps and so the losses and parameters are exactly those of an uncut epoch.
 
     Raises:
         DivergedError: the loss became inf or NaN, or grew past ``DIVERGENCE_FACTOR`` times
@@ -132,16 +146,22 @@ def fit(
             f"rescale them"
         )
     steps = history.step_losses if record_steps else None
+    block_rows = None
+    if on_rows is not None:  # whole batches, so that cutting the epoch changes none of them
+        block_rows = max(1, source.num_rows // PROGRESS_PARTS // config.batch_size) * config.batch_size
     for epoch in range(1, config.epochs + 1):
         lr = config.lr_at(epoch)
         if config.lr_schedule != "constant":
             engine.set_lr(lr)
         t0 = time.perf_counter()
         running, batches = 0.0, 0
-        for block in source.blocks(shuffle=True, generator=generator):
-            block_running, block_batches = engine.train_block(block, config.batch_size, steps)
-            running += block_running
+        done = history.rows
+        for block in source.blocks(shuffle=True, generator=generator, block_rows=block_rows):
+            running, block_batches = engine.train_block(block, config.batch_size, steps, running)
             batches += block_batches
+            if on_rows is not None:
+                done += len(block.features) if block.order is None else len(block.order)
+                on_rows(done)
         history.train_seconds += time.perf_counter() - t0
         history.rows += source.num_rows
         if not math.isfinite(running):
