@@ -1,9 +1,9 @@
 """The linearnet command as a whole (linearnet.cli, cli.common): dispatch, progress bar, cheap start, python -m."""
 
 import io
+import json
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -30,24 +30,74 @@ def test_unknown_command_is_one_line(capsys):
     )
 
 
-def test_progress_bar_only_on_a_terminal_and_before_the_first_epoch_ends():
-    class Tty(io.StringIO):
-        def isatty(self):
-            return True
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
 
-    tty, pipe = Tty(), io.StringIO()
+
+def test_progress_bar_only_on_a_terminal_and_by_rows_within_an_epoch():
+    tty, pipe = _Tty(), io.StringIO()
     for stream in (tty, pipe):
-        bar = _Progress(stream, epochs=4, after_seconds=0)
-        deadline = time.monotonic() + 10
-        while stream is tty and "epoch 0/4" not in tty.getvalue() and time.monotonic() < deadline:
-            time.sleep(0.05)  # a long first epoch: the bar shows up and its clock runs
-        bar.update(1, 0.5)
-        bar.update(2, 0.25)
+        bar = _Progress(stream, epochs=2, by_rows=True, after_seconds=0, every=0)
+        bar.rows(100, 600)
+        bar.rows(200, 600)
+        bar.update(1, 0.25)
+        bar.rows(400, 600)
         bar.close()
     assert pipe.getvalue() == ""
-    assert "[....................] epoch 0/4 elapsed" in tty.getvalue()
-    assert "[##########..........] epoch 2/4 loss 0.25 elapsed" in tty.getvalue()
-    assert tty.getvalue().endswith("\r\033[K")
+    frames = tty.getvalue().split("\r")
+    assert any(f.startswith("epoch 1/2:  17%") and "100/600" in f and "rows/s" in f for f in frames)
+    assert any(f.startswith("epoch 1/2:  33%") and "200/600" in f for f in frames)
+    assert any(f.startswith("epoch 2/2:  67%") and "400/600" in f and "loss 0.25" in f for f in frames)
+    assert tty.getvalue().endswith("\r") and frames[-2].strip() == ""  # closed: the line is blanked
+
+
+def test_a_training_bar_moves_within_a_one_epoch_run(monkeypatch):
+    from linearnet.cli import common
+    from linearnet.experiment import run_experiment
+    from linearnet.presets import make_experiment
+
+    monkeypatch.setattr(common, "BAR_AFTER", 0)
+    monkeypatch.setattr(common, "BAR_EVERY", 0)
+    experiment = make_experiment(None, epochs=1, num_examples=5000, impl="fast")
+    for stream in (_Tty(), io.StringIO()):
+        monkeypatch.setattr(sys, "stderr", stream)
+        result = common.run_training(
+            "linearnet train",
+            1,
+            lambda on_epoch, on_rows: run_experiment(experiment, on_epoch=on_epoch, on_rows=on_rows),
+            quiet=True,
+            out=None,
+        )
+        assert result is not None and len(result.history.losses) == 1
+        counts = [f.split("|")[2].split()[0] for f in stream.getvalue().split("\r") if f.count("|") == 2]
+        if stream.isatty():
+            assert len(set(counts) - {"5.00k/5.00k"}) > 1 and counts[-1] == "5.00k/5.00k"  # moved within the epoch
+        else:
+            assert stream.getvalue() == ""
+
+
+def test_a_train_without_on_rows_gets_a_bar_by_epochs(monkeypatch):
+    from linearnet.cli import common
+
+    monkeypatch.setattr(common, "BAR_AFTER", 0)
+    monkeypatch.setattr(common, "BAR_EVERY", 0)
+    monkeypatch.setattr(sys, "stderr", tty := _Tty())
+
+    def train(on_epoch):
+        for epoch in (1, 2):
+            on_epoch(epoch, 1.0 / epoch)
+        return "trained"
+
+    assert common.run_training("linearnet train", 2, train, quiet=True, out=None) == "trained"
+    assert "epoch 2/2:  50%" in tty.getvalue() and "1/2 [" in tty.getvalue() and "loss 1" in tty.getvalue()
+
+
+def test_no_bar_on_stderr_of_a_run_that_is_not_on_a_terminal(capsys):
+    code, out, err = cli(capsys, "train", "--epochs", "2", "--impl", "fast", "--json")
+    assert code == 0 and err == "" and json.loads(out)["history"]
+    code, out, err = cli(capsys, "train", "--epochs", "2", "--impl", "fast")
+    assert code == 0 and err == "" and out.startswith("epoch 1, loss ")
 
 
 def run_python(code):
@@ -124,27 +174,26 @@ def test_the_smallest_size_is_accepted(tmp_path, capsys):
         assert image.size == (50, 50)
 
 
-class _Tty(io.StringIO):
-    def isatty(self):
-        return True
-
-
-def test_the_bar_stays_away_until_the_run_has_taken_its_time():
+def test_the_bar_stays_away_until_the_run_has_taken_its_time(capsys):
     tty = _Tty()
-    bar = _Progress(tty, epochs=4, after_seconds=60)
-    time.sleep(0.7)  # the ticker has woken twice, too early to draw
+    bar = _Progress(tty, epochs=4, after_seconds=60, every=0)
     bar.update(1, 0.5)
+    bar.line("epoch 1, loss 0.5")  # a line printed before the bar ever showed: nothing to erase
     bar.close()
-    assert bar._ticker is not None and not bar._ticker.is_alive()
-    assert tty.getvalue() == ""
+    assert tty.getvalue() == "" and capsys.readouterr().out == "epoch 1, loss 0.5\n"
 
 
-def test_a_closed_bar_is_never_drawn_again():
+def test_a_line_clears_the_bar_and_draws_it_again(capsys):
     tty = _Tty()
-    bar = _Progress(tty, epochs=4, after_seconds=0)
+    bar = _Progress(tty, epochs=4, after_seconds=0, every=0)
+    bar.update(1, 0.5)
+    drawn = len(tty.getvalue())
+    bar.line("epoch 1, loss 0.5")
+    after = tty.getvalue()[drawn:]
+    assert after.startswith("\r") and "epoch 2/4:  25%" in after  # blanked, then drawn again
     bar.close()
-    bar.update(1, 0.5)  # an epoch that ends after the bar was closed (a diverged run reporting its error)
-    assert tty.getvalue() == "" and not bar.drawn
+    bar.update(2, 0.25)  # an epoch that ends after the bar was closed (a diverged run reporting its error)
+    assert capsys.readouterr().out == "epoch 1, loss 0.5\n"
 
 
 def test_python_dash_m_linearnet_runs_the_command(monkeypatch, capsys):

@@ -149,14 +149,14 @@ def _fit_twice(config, X, y, *, classes=False):
     for report in (False, True):
         g = torch.Generator().manual_seed(0)
         engine = make_engine(config, *init_params(X.shape[1], 3 if classes else 1, generator=g))
-        seen: list[int] = []
+        seen: list[tuple[int, int]] = []
         history = fit(
             engine,
             TensorSource(X, y, classes=classes),
             config,
             generator=g,
             record_steps=True,
-            on_rows=seen.append if report else None,
+            on_rows=(lambda done, total, seen=seen: seen.append((done, total))) if report else None,
         )
         runs.append((history, engine.parameters(), seen))
     return runs
@@ -172,7 +172,7 @@ def test_reporting_rows_within_an_epoch_changes_nothing_of_the_fit(impl, batch_s
     (plain, plain_params, _), (cut, cut_params, seen) = _fit_twice(config, X, y)
     assert cut.losses == plain.losses and cut.step_losses == plain.step_losses  # bit for bit
     assert cut_params == plain_params
-    assert len(seen) > 2 * 2 and seen == sorted(seen) and seen[-1] == 2 * 3001  # many reports an epoch
+    assert len(seen) > 2 * 2 and seen == sorted(seen) and seen[-1] == (2 * 3001, 2 * 3001)  # many reports an epoch
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -186,7 +186,7 @@ def test_reporting_rows_within_an_epoch_changes_nothing_of_a_softmax_fit(impl, b
     )
     (plain, plain_params, _), (cut, cut_params, seen) = _fit_twice(config, X, y, classes=True)
     assert cut.losses == plain.losses and cut.train_acc == plain.train_acc and cut.step_losses == plain.step_losses
-    assert cut_params == plain_params and len(seen) > 4 and seen[-1] == 2 * 1003
+    assert cut_params == plain_params and len(seen) > 4 and seen[-1] == (2 * 1003, 2 * 1003)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -195,7 +195,7 @@ def test_reporting_rows_within_an_epoch_diverges_as_without(impl):
     X, y = synthetic_data([1.5, -2.0], 1.0, 2000, generator=g)
     config = TrainConfig(lr=1e6, batch_size=10, epochs=2, impl=impl)
     errors = []
-    for on_rows in (None, lambda rows: None):
+    for on_rows in (None, lambda done, total: None):
         engine = make_engine(config, *init_params(2, generator=torch.Generator().manual_seed(0)))
         with pytest.raises(DivergedError) as info:
             fit(engine, TensorSource(X, y), config, generator=torch.Generator().manual_seed(0), on_rows=on_rows)

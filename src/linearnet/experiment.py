@@ -12,7 +12,7 @@ from .engines import make_engine
 from .linear_regression import init_params
 from .presets import make_experiment
 from .synthetic import draw
-from .train import EpochCallback, History, fit
+from .train import EpochCallback, History, RowsCallback, fit
 
 __all__ = ["Result", "run", "run_experiment"]
 
@@ -52,20 +52,26 @@ class Result:
 
 
 def run_experiment(
-    experiment: Experiment, *, on_epoch: EpochCallback | None = None, record_steps: bool = False
+    experiment: Experiment,
+    *,
+    on_epoch: EpochCallback | None = None,
+    record_steps: bool = False,
+    on_rows: RowsCallback | None = None,
 ) -> Result:
     """Run ``experiment``; the seed fixes the data, the initial weights and every permutation.
 
     The draws come from one ``torch.Generator`` in one order (true weights if drawn,
     features, noise, initial weights, one permutation per epoch) whatever the
-    implementation, so scratch, concise and fast follow the same trajectory.
+    implementation, so scratch, concise and fast follow the same trajectory. ``on_epoch`` and
+    ``on_rows`` are :func:`~linearnet.train.fit`'s.
     """
     spec, config = experiment.data, experiment.train
     g = torch.Generator().manual_seed(experiment.seed)
     true_w, X, y = draw(spec, g)
     w0, b0 = init_params(spec.dim, std=config.init_std, bias_std=config.init_bias_std, generator=g)
     engine = make_engine(config, w0, b0)
-    history = fit(engine, TensorSource(X, y), config, generator=g, on_epoch=on_epoch, record_steps=record_steps)
+    source = TensorSource(X, y)
+    history = fit(engine, source, config, generator=g, on_epoch=on_epoch, record_steps=record_steps, on_rows=on_rows)
     w, b = engine.parameters()
     return Result(experiment, history, w, b, true_w.tolist(), spec.true_b)
 

@@ -82,9 +82,9 @@ class EpochCallback(Protocol):
 
 class RowsCallback(Protocol):
     """What :func:`fit` calls after each block of rows it trained on: the rows stepped through
-    since the start of training (epochs × rows once every epoch has run)."""
+    since the start of training, and the rows of the whole run (epochs × rows)."""
 
-    def __call__(self, rows: int) -> object: ...
+    def __call__(self, done: int, total: int) -> object: ...
 
 
 def _evaluate(engine: Engine, source: BatchSource, *, enough: int | None = None) -> tuple[float, float | None]:
@@ -125,8 +125,8 @@ def fit(
     ``True`` training ends there, before ``config.epochs`` (early stopping). With
     ``record_steps=True`` every step's batch loss goes to ``History.step_losses``.
 
-    ``on_rows(rows)`` is called after each block of rows trained on, with the rows stepped
-    through so far (a progress bar). For it an in-memory epoch is cut into about
+    ``on_rows(done, total)`` is called after each block of rows trained on, with the rows
+    stepped through so far and ``config.epochs`` × rows (a progress bar). For it an in-memory epoch is cut into about
     ``PROGRESS_PARTS`` slices of its permutation, each a whole number of batches: the batches,
     the steps and so the losses and parameters are exactly those of an uncut epoch.
 
@@ -161,7 +161,7 @@ def fit(
             batches += block_batches
             if on_rows is not None:
                 done += len(block.features) if block.order is None else len(block.order)
-                on_rows(done)
+                on_rows(done, config.epochs * source.num_rows)
         history.train_seconds += time.perf_counter() - t0
         history.rows += source.num_rows
         if not math.isfinite(running):

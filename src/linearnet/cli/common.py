@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import re
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -267,82 +266,81 @@ def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -
 # --- training -----------------------------------------------------------------------------
 
 
+BAR_AFTER = 0.5  # seconds a run takes before its bar appears: a quick run shows none
+BAR_EVERY = 0.1  # seconds between two drawings of the bar at most
+
+
 class Progress:
-    """A one-line bar on stderr, on a terminal only: it appears once the run has taken
-    ``after_seconds`` and its clock ticks between epochs too; :meth:`clear` erases it."""
+    """The training bar: a tqdm bar on stderr, on a terminal only, that appears once the run has
+    taken ``after_seconds``; :meth:`close` erases it.
 
-    def __init__(self, stream, epochs: int, after_seconds: float = 0.5):
-        self.stream, self.epochs, self.after = stream, epochs, after_seconds
+    With ``by_rows`` it counts the rows trained on (epochs × rows, from :meth:`rows`, which
+    ``fit(on_rows=...)`` calls within each epoch) with rows/s and the time left; otherwise
+    it counts epochs. Either way it shows the current epoch and the last epoch's loss.
+    """
+
+    def __init__(self, stream, epochs: int, *, by_rows: bool = False, after_seconds: float = 0.5, every: float = 0.1):
+        from tqdm import tqdm
+
+        self.epochs, self.by_rows = epochs, by_rows
         self.enabled = hasattr(stream, "isatty") and stream.isatty()
-        self.start = time.perf_counter()
-        self.epoch: int = 0
-        self.loss: float | None = None
-        self.drawn = False
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._ticker = None
-        if self.enabled:
-            self._ticker = threading.Thread(target=self._tick, daemon=True)
-            self._ticker.start()
+        self.bar = tqdm(
+            total=None if by_rows else epochs,  # the rows are known once fit reports them
+            desc=f"epoch 1/{epochs}",
+            unit=" rows" if by_rows else " epochs",
+            unit_scale=by_rows,
+            file=stream,
+            disable=not self.enabled,
+            delay=after_seconds,
+            mininterval=every,
+            leave=False,
+        )
 
-    def _tick(self) -> None:
-        while not self._stop.wait(0.25):
-            if time.perf_counter() - self.start >= self.after:
-                self._draw()
-
-    def _draw(self) -> None:
-        with self._lock:
-            if self._stop.is_set():
-                return
-            elapsed = time.perf_counter() - self.start
-            done = int(20 * self.epoch / self.epochs)
-            eta = f" eta {elapsed / self.epoch * (self.epochs - self.epoch):.1f}s" if self.epoch else ""
-            loss = f" loss {self.loss:.6g}" if self.loss is not None else ""
-            self.stream.write(
-                f"\r\033[K[{'#' * done}{'.' * (20 - done)}] epoch {self.epoch}/{self.epochs}"
-                f"{loss} elapsed {elapsed:.1f}s{eta}"
-            )
-            self.stream.flush()
-            self.drawn = True
+    def rows(self, done: int, total: int) -> None:
+        """``done`` rows of ``total`` (epochs × rows) trained on."""
+        if self.bar.total != total:
+            self.bar.total = total
+        per_epoch = max(total // self.epochs, 1)
+        self.bar.set_description_str(f"epoch {max(-(-done // per_epoch), 1)}/{self.epochs}", refresh=False)
+        self.bar.update(done - self.bar.n)
 
     def update(self, epoch: int, loss: float) -> None:
         """Epoch ``epoch`` (from 1) ended with ``loss``."""
-        self.epoch, self.loss = epoch, loss
-        if self.enabled and epoch < self.epochs and time.perf_counter() - self.start >= self.after:
-            self._draw()
+        self.bar.set_postfix_str(f"loss {loss:.6g}", refresh=False)
+        if not self.by_rows:
+            self.bar.set_description_str(f"epoch {min(epoch + 1, self.epochs)}/{self.epochs}", refresh=False)
+            self.bar.update(epoch - self.bar.n)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._erase()
-
-    def _erase(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.drawn = False
+    def _shown(self) -> bool:
+        bar = self.bar
+        return not bar.disable and bar.last_print_t >= bar.start_t + bar.delay
 
     def line(self, text: str) -> None:
-        """Print ``text`` on stdout with the bar out of its way: the ticker cannot draw in between."""
-        with self._lock:
-            self._erase()
-            print(text, flush=True)
+        """Print ``text`` on stdout with the bar out of its way (stderr and stdout may share a terminal)."""
+        shown = self._shown()
+        if shown:
+            self.bar.clear()
+        print(text, flush=True)
+        if shown:
+            self.bar.refresh()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join()
-        self.clear()
+        self.bar.close()
 
 
 def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool, out: str | None) -> T | None:
     """Call ``train(on_epoch)``, printing each epoch unless ``quiet`` (and a bar on a terminal).
 
+    When ``train`` takes an ``on_rows`` keyword too, it is called as ``train(on_epoch,
+    on_rows=on_rows)``, to pass on to ``fit(on_rows=...)``: the bar then moves within an epoch.
     Returns its result, or None after printing the one-line error of a diverged run (and
     saying that no model was written, when ``out`` names one).
     """
     from ..train import DivergedError
 
-    progress = Progress(sys.stderr, epochs)
+    by_rows = "on_rows" in inspect.signature(train).parameters
+    progress = Progress(sys.stderr, epochs, by_rows=by_rows, after_seconds=BAR_AFTER, every=BAR_EVERY)
+    keywords = {"on_rows": progress.rows} if by_rows else {}
 
     def on_epoch(epoch: int, loss: float, **metrics: float) -> None:
         if not quiet:
@@ -352,7 +350,7 @@ def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool
 
     try:
         with refused(prog):  # data the library refused: one line, exit 2
-            return train(on_epoch)
+            return train(on_epoch, **keywords)
     except DivergedError as exc:
         progress.close()
         written = "; no model was written" if out else ""
