@@ -315,3 +315,27 @@ def test_a_pattern_that_matches_nothing_is_refused_in_one_line(tmp_path, capsys,
     code, out, err = cli(capsys, *argv)
     assert (code, out) == (2, "")
     assert err == f"linearnet {command}: error: {pattern}: no CSV or Parquet files match this pattern\n"
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_file_solved_in_chunks_shows_the_bytes_read_on_a_terminal_only(capsys, monkeypatch, tmp_path):
+    from linearnet.cli import common
+
+    monkeypatch.setattr(common, "BAR_AFTER", 0)
+    monkeypatch.setattr(common, "BAR_EVERY", 0)
+    rng = np.random.default_rng(0)
+    x, noise = rng.standard_normal((2, 5000))
+    path = tmp_path / "big.csv"
+    path.write_text("x,y\n" + "".join(f"{a:.6f},{2 * a + e:.6f}\n" for a, e in zip(x, noise, strict=True)))
+    argv = ["solve", path, "--target", "y", "--chunk-rows", "200", "--json"]
+    code, plain, err = cli(capsys, *argv)
+    assert code == 0 and err == ""  # stderr is not a terminal: no bar
+    monkeypatch.setattr(sys, "stderr", tty := _Tty())
+    code, out, _ = cli(capsys, *argv)
+    assert code == 0 and out == plain and json.loads(out)["n"] == 5000  # stdout: the JSON alone
+    counts = {f.split("|")[2].split()[0] for f in tty.getvalue().split("\r") if f.startswith("reading")}
+    assert len(counts) > 2 and tty.getvalue().endswith("\r")  # it moved, and was erased

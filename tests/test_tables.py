@@ -1280,3 +1280,22 @@ def test_a_class_number_too_large_for_int64_is_refused_with_its_row():
     with pytest.raises(ValueError) as info:
         encode_labels([0, 1, 1e300, 1], where="f.csv: column 'y'")
     assert str(info.value).startswith("f.csv: column 'y': row 3: class 1e+300 would make 1e+300 classes")
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_pass_in_chunks_reports_the_bytes_read(tmp_path, kind):
+    X = np.random.default_rng(0).standard_normal((5000, 3))
+    data = {"a": X[:, 0], "b": X[:, 1], "y": X[:, 2]}
+    path = tmp_path / f"t.{kind}"
+    if kind == "csv":
+        write_table(path, data)
+    else:
+        pq.write_table(pa.table(data), path, row_group_size=700)
+    chunks, _ = table_chunks(path, target="y", chunk_rows=300)
+    seen = []
+    chunks.on_read = lambda done, size: seen.append((done, size))
+    assert sum(len(y) for _, y in chunks()) == 5000
+    size = path.stat().st_size
+    dones = [done for done, _ in seen]
+    assert len(seen) > 5 and {s for _, s in seen} == {size}
+    assert dones == sorted(dones) and 0 < dones[0] < size and dones[-1] == size

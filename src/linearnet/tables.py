@@ -1038,10 +1038,13 @@ class _Pieces:
 
     ``in_order()`` yields ``(first_row, arrow_table)``; ``index`` is the list of pieces a pass in
     order has found (None while unknown, or where the file cannot be read out of order) and
-    ``read(i)`` yields piece ``i``'s rows the same way.
+    ``read(i)`` yields piece ``i``'s rows the same way. ``done`` is how many bytes of the file's
+    ``size`` (None where not known) the pass in order has read up to the piece it yielded last.
     """
 
     index: list | None = None
+    done: int = 0
+    size: int | None = None
 
     def in_order(self) -> Iterator[tuple[int, Any]]:  # pragma: no cover - an interface
         raise NotImplementedError
@@ -1053,15 +1056,16 @@ class _Pieces:
 class _ParquetPieces(_Pieces):
     """Row groups, read in slices of ``chunk_rows``: in order, or a row group at a time out of order."""
 
-    def __init__(self, pf, columns: list[str], chunk_rows: int):
-        self.pf, self.columns, self.chunk_rows = pf, columns, chunk_rows
+    def __init__(self, pf, columns: list[str], chunk_rows: int, size: int | None = None):
+        self.pf, self.columns, self.chunk_rows, self.size = pf, columns, chunk_rows, size
         meta = pf.metadata
         firsts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
         self.index = [(int(firsts[i]) + 1, i) for i in range(meta.num_row_groups) if firsts[i + 1] > firsts[i]]
 
     def in_order(self) -> Iterator[tuple[int, Any]]:
-        row = 1
+        row, rows = 1, max(self.pf.metadata.num_rows, 1)
         for batch in self.pf.iter_batches(batch_size=self.chunk_rows, columns=self.columns):
+            self.done = (self.size or 0) * (row - 1 + batch.num_rows) // rows  # in proportion to the rows
             yield row, batch
             row += batch.num_rows
 
@@ -1089,6 +1093,7 @@ class _CsvPieces(_Pieces):
         self.read_options = pcsv.ReadOptions(column_names=names)  # the header is cut off the first piece
         self.options = _csv_options(src, include_columns=wanted, column_types=types)
         self.seekable = src.size() is not None  # a plain file: pieces can be read again by offset
+        self.size = src.size()
 
     def _parse(self, data: bytes | memoryview):
         import pyarrow as pa
@@ -1107,6 +1112,7 @@ class _CsvPieces(_Pieces):
                     table = self._parse(data)
                     if table.num_rows:
                         index.append((row, offset, len(data)))
+                        self.done = offset + len(data)
                         yield row, table
                         row += table.num_rows
                 offset += len(data)
@@ -1206,7 +1212,9 @@ class TableChunks:
 
     The columns, types, notes and messages are those :func:`read_table` gives for the same file.
     ``dropped_rows`` counts the rows the last pass dropped for missing values (``missing="drop"``).
-    Without a target (``target_name`` None) ``y`` is an empty array.
+    Without a target (``target_name`` None) ``y`` is an empty array. ``on_read(done, size)``, when
+    set, is called after each chunk of a pass with the bytes read and the file's size (None where
+    unknown; through a Parquet file, in proportion to the rows read).
 
     After one pass in file order, :meth:`shuffled` visits the chunks (CSV pieces, Parquet row
     groups) in a random order, where the file can be read out of order (a plain CSV or Parquet
@@ -1224,6 +1232,7 @@ class TableChunks:
     dropped_rows: int = 0  # in the last pass
     rows_read: int = 0  # in the last pass, dropped ones included
     first_dropped: list[int] = field(default_factory=list)  # the first few dropped rows (from 1)
+    on_read: Callable[[int, int | None], object] | None = None  # a progress bar
 
     def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         self.dropped_rows, self.first_dropped, self.rows_read = 0, [], 0
@@ -1231,6 +1240,8 @@ class TableChunks:
             for first, table in self._pieces.in_order():
                 chunk = self._convert(first, table)
                 self.rows_read = first + table.num_rows - 1
+                if self.on_read is not None:
+                    self.on_read(self._pieces.done, self._pieces.size)
                 if chunk is not None:
                     yield chunk
         if self.rows_read and self.dropped_rows == self.rows_read:
@@ -1349,7 +1360,7 @@ def table_chunks(
             raise ValueError(f"{path}: cannot be read as PARQUET ({_reason(exc)})") from None
         _release_unused()
         choice = _choose_from(first, src, names, target, features, target is not None)
-        pieces = _ParquetPieces(pf, [*choice.features, *([target] if target else [])], chunk_rows)
+        pieces = _ParquetPieces(pf, [*choice.features, *([target] if target else [])], chunk_rows, src.size())
     else:
         try:
             first = _csv_head(src)

@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -34,6 +35,7 @@ __all__ = [
     "check_figure_path",
     "write_figure",
     "save_model",
+    "reading_bar",
     "Progress",
     "run_training",
 ]
@@ -263,11 +265,72 @@ def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -
         raise UsageError(prog, exc) from None
 
 
-# --- training -----------------------------------------------------------------------------
-
+# --- progress bars (tqdm, on stderr when it is a terminal) ----------------------------------
 
 BAR_AFTER = 0.5  # seconds a run takes before its bar appears: a quick run shows none
 BAR_EVERY = 0.1  # seconds between two drawings of the bar at most
+
+
+def _shown(bar) -> bool:
+    """Whether a tqdm bar has been drawn (it waits ``delay`` seconds before it is)."""
+    return not bar.disable and bar.last_print_t >= bar.start_t + bar.delay
+
+
+class _ReadingBar:
+    """The bytes of a file read in chunks (``TableChunks.on_read``): one tqdm bar a pass, as solve
+    passes over the file more than once; it shows once the reading has taken ``BAR_AFTER``."""
+
+    def __init__(self, stream):
+        self.stream, self.passes, self.bar = stream, 0, None
+        self.start = time.perf_counter()
+
+    def _new(self, size: int | None) -> None:
+        from tqdm import tqdm
+
+        shown = self.bar is not None and _shown(self.bar)
+        self.close()
+        self.passes += 1
+        self.bar = tqdm(
+            total=size,
+            desc="reading" if self.passes == 1 else f"reading, pass {self.passes}",
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            file=self.stream,
+            delay=0 if shown else max(BAR_AFTER - (time.perf_counter() - self.start), 0),
+            mininterval=BAR_EVERY,
+            leave=False,
+        )
+
+    def __call__(self, done: int, size: int | None) -> None:
+        bar = self.bar
+        if bar is None or done < bar.n or (bar.total is not None and bar.n >= bar.total):  # a new pass
+            self._new(size)
+            bar = self.bar
+            assert bar is not None
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextlib.contextmanager
+def reading_bar(chunks, *, show: bool = True) -> Iterator[None]:
+    """While in the block, a bar on stderr of the bytes ``chunks`` (a ``TableChunks``) has read, when
+    stderr is a terminal and ``show`` (False, say, when stdout is that terminal and gets the rows)."""
+    if not (show and sys.stderr.isatty()):
+        yield
+        return
+    bar = chunks.on_read = _ReadingBar(sys.stderr)
+    try:
+        yield
+    finally:
+        chunks.on_read = None
+        bar.close()
+
+
+# --- training -----------------------------------------------------------------------------
 
 
 class Progress:
@@ -311,13 +374,9 @@ class Progress:
             self.bar.set_description_str(f"epoch {min(epoch + 1, self.epochs)}/{self.epochs}", refresh=False)
             self.bar.update(epoch - self.bar.n)
 
-    def _shown(self) -> bool:
-        bar = self.bar
-        return not bar.disable and bar.last_print_t >= bar.start_t + bar.delay
-
     def line(self, text: str) -> None:
         """Print ``text`` on stdout with the bar out of its way (stderr and stdout may share a terminal)."""
-        shown = self._shown()
+        shown = _shown(self.bar)
         if shown:
             self.bar.clear()
         print(text, flush=True)

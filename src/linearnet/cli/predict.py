@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .common import add_table_flags, check_out, note, refused, table_options, write_columns
+from .common import add_table_flags, check_out, note, reading_bar, refused, table_options, write_columns
 
 PROG = "linearnet predict"
 CHUNK_ROWS = 50_000  # rows predicted at a time from a file
@@ -24,12 +24,15 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    import contextlib
     import os
+    import sys
 
     from ..modelfile import load_model
     from ..tables import read_table, table_chunks
 
     check_out(PROG, args.out, args.data, args.model)
+    reading: contextlib.AbstractContextManager = contextlib.nullcontext()
     with refused(PROG):
         model = load_model(args.model)
         formula = getattr(model, "formula", None)
@@ -39,6 +42,8 @@ def run(args) -> int:
                 args.data, target=None, features=model.features, chunk_rows=CHUNK_ROWS, **table_options(args)
             )
             notes, columns = chunks.notes, _predicted(model, chunks())
+            # the bytes read, on a terminal, unless the predictions are written on that terminal
+            reading = reading_bar(chunks, show=args.out not in (None, "-") or not sys.stdout.isatty())
         else:
             table = read_table(
                 args.data,
@@ -51,7 +56,8 @@ def run(args) -> int:
             notes, columns = table.notes, _predicted(model, [(table.features, None)])
     for text in notes:
         note(PROG, text)
-    write_columns(PROG, columns, args.out)  # a file whose values do not fit the model is refused on the way
+    with reading:
+        write_columns(PROG, columns, args.out)  # a file whose values do not fit the model is refused on the way
     if args.out not in (None, "-"):  # on standard output, the predictions alone
         print(f"predictions written to {args.out}")
     return 0

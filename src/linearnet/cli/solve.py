@@ -14,6 +14,7 @@ from .common import (
     chunk_note,
     names,
     note,
+    reading_bar,
     refused,
     save_model,
     table_options,
@@ -110,12 +111,13 @@ def run(args) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if stream:
-                result = solve_chunks(
-                    chunks,
-                    features,
-                    fit_intercept=not args.no_intercept,
-                    allow_rank_deficient=args.allow_rank_deficient,
-                )
+                with reading_bar(chunks):  # on a terminal: the bytes of each pass over the file
+                    result = solve_chunks(
+                        chunks,
+                        features,
+                        fit_intercept=not args.no_intercept,
+                        allow_rank_deficient=args.allow_rank_deficient,
+                    )
             else:
                 result = solve(
                     table.features,
