@@ -83,6 +83,8 @@ def test_predict_and_to_dict_speak_the_features_original_units(standardize):
         "impl": "fast",
         "seed": 3,
         "standardize": standardize,
+        "epochs_run": 40,
+        "converged": None,  # no stopping rule: a fixed number of epochs
     }
     assert [r["epoch"] for r in record["history"]] == list(range(1, 41))
     if standardize:  # standardized, SGD gets to the line; raw, the rows' scales keep it far
@@ -234,3 +236,26 @@ def test_streaming_sgd_standardizes_with_the_whole_file_moments_and_reports_orig
     exact = solve(X, y)
     np.testing.assert_allclose(np.asarray(streamed.w) * X.std(axis=0), exact.coef * X.std(axis=0), atol=0.02)
     assert streamed.to_model().predict(X[:5]) == pytest.approx(exact.predict(X[:5]), abs=0.05)
+
+
+def test_the_stopping_rule_waits_for_patience_epochs_without_relative_improvement():
+    from linearnet.array_fit import StoppingRule
+
+    rule = StoppingRule(0.01, patience=2)
+    assert [rule(x) for x in (10.0, 9.0, 8.95, 8.92, 8.0)] == [False, False, False, True, False]
+    relative = StoppingRule(0.01, patience=2)  # a loss falling towards 0 by halves improves 50% each time
+    assert not any(relative(x) for x in (1e-3, 5e-4, 2.5e-4, 1.25e-4))
+    nats = StoppingRule(0.01, patience=2, floor=1.0)  # cross-entropy: improvements below 0.01 nat are no progress
+    assert [nats(x) for x in (1e-3, 5e-4, 2.5e-4)] == [False, False, True]
+    assert not any(StoppingRule(None)(x) for x in (1.0, 1.0, 1.0, 1.0, 1.0, 1.0))
+
+
+def test_a_classifier_trained_standardized_reports_weights_in_the_features_units():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 2)) * [1000.0, 0.001] + [5000.0, 2.0]
+    y = ((X[:, 0] - 5000) / 1000 + (X[:, 1] - 2) / 0.001 > 0).astype(int)
+    config = make_train_config("digits-softmax", impl="concise", epochs=30, lr=0.5)
+    fit = fit_classifier(X, y, config, seed=0, standardize=True)
+    scores = X @ np.asarray(fit.W) + np.asarray(fit.b)  # the weights apply to X as it is
+    assert (scores.argmax(axis=1) == y).mean() > 0.95
+    np.testing.assert_allclose(fit.predict_proba(X).argmax(axis=1), scores.argmax(axis=1))

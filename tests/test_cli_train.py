@@ -9,7 +9,7 @@ import pytest
 
 from linearnet.modelfile import load_model
 
-from helpers import HOUSES, cli, statsmodels_houses, write_fashion
+from helpers import FLOWERS, HOUSES, cli, statsmodels_houses, write_fashion
 
 
 def test_train_with_no_arguments_prints_the_books_report(capsys):
@@ -242,7 +242,23 @@ def test_data_and_target_go_together_and_not_with_synthetic_flags(capsys, argv, 
         (["train", "--out", "m.json"], "linearnet train: error: --out goes with --data FILE or --dataset"),
         (
             ["train", "--dataset", "digits", "--standardize"],
-            "linearnet train: error: --standardize is for linear regression",
+            "linearnet train: error: --standardize goes with --data FILE",
+        ),
+        (
+            ["train", "--model", "softmax", "--data", HOUSES, "--target", "rooms", "--no-compare-exact"],
+            "linearnet train: error: --no-compare-exact is for linear regression, which has an exact solution",
+        ),
+        (
+            ["train", "--data", HOUSES, "--target", "price", "--epochs", "3", "--tol", "0.01"],
+            "linearnet train: error: --tol stops by the loss; --epochs runs an exact number of epochs",
+        ),
+        (
+            ["train", "--data", HOUSES, "--target", "price", "--standardize", "--no-standardize"],
+            "linearnet train: error: give --standardize or --no-standardize, not both",
+        ),
+        (
+            ["train", "--data", HOUSES, "--target", "price", "--tol", "2"],
+            "linearnet train: error: --tol must be at least 0 and below 1, got 2",
         ),
         (
             ["train", "--dataset", "digits", "--data", HOUSES, "--target", "price"],
@@ -458,8 +474,9 @@ def test_train_on_a_file_says_what_the_default_features_left_out(tmp_path, capsy
     assert code == 0 and err == f"linearnet train: note: {LEFT_OUT_CITY}\n"
     lines = out.splitlines()
     assert [line.split(",")[0] for line in lines[:2]] == ["epoch 1", "epoch 2"]
-    assert re.fullmatch(r"intercept  -?\d\S*", lines[2]) and re.fullmatch(r"area       -?\d\S*", lines[3])
-    assert len(lines) == 4  # no --out: no model file named
+    assert lines[2].startswith("training loss ") and "the exact least-squares loss is" in lines[2]
+    assert re.fullmatch(r"intercept  -?\d\S*", lines[3]) and re.fullmatch(r"area       -?\d\S*", lines[4])
+    assert len(lines) == 5  # no --out: no model file named
 
 
 def test_train_on_a_file_with_json_carries_the_notes(tmp_path, capsys):
@@ -698,4 +715,63 @@ def test_softmax_on_a_file_over_the_memory_budget_says_it_reads_it_whole(tmp_pat
     assert err.splitlines()[0] == (
         f"linearnet train: note: {path} is read whole, as softmax regression is not streamed: it takes about "
         f"{3 * path.stat().st_size / 2**20:.1f} MiB, over the memory budget of 1.0 MiB"
+    )
+
+
+def test_train_on_a_table_with_no_flags_converges_near_the_exact_loss_and_says_so(capsys):
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--json")
+    result = json.loads(out)
+    assert code == 0 and err == ""
+    assert result["converged"] is True and result["standardize"] is True
+    assert result["epochs_run"] == len(result["history"]) < 200
+    exact = statsmodels_houses().ssr / 200 / 2  # the half squared loss at the least-squares optimum
+    assert result["exact_loss"] == pytest.approx(exact, rel=1e-10)
+    assert 0 <= result["excess"] < 0.01 and result["history"][-1]["loss"] == pytest.approx(exact, rel=0.01)
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price")
+    lines = out.splitlines()
+    converged, compared = lines[-6], lines[-5]
+    assert re.fullmatch(
+        r"converged in \d+ epochs: the loss improved by less than 0.0001 of its best for 5 epochs", converged
+    )
+    assert re.fullmatch(
+        r"training loss \S+; the exact least-squares loss is \S+ \(SGD is 0\.\d\d% above it\)", compared
+    )
+
+
+def test_a_run_stopped_at_max_epochs_says_it_has_not_converged(capsys):
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--max-epochs", "3", "--json")
+    assert code == 0 and json.loads(out)["converged"] is False and json.loads(out)["epochs_run"] == 3
+    assert err == (
+        "linearnet train: warning: not converged in 3 epochs (--max-epochs): the loss was still improving by more "
+        "than 0.0001 of its best; raise --max-epochs, or --lr if it moves slowly\n"
+    )
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--epochs", "3", "--json")
+    assert code == 0 and err == "" and json.loads(out)["converged"] is None  # an exact count: no verdict
+
+
+def test_softmax_on_a_table_with_no_flags_standardizes_and_matches_logistic_regression(tmp_path, capsys):
+    from sklearn.linear_model import LogisticRegression
+
+    from linearnet import datasets
+    from linearnet.tables import read_table
+
+    out_path = tmp_path / "m.json"
+    argv = ["train", "--model", "softmax", "--data", FLOWERS, "--target", "species", "--json", "--out", out_path]
+    code, out, err = cli(capsys, *argv)
+    result = json.loads(out)
+    assert code == 0 and err == "" and result["converged"] is True
+    data = datasets.from_table(read_table(FLOWERS, target="species", labels=True), seed=0)
+    reference = LogisticRegression(max_iter=10_000).fit(data.X_train, data.y_train).score(data.X_test, data.y_test)
+    assert result["test_acc"] >= reference - 0.02
+    model = load_model(out_path)  # weights in the features' own units: the file predicts without the scaling
+    predicted = np.array([model.classes.index(c) for c in model.predict(data.X_test)])
+    assert (predicted == data.y_test).mean() == pytest.approx(result["test_acc"])
+
+
+def test_divergence_on_unscaled_features_names_them_as_the_likely_cause(capsys):
+    argv = ["train", "--data", HOUSES, "--target", "price", "--no-standardize", "--lr", "0.03"]
+    code, _, err = cli(capsys, *argv)
+    assert code == 1 and err.count("\n") == 1
+    assert err.strip().endswith(
+        "the features were not standardized, the likely cause: leave out --no-standardize before trying smaller rates"
     )

@@ -8,6 +8,7 @@ names, and return a result that can print itself (``to_dict``) and become a mode
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,45 @@ from .linear_regression import init_params
 from .modelfile import Model, SoftmaxModel, from_table
 from .train import EpochCallback, History, fit
 
-__all__ = ["ArrayFit", "fit_arrays", "fit_chunks", "ClassifierFit", "fit_classifier"]
+__all__ = ["ArrayFit", "fit_arrays", "fit_chunks", "ClassifierFit", "fit_classifier", "StoppingRule"]
+
+
+class StoppingRule:
+    """scikit-learn's SGD rule: stop once the loss has not improved on its best by more than
+    tol·max(|best|, floor) for ``patience`` epochs in a row (never with tol None). Calling it
+    with an epoch's loss says whether to stop; ``met`` says whether it has.
+
+    ``floor`` 0 makes the tolerance relative (a squared loss has the target's units); a floor of
+    1 suits cross-entropy, in nats, which falls towards 0 on separable classes without settling
+    relative to itself."""
+
+    def __init__(self, tol: float | None, patience: int = 5, floor: float = 0.0):
+        self.tol, self.patience, self.floor = tol, patience, floor
+        self.best, self.stale, self.met = math.inf, 0, False
+
+    def __call__(self, loss: float) -> bool:
+        if self.tol is None:
+            return False
+        if math.isfinite(self.best) and loss > self.best - self.tol * max(abs(self.best), self.floor):
+            self.stale += 1
+        else:
+            self.stale = 0
+        self.best = min(self.best, loss)
+        self.met = self.stale >= self.patience
+        return self.met
+
+
+def _until(on_epoch: EpochCallback | None, stopping: StoppingRule | None) -> EpochCallback | None:
+    """``on_epoch``, then the stopping rule's answer (True ends training) for the epoch's loss."""
+    if stopping is None:
+        return on_epoch
+
+    def each(epoch: int, loss: float, **metrics: float) -> bool:
+        if on_epoch is not None:
+            on_epoch(epoch, loss, **metrics)
+        return stopping(loss)
+
+    return each
 
 
 @dataclass
@@ -35,6 +74,7 @@ class ArrayFit:
     b: float
     standardization: dict | None  # {"mean": [...], "scale": [...]} when trained on standardized features
     n: int = 0  # rows trained on
+    converged: bool | None = None  # whether a stopping rule ended the run (None: a fixed number of epochs)
 
     def predict(self, X) -> np.ndarray:
         return self.to_model().predict(X)
@@ -50,6 +90,8 @@ class ArrayFit:
             "impl": self.config.impl,
             "seed": self.seed,
             "standardize": self.standardization is not None,
+            "epochs_run": len(self.history.losses),
+            "converged": self.converged,
         }
 
     def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> Model:
@@ -132,8 +174,12 @@ def fit_arrays(
     standardize: bool = False,
     on_epoch: EpochCallback | None = None,
     record_steps: bool = False,
+    stopping: StoppingRule | None = None,
 ) -> ArrayFit:
     """Train linear regression by minibatch SGD on arrays X (n, p) and y (n,).
+
+    With a ``stopping`` rule, training ends once the rule is met (at ``config.epochs`` at most),
+    and ``converged`` says whether it was.
 
     With ``standardize=True`` each feature is centred and divided by its standard deviation
     for training (SGD then needs no tuning per unit), and the learned coefficients are
@@ -149,7 +195,8 @@ def fit_arrays(
     else:
         mean, scale, Xt = np.zeros(X.shape[1]), np.ones(X.shape[1]), X
     source = TensorSource(torch.from_numpy(Xt.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
-    return _fit_linear(source, config, names, seed, mean if standardize else None, scale, on_epoch, record_steps)
+    center = mean if standardize else None
+    return _fit_linear(source, config, names, seed, center, scale, on_epoch, record_steps, stopping)
 
 
 def fit_chunks(
@@ -162,6 +209,7 @@ def fit_chunks(
     buffer_rows: int = 1_000_000,
     on_epoch: EpochCallback | None = None,
     record_steps: bool = False,
+    stopping: StoppingRule | None = None,
 ) -> ArrayFit:
     """:func:`fit_arrays` on data read a chunk at a time (:func:`linearnet.tables.table_chunks`):
     streaming SGD for files larger than memory.
@@ -204,7 +252,8 @@ def fit_chunks(
         buffer_rows=buffer_rows,
         transform=transform if standardize else None,
     )
-    return _fit_linear(source, config, names, seed, mean if standardize else None, scale, on_epoch, record_steps)
+    moments = mean if standardize else None
+    return _fit_linear(source, config, names, seed, moments, scale, on_epoch, record_steps, stopping)
 
 
 def _fit_linear(
@@ -216,20 +265,22 @@ def _fit_linear(
     scale: np.ndarray,
     on_epoch: EpochCallback | None,
     record_steps: bool,
+    stopping: StoppingRule | None,
 ) -> ArrayFit:
     """Train from ``source`` and bring the coefficients back to the features' units: with ``mean``
     (standardized training) w = w_s / scale, b = b_s − Σ w_s·mean / scale."""
     g = torch.Generator().manual_seed(seed)
     w0, b0 = init_params(source.num_features, std=config.init_std, bias_std=config.init_bias_std, generator=g)
     engine = make_engine(config, w0, b0)
-    history = fit(engine, source, config, generator=g, on_epoch=on_epoch, record_steps=record_steps)
+    history = fit(engine, source, config, generator=g, on_epoch=_until(on_epoch, stopping), record_steps=record_steps)
     w_s, b_s = engine.parameters()
     w_s = np.asarray(w_s, dtype=np.float64)
     w = w_s / scale
     center = mean if mean is not None else np.zeros(len(w_s))
     b = float(b_s - np.sum(w_s * center / scale))
     standardization = {"mean": center.tolist(), "scale": scale.tolist()} if mean is not None else None
-    return ArrayFit(config, seed, history, names, w.tolist(), b, standardization, n=source.num_rows)
+    converged = stopping.met if stopping is not None else None
+    return ArrayFit(config, seed, history, names, w.tolist(), b, standardization, source.num_rows, converged)
 
 
 @dataclass
@@ -243,6 +294,7 @@ class ClassifierFit:
     b: list[float]
     classes: list[str]
     feature_names: list[str]
+    converged: bool | None = None  # whether a stopping rule ended the run (None: a fixed number of epochs)
 
     def predict_proba(self, X) -> np.ndarray:
         """P(class | x) for each row of X (n, d): softmax(XW + b), as the model file computes it."""
@@ -257,6 +309,8 @@ class ClassifierFit:
             "impl": self.config.impl,
             "seed": self.seed,
             "test_acc": self.history.test_acc[-1] if self.history.test_acc else None,
+            "epochs_run": len(self.history.losses),
+            "converged": self.converged,
         }
 
     def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> SoftmaxModel:
@@ -298,16 +352,26 @@ def fit_classifier(
     feature_names=None,
     seed: int = 0,
     on_epoch: EpochCallback | None = None,
+    standardize: bool = False,
+    stopping: StoppingRule | None = None,
 ) -> ClassifierFit:
     """Train softmax regression by minibatch SGD on X (n, d) and class numbers y (n,) in 0..q−1.
 
     The weights start N(0, config.init_std²) and the bias at 0 (d2l 3.6); the seed fixes
-    them and every epoch's order, whatever the implementation.
+    them and every epoch's order, whatever the implementation. ``standardize`` and ``stopping``
+    are those of :func:`fit_arrays` (the mean and scale from X; the weights come back in X's units).
     """
     if config.model != "softmax":
         raise ValueError(f"fit_classifier needs a softmax config (model='softmax'), got model={config.model!r}")
     X = np.asarray(X, dtype=np.float64)
     _check_float32("features", X)
+    mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+    if standardize and len(X):
+        mean, scale = X.mean(axis=0), X.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        X = (X - mean) / scale
+        if X_test is not None:
+            X_test = (np.asarray(X_test, dtype=np.float64) - mean) / scale
     X = torch.as_tensor(X.astype(np.float32))
     y = torch.as_tensor(np.asarray(y))
     q = _check_classes(y, num_classes, "y")
@@ -325,9 +389,13 @@ def fit_classifier(
     g = torch.Generator().manual_seed(seed)
     W0, b0 = init_params(source.num_features, q, std=config.init_std, bias_std=config.init_bias_std, generator=g)
     engine = make_engine(config, W0, b0)
-    history = fit(engine, source, config, generator=g, on_epoch=on_epoch, test_source=test_source)
-    W, b = engine.parameters()
-    return ClassifierFit(config, seed, history, W, b, list(classes) if classes else [str(c) for c in range(q)], names)
+    history = fit(engine, source, config, generator=g, on_epoch=_until(on_epoch, stopping), test_source=test_source)
+    W_s, b_s = (np.asarray(p, dtype=np.float64) for p in engine.parameters())  # (d, q) and (q,)
+    W = W_s / scale[:, None]  # back in X's units, as for linear regression
+    b = b_s - (W_s * (mean / scale)[:, None]).sum(axis=0)
+    names_of_classes = list(classes) if classes else [str(c) for c in range(q)]
+    converged = stopping.met if stopping is not None else None
+    return ClassifierFit(config, seed, history, W.tolist(), b.tolist(), names_of_classes, names, converged)
 
 
 def _check_classes(y: torch.Tensor, num_classes: int | None, name: str) -> int:

@@ -33,6 +33,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .array_fit import StoppingRule
 from .batches import TensorSource
 from .config import LABEL_MAX, TrainConfig, check_finite, check_int
 from .engines import make_engine
@@ -284,7 +285,7 @@ class _SGD(BaseEstimator):
         W0 = torch.from_numpy(self._W.astype(np.float32))
         b0 = torch.from_numpy(self._b.astype(np.float32))
         engine = make_engine(config, W0, b0)
-        rule = _StoppingRule(self.tol if stopping else None, self.n_iter_no_change)
+        rule = StoppingRule(self.tol if stopping else None, self.n_iter_no_change)
 
         def on_epoch(epoch: int, loss: float, **metrics: float) -> bool:
             if validation is not None:
@@ -355,26 +356,6 @@ class _SGD(BaseEstimator):
         self.loss_curve_ = list(record.get("epochs_loss") or [])
         self.t_ = 0
         self._rows = int(record.get("n") or 0)
-
-
-class _StoppingRule:
-    """scikit-learn's SGD rule: stop once the loss has not improved on its best by more than
-    tol·|best| for n_iter_no_change epochs in a row (never with tol None)."""
-
-    def __init__(self, tol: float | None, patience: int):
-        self.tol, self.patience = tol, patience
-        self.best, self.stale, self.met = math.inf, 0, False
-
-    def __call__(self, loss: float) -> bool:
-        if self.tol is None:
-            return False
-        if math.isfinite(self.best) and loss > self.best - self.tol * abs(self.best):
-            self.stale += 1
-        else:
-            self.stale = 0
-        self.best = min(self.best, loss)
-        self.met = self.stale >= self.patience
-        return self.met
 
 
 def _check_float32(name: str, a: np.ndarray) -> None:

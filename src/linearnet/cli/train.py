@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+import warnings
+from typing import TYPE_CHECKING
 
 from ..config import IMPLS, NOISE_DISTS
 from ..presets import CLASSIFIER_PRESETS, DATASET_PRESETS, DEFAULT_PRESET
@@ -28,8 +31,15 @@ from .common import (
     write_figure,
 )
 
+if TYPE_CHECKING:
+    from ..array_fit import StoppingRule
+
 PROG = "linearnet train"
 CHUNK_ROWS = 50_000  # rows a chunk holds when a file is trained on in chunks
+MAX_EPOCHS = 200  # on the user's data, without --epochs: the most epochs a run waits for the loss to settle
+PATIENCE = 5  # epochs without improvement after which the loss has settled (scikit-learn's n_iter_no_change)
+TOL = {"linear": 1e-4, "softmax": 1e-3}  # as linearnet.sklearn's estimators, and why there
+STOPPING_FLAGS = ("standardize", "no_standardize", "max_epochs", "tol", "no_compare_exact")
 SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
 TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay", "loss", "huber_delta", "lr_schedule", "lr_decay")
 DATASETS = tuple(sorted(DATASET_PRESETS))
@@ -76,14 +86,39 @@ def add_parser(commands) -> None:
     table.add_argument(
         "--standardize",
         action="store_true",
-        help="with --data: train on centred, unit-variance features; report original units",
+        help="with --data: train on centred, unit-variance features, reporting original units (the default)",
     )
+    table.add_argument("--no-standardize", action="store_true", help="with --data: train on the features as they are")
     add_table_flags(train)
     add_memory_flag(train, stream=True)
     fit = train.add_argument_group("training")
     fit.add_argument("--lr", type=number, help="learning rate")
     fit.add_argument("--batch-size", type=whole, metavar="B", help="rows per SGD step")
-    fit.add_argument("--epochs", type=whole, metavar="E", help="passes over the data")
+    fit.add_argument(
+        "--epochs",
+        type=whole,
+        metavar="E",
+        help="passes over the data, exactly (with --data the default is to stop once the loss settles)",
+    )
+    fit.add_argument(
+        "--max-epochs",
+        type=whole,
+        metavar="E",
+        help=f"with --data: stop here if the loss has not settled by then (default {MAX_EPOCHS})",
+    )
+    fit.add_argument(
+        "--tol",
+        type=number,
+        metavar="T",
+        help=f"with --data: the loss has settled once it improves on its best by less than T·|best| "
+        f"(softmax: T·max(|best|, 1 nat)) for {PATIENCE} epochs (default {TOL['linear']:g}, softmax "
+        f"{TOL['softmax']:g})",
+    )
+    fit.add_argument(
+        "--no-compare-exact",
+        action="store_true",
+        help="with --data, linear regression: skip the solve that says how far SGD's loss is from the optimum",
+    )
     fit.add_argument(
         "--loss",
         metavar="{half_squared,squared,l1,huber}",
@@ -182,7 +217,7 @@ def _mode(args) -> str:
         return "data"
     _refuse(
         args,
-        ["target", "features", "formula", "standardize", "sep", "decimal", "missing", "stream", "memory_budget"],
+        ["target", "features", "formula", *STOPPING_FLAGS, "sep", "decimal", "missing", "stream", "memory_budget"],
         "{flag} goes with --data FILE",
     )
     _refuse(args, ["out"], "--out goes with --data FILE or --dataset")
@@ -192,7 +227,7 @@ def _mode(args) -> str:
 def _check_classifier_flags(args) -> None:
     _refuse_synthetic(args, "synthetic regression data", "; softmax regression trains on --dataset or --data")
     _refuse(args, ["formula"], "--formula is for linear regression")
-    _refuse(args, ["standardize"], "--standardize is for linear regression")
+    _refuse(args, ["no_compare_exact"], "--no-compare-exact is for linear regression, which has an exact solution")
     if args.loss not in (None, "cross_entropy"):
         raise UsageError(PROG, f"softmax regression uses the cross_entropy loss, got --loss {args.loss}")
     if args.dataset is not None and args.data is not None:
@@ -210,7 +245,7 @@ def _check_classifier_flags(args) -> None:
         _refuse(args, ["plot_predictions"], "--plot-predictions draws images: use it with --dataset")
     else:
         _refuse(args, ["target", "features"], "--target and --features go with --data FILE")
-        _refuse(args, ["sep", "decimal", "missing"], "{flag} goes with --data FILE")
+        _refuse(args, ["sep", "decimal", "missing", *STOPPING_FLAGS], "{flag} goes with --data FILE")
     _refuse(args, ["stream", "memory_budget"], "{flag} is for linear regression; softmax regression reads data whole")
     if args.data_dir is not None and _dataset(args) != "fashion-mnist":
         raise UsageError(PROG, "--data-dir goes with --dataset fashion-mnist")
@@ -227,6 +262,47 @@ def _dataset(args) -> str | None:
     return PRESETS[args.preset].dataset if args.preset in CLASSIFIER_PRESETS else "digits"
 
 
+def _check_stopping_flags(args) -> None:
+    """On the user's data: --epochs (an exact count) or --max-epochs and --tol (stop once the loss settles)."""
+    if args.standardize and args.no_standardize:
+        raise UsageError(PROG, "give --standardize or --no-standardize, not both")
+    if args.epochs is not None:
+        _refuse(args, ["max_epochs", "tol"], "{flag} stops by the loss; --epochs runs an exact number of epochs")
+    if args.max_epochs is not None and args.max_epochs < 1:
+        raise UsageError(PROG, f"--max-epochs must be a whole number >= 1, got {args.max_epochs}")
+    if args.tol is not None and not 0 <= args.tol < 1:
+        raise UsageError(PROG, f"--tol must be at least 0 and below 1, got {args.tol:g}")
+
+
+def _stopping(args, model: str) -> tuple[dict, StoppingRule | None]:
+    """The epochs override and the stopping rule of a run on the user's data."""
+    from ..array_fit import StoppingRule
+
+    if args.epochs is not None:
+        return {}, None
+    tol = TOL[model] if args.tol is None else args.tol
+    floor = 1.0 if model == "softmax" else 0.0  # cross-entropy in nats: see StoppingRule
+    return {"epochs": args.max_epochs or MAX_EPOCHS}, StoppingRule(tol, PATIENCE, floor)
+
+
+def _stopped_line(result, rule, args, model: str) -> tuple[str | None, str | None]:
+    """(a line for stdout saying the run converged, a warning for stderr saying it did not)."""
+    if rule is None:
+        return None, None
+    epochs = len(result.history.losses)
+    if rule.met:
+        return (
+            f"converged in {epochs} epochs: the loss improved by less than {rule.tol:g} of its best"
+            f"{' (or of 1 nat)' if rule.floor else ''} for {PATIENCE} epochs",
+            None,
+        )
+    return None, (
+        f"not converged in {epochs} epochs (--max-epochs): the loss was still improving by more than "
+        f"{rule.tol:g} of its best{' (or of 1 nat)' if rule.floor else ''}; raise --max-epochs, or --lr if it "
+        f"moves slowly"
+    )
+
+
 def _check_plot_flags(args) -> None:
     if (args.plot_steps or args.plot_size) and not args.plot:
         raise UsageError(PROG, "--plot-steps and --plot-size go with --plot FILE.png")
@@ -241,6 +317,7 @@ def _check_plot_flags(args) -> None:
 def run(args) -> int:
     mode = _mode(args)
     _check_plot_flags(args)
+    _check_stopping_flags(args)
     check_out(PROG, args.out, args.data)
     return {"synthetic": _synthetic, "data": _table, "classifier": _classifier}[mode](args)
 
@@ -279,6 +356,8 @@ def _table(args) -> int:
     from ..tables import read_table, table_chunks, whole_read_bytes
 
     table = chunks = None
+    standardize = not args.no_standardize
+    epochs, rule = _stopping(args, "linear")
     with refused(PROG):
         why = None if args.formula is not None or args.stream else chunk_note(args, args.data)
         make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # bad settings answered before the read
@@ -295,7 +374,15 @@ def _table(args) -> int:
             if not table.intercept:
                 raise ValueError("SGD fits an intercept: leave '- 1' out of the formula (solve fits without one)")
             columns, notes, num_values = table.feature_names, table.notes, table.features.size
-        config = make_train_config(args.preset, num_values=num_values, **_overrides(args, TRAIN_FLAGS))
+        overrides = {**_overrides(args, TRAIN_FLAGS), **epochs}
+        config = make_train_config(args.preset, num_values=num_values, **overrides)
+        if args.lr is None and args.preset is None and standardize:
+            # On standardized features the Hessian of the mean squared loss, E[x xᵀ] with the intercept's
+            # constant 1, has trace d + 1, so its largest eigenvalue is at most d + 1: a rate of 1/(d + 1)
+            # stays below the 2/λ where SGD diverges whatever the correlations (d2l's 0.03 where smaller).
+            config = make_train_config(
+                args.preset, num_values=num_values, **{**overrides, "lr": min(config.lr, 1 / (len(columns) + 1))}
+            )
     for text in notes:
         note(PROG, text)
     from ..array_fit import fit_arrays, fit_chunks
@@ -309,10 +396,11 @@ def _table(args) -> int:
                 config,
                 feature_names=columns,
                 seed=args.seed,
-                standardize=args.standardize,
+                standardize=standardize,
                 buffer_rows=buffer_rows,
                 on_epoch=on_epoch,
                 record_steps=args.plot_steps,
+                stopping=rule,
             )
         assert table is not None
         return fit_arrays(
@@ -321,30 +409,89 @@ def _table(args) -> int:
             config,
             feature_names=columns,
             seed=args.seed,
-            standardize=args.standardize,
+            standardize=standardize,
             on_epoch=on_epoch,
             record_steps=args.plot_steps,
+            stopping=rule,
         )
 
-    result = run_training(PROG, config.epochs, train, quiet=args.json, out=args.out)
+    result = run_training(PROG, config.epochs, _advised(train, standardize), quiet=args.json, out=args.out)
     if result is None:
         return 1
     if chunks is not None and chunks.dropped_note:  # known once a pass has read the file
         notes = [*notes, chunks.dropped_note]
         note(PROG, chunks.dropped_note)
+    converged, unsettled = _stopped_line(result, rule, args, "linear")
+    if unsettled:
+        print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
+    exact = None if args.no_compare_exact else _exact_loss(config, table, chunks, columns)
     if args.out:
         save_model(PROG, result.to_model(target=args.target, data=args.data, table=table), args.out, announce=False)
+    sgd_loss = result.history.losses[-1]
     if args.json:
-        print(json.dumps({**result.to_dict(), "notes": notes}))
+        exact_fit = exact is not None and exact <= _EXACT_FIT * sgd_loss
+        excess = None if exact is None or exact_fit else sgd_loss / exact - 1
+        compared = {"exact_loss": exact, "excess": excess} if exact is not None else {}
+        print(json.dumps({**result.to_dict(), **compared, "notes": notes}))
     else:
+        if converged:
+            print(converged)
+        if exact is not None:
+            print(
+                f"training loss {sgd_loss:.6g}; the exact least-squares loss is {exact:.6g}{_excess(sgd_loss, exact)}"
+            )
         width = max(len(n) for n in ["intercept", *columns])
         print(f"{'intercept':<{width}}  {result.b:.6g}")
         for name, w in zip(columns, result.w, strict=True):
             print(f"{name:<{width}}  {w:.6g}")
         if args.out:
             print(f"model written to {args.out}")
-    _plot_history(args, result.history, floor=None)
+    _plot_history(args, result.history, floor=exact)
     return 0
+
+
+_EXACT_FIT = 1e-12  # an optimum this small beside SGD's loss is an exact fit: a percentage above it says nothing
+
+
+def _excess(sgd_loss: float, exact: float) -> str:
+    if exact <= _EXACT_FIT * sgd_loss:
+        return " (the data lie on a plane: an exact fit)"
+    return f" (SGD is {100 * (sgd_loss / exact - 1):.2f}% above it)"
+
+
+def _advised(train, standardize: bool):
+    """``train``, whose divergence message also names unscaled features when they were not standardized."""
+    from ..train import DivergedError
+
+    def advised(on_epoch):
+        try:
+            return train(on_epoch)
+        except DivergedError as exc:
+            if not standardize:
+                exc.args = (
+                    f"{exc.args[0]}; the features were not standardized, the likely cause: leave out "
+                    f"--no-standardize before trying smaller rates",
+                )
+            raise
+
+    return advised
+
+
+def _exact_loss(config, table, chunks, columns) -> float | None:
+    """The mean training loss at the least-squares optimum, in the loss SGD reports (None for the l1 and
+    Huber losses, whose optimum least squares is not, or a loss reported as a running mean)."""
+    if config.loss not in ("half_squared", "squared") or config.report != "full":
+        return None
+    from ..leastsq import solve, solve_chunks
+
+    with refused(PROG), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dependent or ill-conditioned columns: the optimum's loss holds all the same
+        if chunks is not None:
+            exact = solve_chunks(chunks, columns, allow_rank_deficient=True)  # one pass more, and its refinement
+        else:
+            exact = solve(table.features, table.target, allow_rank_deficient=True)
+    rss = exact.sigma**2 * (exact.n - exact.rank)  # σ̂² = RSS / (n − rank)
+    return config.loss_factor * rss / exact.n
 
 
 def _classifier(args) -> int:
@@ -355,9 +502,12 @@ def _classifier(args) -> int:
     preset = args.preset or DATASET_PRESETS[dataset or "digits"]  # a labelled file: the digits recipe
     notes: list[str] = []
     table = None
+    # the user's labelled file: standardized, and run until the loss settles (images keep their recipes)
+    epochs, rule = _stopping(args, "softmax") if args.data is not None else ({}, None)
+    standardize = args.data is not None and not args.no_standardize
     with refused(PROG):
         config = make_train_config(
-            preset, **{**_overrides(args, TRAIN_FLAGS), "model": "softmax", "loss": "cross_entropy"}
+            preset, **{**_overrides(args, TRAIN_FLAGS), **epochs, "model": "softmax", "loss": "cross_entropy"}
         )
         if dataset == "digits":
             data = datasets.load_digits(seed=args.seed)
@@ -390,12 +540,19 @@ def _classifier(args) -> int:
             feature_names=data.feature_names,
             seed=args.seed,
             on_epoch=on_epoch,
+            standardize=standardize,
+            stopping=rule,
         ),
         quiet=args.json,
         out=args.out,
     )
     if result is None:
         return 1
+    converged, unsettled = _stopped_line(result, rule, args, "softmax")
+    if unsettled:
+        print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
+    if converged and not args.json:
+        print(converged)
     if args.out:
         save_model(
             PROG,
