@@ -9,7 +9,7 @@ import pytest
 
 from linearnet.modelfile import load_model
 
-from helpers import FLOWERS, HOUSES, cli, statsmodels_houses, write_fashion
+from helpers import FLOWERS, HOUSES, assert_picture, cli, statsmodels_houses, write_fashion
 
 
 def test_train_with_no_arguments_prints_the_books_report(capsys):
@@ -267,11 +267,6 @@ def test_data_and_target_go_together_and_not_with_synthetic_flags(capsys, argv, 
         (
             ["train", "--model", "softmax", "--target", "price"],
             "linearnet train: error: --target and --features go with --data FILE",
-        ),
-        (
-            ["train", "--dataset", "digits", "--plot", "l.png"],
-            "linearnet train: error: --plot draws regression losses; softmax runs print accuracies each epoch "
-            "(use --plot-predictions for images)",
         ),
         (
             ["train", "--model", "linear", "--dataset", "digits"],
@@ -775,3 +770,18 @@ def test_divergence_on_unscaled_features_names_them_as_the_likely_cause(capsys):
     assert err.strip().endswith(
         "the features were not standardized, the likely cause: leave out --no-standardize before trying smaller rates"
     )
+
+
+def test_softmax_plot_draws_the_loss_and_both_accuracies(tmp_path, capsys, monkeypatch):
+    from linearnet import plot
+
+    drawn = {}
+    real = plot.plot_loss
+    monkeypatch.setattr(plot, "plot_loss", lambda losses, **kw: drawn.update(kw, losses=losses) or real(losses, **kw))
+    picture = tmp_path / "acc.png"
+    argv = ["train", "--model", "softmax", "--data", FLOWERS, "--target", "species", "--max-epochs", "6"]
+    code, out, err = cli(capsys, *argv, "--plot", picture)
+    assert code == 0 and "not converged in 6 epochs" in err and out.endswith(f"picture written to {picture}\n")
+    assert_picture(picture)
+    assert len(drawn["losses"]) == 6 and set(drawn["accuracies"]) == {"train acc", "test acc"}
+    assert all(len(v) == 6 and all(0 <= a <= 1 for a in v) for v in drawn["accuracies"].values())

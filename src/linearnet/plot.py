@@ -104,10 +104,12 @@ def _short(v: float) -> str:
     return text if float(text) == v and len(text) <= len(exact) else exact
 
 
-def plot_loss(losses, *, steps=None, floor=None, title="training loss"):
+def plot_loss(losses, *, steps=None, floor=None, title="training loss", floor_label="noise floor", accuracies=None):
     """Loss per epoch (and, given ``steps``, per step), on a log scale when the range is wide.
 
-    ``floor``: the noise floor c·Var(ε) of synthetic data, drawn as a dashed line.
+    ``floor``: the noise floor c·Var(ε) of synthetic data (or, with ``floor_label``, the loss at the
+    least-squares optimum), drawn as a dashed line. ``accuracies`` maps names such as "train acc" to
+    one accuracy per epoch, drawn against a second axis from 0 to 1 (softmax regression).
     """
     from matplotlib.figure import Figure
 
@@ -129,8 +131,18 @@ def plot_loss(losses, *, steps=None, floor=None, title="training loss"):
         values.append(steps)
     ax.plot(epochs, losses, "o-", color="tab:blue", label="loss after each epoch")
     if floor is not None and floor > 0:
-        ax.axhline(floor, color="tab:red", linestyle="--", label=f"noise floor {floor:.3g}")
+        ax.axhline(floor, color="tab:red", linestyle="--", label=f"{floor_label} {floor:.3g}")
         values.append([floor])
+    lines, labels = [], []
+    if accuracies:
+        right = ax.twinx()
+        for (name, values_of), color in zip(
+            accuracies.items(), ("tab:green", "tab:orange", "tab:purple"), strict=False
+        ):
+            right.plot(epochs[: len(values_of)], values_of, "s--", color=color, markersize=3, label=name)
+        right.set_ylim(0, 1.02)
+        right.set_ylabel("accuracy")
+        lines, labels = right.get_legend_handles_labels()
     finite = np.concatenate([np.ravel(v) for v in values])
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if finite.size and finite.max() / finite.min() > 100:
@@ -138,7 +150,8 @@ def plot_loss(losses, *, steps=None, floor=None, title="training loss"):
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(title)
-    ax.legend()
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(handles + lines, names + labels)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

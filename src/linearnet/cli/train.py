@@ -236,11 +236,6 @@ def _check_classifier_flags(args) -> None:
         raise UsageError(PROG, f"dataset must be one of {', '.join(DATASETS)}, got {args.dataset!r}")
     if args.data is not None and args.target is None:
         raise UsageError(PROG, "--data needs --target COL, the column of class labels")
-    _refuse(
-        args,
-        ["plot"],
-        "--plot draws regression losses; softmax runs print accuracies each epoch (use --plot-predictions for images)",
-    )
     if args.data is not None:
         _refuse(args, ["plot_predictions"], "--plot-predictions draws images: use it with --dataset")
     else:
@@ -446,7 +441,7 @@ def _table(args) -> int:
             print(f"{name:<{width}}  {w:.6g}")
         if args.out:
             print(f"model written to {args.out}")
-    _plot_history(args, result.history, floor=exact)
+    _plot_history(args, result.history, floor=exact, floor_label="exact least-squares loss")
     return 0
 
 
@@ -573,13 +568,23 @@ def _classifier(args) -> int:
         )
     if args.json:
         print(json.dumps({**result.to_dict(), "notes": notes}))
+    _plot_history(args, result.history, floor=None)
     return 0
 
 
-def _plot_history(args, history, *, floor) -> None:
+def _plot_history(args, history, *, floor, floor_label: str = "noise floor") -> None:
+    """The loss per epoch (and, for softmax regression, the train and test accuracies) in ``--plot``."""
     if not args.plot:
         return
     from ..plot import plot_loss
 
-    fig = plot_loss(history.losses, steps=history.step_losses if args.plot_steps else None, floor=floor)
+    accuracies = {"train acc": history.train_acc, "test acc": history.test_acc} if history.train_acc else None
+    fig = plot_loss(
+        history.losses,
+        steps=history.step_losses if args.plot_steps else None,
+        floor=floor,
+        floor_label=floor_label,
+        accuracies={k: v for k, v in accuracies.items() if v} if accuracies else None,
+        title="training loss and accuracy" if accuracies else "training loss",
+    )
     write_figure(PROG, fig, args.plot, args.plot_size, announce=not args.json)  # --json: stdout is the JSON
