@@ -88,6 +88,18 @@ def test_tensor_source_gives_one_block_with_a_permutation():
     assert plain.order is None and source.num_rows == 20 and source.num_features == 1
 
 
+def test_tensor_source_asked_for_block_rows_cuts_the_same_permutation_into_slices():
+    X, y = synthetic_data([1.0], 0.0, 20, generator=gen())
+    source = TensorSource(X, y)
+    (whole,) = list(source.blocks(shuffle=True, generator=gen()))
+    parts = list(source.blocks(shuffle=True, generator=gen(), block_rows=8))
+    assert [len(p.order) for p in parts] == [8, 8, 4] and torch.equal(torch.cat([p.order for p in parts]), whole.order)
+    assert all(p.features is source.features for p in parts)  # views of the same rows, no copies
+    plain = list(source.blocks(shuffle=False, block_rows=8))
+    assert [len(p.features) for p in plain] == [8, 8, 4] and all(p.order is None for p in plain)
+    assert torch.equal(torch.cat([p.features for p in plain]), X)
+
+
 @pytest.mark.parametrize(
     "features, labels, error, message",
     [
