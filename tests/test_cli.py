@@ -241,3 +241,28 @@ def test_every_seed_flag_refuses_what_a_generator_cannot_take(tmp_path, monkeypa
     assert (code, out) == (2, "")
     assert err == f"{prog}: error: argument --seed: expected a whole number from 0 to 2**63 - 1, got '{seed}'\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--data", "{houses}", "--target", "price", "--epochs", "1", "--batch-size", "2"],
+        ["--data", "{rows}", "--target", "y", "--epochs", "1", "--stream", "--memory-budget", "1M"],
+        ["--model", "softmax", "--data", "{flowers}", "--target", "species", "--epochs", "1", "--batch-size", "2"],
+    ],
+    ids=["table", "streamed", "softmax"],
+)
+def test_train_on_a_table_moves_its_bar_within_an_epoch(tmp_path, monkeypatch, argv):
+    from linearnet.cli import common, main, train
+
+    from helpers import FLOWERS, HOUSES
+
+    rows = tmp_path / "rows.csv"  # 3,000 rows: with a budget of 1M the shuffle buffer holds 512 (1M/128/16 bytes)
+    rows.write_text("a,b,c,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 11}\n" for i in range(3000)))
+    monkeypatch.setattr(common, "BAR_AFTER", 0)
+    monkeypatch.setattr(common, "BAR_EVERY", 0)
+    monkeypatch.setattr(train, "CHUNK_ROWS", 40)  # the streamed run: chunks of 40 rows
+    monkeypatch.setattr(sys, "stderr", tty := _Tty())
+    assert main(["train", *[a.format(houses=HOUSES, flowers=FLOWERS, rows=rows) for a in argv], "--json"]) == 0
+    counts = {f.split("|")[2].split()[0] for f in tty.getvalue().split("\r") if f.count("|") == 2}
+    assert len(counts) > 2, counts  # more than the start and the end of the one epoch

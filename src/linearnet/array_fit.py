@@ -19,7 +19,7 @@ from .config import TrainConfig
 from .engines import make_engine
 from .linear_regression import init_params
 from .modelfile import Model, SoftmaxModel, from_table
-from .train import EpochCallback, History, fit
+from .train import EpochCallback, History, RowsCallback, fit
 
 __all__ = ["ArrayFit", "fit_arrays", "fit_chunks", "ClassifierFit", "fit_classifier", "StoppingRule"]
 
@@ -175,6 +175,7 @@ def fit_arrays(
     on_epoch: EpochCallback | None = None,
     record_steps: bool = False,
     stopping: StoppingRule | None = None,
+    on_rows: RowsCallback | None = None,
 ) -> ArrayFit:
     """Train linear regression by minibatch SGD on arrays X (n, p) and y (n,).
 
@@ -196,7 +197,7 @@ def fit_arrays(
         mean, scale, Xt = np.zeros(X.shape[1]), np.ones(X.shape[1]), X
     source = TensorSource(torch.from_numpy(Xt.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
     center = mean if standardize else None
-    return _fit_linear(source, config, names, seed, center, scale, on_epoch, record_steps, stopping)
+    return _fit_linear(source, config, names, seed, center, scale, on_epoch, record_steps, stopping, on_rows)
 
 
 def fit_chunks(
@@ -210,6 +211,7 @@ def fit_chunks(
     on_epoch: EpochCallback | None = None,
     record_steps: bool = False,
     stopping: StoppingRule | None = None,
+    on_rows: RowsCallback | None = None,
 ) -> ArrayFit:
     """:func:`fit_arrays` on data read a chunk at a time (:func:`linearnet.tables.table_chunks`):
     streaming SGD for files larger than memory.
@@ -253,7 +255,7 @@ def fit_chunks(
         transform=transform if standardize else None,
     )
     moments = mean if standardize else None
-    return _fit_linear(source, config, names, seed, moments, scale, on_epoch, record_steps, stopping)
+    return _fit_linear(source, config, names, seed, moments, scale, on_epoch, record_steps, stopping, on_rows)
 
 
 def _fit_linear(
@@ -266,13 +268,22 @@ def _fit_linear(
     on_epoch: EpochCallback | None,
     record_steps: bool,
     stopping: StoppingRule | None,
+    on_rows: RowsCallback | None = None,
 ) -> ArrayFit:
     """Train from ``source`` and bring the coefficients back to the features' units: with ``mean``
     (standardized training) w = w_s / scale, b = b_s − Σ w_s·mean / scale."""
     g = torch.Generator().manual_seed(seed)
     w0, b0 = init_params(source.num_features, std=config.init_std, bias_std=config.init_bias_std, generator=g)
     engine = make_engine(config, w0, b0)
-    history = fit(engine, source, config, generator=g, on_epoch=_until(on_epoch, stopping), record_steps=record_steps)
+    history = fit(
+        engine,
+        source,
+        config,
+        generator=g,
+        on_epoch=_until(on_epoch, stopping),
+        record_steps=record_steps,
+        on_rows=on_rows,
+    )
     w_s, b_s = engine.parameters()
     w_s = np.asarray(w_s, dtype=np.float64)
     w = w_s / scale
@@ -354,6 +365,7 @@ def fit_classifier(
     on_epoch: EpochCallback | None = None,
     standardize: bool = False,
     stopping: StoppingRule | None = None,
+    on_rows: RowsCallback | None = None,
 ) -> ClassifierFit:
     """Train softmax regression by minibatch SGD on X (n, d) and class numbers y (n,) in 0..q−1.
 
@@ -389,7 +401,15 @@ def fit_classifier(
     g = torch.Generator().manual_seed(seed)
     W0, b0 = init_params(source.num_features, q, std=config.init_std, bias_std=config.init_bias_std, generator=g)
     engine = make_engine(config, W0, b0)
-    history = fit(engine, source, config, generator=g, on_epoch=_until(on_epoch, stopping), test_source=test_source)
+    history = fit(
+        engine,
+        source,
+        config,
+        generator=g,
+        on_epoch=_until(on_epoch, stopping),
+        test_source=test_source,
+        on_rows=on_rows,
+    )
     W_s, b_s = (np.asarray(p, dtype=np.float64) for p in engine.parameters())  # (d, q) and (q,)
     W = W_s / scale[:, None]  # back in X's units, as for linear regression
     b = b_s - (W_s * (mean / scale)[:, None]).sum(axis=0)

@@ -133,7 +133,8 @@ def plot_loss(losses, *, steps=None, floor=None, title="training loss", floor_la
     if floor is not None and floor > 0:
         ax.axhline(floor, color="tab:red", linestyle="--", label=f"{floor_label} {floor:.3g}")
         values.append([floor])
-    lines, labels = [], []
+    lines: list = []
+    labels: list = []
     if accuracies:
         right = ax.twinx()
         for (name, values_of), color in zip(

@@ -331,7 +331,9 @@ def _synthetic(args) -> int:
     result = run_training(
         PROG,
         experiment.train.epochs,
-        lambda on_epoch: run_experiment(experiment, on_epoch=on_epoch, record_steps=args.plot_steps),
+        lambda on_epoch, on_rows: run_experiment(
+            experiment, on_epoch=on_epoch, on_rows=on_rows, record_steps=args.plot_steps
+        ),
         quiet=args.json,
         out=None,
     )
@@ -382,7 +384,7 @@ def _table(args) -> int:
         note(PROG, text)
     from ..array_fit import fit_arrays, fit_chunks
 
-    def train(on_epoch):
+    def train(on_epoch, on_rows):
         if chunks is not None:
             row_bytes = 4 * (len(columns) + 1)  # float32 features and label
             buffer_rows = max(2 * CHUNK_ROWS, config.batch_size, memory_budget(args) // 128 // row_bytes)
@@ -394,6 +396,7 @@ def _table(args) -> int:
                 standardize=standardize,
                 buffer_rows=buffer_rows,
                 on_epoch=on_epoch,
+                on_rows=on_rows,
                 record_steps=args.plot_steps,
                 stopping=rule,
             )
@@ -406,6 +409,7 @@ def _table(args) -> int:
             seed=args.seed,
             standardize=standardize,
             on_epoch=on_epoch,
+            on_rows=on_rows,
             record_steps=args.plot_steps,
             stopping=rule,
         )
@@ -458,9 +462,9 @@ def _advised(train, standardize: bool):
     """``train``, whose divergence message also names unscaled features when they were not standardized."""
     from ..train import DivergedError
 
-    def advised(on_epoch):
+    def advised(on_epoch, on_rows):
         try:
-            return train(on_epoch)
+            return train(on_epoch, on_rows)
         except DivergedError as exc:
             if not standardize:
                 exc.args = (
@@ -524,7 +528,7 @@ def _classifier(args) -> int:
     result = run_training(
         PROG,
         config.epochs,
-        lambda on_epoch: fit_classifier(
+        lambda on_epoch, on_rows: fit_classifier(
             data.X_train,
             data.y_train,
             config,
@@ -535,6 +539,7 @@ def _classifier(args) -> int:
             feature_names=data.feature_names,
             seed=args.seed,
             on_epoch=on_epoch,
+            on_rows=on_rows,
             standardize=standardize,
             stopping=rule,
         ),
