@@ -259,3 +259,17 @@ def test_a_classifier_trained_standardized_reports_weights_in_the_features_units
     scores = X @ np.asarray(fit.W) + np.asarray(fit.b)  # the weights apply to X as it is
     assert (scores.argmax(axis=1) == y).mean() > 0.95
     np.testing.assert_allclose(fit.predict_proba(X).argmax(axis=1), scores.argmax(axis=1))
+
+
+def test_early_stopping_holds_out_the_same_rows_for_the_same_seed_and_stops_on_them():
+    from linearnet.array_fit import StoppingRule, held_out_rows
+
+    kept, held = held_out_rows(200, 0.1, seed=3)
+    assert len(held) == 20 and sorted([*kept, *held]) == list(range(200))
+    assert held.tolist() == held_out_rows(200, 0.1, seed=3)[1].tolist() != held_out_rows(200, 0.1, seed=4)[1].tolist()
+    X, y = exact_line()
+    config = make_train_config(impl="fast", epochs=300, lr=0.1)
+    fit = fit_arrays(X, y, config, seed=3, standardize=True, stopping=StoppingRule(1e-4), validation_fraction=0.1)
+    assert fit.n == 180 and fit.converged is True and len(fit.history.val_loss) == len(fit.history.losses) < 300
+    with pytest.raises(ValueError, match="validation_fraction must be between 0 and 1, got 0"):
+        held_out_rows(10, 0.0, seed=0)

@@ -785,3 +785,41 @@ def test_softmax_plot_draws_the_loss_and_both_accuracies(tmp_path, capsys, monke
     assert_picture(picture)
     assert len(drawn["losses"]) == 6 and set(drawn["accuracies"]) == {"train acc", "test acc"}
     assert all(len(v) == 6 and all(0 <= a <= 1 for a in v) for v in drawn["accuracies"].values())
+
+
+def test_early_stopping_watches_the_loss_on_rows_held_out(capsys):
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--early-stopping", "--json")
+    result = json.loads(out)
+    assert code == 0 and err == "" and result["converged"] is True
+    assert all("val_loss" in record for record in result["history"])
+    assert 0 <= result["excess"] < 0.01  # against the optimum of the 180 rows trained on, not all 200
+    code, out, _ = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--early-stopping")
+    assert "converged in" in out and "the loss on the rows held out improved by less than 0.0001" in out
+    code, out, _ = cli(
+        capsys, "train", "--model", "softmax", "--data", FLOWERS, "--target", "species", "--early-stopping"
+    )
+    assert code == 0 and ", val loss " in out.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ["--early-stopping", "--epochs", "3"],
+            "--early-stopping stops by the loss; --epochs runs an exact number of epochs",
+        ),
+        (["--validation-fraction", "0.2"], "--validation-fraction goes with --early-stopping"),
+        (
+            ["--early-stopping", "--validation-fraction", "1.5"],
+            "--validation-fraction must be between 0 and 1, got 1.5",
+        ),
+        (
+            ["--early-stopping", "--stream"],
+            f"{HOUSES}: --early-stopping holds rows out of a file read whole, not of one read in chunks; give a "
+            f"--memory-budget it fits in, or leave out --stream",
+        ),
+    ],
+)
+def test_early_stopping_flags_that_cannot_apply_are_refused(capsys, extra, message):
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", *extra)
+    assert (code, out) == (2, "") and err == f"linearnet train: error: {message}\n"

@@ -50,16 +50,28 @@ class StoppingRule:
 
 
 def _until(on_epoch: EpochCallback | None, stopping: StoppingRule | None) -> EpochCallback | None:
-    """``on_epoch``, then the stopping rule's answer (True ends training) for the epoch's loss."""
+    """``on_epoch``, then the stopping rule's answer (True ends training) for the epoch's loss, or
+    for the loss on the rows held out when there are (early stopping)."""
     if stopping is None:
         return on_epoch
 
     def each(epoch: int, loss: float, **metrics: float) -> bool:
         if on_epoch is not None:
             on_epoch(epoch, loss, **metrics)
-        return stopping(loss)
+        return stopping(metrics.get("val_loss", loss))
 
     return each
+
+
+def held_out_rows(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers (kept, held out): ``fraction`` of n rows held out for early stopping, drawn by the seed."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction must be between 0 and 1, got {fraction:g}")
+    held = max(1, round(n * fraction))
+    if n - held < 1:
+        raise ValueError(f"{n} rows are too few to hold {fraction:g} of them out for early stopping")
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[held:]), np.sort(order[:held])
 
 
 @dataclass
@@ -176,11 +188,14 @@ def fit_arrays(
     record_steps: bool = False,
     stopping: StoppingRule | None = None,
     on_rows: RowsCallback | None = None,
+    validation_fraction: float | None = None,
 ) -> ArrayFit:
     """Train linear regression by minibatch SGD on arrays X (n, p) and y (n,).
 
     With a ``stopping`` rule, training ends once the rule is met (at ``config.epochs`` at most),
-    and ``converged`` says whether it was.
+    and ``converged`` says whether it was. With ``validation_fraction`` that share of the rows,
+    drawn by the seed, is held out of training and the rule watches the loss on them instead
+    (early stopping); ``history.val_loss`` records it.
 
     With ``standardize=True`` each feature is centred and divided by its standard deviation
     for training (SGD then needs no tuning per unit), and the learned coefficients are
@@ -188,6 +203,10 @@ def fit_arrays(
     """
     X, y = _check_arrays(X, y)
     names = _names(feature_names, X.shape[1])
+    validation = None
+    if validation_fraction is not None:
+        kept, held = held_out_rows(len(X), validation_fraction, seed)
+        X, y, X_val, y_val = X[kept], y[kept], X[held], y[held]
     if standardize:
         mean = X.mean(axis=0)
         scale = X.std(axis=0)
@@ -196,8 +215,13 @@ def fit_arrays(
     else:
         mean, scale, Xt = np.zeros(X.shape[1]), np.ones(X.shape[1]), X
     source = TensorSource(torch.from_numpy(Xt.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
+    if validation_fraction is not None:
+        Xv = (X_val - mean) / scale
+        validation = TensorSource(torch.from_numpy(Xv.astype(np.float32)), torch.from_numpy(y_val.astype(np.float32)))
     center = mean if standardize else None
-    return _fit_linear(source, config, names, seed, center, scale, on_epoch, record_steps, stopping, on_rows)
+    return _fit_linear(
+        source, config, names, seed, center, scale, on_epoch, record_steps, stopping, on_rows, validation
+    )
 
 
 def fit_chunks(
@@ -269,6 +293,7 @@ def _fit_linear(
     record_steps: bool,
     stopping: StoppingRule | None,
     on_rows: RowsCallback | None = None,
+    validation: BatchSource | None = None,
 ) -> ArrayFit:
     """Train from ``source`` and bring the coefficients back to the features' units: with ``mean``
     (standardized training) w = w_s / scale, b = b_s − Σ w_s·mean / scale."""
@@ -283,6 +308,7 @@ def _fit_linear(
         on_epoch=_until(on_epoch, stopping),
         record_steps=record_steps,
         on_rows=on_rows,
+        validation_source=validation,
     )
     w_s, b_s = engine.parameters()
     w_s = np.asarray(w_s, dtype=np.float64)
@@ -366,17 +392,24 @@ def fit_classifier(
     standardize: bool = False,
     stopping: StoppingRule | None = None,
     on_rows: RowsCallback | None = None,
+    validation_fraction: float | None = None,
 ) -> ClassifierFit:
     """Train softmax regression by minibatch SGD on X (n, d) and class numbers y (n,) in 0..q−1.
 
     The weights start N(0, config.init_std²) and the bias at 0 (d2l 3.6); the seed fixes
-    them and every epoch's order, whatever the implementation. ``standardize`` and ``stopping``
-    are those of :func:`fit_arrays` (the mean and scale from X; the weights come back in X's units).
+    them and every epoch's order, whatever the implementation. ``standardize``, ``stopping`` and
+    ``validation_fraction`` are those of :func:`fit_arrays` (the mean and scale from the rows trained
+    on; the weights come back in X's units; the rows held out come from X, not from the test set).
     """
     if config.model != "softmax":
         raise ValueError(f"fit_classifier needs a softmax config (model='softmax'), got model={config.model!r}")
     X = np.asarray(X, dtype=np.float64)
     _check_float32("features", X)
+    y = np.asarray(y)
+    X_val = y_val = None
+    if validation_fraction is not None:
+        kept, held = held_out_rows(len(X), validation_fraction, seed)
+        X, y, X_val, y_val = X[kept], y[kept], X[held], y[held]
     mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
     if standardize and len(X):
         mean, scale = X.mean(axis=0), X.std(axis=0)
@@ -385,6 +418,10 @@ def fit_classifier(
         if X_test is not None:
             X_test = (np.asarray(X_test, dtype=np.float64) - mean) / scale
     X = torch.as_tensor(X.astype(np.float32))
+    validation = None
+    if X_val is not None:
+        Xv = torch.as_tensor(((X_val - mean) / scale).astype(np.float32))
+        validation = TensorSource(Xv, torch.as_tensor(y_val).to(torch.int64), classes=True)
     y = torch.as_tensor(np.asarray(y))
     q = _check_classes(y, num_classes, "y")
     y = y.to(torch.int64)  # whole numbers stored as floats are class numbers too
@@ -409,6 +446,7 @@ def fit_classifier(
         on_epoch=_until(on_epoch, stopping),
         test_source=test_source,
         on_rows=on_rows,
+        validation_source=validation,
     )
     W_s, b_s = (np.asarray(p, dtype=np.float64) for p in engine.parameters())  # (d, q) and (q,)
     W = W_s / scale[:, None]  # back in X's units, as for linear regression

@@ -29,6 +29,7 @@ class History:
     step_losses: list[float] = field(default_factory=list)  # per SGD step, when fit(record_steps=True)
     train_acc: list[float] = field(default_factory=list)  # per epoch, classifiers only
     test_acc: list[float] = field(default_factory=list)  # per epoch, when a test source is given
+    val_loss: list[float] = field(default_factory=list)  # per epoch, when a validation source is given
     seconds: float = 0.0  # wall time of the whole fit, loss evaluation included
     train_seconds: float = 0.0  # time spent stepping through batches
     rows: int = 0  # rows stepped through (epochs × rows)
@@ -40,7 +41,7 @@ class History:
 
     def as_records(self) -> list[dict]:
         records = [{"epoch": i, "loss": loss} for i, loss in enumerate(self.losses, start=1)]
-        for name in ("train_acc", "test_acc"):
+        for name in ("train_acc", "test_acc", "val_loss"):
             values = getattr(self, name)  # one per epoch, or none (regression; no test source)
             for record, value in zip(records, values, strict=bool(values)):
                 record[name] = value
@@ -113,6 +114,7 @@ def fit(
     test_source: BatchSource | None = None,
     record_steps: bool = False,
     on_rows: RowsCallback | None = None,
+    validation_source: BatchSource | None = None,
 ) -> History:
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
@@ -122,7 +124,9 @@ def fit(
     classifier it also records the accuracy on the training set and, given
     ``test_source``, on the test set. ``on_epoch(epoch, loss)`` is called after each epoch,
     for a classifier with the keywords ``train_acc`` (and ``test_acc``) too; when it returns
-    ``True`` training ends there, before ``config.epochs`` (early stopping). With
+    ``True`` training ends there, before ``config.epochs`` (early stopping). Given a
+    ``validation_source`` (rows held out of training), its mean loss is recorded in
+    ``History.val_loss`` and passed as the keyword ``val_loss``: what early stopping watches. With
     ``record_steps=True`` every step's batch loss goes to ``History.step_losses``.
 
     ``on_rows(done, total)`` is called after each block of rows trained on, with the rows
@@ -184,6 +188,9 @@ def fit(
                 assert test_acc is not None  # the engine is a classifier: it counts right answers
                 history.test_acc.append(test_acc)
                 metrics["test_acc"] = test_acc
+        if validation_source is not None:
+            history.val_loss.append(_evaluate(engine, validation_source)[0])
+            metrics["val_loss"] = history.val_loss[-1]
         if on_epoch is not None and on_epoch(epoch, loss, **metrics) is True:
             break
     history.seconds = time.perf_counter() - start

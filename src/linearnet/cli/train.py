@@ -39,7 +39,16 @@ CHUNK_ROWS = 50_000  # rows a chunk holds when a file is trained on in chunks
 MAX_EPOCHS = 200  # on the user's data, without --epochs: the most epochs a run waits for the loss to settle
 PATIENCE = 5  # epochs without improvement after which the loss has settled (scikit-learn's n_iter_no_change)
 TOL = {"linear": 1e-4, "softmax": 1e-3}  # as linearnet.sklearn's estimators, and why there
-STOPPING_FLAGS = ("standardize", "no_standardize", "max_epochs", "tol", "no_compare_exact")
+STOPPING_FLAGS = (
+    "standardize",
+    "no_standardize",
+    "max_epochs",
+    "tol",
+    "early_stopping",
+    "validation_fraction",
+    "no_compare_exact",
+)
+VALIDATION_FRACTION = 0.1  # scikit-learn's default share held out for early stopping
 SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
 TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay", "loss", "huber_delta", "lr_schedule", "lr_decay")
 DATASETS = tuple(sorted(DATASET_PRESETS))
@@ -113,6 +122,17 @@ def add_parser(commands) -> None:
         help=f"with --data: the loss has settled once it improves on its best by less than T·|best| "
         f"(softmax: T·max(|best|, 1 nat)) for {PATIENCE} epochs (default {TOL['linear']:g}, softmax "
         f"{TOL['softmax']:g})",
+    )
+    fit.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="with --data: hold out --validation-fraction of the rows and stop once the loss on them settles",
+    )
+    fit.add_argument(
+        "--validation-fraction",
+        type=number,
+        metavar="F",
+        help=f"with --early-stopping: the share of rows held out (default {VALIDATION_FRACTION:g})",
     )
     fit.add_argument(
         "--no-compare-exact",
@@ -262,7 +282,16 @@ def _check_stopping_flags(args) -> None:
     if args.standardize and args.no_standardize:
         raise UsageError(PROG, "give --standardize or --no-standardize, not both")
     if args.epochs is not None:
-        _refuse(args, ["max_epochs", "tol"], "{flag} stops by the loss; --epochs runs an exact number of epochs")
+        _refuse(
+            args,
+            ["max_epochs", "tol", "early_stopping"],
+            "{flag} stops by the loss; --epochs runs an exact number of epochs",
+        )
+    if args.validation_fraction is not None:
+        if not args.early_stopping:
+            raise UsageError(PROG, "--validation-fraction goes with --early-stopping")
+        if not 0 < args.validation_fraction < 1:
+            raise UsageError(PROG, f"--validation-fraction must be between 0 and 1, got {args.validation_fraction:g}")
     if args.max_epochs is not None and args.max_epochs < 1:
         raise UsageError(PROG, f"--max-epochs must be a whole number >= 1, got {args.max_epochs}")
     if args.tol is not None and not 0 <= args.tol < 1:
@@ -280,19 +309,27 @@ def _stopping(args, model: str) -> tuple[dict, StoppingRule | None]:
     return {"epochs": args.max_epochs or MAX_EPOCHS}, StoppingRule(tol, PATIENCE, floor)
 
 
+def _held_out(args) -> float | None:
+    """The share of rows held out for early stopping, or None without --early-stopping."""
+    if not args.early_stopping:
+        return None
+    return VALIDATION_FRACTION if args.validation_fraction is None else args.validation_fraction
+
+
 def _stopped_line(result, rule, args, model: str) -> tuple[str | None, str | None]:
     """(a line for stdout saying the run converged, a warning for stderr saying it did not)."""
     if rule is None:
         return None, None
     epochs = len(result.history.losses)
+    watched = "the loss on the rows held out" if args.early_stopping else "the loss"
     if rule.met:
         return (
-            f"converged in {epochs} epochs: the loss improved by less than {rule.tol:g} of its best"
+            f"converged in {epochs} epochs: {watched} improved by less than {rule.tol:g} of its best"
             f"{' (or of 1 nat)' if rule.floor else ''} for {PATIENCE} epochs",
             None,
         )
     return None, (
-        f"not converged in {epochs} epochs (--max-epochs): the loss was still improving by more than "
+        f"not converged in {epochs} epochs (--max-epochs): {watched} was still improving by more than "
         f"{rule.tol:g} of its best{' (or of 1 nat)' if rule.floor else ''}; raise --max-epochs, or --lr if it "
         f"moves slowly"
     )
@@ -364,6 +401,11 @@ def _table(args) -> int:
             )
             notes = [*([why] if why else []), *chunks.notes]
             num_values = (whole_read_bytes(args.data) or 0) // 24  # about a value per 8 bytes of a CSV
+            if args.early_stopping:
+                raise ValueError(
+                    f"{args.data}: --early-stopping holds rows out of a file read whole, not of one read in chunks; "
+                    f"give a --memory-budget it fits in, or leave out --stream"
+                )
         else:
             table = read_table(
                 args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
@@ -383,6 +425,8 @@ def _table(args) -> int:
     for text in notes:
         note(PROG, text)
     from ..array_fit import fit_arrays, fit_chunks
+
+    held_out = _held_out(args)
 
     def train(on_epoch, on_rows):
         if chunks is not None:
@@ -412,6 +456,7 @@ def _table(args) -> int:
             on_rows=on_rows,
             record_steps=args.plot_steps,
             stopping=rule,
+            validation_fraction=held_out,
         )
 
     result = run_training(PROG, config.epochs, _advised(train, standardize), quiet=args.json, out=args.out)
@@ -423,7 +468,7 @@ def _table(args) -> int:
     converged, unsettled = _stopped_line(result, rule, args, "linear")
     if unsettled:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
-    exact = None if args.no_compare_exact else _exact_loss(config, table, chunks, columns)
+    exact = None if args.no_compare_exact else _exact_loss(config, table, chunks, columns, held_out, args.seed)
     if args.out:
         save_model(PROG, result.to_model(target=args.target, data=args.data, table=table), args.out, announce=False)
     sgd_loss = result.history.losses[-1]
@@ -476,19 +521,27 @@ def _advised(train, standardize: bool):
     return advised
 
 
-def _exact_loss(config, table, chunks, columns) -> float | None:
+def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: int) -> float | None:
     """The mean training loss at the least-squares optimum, in the loss SGD reports (None for the l1 and
-    Huber losses, whose optimum least squares is not, or a loss reported as a running mean)."""
+    Huber losses, whose optimum least squares is not, or a loss reported as a running mean); on the
+    rows trained on, those early stopping did not hold out."""
     if config.loss not in ("half_squared", "squared") or config.report != "full":
         return None
+    from ..array_fit import held_out_rows
     from ..leastsq import solve, solve_chunks
+
+    if table is not None:
+        X, y = table.features, table.target
+        if held_out is not None:
+            kept = held_out_rows(len(X), held_out, seed)[0]
+            X, y = X[kept], y[kept]
 
     with refused(PROG), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dependent or ill-conditioned columns: the optimum's loss holds all the same
         if chunks is not None:
             exact = solve_chunks(chunks, columns, allow_rank_deficient=True)  # one pass more, and its refinement
         else:
-            exact = solve(table.features, table.target, allow_rank_deficient=True)
+            exact = solve(X, y, allow_rank_deficient=True)
     rss = exact.sigma**2 * (exact.n - exact.rank)  # σ̂² = RSS / (n − rank)
     return config.loss_factor * rss / exact.n
 
@@ -542,6 +595,7 @@ def _classifier(args) -> int:
             on_rows=on_rows,
             standardize=standardize,
             stopping=rule,
+            validation_fraction=_held_out(args),
         ),
         quiet=args.json,
         out=args.out,
