@@ -823,3 +823,23 @@ def test_early_stopping_watches_the_loss_on_rows_held_out(capsys):
 def test_early_stopping_flags_that_cannot_apply_are_refused(capsys, extra, message):
     code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", *extra)
     assert (code, out) == (2, "") and err == f"linearnet train: error: {message}\n"
+
+
+def test_a_target_of_class_names_trains_softmax_regression_with_a_note(capsys):
+    from sklearn.linear_model import LogisticRegression
+
+    from linearnet import datasets
+    from linearnet.tables import read_table
+
+    code, out, err = cli(capsys, "train", "--data", FLOWERS, "--target", "species", "--json")
+    result = json.loads(out)
+    assert code == 0 and err == (
+        "linearnet train: note: column 'species' holds text: training softmax regression (classification) on it, "
+        "as --model softmax does\n"
+    )
+    data = datasets.from_table(read_table(FLOWERS, target="species", labels=True), seed=0)
+    reference = LogisticRegression(max_iter=10_000).fit(data.X_train, data.y_train).score(data.X_test, data.y_test)
+    assert result["classes"] == ["setosa", "versicolor", "virginica"] and result["converged"] is True
+    assert result["test_acc"] >= reference - 0.02
+    code, out, err = cli(capsys, "train", "--data", FLOWERS, "--target", "species", "--model", "linear")
+    assert code == 2 and "species" in err  # asked for linear regression: the text is refused, not reinterpreted

@@ -1299,3 +1299,15 @@ def test_a_pass_in_chunks_reports_the_bytes_read(tmp_path, kind):
     dones = [done for done, _ in seen]
     assert len(seen) > 5 and {s for _, s in seen} == {size}
     assert dones == sorted(dones) and 0 < dones[0] < size and dones[-1] == size
+
+
+def test_column_kind_tells_a_column_from_its_first_rows(tmp_path):
+    from linearnet.tables import column_kind
+
+    path = write(tmp_path, "t.csv", "a,s,d\n1,x,2024-01-05\n2,y,2024-01-06\n")
+    parquet = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2.0], "s": ["x", "y"]}), parquet)
+    assert [column_kind(path, c) for c in ("a", "s", "d", "missing")] == ["number", "text", "date", None]
+    assert [column_kind(parquet, c) for c in ("a", "s", "missing")] == ["number", "text", None]
+    assert column_kind("-", "a") is None and column_kind(tmp_path, "a") is None  # stdin, a folder: not peeked at
+    assert column_kind(tmp_path / "no.csv", "a") is None  # the reader says what is wrong, later

@@ -48,6 +48,7 @@ __all__ = [
     "TableChunks",
     "read_table",
     "table_chunks",
+    "column_kind",
     "whole_read_bytes",
     "write_table",
     "csv_text",
@@ -1393,6 +1394,36 @@ def table_chunks(
             )
     chunks = TableChunks(path, chosen, target, choice.notes, choice.left_out, pieces, src, missing)
     return chunks, chosen
+
+
+def column_kind(path, name: str, *, sep: str | None = None, decimal: str | None = None) -> str | None:
+    """What column ``name`` of a file holds, from its first rows: 'number', 'text', 'date', ... as the
+    reader decides it; None where that cannot be told without reading the data (standard input, a
+    folder or pattern, a file that cannot be read or has no such column: the reader says why then)."""
+    import pyarrow as pa
+
+    name_ = os.fspath(path)
+    if name_ == "-" or _files(name_) is not None:
+        return None
+    try:
+        src = _Source(name_, sep=sep, decimal=decimal)
+        if src.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(src.arrow(), pre_buffer=False)
+            if name not in pf.schema_arrow.names:
+                return None
+            batches = pf.iter_batches(batch_size=1000, columns=[name])
+            column = next(batches).column(name)
+            batches.close()
+        else:
+            head = _csv_head(src)
+            if name not in head.column_names:
+                return None
+            column = head.column(name)
+    except (ValueError, OSError, StopIteration, pa.ArrowException):
+        return None
+    return _kind(column, src.decimal)[0]
 
 
 def whole_read_bytes(path) -> int | None:

@@ -348,10 +348,31 @@ def _check_plot_flags(args) -> None:
 
 def run(args) -> int:
     mode = _mode(args)
+    if mode == "data" and _labels_in(args):
+        args.model = "softmax"  # the target holds class names: classification is the only fit for it
+        mode = _mode(args)
     _check_plot_flags(args)
     _check_stopping_flags(args)
     check_out(PROG, args.out, args.data)
     return {"synthetic": _synthetic, "data": _table, "classifier": _classifier}[mode](args)
+
+
+def _labels_in(args) -> bool:
+    """Whether a --data run with no --model (or preset, or formula) names a target of text or dates: class
+    labels, which linear regression cannot fit, so softmax regression trains on them (a note says so)."""
+    if args.model is not None or args.preset is not None or args.formula is not None:
+        return False
+    from ..tables import column_kind
+
+    kind = column_kind(args.data, args.target, sep=args.sep, decimal=args.decimal)
+    if kind not in ("text", "date"):
+        return False
+    note(
+        PROG,
+        f"column {args.target!r} holds {'text' if kind == 'text' else 'dates'}: training softmax regression "
+        f"(classification) on it, as --model softmax does",
+    )
+    return True
 
 
 def _overrides(args, flags) -> dict:
