@@ -1403,9 +1403,9 @@ def column_kind(path, name: str, *, sep: str | None = None, decimal: str | None 
     import pyarrow as pa
 
     name_ = os.fspath(path)
-    if name_ == "-" or _files(name_) is not None:
-        return None
     try:
+        if name_ == "-" or _files(name_) is not None:
+            return None
         src = _Source(name_, sep=sep, decimal=decimal)
         if src.fmt == "parquet":
             import pyarrow.parquet as pq
