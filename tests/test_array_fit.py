@@ -273,3 +273,12 @@ def test_early_stopping_holds_out_the_same_rows_for_the_same_seed_and_stops_on_t
     assert fit.n == 180 and fit.converged is True and len(fit.history.val_loss) == len(fit.history.losses) < 300
     with pytest.raises(ValueError, match="validation_fraction must be between 0 and 1, got 0"):
         held_out_rows(10, 0.0, seed=0)
+
+
+def test_a_class_only_among_the_rows_held_out_is_still_a_class():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = np.array([0, 1] * 9 + [0, 2])
+    config = make_train_config("digits-softmax", epochs=2)
+    for seed in range(5):  # some seeds hold class 2's only row out
+        fit = fit_classifier(X, y, config, validation_fraction=0.1, seed=seed)
+        assert fit.classes == ["0", "1", "2"] and len(fit.b) == 3

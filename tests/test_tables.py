@@ -1134,7 +1134,7 @@ def test_shuffled_passes_visit_every_row_once_in_a_seeded_order(tmp_path, kind):
         assert len(chunks._pieces.index) >= 10  # pieces of about 400-500 rows
 
 
-def test_shuffled_chunks_name_the_row_of_a_bad_value(tmp_path):
+def test_chunks_past_the_first_megabyte_name_the_row_of_a_bad_value(tmp_path):
     text = "a,y\n" + "".join(f"{i},{i}\n" for i in range(200_000)) + "zz,1\n"  # past the first megabyte
     path = write(tmp_path, "late.csv", text)
     chunks, _ = table_chunks(path, target="y", chunk_rows=300)
@@ -1311,3 +1311,32 @@ def test_column_kind_tells_a_column_from_its_first_rows(tmp_path):
     assert [column_kind(parquet, c) for c in ("a", "s", "missing")] == ["number", "text", None]
     assert column_kind("-", "a") is None and column_kind(tmp_path, "a") is None  # stdin, a folder: not peeked at
     assert column_kind(tmp_path / "no.csv", "a") is None  # the reader says what is wrong, later
+
+
+def test_a_stray_quote_inside_unquoted_text_neither_misplaces_nor_stops_the_cuts(tmp_path):
+    notes = {10: '5" pipe', 20: '"two\nlines"'}  # a quote in unquoted text (text to pyarrow), then a quoted newline
+    text = "x,note,y\n" + "".join(f"{i},{notes.get(i, 'ok')},{3 * i}\n" for i in range(1, 20_001))
+    path = write(tmp_path, "notes.csv", text)
+    chunks, _ = table_chunks(path, target="y", features=["x"], chunk_rows=500)
+    parts = list(chunks())
+    X, y = _stacked(parts)
+    assert X[:, 0].tolist() == list(range(1, 20_001)) and (y == 3 * X[:, 0]).all()
+    assert len(parts) > 10 and max(len(p[0]) for p in parts) < 2000  # cut all along, not one piece to the end
+    whole = read_table(path, target="y", features=["x"])
+    assert whole.features[:, 0].tolist() == X[:, 0].tolist()
+
+
+def test_a_file_of_cr_line_ends_is_cut_into_chunks_too(tmp_path):
+    path = write(tmp_path, "mac.csv", "x,y\r" + "".join(f"{i},{2 * i}\r" for i in range(5000)))
+    chunks, _ = table_chunks(path, target="y", chunk_rows=100)
+    X, _y = _stacked(list(chunks()))
+    assert X[:, 0].tolist() == list(range(5000)) and len(chunks._pieces.index) > 10
+
+
+def test_quoted_values_spanning_lines_past_pyarrows_blocks_are_read_whole_and_in_chunks(tmp_path):
+    path = write(
+        tmp_path, "multi.csv", "x,t,y\n" + "".join(f'{i},"line one\nline two",{i + 1}\n' for i in range(60_000))
+    )
+    whole = read_table(path, target="y", features=["x"])
+    X, _y = _stacked(list(table_chunks(path, target="y", features=["x"], chunk_rows=20_000)[0]()))
+    assert whole.features[:, 0].tolist() == X[:, 0].tolist() == list(range(60_000))

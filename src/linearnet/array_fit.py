@@ -408,6 +408,8 @@ def fit_classifier(
     y = np.asarray(y)
     X_val = y_val = None
     if validation_fraction is not None:
+        if num_classes is None:  # from every row: a class may fall among the rows held out only
+            num_classes = _check_classes(torch.as_tensor(y), None, "y")
         kept, held = held_out_rows(len(X), validation_fraction, seed)
         X, y, X_val, y_val = X[kept], y[kept], X[held], y[held]
     mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])

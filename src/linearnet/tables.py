@@ -577,11 +577,13 @@ def _diagnosis(src: _Source, wanted: list[str] | None = None) -> str | None:
         return None
 
 
-def _csv_options(src: _Source, **convert):
+def _csv_options(src: _Source, *, newlines: bool = False, **convert):
+    """pyarrow's options for ``src``; ``newlines=True`` lets quoted values span lines (slower in threads,
+    so taken only when a read without it fails)."""
     import pyarrow.csv as pcsv
 
     return dict(
-        parse_options=pcsv.ParseOptions(delimiter=src.sep),
+        parse_options=pcsv.ParseOptions(delimiter=src.sep, newlines_in_values=newlines),
         convert_options=pcsv.ConvertOptions(
             decimal_point=src.decimal, null_values=list(NA_TOKENS), strings_can_be_null=True, **convert
         ),
@@ -600,7 +602,10 @@ def _read_arrow(src: _Source):
             return pf.read()
         import pyarrow.csv as pcsv
 
-        return pcsv.read_csv(src.arrow(), **_csv_options(src))
+        try:
+            return pcsv.read_csv(src.arrow(), **_csv_options(src))
+        except pa.ArrowInvalid:  # perhaps a quoted value spanning lines across pyarrow's blocks: read again
+            return pcsv.read_csv(src.arrow(), **_csv_options(src, newlines=True))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         found = _diagnosis(src) if src.fmt == "csv" else None
         raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
@@ -1094,20 +1099,28 @@ class _CsvPieces(_Pieces):
         self.read_options = pcsv.ReadOptions(column_names=names)  # the header is cut off the first piece
         self.options = _csv_options(src, include_columns=wanted, column_types=types)
         self.seekable = src.size() is not None  # a plain file: pieces can be read again by offset
+        self._sep = src.sep.encode()
         self.size = src.size()
 
     def _parse(self, data: bytes | memoryview):
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
-        return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **self.options)
+        try:
+            return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **self.options)
+        except pa.ArrowInvalid:  # perhaps a quoted value spanning lines across pyarrow's blocks: read again
+            options = {
+                **self.options,
+                "parse_options": pcsv.ParseOptions(delimiter=self.src.sep, newlines_in_values=True),
+            }
+            return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **options)
 
     def in_order(self) -> Iterator[tuple[int, Any]]:
         index, row, offset = [], 1, 0
         with self.src.binary() as fh:
-            for data in _line_pieces(fh, self.block, self.src.eol):
+            for data in _line_pieces(fh, self.block, self.src.eol, self._sep):
                 if offset == 0:  # the header record leads the first piece
-                    start = min(_header_end(data.obj, self.src.eol), len(data))  # the buffer the view starts
+                    start = min(_header_end(data.obj, self.src.eol, self._sep), len(data))  # the view's buffer
                     data, offset = data[start:], start
                 if not _blank(data):
                     table = self._parse(data)
@@ -1129,14 +1142,26 @@ class _CsvPieces(_Pieces):
         yield first, self._parse(data)
 
 
-def _cut(data, size: int | None = None, eol: bytes = b"\n") -> int:
+def _quotes(data, start: int, end: int, sep: bytes, *, at_start: bool = True) -> int:
+    """The double quotes in ``data[start:end]`` that open or close a quoted field: after a separator or
+    a line end (or at ``start``, when it starts a record), or before a separator or a line end. A quote
+    inside unquoted text (5" pipe) is text, as pyarrow reads it, and does not count."""
+    if data.find(b'"', start, end) < 0:  # memchr: most pieces have none
+        return 0
+    count = int(at_start and data[start] == 0x22)
+    for mark in (sep, b"\n", b"\r"):
+        count += data.count(mark + b'"', start, end) + data.count(b'"' + mark, start, end)
+    return count
+
+
+def _cut(data, size: int | None = None, eol: bytes = b"\n", sep: bytes = b",") -> int:
     """The end of the last whole CSV record in ``data[:size]`` (which starts a record): one past the
-    last line end (``eol``) outside double quotes, or 0 when there is none."""
+    last line end (``eol``) outside quoted fields, or 0 when there is none."""
     size = len(data) if size is None else size
-    quotes = data.count(b'"', 0, size) if data.find(b'"', 0, size) >= 0 else 0  # find: memchr, fast
+    quotes = _quotes(data, 0, size, sep)
     end = data.rfind(eol, 0, size)
     while end >= 0:
-        if (quotes - data.count(b'"', end, size)) % 2 == 0:  # an even number of quotes before it: outside
+        if quotes == 0 or (quotes - _quotes(data, end, size, sep, at_start=False)) % 2 == 0:  # even: outside
             return end + 1
         end = data.rfind(eol, 0, end)
     return 0
@@ -1156,10 +1181,10 @@ def _release_unused() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def _header_end(data, eol: bytes = b"\n") -> int:
+def _header_end(data, eol: bytes = b"\n", sep: bytes = b",") -> int:
     """One past the end of the first record (the header) in ``data``."""
     end = data.find(eol)
-    while end >= 0 and data.count(b'"', 0, end) % 2:  # inside a quoted name
+    while end >= 0 and _quotes(data, 0, end + 1, sep) % 2:  # inside a quoted name (a closing quote "\n included)
         end = data.find(eol, end + 1)
     return end + 1 if end >= 0 else len(data)
 
@@ -1172,15 +1197,16 @@ def _csv_head(src: _Source):
 
     data = b""
     with src.binary() as fh:
-        for piece in _line_pieces(fh, 1 << 20, src.eol):
+        sep = src.sep.encode()
+        for piece in _line_pieces(fh, 1 << 20, src.eol, sep):
             data += piece
-            start = _header_end(data, src.eol)
+            start = _header_end(data, src.eol, sep)
             if start < len(data) and not _blank(memoryview(data)[start:]):
                 break  # a row after the header
     return pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
 
 
-def _line_pieces(fh, block: int, eol: bytes = b"\n") -> Iterator[memoryview]:
+def _line_pieces(fh, block: int, eol: bytes = b"\n", sep: bytes = b",") -> Iterator[memoryview]:
     """The rest of a CSV stream in pieces of about ``block`` bytes, each ending at a record end (``eol``).
 
     Each piece is a view of one buffer, read into and reused for the next piece: a piece is the
@@ -1198,7 +1224,7 @@ def _line_pieces(fh, block: int, eol: bytes = b"\n") -> Iterator[memoryview]:
             if not _blank(memoryview(buf)[:carry]):  # the last record; its line end would belong to an open quote
                 yield memoryview(bytes(buf[:carry]).rstrip(b"\r\n"))
             return
-        end = _cut(buf, size, eol)
+        end = _cut(buf, size, eol, sep)
         if end == 0:  # one record longer than a block: read on
             carry = size
             continue
@@ -1265,6 +1291,7 @@ class TableChunks:
         if index is None:
             yield from self()
             return
+        self.dropped_rows, self.first_dropped = 0, []  # counted again by this pass, as by a pass in order
         for i in torch.randperm(len(index), generator=generator).tolist():
             with self._reading():
                 for first, table in self._pieces.read(i):
@@ -1454,7 +1481,7 @@ def _count_guess(src: _Source, sample: int = 1 << 20) -> int:
     size = src.size() or 0
     with src.binary() as fh:
         head = fh.read(sample)
-    lines = max(1, head.count(b"\n"))
+    lines = max(1, head.count(src.eol))
     return max(1, int(lines * size / max(1, len(head))))
 
 
