@@ -1340,3 +1340,25 @@ def test_quoted_values_spanning_lines_past_pyarrows_blocks_are_read_whole_and_in
     whole = read_table(path, target="y", features=["x"])
     X, _y = _stacked(list(table_chunks(path, target="y", features=["x"], chunk_rows=20_000)[0]()))
     assert whole.features[:, 0].tolist() == X[:, 0].tolist() == list(range(60_000))
+
+
+def test_a_column_empty_in_the_first_rows_read_in_chunks(tmp_path):
+    n = 3000
+    z = [None] * 2000 + [float(i % 7) for i in range(1000)]
+    parquet = tmp_path / "late.parquet"
+    pq.write_table(
+        pa.table({"x": np.arange(n, dtype=float), "z": pa.array(z, pa.float64()), "y": np.ones(n)}),
+        parquet,
+        row_group_size=500,
+    )
+    chunks, names = table_chunks(parquet, target="y", missing="drop", chunk_rows=500)
+    assert names == ["x", "z"]  # Parquet's schema says z holds numbers, as the whole read finds
+    assert names == read_table(parquet, target="y", missing="drop").feature_names
+    lines = "".join(f"{i},,1\n" for i in range(150_000)) + "".join(f"{i},{i % 7},1\n" for i in range(1000))
+    csv_path = write(tmp_path, "late.csv", "x,z,y\n" + lines)  # z empty past the first megabyte
+    chunks, names = table_chunks(csv_path, target="y", missing="drop", chunk_rows=500)
+    assert names == ["x"] and chunks.notes == [
+        "left out the initially empty column z: features are numeric columns; --features names the columns to use"
+    ]
+    chunks, names = table_chunks(csv_path, target="y", features=["x", "z"], missing="drop", chunk_rows=5000)
+    assert names == ["x", "z"] and len(_stacked(list(chunks()))[0]) == 1000  # named, it is read

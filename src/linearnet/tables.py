@@ -372,7 +372,13 @@ _NEAR_NUMBER_RE2 = (
     r"^\s*[+-]?(\d{1,3}([,' ]\d{3})+(\.\d*)?|[$€£¥]\s*[+-]?[\d.,]+|[\d.,]+\s*[$€£¥]|[\d.,]+\s*%|\d+,\d+)\s*$"
 )
 _NEAR_NUMBER_COMMA_RE2 = r"^\s*[+-]?(\d*\.[\d.]*(,\d*)?|[$€£¥]\s*[+-]?[\d.,]+|[\d.,]+\s*[$€£¥]|[\d.,]+\s*%)\s*$"
-_KIND_WORDS = {"text": "text", "date": "date", "empty": "empty", "other": "non-numeric"}
+_KIND_WORDS = {
+    "text": "text",
+    "date": "date",
+    "empty": "empty",
+    "empty so far": "initially empty",  # a file read in chunks: empty in the first rows, which type its columns
+    "other": "non-numeric",
+}
 
 
 def _check_header(path, names: list[str]) -> None:
@@ -485,12 +491,28 @@ def _choose(
     return _Choice(features, notes, [c for cols in left_out.values() for c in cols])
 
 
-def _choose_from(columns, src: _Source, names: list[str], target, features, require_target) -> _Choice:
-    """:func:`_choose` with the kinds and values of ``columns`` (a whole table, or a first chunk)."""
+def _choose_from(
+    columns, src: _Source, names: list[str], target, features, require_target, *, head: bool = False
+) -> _Choice:
+    """:func:`_choose` with the kinds and values of ``columns`` (a whole table, or, with ``head``, the
+    first rows of a file read in chunks: a column empty there may hold numbers further on. Parquet says
+    so in its schema; a CSV column empty in its first rows is left out with a note saying why)."""
+
+    def kind(name: str) -> tuple[str, int | None]:
+        import pyarrow as pa
+
+        found = _kind(columns.column(name), src.decimal)
+        if head and found[0] == "empty":
+            t = columns.schema.field(name).type
+            if src.fmt == "parquet" and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
+                return "number", None
+            return "empty so far", None
+        return found
+
     return _choose(
         src,
         names,
-        lambda n: _kind(columns.column(n), src.decimal),
+        kind,
         lambda n, i: columns.column(n)[i].as_py(),
         target,
         features,
@@ -1387,7 +1409,8 @@ def table_chunks(
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"{path}: cannot be read as PARQUET ({_reason(exc)})") from None
         _release_unused()
-        choice = _choose_from(first, src, names, target, features, target is not None)
+        partial = first.num_rows < pf.metadata.num_rows  # the first rows only: a column empty there may fill
+        choice = _choose_from(first, src, names, target, features, target is not None, head=partial)
         pieces = _ParquetPieces(pf, [*choice.features, *([target] if target else [])], chunk_rows, src.size())
     else:
         try:
@@ -1398,7 +1421,9 @@ def table_chunks(
             raise ValueError(f"{path}: has a header but no rows")
         schema = first.schema
         names = [str(n) for n in schema.names]
-        choice = _choose_from(first, src, names, target, features, target is not None)
+        size = src.size()
+        partial = size is None or size > (1 << 20)  # the head read is about the first megabyte
+        choice = _choose_from(first, src, names, target, features, target is not None, head=partial)
         wanted = [*choice.features, *([target] if target else [])]
         # numbers as float64 (booleans as booleans, numbers written as text as text) in every piece
         types = {}
