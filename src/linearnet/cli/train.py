@@ -316,7 +316,7 @@ def _held_out(args) -> float | None:
     return VALIDATION_FRACTION if args.validation_fraction is None else args.validation_fraction
 
 
-def _stopped_line(result, rule, args, model: str) -> tuple[str | None, str | None]:
+def _stopped_line(result, rule, args) -> tuple[str | None, str | None]:
     """(a line for stdout saying the run converged, a warning for stderr saying it did not)."""
     if rule is None:
         return None, None
@@ -486,7 +486,7 @@ def _table(args) -> int:
     if chunks is not None and chunks.dropped_note:  # known once a pass has read the file
         notes = [*notes, chunks.dropped_note]
         note(PROG, chunks.dropped_note)
-    converged, unsettled = _stopped_line(result, rule, args, "linear")
+    converged, unsettled = _stopped_line(result, rule, args)
     if unsettled:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     exact = None if args.no_compare_exact else _exact_loss(config, table, chunks, columns, held_out, args.seed)
@@ -623,7 +623,7 @@ def _classifier(args) -> int:
     )
     if result is None:
         return 1
-    converged, unsettled = _stopped_line(result, rule, args, "softmax")
+    converged, unsettled = _stopped_line(result, rule, args)
     if unsettled:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     if converged and not args.json:
