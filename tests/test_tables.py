@@ -1362,3 +1362,17 @@ def test_a_column_empty_in_the_first_rows_read_in_chunks(tmp_path):
     ]
     chunks, names = table_chunks(csv_path, target="y", features=["x", "z"], missing="drop", chunk_rows=5000)
     assert names == ["x", "z"] and len(_stacked(list(chunks()))[0]) == 1000  # named, it is read
+
+
+def test_a_true_false_column_that_later_holds_another_value_is_named_by_that_value_in_chunks(tmp_path):
+    rows = "".join(
+        f"{i / 8e4:.6f},{'2' if i == 70_000 else ('true' if i % 2 else 'false')},{i % 7}\n" for i in range(1, 80_001)
+    )
+    path = write(tmp_path, "flags.csv", "x,flag,y\n" + rows)  # the 2 lies past the first megabyte
+    chunks, names = table_chunks(path, target="y", chunk_rows=5000)
+    assert names == ["x", "flag"]
+    with pytest.raises(ValueError) as info:
+        list(chunks())
+    assert str(info.value) == (
+        f"{path}: column 'flag', row 70000 (line 70001): '2' is not true or false, as the column's first values are"
+    )

@@ -562,8 +562,12 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
     return values
 
 
-def _diagnose_csv(src: _Source, wanted: list[str] | None = None) -> str | None:
-    """Scan a CSV line by line for the first ragged row, or non-number in a wanted column."""
+_TRUE_FALSE = {"1", "0", "true", "false", "True", "False", "TRUE", "FALSE"}  # what pyarrow reads as booleans
+
+
+def _diagnose_csv(src: _Source, wanted: list[str] | None = None, booleans: frozenset[str] = frozenset()) -> str | None:
+    """Scan a CSV line by line for the first ragged row, or non-number in a wanted column (a value other
+    than true or false in one of ``booleans``: columns a file read in chunks typed from its first rows)."""
     path = src.name
     with _any_field_size(), src.text() as fh:
         reader = csv.reader(fh, delimiter=src.sep)
@@ -584,6 +588,13 @@ def _diagnose_csv(src: _Source, wanted: list[str] | None = None) -> str | None:
                 value = row[j]
                 if value in NA_TOKENS:
                     continue
+                if header[j] in booleans:
+                    if value not in _TRUE_FALSE:
+                        return (
+                            f"{path}: column {_quote(header[j])}, {where}: {_shown(value)} is not true or false, "
+                            f"as the column's first values are"
+                        )
+                    continue
                 if src.decimal == ",":  # 3,5 is a number; 3.5 is not
                     value = "." if "." in value else value.replace(",", ".", 1)
                 if not _is_number(value):
@@ -591,10 +602,10 @@ def _diagnose_csv(src: _Source, wanted: list[str] | None = None) -> str | None:
     return None
 
 
-def _diagnosis(src: _Source, wanted: list[str] | None = None) -> str | None:
+def _diagnosis(src: _Source, wanted: list[str] | None = None, booleans: frozenset[str] = frozenset()) -> str | None:
     """:func:`_diagnose_csv`, or None when the file cannot be read again (a truncated compressed stream)."""
     try:
-        return _diagnose_csv(src, wanted)
+        return _diagnose_csv(src, wanted, booleans)
     except OSError:
         return None
 
@@ -1115,6 +1126,7 @@ class _CsvPieces(_Pieces):
     """
 
     def __init__(self, src: _Source, names: list[str], wanted: list[str], types: dict, block: int):
+        import pyarrow as pa
         import pyarrow.csv as pcsv
 
         self.src, self.block = src, block
@@ -1122,6 +1134,7 @@ class _CsvPieces(_Pieces):
         self.options = _csv_options(src, include_columns=wanted, column_types=types)
         self.seekable = src.size() is not None  # a plain file: pieces can be read again by offset
         self._sep = src.sep.encode()
+        self.booleans = frozenset(name for name, t in types.items() if pa.types.is_boolean(t))
         self.size = src.size()
 
     def _parse(self, data: bytes | memoryview):
@@ -1334,7 +1347,8 @@ class TableChunks:
             yield
         except (pa.ArrowException, OSError) as exc:
             src = self._src
-            found = _diagnosis(src, self._columns) if src.fmt == "csv" else None
+            booleans: frozenset[str] = getattr(self._pieces, "booleans", frozenset())
+            found = _diagnosis(src, self._columns, booleans) if src.fmt == "csv" else None
             raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
 
     def _convert(self, row: int, table) -> tuple[np.ndarray, np.ndarray] | None:
