@@ -1376,3 +1376,14 @@ def test_a_true_false_column_that_later_holds_another_value_is_named_by_that_val
     assert str(info.value) == (
         f"{path}: column 'flag', row 70000 (line 70001): '2' is not true or false, as the column's first values are"
     )
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunks"])
+def test_a_row_whose_values_span_lines_is_named_by_the_line_it_starts_on(tmp_path, chunked):
+    path = write(tmp_path, "notes.csv", 'x,t,y\n1,"a\nb",2\n2,"c\nd",3\nzz,"e\nf",4\n3,g,5\n')
+    with pytest.raises(ValueError) as info:
+        if chunked:
+            list(table_chunks(path, target="y", features=["x"], chunk_rows=1)[0]())
+        else:
+            read_table(path, target="y", features=["x"])
+    assert str(info.value) == f"{path}: column 'x', row 3 (line 6): 'zz' is not a number"

@@ -323,17 +323,19 @@ def _any_field_size() -> Iterator[None]:
 
 
 def _line_of_row(src: _Source, row: int) -> int:
-    """The file line of data row ``row``, counting the blank lines that readers skip."""
+    """The file line where data row ``row`` starts, counting the blank lines that readers skip (a row
+    whose quoted values span lines starts on the first of them)."""
     try:
         with _any_field_size(), src.text() as fh:
             reader = csv.reader(fh, delimiter=src.sep)
             next(reader, None)
-            seen = 0
+            seen, before = 0, reader.line_num
             for fields in reader:
                 if fields:
                     seen += 1
                     if seen == row:
-                        return reader.line_num
+                        return before + 1
+                before = reader.line_num
     except OSError:
         pass
     return row + 1
@@ -576,12 +578,13 @@ def _diagnose_csv(src: _Source, wanted: list[str] | None = None, booleans: froze
             return f"{path}: is empty, expected a header line and rows"
         position = {name: j for j, name in reversed(list(enumerate(header)))}  # the first of twins
         index = [position[w] for w in (wanted or []) if w in position]
-        row_number = 0
+        row_number, before = 0, reader.line_num
         for row in reader:
+            start, before = before + 1, reader.line_num  # the line the row starts on
             if not row:
                 continue
             row_number += 1
-            where = f"row {row_number} (line {reader.line_num})"
+            where = f"row {row_number} (line {start})"
             if len(row) != len(header):
                 return f"{path}: {where} has {len(row)} fields, expected {len(header)} like the header"
             for j in index:
