@@ -6,6 +6,7 @@ Plain functions and constants, imported by name (pyproject.toml puts tests/ on t
 
 import gzip
 import hashlib
+import io
 import struct
 from pathlib import Path
 
@@ -94,3 +95,18 @@ def write_fashion(folder, *, compress=True, n_train=40, n_test=10):
         (folder / (name if compress else name[:-3])).write_bytes(data)
         checksums[name] = hashlib.md5(gzip.compress(raw, mtime=0)).hexdigest()
     return arrays, checksums
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal: progress bars draw on it."""
+
+    def isatty(self):
+        return True
+
+
+def bars_at_once(monkeypatch):
+    """Progress bars drawn from the first moment and at every update, as a test wants to see them."""
+    from linearnet.cli import common
+
+    monkeypatch.setattr(common, "BAR_AFTER", 0)
+    monkeypatch.setattr(common, "BAR_EVERY", 0)

@@ -9,7 +9,7 @@ import pytest
 
 from linearnet.cli.common import Progress as _Progress
 
-from helpers import cli
+from helpers import FLOWERS, HOUSES, Terminal, bars_at_once, cli
 
 
 def test_no_command_is_one_line(capsys):
@@ -30,13 +30,8 @@ def test_unknown_command_is_one_line(capsys):
     )
 
 
-class _Tty(io.StringIO):
-    def isatty(self):
-        return True
-
-
 def test_progress_bar_only_on_a_terminal_and_by_rows_within_an_epoch():
-    tty, pipe = _Tty(), io.StringIO()
+    tty, pipe = Terminal(), io.StringIO()
     for stream in (tty, pipe):
         bar = _Progress(stream, epochs=2, by_rows=True, after_seconds=0, every=0)
         bar.rows(100, 600)
@@ -57,10 +52,9 @@ def test_a_training_bar_moves_within_a_one_epoch_run(monkeypatch):
     from linearnet.experiment import run_experiment
     from linearnet.presets import make_experiment
 
-    monkeypatch.setattr(common, "BAR_AFTER", 0)
-    monkeypatch.setattr(common, "BAR_EVERY", 0)
+    bars_at_once(monkeypatch)
     experiment = make_experiment(None, epochs=1, num_examples=5000, impl="fast")
-    for stream in (_Tty(), io.StringIO()):
+    for stream in (Terminal(), io.StringIO()):
         monkeypatch.setattr(sys, "stderr", stream)
         result = common.run_training(
             "linearnet train",
@@ -80,9 +74,8 @@ def test_a_training_bar_moves_within_a_one_epoch_run(monkeypatch):
 def test_a_train_without_on_rows_gets_a_bar_by_epochs(monkeypatch):
     from linearnet.cli import common
 
-    monkeypatch.setattr(common, "BAR_AFTER", 0)
-    monkeypatch.setattr(common, "BAR_EVERY", 0)
-    monkeypatch.setattr(sys, "stderr", tty := _Tty())
+    bars_at_once(monkeypatch)
+    monkeypatch.setattr(sys, "stderr", tty := Terminal())
 
     def train(on_epoch):
         for epoch in (1, 2):
@@ -175,7 +168,7 @@ def test_the_smallest_size_is_accepted(tmp_path, capsys):
 
 
 def test_the_bar_stays_away_until_the_run_has_taken_its_time(capsys):
-    tty = _Tty()
+    tty = Terminal()
     bar = _Progress(tty, epochs=4, after_seconds=60, every=0)
     bar.update(1, 0.5)
     bar.line("epoch 1, loss 0.5")  # a line printed before the bar ever showed: nothing to erase
@@ -184,7 +177,7 @@ def test_the_bar_stays_away_until_the_run_has_taken_its_time(capsys):
 
 
 def test_a_line_clears_the_bar_and_draws_it_again(capsys):
-    tty = _Tty()
+    tty = Terminal()
     bar = _Progress(tty, epochs=4, after_seconds=0, every=0)
     bar.update(1, 0.5)
     drawn = len(tty.getvalue())
@@ -253,16 +246,13 @@ def test_every_seed_flag_refuses_what_a_generator_cannot_take(tmp_path, monkeypa
     ids=["table", "streamed", "softmax"],
 )
 def test_train_on_a_table_moves_its_bar_within_an_epoch(tmp_path, monkeypatch, argv):
-    from linearnet.cli import common, main, train
-
-    from helpers import FLOWERS, HOUSES
+    from linearnet.cli import main, train
 
     rows = tmp_path / "rows.csv"  # 3,000 rows: with a budget of 1M the shuffle buffer holds 512 (1M/128/16 bytes)
     rows.write_text("a,b,c,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 11}\n" for i in range(3000)))
-    monkeypatch.setattr(common, "BAR_AFTER", 0)
-    monkeypatch.setattr(common, "BAR_EVERY", 0)
+    bars_at_once(monkeypatch)
     monkeypatch.setattr(train, "CHUNK_ROWS", 40)  # the streamed run: chunks of 40 rows
-    monkeypatch.setattr(sys, "stderr", tty := _Tty())
+    monkeypatch.setattr(sys, "stderr", tty := Terminal())
     assert main(["train", *[a.format(houses=HOUSES, flowers=FLOWERS, rows=rows) for a in argv], "--json"]) == 0
     counts = {f.split("|")[2].split()[0] for f in tty.getvalue().split("\r") if f.count("|") == 2}
     assert len(counts) > 2, counts  # more than the start and the end of the one epoch

@@ -1,6 +1,5 @@
 """`linearnet predict` (linearnet.cli.predict): a saved model's predictions, to the screen or a file."""
 
-import io
 import sys
 
 import numpy as np
@@ -10,7 +9,7 @@ from linearnet.cli import main
 from linearnet.modelfile import Model, load_model, save_model
 from linearnet.tables import read_table
 
-from helpers import HOUSES, cli, statsmodels_houses
+from helpers import HOUSES, Terminal, bars_at_once, cli, statsmodels_houses
 
 
 def test_solve_save_and_predict_round_trip(tmp_path, capsys):
@@ -198,16 +197,10 @@ def test_a_bad_value_late_in_a_streamed_file_is_named_by_its_row_and_leaves_the_
     assert err == f"linearnet predict: error: {csv_path}: column 'b', row 4001 (line 4002): 'x' is not a number\n"
 
 
-class _Tty(io.StringIO):
-    def isatty(self):
-        return True
-
-
 def test_predicting_a_file_in_chunks_shows_the_bytes_read_on_a_terminal_only(tmp_path, capsys, monkeypatch):
-    from linearnet.cli import common, predict
+    from linearnet.cli import predict
 
-    monkeypatch.setattr(common, "BAR_AFTER", 0)
-    monkeypatch.setattr(common, "BAR_EVERY", 0)
+    bars_at_once(monkeypatch)
     monkeypatch.setattr(predict, "CHUNK_ROWS", 200)
     save_model(Model(["x"], [2.0], 1.0, target="y"), tmp_path / "m.json")
     data = tmp_path / "new.csv"
@@ -215,11 +208,11 @@ def test_predicting_a_file_in_chunks_shows_the_bytes_read_on_a_terminal_only(tmp
     argv = ["predict", "--model", tmp_path / "m.json", data]
     code, plain, err = cli(capsys, *argv)
     assert code == 0 and err == "" and plain.splitlines()[1:3] == ["1.5", "3.5"]  # not a terminal: no bar
-    monkeypatch.setattr(sys, "stderr", tty := _Tty())
+    monkeypatch.setattr(sys, "stderr", tty := Terminal())
     code, out, _ = cli(capsys, *argv)
     assert code == 0 and out == plain  # stdout: the predictions alone
     counts = {f.split("|")[2].split()[0] for f in tty.getvalue().split("\r") if f.startswith("reading")}
     assert len(counts) > 2 and tty.getvalue().endswith("\r")
-    monkeypatch.setattr(sys, "stdout", screen := _Tty())  # the predictions on the terminal: no bar across them
-    monkeypatch.setattr(sys, "stderr", tty := _Tty())
+    monkeypatch.setattr(sys, "stdout", screen := Terminal())  # the predictions on the terminal: no bar across them
+    monkeypatch.setattr(sys, "stderr", tty := Terminal())
     assert main([str(a) for a in argv]) == 0 and screen.getvalue() == plain and tty.getvalue() == ""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from helpers import EXAMPLES, HOUSES, cli, statsmodels_houses
+from helpers import EXAMPLES, HOUSES, Terminal, bars_at_once, cli, statsmodels_houses
 from homes import make_homes
 
 
@@ -317,16 +317,9 @@ def test_a_pattern_that_matches_nothing_is_refused_in_one_line(tmp_path, capsys,
     assert err == f"linearnet {command}: error: {pattern}: no CSV or Parquet files match this pattern\n"
 
 
-class _Tty(io.StringIO):
-    def isatty(self):
-        return True
-
-
 def test_a_file_solved_in_chunks_shows_the_bytes_read_on_a_terminal_only(capsys, monkeypatch, tmp_path):
-    from linearnet.cli import common
 
-    monkeypatch.setattr(common, "BAR_AFTER", 0)
-    monkeypatch.setattr(common, "BAR_EVERY", 0)
+    bars_at_once(monkeypatch)
     rng = np.random.default_rng(0)
     x, noise = rng.standard_normal((2, 5000))
     path = tmp_path / "big.csv"
@@ -334,7 +327,7 @@ def test_a_file_solved_in_chunks_shows_the_bytes_read_on_a_terminal_only(capsys,
     argv = ["solve", path, "--target", "y", "--chunk-rows", "200", "--json"]
     code, plain, err = cli(capsys, *argv)
     assert code == 0 and err == ""  # stderr is not a terminal: no bar
-    monkeypatch.setattr(sys, "stderr", tty := _Tty())
+    monkeypatch.setattr(sys, "stderr", tty := Terminal())
     code, out, _ = cli(capsys, *argv)
     assert code == 0 and out == plain and json.loads(out)["n"] == 5000  # stdout: the JSON alone
     counts = {f.split("|")[2].split()[0] for f in tty.getvalue().split("\r") if f.startswith("reading")}
