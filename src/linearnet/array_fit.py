@@ -49,7 +49,7 @@ class StoppingRule:
         return self.met
 
 
-def _until(on_epoch: EpochCallback | None, stopping: StoppingRule | None) -> EpochCallback | None:
+def with_stopping(on_epoch: EpochCallback | None, stopping: StoppingRule | None) -> EpochCallback | None:
     """``on_epoch``, then the stopping rule's answer (True ends training) for the epoch's loss, or
     for the loss on the rows held out when there are (early stopping)."""
     if stopping is None:
@@ -61,6 +61,16 @@ def _until(on_epoch: EpochCallback | None, stopping: StoppingRule | None) -> Epo
         return stopping(metrics.get("val_loss", loss))
 
     return each
+
+
+def standard_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation, what standardization subtracts and divides by
+    (1 for a constant column, which it leaves as it is)."""
+    return X.mean(axis=0), _unit_if_constant(X.std(axis=0))
+
+
+def _unit_if_constant(scale: np.ndarray) -> np.ndarray:
+    return np.where(scale > 0, scale, 1.0)
 
 
 def held_out_rows(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -208,9 +218,7 @@ def fit_arrays(
         kept, held = held_out_rows(len(X), validation_fraction, seed)
         X, y, X_val, y_val = X[kept], y[kept], X[held], y[held]
     if standardize:
-        mean = X.mean(axis=0)
-        scale = X.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
+        mean, scale = standard_scale(X)
         Xt = (X - mean) / scale
     else:
         mean, scale, Xt = np.zeros(X.shape[1]), np.ones(X.shape[1]), X
@@ -262,8 +270,7 @@ def fit_chunks(
     if n == 0:
         raise ValueError("the data have no rows")
     if standardize:
-        scale = np.sqrt(m2 / n)
-        scale = np.where(scale > 0, scale, 1.0)
+        scale = _unit_if_constant(np.sqrt(m2 / n))
         center = mean
 
         def transform(X: np.ndarray) -> np.ndarray:
@@ -305,7 +312,7 @@ def _fit_linear(
         source,
         config,
         generator=g,
-        on_epoch=_until(on_epoch, stopping),
+        on_epoch=with_stopping(on_epoch, stopping),
         record_steps=record_steps,
         on_rows=on_rows,
         validation_source=validation,
@@ -414,8 +421,7 @@ def fit_classifier(
         X, y, X_val, y_val = X[kept], y[kept], X[held], y[held]
     mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
     if standardize and len(X):
-        mean, scale = X.mean(axis=0), X.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
+        mean, scale = standard_scale(X)
         X = (X - mean) / scale
         if X_test is not None:
             X_test = (np.asarray(X_test, dtype=np.float64) - mean) / scale
@@ -445,7 +451,7 @@ def fit_classifier(
         source,
         config,
         generator=g,
-        on_epoch=_until(on_epoch, stopping),
+        on_epoch=with_stopping(on_epoch, stopping),
         test_source=test_source,
         on_rows=on_rows,
         validation_source=validation,

@@ -33,7 +33,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .array_fit import StoppingRule
+from .array_fit import StoppingRule, standard_scale, with_stopping
 from .batches import TensorSource
 from .config import LABEL_MAX, TrainConfig, check_finite, check_int
 from .engines import make_engine
@@ -252,9 +252,7 @@ class _SGD(BaseEstimator):
         """Standardization from X (or none) and initial parameters N(0, 0.01²), b = 0, drawn from the seed."""
         d = X.shape[1]
         if self.standardize:
-            self._mean = X.mean(axis=0)
-            scale = X.std(axis=0)
-            self._scale = np.where(scale > 0, scale, 1.0)
+            self._mean, self._scale = standard_scale(X)
         else:
             self._mean, self._scale = np.zeros(d), np.ones(d)
         g = torch.Generator().manual_seed(seed)
@@ -286,14 +284,9 @@ class _SGD(BaseEstimator):
         b0 = torch.from_numpy(self._b.astype(np.float32))
         engine = make_engine(config, W0, b0)
         rule = StoppingRule(self.tol if stopping else None, self.n_iter_no_change)
-
-        def on_epoch(epoch: int, loss: float, **metrics: float) -> bool:
-            if validation is not None:
-                block = next(validation.blocks(shuffle=False))
-                loss = engine.evaluate(block)[0] / validation.num_rows
-            return rule(loss)
-
-        history = fit(engine, source, config, generator=g, on_epoch=on_epoch)
+        history = fit(  # the rule watches the loss on the rows held out, when there are
+            engine, source, config, generator=g, on_epoch=with_stopping(None, rule), validation_source=validation
+        )
         W, b = engine.parameters()
         self._W = np.asarray(W, dtype=np.float64).reshape(X.shape[1], -1)
         self._b = np.asarray(b, dtype=np.float64).reshape(-1)
