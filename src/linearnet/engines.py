@@ -66,6 +66,16 @@ class Engine(Protocol):
     def set_lr(self, lr: float) -> None:
         """Use this learning rate from the next step on (learning-rate schedules)."""
 
+    def accumulate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[list[np.ndarray], float]:
+        """The gradient of the loss *summed* over the rows (X, y), any number of them (none
+        included), at the current parameters, as float64 arrays (weights first), and that
+        summed loss; the parameters are left as they are. With :meth:`apply`, a step split
+        over processes (:class:`linearnet.distributed.DataParallel`)."""
+
+    def apply(self, grads: list[np.ndarray], rows: int) -> None:
+        """Take the step :meth:`train_block` takes for a batch of ``rows`` rows whose summed
+        gradient is ``grads`` (what :meth:`accumulate` returns, added over processes)."""
+
 
 class _AutogradEngine:
     """The batch loop shared by scratch and concise: each defines ``net``, ``_per_example`` and ``_step``."""
@@ -107,6 +117,21 @@ class _AutogradEngine:
     def set_lr(self, lr: float) -> None:
         self.lr = lr
 
+    def _trained(self) -> list[torch.Tensor]:
+        """The parameters, weights first."""
+        raise NotImplementedError
+
+    def accumulate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[list[np.ndarray], float]:
+        params = self._trained()
+        for p in params:
+            p.grad = None
+        total = self._per_example(self.net(X), y).sum()
+        total.backward()
+        grads = [p.grad.detach().to(torch.float64).numpy().copy() for p in params]  # type: ignore[union-attr]
+        for p in params:
+            p.grad = None
+        return grads, float(total.detach())
+
     def _penalty_scale(self, X) -> int:
         """Scale of λ·½‖W‖² added to the summed loss so that the step's gradient gains exactly λ·W."""
         return len(X) if self.mean else 1
@@ -129,6 +154,18 @@ class _ScratchStep(_AutogradEngine):
         total.backward()
         sgd(self.net.parameters(), self.lr, len(X) if self.mean else 1)
         return l.detach().mean()
+
+    def _trained(self) -> list[torch.Tensor]:
+        return list(self.net.parameters())
+
+    def apply(self, grads: list[np.ndarray], rows: int) -> None:
+        params = self._trained()
+        for p, g in zip(params, grads, strict=True):
+            p.grad = torch.from_numpy(g).to(p.dtype)
+        if self.wd:  # the gradient of the penalty _step adds to the summed loss
+            with torch.no_grad():
+                params[0].grad += (rows if self.mean else 1) * self.wd * params[0]  # type: ignore[operator]
+        sgd(params, self.lr, rows if self.mean else 1)
 
 
 class ScratchEngine(_ScratchStep):
@@ -216,6 +253,15 @@ class ConciseEngine(_AutogradEngine):
         l = l.detach()
         return l / len(X) if self.sum else l
 
+    def _trained(self) -> list[torch.Tensor]:
+        return [self.layer.weight, self.layer.bias]
+
+    def apply(self, grads: list[np.ndarray], rows: int) -> None:
+        for p, g in zip(self._trained(), grads, strict=True):  # the loss's reduction: a mean over the rows, or a sum
+            p.grad = torch.from_numpy(g if self.sum else g / rows).to(p.dtype)
+        self.trainer.step()  # with the weight decay of the weights' group
+        self.trainer.zero_grad()
+
     def parameters(self):
         layer = self.layer
         if self.classifier:
@@ -302,6 +348,16 @@ class FastEngine(_FastEngine):
         X, y = self._arrays(block)
         return float(self._fast.total_loss(X, y, self.w, self.b, *self.loss)), None
 
+    def accumulate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[list[np.ndarray], float]:
+        Xa, ya = np.ascontiguousarray(X.numpy()), y.reshape(-1).numpy()
+        g, rows = np.empty(len(self.w)), np.arange(len(Xa))
+        gb, total = self._fast._batch_gradient(Xa, ya, rows, 0, len(Xa), len(Xa), self.w, self.b, g, *self.loss)
+        return [g, np.array([gb])], float(total)
+
+    def apply(self, grads: list[np.ndarray], rows: int) -> None:
+        g, gb = grads
+        self.b = self._fast._step(self.w, g, float(gb[0]), 0.0, self.b, rows, self.lr, self.mean, self.wd)[0]
+
     def parameters(self):
         return self.w.tolist(), self.b
 
@@ -338,6 +394,18 @@ class FastSoftmaxEngine(_FastEngine):
         X, y = self._arrays(block)
         loss, right = self._fast.softmax_evaluate(X, y, self.W, self.b)
         return float(loss), float(right)
+
+    def accumulate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[list[np.ndarray], float]:
+        Xa, ya = np.ascontiguousarray(X.numpy()), y.reshape(-1).numpy()
+        q = len(self.b)
+        G, gb = np.zeros_like(self.W), np.zeros_like(self.b)
+        Z, R = np.empty((self._fast._ROWS, q)), np.empty((self._fast._ROWS, q), np.float32)
+        total = self._fast._softmax_gradient(Xa, ya, np.arange(len(Xa)), 0, len(Xa), self.W, self.b, G, gb, Z, R)
+        return [G.astype(np.float64), gb.astype(np.float64)], float(total)
+
+    def apply(self, grads: list[np.ndarray], rows: int) -> None:
+        G, gb = (np.ascontiguousarray(g, dtype=np.float32) for g in grads)
+        self._fast._softmax_step(self.W, self.b, G, gb, rows, self.lr, self.mean, self.wd)
 
     def parameters(self):
         return self.W.T.astype(np.float64).tolist(), self.b.astype(np.float64).tolist()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
-from .batches import TensorSource
+from .batches import BatchSource, TensorSource
 from .config import Experiment
-from .engines import make_engine
+from .engines import Engine, make_engine
 from .linear_regression import init_params
 from .presets import make_experiment
 from .synthetic import draw
 from .train import EpochCallback, History, RowsCallback, fit
+
+if TYPE_CHECKING:
+    from .distributed import Group
 
 __all__ = ["Result", "run", "run_experiment"]
 
@@ -57,6 +61,7 @@ def run_experiment(
     on_epoch: EpochCallback | None = None,
     record_steps: bool = False,
     on_rows: RowsCallback | None = None,
+    group: Group | None = None,
 ) -> Result:
     """Run ``experiment``; the seed fixes the data, the initial weights and every permutation.
 
@@ -64,14 +69,34 @@ def run_experiment(
     features, noise, initial weights, one permutation per epoch) whatever the
     implementation, so scratch, concise and fast follow the same trajectory. ``on_epoch`` and
     ``on_rows`` are :func:`~linearnet.train.fit`'s.
+
+    Given a ``group`` of processes (:func:`linearnet.distributed.group`), every process draws the
+    same data and they train data-parallel, each on its part of every batch: together they follow
+    the trajectory of one process.
     """
     spec, config = experiment.data, experiment.train
     g = torch.Generator().manual_seed(experiment.seed)
     true_w, X, y = draw(spec, g)
     w0, b0 = init_params(spec.dim, std=config.init_std, bias_std=config.init_bias_std, generator=g)
-    engine = make_engine(config, w0, b0)
-    source = TensorSource(X, y)
-    history = fit(engine, source, config, generator=g, on_epoch=on_epoch, record_steps=record_steps, on_rows=on_rows)
+    engine: Engine = make_engine(config, w0, b0)
+    source: BatchSource = TensorSource(X, y)
+    if group is not None and group.size > 1:
+        from .distributed import DataParallel, Replicated
+
+        source = Replicated(source, group.rank, group.size, config.batch_size)
+        engine = DataParallel(engine, group)
+    else:
+        group = None
+    history = fit(
+        engine,
+        source,
+        config,
+        generator=g,
+        on_epoch=on_epoch,
+        record_steps=record_steps,
+        on_rows=on_rows,
+        group=group,
+    )
     w, b = engine.parameters()
     return Result(experiment, history, w, b, true_w.tolist(), spec.true_b)
 

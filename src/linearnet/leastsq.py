@@ -37,11 +37,11 @@ from the QR-quality factor (error about cond(AD)·ε).
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -340,6 +340,37 @@ def _dd_augmented_residuals(A, b, c, x, r):
 # --- passes over the data ----------------------------------------------------------------
 
 Chunks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+_T = TypeVar("_T")
+
+
+class Group(Protocol):
+    """The processes a solve runs on together, each passing over its own share of the rows
+    (:class:`linearnet.distributed.Group`). Without one, a solve runs on this process alone."""
+
+    def everyone(self, part: Callable[[], _T]) -> list[_T]:
+        """Run ``part`` here and return every process's result, in rank order; when ``part``
+        raises ValueError or TypeError on any process, raise the lowest rank's on all of them."""
+        ...
+
+
+def _everyone(group: Group | None, part: Callable[[], _T]) -> list[_T]:
+    return [part()] if group is None else group.everyone(part)
+
+
+def _total(parts: list) -> np.ndarray:
+    """The sum of the processes' arrays, in rank order: the same numbers on every process."""
+    out = np.array(parts[0], dtype=np.float64, copy=True)
+    for part in parts[1:]:
+        out += part
+    return out
+
+
+def _dd_total(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of the processes' double-double (hi, lo) arrays, in rank order, in double-double."""
+    hi, lo = parts[0]
+    for h, l in parts[1:]:
+        hi, lo = _dd_add(hi, lo, h, l)
+    return hi, lo
 
 
 def _in_memory(X, y) -> Chunks:
@@ -368,48 +399,47 @@ def _pow2(x) -> np.ndarray:
 class _Pass:
     """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments."""
 
-    def __init__(self, chunks: Chunks, fit_intercept: bool):
-        with np.errstate(over="ignore", invalid="ignore"):  # sums that overflow are refused by name after the pass
-            self._sum(chunks, fit_intercept)
-
-    def _sum(self, chunks: Chunks, fit_intercept: bool) -> None:
-        passing = iter(chunks())
-        head = next(passing, None)
-        if head is None:
-            raise ValueError("the data have no rows")
-        p = head[0].shape[1]
-        k = p + fit_intercept
-        _check_gram_fits(k)
-        G, Aty, colsum = np.zeros((k, k)), np.zeros(k), np.zeros(p)
+    def __init__(self, chunks: Chunks, fit_intercept: bool, p: int, group: Group | None = None):
+        _check_gram_fits(p + fit_intercept)
+        parts = _everyone(group, lambda: self._sum(chunks, fit_intercept, p))
+        G, Aty, colsum = (_total([part[i] for part in parts]) for i in range(3))
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
-        for Xc, yc in itertools.chain([head], passing):
-            off = int(fit_intercept)
-            G[off:, off:] += Xc.T @ Xc
-            Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
-            Y2[:, 0] = yc
-            XtY2 = Xc.T @ Y2
-            colsum += XtY2[:, 1]
-            Aty[off:] += XtY2[:, 0]
-            if fit_intercept:
-                G[0, 0] += len(Xc)
-                G[0, 1:] += XtY2[:, 1]
-                G[1:, 0] += XtY2[:, 1]
-                Aty[0] += yc.sum()
-            # Chan et al.'s pairwise update of the mean and the centred sum of squares
-            m = len(yc)
-            if m:
-                c_mean = float(yc.mean())
-                c_m2 = float(((yc - c_mean) ** 2).sum())
-                total = n + m
-                delta = c_mean - y_mean
-                y_m2 += c_m2 + delta * delta * n * m / total
-                y_mean += delta * m / total
-                yty += float(yc @ yc)
-                n = total
+        for part in parts:  # each process's mean and centred sum of squares of y, merged as chunks are
+            n, y_mean, y_m2 = _merge_moments(n, y_mean, y_m2, *part[3:6])
+            yty += part[6]
+        if n == 0:
+            raise ValueError("the data have no rows")
         self.G, self.Aty, self.n = G, Aty, n
         self.colsum = colsum
         self.tss_centered, self.tss_uncentered = y_m2, yty
         self.fit_intercept = fit_intercept
+
+    @staticmethod
+    def _sum(chunks: Chunks, fit_intercept: bool, p: int) -> tuple:
+        """This process's sums: (G, Aᵀy, column sums, rows, y's mean, its centred sum of squares, yᵀy)."""
+        k = p + fit_intercept
+        G, Aty, colsum = np.zeros((k, k)), np.zeros(k), np.zeros(p)
+        n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
+        with np.errstate(over="ignore", invalid="ignore"):  # sums that overflow are refused by name after the pass
+            for Xc, yc in chunks():
+                off = int(fit_intercept)
+                G[off:, off:] += Xc.T @ Xc
+                Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
+                Y2[:, 0] = yc
+                XtY2 = Xc.T @ Y2
+                colsum += XtY2[:, 1]
+                Aty[off:] += XtY2[:, 0]
+                if fit_intercept:
+                    G[0, 0] += len(Xc)
+                    G[0, 1:] += XtY2[:, 1]
+                    G[1:, 0] += XtY2[:, 1]
+                    Aty[0] += yc.sum()
+                m = len(yc)
+                if m:
+                    c_mean = float(yc.mean())
+                    n, y_mean, y_m2 = _merge_moments(n, y_mean, y_m2, m, c_mean, float(((yc - c_mean) ** 2).sum()))
+                    yty += float(yc @ yc)
+        return G, Aty, colsum, n, y_mean, y_m2, yty
 
     def finite(self) -> bool:
         return bool(np.isfinite(self.G).all() and np.isfinite(self.Aty).all() and math.isfinite(self.tss_uncentered))
@@ -427,14 +457,28 @@ class _Pass:
         return self.n - float((d * self.colsum) @ z) <= 1e-9 * self.n
 
 
-def _max_abs(chunks: Chunks, p: int) -> tuple[np.ndarray, float]:
+def _merge_moments(n: int, mean: float, m2: float, m: int, c_mean: float, c_m2: float) -> tuple[int, float, float]:
+    """Chan et al.'s pairwise update: the count, mean and centred sum of squares of two parts together."""
+    if m == 0:
+        return n, mean, m2
+    total = n + m
+    delta = c_mean - mean
+    return total, mean + delta * m / total, m2 + c_m2 + delta * delta * n * m / total
+
+
+def _max_abs(chunks: Chunks, p: int, group: Group | None = None) -> tuple[np.ndarray, float]:
     """The largest |value| of each column of X and of y, in one pass."""
-    x_max, y_max = np.zeros(p), 0.0
-    for Xc, yc in chunks():
-        if len(yc):
-            x_max = np.maximum(x_max, np.abs(Xc).max(axis=0))
-            y_max = max(y_max, float(np.abs(yc).max()))
-    return x_max, y_max
+
+    def part() -> tuple[np.ndarray, float]:
+        x_max, y_max = np.zeros(p), 0.0
+        for Xc, yc in chunks():
+            if len(yc):
+                x_max = np.maximum(x_max, np.abs(Xc).max(axis=0))
+                y_max = max(y_max, float(np.abs(yc).max()))
+        return x_max, y_max
+
+    parts = _everyone(group, part)
+    return np.max([x for x, _ in parts], axis=0), max(y for _, y in parts)
 
 
 def _design(Xc, fit_intercept, dtype=np.float64):
@@ -445,9 +489,22 @@ def _design(Xc, fit_intercept, dtype=np.float64):
 
 
 def _residual_pass(
-    chunks: Chunks, z: np.ndarray, d: np.ndarray, fit_intercept: bool, extended: bool, gradient: bool = True
+    chunks: Chunks,
+    z: np.ndarray,
+    d: np.ndarray,
+    fit_intercept: bool,
+    extended: bool,
+    gradient: bool = True,
+    group: Group | None = None,
 ):
     """(AD)ᵀr (if ``gradient``) and rᵀr for r = y − ADz, summed in double-double if ``extended``, else in float64."""
+    parts = _everyone(group, lambda: _residual_part(chunks, z, d, fit_intercept, extended, gradient))
+    g, gl = _dd_total([(g, gl) for g, gl, _ in parts])
+    return g + gl, math.fsum(rss for _, _, rss in parts)
+
+
+def _residual_part(chunks: Chunks, z: np.ndarray, d: np.ndarray, fit_intercept: bool, extended: bool, gradient: bool):
+    """This process's (AD)ᵀr as a (hi, lo) pair and its rᵀr."""
     g, gl = np.zeros(len(z)), np.zeros(len(z))
     rss = 0.0
     beta = d * z  # exact: d holds powers of two
@@ -469,7 +526,7 @@ def _residual_pass(
                 if fit_intercept:
                     g[0] += d[0] * r.sum()
             rss += float(r @ r)
-    return g + gl, rss
+    return g, gl, rss
 
 
 # --- the solvers -------------------------------------------------------------------------
@@ -525,9 +582,9 @@ def _refine(correction, x, tol, measure=lambda v: v):
     return x, steps
 
 
-def _refine_seminormal(chunks, z, R, d, fit_intercept, extended, tol):
+def _refine_seminormal(chunks, z, R, d, fit_intercept, extended, tol, group=None):
     """Iterative refinement z += R⁻¹R⁻ᵀ (AD)ᵀr of the scaled coefficients, a pass over the data per step."""
-    return _refine(lambda v: _solve_r(R, _residual_pass(chunks, v, d, fit_intercept, extended)[0]), z, tol)
+    return _refine(lambda v: _solve_r(R, _residual_pass(chunks, v, d, fit_intercept, extended, group=group)[0]), z, tol)
 
 
 def _refine_normal(G, rhs, R, x, tol, measure=lambda v: v):
@@ -565,7 +622,7 @@ def _augmented(As, Q, R, b, c, x, r, tol, measure=lambda v: v):
     return xr[:k], xr[k:], steps
 
 
-def _refine_factor(chunks, R, d, fit_intercept):
+def _refine_factor(chunks, R, d, fit_intercept, group=None):
     """The second step of CholeskyQR2: R ← chol(QᵀQ)·R with Q = ADR⁻¹, one pass over the data.
 
     R from the Cholesky factor of the float64 Gram matrix is off by about cond(AD)²·ε; after
@@ -575,21 +632,30 @@ def _refine_factor(chunks, R, d, fit_intercept):
     from scipy.linalg.blas import dsyrk
 
     k = len(R)
-    G2 = np.zeros((k, k), order="F")  # its upper triangle
-    for Xc, _ in chunks():
-        Qt = solve_triangular(R, (_design(Xc, fit_intercept) * d).T, trans="T")  # (ADR⁻¹)ᵀ, Fortran order
-        G2 = dsyrk(1.0, Qt, beta=1.0, c=G2, overwrite_c=True)
+
+    def part() -> np.ndarray:
+        G2 = np.zeros((k, k), order="F")  # its upper triangle
+        for Xc, _ in chunks():
+            Qt = solve_triangular(R, (_design(Xc, fit_intercept) * d).T, trans="T")  # (ADR⁻¹)ᵀ, Fortran order
+            G2 = dsyrk(1.0, Qt, beta=1.0, c=G2, overwrite_c=True)
+        return G2
+
+    G2 = _total(_everyone(group, part))
     return _cholesky_upper(np.triu(G2) + np.triu(G2, 1).T) @ R
 
 
-def _tsqr(chunks, d, fit_intercept):
-    """R of the QR factorisation of AD from stacked chunk factors (memory: one chunk)."""
-    R = None
-    for Xc, _ in chunks():
-        A = _design(Xc, fit_intercept) * d
-        stacked = A if R is None else np.vstack([R, A])
-        R = np.linalg.qr(stacked, mode="r")
-    return R
+def _tsqr(chunks, d, fit_intercept, group=None):
+    """R of the QR factorisation of AD from stacked chunk factors (memory: one chunk); across
+    processes, the QR of their factors stacked in rank order."""
+
+    def part() -> np.ndarray:
+        R = np.zeros((0, len(d)))
+        for Xc, _ in chunks():
+            R = cast(np.ndarray, np.linalg.qr(np.vstack([R, _design(Xc, fit_intercept) * d]), mode="r"))
+        return R
+
+    parts = _everyone(group, part)
+    return parts[0] if len(parts) == 1 else np.linalg.qr(np.vstack(parts), mode="r")
 
 
 def _rank_and_nullspace(Rs, n):
@@ -675,13 +741,22 @@ def solve(X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_de
 
 
 def solve_chunks(
-    chunks: Chunks, feature_names: list[str], *, fit_intercept: bool = True, allow_rank_deficient: bool = False
+    chunks: Chunks,
+    feature_names: list[str],
+    *,
+    fit_intercept: bool = True,
+    allow_rank_deficient: bool = False,
+    group: Group | None = None,
 ) -> OLSResult:
     """:func:`solve` over data that arrive in chunks: ``chunks()`` starts a new pass each call.
 
-    Each pass reads the data once; memory holds one chunk and a few k × k matrices.
+    Each pass reads the data once; memory holds one chunk and a few k × k matrices. Given a
+    ``group`` (:func:`linearnet.distributed.group`), each process passes over its own share of
+    the rows and the processes combine their sums and factors: every one of them returns the
+    solution of all the rows, with the same path, checks and messages as one process would.
     """
-    return _solve(_Problem(chunks, list(feature_names), fit_intercept, memory=None), allow_rank_deficient)
+    problem = _Problem(chunks, list(feature_names), fit_intercept, memory=None, group=group)
+    return _solve(problem, allow_rank_deficient)
 
 
 @dataclass
@@ -697,6 +772,7 @@ class _Problem:
     feature_names: list[str]
     fit_intercept: bool
     memory: tuple[np.ndarray, np.ndarray] | None  # (X, y) when the data are in memory
+    group: Group | None = None  # the processes sharing the rows (None: this one holds them all)
     first: _Pass = field(init=False)  # Gram matrix, Aᵀy and y's moments
     d: np.ndarray = field(init=False)  # column scaling D: powers of two nearest 1 / column norms
     unit: np.ndarray = field(init=False)  # coefficient j of the data = coefficient j solved for · unit[j]
@@ -704,7 +780,7 @@ class _Problem:
     y_unit: float = field(init=False)  # y of the data = y solved for · y_unit
 
     def __post_init__(self):
-        self.first = _Pass(self.chunks, self.fit_intercept)
+        self.first = _Pass(self.chunks, self.fit_intercept, len(self.feature_names), self.group)
         k = len(self.names)
         self.unit, self.col_unit, self.y_unit = np.ones(k), np.ones(k), 1.0
         if self.first.finite() and self.first.underflows():
@@ -714,7 +790,7 @@ class _Problem:
 
     def _rescale(self):
         off = int(self.fit_intercept)
-        x_max, y_max = _max_abs(self.chunks, len(self.feature_names))
+        x_max, y_max = _max_abs(self.chunks, len(self.feature_names), self.group)
         x_scale = np.ldexp(1.0, -np.frexp(x_max)[1])  # largest |value| in [½, 1); 1 for a column of zeros
         y_scale = float(np.ldexp(1.0, -np.frexp(y_max)[1]))
         if self.memory is not None:
@@ -723,7 +799,7 @@ class _Problem:
             self.chunks = _in_memory(*self.memory)
         else:
             self.chunks = _scaled_chunks(self.chunks, x_scale, y_scale)
-        self.first = _Pass(self.chunks, self.fit_intercept)
+        self.first = _Pass(self.chunks, self.fit_intercept, len(self.feature_names), self.group)
         self.col_unit[off:] = x_scale
         self.y_unit = 1.0 / y_scale
         self.unit = self.col_unit * self.y_unit  # β_data = β_solved · col_unit / y_scale
@@ -781,7 +857,7 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
             R = np.linalg.qr(As, mode="r")
     else:
         method = "tsqr"
-        R = _tsqr(p.chunks, d, p.fit_intercept)
+        R = _tsqr(p.chunks, d, p.fit_intercept, p.group)
 
     factor = _Factor(R, *_rank_and_nullspace(R, n))
     if factor.rank < k or n < k:
@@ -792,7 +868,7 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
     steps = 0
     # small problems (n·k² ≤ _DD_WORK): the Gram matrix summed in double-double, to refine the covariance
     # (and the Cholesky path's coefficients) against, at O(k³) per step instead of a pass over the data
-    normal = _dd_normal_equations(p.chunks, d, p.fit_intercept) if small and method != "qr-augmented" else None
+    normal = _dd_normal_equations(p.chunks, d, p.fit_intercept, p.group) if small and method != "qr-augmented" else None
     if Q is not None:  # in memory, and small or ill-conditioned: the augmented system, refined from the data
         assert p.memory is not None
         from scipy.linalg import solve_triangular
@@ -804,15 +880,15 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
     else:
         z = _solve_r(R, d * first.Aty)
         if method != "cholesky":  # R from QR: the semi-normal equations, residuals of the data in double-double
-            z, steps = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, True, tol)
+            z, steps = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, True, tol, p.group)
         elif normal is not None:
             z, steps = _refine_normal(normal[0], normal[1], R, z, tol)
         else:  # large data on the fast path
             if scaled_cond > 30:  # the Cholesky factor is off by cond²·ε: refine it (CholeskyQR2)
-                R = _refine_factor(p.chunks, R, d, p.fit_intercept)
+                R = _refine_factor(p.chunks, R, d, p.fit_intercept, p.group)
             # the error of the normal equations, about cond²·ε·max|z|, relative to the smallest coefficient
             if scaled_cond > 30 or scaled_cond**2 * _EPS * np.abs(z).max() > 1e-12 * np.abs(z).min():
-                z, steps = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, False, tol)
+                z, steps = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, False, tol, p.group)
     C = _inverse_gram(R)  # (AD)ᵀ(AD) = RᵀR, so (AᵀA)⁻¹ = D R⁻¹R⁻ᵀ D
     if normal is not None:
         C = _refine_normal(normal[0], (np.eye(k), np.zeros((k, k))), R, C, tol, np.diagonal)[0]
@@ -832,15 +908,20 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
     return _finish(p, factor, d * z, C * np.outer(d, d), method, steps, extended)
 
 
-def _dd_normal_equations(chunks: Chunks, d: np.ndarray, fit_intercept: bool):
+def _dd_normal_equations(chunks: Chunks, d: np.ndarray, fit_intercept: bool, group: Group | None = None):
     """(AD)ᵀ(AD) and (AD)ᵀy summed in double-double, one pass: ((hi, lo), (hi, lo))."""
     k = len(d)
-    Gh, Gl, bh, bl = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k), np.zeros(k)
-    for Xc, yc in chunks():
-        (gh, gl), (ch, cl) = _dd_gram(_design(Xc, fit_intercept) * d, yc)
-        Gh, Gl = _dd_add(Gh, Gl, gh, gl)
-        bh, bl = _dd_add(bh, bl, ch, cl)
-    return (Gh, Gl), (bh, bl)
+
+    def part():
+        Gh, Gl, bh, bl = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k), np.zeros(k)
+        for Xc, yc in chunks():
+            (gh, gl), (ch, cl) = _dd_gram(_design(Xc, fit_intercept) * d, yc)
+            Gh, Gl = _dd_add(Gh, Gl, gh, gl)
+            bh, bl = _dd_add(bh, bl, ch, cl)
+        return (Gh, Gl), (bh, bl)
+
+    parts = _everyone(group, part)
+    return _dd_total([G for G, _ in parts]), _dd_total([b for _, b in parts])
 
 
 def _min_norm(p: _Problem, factor: _Factor) -> OLSResult:
@@ -883,7 +964,7 @@ def _finish(p: _Problem, factor: _Factor, beta, cov_unscaled, method: str, steps
     """
     from scipy import stats
 
-    _, rss = _residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False)
+    _, rss = _residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False, group=p.group)
     n, rank, first = p.n, factor.rank, p.first
     df = n - rank
     sigma2 = rss / df if df > 0 else math.nan

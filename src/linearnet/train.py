@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from .batches import BatchSource
@@ -88,9 +89,20 @@ class RowsCallback(Protocol):
     def __call__(self, done: int, total: int) -> object: ...
 
 
-def _evaluate(engine: Engine, source: BatchSource, *, enough: int | None = None) -> tuple[float, float | None]:
+class Summing(Protocol):
+    """Processes training together (:class:`linearnet.distributed.Group`): each holds some of the rows."""
+
+    def all_sum(self, values: np.ndarray) -> np.ndarray:
+        """Every process's ``values`` added up, on every process."""
+        ...
+
+
+def _evaluate(
+    engine: Engine, source: BatchSource, *, enough: int | None = None, group: Summing | None = None
+) -> tuple[float, float | None]:
     """Mean loss and accuracy (None for regression) over every row of ``source``, or over its
-    first blocks once they hold ``enough`` rows (a source read from a file: not a whole pass)."""
+    first blocks once they hold ``enough`` rows (a source read from a file: not a whole pass);
+    given a ``group``, over the rows of every process's source."""
     loss, right, classifier, rows = 0.0, 0.0, False, 0
     for block in source.blocks(shuffle=False):
         block_loss, block_right = engine.evaluate(block)
@@ -101,6 +113,8 @@ def _evaluate(engine: Engine, source: BatchSource, *, enough: int | None = None)
             classifier = True
         if enough is not None and rows >= enough:
             break
+    if group is not None:  # a process may hold no rows, and then no opinion on whether this is a classifier
+        loss, right, rows, classifier = group.all_sum(np.array([loss, right, rows, classifier], np.float64)).tolist()
     return loss / rows, (right / rows if classifier else None)
 
 
@@ -115,6 +129,7 @@ def fit(
     record_steps: bool = False,
     on_rows: RowsCallback | None = None,
     validation_source: BatchSource | None = None,
+    group: Summing | None = None,
 ) -> History:
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
@@ -134,6 +149,9 @@ def fit(
     ``PROGRESS_PARTS`` slices of its permutation, each a whole number of batches: the batches,
     the steps and so the losses and parameters are exactly those of an uncut epoch.
 
+    Given a ``group``, the engine and sources are this process's part of a run over several
+    (:class:`linearnet.distributed.DataParallel`): losses and accuracies are over every process's rows.
+
     Raises:
         DivergedError: the loss became inf or NaN, or grew past ``DIVERGENCE_FACTOR`` times
             the loss before training; raised at the end of that epoch.
@@ -142,7 +160,7 @@ def fit(
     """
     history = History()
     start = time.perf_counter()
-    before = _evaluate(engine, source, enough=YARDSTICK_ROWS)[0]  # the yardstick of divergence
+    before = _evaluate(engine, source, enough=YARDSTICK_ROWS, group=group)[0]  # the yardstick of divergence
     if not abs(before) <= _F32_MAX:
         raise ValueError(
             f"the loss is {before} before training, at the initial weights: the data (or the initial "
@@ -171,7 +189,7 @@ def fit(
         if not math.isfinite(running):
             loss, accuracy = running / max(batches, 1), None
         else:
-            loss, accuracy = _evaluate(engine, source)
+            loss, accuracy = _evaluate(engine, source, group=group)
             if config.report == "running":
                 loss = running / max(batches, 1)
         if not abs(loss) <= _F32_MAX:  # NaN, or inf in the float32 the engines compute in
@@ -184,12 +202,12 @@ def fit(
             history.train_acc.append(accuracy)
             metrics["train_acc"] = accuracy
             if test_source is not None:
-                test_acc = _evaluate(engine, test_source)[1]
+                test_acc = _evaluate(engine, test_source, group=group)[1]
                 assert test_acc is not None  # the engine is a classifier: it counts right answers
                 history.test_acc.append(test_acc)
                 metrics["test_acc"] = test_acc
         if validation_source is not None:
-            history.val_loss.append(_evaluate(engine, validation_source)[0])
+            history.val_loss.append(_evaluate(engine, validation_source, group=group)[0])
             metrics["val_loss"] = history.val_loss[-1]
         if on_epoch is not None and on_epoch(epoch, loss, **metrics) is True:
             break

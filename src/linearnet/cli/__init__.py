@@ -15,11 +15,12 @@ import sys
 
 from .. import __version__
 from . import bench, plot, predict, presets, solve, train
-from .common import Parser, UsageError
+from .common import Parser, UsageError, launched_rank
 
 __all__ = ["main", "build_parser"]
 
 COMMANDS = (train, solve, predict, bench, plot, presets)
+DISTRIBUTED = ("train", "solve")  # the commands that run as several processes under a launcher such as torchrun
 
 
 def build_parser() -> Parser:
@@ -64,9 +65,40 @@ def _on_termination(handler) -> dict:
     return {s: signal.signal(s, handler) for s in TERMINATING if signal.getsignal(s) == signal.SIG_DFL}
 
 
+def _join(args, rank: int):
+    """Join the other processes a launcher started; on all but rank 0, stdout and notes go nowhere."""
+    if args.command not in DISTRIBUTED:
+        raise UsageError(
+            f"linearnet {args.command}",
+            "runs in one process: start it without torchrun (train and solve run in several)",
+        )
+    from ..distributed import DEFAULT_TIMEOUT, group
+
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError(f"linearnet {args.command}", f"--timeout must be a number of seconds > 0, got {args.timeout}")
+    joined = group(timeout=args.timeout or DEFAULT_TIMEOUT)
+    if rank:
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # closed when main ends
+    return joined
+
+
+def _failed(exc, rank: int | None) -> bool:
+    """Whether this process should print the failure ``exc``: in a distributed run, what every process
+    raised alike is said by rank 0, and a process that stopped answering by the lowest one still answering."""
+    if rank is None:
+        return True
+    quiet = getattr(exc, "quiet", None)
+    if quiet is not None:
+        return rank == min(set(range(rank + 1)) - set(quiet))
+    return rank == 0 or not getattr(exc, "everyone", False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     previous = _on_termination(_terminate)
+    rank = launched_rank()
+    joined = None
+    stdout, stderr = sys.stdout, sys.stderr
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -74,10 +106,22 @@ def main(argv: list[str] | None = None) -> int:
                 "linearnet",
                 "a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)",
             )
+        if rank is not None:
+            joined = _join(args, rank)
+        args.group = joined
         return args.handler(args)
     except UsageError as exc:
-        print(exc, file=sys.stderr)
+        if rank is None or rank == 0 or (joined is not None and not exc.everyone):
+            print(exc, file=stderr)
         return 2
+    except RuntimeError as exc:  # another process of a distributed run died or stopped answering
+        from ..distributed import ProcessFailed
+
+        if not isinstance(exc, ProcessFailed):
+            raise
+        if _failed(exc, rank):
+            print(f"linearnet {args.command}: error: {exc}", file=stderr)
+        return 1
     except KeyboardInterrupt:
         print("linearnet: interrupted", file=sys.stderr)
         return 130
@@ -94,3 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if joined is not None:
+            joined.close()
+        if sys.stdout is not stdout:  # a process of a distributed run other than rank 0
+            sys.stdout.close()
+            sys.stdout, sys.stderr = stdout, stderr

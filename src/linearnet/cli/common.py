@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import os
 import re
 import sys
 import time
@@ -46,6 +47,8 @@ T = TypeVar("T")
 class UsageError(Exception):
     """A user error: printed as one line ``<prog>: error: <message>``, exit code 2."""
 
+    everyone = False  # raised alike by every process of a distributed run (rank 0 alone need say it)
+
     def __init__(self, prog: str, message):
         super().__init__(f"{prog}: error: {message}")
 
@@ -61,7 +64,9 @@ def refused(prog: str) -> Iterator[None]:
     try:
         yield
     except (ValueError, TypeError) as exc:
-        raise UsageError(prog, exc) from None
+        error = UsageError(prog, exc)
+        error.everyone = getattr(exc, "everyone", False)  # raised alike by every process of a distributed run
+        raise error from None
 
 
 # --- argument types ---------------------------------------------------------------------
@@ -191,6 +196,53 @@ def table_options(args) -> dict:
     if hasattr(args, "missing"):
         options["missing"] = args.missing or "error"
     return options
+
+
+def launched_rank() -> int | None:
+    """This process's rank when a launcher (torchrun, Slurm) started it as one of several; else None."""
+    try:
+        return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
+    except ValueError:
+        return None
+
+
+def add_timeout_flag(parser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=number,
+        default=None,
+        metavar="SECONDS",
+        help="under torchrun (or another launcher): how long a process waits for the others before it gives up "
+        "and names the one that stopped answering (default 300)",
+    )
+
+
+def shared_chunks(group, path, **options):
+    """:func:`linearnet.tables.table_chunks` of this process's share of ``path``, in a distributed run.
+
+    Every process opens its share; an error on any (a file missing on one machine) is raised on
+    all, the lowest rank's; and every process must find the columns rank 0 found, or all stop.
+    """
+    from ..tables import table_chunks
+
+    opened = []
+
+    def part():
+        opened.append(table_chunks(path, share=(group.rank, group.size), **options))
+        chunks, features = opened[0]
+        return features, chunks.target_name
+
+    found = group.everyone(part)
+    for rank, columns in enumerate(found):
+        if columns != found[0]:
+            error = ValueError(
+                f"{path}: process {rank} reads the columns {', '.join(columns[0])} (target {columns[1]}) where "
+                f"process 0 reads {', '.join(found[0][0])} (target {found[0][1]}): every machine must see the same "
+                f"files"
+            )
+            error.everyone = True  # type: ignore[attr-defined]
+            raise error
+    return opened[0]
 
 
 def note(prog: str, text: str) -> None:

@@ -10,6 +10,7 @@ from .common import (
     UsageError,
     add_memory_flag,
     add_table_flags,
+    add_timeout_flag,
     check_out,
     chunk_note,
     names,
@@ -17,6 +18,7 @@ from .common import (
     reading_bar,
     refused,
     save_model,
+    shared_chunks,
     table_options,
     whole,
 )
@@ -60,6 +62,7 @@ def add_parser(commands) -> None:
     )
     add_table_flags(solve)
     add_memory_flag(solve)
+    add_timeout_flag(solve)
     solve.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     solve.add_argument("--out", metavar="MODEL", help="write the model file (the table is printed too)")
     solve.set_defaults(handler=run)
@@ -86,10 +89,26 @@ def run(args) -> int:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
     from ..tables import read_table, table_chunks
 
+    group = args.group
+    if group is not None and args.formula is not None:
+        raise UsageError(
+            PROG, "--formula reads a file whole, in one process: name --target and --features under torchrun"
+        )
     with refused(PROG):
         why = None if args.formula is not None or args.chunk_rows is not None else chunk_note(args, args.data)
-        stream = args.chunk_rows is not None or why is not None  # a formula reads the file whole
-        if stream:
+        stream = args.chunk_rows is not None or why is not None or group is not None  # a formula reads the file whole
+        if group is not None:  # each process its share, in chunks
+            why = None
+            chunks, features = shared_chunks(
+                group,
+                args.data,
+                target=args.target,
+                features=args.features,
+                chunk_rows=args.chunk_rows or CHUNK_ROWS,
+                **table_options(args),
+            )
+            notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
+        elif stream:
             chunks, features = table_chunks(
                 args.data,
                 target=args.target,
@@ -117,6 +136,7 @@ def run(args) -> int:
                         features,
                         fit_intercept=not args.no_intercept,
                         allow_rank_deficient=args.allow_rank_deficient,
+                        group=group,
                     )
             else:
                 result = solve(
@@ -131,12 +151,17 @@ def run(args) -> int:
         if not message.startswith(f"{args.data}:"):  # about the design: say which file
             message = f"{args.data}: {message}"
         raise UsageError(PROG, message) from None
-    if stream and chunks.dropped_note:  # known once a pass has read the file
+    if group is not None:  # every process's rows dropped, in rank order: the file's order
+        dropped = group.everyone(lambda: chunks.dropped_rows)
+        if any(dropped):
+            notes.append(f"{sum(dropped):,} rows with a missing value were dropped (missing='drop')")
+            note(PROG, notes[-1])
+    elif stream and chunks.dropped_note:  # known once a pass has read the file
         notes = [*notes, chunks.dropped_note]
         note(PROG, chunks.dropped_note)
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
-    if args.out:
+    if args.out and (group is None or group.rank == 0):
         model = result.to_model(target=args.target, data=args.data, table=None if stream else table)
         save_model(PROG, model, args.out, announce=False)
     if args.json:

@@ -1,0 +1,323 @@
+"""Several processes, one fit: torch.distributed, as ``torchrun`` (or Slurm, or any launcher that
+sets ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT``) starts them.
+
+Each process reads its own share of the rows (:func:`linearnet.tables.table_chunks` with
+``share=``) and the processes combine what they found:
+
+- the exact solve (:func:`linearnet.leastsq.solve_chunks` with ``group=``) gathers each pass's
+  sums and triangular factors and adds or stacks them in rank order, in double-double where the
+  single-process solve sums in double-double: every process gets the same numbers, and the path,
+  checks and messages of one process reading every row;
+- minibatch SGD (:class:`DataParallel`) is data-parallel as ``DistributedDataParallel`` does it:
+  each step every process computes the summed gradient of its part of the global batch, the
+  sums are all-reduced, and every process takes the same step.
+
+The backend is gloo (CPUs). Every wait is bounded by the group's timeout: a process that dies
+or stops answering makes the others raise :class:`ProcessFailed`, naming it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from .batches import BatchSource, Block
+from .config import check_int
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Group",
+    "ProcessFailed",
+    "DataParallel",
+    "Replicated",
+    "Shared",
+    "launched",
+    "group",
+    "local_batch",
+]
+
+DEFAULT_TIMEOUT = 300.0  # seconds a process waits for the others before it gives up
+_BEAT = 0.5  # seconds between a process's heartbeats in the rendezvous store
+_T = TypeVar("_T")
+
+
+class ProcessFailed(RuntimeError):
+    """Another process died or stopped answering: nothing of this run should be kept. ``quiet``: the
+    ranks of the processes that stopped answering, where known."""
+
+    def __init__(self, message: str, quiet: list[int] | None = None):
+        super().__init__(message)
+        self.quiet = quiet or []
+
+
+def launched() -> bool:
+    """Whether a launcher started this process as one of several (``WORLD_SIZE`` above 1)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        return False
+
+
+class Group:
+    """The processes of one run, and the collectives linearnet needs of them.
+
+    ``rank`` (0 … ``size`` − 1) says which process this is; rank 0 prints and writes. Made by
+    :func:`group`; one process alone is ``Group.alone()``, whose collectives return at once.
+    """
+
+    def __init__(self, rank: int, size: int, timeout: float, store: Any = None):
+        self.rank, self.size, self.timeout = rank, size, timeout
+        self._store = store
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        if store is not None:
+            self._beat = threading.Thread(target=self._heartbeat, name="linearnet-heartbeat", daemon=True)
+            self._beat.start()
+
+    @classmethod
+    def alone(cls) -> Group:
+        return cls(0, 1, DEFAULT_TIMEOUT)
+
+    # --- faults ------------------------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        key = f"linearnet/beat/{self.rank}"
+        while not self._stop.wait(_BEAT):
+            try:
+                self._store.add(key, 1)
+            except Exception:  # the store's host is gone: the collectives will say so
+                return
+
+    def _beats(self) -> list[int | None]:
+        out: list[int | None] = []
+        for r in range(self.size):
+            try:
+                out.append(int(self._store.add(f"linearnet/beat/{r}", 0)))
+            except Exception:
+                out.append(None)
+        return out
+
+    def _failed(self, exc: BaseException) -> ProcessFailed:
+        """What to say when a collective failed: which processes stopped beating, by the store's word."""
+        if self._store is None:  # pragma: no cover - one process has no collectives to fail
+            return ProcessFailed(str(exc))
+        before = self._beats()
+        time.sleep(3 * _BEAT)
+        after = self._beats()
+        if all(b is None for b in after):
+            quiet, who = [0], "process 0, which holds the rendezvous store,"
+        else:
+            quiet = [r for r in range(self.size) if r != self.rank and (after[r] is None or after[r] == before[r])]
+            if quiet:
+                who = " and ".join(f"process {r}" for r in quiet) + f" (of {self.size})"
+            else:
+                who = f"another of the {self.size} processes"
+        return ProcessFailed(
+            f"{who} stopped answering (process {self.rank} waited at most {self.timeout:g} s, the --timeout); "
+            f"nothing was written",
+            quiet,
+        )
+
+    @contextlib.contextmanager
+    def _collective(self) -> Iterator[None]:
+        try:
+            yield
+        except RuntimeError as exc:  # gloo: a timeout, or a connection a process that died closed
+            raise self._failed(exc) from None
+
+    # --- collectives -------------------------------------------------------------------------
+
+    def everyone(self, part: Callable[[], _T]) -> list[_T]:
+        """Run ``part`` here and return every process's result, in rank order.
+
+        When ``part`` raises ValueError or TypeError on any process (a bad value in its share of a
+        file), every process raises the lowest rank's: the first error in the data's order, the one
+        a single process reading every row would meet first.
+        """
+        try:
+            mine: tuple[BaseException | None, Any] = (None, part())
+        except (ValueError, TypeError) as exc:
+            mine = (type(exc)(str(exc)), None)
+        parts: list[Any] = [mine]
+        if self.size > 1:
+            import torch.distributed as dist
+
+            parts = [None] * self.size
+            with self._collective():
+                dist.all_gather_object(parts, mine)
+        for error, _ in parts:
+            if error is not None:
+                error.everyone = True  # every process raises the same: rank 0 alone need say it
+                raise error
+        return [value for _, value in parts]
+
+    def all_sum(self, values: np.ndarray) -> np.ndarray:
+        """The elementwise sum of every process's float64 ``values`` (summed in place): an SGD step's all-reduce."""
+        if self.size > 1:
+            import torch.distributed as dist
+
+            with self._collective():
+                dist.all_reduce(torch.from_numpy(values))
+        return values
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.size > 1:
+            import torch.distributed as dist
+
+            with contextlib.suppress(Exception):
+                dist.destroy_process_group()
+
+
+def group(timeout: float = DEFAULT_TIMEOUT) -> Group:
+    """Join the processes a launcher started (gloo, the launcher's ``MASTER_ADDR``:``MASTER_PORT``),
+    or, when none did, this process alone. Every collective waits at most ``timeout`` seconds."""
+    if not launched():
+        return Group.alone()
+    import torch.distributed as dist
+    from torch.distributed import distributed_c10d
+
+    if not dist.is_initialized():
+        dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout))
+    return Group(dist.get_rank(), dist.get_world_size(), timeout, distributed_c10d._get_default_store())
+
+
+# --- data-parallel SGD -----------------------------------------------------------------------
+
+
+def local_batch(batch_size: int, rank: int, size: int) -> int:
+    """This process's part of a global batch of ``batch_size`` rows: the parts differ by at most one row."""
+    return batch_size * (rank + 1) // size - batch_size * rank // size
+
+
+class Shared:
+    """A process's own share of the rows (a :class:`BatchSource` over them), each epoch in its own
+    order, ending with an empty block: there the process, done with its rows, keeps stepping
+    with the others until every process is done (a share may hold fewer batches than another's)."""
+
+    def __init__(self, source: BatchSource):
+        self.source = source
+        self.num_rows, self.num_features = source.num_rows, source.num_features  # this process's rows
+
+    def blocks(
+        self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
+    ) -> Iterator[Block]:
+        yield from self.source.blocks(shuffle=shuffle, generator=generator, block_rows=block_rows)
+        if shuffle:
+            empty = torch.empty(0, self.num_features)
+            yield Block(empty, torch.empty(0, 1), None)
+
+
+class Replicated:
+    """Every row on every process: each epoch's permutation is drawn from the same generator on
+    all of them, and this process visits its part of each global batch: together they step
+    through exactly the batches one process would."""
+
+    def __init__(self, source: Any, rank: int, size: int, batch_size: int):
+        self.source, self.rank, self.size = source, rank, size
+        self.batch_size = check_int("batch_size", batch_size, low=1, hint="e.g. 10")
+        self.num_features, self.all_rows = source.num_features, source.num_rows
+        n, B = source.num_rows, self.batch_size
+        full, last = divmod(n, B)  # this process's rows: its part of each global batch
+        self.num_rows = full * local_batch(B, rank, size) + local_batch(last, rank, size)
+
+    def blocks(
+        self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
+    ) -> Iterator[Block]:
+        if not shuffle:  # evaluation: this process's slice of the rows, so that the sums add up to all of them
+            lo, hi = (self.all_rows * r // self.size for r in (self.rank, self.rank + 1))
+            yield Block(self.source.features[lo:hi], self.source.labels[lo:hi], None)
+            return
+        n, B, r, P = self.all_rows, self.batch_size, self.rank, self.size
+        order = torch.randperm(n, generator=generator)
+        starts = torch.arange(0, n, B)
+        m = torch.clamp(n - starts, max=B)  # rows of each global batch
+        lo, hi = starts + m * r // P, starts + m * (r + 1) // P
+        mine = torch.cat([order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+        yield Block(self.source.features, self.source.labels, mine)
+        yield Block(torch.empty(0, self.num_features), torch.empty(0, 1), None)
+
+
+class DataParallel:
+    """An engine stepping together with the same engine on the other processes of ``group``.
+
+    Each step this process sums the gradient of its part of the global batch (``local_batch``
+    rows of ``batch_size``; none once its rows are done), one all-reduce adds the sums, the
+    losses and the row counts of every process, and every process applies the same update
+    through its engine's optimizer: with the mean reduction, along the gradient's mean over the
+    global batch. An epoch's source ends with an empty block, on which a process that is done
+    keeps taking the steps of the others, contributing nothing, until a step finds no process
+    with rows left.
+    """
+
+    def __init__(self, engine: Any, group: Group):
+        self.engine, self.group = engine, group
+        self.classifier = getattr(engine, "classifier", False)
+
+    def set_lr(self, lr: float) -> None:
+        self.engine.set_lr(lr)
+
+    def parameters(self):
+        return self.engine.parameters()
+
+    def evaluate(self, block: Block) -> tuple[float, float | None]:
+        return self.engine.evaluate(block)
+
+    def accumulate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[list[np.ndarray], float]:
+        return self.engine.accumulate(X, y)
+
+    def apply(self, grads: list[np.ndarray], rows: int) -> None:
+        self.engine.apply(grads, rows)
+
+    def _step(self, X: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
+        """One global step with this process's rows (X, y): (the global batch's summed loss, its rows)."""
+        grads, loss = self.engine.accumulate(X, y)
+        flat = np.concatenate([*(np.ravel(g) for g in grads), [loss, float(len(X))]])
+        self.group.all_sum(flat)
+        rows = int(flat[-1])
+        if rows:
+            parts, at = [], 0
+            for g in grads:
+                parts.append(flat[at : at + np.size(g)].reshape(np.shape(g)))
+                at += np.size(g)
+            self.engine.apply(parts, rows)
+        return float(flat[-2]), rows
+
+    def train_block(
+        self, block: Block, batch_size: int, steps: list | None = None, running: float = 0.0
+    ) -> tuple[float, int]:
+        b = local_batch(batch_size, self.group.rank, self.group.size)
+        batches = 0
+        if not np.isfinite(running):
+            return running, 0
+        features, labels, order = block.features, block.labels, block.order
+        n = len(features) if order is None else len(order)
+        at = 0
+        while True:
+            if order is None:
+                X, y = features[at : at + b], labels[at : at + b]
+            else:
+                picked = order[at : at + b]
+                X, y = features.index_select(0, picked), labels.index_select(0, picked)
+            if not len(X) and n:  # this block's rows are done; the epoch is not
+                break
+            total, rows = self._step(X, y)
+            if not rows:  # no process had rows left: the epoch is over
+                break
+            loss = total / rows
+            batches += 1
+            if steps is not None:
+                steps.append(loss)
+            if not loss <= torch.finfo(torch.float32).max:  # NaN or inf: every process stops here
+                return (loss if loss != loss else float("inf")), batches
+            running += loss
+            at += b
+        return running, batches
