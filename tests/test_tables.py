@@ -1018,9 +1018,12 @@ def test_files_read_as_one_table_need_the_same_columns_and_a_match(tmp_path):
     with pytest.raises(ValueError) as info:
         read_table(str(tmp_path / "*.parquet"), target="price")
     assert str(info.value) == f"{tmp_path / '*.parquet'}: no CSV or Parquet files match this pattern"
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError) as info:  # in chunks, before the first chunk: the same line
         table_chunks(tmp_path, target="price")
-    assert str(info.value) == f"{tmp_path}: a folder or a pattern of files is read whole, not in chunks"
+    assert str(info.value) == (
+        f"{tmp_path / 'b.csv'}: its columns (area, price, extra) differ from those of {tmp_path / 'a.csv'} "
+        f"(area, price); files read as one table need the same columns"
+    )
 
 
 def test_class_labels_across_files_share_one_coding(tmp_path):

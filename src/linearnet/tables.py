@@ -28,6 +28,7 @@ import ast
 import contextlib
 import csv
 import io
+import itertools
 import os
 import re
 import sys
@@ -567,9 +568,12 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
 _TRUE_FALSE = {"1", "0", "true", "false", "True", "False", "TRUE", "FALSE"}  # what pyarrow reads as booleans
 
 
-def _diagnose_csv(src: _Source, wanted: list[str] | None = None, booleans: frozenset[str] = frozenset()) -> str | None:
+def _diagnose_csv(
+    src: _Source, wanted: list[str] | None = None, booleans: frozenset[str] = frozenset(), from_row: int = 1
+) -> str | None:
     """Scan a CSV line by line for the first ragged row, or non-number in a wanted column (a value other
-    than true or false in one of ``booleans``: columns a file read in chunks typed from its first rows)."""
+    than true or false in one of ``booleans``: columns a file read in chunks typed from its first rows),
+    from row ``from_row`` on (the rows before it are counted, not checked: another process's share)."""
     path = src.name
     with _any_field_size(), src.text() as fh:
         reader = csv.reader(fh, delimiter=src.sep)
@@ -584,6 +588,8 @@ def _diagnose_csv(src: _Source, wanted: list[str] | None = None, booleans: froze
             if not row:
                 continue
             row_number += 1
+            if row_number < from_row:
+                continue
             where = f"row {row_number} (line {start})"
             if len(row) != len(header):
                 return f"{path}: {where} has {len(row)} fields, expected {len(header)} like the header"
@@ -605,10 +611,16 @@ def _diagnose_csv(src: _Source, wanted: list[str] | None = None, booleans: froze
     return None
 
 
-def _diagnosis(src: _Source, wanted: list[str] | None = None, booleans: frozenset[str] = frozenset()) -> str | None:
-    """:func:`_diagnose_csv`, or None when the file cannot be read again (a truncated compressed stream)."""
+def _diagnosis(
+    src: _Source,
+    wanted: list[str] | None = None,
+    booleans: frozenset[str] = frozenset(),
+    from_row: Callable[[], int] | None = None,
+) -> str | None:
+    """:func:`_diagnose_csv` (from the row ``from_row()`` says), or None when the file cannot be read
+    again (a truncated compressed stream, a file gone)."""
     try:
-        return _diagnose_csv(src, wanted, booleans)
+        return _diagnose_csv(src, wanted, booleans, from_row() if from_row else 1)
     except OSError:
         return None
 
@@ -1075,13 +1087,32 @@ def _dummies(src: _Source, name: str, values: list, levels: list[str], keep: np.
     return out
 
 
-class _Pieces:
-    """Where a file's chunks come from: in file order, and once a pass has indexed them, one by one.
+@dataclass
+class _Part:
+    """The rows of one file that a pass reads: a CSV's bytes ``start`` to ``end`` (``start`` 0: the whole
+    file, its header included; ``end`` None: to the end of the file), or a Parquet file's row ``groups``."""
 
-    ``in_order()`` yields ``(first_row, arrow_table)``; ``index`` is the list of pieces a pass in
-    order has found (None while unknown, or where the file cannot be read out of order) and
-    ``read(i)`` yields piece ``i``'s rows the same way. ``done`` is how many bytes of the file's
-    ``size`` (None where not known) the pass in order has read up to the piece it yielded last.
+    src: _Source
+    size: int | None  # bytes, for progress (None where unknown: standard input, a compressed CSV)
+    first_row: int | None = 1  # the file's number of the part's first row; None until a message needs it
+    start: int = 0
+    end: int | None = None
+    header_end: int = 0  # CSV: where the rows start, one past the header
+    groups: list[int] = field(default_factory=list)  # Parquet: the row groups read (those with rows)
+    group_rows: list[int] = field(default_factory=list)  # Parquet: the rows of each
+    weights: list[int] = field(default_factory=list)  # bytes to share out (CSV: one; Parquet: one a group)
+    block: int = 0  # CSV: bytes a piece, found when the part is first read
+    index: list | None = None  # CSV: the pieces a pass in order found, to read again one by one
+
+
+class _Pieces:
+    """Where a part's chunks come from: in file order, and once a pass has indexed them, one by one.
+
+    ``in_order()`` yields ``(first_row, arrow_table)``, rows counted from 1 at the part's first row;
+    ``index`` is the list of pieces a pass in order has found (None while unknown, or where the file
+    cannot be read out of order) and ``read(i)`` yields piece ``i``'s rows the same way. ``done`` is how
+    many bytes of the part's ``size`` (None where not known) the pass in order has read up to the piece
+    it yielded last.
     """
 
     index: list | None = None
@@ -1096,17 +1127,21 @@ class _Pieces:
 
 
 class _ParquetPieces(_Pieces):
-    """Row groups, read in slices of ``chunk_rows``: in order, or a row group at a time out of order."""
+    """A part's row groups, read in slices of ``chunk_rows``: in order, or a row group at a time out of order."""
 
-    def __init__(self, pf, columns: list[str], chunk_rows: int, size: int | None = None):
-        self.pf, self.columns, self.chunk_rows, self.size = pf, columns, chunk_rows, size
-        meta = pf.metadata
-        firsts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
-        self.index = [(int(firsts[i]) + 1, i) for i in range(meta.num_row_groups) if firsts[i + 1] > firsts[i]]
+    def __init__(self, part: _Part, columns: list[str], chunk_rows: int):
+        import pyarrow.parquet as pq
+
+        # pre_buffer=False: pyarrow would otherwise buffer every row group of the file up front
+        self.pf = pq.ParquetFile(part.src.arrow(), pre_buffer=False, buffer_size=1 << 20)
+        self.groups, self.columns, self.chunk_rows, self.size = part.groups, columns, chunk_rows, part.size
+        firsts = np.cumsum([0, *part.group_rows])
+        self.rows = int(firsts[-1])
+        self.index = [(int(firsts[i]) + 1, group) for i, group in enumerate(part.groups)]
 
     def in_order(self) -> Iterator[tuple[int, Any]]:
-        row, rows = 1, max(self.pf.metadata.num_rows, 1)
-        for batch in self.pf.iter_batches(batch_size=self.chunk_rows, columns=self.columns):
+        row, rows = 1, max(self.rows, 1)
+        for batch in self.pf.iter_batches(batch_size=self.chunk_rows, row_groups=self.groups, columns=self.columns):
             self.done = (self.size or 0) * (row - 1 + batch.num_rows) // rows  # in proportion to the rows
             yield row, batch
             row += batch.num_rows
@@ -1120,25 +1155,35 @@ class _ParquetPieces(_Pieces):
 
 
 class _CsvPieces(_Pieces):
-    """A CSV's rows cut into pieces of about ``block`` bytes at line ends outside quoted fields,
-    each parsed by pyarrow on its own.
+    """A CSV's rows (bytes ``start`` to ``end`` of the file: all of it by default) cut into pieces of
+    about ``block`` bytes at line ends outside quoted fields, each parsed by pyarrow on its own.
 
     pyarrow's streaming CSV reader reads ahead of its consumer without bound (about the whole
     file at disk speed); cutting the pieces here keeps one piece in memory, and lets a pass
     in order remember where each piece lies, so that training can visit them in any order.
     """
 
-    def __init__(self, src: _Source, names: list[str], wanted: list[str], types: dict, block: int):
+    def __init__(
+        self,
+        src: _Source,
+        names: list[str],
+        wanted: list[str],
+        types: dict,
+        block: int,
+        start: int = 0,
+        end: int | None = None,
+    ):
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
-        self.src, self.block = src, block
+        self.src, self.block, self.start, self.end = src, block, start, end
         self.read_options = pcsv.ReadOptions(column_names=names)  # the header is cut off the first piece
         self.options = _csv_options(src, include_columns=wanted, column_types=types)
         self.seekable = src.size() is not None  # a plain file: pieces can be read again by offset
         self._sep = src.sep.encode()
         self.booleans = frozenset(name for name, t in types.items() if pa.types.is_boolean(t))
-        self.size = src.size()
+        size = src.size()
+        self.size = None if size is None else (size if end is None else end) - start
 
     def _parse(self, data: bytes | memoryview):
         import pyarrow as pa
@@ -1154,9 +1199,10 @@ class _CsvPieces(_Pieces):
             return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **options)
 
     def in_order(self) -> Iterator[tuple[int, Any]]:
-        index, row, offset = [], 1, 0
-        with self.src.binary() as fh:
-            for data in _line_pieces(fh, self.block, self.src.eol, self._sep):
+        index, row, offset = [], 1, self.start
+        whole = self.start == 0 and self.end is None
+        with self.src.binary() if whole else _Range(self.src.name, self.start, self.end) as fh:
+            for data in _line_pieces(fh, self.block, self.src.eol, self._sep, last=self.end is None):
                 if offset == 0:  # the header record leads the first piece
                     start = min(_header_end(data.obj, self.src.eol, self._sep), len(data))  # the view's buffer
                     data, offset = data[start:], start
@@ -1164,7 +1210,7 @@ class _CsvPieces(_Pieces):
                     table = self._parse(data)
                     if table.num_rows:
                         index.append((row, offset, len(data)))
-                        self.done = offset + len(data)
+                        self.done = offset + len(data) - self.start
                         yield row, table
                         row += table.num_rows
                 offset += len(data)
@@ -1178,6 +1224,255 @@ class _CsvPieces(_Pieces):
             fh.seek(offset)
             data = fh.read(length)
         yield first, self._parse(data)
+
+
+class _RunsOn(Exception):
+    """A CSV's byte range ends inside a quoted value (its bytes after the last record end)."""
+
+
+class _Range(io.RawIOBase):
+    """Bytes ``start`` to ``end`` (None: to the end) of a file, as a stream."""
+
+    def __init__(self, name: str, start: int, end: int | None = None):
+        self._fh = open(name, "rb")
+        self._fh.seek(start)
+        self._left = (os.path.getsize(name) if end is None else end) - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        got = self._fh.readinto(memoryview(buffer)[: max(0, min(len(buffer), self._left))])
+        self._left -= got
+        return got
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+class _Parts:
+    """The pieces of a pass over the parts of one or more files, in file order, or, once a pass has
+    listed them, one by one (every file's pieces pooled). One file is open at a time.
+
+    ``in_order()`` and ``read(i)`` yield ``(part, first_row, arrow_table)``, ``first_row`` counted
+    from 1 at the part's first row; ``current`` is the part being read (for messages), ``done`` the
+    bytes of ``size`` (the parts' bytes, None where unknown) the pass in order has read.
+    """
+
+    def __init__(self, parts: list[_Part], *, names: list[str], wanted: list[str], types: dict, chunk_rows: int):
+        import pyarrow as pa
+
+        self.parts, self.names, self.wanted, self.types, self.chunk_rows = parts, names, wanted, types, chunk_rows
+        self.booleans = frozenset(name for name, t in types.items() if pa.types.is_boolean(t))
+        self.current: _Part | None = parts[0] if parts else None
+        self.done = 0
+        sizes = [part.size for part in parts]
+        self.size: int | None = None if None in sizes else sum(s for s in sizes if s is not None)
+        self.index: list[tuple[int, int]] | None = None
+        if all(part.src.fmt == "parquet" for part in parts):  # their row groups are known beforehand
+            self.index = [(k, j) for k, part in enumerate(parts) for j in range(len(part.groups))]
+        self._open: tuple[int, _Pieces] | None = None
+
+    def _pieces(self, k: int) -> _Pieces:
+        if self._open is None or self._open[0] != k:
+            self._open = None  # the file open before is closed first
+            part = self.parts[k]
+            pieces: _Pieces
+            if part.src.fmt == "parquet":
+                pieces = _ParquetPieces(part, self.wanted, self.chunk_rows)
+            else:
+                part.block = part.block or _block(part.src, self.chunk_rows)
+                pieces = _CsvPieces(part.src, self.names, self.wanted, self.types, part.block, part.start, part.end)
+                pieces.index = part.index
+            self._open = (k, pieces)
+        return self._open[1]
+
+    def in_order(self) -> Iterator[tuple[_Part, int, Any]]:
+        index: list[tuple[int, int]] | None = []
+        done = 0
+        for k, part in enumerate(self.parts):
+            self.current = part
+            pieces = self._pieces(k)
+            row = 1
+            try:
+                for row, table in pieces.in_order():
+                    self.done = done + pieces.done
+                    yield part, row, table
+                    row += table.num_rows
+            except _RunsOn:
+                raise ValueError(
+                    f"{part.src.name}: {_where(part.src, self.first_row(part) + row - 1)}: a quoted value "
+                    f"spanning lines runs past the line end where the next process's share of the file starts; "
+                    f"values spanning lines are not split between processes: read this file in one process"
+                ) from None
+            part.index = pieces.index
+            if index is not None and pieces.index is not None:
+                index += [(k, j) for j in range(len(pieces.index))]
+            else:
+                index = None
+            done += pieces.done if part.size is None else part.size
+            self.done = done
+        self.index = index
+        self._open = None
+
+    def read(self, i: int) -> Iterator[tuple[_Part, int, Any]]:
+        assert self.index is not None
+        k, j = self.index[i]
+        part = self.current = self.parts[k]
+        for row, table in self._pieces(k).read(j):
+            yield part, row, table
+
+    def first_row(self, part: _Part) -> int:
+        """The file's number of the part's first row, counted the first time a message needs it."""
+        if part.first_row is None:
+            part.first_row = 1 + _rows_before(part.src, part.header_end, part.start, self.names, self.wanted[0])
+        return part.first_row
+
+    def file_row(self, part: _Part, row: int) -> int:
+        """The file's number of the part's row ``row`` (counted from 1 at the part's first row)."""
+        return self.first_row(part) + row - 1
+
+
+def _block(src: _Source, chunk_rows: int) -> int:
+    """Bytes a CSV piece, for pieces of about ``chunk_rows`` rows."""
+    size = src.size()
+    row_bytes = max(8, size // max(1, _count_guess(src))) if size else 100
+    return int(min(max(chunk_rows * row_bytes, 1 << 12), 1 << 30))
+
+
+def _rows_before(src: _Source, header_end: int, offset: int, names: list[str], column: str) -> int:
+    """The rows of a CSV between its header and byte ``offset`` (where a record starts), as a reader of
+    the whole file numbers them: read only when a message or a note names a row past ``offset``."""
+    import pyarrow as pa
+
+    pieces = _CsvPieces(src, names, [column], {column: pa.string()}, 1 << 24, header_end, offset)
+    try:
+        return sum(table.num_rows for _, table in pieces.in_order())
+    except (pa.ArrowInvalid, _RunsOn):  # a row pyarrow refuses (another share's to name): counted as the scan does
+        with (
+            _any_field_size(),
+            io.TextIOWrapper(
+                io.BufferedReader(_Range(src.name, 0, offset)), encoding="utf-8", errors="replace", newline=""
+            ) as fh,
+        ):
+            reader = csv.reader(fh, delimiter=src.sep)
+            next(reader, None)
+            return sum(1 for fields in reader if fields)
+
+
+def _line_start(src: _Source, offset: int) -> int:
+    """Where the rows of a CSV are cut between two processes' shares at byte ``offset``: the start of the
+    next line, one past the first line end at byte ``offset - 1`` or later (``offset`` itself when a line
+    ends just before it), or the end of the file. Both neighbours find the same cut from the same bytes."""
+    with open(src.name, "rb") as fh:
+        at = offset - 1
+        fh.seek(at)
+        while block := fh.read(_SAMPLE):
+            end = block.find(src.eol)
+            if end >= 0:
+                return at + end + 1
+            at += len(block)
+    return at
+
+
+def _check_share(share) -> tuple[int, int]:
+    """``(rank, size)`` of a share (None: the whole table, one process)."""
+    if share is None:
+        return 0, 1
+    import operator
+
+    try:
+        rank, size = (operator.index(v) for v in share)
+    except (TypeError, ValueError):
+        raise TypeError(f"share must be (rank, size), two whole numbers, got {share!r}") from None
+    if not 0 <= rank < size:
+        raise ValueError(f"share must be (rank, size) with 0 <= rank < size, got ({rank}, {size})")
+    return rank, size
+
+
+def _csv_header(src: _Source) -> tuple[list[str], int, bool]:
+    """A CSV's column names, where its rows start (one past the header record) and whether it has one."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    data, sep = b"", src.sep.encode()
+    with src.binary() as fh:
+        while True:
+            block = fh.read(_SAMPLE)
+            data += block
+            end = _header_end(data, src.eol, sep)
+            rows = not _blank(memoryview(data)[end:])
+            if rows or not block:
+                break
+    return [str(n) for n in pcsv.read_csv(pa.py_buffer(data[:end]), **_csv_options(src)).column_names], end, rows
+
+
+def _whole_file(src: _Source, *, weigh: bool = False) -> tuple[list[str], _Part]:
+    """A file's column names and the part that is all its rows (with their bytes, to share out, when
+    ``weigh``); a file with a header and no rows is refused."""
+    import pyarrow as pa
+
+    try:
+        if src.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(src.arrow(), pre_buffer=False)
+            names, meta = [str(n) for n in pf.schema_arrow.names], pf.metadata
+            groups = [g for g in range(meta.num_row_groups) if meta.row_group(g).num_rows]
+            weights = [
+                sum(meta.row_group(g).column(c).total_compressed_size for c in range(meta.num_columns))
+                for g in (groups if weigh else [])
+            ]
+            part = _Part(src, src.size(), groups=groups, group_rows=[meta.row_group(g).num_rows for g in groups])
+            part.weights, rows = weights, bool(groups)
+        else:
+            names, start, rows = _csv_header(src)
+            part = _Part(src, src.size(), header_end=start, weights=[(src.size() or 0) - start])
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
+    if not rows:
+        raise ValueError(f"{src.name}: has a header but no rows")
+    return names, part
+
+
+def _shares(files: list[_Part], rank: int, size: int) -> list[_Part]:
+    """The parts of ``files`` that share ``rank`` of ``size`` reads: its bytes of them all, ``total * rank //
+    size`` to ``total * (rank + 1) // size`` in file order, a CSV cut where a line starts (:func:`_line_start`),
+    a Parquet file by whole row groups (those whose middle byte falls in the share). The shares in rank
+    order are the files in order, each row in one share."""
+    total = sum(sum(part.weights) for part in files)
+    low, high = total * rank // size, total * (rank + 1) // size
+    parts: list[_Part] = []
+    at = 0  # the bytes of the files before this one
+    for whole in files:
+        src = whole.src
+        if src.fmt == "parquet":
+            kept, before, first = [], 0, None
+            for group, rows, weight in zip(whole.groups, whole.group_rows, whole.weights, strict=True):
+                if 2 * low <= 2 * at + weight < 2 * high:
+                    first = before + 1 if first is None else first
+                    kept.append((group, rows, weight))
+                at, before = at + weight, before + rows
+            if kept:
+                groups, rows_, weights = (list(column) for column in zip(*kept, strict=True))
+                parts.append(_Part(src, sum(weights), first, groups=groups, group_rows=rows_))
+            continue
+        start, end, file_size = _csv_cut(whole, at, low), _csv_cut(whole, at, high), whole.size or 0
+        if start < end:
+            first_row = 1 if start == whole.header_end else None
+            parts.append(_Part(src, end - start, first_row, start, end if end < file_size else None, whole.header_end))
+        at += whole.weights[0]
+    return parts
+
+
+def _csv_cut(whole: _Part, at: int, b: int) -> int:
+    """Where share boundary ``b`` (bytes of all the files) falls in a CSV whose rows are bytes ``at`` on."""
+    if b <= at:
+        return whole.header_end
+    if b >= at + whole.weights[0]:
+        return whole.size or 0
+    return _line_start(whole.src, whole.header_end + b - at)
 
 
 def _quotes(data, start: int, end: int, sep: bytes, *, at_start: bool = True) -> int:
@@ -1244,8 +1539,12 @@ def _csv_head(src: _Source):
     return pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
 
 
-def _line_pieces(fh, block: int, eol: bytes = b"\n", sep: bytes = b",") -> Iterator[memoryview]:
+def _line_pieces(fh, block: int, eol: bytes = b"\n", sep: bytes = b",", *, last: bool = True) -> Iterator[memoryview]:
     """The rest of a CSV stream in pieces of about ``block`` bytes, each ending at a record end (``eol``).
+
+    With ``last`` the stream ends the file, and its last record may lack a line end; otherwise it
+    ends at a line end, and bytes after the last record end are a quoted value running on past it
+    (:class:`_RunsOn`).
 
     Each piece is a view of one buffer, read into and reused for the next piece: a piece is the
     caller's until it asks for the next one (pyarrow's parse copies what it keeps). Reusing it
@@ -1260,6 +1559,8 @@ def _line_pieces(fh, block: int, eol: bytes = b"\n", sep: bytes = b",") -> Itera
         size = carry + got
         if got == 0:  # the end of the stream
             if not _blank(memoryview(buf)[:carry]):  # the last record; its line end would belong to an open quote
+                if not last:
+                    raise _RunsOn()
                 yield memoryview(bytes(buf[:carry]).rstrip(b"\r\n"))
             return
         end = _cut(buf, size, eol, sep)
@@ -1273,17 +1574,20 @@ def _line_pieces(fh, block: int, eol: bytes = b"\n", sep: bytes = b",") -> Itera
 
 @dataclass
 class TableChunks:
-    """A file read a pass at a time: calling it starts a pass that yields ``(X, y)`` float64 chunks.
+    """A table read a pass at a time: calling it starts a pass that yields ``(X, y)`` float64 chunks.
 
-    The columns, types, notes and messages are those :func:`read_table` gives for the same file.
-    ``dropped_rows`` counts the rows the last pass dropped for missing values (``missing="drop"``).
-    Without a target (``target_name`` None) ``y`` is an empty array. ``on_read(done, size)``, when
-    set, is called after each chunk of a pass with the bytes read and the file's size (None where
-    unknown; through a Parquet file, in proportion to the rows read).
+    The table is a file, or the files of a folder or a pattern read one after another (in sorted
+    order), and with ``share=(rank, size)`` this process's share of them (see :func:`table_chunks`).
+    The columns, types, notes and messages are those :func:`read_table` gives for the same file;
+    messages name the file and the row in that file. ``dropped_rows`` counts the rows the last pass
+    dropped for missing values (``missing="drop"``), ``rows_read`` the rows it read, ``dropped_note``
+    says which. Without a target (``target_name`` None) ``y`` is an empty array. ``on_read(done,
+    size)``, when set, is called after each chunk of a pass with the bytes read and ``share_bytes``
+    (None where unknown; through a Parquet file, in proportion to the rows read).
 
     After one pass in file order, :meth:`shuffled` visits the chunks (CSV pieces, Parquet row
-    groups) in a random order, where the file can be read out of order (a plain CSV or Parquet
-    file, not standard input or a compressed CSV: those are visited in file order).
+    groups, of every file) in a random order, where the files can be read out of order (plain CSV
+    or Parquet files, not standard input or a compressed CSV: those are visited in file order).
     """
 
     path: str
@@ -1291,29 +1595,35 @@ class TableChunks:
     target_name: str | None
     notes: list[str]
     left_out: list[str]
-    _pieces: _Pieces
-    _src: _Source
+    _pieces: _Parts
     missing: str = "error"
     dropped_rows: int = 0  # in the last pass
     rows_read: int = 0  # in the last pass, dropped ones included
-    first_dropped: list[int] = field(default_factory=list)  # the first few dropped rows (from 1)
     on_read: Callable[[int, int | None], object] | None = None  # a progress bar
+    share: tuple[int, int] | None = None  # (rank, size): this process reads share rank of size
+    _several: bool = False  # a folder or a pattern: notes name the file of a row
+    _dropped: list[tuple[_Part, int]] = field(default_factory=list)  # the first few dropped rows, by part
 
     def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        self.dropped_rows, self.first_dropped, self.rows_read = 0, [], 0
+        self.dropped_rows, self._dropped, self.rows_read = 0, [], 0
         with self._reading():
-            for first, table in self._pieces.in_order():
-                chunk = self._convert(first, table)
-                self.rows_read = first + table.num_rows - 1
+            for part, first, table in self._pieces.in_order():
+                chunk = self._convert(part, first, table)
+                self.rows_read += table.num_rows
                 if self.on_read is not None:
                     self.on_read(self._pieces.done, self._pieces.size)
                 if chunk is not None:
                     yield chunk
-        if self.rows_read and self.dropped_rows == self.rows_read:
-            raise ValueError(
+        if self.rows_read and self.dropped_rows == self.rows_read and self.share is None:
+            raise ValueError(  # a share may lose all its rows, and the others keep theirs
                 f"{self.path}: every row has a missing value in the columns in use "
                 f"({_listing(self._columns)}); no row is left"
             )
+
+    @property
+    def share_bytes(self) -> int | None:
+        """The bytes a pass reads: the files' (this process's share of them), None where unknown."""
+        return self._pieces.size
 
     @property
     def ordered(self) -> bool:
@@ -1322,18 +1632,18 @@ class TableChunks:
 
     def shuffled(self, generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """A pass visiting the chunks in an order drawn from ``generator`` (a ``torch.Generator``);
-        in file order where the file cannot be read out of order."""
+        in file order where the files cannot be read out of order."""
         import torch
 
         index = self._pieces.index
         if index is None:
             yield from self()
             return
-        self.dropped_rows, self.first_dropped = 0, []  # counted again by this pass, as by a pass in order
+        self.dropped_rows, self._dropped = 0, []  # counted again by this pass, as by a pass in order
         for i in torch.randperm(len(index), generator=generator).tolist():
             with self._reading():
-                for first, table in self._pieces.read(i):
-                    chunk = self._convert(first, table)
+                for part, first, table in self._pieces.read(i):
+                    chunk = self._convert(part, first, table)
                     if chunk is not None:
                         yield chunk
 
@@ -1349,36 +1659,67 @@ class TableChunks:
         try:
             yield
         except (pa.ArrowException, OSError) as exc:
-            src = self._src
-            booleans: frozenset[str] = getattr(self._pieces, "booleans", frozenset())
-            found = _diagnosis(src, self._columns, booleans) if src.fmt == "csv" else None
+            part = self._pieces.current
+            assert part is not None
+            src = part.src
+            found = None
+            if src.fmt == "csv":  # the first bad row of this process's part: in the piece pyarrow refused
+                found = _diagnosis(src, self._columns, self._pieces.booleans, lambda: self._pieces.first_row(part))
             raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
 
-    def _convert(self, row: int, table) -> tuple[np.ndarray, np.ndarray] | None:
-        """A chunk's columns as float64 (rows with gaps dropped, and counted, under ``missing="drop"``)."""
-        src, n = self._src, table.num_rows
-        X = np.empty((n, len(self.feature_names)), dtype=np.float64)
-        for j, name in enumerate(self.feature_names):
-            X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
-        target = self.target_name
-        y = _numbers(src, target, table.column(target), row, missing=self.missing) if target else np.empty(0)
+    def _convert(self, part: _Part, first: int, table) -> tuple[np.ndarray, np.ndarray] | None:
+        """A chunk's columns as float64 (rows with gaps dropped, and counted, under ``missing="drop"``).
+
+        ``first`` counts from the part's first row; where that row's number in the file is not known
+        yet (a share of a CSV starting past its first row), it is counted only when a message needs it.
+        """
+        src, n = part.src, table.num_rows
+        row = first if part.first_row is None else part.first_row + first - 1
+        try:
+            X = np.empty((n, len(self.feature_names)), dtype=np.float64)
+            for j, name in enumerate(self.feature_names):
+                X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
+            target = self.target_name
+            y = _numbers(src, target, table.column(target), row, missing=self.missing) if target else np.empty(0)
+        except ValueError:
+            if part.first_row is not None:
+                raise
+            self._pieces.first_row(part)
+            return self._convert(part, first, table)  # the same refusal, naming the row in the file
         if self.missing == "drop":
             incomplete = np.isnan(X).any(axis=1) | (np.isnan(y) if target else False)
             if incomplete.any():
                 self.dropped_rows += int(incomplete.sum())
-                room = _DROPPED_SHOWN + 1 - len(self.first_dropped)
-                self.first_dropped += (np.flatnonzero(incomplete)[:room] + row).tolist()
+                room = _DROPPED_SHOWN + 1 - len(self._dropped)
+                self._dropped += [(part, first + int(i)) for i in np.flatnonzero(incomplete)[:room]]
                 X = X[~incomplete]
                 y = y[~incomplete] if target else y
         _release_unused()
         return (X, y) if len(X) else None
 
     @property
+    def first_dropped(self) -> list[int]:
+        """The first few rows the last pass dropped, numbered in their files (from 1)."""
+        return [self._pieces.file_row(part, row) for part, row in self._dropped]
+
+    @property
     def dropped_note(self) -> str | None:
-        """The note about the rows the last pass dropped, or None."""
+        """The note about the rows the last pass dropped, or None; of several files, it names the file of each."""
         if not self.dropped_rows:
             return None
-        return _dropped_note(self.first_dropped, self.dropped_rows, self.rows_read)
+        if not self._several:
+            return _dropped_note(self.first_dropped, self.dropped_rows, self.rows_read)
+        count, shown = self.dropped_rows, []
+        for name, rows in itertools.groupby(
+            zip((part.src.name for part, _ in self._dropped[:_DROPPED_SHOWN]), self.first_dropped, strict=False),
+            key=lambda pair: pair[0],
+        ):
+            numbers = [str(row) for _, row in rows]
+            shown.append(f"{name} row{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}")
+        return (
+            f"dropped {count:,} of {self.rows_read:,} rows with missing values in the columns in use "
+            f"({'; '.join(shown)}{', ...' if count > _DROPPED_SHOWN else ''})"
+        )
 
 
 def table_chunks(
@@ -1390,78 +1731,117 @@ def table_chunks(
     missing: str = "error",
     sep: str | None = None,
     decimal: str | None = None,
+    share: tuple[int, int] | None = None,
 ) -> tuple[TableChunks, list[str]]:
-    """Stream a file in chunks of about ``chunk_rows`` rows, validating each by :func:`read_table`'s rules.
+    """Stream a file, or the files of a folder or a pattern as one table, in chunks of about
+    ``chunk_rows`` rows, validating each by :func:`read_table`'s rules.
 
-    Column types are decided from the first chunk (Parquet: from its schema, and from the first
-    row group's values where the schema says text); later chunks must agree, and a value that
-    does not is refused with its row. Returns ``(chunks, feature_names)``: each call of ``chunks``
-    reads the file again, so memory holds one chunk, and ``chunks.notes`` says what the default
+    Column types are decided from the first chunk of the first file (Parquet: from its schema, and
+    from the first row group's values where the schema says text); later chunks must agree, and a
+    value that does not is refused with its file and row. Every other file must have the same columns
+    (checked before the first chunk). Returns ``(chunks, feature_names)``: each call of ``chunks``
+    reads the files again, so memory holds one chunk, and ``chunks.notes`` says what the default
     features left out. ``target=None`` reads features only (to predict), and then needs ``features``.
+
+    ``share=(rank, size)`` reads the share ``rank`` of ``size`` processes only: about a ``size``-th of
+    the bytes of all the files, contiguous in file order (rank 0 first), so that the shares in rank
+    order are the whole table in order. A Parquet file is shared by whole row groups, a CSV by byte
+    ranges cut at the start of a line (a quoted value spanning lines across a cut is refused); a
+    compressed CSV and standard input cannot be shared. A share may be empty: its passes yield nothing.
+    Every process types the columns alike, from the first rows of the first file.
     """
     import pyarrow as pa
 
     _check_missing(missing)
-    if _files(path) is not None:
-        raise ValueError(f"{os.fspath(path)}: a folder or a pattern of files is read whole, not in chunks")
+    rank, size = _check_share(share)
+    if size > 1 and os.fspath(path) == "-":
+        raise ValueError("-: standard input cannot be shared between processes; save it to a file first")
+    files = _files(path)
     return_freed_blocks()  # so that the chunks freed one after another do not stay resident
     if target is None and features is None:
         raise ValueError("table_chunks without a target needs the feature columns")
-    src = _Source(path, sep=sep, decimal=decimal)
-    path = src.name
-    pieces: _Pieces
+    src = _Source(files[0] if files else path, sep=sep, decimal=decimal)
+    name = src.name
     if src.fmt == "parquet":
         import pyarrow.parquet as pq
 
         try:
-            # pre_buffer=False: pyarrow would otherwise buffer every row group of the file up front
             pf = pq.ParquetFile(src.arrow(), pre_buffer=False, buffer_size=1 << 20)
             names = [str(n) for n in pf.schema_arrow.names]
-            _check_header(path, names)
+            _check_header(name, names)
             if pf.metadata.num_rows == 0:
-                raise ValueError(f"{path}: has a header but no rows")
+                raise ValueError(f"{name}: has a header but no rows")
             batches = pf.iter_batches(batch_size=max(chunk_rows, 1000))
             first = next(batches)
             batches.close()  # or it keeps its row group decoded until collected
         except (pa.ArrowException, OSError) as exc:
-            raise ValueError(f"{path}: cannot be read as PARQUET ({_reason(exc)})") from None
+            raise ValueError(f"{name}: cannot be read as PARQUET ({_reason(exc)})") from None
         _release_unused()
         partial = first.num_rows < pf.metadata.num_rows  # the first rows only: a column empty there may fill
-        choice = _choose_from(first, src, names, target, features, target is not None, head=partial)
-        pieces = _ParquetPieces(pf, [*choice.features, *([target] if target else [])], chunk_rows, src.size())
+        del pf
     else:
         try:
             first = _csv_head(src)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise ValueError(_diagnosis(src) or f"{path}: cannot be read as CSV ({exc})") from None
+            raise ValueError(_diagnosis(src) or f"{name}: cannot be read as CSV ({exc})") from None
         if first.num_rows == 0:
-            raise ValueError(f"{path}: has a header but no rows")
-        schema = first.schema
-        names = [str(n) for n in schema.names]
-        size = src.size()
-        partial = size is None or size > (1 << 20)  # the head read is about the first megabyte
-        choice = _choose_from(first, src, names, target, features, target is not None, head=partial)
-        wanted = [*choice.features, *([target] if target else [])]
-        # numbers as float64 (booleans as booleans, numbers written as text as text) in every piece
-        types = {}
-        for w in wanted:
-            t = first.column(w).type
-            types[w] = pa.bool_() if pa.types.is_boolean(t) else pa.string() if pa.types.is_string(t) else pa.float64()
-        size = src.size()
-        row_bytes = max(8, size // max(1, _count_guess(src))) if size else 100
-        block = int(min(max(chunk_rows * row_bytes, 1 << 12), 1 << 30))
-        pieces = _CsvPieces(src, names, wanted, types, block)
-
+            raise ValueError(f"{name}: has a header but no rows")
+        names = [str(n) for n in first.schema.names]
+        partial = src.size() is None or (src.size() or 0) > (1 << 20)  # the head read is about the first megabyte
+    choice = _choose_from(first, src, names, target, features, target is not None, head=partial)
+    wanted = [*choice.features, *([target] if target else [])]
+    # in CSV pieces, numbers as float64 (booleans as booleans, numbers written as text as text)
+    types = {}
+    for w in wanted:
+        t = first.column(w).type
+        types[w] = pa.bool_() if pa.types.is_boolean(t) else pa.string() if pa.types.is_string(t) else pa.float64()
     chosen = choice.features
-    for name in chosen:
-        if _kind(first.column(name))[0] == "text":
+    for column in chosen:
+        if _kind(first.column(column))[0] == "text":
             if target is None:  # features a model names: numbers, and the first that is not says where
-                _numbers(src, name, first.column(name), 1, missing=missing)
+                _numbers(src, column, first.column(column), 1, missing=missing)
             raise ValueError(
-                f"{path}: column {_quote(name)} holds text: categories are coded when a file is read whole, "
+                f"{name}: column {_quote(column)} holds text: categories are coded when a file is read whole, "
                 f"not in chunks; code the column as numbers to use it here"
             )
-    chunks = TableChunks(path, chosen, target, choice.notes, choice.left_out, pieces, src, missing)
+    del first
+    parts = []
+    for k, file in enumerate(files or [name]):
+        file_src = src if k == 0 else _Source(file, sep=sep, decimal=decimal)
+        if size > 1 and file_src.size() is None:
+            raise ValueError(
+                f"{file_src.name}: a compressed CSV cannot be shared between processes (each reads its share "
+                f"from the middle of the file); decompress it, or write it as Parquet"
+            )
+        header, part = _whole_file(file_src, weigh=size > 1)
+        if header != names:
+            raise ValueError(
+                f"{file_src.name}: its columns ({_listing(header)}) differ from those of {name} "
+                f"({_listing(names)}); files read as one table need the same columns"
+            )
+        parts.append(part)
+    notes = list(choice.notes)
+    if files is not None:
+        notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
+    pieces = _Parts(
+        _shares(parts, rank, size) if size > 1 else parts,
+        names=names,
+        wanted=wanted,
+        types=types,
+        chunk_rows=chunk_rows,
+    )
+    table = os.fspath(path) if files is not None else name
+    chunks = TableChunks(
+        table,
+        chosen,
+        target,
+        notes,
+        choice.left_out,
+        pieces,
+        missing,
+        share=(rank, size) if size > 1 else None,
+        _several=files is not None,
+    )
     return chunks, chosen
 
 
