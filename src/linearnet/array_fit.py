@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .batches import BatchSource, Chunks, StreamSource, TensorSource
 from .config import TrainConfig
-from .engines import make_engine
+from .engines import Engine, make_engine
 from .linear_regression import init_params
 from .modelfile import Model, SoftmaxModel, from_table
 from .train import EpochCallback, History, RowsCallback, fit
+
+if TYPE_CHECKING:
+    from .distributed import Group
 
 __all__ = ["ArrayFit", "fit_arrays", "fit_chunks", "ClassifierFit", "fit_classifier", "StoppingRule"]
 
@@ -244,6 +248,7 @@ def fit_chunks(
     record_steps: bool = False,
     stopping: StoppingRule | None = None,
     on_rows: RowsCallback | None = None,
+    group: Group | None = None,
 ) -> ArrayFit:
     """:func:`fit_arrays` on data read a chunk at a time (:func:`linearnet.tables.table_chunks`):
     streaming SGD for files larger than memory.
@@ -254,19 +259,28 @@ def fit_chunks(
     (:class:`linearnet.batches.StreamSource`): the same engines and loop as in memory, but
     not the same order of rows, so the trajectory differs from :func:`fit_arrays`' while the
     fit it reaches agrees within SGD's own noise.
+
+    Given a ``group`` of processes (:func:`linearnet.distributed.group`), ``chunks`` are this
+    process's share of the rows: the moments are those of every share, and the processes train
+    data-parallel (:class:`linearnet.distributed.DataParallel`), each shuffling its own share; the
+    global batch is ``config.batch_size`` rows.
     """
     names = list(feature_names)
     d = len(names)
+
+    def moments() -> tuple[int, np.ndarray, np.ndarray]:
+        n, mean, m2 = 0, np.zeros(d), np.zeros(d)
+        for X, y in chunks():
+            for what, a in (("features", X), ("labels", y)):
+                _check_float32(what, a)
+            n, mean, m2 = _merge_moments(n, mean, m2, len(X), X.mean(axis=0), ((X - X.mean(axis=0)) ** 2).sum(axis=0))
+        return n, mean, m2
+
+    parts = [moments()] if group is None else group.everyone(moments)
+    local_rows = parts[0 if group is None else group.rank][0]
     n, mean, m2 = 0, np.zeros(d), np.zeros(d)
-    for X, y in chunks():
-        for what, a in (("features", X), ("labels", y)):
-            _check_float32(what, a)
-        k = len(X)  # merge the chunk's mean and sum of squares into the running ones (Chan et al.)
-        chunk_mean = X.mean(axis=0)
-        delta = chunk_mean - mean
-        m2 += ((X - chunk_mean) ** 2).sum(axis=0) + delta**2 * n * k / (n + k)
-        mean += delta * k / (n + k)
-        n += k
+    for part in parts:  # in rank order: the file's order
+        n, mean, m2 = _merge_moments(n, mean, m2, *part)
     if n == 0:
         raise ValueError("the data have no rows")
     if standardize:
@@ -277,16 +291,31 @@ def fit_chunks(
             return (X - center) / scale
     else:
         scale = np.ones(d)
-    source = StreamSource(
+    batch = config.batch_size
+    if group is not None:
+        from .distributed import local_batch
+
+        batch = local_batch(batch, group.rank, group.size)
+    source: BatchSource = StreamSource(
         chunks,
-        n,
+        local_rows,
         d,
-        batch_size=config.batch_size,
+        batch_size=batch,
         buffer_rows=buffer_rows,
         transform=transform if standardize else None,
     )
-    moments = mean if standardize else None
-    return _fit_linear(source, config, names, seed, moments, scale, on_epoch, record_steps, stopping, on_rows)
+    shift = mean if standardize else None
+    return _fit_linear(
+        source, config, names, seed, shift, scale, on_epoch, record_steps, stopping, on_rows, group=group
+    )
+
+
+def _merge_moments(n: int, mean, m2, k: int, part_mean, part_m2):
+    """Chan et al.'s pairwise update: count, mean and centred sum of squares of two parts together."""
+    if k == 0:
+        return n, mean, m2
+    delta = part_mean - mean
+    return n + k, mean + delta * k / (n + k), m2 + part_m2 + delta**2 * n * k / (n + k)
 
 
 def _fit_linear(
@@ -301,12 +330,20 @@ def _fit_linear(
     stopping: StoppingRule | None,
     on_rows: RowsCallback | None = None,
     validation: BatchSource | None = None,
+    group: Group | None = None,
 ) -> ArrayFit:
     """Train from ``source`` and bring the coefficients back to the features' units: with ``mean``
-    (standardized training) w = w_s / scale, b = b_s − Σ w_s·mean / scale."""
+    (standardized training) w = w_s / scale, b = b_s − Σ w_s·mean / scale. Given a ``group``, the
+    source is this process's share: every process starts from the same weights, then shuffles its
+    share from a generator of its own (the seed and its rank)."""
     g = torch.Generator().manual_seed(seed)
     w0, b0 = init_params(source.num_features, std=config.init_std, bias_std=config.init_bias_std, generator=g)
-    engine = make_engine(config, w0, b0)
+    engine: Engine = make_engine(config, w0, b0)
+    if group is not None:
+        from .distributed import DataParallel, Shared
+
+        g = torch.Generator().manual_seed(seed * group.size + group.rank)
+        source, engine = Shared(source), DataParallel(engine, group)
     history = fit(
         engine,
         source,
@@ -316,6 +353,7 @@ def _fit_linear(
         record_steps=record_steps,
         on_rows=on_rows,
         validation_source=validation,
+        group=group,
     )
     w_s, b_s = engine.parameters()
     w_s = np.asarray(w_s, dtype=np.float64)
@@ -400,8 +438,13 @@ def fit_classifier(
     stopping: StoppingRule | None = None,
     on_rows: RowsCallback | None = None,
     validation_fraction: float | None = None,
+    group: Group | None = None,
 ) -> ClassifierFit:
     """Train softmax regression by minibatch SGD on X (n, d) and class numbers y (n,) in 0..q−1.
+
+    Given a ``group`` of processes (:func:`linearnet.distributed.group`) each holding the same
+    rows, they train data-parallel, each on its part of every batch: together they follow the
+    trajectory of one process.
 
     The weights start N(0, config.init_std²) and the bias at 0 (d2l 3.6); the seed fixes
     them and every epoch's order, whatever the implementation. ``standardize``, ``stopping`` and
@@ -445,16 +488,26 @@ def fit_classifier(
     names = _names(feature_names, source.num_features)
     g = torch.Generator().manual_seed(seed)
     W0, b0 = init_params(source.num_features, q, std=config.init_std, bias_std=config.init_bias_std, generator=g)
-    engine = make_engine(config, W0, b0)
+    engine: Engine = make_engine(config, W0, b0)
+    train_source: BatchSource = source
+    if group is not None and group.size > 1:
+        from .distributed import DataParallel, Replicated
+
+        def part(s):
+            return None if s is None else Replicated(s, group.rank, group.size, config.batch_size)
+
+        train_source, test_source, validation = part(source), part(test_source), part(validation)
+        engine = DataParallel(engine, group)
     history = fit(
         engine,
-        source,
+        train_source,
         config,
         generator=g,
         on_epoch=with_stopping(on_epoch, stopping),
         test_source=test_source,
         on_rows=on_rows,
         validation_source=validation,
+        group=group if group is not None and group.size > 1 else None,
     )
     W_s, b_s = (np.asarray(p, dtype=np.float64) for p in engine.parameters())  # (d, q) and (q,)
     W = W_s / scale[:, None]  # back in X's units, as for linear regression

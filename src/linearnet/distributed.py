@@ -153,8 +153,10 @@ class Group:
             parts = [None] * self.size
             with self._collective():
                 dist.all_gather_object(parts, mine)
-        for error, _ in parts:
+        for rank, (error, _) in enumerate(parts):
             if error is not None:
+                if rank:  # the file may be missing on that machine alone: say whose it is
+                    error = type(error)(f"process {rank}: {error}")
                 error.everyone = True  # every process raises the same: rank 0 alone need say it
                 raise error
         return [value for _, value in parts]
@@ -194,7 +196,16 @@ def group(timeout: float = DEFAULT_TIMEOUT) -> Group:
 
 
 def local_batch(batch_size: int, rank: int, size: int) -> int:
-    """This process's part of a global batch of ``batch_size`` rows: the parts differ by at most one row."""
+    """This process's part of a global batch of ``batch_size`` rows: the parts differ by at most one row.
+
+    Raises:
+        ValueError: the batch is smaller than the number of processes, which would leave one without rows.
+    """
+    if batch_size < size:
+        raise ValueError(
+            f"the batch size ({batch_size}) must be at least the number of processes ({size}): each process "
+            f"computes the gradient of its part of every batch"
+        )
     return batch_size * (rank + 1) // size - batch_size * rank // size
 
 
@@ -210,10 +221,11 @@ class Shared:
     def blocks(
         self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
     ) -> Iterator[Block]:
+        classes = getattr(self.source, "classes", False)  # class numbers (n,), or targets (n, 1)
+        labels = torch.empty(0, dtype=torch.int64) if classes else torch.empty(0, 1)
         yield from self.source.blocks(shuffle=shuffle, generator=generator, block_rows=block_rows)
         if shuffle:
-            empty = torch.empty(0, self.num_features)
-            yield Block(empty, torch.empty(0, 1), None)
+            yield Block(torch.empty(0, self.num_features), labels, None)
 
 
 class Replicated:
@@ -227,7 +239,7 @@ class Replicated:
         self.num_features, self.all_rows = source.num_features, source.num_rows
         n, B = source.num_rows, self.batch_size
         full, last = divmod(n, B)  # this process's rows: its part of each global batch
-        self.num_rows = full * local_batch(B, rank, size) + local_batch(last, rank, size)
+        self.num_rows = full * local_batch(B, rank, size) + last * (rank + 1) // size - last * rank // size
 
     def blocks(
         self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
@@ -243,7 +255,7 @@ class Replicated:
         lo, hi = starts + m * r // P, starts + m * (r + 1) // P
         mine = torch.cat([order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
         yield Block(self.source.features, self.source.labels, mine)
-        yield Block(torch.empty(0, self.num_features), torch.empty(0, 1), None)
+        yield Block(self.source.features[:0], self.source.labels[:0], None)
 
 
 class DataParallel:

@@ -77,8 +77,11 @@ def _join(args, rank: int):
     if args.timeout is not None and not args.timeout > 0:
         raise UsageError(f"linearnet {args.command}", f"--timeout must be a number of seconds > 0, got {args.timeout}")
     joined = group(timeout=args.timeout or DEFAULT_TIMEOUT)
-    if rank:
+    if rank:  # rank 0 alone prints and writes
         sys.stdout = sys.stderr = open(os.devnull, "w")  # closed when main ends
+        for output in ("out", "plot", "plot_predictions"):
+            if getattr(args, output, None) is not None:
+                setattr(args, output, None)
     return joined
 
 

@@ -13,6 +13,7 @@ from .common import (
     UsageError,
     add_memory_flag,
     add_table_flags,
+    add_timeout_flag,
     check_figure_path,
     check_out,
     chunk_note,
@@ -25,6 +26,7 @@ from .common import (
     run_training,
     save_model,
     seed,
+    shared_chunks,
     size,
     table_options,
     whole,
@@ -100,6 +102,7 @@ def add_parser(commands) -> None:
     table.add_argument("--no-standardize", action="store_true", help="with --data: train on the features as they are")
     add_table_flags(train)
     add_memory_flag(train, stream=True)
+    add_timeout_flag(train)
     fit = train.add_argument_group("training")
     fit.add_argument("--lr", type=number, help="learning rate")
     fit.add_argument("--batch-size", type=whole, metavar="B", help="rows per SGD step")
@@ -390,7 +393,7 @@ def _synthetic(args) -> int:
         PROG,
         experiment.train.epochs,
         lambda on_epoch, on_rows: run_experiment(
-            experiment, on_epoch=on_epoch, on_rows=on_rows, record_steps=args.plot_steps
+            experiment, on_epoch=on_epoch, on_rows=on_rows, record_steps=args.plot_steps, group=args.group
         ),
         quiet=args.json,
         out=None,
@@ -413,10 +416,28 @@ def _table(args) -> int:
     table = chunks = None
     standardize = not args.no_standardize
     epochs, rule = _stopping(args, "linear")
+    group = args.group
+    if group is not None:
+        for flag, given in (("--formula", args.formula), ("--early-stopping", args.early_stopping or None)):
+            if given is not None:
+                raise UsageError(
+                    PROG, f"{flag} needs the whole table in one process: under torchrun each reads its share"
+                )
     with refused(PROG):
-        why = None if args.formula is not None or args.stream else chunk_note(args, args.data)
+        why = None if args.formula is not None or args.stream or group else chunk_note(args, args.data)
         make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # bad settings answered before the read
-        if args.stream or why:
+        if group is not None:
+            chunks, columns = shared_chunks(
+                group,
+                args.data,
+                target=args.target,
+                features=args.features,
+                chunk_rows=CHUNK_ROWS,
+                **table_options(args),
+            )
+            notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
+            num_values = (whole_read_bytes(args.data) or 0) // 24
+        elif args.stream or why:
             chunks, columns = table_chunks(
                 args.data, target=args.target, features=args.features, chunk_rows=CHUNK_ROWS, **table_options(args)
             )
@@ -464,6 +485,7 @@ def _table(args) -> int:
                 on_rows=on_rows,
                 record_steps=args.plot_steps,
                 stopping=rule,
+                group=group,
             )
         assert table is not None
         return fit_arrays(
@@ -483,13 +505,13 @@ def _table(args) -> int:
     result = run_training(PROG, config.epochs, _advised(train, standardize), quiet=args.json, out=args.out)
     if result is None:
         return 1
-    if chunks is not None and chunks.dropped_note:  # known once a pass has read the file
+    if group is None and chunks is not None and chunks.dropped_note:  # known once a pass has read the file
         notes = [*notes, chunks.dropped_note]
         note(PROG, chunks.dropped_note)
     converged, unsettled = _stopped_line(result, rule, args)
     if unsettled:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
-    exact = None if args.no_compare_exact else _exact_loss(config, table, chunks, columns, held_out, args.seed)
+    exact = None if args.no_compare_exact else _exact_loss(config, table, chunks, columns, held_out, args.seed, group)
     if args.out:
         save_model(PROG, result.to_model(target=args.target, data=args.data, table=table), args.out, announce=False)
     sgd_loss = result.history.losses[-1]
@@ -542,7 +564,7 @@ def _advised(train, standardize: bool):
     return advised
 
 
-def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: int) -> float | None:
+def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: int, group=None) -> float | None:
     """The mean training loss at the least-squares optimum, in the loss SGD reports (None for the l1 and
     Huber losses, whose optimum least squares is not, or a loss reported as a running mean); on the
     rows trained on, those early stopping did not hold out."""
@@ -560,7 +582,7 @@ def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: in
     with refused(PROG), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dependent or ill-conditioned columns: the optimum's loss holds all the same
         if chunks is not None:
-            exact = solve_chunks(chunks, columns, allow_rank_deficient=True)  # one pass more, and its refinement
+            exact = solve_chunks(chunks, columns, allow_rank_deficient=True, group=group)  # passes more
         else:
             exact = solve(X, y, allow_rank_deficient=True)
     rss = exact.sigma**2 * (exact.n - exact.rank)  # σ̂² = RSS / (n − rank)
@@ -594,6 +616,11 @@ def _classifier(args) -> int:
                 args.data, target=args.target, features=args.features, labels=True, **table_options(args)
             )
             notes = [*([over] if over else []), *table.notes]
+            if args.group is not None:
+                notes.append(
+                    f"softmax regression reads the file whole in each of the {args.group.size} processes, which "
+                    f"split every batch between them (linear regression reads a share each)"
+                )
             data = datasets.from_table(table, seed=args.seed)
     for text in notes:
         note(PROG, text)
@@ -617,6 +644,7 @@ def _classifier(args) -> int:
             standardize=standardize,
             stopping=rule,
             validation_fraction=_held_out(args),
+            group=args.group,
         ),
         quiet=args.json,
         out=args.out,

@@ -1,0 +1,169 @@
+"""What each process of tests/test_distributed.py runs: ``python distributed_cases.py CASE OUTDIR``.
+
+The launcher (tests/test_distributed.py, or torchrun) sets RANK, WORLD_SIZE, MASTER_ADDR and
+MASTER_PORT. Each process writes what it found to OUTDIR/<rank>.pkl for the test to compare
+with one process's answer.
+"""
+
+import pickle
+import sys
+import warnings
+
+import numpy as np
+
+from linearnet import distributed
+from linearnet.leastsq import solve_chunks
+
+# --- designs the solve cases share with the test (which solves them in one process) -------------
+
+
+def design(name: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(X, y, fit_intercept) of a named design."""
+    rng = np.random.default_rng(len(name))
+    if name == "well":
+        X = rng.normal(size=(3000, 6))
+        return X, X @ np.arange(1.0, 7.0) + 2.0 + rng.normal(size=3000), True
+    if name == "ill":  # a polynomial on 1..3: scaled condition number about 1e6 (the accurate path)
+        t = rng.uniform(1, 3, size=4000)
+        X = np.column_stack([t**j for j in range(1, 7)])
+        return X, np.sin(t) + 0.01 * rng.normal(size=4000), True
+    if name == "small":  # n·k² small: the normal equations also in double-double
+        X = rng.normal(size=(40, 3))
+        return X, X @ [1.0, -2.0, 0.5] + rng.normal(size=40), True
+    if name == "tiny":  # squares that would underflow: solved in rescaled units
+        X = rng.normal(size=(500, 3)) * 1e-170
+        return X, X @ [1e170, 2e170, 3e170] + rng.normal(size=500), True
+    if name == "origin":
+        X = rng.normal(size=(800, 4)) + 3
+        return X, X @ [1.0, 2.0, 3.0, 4.0] + rng.normal(size=800), False
+    raise ValueError(name)
+
+
+DESIGNS = ["well", "ill", "small", "tiny", "origin"]
+
+
+def cuts(n: int, size: int) -> list[int]:
+    """Uneven shares, rank 0's empty when there are three or more processes."""
+    if size == 1:
+        return [0, n]
+    if size == 2:
+        return [0, n // 5, n]
+    inner = [0, 0] + [n // 3 + (n - n // 3) * r // (size - 1) for r in range(1, size - 1)]
+    return [*inner, n]
+
+
+class chunks_of:
+    """Passes over rows lo:hi in chunks of ``rows`` (uneven on purpose), as a file's share is read;
+    ``bad_row``: a value refused there."""
+
+    def __init__(self, X, y, lo, hi, rows=97, bad_row=None):
+        self.X, self.y, self.lo, self.hi, self.rows, self.bad_row = X, y, lo, hi, rows, bad_row
+
+    def _chunk(self, i):
+        j = min(i + self.rows, self.hi)
+        if self.bad_row is not None and i <= self.bad_row < j:
+            raise ValueError(f"data.csv: column x1, row {self.bad_row + 1}: 'abc' is not a number")
+        return self.X[i:j], self.y[i:j]
+
+    def __call__(self):
+        for i in range(self.lo, self.hi, self.rows):
+            yield self._chunk(i)
+
+    def shuffled(self, generator):
+        import torch
+
+        starts = list(range(self.lo, self.hi, self.rows))
+        for k in torch.randperm(len(starts), generator=generator).tolist():
+            yield self._chunk(starts[k])
+
+
+def solve_cases(group) -> dict:
+    out: dict = {}
+    for name in DESIGNS:
+        X, y, intercept = design(name)
+        c = cuts(len(X), group.size)
+        lo, hi = c[group.rank], c[group.rank + 1]
+        names = [f"x{j}" for j in range(X.shape[1])]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = solve_chunks(chunks_of(X, y, lo, hi), names, fit_intercept=intercept, group=group)
+        out[name] = fit.to_dict() | {"method": fit.method, "params": fit.params, "bse": fit.bse}
+    # a bad value in the second process's share, and another in the third's: the second's is reported
+    X, y, _ = design("well")
+    c = cuts(len(X), group.size)
+    lo, hi = c[group.rank], c[group.rank + 1]
+    try:
+        solve_chunks(chunks_of(X, y, lo, hi, bad_row=lo + 5 if group.rank else None), ["a"] * 6, group=group)
+    except ValueError as exc:
+        out["error"] = str(exc)
+    # dependent columns: refused alike by every process
+    X2 = np.column_stack([X[:, :2], X[:, 0] + X[:, 1]])
+    try:
+        solve_chunks(chunks_of(X2, y, lo, hi), ["a", "b", "c"], group=group)
+    except ValueError as exc:
+        out["dependent"] = str(exc)
+    return out
+
+
+def train_cases(group) -> dict:
+    from linearnet.array_fit import fit_chunks, fit_classifier
+    from linearnet.experiment import run_experiment
+    from linearnet.presets import make_experiment, make_train_config
+
+    out: dict = {}
+    for impl in ("scratch", "concise", "fast"):  # every process draws the same data: one trajectory
+        for key, kw in TRAJECTORIES.items():
+            r = run_experiment(make_experiment(None, impl=impl, **kw), group=group)
+            out[f"linear-{impl}-{key}"] = (r.history.losses, r.w, r.b)
+        X, y = softmax_data()
+        config = make_train_config(
+            None, model="softmax", loss="cross_entropy", impl=impl, lr=0.1, batch_size=16, epochs=3
+        )
+        r = fit_classifier(X, y, config, num_classes=3, seed=4, group=group)
+        out[f"softmax-{impl}"] = (r.history.losses, r.history.train_acc, r.W, r.b)
+    # each process its own share (uneven), shuffled on its own: the fit lands near the exact one
+    X, y, _ = design("well")
+    c = cuts(len(X), group.size)
+    config = make_train_config(
+        None, impl="fast", lr=0.05, batch_size=32, epochs=15, lr_schedule="inverse-time", lr_decay=1.0
+    )
+    fit = fit_chunks(
+        chunks_of(X, y, c[group.rank], c[group.rank + 1], rows=250),
+        config,
+        feature_names=[f"x{j}" for j in range(6)],
+        seed=3,
+        standardize=True,
+        buffer_rows=600,
+        group=group,
+    )
+    out["sharded"] = (fit.history.losses, fit.w, fit.b)
+    return out
+
+
+TRAJECTORIES = {
+    "book": dict(num_examples=200, epochs=2),
+    "partial": dict(num_examples=103, num_features=7, batch_size=10, epochs=3, lr=0.05, seed=5),
+    "decay": dict(loss="squared", grad_reduction="sum", lr=0.002, batch_size=16, epochs=2, seed=2, weight_decay=0.1),
+}
+
+
+def softmax_data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(250, 4)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
+    return X, y
+
+
+def main() -> None:
+    case, folder = sys.argv[1], sys.argv[2]
+    group = distributed.group(timeout=30)
+    try:
+        out = {"solve": solve_cases, "train": train_cases}[case](group)
+        with open(f"{folder}/{group.rank}.pkl", "wb") as fh:
+            pickle.dump(out, fh)
+    finally:
+        group.close()
+
+
+if __name__ == "__main__":
+    main()

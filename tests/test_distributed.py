@@ -1,0 +1,307 @@
+"""Several processes on localhost (gloo, 127.0.0.1) give the answer of one.
+
+The library cases run in tests/distributed_cases.py, launched here with the variables torchrun
+sets (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT); the command line runs under torchrun itself.
+Every wait is bounded: a process still running at its deadline is killed and the test fails.
+"""
+
+import json
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linearnet.array_fit import fit_classifier
+from linearnet.distributed import Group, local_batch
+from linearnet.experiment import run_experiment
+from linearnet.leastsq import solve, solve_chunks
+from linearnet.presets import make_experiment, make_train_config
+
+import distributed_cases as cases
+
+HERE = Path(__file__).parent
+DEADLINE = 90  # seconds any launch may take, start-up of each process (importing torch) included
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def environment(rank: int, size: int, port: int) -> dict:
+    return {
+        **os.environ,
+        "RANK": str(rank),
+        "LOCAL_RANK": str(rank),
+        "WORLD_SIZE": str(size),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+        "PYTHONUNBUFFERED": "1",  # each line as it is printed: a test waits for the first epoch's
+    }
+
+
+def start(size: int, argv: list[str], *, cwd=None, cwds=None) -> list[subprocess.Popen]:
+    port = free_port()
+    return [
+        subprocess.Popen(
+            argv,
+            env=environment(rank, size, port),
+            cwd=(cwds[rank] if cwds else cwd),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in range(size)
+    ]
+
+
+def finish(processes, deadline=DEADLINE) -> list[tuple[int, str, str]]:
+    """Each process's (exit code, stdout, stderr); any still running at the deadline is killed."""
+    end = time.monotonic() + deadline
+    out = []
+    try:
+        for p in processes:
+            stdout, stderr = p.communicate(timeout=max(0.1, end - time.monotonic()))
+            out.append((p.returncode, stdout, stderr))
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    return out
+
+
+def launch_cases(case: str, size: int, folder: Path) -> list[dict]:
+    done = finish(start(size, [sys.executable, str(HERE / "distributed_cases.py"), case, str(folder)], cwd=HERE))
+    for code, _, stderr in done:
+        assert code == 0, stderr[-3000:]
+    return [pickle.loads((folder / f"{rank}.pkl").read_bytes()) for rank in range(size)]
+
+
+# --- the exact solve ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[2, 3], ids=["2-processes", "3-processes"])
+def solved(request, tmp_path_factory):
+    return request.param, launch_cases("solve", request.param, tmp_path_factory.mktemp("solve"))
+
+
+def one_process(name):
+    X, y, intercept = cases.design(name)
+    names = [f"x{j}" for j in range(X.shape[1])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return (
+            solve_chunks(cases.chunks_of(X, y, 0, len(X)), names, fit_intercept=intercept),
+            solve(X, y, fit_intercept=intercept, feature_names=names),
+        )
+
+
+@pytest.mark.parametrize("name", cases.DESIGNS)
+def test_processes_solve_as_one_does(solved, name):
+    size, outs = solved
+    chunked, in_memory = one_process(name)
+    mine = outs[0][name]
+    for other in outs[1:]:  # every process returns the same numbers
+        assert np.array_equal(other[name]["params"], mine["params"])
+        assert np.array_equal(other[name]["bse"], mine["bse"])
+    assert mine["method"] == chunked.method  # the same path
+    for ref in (chunked, in_memory):
+        np.testing.assert_allclose(mine["params"], ref.params, rtol=1e-10, atol=0)
+        np.testing.assert_allclose(mine["bse"], ref.bse, rtol=1e-10, atol=0)
+        for stat in ("sigma", "r2", "adj_r2", "n"):
+            assert mine[stat] == pytest.approx(ref.to_dict()[stat], rel=1e-10), stat
+
+
+def test_the_designs_take_every_path():
+    methods = {name: one_process(name)[0] for name in cases.DESIGNS}
+    assert methods["ill"].method == "tsqr" and methods["ill"].scaled_condition_number > 1e5
+    assert methods["well"].method == "cholesky"
+    assert {"x0"} <= set(methods["tiny"].feature_names)
+
+
+def test_the_shares_are_uneven_and_one_is_empty():
+    assert cases.cuts(3000, 3)[:2] == [0, 0]  # rank 0 holds no rows
+    assert np.diff(cases.cuts(3000, 2)).tolist() == [600, 2400]
+
+
+def test_the_first_bad_value_in_the_data_is_reported_by_every_process(solved):
+    size, outs = solved
+    X, _, _ = cases.design("well")
+    lo = cases.cuts(len(X), size)[1]  # process 1's first row: the first planted (the next process has one too)
+    for out in outs:
+        assert out["error"] == f"process 1: data.csv: column x1, row {lo + 6}: 'abc' is not a number"
+        assert out["dependent"].startswith("the columns a, b, c are linearly dependent (rank 3 of 4")
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return launch_cases("train", 2, tmp_path_factory.mktemp("train"))
+
+
+@pytest.mark.parametrize("impl", ["scratch", "concise", "fast"])
+@pytest.mark.parametrize("key", list(cases.TRAJECTORIES))
+def test_two_processes_on_the_same_rows_follow_one_trajectory(trained, impl, key):
+    one = run_experiment(make_experiment(None, impl=impl, **cases.TRAJECTORIES[key]))
+    losses, w, b = trained[0][f"linear-{impl}-{key}"]
+    assert len(losses) == len(one.history.losses)
+    np.testing.assert_allclose(losses, one.history.losses, rtol=1e-4)
+    np.testing.assert_allclose(w, one.w, rtol=0, atol=1e-5)
+    assert b == pytest.approx(one.b, abs=1e-5)
+    assert trained[1][f"linear-{impl}-{key}"] == trained[0][f"linear-{impl}-{key}"]
+
+
+@pytest.mark.parametrize("impl", ["scratch", "concise", "fast"])
+def test_softmax_regression_in_two_processes_follows_one(trained, impl):
+    X, y = cases.softmax_data()
+    config = make_train_config(None, model="softmax", loss="cross_entropy", impl=impl, lr=0.1, batch_size=16, epochs=3)
+    one = fit_classifier(X, y, config, num_classes=3, seed=4)
+    losses, accuracy, W, b = trained[0][f"softmax-{impl}"]
+    np.testing.assert_allclose(losses, one.history.losses, rtol=1e-4)
+    assert accuracy == one.history.train_acc
+    np.testing.assert_allclose(W, one.W, atol=1e-5)
+    np.testing.assert_allclose(b, one.b, atol=1e-5)
+
+
+def test_sharded_sgd_lands_within_two_standard_errors_of_the_exact_solve(trained):
+    X, y, _ = cases.design("well")
+    exact = solve(X, y)
+    losses, w, b = trained[0]["sharded"]
+    assert np.all(np.abs(np.asarray([b, *w]) - exact.params) < 2 * exact.bse)
+    floor = exact.sigma**2 * exact.df_resid / exact.n / 2  # the half-squared loss at the optimum
+    assert floor <= losses[-1] < floor * 1.001
+    assert trained[1]["sharded"] == trained[0]["sharded"]
+
+
+def test_each_process_takes_its_part_of_a_batch():
+    assert [local_batch(10, r, 3) for r in range(3)] == [3, 3, 4]
+    with pytest.raises(ValueError, match=r"the batch size \(1\) must be at least the number of processes \(2\)"):
+        local_batch(1, 0, 2)
+
+
+def test_one_process_alone_needs_no_launcher():
+    alone = Group.alone()
+    assert (alone.rank, alone.size) == (0, 1)
+    assert alone.everyone(lambda: 7) == [7]
+    assert alone.all_sum(np.ones(2)).tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="^bad$"):
+        alone.everyone(lambda: (_ for _ in ()).throw(ValueError("bad")))
+
+
+# --- the command line under torchrun --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sales(tmp_path_factory):
+    """A folder of three Parquet files (row groups of 700 rows) and a CSV of the same rows."""
+    folder = tmp_path_factory.mktemp("sales")
+    rng = np.random.default_rng(11)
+    n = 6000
+    frame = pd.DataFrame(rng.normal(size=(n, 3)), columns=["price", "ads", "rain"])
+    frame["revenue"] = frame @ [3.0, 1.5, -2.0] + 4.0 + rng.normal(size=n)
+    (folder / "sales").mkdir()
+    for i in range(3):
+        part = frame.iloc[i * n // 3 : (i + 1) * n // 3]
+        part.to_parquet(folder / "sales" / f"part-{i}.parquet", row_group_size=700, index=False)
+    frame.to_csv(folder / "sales.csv", index=False)
+    return folder
+
+
+def torchrun(size: int, *argv, cwd) -> tuple[int, str, str]:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={size}"]
+    p = subprocess.Popen(
+        [*command, "-m", "linearnet", *argv],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    return finish([p])[0]
+
+
+def numbers(tree, at="") -> dict:
+    """The numbers of a JSON object, by their path."""
+    if isinstance(tree, dict):
+        return {k: v for key, value in tree.items() for k, v in numbers(value, f"{at}/{key}").items()}
+    return {at: tree} if isinstance(tree, (int, float)) else {}
+
+
+def test_solve_under_torchrun_gives_the_answer_of_one_process(sales):
+    code, out, err = torchrun(2, "solve", "sales", "--target", "revenue", "--out", "two.json", "--json", cwd=sales)
+    assert code == 0, err
+    from linearnet.cli import main
+
+    assert main(["solve", str(sales / "sales.csv"), "--target", "revenue", "--out", str(sales / "one.json")]) == 0
+    two, one = (json.loads((sales / f).read_text()) for f in ("two.json", "one.json"))
+    np.testing.assert_allclose(two["coefficients"], one["coefficients"], rtol=1e-10)
+    assert two["intercept"] == pytest.approx(one["intercept"], rel=1e-10)
+    assert numbers(two["statistics"]) == pytest.approx(numbers(one["statistics"]), rel=1e-10, abs=1e-300)
+    printed = json.loads(out)  # rank 0 alone prints: one JSON object
+    assert printed["coefficients"]["price"]["estimate"] == pytest.approx(3.0, abs=0.05)
+    assert "2 processes, each reading its share of the rows" in err
+
+
+def test_train_under_torchrun_writes_one_model_near_the_exact_fit(sales):
+    code, out, err = torchrun(
+        2, "train", "--data", "sales.csv", "--target", "revenue", "--batch-size", "64", "--out", "sgd.json", cwd=sales
+    )
+    assert code == 0, err
+    assert out.count("intercept") == 1  # rank 0 alone prints
+    assert "the exact least-squares loss is" in out
+    model = json.loads((sales / "sgd.json").read_text())
+    assert model["features"] == ["price", "ads", "rain"]
+    np.testing.assert_allclose(model["coefficients"], [3.0, 1.5, -2.0], atol=0.1)
+
+
+def test_commands_that_run_in_one_process_say_so_under_a_launcher(tmp_path):
+    (code, _, err), *_ = finish(start(2, [sys.executable, "-m", "linearnet", "presets"], cwd=tmp_path))
+    assert code == 2
+    assert err.strip() == (
+        "linearnet presets: error: runs in one process: start it without torchrun (train and solve run in several)"
+    )
+
+
+def test_a_file_missing_on_one_machine_stops_every_process_at_the_start(sales, tmp_path):
+    (tmp_path / "sales.csv").symlink_to(sales / "sales.csv")  # process 0 sees the file; process 1 does not
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    argv = [sys.executable, "-m", "linearnet", "solve", "sales.csv", "--target", "revenue", "--timeout", "20"]
+    (code0, _, err0), (code1, _, err1) = finish(start(2, argv, cwds=[tmp_path, other]))
+    assert (code0, code1) == (2, 2)
+    assert err0.startswith("linearnet solve: error: process 1: sales.csv:")
+    assert err0.count("\n") == 1 and err1 == ""  # one line, from rank 0
+
+
+@pytest.mark.parametrize("how", ["hangs", "dies"])
+def test_a_process_that_hangs_or_dies_is_named_and_nothing_is_written(sales, how):
+    argv = [sys.executable, "-m", "linearnet", "train", "--data", "sales.csv", "--target", "revenue"]
+    argv += ["--max-epochs", "100000", "--tol", "0", "--timeout", "4", "--out", f"{how}.json"]
+    processes = start(2, argv, cwd=sales)
+    try:
+        first = processes[0].stdout.readline()  # the first epoch's line: both are training
+        assert first.startswith("epoch 1"), first
+        os.kill(processes[1].pid, signal.SIGSTOP if how == "hangs" else signal.SIGKILL)
+        t0 = time.monotonic()
+        code, _, err = finish(processes[:1], deadline=30)[0]
+        took = time.monotonic() - t0
+    finally:
+        processes[1].kill()
+        processes[1].communicate()
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("linearnet train: error: process 1 (of 2) stopped answering")
+    assert took < 4 + 10
+    assert not (sales / f"{how}.json").exists()
