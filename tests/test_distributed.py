@@ -16,6 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
+import distributed_cases as cases
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,8 +26,6 @@ from linearnet.distributed import Group, local_batch
 from linearnet.experiment import run_experiment
 from linearnet.leastsq import solve, solve_chunks
 from linearnet.presets import make_experiment, make_train_config
-
-import distributed_cases as cases
 
 HERE = Path(__file__).parent
 DEADLINE = 90  # seconds any launch may take, start-up of each process (importing torch) included
@@ -109,7 +108,7 @@ def one_process(name):
 
 @pytest.mark.parametrize("name", cases.DESIGNS)
 def test_processes_solve_as_one_does(solved, name):
-    size, outs = solved
+    _, outs = solved
     chunked, in_memory = one_process(name)
     mine = outs[0][name]
     for other in outs[1:]:  # every process returns the same numbers
@@ -197,7 +196,7 @@ def test_one_process_alone_needs_no_launcher():
     assert (alone.rank, alone.size) == (0, 1)
     assert alone.everyone(lambda: 7) == [7]
     assert alone.all_sum(np.ones(2)).tolist() == [1.0, 1.0]
-    with pytest.raises(ValueError, match="^bad$"):
+    with pytest.raises(ValueError, match=r"^bad$"):
         alone.everyone(lambda: (_ for _ in ()).throw(ValueError("bad")))
 
 
