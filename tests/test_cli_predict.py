@@ -216,3 +216,39 @@ def test_predicting_a_file_in_chunks_shows_the_bytes_read_on_a_terminal_only(tmp
     monkeypatch.setattr(sys, "stdout", screen := Terminal())  # the predictions on the terminal: no bar across them
     monkeypatch.setattr(sys, "stderr", tty := Terminal())
     assert main([str(a) for a in argv]) == 0 and screen.getvalue() == plain and tty.getvalue() == ""
+
+
+HARD_FLOATS = [
+    0.1,
+    1 / 3,
+    -0.0,
+    5e-324,
+    1e-7,
+    1e16,
+    1e15 + 0.5,
+    1.7976931348623157e308,
+    float("nan"),
+    float("inf"),
+    2.5,
+]
+
+
+@pytest.mark.parametrize("out", [None, "pred.csv"])
+def test_predictions_written_as_csv_are_each_floats_repr_and_read_back_exactly(tmp_path, capsys, out):
+    from linearnet.cli.common import write_columns
+    from linearnet.tables import csv_text
+
+    hard = np.array(HARD_FLOATS)
+    floats = [{"y_predicted": hard, "p_a,b": hard[::-1].copy()}, {"y_predicted": hard / 3, "p_a,b": -hard}]
+    classes = [{"label": ["a", 'b"c'], "p_a": np.array([0.25, 1 / 7])}, {"label": ["d"], "p_a": np.array([-0.0])}]
+    single = [{"y_predicted": hard}, {"y_predicted": -hard}]
+    for parts in (floats, single, classes):
+        path = tmp_path / out if out else None
+        write_columns("linearnet predict", iter(parts), str(path) if path else None)
+        text = path.read_text() if path else capsys.readouterr().out
+        assert text == csv_text(parts[0]) + csv_text(parts[1]).split("\n", 1)[1]  # the header once
+        if parts is floats:
+            assert text.splitlines()[0] == 'y_predicted,"p_a,b"'
+            rows = [[float(v) for v in line.rsplit(",", 1)] for line in text.splitlines()[1:]]
+            np.testing.assert_array_equal(rows, np.column_stack([np.r_[hard, hard / 3], np.r_[hard[::-1], -hard]]))
+            assert [str(r[0]) for r in rows[:3]] == ["0.1", "0.3333333333333333", "-0.0"]

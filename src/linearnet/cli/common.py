@@ -300,7 +300,8 @@ def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -
     a chunk at a time); a ValueError or TypeError it raises is the data's, reported as a user
     error, and leaves an output file as it was (stdout keeps the rows already written).
     """
-    from ..tables import write_csv, write_table
+    from ..outputs import atomic_write
+    from ..tables import write_table
 
     def parts() -> Iterator[dict]:
         try:
@@ -308,13 +309,42 @@ def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -
         except (ValueError, TypeError) as exc:
             raise _Refused(str(exc)) from None
 
+    def write_csv(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            _write_csv(fh, parts())
+
     try:
         if path is None:
-            write_csv(sys.stdout, parts())
-        else:
+            _write_csv(sys.stdout, parts())
+        elif str(path).lower().endswith((".parquet", ".pq")):
             _written(prog, path, lambda: write_table(path, parts()))
+        else:
+            _written(prog, path, lambda: atomic_write(path, write_csv))
     except _Refused as exc:
         raise UsageError(prog, exc) from None
+
+
+def _write_csv(fh, parts: Iterable[dict]) -> None:
+    """Each map of columns in ``parts`` as CSV rows, the header once: the rows ``tables.csv_text``
+    writes (every float as its repr, which reads back exactly), float columns formatted by one
+    ``%`` a row instead of a ``csv.writer`` row with a ``repr`` a value, 2-3x as fast."""
+    import numpy as np
+
+    from ..tables import csv_text
+
+    for i, part in enumerate(parts):
+        values = [np.asarray(v) for v in part.values()]
+        if not all(v.dtype == np.float64 and v.ndim == 1 for v in values):
+            text = csv_text(part)  # class names and other values, quoted where they must be
+            fh.write(text if i == 0 else text[text.index("\n") + 1 :])
+            continue
+        if i == 0:
+            fh.write(csv_text({name: np.empty(0) for name in part}))  # the header, quoted where it must be
+        if len(values) == 1:
+            fh.write("".join(map("%r\n".__mod__, values[0].tolist())))
+        else:
+            row = ",".join(["%r"] * len(values)) + "\n"
+            fh.write("".join(map(row.__mod__, zip(*(v.tolist() for v in values), strict=True))))
 
 
 # --- progress bars (tqdm, on stderr when it is a terminal) ----------------------------------
