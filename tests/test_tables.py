@@ -1390,3 +1390,13 @@ def test_a_row_whose_values_span_lines_is_named_by_the_line_it_starts_on(tmp_pat
         else:
             read_table(path, target="y", features=["x"])
     assert str(info.value) == f"{path}: column 'x', row 3 (line 6): 'zz' is not a number"
+
+
+def test_features_alone_in_chunks_need_their_names_and_numbers(tmp_path):
+    path = write(tmp_path, "new.csv", "area,city\n120,Paris\n80,Lyon\n")
+    with pytest.raises(ValueError) as info:
+        table_chunks(path, target=None)
+    assert str(info.value) == "table_chunks without a target needs the feature columns"
+    with pytest.raises(ValueError) as info:  # a model's feature holding text here: the first word, by row
+        table_chunks(path, target=None, features=["area", "city"])
+    assert str(info.value) == f"{path}: column 'city', row 1 (line 2): 'Paris' is not a number"
