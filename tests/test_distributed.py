@@ -304,3 +304,82 @@ def test_a_process_that_hangs_or_dies_is_named_and_nothing_is_written(sales, how
     assert err.strip().splitlines()[-1].startswith("linearnet train: error: process 1 (of 2) stopped answering")
     assert took < 4 + 10
     assert not (sales / f"{how}.json").exists()
+
+
+# --- in this process: the same code paths with a group of one ---------------------------------------
+
+
+@pytest.mark.parametrize("impl", ["scratch", "concise", "fast"])
+def test_the_data_parallel_step_of_one_process_is_the_engine_s_own(impl):
+    import torch
+
+    from linearnet.batches import TensorSource
+    from linearnet.distributed import DataParallel, Replicated
+    from linearnet.engines import make_engine
+    from linearnet.train import fit
+
+    X, y = (torch.from_numpy(a) for a in cases.softmax_data())
+    for model, labels, q in (("linear", X @ torch.tensor([1.0, 2.0, -1.0, 0.5]), 1), ("softmax", y, 3)):
+        extra = {"model": "softmax", "loss": "cross_entropy"} if model == "softmax" else {"weight_decay": 0.01}
+        config = make_train_config(None, impl=impl, lr=0.05, batch_size=7, epochs=2, **extra)
+        runs = []
+        for parallel in (False, True):
+            engine = make_engine(config, torch.zeros(4, q), torch.zeros(q))
+            source = TensorSource(X, labels.reshape(-1, 1) if model == "linear" else labels, classes=model == "softmax")
+            if parallel:
+                engine, source = DataParallel(engine, Group.alone()), Replicated(source, 0, 1, config.batch_size)
+            history = fit(engine, source, config, generator=torch.Generator().manual_seed(1), record_steps=True)
+            runs.append((history.step_losses, engine.parameters()))
+        np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(runs[1][1][0]), np.asarray(runs[0][1][0]), atol=1e-5)
+
+
+def test_a_group_of_one_solves_as_no_group():
+    X, y, _ = cases.design("ill")
+    names = [f"x{j}" for j in range(X.shape[1])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = solve_chunks(cases.chunks_of(X, y, 0, len(X)), names, group=Group.alone())
+        plain = solve_chunks(cases.chunks_of(X, y, 0, len(X)), names)
+    assert np.array_equal(alone.params, plain.params) and np.array_equal(alone.bse, plain.bse)
+
+
+def test_streamed_sgd_with_a_group_of_one_lands_near_the_exact_fit():
+    from linearnet.array_fit import fit_chunks
+
+    X, y, _ = cases.design("well")
+    config = make_train_config(None, impl="fast", lr=0.05, batch_size=32, epochs=8, lr_schedule="inverse-time")
+    fit = fit_chunks(
+        cases.chunks_of(X, y, 0, len(X), rows=250),
+        config,
+        feature_names=[f"x{j}" for j in range(6)],
+        standardize=True,
+        buffer_rows=600,
+        group=Group.alone(),
+    )
+    exact = solve(X, y)
+    assert np.all(np.abs(np.asarray([fit.b, *fit.w]) - exact.params) < 3 * exact.bse)
+
+
+def test_a_launcher_s_variables_name_the_process(monkeypatch, capsys):
+    from linearnet.cli import _failed, main
+    from linearnet.cli.common import launched_rank
+    from linearnet.distributed import ProcessFailed
+
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert launched_rank() is None
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    assert launched_rank() is None
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "2")
+    assert launched_rank() == 2
+    monkeypatch.setenv("RANK", "0")
+    assert main(["plot", "normal", "--out", "x.png"]) == 2  # refused before joining anyone
+    assert "runs in one process" in capsys.readouterr().err
+    assert main(["solve", "x.csv", "--target", "y", "--timeout", "0"]) == 2
+    assert capsys.readouterr().err == "linearnet solve: error: --timeout must be a number of seconds > 0, got 0.0\n"
+    assert _failed(ProcessFailed("p", quiet=[0]), 1) and not _failed(ProcessFailed("p", quiet=[0]), 2)
+    error = ValueError("x")
+    error.everyone = True  # raised alike everywhere: rank 0 says it
+    assert _failed(error, 0) and not _failed(error, 1) and _failed(ValueError("y"), 1)
+    assert _failed(ValueError("x"), None)

@@ -78,7 +78,7 @@ class Group:
         self._store = store
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
-        if store is not None:
+        if store is not None:  # pragma: no cover - in launched processes
             self._beat = threading.Thread(target=self._heartbeat, name="linearnet-heartbeat", daemon=True)
             self._beat.start()
 
@@ -88,7 +88,7 @@ class Group:
 
     # --- faults ------------------------------------------------------------------------------
 
-    def _heartbeat(self) -> None:
+    def _heartbeat(self) -> None:  # pragma: no cover - in launched processes
         key = f"linearnet/beat/{self.rank}"
         while not self._stop.wait(_BEAT):
             try:
@@ -96,7 +96,7 @@ class Group:
             except Exception:  # the store's host is gone: the collectives will say so
                 return
 
-    def _beats(self) -> list[int | None]:
+    def _beats(self) -> list[int | None]:  # pragma: no cover - in launched processes
         out: list[int | None] = []
         for r in range(self.size):
             try:
@@ -105,7 +105,7 @@ class Group:
                 out.append(None)
         return out
 
-    def _failed(self, exc: BaseException) -> ProcessFailed:
+    def _failed(self, exc: BaseException) -> ProcessFailed:  # pragma: no cover - in launched processes
         """What to say when a collective failed: which processes stopped beating, by the store's word."""
         if self._store is None:  # pragma: no cover - one process has no collectives to fail
             return ProcessFailed(str(exc))
@@ -130,7 +130,7 @@ class Group:
     def _collective(self) -> Iterator[None]:
         try:
             yield
-        except RuntimeError as exc:  # gloo: a timeout, or a connection a process that died closed
+        except RuntimeError as exc:  # pragma: no cover - gloo: a timeout, or a connection a process that died closed
             raise self._failed(exc) from None
 
     # --- collectives -------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class Group:
         except (ValueError, TypeError) as exc:
             mine = (type(exc)(str(exc)), None)
         parts: list[Any] = [mine]
-        if self.size > 1:
+        if self.size > 1:  # pragma: no cover - in launched processes
             import torch.distributed as dist
 
             parts = [None] * self.size
@@ -163,7 +163,7 @@ class Group:
 
     def all_sum(self, values: np.ndarray) -> np.ndarray:
         """The elementwise sum of every process's float64 ``values`` (summed in place): an SGD step's all-reduce."""
-        if self.size > 1:
+        if self.size > 1:  # pragma: no cover - in launched processes
             import torch.distributed as dist
 
             with self._collective():
@@ -172,14 +172,16 @@ class Group:
 
     def close(self) -> None:
         self._stop.set()
-        if self.size > 1:
+        if self.size > 1:  # pragma: no cover - in launched processes
             import torch.distributed as dist
 
             with contextlib.suppress(Exception):
                 dist.destroy_process_group()
 
 
-def group(timeout: float = DEFAULT_TIMEOUT) -> Group:
+def group(
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Group:  # pragma: no cover - in launched processes
     """Join the processes a launcher started (gloo, the launcher's ``MASTER_ADDR``:``MASTER_PORT``),
     or, when none did, this process alone. Every collective waits at most ``timeout`` seconds."""
     if not launched():

@@ -77,7 +77,7 @@ def _join(args, rank: int):
     if args.timeout is not None and not args.timeout > 0:
         raise UsageError(f"linearnet {args.command}", f"--timeout must be a number of seconds > 0, got {args.timeout}")
     joined = group(timeout=args.timeout or DEFAULT_TIMEOUT)
-    if rank:  # rank 0 alone prints and writes
+    if rank:  # pragma: no cover - in launched processes (tests/test_distributed.py); rank 0 alone prints and writes
         sys.stdout = sys.stderr = open(os.devnull, "w")  # closed when main ends
         for output in ("out", "plot", "plot_predictions"):
             if getattr(args, output, None) is not None:
@@ -110,14 +110,14 @@ def main(argv: list[str] | None = None) -> int:
                 "a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)",
             )
         if rank is not None:
-            joined = _join(args, rank)
+            joined = _join(args, rank)  # pragma: no cover - returns in launched processes only
         args.group = joined
         return args.handler(args)
     except UsageError as exc:
         if rank is None or rank == 0 or (joined is not None and not exc.everyone):
             print(exc, file=stderr)
         return 2
-    except RuntimeError as exc:  # another process of a distributed run died or stopped answering
+    except RuntimeError as exc:  # pragma: no cover - another process of a distributed run died or stopped answering
         from ..distributed import ProcessFailed
 
         if not isinstance(exc, ProcessFailed):
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        if joined is not None:
+        if joined is not None:  # pragma: no cover - in launched processes
             joined.close()
-        if sys.stdout is not stdout:  # a process of a distributed run other than rank 0
+        if sys.stdout is not stdout:  # pragma: no cover - a process of a distributed run other than rank 0
             sys.stdout.close()
             sys.stdout, sys.stderr = stdout, stderr
