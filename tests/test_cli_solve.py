@@ -275,6 +275,27 @@ def test_a_file_over_the_memory_budget_is_solved_in_chunks_with_a_note_and_the_s
         assert chunked["coefficients"][name]["stderr"] == pytest.approx(c["stderr"], rel=1e-12)
 
 
+def test_a_folder_over_the_memory_budget_is_solved_in_chunks_too(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k in range(3):
+        X = rng.standard_normal((6_000, 3))
+        y = X @ [1.0, -2.0, 0.5] + 3 + rng.standard_normal(6_000)
+        rows = "".join(f"{a!r},{b!r},{c!r},{t!r}\n" for (a, b, c), t in zip(X.tolist(), y.tolist(), strict=True))
+        (folder / f"part-{k}.csv").write_text("a,b,c,y\n" + rows)
+    need = 3 * sum(f.stat().st_size for f in folder.iterdir())
+    assert 1 << 20 < need < 8 << 20  # together over the budget, each file under it
+    code, out, err = cli(capsys, "solve", folder, "--target", "y", "--json", "--memory-budget", "1M")
+    note = f"linearnet solve: note: {folder} is read in chunks: read whole it would take about {need / 2**20:.1f} MiB"
+    assert code == 0 and note in err
+    chunked = json.loads(out)
+    whole = json.loads(cli(capsys, "solve", folder, "--target", "y", "--json", "--memory-budget", "64M")[1])
+    assert "is read in chunks" not in " ".join(whole["notes"])
+    for name, c in whole["coefficients"].items():
+        assert chunked["coefficients"][name]["estimate"] == pytest.approx(c["estimate"], rel=1e-12)
+
+
 @pytest.mark.parametrize(
     "value, message",
     [

@@ -1878,9 +1878,14 @@ def column_kind(path, name: str, *, sep: str | None = None, decimal: str | None 
 def whole_read_bytes(path) -> int | None:
     """About how much memory reading ``path`` whole takes (pyarrow's table, the float64 arrays and
     the copies made on the way): three times a CSV's size, four times a Parquet file's values as
-    float64. None where it cannot be told beforehand (standard input, compressed files, folders)."""
+    float64; for a folder or a pattern, the sum over its files. None where it cannot be told
+    beforehand (standard input, compressed files)."""
     name = os.fspath(path)
-    if name == "-" or _files(name) is not None or not os.path.isfile(name):
+    files = _files(name) if name != "-" else None
+    if files is not None:
+        sizes = [whole_read_bytes(f) for f in files]
+        return None if None in sizes else sum(s for s in sizes if s is not None)
+    if name == "-" or not os.path.isfile(name):
         return None
     if Path(name).suffix.lower() in _COMPRESSION:
         return None
