@@ -383,3 +383,22 @@ def test_a_launcher_s_variables_name_the_process(monkeypatch, capsys):
     error.everyone = True  # raised alike everywhere: rank 0 says it
     assert _failed(error, 0) and not _failed(error, 1) and _failed(ValueError("y"), 1)
     assert _failed(ValueError("x"), None)
+
+
+def test_rows_dropped_for_gaps_are_counted_over_every_share(tmp_path, capsys):
+    from linearnet.cli import main
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(400, 2)), columns=["a", "b"])
+    frame["y"] = frame.a - frame.b + rng.normal(size=400)
+    frame.loc[[3, 250, 390], "a"] = np.nan  # in the first process's share and in the second's
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    argv = ["solve", "gaps.csv", "--target", "y", "--missing", "drop", "--json"]
+    (code, out, err), _ = finish(start(2, [sys.executable, "-m", "linearnet", *argv], cwd=tmp_path))
+    assert code == 0, err
+    assert "note: dropped 3 rows with missing values over the 2 processes; process 0: dropped 1 of" in err
+    assert main([*argv[:1], str(tmp_path / "gaps.csv"), *argv[2:]]) == 0
+    one = json.loads(capsys.readouterr().out)
+    two = json.loads(out)
+    assert two["n"] == one["n"] == 397
+    assert two["coefficients"]["a"]["estimate"] == pytest.approx(one["coefficients"]["a"]["estimate"], rel=1e-10)

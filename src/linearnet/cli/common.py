@@ -245,6 +245,16 @@ def shared_chunks(group, path, **options):
     return opened[0]
 
 
+def shared_dropped_note(group, chunks) -> str | None:
+    """The note about the rows every process's last pass dropped (``missing="drop"``), or None."""
+    parts = group.everyone(lambda: (chunks.dropped_rows, chunks.dropped_note))
+    dropped = sum(count for count, _ in parts)
+    if not dropped:
+        return None
+    rank, first = next((rank, text) for rank, (count, text) in enumerate(parts) if count)
+    return f"dropped {dropped:,} rows with missing values over the {group.size} processes; process {rank}: {first}"
+
+
 def note(prog: str, text: str) -> None:
     """A note on stderr: what a default left out or dropped, never in silence."""
     print(f"{prog}: note: {text}", file=sys.stderr)

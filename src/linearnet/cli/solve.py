@@ -19,6 +19,7 @@ from .common import (
     refused,
     save_model,
     shared_chunks,
+    shared_dropped_note,
     table_options,
     whole,
 )
@@ -151,14 +152,10 @@ def run(args) -> int:
         if not message.startswith(f"{args.data}:"):  # about the design: say which file
             message = f"{args.data}: {message}"
         raise UsageError(PROG, message) from None
-    if group is not None:  # every process's rows dropped, in rank order: the file's order
-        dropped = group.everyone(lambda: chunks.dropped_rows)
-        if any(dropped):
-            notes.append(f"{sum(dropped):,} rows with a missing value were dropped (missing='drop')")
-            note(PROG, notes[-1])
-    elif stream and chunks.dropped_note:  # known once a pass has read the file
-        notes = [*notes, chunks.dropped_note]
-        note(PROG, chunks.dropped_note)
+    dropped = shared_dropped_note(group, chunks) if group is not None else stream and chunks.dropped_note
+    if dropped:  # known once a pass has read the file
+        notes = [*notes, dropped]
+        note(PROG, dropped)
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     if args.out and (group is None or group.rank == 0):

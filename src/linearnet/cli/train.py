@@ -27,6 +27,7 @@ from .common import (
     save_model,
     seed,
     shared_chunks,
+    shared_dropped_note,
     size,
     table_options,
     whole,
@@ -505,9 +506,10 @@ def _table(args) -> int:
     result = run_training(PROG, config.epochs, _advised(train, standardize), quiet=args.json, out=args.out)
     if result is None:
         return 1
-    if group is None and chunks is not None and chunks.dropped_note:  # known once a pass has read the file
-        notes = [*notes, chunks.dropped_note]
-        note(PROG, chunks.dropped_note)
+    dropped = shared_dropped_note(group, chunks) if group is not None else chunks is not None and chunks.dropped_note
+    if dropped:  # known once a pass has read the file
+        notes = [*notes, dropped]
+        note(PROG, dropped)
     converged, unsettled = _stopped_line(result, rule, args)
     if unsettled:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
