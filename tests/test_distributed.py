@@ -402,3 +402,27 @@ def test_rows_dropped_for_gaps_are_counted_over_every_share(tmp_path, capsys):
     two = json.loads(out)
     assert two["n"] == one["n"] == 397
     assert two["coefficients"]["a"]["estimate"] == pytest.approx(one["coefficients"]["a"]["estimate"], rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--epochs", "2", "--json"],  # the book's synthetic run: the same rows in every process
+        ["train", "--data", "flowers.csv", "--target", "species", "--max-epochs", "5", "--json"],  # softmax
+    ],
+    ids=["synthetic", "softmax"],
+)
+def test_runs_on_the_same_rows_in_two_processes_print_the_losses_of_one(tmp_path, capsys, argv):
+    from linearnet.cli import main
+
+    from flowers import make_flowers
+
+    (tmp_path / "flowers.csv").write_text(make_flowers())
+    (code, out, err), _ = finish(start(2, [sys.executable, "-m", "linearnet", *argv], cwd=tmp_path))
+    assert code == 0, err
+    two = json.loads(out)
+    data = [str(tmp_path / a) if a.endswith(".csv") else a for a in argv]
+    assert main(data) == 0
+    one = json.loads(capsys.readouterr().out)
+    losses = [r["loss"] for r in one["history"]]
+    np.testing.assert_allclose([r["loss"] for r in two["history"]], losses, rtol=1e-4)
