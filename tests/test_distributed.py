@@ -426,3 +426,17 @@ def test_runs_on_the_same_rows_in_two_processes_print_the_losses_of_one(tmp_path
     one = json.loads(capsys.readouterr().out)
     losses = [r["loss"] for r in one["history"]]
     np.testing.assert_allclose([r["loss"] for r in two["history"]], losses, rtol=1e-4)
+
+
+def test_machines_that_see_other_columns_stop_at_the_start(tmp_path):
+    here, there = tmp_path / "here", tmp_path / "there"
+    for folder, columns in ((here, "a,b,y"), (there, "a,c,y")):
+        folder.mkdir()
+        (folder / "t.csv").write_text(columns + "\n" + "".join(f"{i},{i % 7},{i % 5}\n" for i in range(50)))
+    argv = [sys.executable, "-m", "linearnet", "solve", "t.csv", "--target", "y", "--timeout", "20"]
+    (code0, _, err0), (code1, _, err1) = finish(start(2, argv, cwds=[here, there]))
+    assert (code0, code1) == (2, 2) and err1 == ""
+    assert err0 == (
+        "linearnet solve: error: t.csv: process 1 reads the columns a, c (target y) where process 0 reads a, b "
+        "(target y): every machine must see the same files\n"
+    )
