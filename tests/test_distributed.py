@@ -440,3 +440,12 @@ def test_machines_that_see_other_columns_stop_at_the_start(tmp_path):
         "linearnet solve: error: t.csv: process 1 reads the columns a, c (target y) where process 0 reads a, b "
         "(target y): every machine must see the same files\n"
     )
+
+
+def test_a_process_whose_partners_never_come_says_so_within_the_timeout(sales):
+    argv = [sys.executable, "-m", "linearnet", "solve", "sales.csv", "--target", "revenue", "--timeout", "2"]
+    p = subprocess.Popen(argv, env=environment(0, 2, free_port()), cwd=sales, stderr=subprocess.PIPE, text=True)
+    code, _, err = finish([p], deadline=40)[0]
+    assert code == 1
+    assert err.startswith("linearnet solve: error: could not join the other processes at 127.0.0.1:")
+    assert "within 2 s" in err and err.count("\n") == 1

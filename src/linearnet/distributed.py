@@ -55,7 +55,7 @@ class ProcessFailed(RuntimeError):
 
     def __init__(self, message: str, quiet: list[int] | None = None):
         super().__init__(message)
-        self.quiet = quiet or []
+        self.quiet = quiet  # None: this process's own failure (it could not join the others)
 
 
 def launched() -> bool:
@@ -107,8 +107,6 @@ class Group:
 
     def _failed(self, exc: BaseException) -> ProcessFailed:  # pragma: no cover - in launched processes
         """What to say when a collective failed: which processes stopped beating, by the store's word."""
-        if self._store is None:  # pragma: no cover - one process has no collectives to fail
-            return ProcessFailed(str(exc))
         before = self._beats()
         time.sleep(3 * _BEAT)
         after = self._beats()
@@ -144,8 +142,8 @@ class Group:
         """
         try:
             mine: tuple[BaseException | None, Any] = (None, part())
-        except (ValueError, TypeError) as exc:
-            mine = (type(exc)(str(exc)), None)
+        except (ValueError, TypeError) as exc:  # sent as the plain kind, whatever its class (it may not pickle)
+            mine = ((TypeError if isinstance(exc, TypeError) else ValueError)(str(exc)), None)
         parts: list[Any] = [mine]
         if self.size > 1:  # pragma: no cover - in launched processes
             import torch.distributed as dist
@@ -179,18 +177,29 @@ class Group:
                 dist.destroy_process_group()
 
 
-def group(
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Group:  # pragma: no cover - in launched processes
+def group(timeout: float = DEFAULT_TIMEOUT) -> Group:
     """Join the processes a launcher started (gloo, the launcher's ``MASTER_ADDR``:``MASTER_PORT``),
-    or, when none did, this process alone. Every collective waits at most ``timeout`` seconds."""
-    if not launched():
-        return Group.alone()
+    or, when none did, this process alone. Every collective waits at most ``timeout`` seconds.
+
+    Raises:
+        ProcessFailed: the others could not be reached within ``timeout``.
+    """
+    return _join(timeout) if launched() else Group.alone()
+
+
+def _join(timeout: float) -> Group:  # pragma: no cover - in launched processes
     import torch.distributed as dist
     from torch.distributed import distributed_c10d
 
     if not dist.is_initialized():
-        dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout))
+        try:
+            dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout))
+        except (RuntimeError, ValueError) as exc:  # the rendezvous timed out, or the launcher's variables are wrong
+            where = f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ProcessFailed(
+                f"could not join the other processes at {where} within {timeout:g} s ({reason})"
+            ) from None
     return Group(dist.get_rank(), dist.get_world_size(), timeout, distributed_c10d._get_default_store())
 
 
