@@ -17,7 +17,7 @@ from .. import __version__
 from . import bench, plot, predict, presets, solve, train
 from .common import Parser, UsageError, launched_rank
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "run", "build_parser"]
 
 COMMANDS = (train, solve, predict, bench, plot, presets)
 DISTRIBUTED = ("train", "solve")  # the commands that run as several processes under a launcher such as torchrun
@@ -146,3 +146,17 @@ def main(argv: list[str] | None = None) -> int:
         if sys.stdout is not stdout:  # pragma: no cover - a process of a distributed run other than rank 0
             sys.stdout.close()
             sys.stdout, sys.stderr = stdout, stderr
+
+
+def run() -> None:  # pragma: no cover - the console script, run by the subprocess tests
+    """The ``linearnet`` command: :func:`main`, then out of the process without the interpreter's
+    teardown, once what was printed is flushed. pyarrow's native threads sometimes abort a
+    process at teardown ("terminate called without an active exception", exit 134) after all
+    its work is done; in a distributed run that would fail the whole run for nothing."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone (| head) or a closed stream: nothing more to say
+            code = code or 141
+    os._exit(code)
