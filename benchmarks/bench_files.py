@@ -10,7 +10,7 @@ with like (absolute times move by a third from run to run on a shared machine):
 - ``linearnet predict --model M FILE --out pred.csv`` (and ``.parquet``);
 - pandas read + NumPy matrix product + ``to_csv`` (and ``to_parquet``).
 
-    .venv/bin/python benchmarks/bench_files.py [--rows N] [--folder DIR] [--keep]
+    .venv/bin/python benchmarks/bench_files.py [--rows N] [--folder DIR (default: the temporary folder)] [--keep]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ARROW_READ = """
@@ -53,7 +54,7 @@ def seconds(argv: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--folder", default=".", help="where to write the data (default: here)")
+    parser.add_argument("--folder", default=tempfile.gettempdir(), help="where to write the data")
     parser.add_argument("--keep", action="store_true", help="reuse big.csv/big.parquet in --folder if present")
     args = parser.parse_args()
     from threadpoolctl import threadpool_info
