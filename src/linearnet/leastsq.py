@@ -433,7 +433,7 @@ class _Pass:
             # sums that overflow are refused by name after the pass
             for Xc, yc in chunks():
                 if narrow and len(Xc) >= 10_000:
-                    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # scikit-learn needs it
+                    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
                     one_thread.enter_context(threadpool_limits(1, user_api="blas"))
                     narrow = False
