@@ -387,3 +387,30 @@ def test_a_model_made_from_a_tables_fit_keeps_its_target_file_and_categories(tmp
     assert model.coding == {"city": ["Lyon", "Nice", "Paris"]} and model.columns == ["area", "city"]
     new = read_table(path, features=model.columns, require_target=False, levels=model.coding)
     np.testing.assert_allclose(model.predict(new.features), table.target, atol=1.5)
+
+
+@pytest.mark.parametrize("ill", [False, True], ids=["cholesky-refined", "tsqr"])
+def test_refinement_in_chunks_leaves_the_residual_sum_with_no_pass_more(ill):
+    rng = np.random.default_rng(8)
+    n = 40_000
+    X = rng.standard_normal((n, 5))
+    if ill:  # a nearly dependent column: the accurate path
+        X[:, 4] = X[:, 3] + 1e-5 * rng.standard_normal(n)
+    y = X @ [1.0, 2.0, 3.0, 1e-6, -1.0] + 1e-9 * rng.standard_normal(n)  # a coefficient near 0: refined
+    passes = []
+
+    def chunks():
+        passes.append(1)
+        for i in range(0, n, 7_000):
+            yield X[i : i + 7_000], y[i : i + 7_000]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = solve_module.solve_chunks(chunks, list("abcde"))
+    assert fit.refinement_steps >= 1
+    assert fit.method == ("tsqr" if ill else "cholesky")
+    assert len(passes) == 1 + (1 if ill else 0) + fit.refinement_steps  # no pass after the last refinement step
+    residuals = y - X @ fit.coef - fit.intercept
+    assert fit.sigma == pytest.approx(np.sqrt(np.sum(residuals**2) / (n - 6)), rel=1e-13)
+    sm_fit = sm.OLS(y, sm.add_constant(X)).fit()
+    assert fit.sigma == pytest.approx(np.sqrt(sm_fit.scale), rel=1e-12)

@@ -598,8 +598,31 @@ def _refine(correction, x, tol, measure=lambda v: v):
 
 
 def _refine_seminormal(chunks, z, R, d, fit_intercept, extended, tol, group=None):
-    """Iterative refinement z += R⁻¹R⁻ᵀ (AD)ᵀr of the scaled coefficients, a pass over the data per step."""
-    return _refine(lambda v: _solve_r(R, _residual_pass(chunks, v, d, fit_intercept, extended, group=group)[0]), z, tol)
+    """Iterative refinement z += R⁻¹R⁻ᵀ (AD)ᵀr of the scaled coefficients, a pass over the data per step.
+
+    Returns z, the steps, and what the last pass found: (its z, (AD)ᵀr there, rᵀr there), from
+    which the residual sum of squares at the z returned follows with no pass more.
+    """
+    last: list = []
+
+    def correction(v):
+        g, rss = _residual_pass(chunks, v, d, fit_intercept, extended, group=group)
+        last[:] = [v, g, rss]
+        return _solve_r(R, g)
+
+    z, steps = _refine(correction, z, tol)
+    return z, steps, tuple(last)
+
+
+def _rss_from(last, z: np.ndarray, Gs: np.ndarray) -> float:
+    """‖y − ADz‖² from a pass at a nearby z₀ that found g = (AD)ᵀr₀ and r₀ᵀr₀: with δ = z − z₀,
+    ‖r₀ − ADδ‖² = r₀ᵀr₀ − 2δᵀg + δᵀ(AD)ᵀ(AD)δ, exact algebra; δ is the last refinement step
+    (or nothing), so the two terms added are at rounding level beside r₀ᵀr₀."""
+    z0, g, rss = last
+    delta = z - z0
+    if not delta.any():
+        return rss
+    return float(rss - 2 * (delta @ g) + delta @ (Gs @ delta))
 
 
 def _refine_normal(G, rhs, R, x, tol, measure=lambda v: v):
@@ -880,7 +903,7 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
             raise ValueError(_dependent_message(names, factor.null, factor.rank, k))
         return _min_norm(p, factor)
 
-    steps = 0
+    steps, last = 0, None
     # small problems (n·k² ≤ _DD_WORK): the Gram matrix summed in double-double, to refine the covariance
     # (and the Cholesky path's coefficients) against, at O(k³) per step instead of a pass over the data
     normal = _dd_normal_equations(p.chunks, d, p.fit_intercept, p.group) if small and method != "qr-augmented" else None
@@ -895,7 +918,7 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
     else:
         z = _solve_r(R, d * first.Aty)
         if method != "cholesky":  # R from QR: the semi-normal equations, residuals of the data in double-double
-            z, steps = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, True, tol, p.group)
+            z, steps, last = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, True, tol, p.group)
         elif normal is not None:
             z, steps = _refine_normal(normal[0], normal[1], R, z, tol)
         else:  # large data on the fast path
@@ -903,7 +926,7 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
                 R = _refine_factor(p.chunks, R, d, p.fit_intercept, p.group)
             # the error of the normal equations, about cond²·ε·max|z|, relative to the smallest coefficient
             if scaled_cond > 30 or scaled_cond**2 * _EPS * np.abs(z).max() > 1e-12 * np.abs(z).min():
-                z, steps = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, False, tol, p.group)
+                z, steps, last = _refine_seminormal(p.chunks, z, R, d, p.fit_intercept, False, tol, p.group)
     C = _inverse_gram(R)  # (AD)ᵀ(AD) = RᵀR, so (AᵀA)⁻¹ = D R⁻¹R⁻ᵀ D
     if normal is not None:
         C = _refine_normal(normal[0], (np.eye(k), np.zeros((k, k))), R, C, tol, np.diagonal)[0]
@@ -919,8 +942,9 @@ def _solve(p: _Problem, allow_rank_deficient: bool) -> OLSResult:
             stacklevel=3,
         )
     factor.R = R
-    extended = small or method != "cholesky"
-    return _finish(p, factor, d * z, C * np.outer(d, d), method, steps, extended)
+    extended = small or method != "cholesky"  # as the refinement passes summed, where they ran
+    rss = None if last is None else _rss_from(last, z, Gs)
+    return _finish(p, factor, d * z, C * np.outer(d, d), method, steps, extended, rss)
 
 
 def _dd_normal_equations(chunks: Chunks, d: np.ndarray, fit_intercept: bool, group: Group | None = None):
@@ -972,14 +996,25 @@ def _min_norm(p: _Problem, factor: _Factor) -> OLSResult:
     return _finish(p, factor, beta, cov_unscaled, "pinv", 0, False)
 
 
-def _finish(p: _Problem, factor: _Factor, beta, cov_unscaled, method: str, steps: int, extended: bool) -> OLSResult:
-    """The statistics of coefficients ``beta`` with (AᵀA)⁻¹ = ``cov_unscaled``: one more pass for the RSS.
+def _finish(
+    p: _Problem,
+    factor: _Factor,
+    beta,
+    cov_unscaled,
+    method: str,
+    steps: int,
+    extended: bool,
+    rss: float | None = None,
+) -> OLSResult:
+    """The statistics of coefficients ``beta`` with (AᵀA)⁻¹ = ``cov_unscaled``: one more pass for the RSS,
+    unless a refinement pass left it (``rss``).
 
     ``extended``: sum the residuals in double-double (the accurate paths, and small problems).
     """
     from scipy import stats
 
-    _, rss = _residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False, group=p.group)
+    if rss is None:
+        _, rss = _residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False, group=p.group)
     n, rank, first = p.n, factor.rank, p.first
     df = n - rank
     sigma2 = rss / df if df > 0 else math.nan
