@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linearnet import run
+from linearnet import DivergedError, run
 from linearnet.array_fit import fit_arrays, fit_classifier
 from linearnet.presets import make_train_config
 
@@ -101,3 +101,75 @@ def test_weight_decay_shrinks_linear_weights_identically(impl):
     assert np.linalg.norm(decayed.w) < 0.8 * np.linalg.norm(plain.w)
     np.testing.assert_allclose(decayed.w, reference.w, atol=1e-5)
     assert decayed.b == pytest.approx(reference.b, abs=1e-5)
+
+
+def pipelined(monkeypatch):
+    """From here on every shuffled linear epoch of the fast engine runs as the two-thread pipeline,
+    whatever the size of the data, in chunks of about 200 bytes of rows and a ring of 4 of them;
+    returns the list of the copying threads started."""
+    from linearnet import fast
+
+    copiers, copy_chunks = [], fast.copy_chunks
+    monkeypatch.setattr(fast, "PIPELINE_BYTES", 0)
+    monkeypatch.setattr(fast, "two_threads", lambda: True)
+    monkeypatch.setattr(fast, "_CHUNK_BYTES", 200)
+    monkeypatch.setattr(fast, "_SLOTS", 4)
+    monkeypatch.setattr(fast, "copy_chunks", lambda *args: copiers.append(1) or copy_chunks(*args))
+    return copiers
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(num_examples=1003, num_features=5, batch_size=7, epochs=2, lr=0.05),  # batches across chunks
+        dict(num_examples=3000, num_features=6, batch_size=700, lr=0.3, loss="l1", noise_dist="laplace"),
+        dict(num_examples=500, num_features=3, batch_size=10, loss="huber", huber_delta=0.5, grad_reduction="sum"),
+        dict(num_examples=300, num_features=2, batch_size=300, epochs=4, lr=0.1, weight_decay=0.1),  # > the ring
+    ],
+    ids=["partial-batches", "large-batches-l1", "huber-summed", "batch-beyond-the-ring"],
+)
+def test_the_pipelined_epoch_takes_the_steps_of_the_one_thread_epoch_bit_for_bit(monkeypatch, overrides):
+    one = run(impl="fast", record_steps=True, **overrides)
+    copiers = pipelined(monkeypatch)
+    two = run(impl="fast", record_steps=True, **overrides)
+    assert copiers  # the pipeline ran
+    assert two.history.losses == one.history.losses and two.history.step_losses == one.history.step_losses
+    assert (two.w, two.b) == (one.w, one.b)
+
+
+def test_the_pipeline_steps_on_alone_when_its_copying_thread_never_starts(monkeypatch):
+    from linearnet import fast
+
+    one = run(impl="fast", num_examples=700, batch_size=9, record_steps=True)
+    pipelined(monkeypatch)
+    monkeypatch.setattr(fast, "copy_chunks", lambda *args: None)  # the stepping thread copies every chunk
+    alone = run(impl="fast", num_examples=700, batch_size=9, record_steps=True)
+    assert alone.history.step_losses == one.history.step_losses and (alone.w, alone.b) == (one.w, one.b)
+
+
+def test_the_pipelined_epoch_diverges_as_the_one_thread_epoch(monkeypatch):
+    settings = dict(impl="fast", lr=50.0, num_examples=2000, epochs=2)
+    with pytest.raises(DivergedError) as one:
+        run(**settings)
+    copiers = pipelined(monkeypatch)
+    with pytest.raises(DivergedError) as two:
+        run(**settings)
+    assert copiers and str(two.value) == str(one.value)
+
+
+@pytest.mark.timeout(60)
+def test_a_softmax_pair_whose_partner_fails_raises_instead_of_waiting_for_it(monkeypatch, digits):
+    from linearnet import fast
+
+    half = fast.softmax_epoch_half
+
+    def failing(*args):
+        if args[-1] == 1:  # the partner thread
+            raise RuntimeError("the partner failed")
+        return half(*args)
+
+    monkeypatch.setattr(fast, "two_threads", lambda: True)
+    monkeypatch.setattr(fast, "softmax_epoch_half", failing)
+    config = make_train_config("digits-softmax", impl="fast", epochs=1, batch_size=100)
+    with pytest.raises(RuntimeError, match="the partner failed"):
+        fit_classifier(digits.X_train[:500], digits.y_train[:500], config)

@@ -273,7 +273,8 @@ class _FastEngine:
     """The compiled epochs of :mod:`linearnet.fast` on the block's NumPy views.
 
     numba is imported only when one of these engines is made. Each loads (or, the first time,
-    compiles) its kernels when made, so that training time is training.
+    compiles) the kernels its settings need when made, so that training time is training; the
+    pipelined linear epoch, used only on data beyond the caches, is loaded on its first use.
     """
 
     def __init__(self, config: TrainConfig):
@@ -287,16 +288,10 @@ class _FastEngine:
         self.lr = lr
 
     @staticmethod
-    def _threads() -> int:
-        import numba
-
-        return numba.get_num_threads()
-
-    @staticmethod
     def _arrays(block: Block) -> tuple[np.ndarray, np.ndarray]:
         return block.features.numpy(), block.labels.reshape(-1).numpy()  # (n, d) float32 and (n,): shared memory
 
-    def _epoch(self, X, y, order, batch_size: int, out, running: float) -> tuple[float, int]:
+    def _epoch(self, X, y, order, batch_size: int, out, running: float, shuffled: bool) -> tuple[float, int]:
         raise NotImplementedError
 
     def train_block(
@@ -307,7 +302,7 @@ class _FastEngine:
         X, y = self._arrays(block)
         order = np.arange(len(X)) if block.order is None else block.order.numpy()
         out = np.empty(-(-len(order) // batch_size) if steps is not None else 0)
-        running, batches = self._epoch(X, y, order, batch_size, out, running)
+        running, batches = self._epoch(X, y, order, batch_size, out, running, block.order is not None)
         if steps is not None:
             steps.extend(out[:batches].tolist())
         return running, batches
@@ -327,20 +322,16 @@ class FastEngine(_FastEngine):
         X, order, out = np.zeros((1, len(self.w)), np.float32), np.zeros(1, np.int64), np.empty(0)
         y, w = np.zeros(1, np.float32), self.w.copy()
         f.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 0.0)
-        f.sgd_epoch_parallel(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 0.0, 1)
         f.total_loss(X, y, w, 0.0, *self.loss)
 
-    def _epoch(self, X, y, order, batch_size, out, running) -> tuple[float, int]:
+    def _epoch(self, X, y, order, batch_size, out, running, shuffled) -> tuple[float, int]:
         f = self._fast
-        parts = min(self._threads(), -(-batch_size // 256))
-        if batch_size >= f.PARALLEL_BATCH and parts > 1:
-            b, running, batches, _finite = f.sgd_epoch_parallel(
-                X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, running, parts
-            )
-        else:
-            b, running, batches, _finite = f.sgd_epoch(
-                X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, running
-            )
+        # rows read in a random order from beyond the caches: a second thread copies them ahead
+        pipelined = shuffled and X.nbytes >= f.PIPELINE_BYTES and f.two_threads()
+        epoch = f.sgd_epoch_pipelined if pipelined else f.sgd_epoch
+        b, running, batches, _finite = epoch(
+            X, y, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, running
+        )
         self.b = b
         return running, batches
 
@@ -373,21 +364,21 @@ class FastSoftmaxEngine(_FastEngine):
         # warm up on a one-row block of zeros, on copies, with the argument types of the real calls
         X, order, out = np.zeros((1, self.W.shape[1]), np.float32), np.zeros(1, np.int64), np.empty(0)
         y, W, b = np.zeros(1, np.int64), self.W.copy(), self.b.copy()
-        f.softmax_epoch(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 0.0)
-        f.softmax_epoch_parallel(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 0.0, 1)
+        if self._pair(config.batch_size):  # no rows to visit: the pair loads its kernel without meeting
+            f.softmax_epoch_pair(X, y, order[:0], W, b, self.lr, 1, self.mean, self.wd, out, 0.0)
+        else:
+            f.softmax_epoch(X, y, order, W, b, self.lr, 1, self.mean, self.wd, out, 0.0)
         f.softmax_evaluate(X, y, W, b)
 
-    def _epoch(self, X, y, order, batch_size, out, running) -> tuple[float, int]:
-        f = self._fast
-        parts = min(self._threads(), -(-batch_size // 32))
-        if batch_size >= f.SOFTMAX_PARALLEL_BATCH and parts > 1:
-            running, batches, _finite = f.softmax_epoch_parallel(
-                X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out, running, parts
-            )
-        else:
-            running, batches, _finite = f.softmax_epoch(
-                X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out, running
-            )
+    def _pair(self, batch_size: int) -> bool:
+        """Whether batches this large are split between two threads."""
+        return batch_size >= self._fast.SOFTMAX_PAIR_BATCH and self._fast.two_threads()
+
+    def _epoch(self, X, y, order, batch_size, out, running, shuffled) -> tuple[float, int]:
+        epoch = self._fast.softmax_epoch_pair if self._pair(batch_size) else self._fast.softmax_epoch
+        running, batches, _finite = epoch(
+            X, y, order, self.W, self.b, self.lr, batch_size, self.mean, self.wd, out, running
+        )
         return running, batches
 
     def evaluate(self, block: Block) -> tuple[float, float | None]:

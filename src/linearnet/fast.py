@@ -5,13 +5,25 @@ autograd, kernel launches) and random row access cost far more than the arithmet
 ``@njit`` compiles the whole epoch into one machine-code loop over the permutation,
 with no per-step allocation, while staying plain Python that a learner can read next
 to the autograd version. It needs no C compiler on the user's machine and caches its
-machine code on disk (``cache=True``), so only the first run pays for compilation.
+machine code on disk (``cache=True``), so only the first run pays for compilation; each
+kernel is compiled the first time a run needs it.
 
 Where the time goes (see benchmarks/README.md): rows are read in a random order, so
 every row is a cache and TLB miss. The loop therefore prefetches the row it will need
-``_AHEAD`` rows later (``llvm.prefetch``), which roughly doubles throughput on large
-data at small batches. From ``PARALLEL_BATCH`` rows per batch on, the batch's gradient
-is split over the cores (numba's ``prange``), which about doubles it again.
+``_AHEAD`` rows later (``llvm.prefetch``). On data larger than the caches that still leaves
+one core waiting for memory, so with two CPUs the epoch runs as a pipeline
+(:func:`sgd_epoch_pipelined`): a second thread copies the rows, in the epoch's order, into a
+small ring of contiguous chunks while the first steps through the chunks already copied,
+and copies the next chunk itself whenever it would otherwise wait. The steps, and so the
+results, are those of :func:`sgd_epoch` bit for bit. Softmax regression, whose rows cost
+2·d·q multiply-adds each, splits each batch's gradient between the two threads instead
+(:func:`softmax_epoch_pair`).
+
+The two threads are a plain Python thread and the caller's, each running a compiled
+kernel with the GIL released; they meet through a few int64 flags read and written with
+atomic instructions (:func:`_load`, :func:`_store`, :func:`_claim`, :func:`_arrive`), not
+numba's ``parallel=True``, whose thread pool would cost a launch per batch and seconds of
+compilation on the first run.
 
 The per-example loss is ℓ(r) with r = x·w + b − y: c·r² (c = ½ or 1), |r| or Huber's, so the
 gradient of the batch's summed loss is Σ ℓ'(r)·x for w and Σ ℓ'(r) for b. Parameters and sums are kept
@@ -21,38 +33,51 @@ in float64; rows stay float32 as the caller gave them.
 from __future__ import annotations
 
 import math
+import os
+import platform
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import config, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 __all__ = [
     "sgd_epoch",
-    "sgd_epoch_parallel",
+    "sgd_epoch_pipelined",
     "total_loss",
     "softmax_epoch",
-    "softmax_epoch_parallel",
+    "softmax_epoch_pair",
     "softmax_evaluate",
-    "PARALLEL_BATCH",
-    "SOFTMAX_PARALLEL_BATCH",
+    "two_threads",
+    "PIPELINE_BYTES",
+    "SOFTMAX_PAIR_BATCH",
 ]
 
 # Reassociation lets LLVM vectorise the dot products; no "nnan"/"ninf", so isfinite stays honest.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _AHEAD = 8  # rows prefetched ahead of the one being used
 _F32_MAX = float(np.finfo(np.float32).max)  # beyond it the loss would be inf in float32, as in torch
-PARALLEL_BATCH = 512  # from this batch size on, each batch's gradient is split over the threads
-SOFTMAX_PARALLEL_BATCH = 64  # the same for softmax regression, whose rows cost 2·d·q multiply-adds
+PIPELINE_BYTES = 8 << 20  # from features this large (beyond the caches) on, a linear epoch runs as a pipeline
+_CHUNK_BYTES = 128 << 10  # the pipeline's rows per chunk: about this many bytes of them
+_SLOTS = 16  # chunks the ring holds: how far the copying thread may run ahead
+_YIELD_EVERY = 256  # a waiting thread gives up its CPU once every so many spins
+SOFTMAX_PAIR_BATCH = 64  # from this batch size on, softmax's batch gradient is split between two threads
 
 
-@intrinsic
+def _intrinsic(codegen_of) -> Any:
+    """numba's ``intrinsic``: compiled code calls the result without the typing context its definition takes."""
+    return intrinsic(codegen_of)
+
+
+@_intrinsic
 def _prefetch(typingctx, address):
     """Hint the CPU to load the cache line at ``address`` (an integer) for reading."""
     sig = types.void(types.intp)
 
-    def codegen(context, builder, signature, args):
+    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         ptr = builder.inttoptr(args[0], i8p)
@@ -67,16 +92,104 @@ def _prefetch(typingctx, address):
     return sig, codegen
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _prefetch_row(address, row_bytes):  # pragma: no cover - compiled
+    """Prefetch the cache lines of the row of ``row_bytes`` bytes that starts at ``address``."""
+    for offset in range(0, row_bytes + 64, 64):
+        _prefetch(address + offset)
+
+
+# --- what two threads meet through: atomic reads and writes of int64 flags, and a polite spin ------------
+
+
+def _int64_at(builder, address):  # pragma: no cover - runs when numba compiles, not from its cache
+    return builder.inttoptr(address, ir.IntType(64).as_pointer())
+
+
+@_intrinsic
+def _load(typingctx, address):
+    """The int64 at ``address``, read atomically (acquire): never cached in a register across a wait."""
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+        return builder.load_atomic(_int64_at(builder, args[0]), "acquire", 8)
+
+    return types.int64(types.intp), codegen
+
+
+@_intrinsic
+def _store(typingctx, address, value):
+    """Write the int64 ``value`` at ``address`` atomically (release): what was written before is seen first."""
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+        builder.store_atomic(args[1], _int64_at(builder, args[0]), "release", 8)
+        return context.get_dummy_value()
+
+    return types.void(types.intp, types.int64), codegen
+
+
+@_intrinsic
+def _claim(typingctx, address, expected):
+    """Raise the int64 at ``address`` from ``expected`` to ``expected + 1`` if it still holds
+    ``expected`` (compare-and-swap); True if this thread did."""
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+        one = ir.Constant(ir.IntType(64), 1)
+        pair = builder.cmpxchg(_int64_at(builder, args[0]), args[1], builder.add(args[1], one), "acq_rel", "acquire")
+        return builder.extract_value(pair, 1)
+
+    return types.boolean(types.intp, types.int64), codegen
+
+
+@_intrinsic
+def _arrive(typingctx, address):
+    """Add one to the int64 at ``address`` atomically (fetch-and-add)."""
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+        builder.atomic_rmw("add", _int64_at(builder, args[0]), ir.Constant(ir.IntType(64), 1), "acq_rel")
+        return context.get_dummy_value()
+
+    return types.void(types.intp), codegen
+
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+@_intrinsic
+def _pause(typingctx, yield_cpu):
+    """Tell the CPU this thread is spin-waiting (x86 ``pause``), or, every so often (``yield_cpu``),
+    give the CPU to another thread (POSIX ``sched_yield``): on a busy machine the partner thread
+    may be waiting for this very CPU."""
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+        yield_cpu = args[0]
+        with builder.if_else(yield_cpu) as (then, otherwise):
+            with then:
+                if os.name == "posix":
+                    fn = cgutils.get_or_insert_function(
+                        builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield"
+                    )
+                    builder.call(fn, [])
+            with otherwise:
+                if _X86:
+                    fn = cgutils.get_or_insert_function(
+                        builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause"
+                    )
+                    builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return types.void(types.boolean), codegen
+
+
 SQUARED, ABSOLUTE, HUBER = 0, 1, 2  # the per-example losses of linear regression
 
-# The four epoch kernels below (linear and softmax, one thread and split over threads) share their
-# per-batch work (_batch_gradient and _step, _softmax_gradient and _softmax_step) but each keeps its own
-# dozen lines of loop bookkeeping (the batch cursor, the running loss, the per-step record, the stop on a
-# non-finite loss). Sharing them would mean one loop that takes the batch kernel as a first-class function
-# argument (which numba compiles as a separate specialisation per kernel, through a dispatcher-typed
-# argument) and one state for a bias that the linear kernels return by value and the softmax kernels
-# update in place: more machinery than the twelve lines it would save, and four plain loops read top to
-# bottom.
+# The epoch kernels below (linear and softmax, on one thread and on two) share their per-row and
+# per-batch work (_add_row, _batch_gradient and _step, _softmax_gradient and _softmax_step) but each keeps
+# its own dozen lines of loop bookkeeping (the batch cursor, the running loss, the per-step record, the stop
+# on a non-finite loss). Sharing them would mean one loop that takes the batch kernel as a first-class
+# function argument (which numba compiles as a separate specialisation per kernel, through a
+# dispatcher-typed argument) and one state for a bias that the linear kernels return by value and the
+# softmax kernels update in place: more machinery than the twelve lines it would save, and plain loops read
+# top to bottom.
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
@@ -96,6 +209,18 @@ def _loss_and_slope(r, kind, c, delta):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _add_row(x, t, w, b, g, kind, c, delta):  # pragma: no cover - compiled
+    """Add ℓ'(r)·x to g for the row x with label t; return (ℓ'(r), ℓ(r)), r = x·w + b − t."""
+    s = 0.0
+    for k in range(x.size):
+        s += x[k] * w[k]
+    loss, slope = _loss_and_slope(s + b - t, kind, c, delta)  # of the residual ŷ − y
+    for k in range(x.size):
+        g[k] += slope * x[k]
+    return slope, loss
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
 def _batch_gradient(X, y, order, lo, hi, limit, w, b, g, kind, c, delta):  # pragma: no cover - compiled
     """Set g = Σ ℓ'(r)·x over rows order[lo:hi]; return (Σ ℓ'(r), Σ ℓ(r)), r = x·w + b − y.
 
@@ -110,18 +235,11 @@ def _batch_gradient(X, y, order, lo, hi, limit, w, b, g, kind, c, delta):  # pra
     total = 0.0
     for j in range(lo, hi):
         if j + _AHEAD < limit:
-            address = base + order[j + _AHEAD] * row_bytes
-            for offset in range(0, row_bytes + 64, 64):
-                _prefetch(address + offset)  # type: ignore[call-arg]  # numba passes the typing context
+            _prefetch_row(base + order[j + _AHEAD] * row_bytes, row_bytes)
         row = order[j]
-        s = 0.0
-        for k in range(d):
-            s += X[row, k] * w[k]
-        loss, slope = _loss_and_slope(s + b - y[row], kind, c, delta)  # of the residual ŷ − y
+        slope, loss = _add_row(X[row], y[row], w, b, g, kind, c, delta)
         total += loss
         gb += slope
-        for k in range(d):
-            g[k] += slope * X[row, k]
     return gb, total
 
 
@@ -181,41 +299,151 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps
     return b, running, batches, True
 
 
-@njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def sgd_epoch_parallel(
-    X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, parts
-):  # pragma: no cover
-    """:func:`sgd_epoch` with each batch's gradient split over ``parts`` threads.
+# --- two threads: the pipeline of a linear epoch, the pair of a softmax epoch ------------------------
+#
+# The flags two threads share live in one int64 array, each on its own cache line, so that a write to
+# one does not take the line of another away from the thread that polls it.
+_CLAIMED = 0  # pipeline: chunks claimed for copying (by either thread); pair: arrivals at meetings
+_USED = 8  # pipeline: the chunk the stepping thread is on (every earlier chunk's slot may be reused)
+_STOP = 16  # set to 1: the other thread stops waiting and returns
+_READY = 24  # pipeline: _READY + 8·slot holds 1 + the number of the chunk copied into that slot
 
-    For large batches: each thread sums the gradient of its slice of the batch, so
-    twice the rows are fetched at once. The split is fixed, so results repeat exactly.
-    """
-    n, d = order.shape[0], X.shape[1]
-    G = np.empty((parts, d), np.float64)
-    GB = np.empty(parts, np.float64)
-    SQ = np.empty(parts, np.float64)
-    g = np.empty(d, np.float64)
-    batches = 0
-    i = 0
-    while i < n:
-        m = min(batch_size, n - i)
-        for t in prange(parts):
-            lo = i + t * m // parts
-            hi = i + (t + 1) * m // parts
-            GB[t], SQ[t] = _batch_gradient(X, y, order, lo, hi, hi, w, b, G[t], kind, c, delta)
+
+@njit(cache=True, nogil=True, boundscheck=False, inline="always")
+def _copy_chunk(X, y, order, i, ring, ring_y, sync):  # pragma: no cover - compiled
+    """Copy chunk i, rows order[i·rows : (i + 1)·rows], into ring slot i % slots; then mark the slot ready."""
+    slots, rows, d = ring.shape
+    n = order.shape[0]
+    base = X.ctypes.data
+    row_bytes = d * X.itemsize
+    slot = i % slots
+    lo = i * rows
+    for j in range(lo, min(lo + rows, n)):
+        if j + _AHEAD < n:
+            _prefetch_row(base + order[j + _AHEAD] * row_bytes, row_bytes)
+        row = order[j]
         for k in range(d):
-            g[k] = 0.0
-            for t in range(parts):
-                g[k] += G[t, k]
-        b, batch_loss, ok = _step(w, g, GB.sum(), SQ.sum(), b, m, lr, mean, wd)
-        if not ok:
-            return b, batch_loss, batches, False
-        running += batch_loss
-        if steps.size:  # the caller asked for every step's loss
-            steps[batches] = batch_loss
-        batches += 1
-        i += m
-    return b, running, batches, True
+            ring[slot, j - lo, k] = X[row, k]
+        ring_y[slot, j - lo] = y[row]
+    _store(sync.ctypes.data + 8 * (_READY + 8 * slot), i + 1)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def copy_chunks(X, y, order, ring, ring_y, sync):  # pragma: no cover - compiled
+    """The copying thread of :func:`sgd_epoch_pipelined`: claim the next chunk, wait until its slot has
+    been stepped through, copy it; until every chunk is claimed or the stepping thread says stop."""
+    slots, rows = ring.shape[0], ring.shape[1]
+    chunks = -(-order.shape[0] // rows)
+    flags = sync.ctypes.data
+    while True:
+        i = _load(flags + 8 * _CLAIMED)
+        if i >= chunks or _load(flags + 8 * _STOP):
+            return
+        if not _claim(flags + 8 * _CLAIMED, i):  # the stepping thread took it first
+            continue
+        spins = 0
+        while _load(flags + 8 * _USED) <= i - slots:  # its slot is still in use
+            if _load(flags + 8 * _STOP):
+                return
+            spins += 1
+            _pause(spins % _YIELD_EVERY == 0)
+        _copy_chunk(X, y, order, i, ring, ring_y, sync)
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+def sgd_epoch_ring(
+    X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, ring, ring_y, sync
+):  # pragma: no cover - compiled
+    """The stepping thread of :func:`sgd_epoch_pipelined`: :func:`sgd_epoch` over the rows in the ring.
+
+    At each chunk it waits until the chunk is copied; while it waits it claims and copies the
+    next chunk nobody has claimed (within the ring), so it never waits for the copying thread
+    longer than one chunk, and it runs on alone if that thread never starts.
+    """
+    slots, rows, d = ring.shape
+    n = order.shape[0]
+    chunks = -(-n // rows)
+    flags = sync.ctypes.data
+    g = np.zeros(d, np.float64)
+    gb = 0.0
+    total = 0.0
+    m = 0
+    batches = 0
+    slot = 0
+    finite = True
+    for j in range(n):
+        at = j % rows
+        if at == 0:  # a new chunk
+            i = j // rows
+            _store(flags + 8 * _USED, i)  # the chunks before it are done with
+            slot = i % slots
+            spins = 0
+            while _load(flags + 8 * (_READY + 8 * slot)) != i + 1:
+                ahead = _load(flags + 8 * _CLAIMED)
+                if ahead < min(i + slots, chunks) and _claim(flags + 8 * _CLAIMED, ahead):
+                    _copy_chunk(X, y, order, ahead, ring, ring_y, sync)
+                else:
+                    spins += 1
+                    _pause(spins % _YIELD_EVERY == 0)
+        slope, loss = _add_row(ring[slot, at], ring_y[slot, at], w, b, g, kind, c, delta)
+        total += loss
+        gb += slope
+        m += 1
+        if m == batch_size or j == n - 1:  # the batch is complete: step
+            b, batch_loss, finite = _step(w, g, gb, total, b, m, lr, mean, wd)
+            if not finite:
+                running = batch_loss
+                break
+            running += batch_loss
+            if steps.size:  # the caller asked for every step's loss
+                steps[batches] = batch_loss
+            batches += 1
+            for k in range(d):
+                g[k] = 0.0
+            gb = 0.0
+            total = 0.0
+            m = 0
+    _store(flags + 8 * _STOP, 1)
+    return b, running, batches, finite
+
+
+_partners: ThreadPoolExecutor | None = None
+
+
+def _partner() -> ThreadPoolExecutor:
+    """The threads that run the second half of a two-thread epoch (one, unless epochs run at once)."""
+    global _partners
+    if _partners is None:
+        _partners = ThreadPoolExecutor(max_workers=4, thread_name_prefix="linearnet-fast")
+    return _partners
+
+
+def two_threads() -> bool:
+    """Whether an epoch may use a second thread: numba's thread count (``NUMBA_NUM_THREADS``, by
+    default the CPUs this process may run on) is at least 2."""
+    return config.NUMBA_NUM_THREADS >= 2  # type: ignore[attr-defined]  # set when numba reads its settings
+
+
+def sgd_epoch_pipelined(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running):
+    """:func:`sgd_epoch` (same arguments, same steps, same results) with a second thread copying the
+    rows, in order, into a ring of contiguous chunks ahead of the thread that steps through them.
+
+    For data beyond the caches: the stepping thread reads contiguous rows, and the random reads
+    from memory are spread over two cores. Needs two CPUs to gain anything (:func:`two_threads`).
+    """
+    d = X.shape[1]
+    rows = max(1, _CHUNK_BYTES // (d * X.itemsize))  # rows per chunk
+    ring = np.empty((_SLOTS, rows, d), X.dtype)
+    ring_y = np.empty((_SLOTS, rows), y.dtype)
+    sync = np.zeros(_READY + 8 * _SLOTS, np.int64)
+    copier = _partner().submit(copy_chunks, X, y, order, ring, ring_y, sync)
+    try:
+        return sgd_epoch_ring(
+            X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, ring, ring_y, sync
+        )
+    finally:
+        sync[_STOP] = 1  # had stepping failed before its end, the copier would stop all the same
+        copier.result()
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
@@ -233,7 +461,57 @@ def total_loss(X, y, w, b, kind, c, delta):  # pragma: no cover - compiled
 
 # --- softmax regression --------------------------------------------------------------------
 
-_ROWS = 4  # rows whose logits and gradient are computed together, sharing each load of W and G
+_ROWS = 8  # rows whose logits and gradient are computed together, sharing each load of W and G
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _logits(rows, W, b, Z):  # pragma: no cover - compiled
+    """Z[i] = W·x_i + b for the ``_ROWS`` rows x_i: each weight loaded serves eight dot products."""
+    q, d = W.shape
+    x0, x1, x2, x3, x4, x5, x6, x7 = rows
+    for c in range(q):
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0.0)
+        for k in range(d):
+            w = W[c, k]
+            s0 += x0[k] * w
+            s1 += x1[k] * w
+            s2 += x2[k] * w
+            s3 += x3[k] * w
+            s4 += x4[k] * w
+            s5 += x5[k] * w
+            s6 += x6[k] * w
+            s7 += x7[k] * w
+        Z[0, c], Z[1, c], Z[2, c], Z[3, c] = s0 + b[c], s1 + b[c], s2 + b[c], s3 + b[c]
+        Z[4, c], Z[5, c], Z[6, c], Z[7, c] = s4 + b[c], s5 + b[c], s6 + b[c], s7 + b[c]
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _add_outer(R, rows, G, gb):  # pragma: no cover - compiled
+    """G[c] += Σ_i R[i, c]·x_i and gb[c] += Σ_i R[i, c] over the ``_ROWS`` rows x_i: each gradient
+    entry loaded and stored takes eight rows."""
+    q, d = G.shape
+    x0, x1, x2, x3, x4, x5, x6, x7 = rows
+    for c in range(q):
+        a0, a1, a2, a3, a4, a5, a6, a7 = R[0, c], R[1, c], R[2, c], R[3, c], R[4, c], R[5, c], R[6, c], R[7, c]
+        gb[c] += a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
+        for k in range(d):
+            G[c, k] += (
+                a0 * x0[k] + a1 * x1[k] + a2 * x2[k] + a3 * x3[k] + a4 * x4[k] + a5 * x5[k] + a6 * x6[k] + a7 * x7[k]
+            )
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, inline="always")
+def _exp(v):  # pragma: no cover - compiled
+    """e^v for v ≤ 0 with no call into libm, so that a loop of them vectorises: e^(v/128) by its
+    Taylor polynomial of degree 10, squared seven times. Relative error below 1e-7 down to v = −87,
+    where float32 ends; below that, e^−87.5 (about 1e-38) stands for e^v."""
+    x = max(v, -87.5) / 128.0
+    p = 1.0
+    for k in range(10, 0, -1):  # Horner: 1 + x(1 + x/2(1 + x/3(…)))
+        p = 1.0 + x * p / k
+    for _ in range(7):
+        p *= p
+    return p
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
@@ -242,31 +520,27 @@ def _softmax_gradient(X, y, order, lo, hi, W, b, G, gb, Z, R):  # pragma: no cov
 
     Per row: logits z = Wx + b (W is (q, d), so each logit is one contiguous dot product),
     p = exp(z − max z) / Σ, loss log Σ exp(z − max) + max − z_y (log-sum-exp), and the
-    gradient (p − onehot(y))·xᵀ. Rows go ``_ROWS`` at a time: each weight loaded serves four
-    dot products, each gradient entry stored takes four rows. Z, R: (_ROWS, q) scratch.
+    gradient (p − onehot(y))·xᵀ. Rows go ``_ROWS`` at a time, so that each weight or gradient
+    entry loaded serves eight rows (:func:`_logits`, :func:`_add_outer`); the exponentials are
+    :func:`_exp`'s. Z, R: (_ROWS, q) scratch.
     """
-    q, d = W.shape
+    q = W.shape[0]
     loss = 0.0
     j = lo
     while j < hi:
         m = min(_ROWS, hi - j)
-        r0 = order[j]
-        r1 = order[j + 1] if m > 1 else r0
-        r2 = order[j + 2] if m > 2 else r0
-        r3 = order[j + 3] if m > 3 else r0
-        x0, x1, x2, x3 = X[r0], X[r1], X[r2], X[r3]
-        for c in range(q):
-            s0 = np.float32(0.0)
-            s1 = np.float32(0.0)
-            s2 = np.float32(0.0)
-            s3 = np.float32(0.0)
-            for k in range(d):
-                w = W[c, k]
-                s0 += x0[k] * w
-                s1 += x1[k] * w
-                s2 += x2[k] * w
-                s3 += x3[k] * w
-            Z[0, c], Z[1, c], Z[2, c], Z[3, c] = s0 + b[c], s1 + b[c], s2 + b[c], s3 + b[c]
+        r = order[j]  # a short last block repeats its first row, with no weight in the gradient
+        rows = (
+            X[r],
+            X[order[j + 1] if m > 1 else r],
+            X[order[j + 2] if m > 2 else r],
+            X[order[j + 3] if m > 3 else r],
+            X[order[j + 4] if m > 4 else r],
+            X[order[j + 5] if m > 5 else r],
+            X[order[j + 6] if m > 6 else r],
+            X[order[j + 7] if m > 7 else r],
+        )
+        _logits(rows, W, b, Z)
         for i in range(_ROWS):
             if i >= m:  # padding rows of the last block add nothing
                 for c in range(q):
@@ -276,18 +550,15 @@ def _softmax_gradient(X, y, order, lo, hi, W, b, G, gb, Z, R):  # pragma: no cov
             zmax = -np.inf
             for c in range(q):
                 zmax = max(zmax, Z[i, c])
+            zt = Z[i, t] - zmax
             total = 0.0
             for c in range(q):
-                Z[i, c] = math.exp(Z[i, c] - zmax)
+                Z[i, c] = _exp(Z[i, c] - zmax)
                 total += Z[i, c]
-            loss += math.log(total) - math.log(Z[i, t])  # = logsumexp(z) − z_t
+            loss += math.log(total) - zt  # = logsumexp(z) − z_t
             for c in range(q):
                 R[i, c] = Z[i, c] / total - (1.0 if c == t else 0.0)  # ∂loss/∂z_c
-        for c in range(q):
-            a0, a1, a2, a3 = R[0, c], R[1, c], R[2, c], R[3, c]
-            gb[c] += a0 + a1 + a2 + a3
-            for k in range(d):
-                G[c, k] += a0 * x0[k] + a1 * x1[k] + a2 * x2[k] + a3 * x3[k]
+        _add_outer(R, rows, G, gb)
         j += m
     return loss
 
@@ -335,46 +606,84 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps, running): 
     return running, batches, True
 
 
-@njit(cache=True, fastmath=_FASTMATH, boundscheck=False, parallel=True)
-def softmax_epoch_parallel(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, parts):  # pragma: no cover
-    """:func:`softmax_epoch` with each batch's gradient split over ``parts`` threads (fixed split)."""
-    n, d = order.shape[0], X.shape[1]
+@njit(cache=True, nogil=True, inline="always")
+def _meet(sync, met):  # pragma: no cover - compiled
+    """Meeting number ``met`` of the pair: count this thread in, wait for the other; False if told to stop."""
+    flags = sync.ctypes.data
+    _arrive(flags + 8 * _CLAIMED)
+    spins = 0
+    while _load(flags + 8 * _CLAIMED) < 2 * met:
+        if _load(flags + 8 * _STOP):
+            return False
+        spins += 1
+        _pause(spins % _YIELD_EVERY == 0)
+    return True
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+def softmax_epoch_half(
+    X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, me
+):  # pragma: no cover
+    """One thread's part of :func:`softmax_epoch_pair`; ``me`` is 0 or 1.
+
+    Per batch: the gradient of half its rows into Gs[me], gbs[me] and their loss into L[me]; meet;
+    add the other half's gradient to its half of the classes and step those classes' weights; meet.
+    Both threads see the same batch losses, so both stop at the same batch on a non-finite one.
+    """
+    n = order.shape[0]
     q = W.shape[0]
-    Gs = np.empty((parts, q, d), np.float32)
-    gbs = np.empty((parts, q), np.float32)
-    Zs = np.empty((parts, _ROWS, q), np.float64)
-    Rs = np.empty((parts, _ROWS, q), np.float32)
-    L = np.empty(parts, np.float64)
-    G = np.empty((q, d), np.float32)
-    gb = np.empty(q, np.float32)
+    G, gb = Gs[me], gbs[me]
+    Z = np.empty((_ROWS, q), np.float64)
+    R = np.empty((_ROWS, q), np.float32)
+    lo, hi = me * q // 2, (me + 1) * q // 2  # the classes whose weights this thread steps
     batches = 0
+    met = 0
     i = 0
     while i < n:
         m = min(batch_size, n - i)
-        for t in prange(parts):
-            lo = i + t * m // parts
-            hi = i + (t + 1) * m // parts
-            Gs[t] = 0.0
-            gbs[t] = 0.0
-            L[t] = _softmax_gradient(X, y, order, lo, hi, W, b, Gs[t], gbs[t], Zs[t], Rs[t])
-        batch_loss = L.sum() / m
+        G[:] = 0.0
+        gb[:] = 0.0
+        L[me] = _softmax_gradient(X, y, order, i + me * m // 2, i + (me + 1) * m // 2, W, b, G, gb, Z, R)
+        met += 1
+        if not _meet(sync, met):
+            return running, batches, False
+        batch_loss = (L[0] + L[1]) / m
         if not batch_loss <= _F32_MAX:
             return math.nan if math.isnan(batch_loss) else math.inf, batches, False
-        for c in range(q):
-            gb[c] = 0.0
-            for t in range(parts):
-                gb[c] += gbs[t, c]
-            for k in range(d):
-                G[c, k] = 0.0
-                for t in range(parts):
-                    G[c, k] += Gs[t, c, k]
-        _softmax_step(W, b, G, gb, m, lr, mean, wd)
+        for c in range(lo, hi):
+            gbs[0, c] += gbs[1, c]
+            for k in range(W.shape[1]):
+                Gs[0, c, k] += Gs[1, c, k]
+        _softmax_step(W[lo:hi], b[lo:hi], Gs[0, lo:hi], gbs[0, lo:hi], m, lr, mean, wd)
+        met += 1
+        if not _meet(sync, met):  # every weight is stepped before the next batch reads them
+            return running, batches, False
         running += batch_loss
         if steps.size:  # the caller asked for every step's loss
             steps[batches] = batch_loss
         batches += 1
         i += m
     return running, batches, True
+
+
+def softmax_epoch_pair(X, y, order, W, b, lr, batch_size, mean, wd, steps, running):
+    """:func:`softmax_epoch` (same arguments and results) with each batch's gradient split between this
+    thread and a second one: rows order[i : i + m//2] here, the rest there. The split is fixed and the
+    two halves are added in one order, so the results repeat exactly."""
+    q, d = W.shape
+    Gs = np.empty((2, q, d), np.float32)
+    gbs = np.empty((2, q), np.float32)
+    L = np.zeros(2)
+    sync = np.zeros(_READY, np.int64)
+    partner = _partner().submit(
+        softmax_epoch_half, X, y, order, W, b, lr, batch_size, mean, wd, steps[:0], running, Gs, gbs, L, sync, 1
+    )
+    partner.add_done_callback(lambda _: sync.__setitem__(_STOP, 1))  # had it failed, this thread stops waiting
+    try:
+        return softmax_epoch_half(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, 0)
+    finally:
+        sync[_STOP] = 1  # had this thread failed, the partner stops waiting
+        partner.result()
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
