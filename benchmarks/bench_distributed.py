@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/bench_distributed.py [--rows N] [--features D]
 
-One epoch of the fast engine on N × D float32 rows, batches of 10 (the book's) and 1024, in one
-process and in two launched on 127.0.0.1 (gloo) with the variables torchrun sets. Each process
-holds the same rows and takes its part of every batch (linearnet.distributed.Replicated), so the
-two runs step through the same batches; every step of the two-process run all-reduces the gradient.
-Also times the all-reduce of one step alone.
+One epoch of the fast engine (after one to compile its kernels) on N × D float32 rows, batches of 10
+(the book's) and 1024, in one process and in two launched on 127.0.0.1 (gloo) with the variables
+torchrun sets. Each process holds the same rows and takes its part of every batch
+(linearnet.distributed.Replicated), so the two runs step through the same batches; every step of the
+two-process run all-reduces the gradient. Also times the all-reduce of one step alone, and
+``linearnet solve`` on 5N × D Parquet rows in one process and in two (each reading its share).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def worker(rows: int, features: int, batch: int) -> None:
     if group.size > 1:
         source = distributed.Replicated(source, group.rank, group.size, batch)
         engine = distributed.DataParallel(engine, group)
+    fit(engine, source, config, generator=g, group=group if group.size > 1 else None)  # compiles what it uses
     history = fit(engine, source, config, generator=g, group=group if group.size > 1 else None)
     flat = np.zeros(features + 3)  # one step's all-reduce: the gradient, the bias, the loss and the rows
     t0 = time.perf_counter()
@@ -65,6 +67,26 @@ def launch(size: int, rows: int, features: int, batch: int) -> dict:
     return json.loads(outs[0])
 
 
+def solve_seconds(size: int, path: str) -> float:
+    """Wall time of ``linearnet solve`` on ``path`` in ``size`` processes (each its share), start-up included."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "linearnet", "solve", path, "--target", "y", "--json"]
+    env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(size), "OMP_NUM_THREADS": "1"}
+    t0 = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            argv, env={**os.environ, **env, "RANK": str(r)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for r in range(size)
+    ]
+    for p in processes:
+        p.communicate(timeout=600)
+        assert p.returncode == 0
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--worker"]:
         worker(*(int(a) for a in sys.argv[2:5]))
@@ -84,6 +106,23 @@ def main() -> None:
             one = one or speed
             reduce = f"{r['allreduce_us']:8.1f} us" if size > 1 else ""
             print(f"{batch:6d}  {size:9d}  {speed / 1e6:8.3f} M  {speed / one:11.2f}   {reduce}")
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryDirectory() as folder:
+        rows = 5 * args.rows
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(rows, args.features))
+        columns = {f"x{j}": X[:, j] for j in range(args.features)}
+        path = os.path.join(folder, "rows.parquet")
+        pq.write_table(pa.table({**columns, "y": X.sum(axis=1) + rng.normal(size=rows)}), path, row_group_size=50_000)
+        print(f"\nlinearnet solve on {rows:,} x {args.features} Parquet rows (start-up of each process included)")
+        one = solve_seconds(1, path)
+        print(f"  1 process    {one:6.2f} s")
+        two = solve_seconds(2, path)
+        print(f"  2 processes  {two:6.2f} s   x {one / two:.2f}")
 
 
 if __name__ == "__main__":
