@@ -449,3 +449,30 @@ def test_a_process_whose_partners_never_come_says_so_within_the_timeout(sales):
     assert code == 1
     assert err.startswith("linearnet solve: error: could not join the other processes at 127.0.0.1:")
     assert "within 2 s" in err and err.count("\n") == 1
+
+
+def test_the_commands_take_their_shared_path_with_a_group_of_one(sales, capsys):
+    from linearnet.cli import build_parser, main
+
+    def shared(*argv):
+        args = build_parser().parse_args([str(a) for a in argv])
+        args.group = Group.alone()  # what main() joins under a launcher
+        assert args.handler(args) == 0
+        return capsys.readouterr()
+
+    csv = sales / "sales.csv"
+    got = shared("solve", csv, "--target", "revenue", "--missing", "drop", "--json")
+    assert "note: 1 processes, each reading its share of the rows" in got.err
+    assert main(["solve", str(csv), "--target", "revenue", "--json"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert json.loads(got.out)["coefficients"] == alone["coefficients"]
+    got = shared("train", "--data", csv, "--target", "revenue", "--batch-size", "64", "--max-epochs", "3", "--json")
+    fitted = json.loads(got.out)
+    np.testing.assert_allclose(fitted["w"], [3.0, 1.5, -2.0], atol=0.1)
+    assert fitted["exact_loss"] == pytest.approx(alone["sigma"] ** 2 * (alone["n"] - 4) / alone["n"] / 2, rel=1e-9)
+    gaps = sales / "gaps.csv"
+    frame = pd.read_csv(csv)
+    frame.loc[10, "ads"] = np.nan  # a value gone from one row
+    frame.to_csv(gaps, index=False)
+    got = shared("solve", gaps, "--target", "revenue", "--missing", "drop")
+    assert "dropped 1 rows with missing values over the 1 processes; process 0: dropped 1 of 6,000 rows" in got.err
