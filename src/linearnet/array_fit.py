@@ -273,7 +273,8 @@ def fit_chunks(
         for X, y in chunks():
             for what, a in (("features", X), ("labels", y)):
                 _check_float32(what, a)
-            n, mean, m2 = _merge_moments(n, mean, m2, len(X), X.mean(axis=0), ((X - X.mean(axis=0)) ** 2).sum(axis=0))
+            part_mean = X.mean(axis=0)  # the chunk's, merged into the running ones (Chan et al.)
+            n, mean, m2 = _merge_moments(n, mean, m2, len(X), part_mean, ((X - part_mean) ** 2).sum(axis=0))
         return n, mean, m2
 
     parts = [moments()] if group is None else group.everyone(moments)
