@@ -158,18 +158,30 @@ def test_the_pipelined_epoch_diverges_as_the_one_thread_epoch(monkeypatch):
 
 
 @pytest.mark.timeout(60)
-def test_a_softmax_pair_whose_partner_fails_raises_instead_of_waiting_for_it(monkeypatch, digits):
+def test_a_softmax_pair_whose_helper_fails_raises_instead_of_waiting_for_it(monkeypatch, digits):
     from linearnet import fast
 
-    half = fast.softmax_epoch_half
+    part = fast.softmax_epoch_part
 
     def failing(*args):
-        if args[-1] == 1:  # the partner thread
-            raise RuntimeError("the partner failed")
-        return half(*args)
+        if args[-1] == 1:  # the helping thread
+            raise RuntimeError("the helper failed")
+        return part(*args)
 
     monkeypatch.setattr(fast, "two_threads", lambda: True)
-    monkeypatch.setattr(fast, "softmax_epoch_half", failing)
+    monkeypatch.setattr(fast, "softmax_epoch_part", failing)
     config = make_train_config("digits-softmax", impl="fast", epochs=1, batch_size=100)
-    with pytest.raises(RuntimeError, match="the partner failed"):
+    with pytest.raises(RuntimeError, match="the helper failed"):
         fit_classifier(digits.X_train[:500], digits.y_train[:500], config)
+
+
+def test_a_softmax_pair_whose_helper_never_starts_takes_the_same_steps(monkeypatch, digits):
+    from linearnet import fast
+
+    monkeypatch.setattr(fast, "two_threads", lambda: True)
+    config = make_train_config("digits-softmax", impl="fast", epochs=2, batch_size=100)
+    pair = fit_classifier(digits.X_train[:500], digits.y_train[:500], config)
+    part = fast.softmax_epoch_part
+    monkeypatch.setattr(fast, "softmax_epoch_part", lambda *args: None if args[-1] == 1 else part(*args))
+    alone = fit_classifier(digits.X_train[:500], digits.y_train[:500], config)  # the first thread does it all
+    assert alone.history.losses == pair.history.losses and np.array_equal(alone.W, pair.W)

@@ -359,7 +359,7 @@ class FastSoftmaxEngine(_FastEngine):
     def __init__(self, config: TrainConfig, W0: torch.Tensor, b0: torch.Tensor):
         super().__init__(config)
         f = self._fast
-        self.W = W0.detach().T.contiguous().numpy().astype(np.float32)  # (q, d)
+        self.W = f.aligned(W0.detach().T.numpy().astype(np.float32))  # (q, d), rows on cache lines if d % 16 == 0
         self.b = b0.detach().reshape(-1).numpy().astype(np.float32)  # (q,)
         # warm up on a one-row block of zeros, on copies, with the argument types of the real calls
         X, order, out = np.zeros((1, self.W.shape[1]), np.float32), np.zeros(1, np.int64), np.empty(0)

@@ -20,10 +20,14 @@ results, are those of :func:`sgd_epoch` bit for bit. Softmax regression, whose r
 (:func:`softmax_epoch_pair`).
 
 The two threads are a plain Python thread and the caller's, each running a compiled
-kernel with the GIL released; they meet through a few int64 flags read and written with
-atomic instructions (:func:`_load`, :func:`_store`, :func:`_claim`, :func:`_arrive`), not
-numba's ``parallel=True``, whose thread pool would cost a launch per batch and seconds of
-compilation on the first run.
+kernel with the GIL released; they share work through a few int64 flags read and written
+with atomic instructions (:func:`_load`, :func:`_store`, :func:`_claim`), not numba's
+``parallel=True``, whose thread pool would cost a launch per batch and seconds of
+compilation on the first run. The caller's thread never waits for work the second thread
+has not claimed: it does it itself. So a second thread that starts late, or shares its CPU
+(with another process, or with torch's OpenMP workers, which spin for about 10 ms after each
+parallel operation, such as the permutation ``fit`` draws before every epoch), slows the
+epoch no more than its absence would.
 
 The per-example loss is ℓ(r) with r = x·w + b − y: c·r² (c = ½ or 1), |r| or Huber's, so the
 gradient of the batch's summed loss is Σ ℓ'(r)·x for w and Σ ℓ'(r) for b. Parameters and sums are kept
@@ -73,11 +77,11 @@ def _intrinsic(codegen_of) -> Any:
 
 
 @_intrinsic
-def _prefetch(typingctx, address):
+def _prefetch(typingctx, address):  # pragma: no cover - numba runs it when it compiles, not from its cache
     """Hint the CPU to load the cache line at ``address`` (an integer) for reading."""
     sig = types.void(types.intp)
 
-    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+    def codegen(context, builder, signature, args):
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         ptr = builder.inttoptr(args[0], i8p)
@@ -107,20 +111,20 @@ def _int64_at(builder, address):  # pragma: no cover - runs when numba compiles,
 
 
 @_intrinsic
-def _load(typingctx, address):
+def _load(typingctx, address):  # pragma: no cover - numba runs it when it compiles, not from its cache
     """The int64 at ``address``, read atomically (acquire): never cached in a register across a wait."""
 
-    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+    def codegen(context, builder, signature, args):
         return builder.load_atomic(_int64_at(builder, args[0]), "acquire", 8)
 
     return types.int64(types.intp), codegen
 
 
 @_intrinsic
-def _store(typingctx, address, value):
+def _store(typingctx, address, value):  # pragma: no cover - numba runs it when it compiles, not from its cache
     """Write the int64 ``value`` at ``address`` atomically (release): what was written before is seen first."""
 
-    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+    def codegen(context, builder, signature, args):
         builder.store_atomic(args[1], _int64_at(builder, args[0]), "release", 8)
         return context.get_dummy_value()
 
@@ -128,11 +132,11 @@ def _store(typingctx, address, value):
 
 
 @_intrinsic
-def _claim(typingctx, address, expected):
+def _claim(typingctx, address, expected):  # pragma: no cover - numba runs it when it compiles, not from its cache
     """Raise the int64 at ``address`` from ``expected`` to ``expected + 1`` if it still holds
     ``expected`` (compare-and-swap); True if this thread did."""
 
-    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+    def codegen(context, builder, signature, args):
         one = ir.Constant(ir.IntType(64), 1)
         pair = builder.cmpxchg(_int64_at(builder, args[0]), args[1], builder.add(args[1], one), "acq_rel", "acquire")
         return builder.extract_value(pair, 1)
@@ -140,27 +144,16 @@ def _claim(typingctx, address, expected):
     return types.boolean(types.intp, types.int64), codegen
 
 
-@_intrinsic
-def _arrive(typingctx, address):
-    """Add one to the int64 at ``address`` atomically (fetch-and-add)."""
-
-    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
-        builder.atomic_rmw("add", _int64_at(builder, args[0]), ir.Constant(ir.IntType(64), 1), "acq_rel")
-        return context.get_dummy_value()
-
-    return types.void(types.intp), codegen
-
-
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
 
 @_intrinsic
-def _pause(typingctx, yield_cpu):
+def _pause(typingctx, yield_cpu):  # pragma: no cover - numba runs it when it compiles, not from its cache
     """Tell the CPU this thread is spin-waiting (x86 ``pause``), or, every so often (``yield_cpu``),
     give the CPU to another thread (POSIX ``sched_yield``): on a busy machine the partner thread
     may be waiting for this very CPU."""
 
-    def codegen(context, builder, signature, args):  # pragma: no cover - runs when numba compiles, not from its cache
+    def codegen(context, builder, signature, args):
         yield_cpu = args[0]
         with builder.if_else(yield_cpu) as (then, otherwise):
             with then:
@@ -303,10 +296,10 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps
 #
 # The flags two threads share live in one int64 array, each on its own cache line, so that a write to
 # one does not take the line of another away from the thread that polls it.
-_CLAIMED = 0  # pipeline: chunks claimed for copying (by either thread); pair: arrivals at meetings
-_USED = 8  # pipeline: the chunk the stepping thread is on (every earlier chunk's slot may be reused)
+_CLAIMED = 0  # chunks claimed for copying (pipeline), or batches whose second half is claimed (pair)
+_USED = 8  # the chunk the stepping thread is on, every earlier slot free (pipeline); batches stepped (pair)
 _STOP = 16  # set to 1: the other thread stops waiting and returns
-_READY = 24  # pipeline: _READY + 8·slot holds 1 + the number of the chunk copied into that slot
+_READY = 24  # _READY + 8·slot: 1 + the chunk copied into the slot (pipeline); second halves done (pair)
 
 
 @njit(cache=True, nogil=True, boundscheck=False, inline="always")
@@ -464,6 +457,24 @@ def total_loss(X, y, w, b, kind, c, delta):  # pragma: no cover - compiled
 _ROWS = 8  # rows whose logits and gradient are computed together, sharing each load of W and G
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _aligned_empty(rows, width):  # pragma: no cover - compiled
+    """An uninitialised float32 (rows, width) array that starts on a 64-byte boundary (a cache line,
+    and the width of an AVX-512 load); so does each row when width is a multiple of 16."""
+    raw = np.empty(rows * width + 16, np.float32)
+    skip = (-(raw.ctypes.data // 4)) % 16  # floats to the next 64-byte boundary
+    return raw[skip : skip + rows * width].reshape((rows, width))
+
+
+def aligned(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``array`` that starts on a 64-byte boundary (see :func:`_aligned_empty`)."""
+    raw = np.empty(array.nbytes + 64, np.uint8)
+    skip = -raw.ctypes.data % 64
+    out = raw[skip : skip + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
 def _logits(rows, W, b, Z):  # pragma: no cover - compiled
     """Z[i] = W·x_i + b for the ``_ROWS`` rows x_i: each weight loaded serves eight dot products."""
@@ -520,26 +531,32 @@ def _softmax_gradient(X, y, order, lo, hi, W, b, G, gb, Z, R):  # pragma: no cov
 
     Per row: logits z = Wx + b (W is (q, d), so each logit is one contiguous dot product),
     p = exp(z − max z) / Σ, loss log Σ exp(z − max) + max − z_y (log-sum-exp), and the
-    gradient (p − onehot(y))·xᵀ. Rows go ``_ROWS`` at a time, so that each weight or gradient
-    entry loaded serves eight rows (:func:`_logits`, :func:`_add_outer`); the exponentials are
-    :func:`_exp`'s. Z, R: (_ROWS, q) scratch.
+    gradient (p − onehot(y))·xᵀ. Rows go ``_ROWS`` at a time, so that each weight or gradient entry
+    loaded serves eight rows (:func:`_logits`, :func:`_add_outer`); unless X's rows start on cache
+    lines, each block's rows are first copied into ones that do (a 64-byte load across two lines
+    costs two: about 30% of the epoch). The exponentials are :func:`_exp`'s. Z, R: (_ROWS, q) scratch.
     """
-    q = W.shape[0]
+    q, d = W.shape
+    row_bytes = d * X.itemsize
+    in_place = X.ctypes.data % 64 == 0 and row_bytes % 64 == 0  # X's rows start on cache lines already
+    block = _aligned_empty(_ROWS, -(-d // 16) * 16)  # else each block's rows are copied here first
+    at = np.empty(_ROWS, np.int64)  # the rows of the block: in X, or in ``block``
     loss = 0.0
     j = lo
     while j < hi:
         m = min(_ROWS, hi - j)
-        r = order[j]  # a short last block repeats its first row, with no weight in the gradient
-        rows = (
-            X[r],
-            X[order[j + 1] if m > 1 else r],
-            X[order[j + 2] if m > 2 else r],
-            X[order[j + 3] if m > 3 else r],
-            X[order[j + 4] if m > 4 else r],
-            X[order[j + 5] if m > 5 else r],
-            X[order[j + 6] if m > 6 else r],
-            X[order[j + 7] if m > 7 else r],
-        )
+        for i in range(_ROWS):  # a short last block repeats its first row, with no weight in the gradient
+            row = order[j + i] if i < m else order[j]
+            at[i] = row
+            if not in_place:
+                if j + _ROWS + i < hi:  # the same row of the next block, on its way from memory meanwhile
+                    _prefetch_row(X.ctypes.data + order[j + _ROWS + i] * row_bytes, row_bytes)
+                x = X[row]
+                for k in range(d):
+                    block[i, k] = x[k]
+                at[i] = i
+        src = X if in_place else block
+        rows = (src[at[0]], src[at[1]], src[at[2]], src[at[3]], src[at[4]], src[at[5]], src[at[6]], src[at[7]])
         _logits(rows, W, b, Z)
         for i in range(_ROWS):
             if i >= m:  # padding rows of the last block add nothing
@@ -584,7 +601,7 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps, running): 
     """
     n, d = order.shape[0], X.shape[1]
     q = W.shape[0]
-    G = np.empty((q, d), np.float32)
+    G = _aligned_empty(q, d)
     gb = np.empty(q, np.float32)
     Z = np.empty((_ROWS, q), np.float64)
     R = np.empty((_ROWS, q), np.float32)
@@ -606,84 +623,92 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps, running): 
     return running, batches, True
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _meet(sync, met):  # pragma: no cover - compiled
-    """Meeting number ``met`` of the pair: count this thread in, wait for the other; False if told to stop."""
-    flags = sync.ctypes.data
-    _arrive(flags + 8 * _CLAIMED)
-    spins = 0
-    while _load(flags + 8 * _CLAIMED) < 2 * met:
-        if _load(flags + 8 * _STOP):
-            return False
-        spins += 1
-        _pause(spins % _YIELD_EVERY == 0)
-    return True
-
-
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-def softmax_epoch_half(
+def softmax_epoch_part(
     X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, me
 ):  # pragma: no cover
-    """One thread's part of :func:`softmax_epoch_pair`; ``me`` is 0 or 1.
+    """One thread's part of :func:`softmax_epoch_pair`: ``me`` 0 steps, 1 helps.
 
-    Per batch: the gradient of half its rows into Gs[me], gbs[me] and their loss into L[me]; meet;
-    add the other half's gradient to its half of the classes and step those classes' weights; meet.
-    Both threads see the same batch losses, so both stop at the same batch on a non-finite one.
+    A batch of m rows has two halves, rows order[i : i + m//2] and the rest, with a gradient slot
+    each (Gs[h], gbs[h], loss L[h]). Thread 0 computes the first half, then the second unless
+    thread 1 has claimed it (then waits until it is done), adds slot 1 to slot 0 and steps. Thread 1
+    waits for each step and claims the next batch's second half. The claim is a compare-and-swap, so
+    exactly one thread computes each half; the same code fills the same slot whichever it is, so
+    the results repeat exactly, and a helper that is late, or never runs, only leaves thread 0
+    more to do.
     """
     n = order.shape[0]
-    q = W.shape[0]
-    G, gb = Gs[me], gbs[me]
+    q, d = W.shape
+    flags = sync.ctypes.data
     Z = np.empty((_ROWS, q), np.float64)
     R = np.empty((_ROWS, q), np.float32)
-    lo, hi = me * q // 2, (me + 1) * q // 2  # the classes whose weights this thread steps
-    batches = 0
-    met = 0
-    i = 0
-    while i < n:
+    batches = -(-n // batch_size)
+    k = 0  # the batch
+    while k < batches:
+        if me == 1:  # wait until thread 0 has stepped the batch before, then help with the one it is on
+            spins = 0
+            while _load(flags + 8 * _USED) < k and not _load(flags + 8 * _STOP):
+                spins += 1
+                _pause(spins % _YIELD_EVERY == 0)
+            k = _load(flags + 8 * _USED)
+            if k >= batches or _load(flags + 8 * _STOP):
+                break
+        i = k * batch_size
         m = min(batch_size, n - i)
-        G[:] = 0.0
-        gb[:] = 0.0
-        L[me] = _softmax_gradient(X, y, order, i + me * m // 2, i + (me + 1) * m // 2, W, b, G, gb, Z, R)
-        met += 1
-        if not _meet(sync, met):
-            return running, batches, False
+        second = False  # whether this thread computes the second half
+        for h in range(me, 2):
+            if h == 1:
+                second = _claim(flags + 8 * _CLAIMED, k)
+                if not second:
+                    break
+            G, gb = Gs[h], gbs[h]
+            G[:] = 0.0
+            gb[:] = 0.0
+            L[h] = _softmax_gradient(X, y, order, i + h * (m // 2), i + m // 2 + h * (m - m // 2), W, b, G, gb, Z, R)
+        if me == 1:
+            if second:
+                _store(flags + 8 * _READY, k + 1)  # the second half of batch k is in slot 1
+            k += 1
+            continue
+        spins = 0
+        while not second and _load(flags + 8 * _READY) <= k:  # thread 1 has it and always finishes it
+            spins += 1
+            _pause(spins % _YIELD_EVERY == 0)
         batch_loss = (L[0] + L[1]) / m
         if not batch_loss <= _F32_MAX:
-            return math.nan if math.isnan(batch_loss) else math.inf, batches, False
-        for c in range(lo, hi):
+            _store(flags + 8 * _STOP, 1)
+            return math.nan if math.isnan(batch_loss) else math.inf, k, False
+        for c in range(q):
             gbs[0, c] += gbs[1, c]
-            for k in range(W.shape[1]):
-                Gs[0, c, k] += Gs[1, c, k]
-        _softmax_step(W[lo:hi], b[lo:hi], Gs[0, lo:hi], gbs[0, lo:hi], m, lr, mean, wd)
-        met += 1
-        if not _meet(sync, met):  # every weight is stepped before the next batch reads them
-            return running, batches, False
+            for j in range(d):
+                Gs[0, c, j] += Gs[1, c, j]
+        _softmax_step(W, b, Gs[0], gbs[0], m, lr, mean, wd)
         running += batch_loss
         if steps.size:  # the caller asked for every step's loss
-            steps[batches] = batch_loss
-        batches += 1
-        i += m
+            steps[k] = batch_loss
+        k += 1
+        _store(flags + 8 * _USED, k)  # the weights are stepped: thread 1 may read them
+    _store(flags + 8 * _STOP, 1)
     return running, batches, True
 
 
 def softmax_epoch_pair(X, y, order, W, b, lr, batch_size, mean, wd, steps, running):
-    """:func:`softmax_epoch` (same arguments and results) with each batch's gradient split between this
-    thread and a second one: rows order[i : i + m//2] here, the rest there. The split is fixed and the
-    two halves are added in one order, so the results repeat exactly."""
+    """:func:`softmax_epoch` (same arguments and results, but for the order of a sum) with the second half
+    of each batch's gradient computed by a second thread when it is ready for it (see
+    :func:`softmax_epoch_part`): the halves are fixed and added in one order, so the results repeat exactly."""
     q, d = W.shape
-    Gs = np.empty((2, q, d), np.float32)
+    Gs = aligned(np.empty((2, q, d), np.float32))
     gbs = np.empty((2, q), np.float32)
     L = np.zeros(2)
-    sync = np.zeros(_READY, np.int64)
-    partner = _partner().submit(
-        softmax_epoch_half, X, y, order, W, b, lr, batch_size, mean, wd, steps[:0], running, Gs, gbs, L, sync, 1
+    sync = np.zeros(_READY + 8, np.int64)
+    helper = _partner().submit(
+        softmax_epoch_part, X, y, order, W, b, lr, batch_size, mean, wd, steps[:0], running, Gs, gbs, L, sync, 1
     )
-    partner.add_done_callback(lambda _: sync.__setitem__(_STOP, 1))  # had it failed, this thread stops waiting
     try:
-        return softmax_epoch_half(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, 0)
+        return softmax_epoch_part(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, 0)
     finally:
-        sync[_STOP] = 1  # had this thread failed, the partner stops waiting
-        partner.result()
+        sync[_STOP] = 1  # had this thread failed before its end, the helper would stop all the same
+        helper.result()
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
