@@ -14,20 +14,22 @@ every row is a cache and TLB miss. The loop therefore prefetches the row it will
 one core waiting for memory, so with two CPUs the epoch runs as a pipeline
 (:func:`sgd_epoch_pipelined`): a second thread copies the rows, in the epoch's order, into a
 small ring of contiguous chunks while the first steps through the chunks already copied,
-and copies the next chunk itself whenever it would otherwise wait. The steps, and so the
-results, are those of :func:`sgd_epoch` bit for bit. Softmax regression, whose rows cost
+and copies the next chunk itself whenever it would otherwise wait. The steps are those of
+:func:`sgd_epoch`, batch for batch (the sums may differ in the last bit: the compiler fuses
+multiply-adds its own way in each copy of the loop). Softmax regression, whose rows cost
 2·d·q multiply-adds each, splits each batch's gradient between the two threads instead
 (:func:`softmax_epoch_pair`).
 
-The two threads are a plain Python thread and the caller's, each running a compiled
-kernel with the GIL released; they share work through a few int64 flags read and written
-with atomic instructions (:func:`_load`, :func:`_store`, :func:`_claim`), not numba's
-``parallel=True``, whose thread pool would cost a launch per batch and seconds of
-compilation on the first run. The caller's thread never waits for work the second thread
-has not claimed: it does it itself. So a second thread that starts late, or shares its CPU
-(with another process, or with torch's OpenMP workers, which spin for about 10 ms after each
-parallel operation, such as the permutation ``fit`` draws before every epoch), slows the
-epoch no more than its absence would.
+The two threads are numba's (``prange`` over the two parts, nothing else in parallel): with
+the OpenMP layer they are the threads torch's operations run on, whose second one spins for
+about 10 ms after each parallel operation (such as the permutation ``fit`` draws before every
+epoch); any other second thread would have competed with it for the second CPU. They share
+work through a few int64 flags read and written with atomic instructions (:func:`_load`,
+:func:`_store`, :func:`_claim`): each part's compiled loop is its own function, so only a
+small wrapper goes through numba's parallel compiler. The stepping thread never waits for
+work the other has not claimed (it does it itself), and the other waits for it only once it
+has started, so the two parts give the same results run at once, one after the other, or on
+one thread.
 
 The per-example loss is ℓ(r) with r = x·w + b − y: c·r² (c = ½ or 1), |r| or Huber's, so the
 gradient of the batch's summed loss is Σ ℓ'(r)·x for w and Σ ℓ'(r) for b. Parameters and sums are kept
@@ -39,12 +41,11 @@ from __future__ import annotations
 import math
 import os
 import platform
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from llvmlite import ir
-from numba import config, njit, types
+from numba import get_num_threads, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -298,8 +299,25 @@ def sgd_epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps
 # one does not take the line of another away from the thread that polls it.
 _CLAIMED = 0  # chunks claimed for copying (pipeline), or batches whose second half is claimed (pair)
 _USED = 8  # the chunk the stepping thread is on, every earlier slot free (pipeline); batches stepped (pair)
-_STOP = 16  # set to 1: the other thread stops waiting and returns
-_READY = 24  # _READY + 8·slot: 1 + the chunk copied into the slot (pipeline); second halves done (pair)
+_STOP = 16  # set to 1 when the stepping thread is done: the other stops waiting and returns
+_LIVE = 24  # set to 1 when the stepping thread starts: only then does the other wait for it
+_READY = 32  # _READY + 8·slot: 1 + the chunk copied into the slot (pipeline); second halves done (pair)
+_START_SPINS = 1 << 16  # how long the helping thread waits for the stepping one to start, in spins
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _stepper_started(sync):  # pragma: no cover - compiled
+    """Wait, a bounded while, for the stepping thread to start: False if it has not. Then the two
+    parts are running one after the other, as on a single thread, and the helping one leaves it all
+    to the stepping one (which never waits for work nobody has claimed)."""
+    flags = sync.ctypes.data
+    spins = 0
+    while not _load(flags + 8 * _LIVE):
+        if spins == _START_SPINS:
+            return False
+        spins += 1
+        _pause(spins % _YIELD_EVERY == 0)
+    return True
 
 
 @njit(cache=True, nogil=True, boundscheck=False, inline="always")
@@ -328,6 +346,8 @@ def copy_chunks(X, y, order, ring, ring_y, sync):  # pragma: no cover - compiled
     slots, rows = ring.shape[0], ring.shape[1]
     chunks = -(-order.shape[0] // rows)
     flags = sync.ctypes.data
+    if not _stepper_started(sync):
+        return
     while True:
         i = _load(flags + 8 * _CLAIMED)
         if i >= chunks or _load(flags + 8 * _STOP):
@@ -357,6 +377,7 @@ def sgd_epoch_ring(
     n = order.shape[0]
     chunks = -(-n // rows)
     flags = sync.ctypes.data
+    _store(flags + 8 * _LIVE, 1)
     g = np.zeros(d, np.float64)
     gb = 0.0
     total = 0.0
@@ -400,25 +421,31 @@ def sgd_epoch_ring(
     return b, running, batches, finite
 
 
-_partners: ThreadPoolExecutor | None = None
-
-
-def _partner() -> ThreadPoolExecutor:
-    """The threads that run the second half of a two-thread epoch (one, unless epochs run at once)."""
-    global _partners
-    if _partners is None:
-        _partners = ThreadPoolExecutor(max_workers=4, thread_name_prefix="linearnet-fast")
-    return _partners
-
-
 def two_threads() -> bool:
-    """Whether an epoch may use a second thread: numba's thread count (``NUMBA_NUM_THREADS``, by
-    default the CPUs this process may run on) is at least 2."""
-    return config.NUMBA_NUM_THREADS >= 2  # type: ignore[attr-defined]  # set when numba reads its settings
+    """Whether an epoch may use a second thread: numba runs at least two (``NUMBA_NUM_THREADS``, by
+    default the CPUs this process may run on, or ``numba.set_num_threads``)."""
+    return get_num_threads() >= 2
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _pipeline(
+    X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, ring, ring_y, sync, out
+):  # pragma: no cover - compiled
+    """The stepping part (thread 0) and the copying part (thread 1) of the pipeline, at once on numba's
+    threads: OpenMP's, which torch shares, so that torch's workers, which spin for about 10 ms after each
+    parallel operation, take the second part instead of competing for the second CPU. Results in out."""
+    for part in prange(2):
+        if part == 0:
+            last_b, total, batches, finite = sgd_epoch_ring(
+                X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, ring, ring_y, sync
+            )
+            out[0], out[1], out[2], out[3] = last_b, total, batches, finite
+        else:
+            copy_chunks(X, y, order, ring, ring_y, sync)
 
 
 def sgd_epoch_pipelined(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running):
-    """:func:`sgd_epoch` (same arguments, same steps, same results) with a second thread copying the
+    """:func:`sgd_epoch` (same arguments, same steps, results up to the last bit) with a second thread copying the
     rows, in order, into a ring of contiguous chunks ahead of the thread that steps through them.
 
     For data beyond the caches: the stepping thread reads contiguous rows, and the random reads
@@ -429,14 +456,9 @@ def sgd_epoch_pipelined(X, y, order, w, b, lr, batch_size, kind, c, delta, mean,
     ring = np.empty((_SLOTS, rows, d), X.dtype)
     ring_y = np.empty((_SLOTS, rows), y.dtype)
     sync = np.zeros(_READY + 8 * _SLOTS, np.int64)
-    copier = _partner().submit(copy_chunks, X, y, order, ring, ring_y, sync)
-    try:
-        return sgd_epoch_ring(
-            X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, ring, ring_y, sync
-        )
-    finally:
-        sync[_STOP] = 1  # had stepping failed before its end, the copier would stop all the same
-        copier.result()
+    out = np.zeros(4)
+    _pipeline(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, ring, ring_y, sync, out)
+    return float(out[0]), float(out[1]), int(out[2]), bool(out[3])
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
@@ -643,6 +665,10 @@ def softmax_epoch_part(
     Z = np.empty((_ROWS, q), np.float64)
     R = np.empty((_ROWS, q), np.float32)
     batches = -(-n // batch_size)
+    if me == 0:
+        _store(flags + 8 * _LIVE, 1)
+    elif not _stepper_started(sync):
+        return running, 0, True
     k = 0  # the batch
     while k < batches:
         if me == 1:  # wait until thread 0 has stepped the batch before, then help with the one it is on
@@ -692,6 +718,17 @@ def softmax_epoch_part(
     return running, batches, True
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _pair(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, out):  # pragma: no cover
+    """Both parts of :func:`softmax_epoch_part` at once on numba's threads (see :func:`_pipeline`)."""
+    for part in prange(2):
+        total, batches, finite = softmax_epoch_part(
+            X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, np.int64(part)
+        )
+        if part == 0:
+            out[0], out[1], out[2] = total, batches, finite
+
+
 def softmax_epoch_pair(X, y, order, W, b, lr, batch_size, mean, wd, steps, running):
     """:func:`softmax_epoch` (same arguments and results, but for the order of a sum) with the second half
     of each batch's gradient computed by a second thread when it is ready for it (see
@@ -701,14 +738,9 @@ def softmax_epoch_pair(X, y, order, W, b, lr, batch_size, mean, wd, steps, runni
     gbs = np.empty((2, q), np.float32)
     L = np.zeros(2)
     sync = np.zeros(_READY + 8, np.int64)
-    helper = _partner().submit(
-        softmax_epoch_part, X, y, order, W, b, lr, batch_size, mean, wd, steps[:0], running, Gs, gbs, L, sync, 1
-    )
-    try:
-        return softmax_epoch_part(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, 0)
-    finally:
-        sync[_STOP] = 1  # had this thread failed before its end, the helper would stop all the same
-        helper.result()
+    out = np.zeros(3)
+    _pair(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, out)
+    return float(out[0]), int(out[1]), bool(out[2])
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
