@@ -445,8 +445,8 @@ def _pipeline(
 
 
 def sgd_epoch_pipelined(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running):
-    """:func:`sgd_epoch` (same arguments, same steps, results up to the last bit) with a second thread copying the
-    rows, in order, into a ring of contiguous chunks ahead of the thread that steps through them.
+    """:func:`sgd_epoch` (same arguments, same steps, results up to the last bit) with a second thread
+    copying the rows, in order, into a ring of contiguous chunks ahead of the thread that steps through them.
 
     For data beyond the caches: the stepping thread reads contiguous rows, and the random reads
     from memory are spread over two cores. Needs two CPUs to gain anything (:func:`two_threads`).
