@@ -5,6 +5,7 @@ MASTER_PORT. Each process writes what it found to OUTDIR/<rank>.pkl for the test
 with one process's answer.
 """
 
+import os
 import pickle
 import sys
 import warnings
@@ -163,6 +164,11 @@ def main() -> None:
             pickle.dump(out, fh)
     finally:
         group.close()
+    # out as the linearnet command goes (linearnet.cli.run): with no interpreter teardown, where a native
+    # thread still joinable (here rank 0 hosts the rendezvous store) aborts a finished process now and then
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
