@@ -476,3 +476,21 @@ def test_the_commands_take_their_shared_path_with_a_group_of_one(sales, capsys):
     frame.to_csv(gaps, index=False)
     got = shared("solve", gaps, "--target", "revenue", "--missing", "drop")
     assert "dropped 1 rows with missing values over the 1 processes; process 0: dropped 1 of 6,000 rows" in got.err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--lr", "-1"], "linearnet train: error: lr must be > 0, got -1; e.g. 0.03"),
+        (
+            ["train", "--data", "sales.csv", "--target", "revenue", "--batch-size", "1"],
+            "linearnet train: error: the batch size (1) must be at least the number of processes (2): each process "
+            "computes the gradient of its part of every batch",
+        ),
+    ],
+    ids=["settings", "batch"],
+)
+def test_what_every_process_refuses_alike_is_said_once(sales, argv, message):
+    done = finish(start(2, [sys.executable, "-m", "linearnet", *argv, "--timeout", "20"], cwd=sales))
+    assert [code for code, _, _ in done] == [2, 2]
+    assert [err.splitlines()[-1:] for _, _, err in done] == [[message], []]

@@ -267,6 +267,11 @@ def fit_chunks(
     """
     names = list(feature_names)
     d = len(names)
+    batch = config.batch_size
+    if group is not None:  # refused before the processes exchange anything: alike in all, said once
+        from .distributed import local_batch
+
+        batch = local_batch(batch, group.rank, group.size)
 
     def moments() -> tuple[int, np.ndarray, np.ndarray]:
         n, mean, m2 = 0, np.zeros(d), np.zeros(d)
@@ -292,11 +297,6 @@ def fit_chunks(
             return (X - center) / scale
     else:
         scale = np.ones(d)
-    batch = config.batch_size
-    if group is not None:
-        from .distributed import local_batch
-
-        batch = local_batch(batch, group.rank, group.size)
     source: BatchSource = StreamSource(
         chunks,
         local_rows,

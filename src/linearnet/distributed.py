@@ -75,6 +75,9 @@ class Group:
 
     def __init__(self, rank: int, size: int, timeout: float, store: Any = None):
         self.rank, self.size, self.timeout = rank, size, timeout
+        # whether the processes have exchanged anything yet: until then each has done the same with the same
+        # arguments, so what one refuses every one refuses, and rank 0 alone need say it
+        self.exchanged = False
         self._store = store
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
@@ -145,6 +148,7 @@ class Group:
         except (ValueError, TypeError) as exc:  # sent as the plain kind, whatever its class (it may not pickle)
             mine = ((TypeError if isinstance(exc, TypeError) else ValueError)(str(exc)), None)
         parts: list[Any] = [mine]
+        self.exchanged = True
         if self.size > 1:  # pragma: no cover - in launched processes
             import torch.distributed as dist
 
@@ -161,6 +165,7 @@ class Group:
 
     def all_sum(self, values: np.ndarray) -> np.ndarray:
         """The elementwise sum of every process's float64 ``values`` (summed in place): an SGD step's all-reduce."""
+        self.exchanged = True
         if self.size > 1:  # pragma: no cover - in launched processes
             import torch.distributed as dist
 

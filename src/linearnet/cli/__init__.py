@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         args.group = joined
         return args.handler(args)
     except UsageError as exc:
-        if rank is None or rank == 0 or (joined is not None and not exc.everyone):
-            print(exc, file=stderr)
+        if rank is None or rank == 0 or (joined is not None and joined.exchanged and not exc.everyone):
+            print(exc, file=stderr)  # a process's own failure once they have exchanged something; else rank 0 says it
         return 2
     except RuntimeError as exc:  # pragma: no cover - another process of a distributed run died or stopped answering
         from ..distributed import ProcessFailed

@@ -426,7 +426,11 @@ def _table(args) -> int:
                 )
     with refused(PROG):
         why = None if args.formula is not None or args.stream or group else chunk_note(args, args.data)
-        make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # bad settings answered before the read
+        settings = make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # answered before the read
+        if group is not None:  # and before the processes exchange anything: refused alike by all, said once
+            from ..distributed import local_batch
+
+            local_batch(settings.batch_size, group.rank, group.size)
         if group is not None:
             chunks, columns = shared_chunks(
                 group,
