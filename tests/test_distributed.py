@@ -494,3 +494,36 @@ def test_what_every_process_refuses_alike_is_said_once(sales, argv, message):
     done = finish(start(2, [sys.executable, "-m", "linearnet", *argv, "--timeout", "20"], cwd=sales))
     assert [code for code, _, _ in done] == [2, 2]
     assert [err.splitlines()[-1:] for _, _, err in done] == [[message], []]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["solve", "sales.csv", "--formula", "revenue ~ price"],
+            "linearnet solve: error: --formula reads a file whole, in one process: name --target and --features "
+            "under torchrun",
+        ),
+        (
+            ["train", "--data", "sales.csv", "--formula", "revenue ~ price"],
+            "linearnet train: error: --formula needs the whole table in one process: under torchrun each reads its "
+            "share",
+        ),
+        (
+            ["train", "--data", "sales.csv", "--target", "revenue", "--early-stopping"],
+            "linearnet train: error: --early-stopping needs the whole table in one process: under torchrun each reads "
+            "its share",
+        ),
+    ],
+    ids=["solve-formula", "train-formula", "early-stopping"],
+)
+def test_what_needs_the_whole_table_in_one_process_is_refused_under_a_launcher(sales, monkeypatch, argv, message):
+    from linearnet.cli import build_parser
+    from linearnet.cli.common import UsageError
+
+    monkeypatch.chdir(sales)
+    args = build_parser().parse_args(argv)
+    args.group = Group.alone()  # what main() joins under a launcher
+    with pytest.raises(UsageError) as refused:
+        args.handler(args)
+    assert str(refused.value) == message

@@ -96,28 +96,17 @@ def run(args) -> int:
             PROG, "--formula reads a file whole, in one process: name --target and --features under torchrun"
         )
     with refused(PROG):
-        why = None if args.formula is not None or args.chunk_rows is not None else chunk_note(args, args.data)
+        chosen = args.formula is not None or args.chunk_rows is not None or group is not None
+        why = None if chosen else chunk_note(args, args.data)  # whole or in chunks, by the memory budget
         stream = args.chunk_rows is not None or why is not None or group is not None  # a formula reads the file whole
-        if group is not None:  # each process its share, in chunks
-            why = None
-            chunks, features = shared_chunks(
-                group,
-                args.data,
-                target=args.target,
-                features=args.features,
-                chunk_rows=args.chunk_rows or CHUNK_ROWS,
-                **table_options(args),
-            )
-            notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
-        elif stream:
-            chunks, features = table_chunks(
-                args.data,
-                target=args.target,
-                features=args.features,
-                chunk_rows=args.chunk_rows or CHUNK_ROWS,
-                **table_options(args),
-            )
-            notes = [*([why] if why else []), *chunks.notes]
+        if stream:
+            options = dict(target=args.target, features=args.features, chunk_rows=args.chunk_rows or CHUNK_ROWS)
+            if group is not None:  # each process its share
+                chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
+                notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
+            else:
+                chunks, features = table_chunks(args.data, **options, **table_options(args))
+                notes = [*([why] if why else []), *chunks.notes]
         else:
             table = read_table(
                 args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
