@@ -18,6 +18,7 @@ import torch
 from .batches import BatchSource, Chunks, StreamSource, TensorSource
 from .config import TrainConfig
 from .engines import Engine, make_engine
+from .leastsq import merge_moments
 from .linear_regression import init_params
 from .modelfile import Model, SoftmaxModel, from_table
 from .train import EpochCallback, History, RowsCallback, fit
@@ -279,14 +280,14 @@ def fit_chunks(
             for what, a in (("features", X), ("labels", y)):
                 _check_float32(what, a)
             part_mean = X.mean(axis=0)  # the chunk's, merged into the running ones (Chan et al.)
-            n, mean, m2 = _merge_moments(n, mean, m2, len(X), part_mean, ((X - part_mean) ** 2).sum(axis=0))
+            n, mean, m2 = merge_moments(n, mean, m2, len(X), part_mean, ((X - part_mean) ** 2).sum(axis=0))
         return n, mean, m2
 
     parts = [moments()] if group is None else group.everyone(moments)
     local_rows = parts[0 if group is None else group.rank][0]
     n, mean, m2 = 0, np.zeros(d), np.zeros(d)
     for part in parts:  # in rank order: the file's order
-        n, mean, m2 = _merge_moments(n, mean, m2, *part)
+        n, mean, m2 = merge_moments(n, mean, m2, *part)
     if n == 0:
         raise ValueError("the data have no rows")
     if standardize:
@@ -309,14 +310,6 @@ def fit_chunks(
     return _fit_linear(
         source, config, names, seed, shift, scale, on_epoch, record_steps, stopping, on_rows, group=group
     )
-
-
-def _merge_moments(n: int, mean, m2, k: int, part_mean, part_m2):
-    """Chan et al.'s pairwise update: count, mean and centred sum of squares of two parts together."""
-    if k == 0:
-        return n, mean, m2
-    delta = part_mean - mean
-    return n + k, mean + delta * k / (n + k), m2 + part_m2 + delta**2 * n * k / (n + k)
 
 
 def _fit_linear(

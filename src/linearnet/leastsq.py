@@ -50,6 +50,7 @@ from .modelfile import Model, from_table
 __all__ = [
     "solve",
     "solve_chunks",
+    "merge_moments",
     "OLSResult",
     "RankDeficientWarning",
     "IllConditionedWarning",
@@ -405,7 +406,7 @@ class _Pass:
         G, Aty, colsum = (_total([part[i] for part in parts]) for i in range(3))
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         for part in parts:  # each process's mean and centred sum of squares of y, merged as chunks are
-            n, y_mean, y_m2 = _merge_moments(n, y_mean, y_m2, *part[3:6])
+            n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, *part[3:6])
             yty += part[6]
         if n == 0:
             raise ValueError("the data have no rows")
@@ -452,7 +453,7 @@ class _Pass:
                 m = len(yc)
                 if m:
                     c_mean = float(yc.mean())
-                    n, y_mean, y_m2 = _merge_moments(n, y_mean, y_m2, m, c_mean, float(((yc - c_mean) ** 2).sum()))
+                    n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, m, c_mean, float(((yc - c_mean) ** 2).sum()))
                     yty += float(yc @ yc)
         return G, Aty, colsum, n, y_mean, y_m2, yty
 
@@ -472,8 +473,10 @@ class _Pass:
         return self.n - float((d * self.colsum) @ z) <= 1e-9 * self.n
 
 
-def _merge_moments(n: int, mean: float, m2: float, m: int, c_mean: float, c_m2: float) -> tuple[int, float, float]:
-    """Chan et al.'s pairwise update: the count, mean and centred sum of squares of two parts together."""
+def merge_moments(n: int, mean, m2, m: int, c_mean, c_m2):
+    """Chan et al.'s pairwise update: the count, mean and centred sum of squares of two parts (n rows with
+    ``mean`` and ``m2``, m rows with ``c_mean`` and ``c_m2``) together; the moments are numbers, or arrays
+    of a column's each."""
     if m == 0:
         return n, mean, m2
     total = n + m
