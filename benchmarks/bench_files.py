@@ -22,26 +22,14 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_memory import PEER_PREDICT, PEER_SOLVE, write_data  # the memory benchmark's peers and data
+
 ARROW_READ = """
 import sys, pyarrow.csv as pcsv, pyarrow.parquet as pq
 path = sys.argv[1]
 table = pq.read_table(path) if path.endswith(".parquet") else pcsv.read_csv(path)
 print(table.num_rows)
-"""
-PEER_SOLVE = """
-import sys, pandas as pd, statsmodels.api as sm
-path = sys.argv[1]
-frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
-fit = sm.OLS(frame["y"].to_numpy(), sm.add_constant(frame.drop(columns="y").to_numpy())).fit()
-print(fit.params[1], fit.bse[1])
-"""
-PEER_PREDICT = """
-import json, sys, numpy as np, pandas as pd
-path, model, out = sys.argv[1:4]
-m = json.load(open(model))
-frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
-frame = pd.DataFrame({"y_predicted": frame[m["features"]].to_numpy() @ np.array(m["coefficients"]) + m["intercept"]})
-frame.to_parquet(out) if out.endswith(".parquet") else frame.to_csv(out, index=False)
 """
 
 
@@ -58,9 +46,6 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse big.csv/big.parquet in --folder if present")
     args = parser.parse_args()
     from threadpoolctl import threadpool_info
-
-    sys.path.insert(0, os.path.dirname(__file__))
-    from bench_memory import write_data
 
     kernels = sorted({f"{i['internal_api']} {i.get('architecture')}" for i in threadpool_info()})
     print(

@@ -27,7 +27,7 @@ import sys, pandas as pd, statsmodels.api as sm
 path = sys.argv[1]
 frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
 fit = sm.OLS(frame["y"].to_numpy(), sm.add_constant(frame.drop(columns="y").to_numpy())).fit()
-print(fit.params[1])
+print(fit.params[1], fit.bse[1])
 """
 PEER_PREDICT = """
 import json, sys, numpy as np, pandas as pd
