@@ -1,0 +1,311 @@
+"""Every command the README shows is run, and prints what the README says it prints.
+
+The README's shell sessions are its fenced blocks whose first line starts with ``$ ``. Each ``$ `` line
+is a command, run in README order by one bash (a file one command writes is there for the next, a ``cd``
+holds) that starts in a folder holding a copy of ``examples/``, with linearnet's environment first on the
+PATH; the lines after it, up to the next ``$ ``, are what it prints, stdout and stderr in the order a
+terminal shows them.
+
+What is compared:
+- a line ``...`` stands for any number of lines, and ``...`` within a line for any text (output
+  shortened for the page);
+- runs of spaces match runs of spaces (columns widen with their numbers);
+- numbers as a fresh run on another machine may print them (``test_notebooks.same_text``): whole numbers
+  exactly, others within 1e-4 relative, 1e-6 absolute or a unit of their last digit;
+- a block after the comment ``<!-- readme: numbers vary (why) -->`` (timings, the memory of this
+  machine) has its numbers left uncompared; a block after ``<!-- readme: not run (why) -->`` is not run.
+
+After a change to what a command prints, store fresh outputs in the README with
+
+    .venv/bin/python tests/test_readme.py
+
+which runs every command and writes what each printed in place of what the README said (keeping the
+``...`` shortenings where the new output still fits them).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+EXAMPLES = ROOT / "examples"
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+MARKER = re.compile(r"<!-- readme: (not run|numbers vary)\b")
+WALK_SECONDS = 600  # the whole walk-through's time limit
+SEPARATOR = "@@readme-command@@"
+
+
+@dataclass
+class Command:
+    line: int  # of the README, 1-based
+    text: str
+    expected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Session:
+    line: int
+    indent: str
+    commands: list[Command]
+    marker: str | None  # "not run", "numbers vary" or None
+
+
+def sessions(text: str) -> list[Session]:
+    """The README's shell sessions, in order."""
+    lines = text.split("\n")
+    found, i = [], 0
+    while i < len(lines):
+        fence = re.match(r"(\s*)```\w*$", lines[i])
+        if not fence:
+            i += 1
+            continue
+        indent, start = fence.group(1), i + 1
+        end = next(j for j in range(start, len(lines)) if lines[j].strip() == "```")
+        body = [line[len(indent) :] for line in lines[start:end]]
+        if body and body[0].startswith("$ "):
+            before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+            marker = MARKER.search(before)
+            commands: list[Command] = []
+            for k, line in enumerate(body):
+                if line.startswith("$ "):
+                    commands.append(Command(start + k + 1, line[2:]))
+                else:
+                    commands[-1].expected.append(line)
+            for c in commands:
+                while c.expected and not c.expected[-1]:
+                    c.expected.pop()
+            found.append(Session(i + 1, indent, commands, marker.group(1) if marker else None))
+        i = end + 1
+    return found
+
+
+def _last_digit(token: str) -> float:
+    mantissa, _, exponent = token.lower().partition("e")
+    return 10.0 ** (int(exponent or 0) - len(mantissa.partition(".")[2]))
+
+
+def same_number(a: str, b: str) -> bool:
+    if not re.search(r"[.eE]", a + b):  # whole numbers (epochs, counts, rows) are exact
+        return a.lstrip("+") == b.lstrip("+")
+    x, y = float(a), float(b)
+    slack = max(1e-4 * max(abs(x), abs(y)), 1e-6, _last_digit(a), _last_digit(b))
+    return abs(x - y) <= slack * (1 + 1e-9)
+
+
+@functools.cache
+def _pattern(expected: str) -> tuple[re.Pattern, int]:
+    """A regular expression for an expected line: its numbers and ``...`` as groups, spaces as runs."""
+    parts, numbers = [], 0
+    for token in re.split(r"(\.\.\.|" + NUMBER.pattern + ")", expected):
+        if token == "...":
+            parts.append("(.*?)")
+        elif token and NUMBER.fullmatch(token):
+            parts.append("(" + NUMBER.pattern + ")")
+            numbers += 1
+        elif token:
+            parts.append(" +".join(re.escape(piece) for piece in token.split(" ")).replace(" + +", " +"))
+    return re.compile("".join(parts)), numbers
+
+
+def line_matches(expected: str, actual: str, *, vary: bool) -> list[str] | None:
+    """The numbers of ``actual`` where it reads as ``expected``, or None."""
+    pattern, _ = _pattern(expected)
+    m = pattern.fullmatch(actual)
+    if not m:
+        return None
+    tokens = [t for t in re.split(r"(\.\.\.|" + NUMBER.pattern + ")", expected) if t == "..." or NUMBER.fullmatch(t)]
+    got = []
+    for token, value in zip(tokens, m.groups(), strict=True):
+        if token == "...":
+            continue
+        if not vary and not same_number(token, value):
+            return None
+        got.append(value)
+    return got
+
+
+def align(expected: list[str], actual: list[str], *, vary: bool) -> list[int] | None:
+    """For each expected line the index of the actual line it matches (-1 for a ``...`` line), or None."""
+
+    @functools.cache
+    def go(i: int, j: int) -> tuple[int, ...] | None:
+        if i == len(expected):
+            return () if j == len(actual) else None
+        if expected[i] == "...":
+            for k in range(j, len(actual) + 1):
+                rest = go(i + 1, k)
+                if rest is not None:
+                    return (-1, *rest)
+            return None
+        if j < len(actual) and line_matches(expected[i], actual[j], vary=vary) is not None:
+            rest = go(i + 1, j + 1)
+            if rest is not None:
+                return (j, *rest)
+        return None
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * (len(expected) + len(actual)) + 1000))
+    found = go(0, 0)
+    return None if found is None else list(found)
+
+
+def environment() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PYTHONUNBUFFERED"] = "1"  # stdout and stderr in the order a terminal shows them
+    env.pop("COLUMNS", None)
+    return env
+
+
+def run_all(text: str, folder: Path) -> dict[int, list[str]]:
+    """Run every command of every session that is run, in order, in one bash in ``folder`` (so that ``cd``
+    holds for the commands after it, as in a terminal): what each printed, by its README line."""
+    script, lines = [], []
+    for session in sessions(text):
+        if session.marker == "not run":
+            continue
+        for c in session.commands:
+            script += [f"printf '\\n{SEPARATOR}%d\\n' {c.line}", c.text]
+            lines.append(c.line)
+    script.append(f"printf '\\n{SEPARATOR}end\\n'")
+    try:
+        done = subprocess.run(
+            ["bash", "-c", "\n".join(script)],
+            cwd=folder,
+            env=environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=WALK_SECONDS,
+        )
+        out = done.stdout.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace") + f"\n(the walk-through timed out after {WALK_SECONDS} s)"
+    parts = re.split(rf"\n{SEPARATOR}(\d+|end)\n", "\n" + out)
+    outputs = {
+        int(line): text.rstrip("\n").split("\n") if text.strip() else []
+        for line, text in zip(parts[1::2], parts[2::2], strict=True)
+        if line != "end"
+    }
+    return {line: outputs.get(line, ["(not reached)"]) for line in lines}
+
+
+def walk_folder() -> Path:
+    """A folder holding a copy of examples/, where the walk-through starts."""
+    folder = Path(tempfile.mkdtemp(prefix="readme-"))
+    shutil.copytree(EXAMPLES, folder / "examples")
+    return folder
+
+
+@functools.cache
+def fresh_outputs() -> dict[int, list[str]]:
+    folder = walk_folder()
+    try:
+        return run_all(README.read_text(encoding="utf-8"), folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+RUN = [s for s in sessions(README.read_text(encoding="utf-8")) if s.marker != "not run"]
+
+
+@pytest.mark.timeout(WALK_SECONDS + 60)  # the first of these runs the whole walk-through
+@pytest.mark.parametrize("session", RUN, ids=[f"line {s.line}" for s in RUN])
+def test_the_readme_shows_what_its_commands_print(session):
+    outputs = fresh_outputs()
+    for c in session.commands:
+        got = outputs[c.line]
+        assert align(c.expected, got, vary=session.marker == "numbers vary") is not None, (
+            f"README line {c.line}: `{c.text}` printed\n" + "\n".join(got) + "\n\nwhere the README says\n"
+            "" + "\n".join(c.expected) + "\n\n(store fresh outputs with `.venv/bin/python tests/test_readme.py`)"
+        )
+
+
+def test_every_shell_example_is_run_or_says_why_not():
+    text = README.read_text(encoding="utf-8")
+    every = sessions(text)
+    assert len(every) > 30, "the README's shell sessions were not found"
+    for s in every:
+        assert s.commands and all(c.text.strip() for c in s.commands), f"README line {s.line}: an empty command"
+    skipped = [m.group(0) for m in re.finditer(r"<!-- readme: not run \((.+?)\) -->", text)]
+    assert len(skipped) == sum(s.marker == "not run" for s in every), "a `not run` marker without its reason"
+
+
+@pytest.mark.parametrize(
+    "expected, actual, same",
+    [
+        (["epoch 1, loss 0.0393294"], ["epoch 1, loss 0.0393293"], True),  # another BLAS kernel
+        (["epoch 1, loss 0.0393294"], ["epoch 1, loss 0.0393394"], False),  # another result
+        (["epoch 1, loss 0.0393294"], ["epoch 2, loss 0.0393294"], False),
+        (["epoch 1, loss 7", "...", "epoch 9, loss 1"], ["epoch 1, loss 7", "epoch 9, loss 1"], True),
+        (["epoch 1, loss 7", "...", "epoch 9, loss 1"], ["epoch 1, loss 7", "a", "b", "epoch 9, loss 1"], True),
+        (["a", "..."], ["a"], True),
+        (["a"], ["a", "b"], False),
+        (['{"w": [1.5, ...], "b": 2.5}'], ['{"w": [1.5, 2.25, 3.0], "b": 2.5}'], True),
+        (["area    2.5   0.1"], ["area   12.5   0.1"], False),
+        (["area    2.5   0.1"], ["area     2.5    0.1"], True),  # columns widen
+    ],
+)
+def test_outputs_compare_as_the_docstring_says(expected, actual, same):
+    assert (align(expected, actual, vary=False) is not None) is same
+
+
+def store() -> None:
+    """Run every command and write what it printed into the README (keeping ``...`` where it still fits)."""
+    text = README.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    outputs = fresh_outputs()
+    replacements = []  # (first line index, end index, new lines), from the end of the file backwards
+    for session in sessions(text):
+        if session.marker == "not run":
+            continue
+        for c in session.commands:
+            got = outputs[c.line]
+            kept = align(c.expected, got, vary=True)
+            if kept is None or any("..." in e and e != "..." for e in c.expected):
+                new = _keep_shortening(c.expected, got, kept)
+            else:  # a line that still reads the same is kept as it is: no churn of last digits
+                new = [
+                    e
+                    if at < 0 or line_matches(e, got[at], vary=session.marker == "numbers vary") is not None
+                    else got[at]
+                    for e, at in zip(c.expected, kept, strict=True)
+                ]
+            first = c.line  # index of the first output line (the command is at index c.line - 1)
+            replacements.append((first, first + len(c.expected), [session.indent + x if x else x for x in new]))
+    for first, end, new in sorted(replacements, reverse=True):
+        lines[first:end] = new
+    README.write_text("\n".join(lines), encoding="utf-8")
+    print("stored the outputs of", sum(len(s.commands) for s in sessions(text) if s.marker != "not run"), "commands")
+
+
+def _keep_shortening(expected: list[str], got: list[str], kept: list[int] | None) -> list[str]:
+    """New output lines: an expected line with ``...`` inside keeps its text with the new numbers in it."""
+    if kept is None:  # the shortening no longer fits: the whole new output
+        return got
+    new = []
+    for e, at in zip(expected, kept, strict=True):
+        if at < 0 or "..." not in e:
+            new.append(e if at < 0 else got[at])
+            continue
+        numbers = iter(line_matches(e, got[at], vary=True) or [])
+        new.append(
+            "".join(
+                next(numbers) if NUMBER.fullmatch(t) else t for t in re.split(r"(\.\.\.|" + NUMBER.pattern + ")", e)
+            )
+        )
+    return new
+
+
+if __name__ == "__main__":
+    store()
