@@ -25,7 +25,10 @@ which runs every command and writes what each printed in place of what the READM
 
 from __future__ import annotations
 
+import atexit
+import doctest
 import functools
+import io
 import os
 import re
 import shutil
@@ -208,12 +211,57 @@ def walk_folder() -> Path:
 
 
 @functools.cache
-def fresh_outputs() -> dict[int, list[str]]:
+def walk() -> tuple[Path, dict[int, list[str]]]:
+    """The walk-through run once for the session: the folder it ran in (kept for the Python examples,
+    removed at exit) and what each command printed."""
     folder = walk_folder()
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder, run_all(README.read_text(encoding="utf-8"), folder)
+
+
+def fresh_outputs() -> dict[int, list[str]]:
+    return walk()[1]
+
+
+class _Checker(doctest.OutputChecker):
+    """Doctest output compared as the shell examples are: numbers within what another machine moves them."""
+
+    def check_output(self, want, got, optionflags):
+        expected, actual = want.rstrip("\n").split("\n"), got.rstrip("\n").split("\n")
+        return align(expected, actual, vary=False) is not None or super().check_output(want, got, optionflags)
+
+
+class _Runner(doctest.DocTestRunner):
+    """Keeps what each failed example printed, for ``store``."""
+
+    def __init__(self):
+        super().__init__(checker=_Checker(), optionflags=doctest.NORMALIZE_WHITESPACE)
+        self.failed_examples: list[tuple[doctest.Example, str]] = []
+
+    def report_failure(self, out, test, example, got):
+        self.failed_examples.append((example, got))
+        super().report_failure(out, test, example, got)
+
+
+def run_python_examples(folder: Path) -> tuple[_Runner, str]:
+    """The README's ``>>>`` examples run in README order in one namespace, in ``folder``."""
+    blocks = re.findall(r"^```python\n(>>> .*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
+    test = doctest.DocTestParser().get_doctest("\n".join(blocks), {}, "README.md", str(README), 0)
+    assert len(test.examples) > 20
+    runner, report, here = _Runner(), io.StringIO(), os.getcwd()
+    os.chdir(folder)
     try:
-        return run_all(README.read_text(encoding="utf-8"), folder)
+        runner.run(test, out=report.write)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        os.chdir(here)
+    return runner, report.getvalue()
+
+
+@pytest.mark.timeout(WALK_SECONDS + 60)
+def test_the_readme_python_examples_print_what_it_says():
+    """The ``>>>`` examples, where the walk-through ended (its files are there)."""
+    runner, report = run_python_examples(walk()[0] / "walk")
+    assert not runner.failed_examples, report
 
 
 RUN = [s for s in sessions(README.read_text(encoding="utf-8")) if s.marker != "not run"]
@@ -285,7 +333,16 @@ def store() -> None:
             replacements.append((first, first + len(c.expected), [session.indent + x if x else x for x in new]))
     for first, end, new in sorted(replacements, reverse=True):
         lines[first:end] = new
-    README.write_text("\n".join(lines), encoding="utf-8")
+    text = "\n".join(lines)
+    runner, _ = run_python_examples(walk()[0] / "walk")
+    for example, got in runner.failed_examples:  # the printed lines after the example's source, replaced
+        source = "".join(
+            (">>> " if i == 0 else "... ") + line + "\n"
+            for i, line in enumerate(example.source.rstrip("\n").split("\n"))
+        )
+        assert text.count(source + example.want) == 1, f"README: {source!r} is not once in the README"
+        text = text.replace(source + example.want, source + got)
+    README.write_text(text, encoding="utf-8")
     print("stored the outputs of", sum(len(s.commands) for s in sessions(text) if s.marker != "not run"), "commands")
 
 
