@@ -148,7 +148,9 @@ def run(args) -> int:
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     if args.out and (group is None or group.rank == 0):
-        model = result.to_model(target=args.target, data=args.data, table=None if stream else table)
+        from ..modelfile import linear_model
+
+        model = linear_model(result, target=args.target, data=args.data, table=None if stream else table)
         save_model(PROG, model, args.out, announce=False)
     if args.json:
         print(json.dumps({**result.to_dict(), "notes": notes}))
