@@ -94,26 +94,34 @@ class OLSResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """The statistics as JSON-ready values (NaN and ±inf become None); ``intercept`` is None without one."""
+        """The statistics as JSON-ready values; ``intercept`` is None without one.
+
+        JSON has no NaN or infinity: a statistic that is not a finite number is written as the
+        string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (which Python's ``float()`` and
+        JavaScript's ``Number()`` read back), so that t of a coefficient known exactly (±inf: its
+        standard error is 0) and one that is undefined (NaN: no residual degrees of freedom) differ.
+        """
         rows = [
-            {k: _finite_or_none(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")}
-            for r in self.table()
+            {k: _json_number(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")} for r in self.table()
         ]  # by position: a feature may be named "intercept" too
         return {
             "intercept": rows[0] if self.fit_intercept else None,
             "coefficients": dict(zip(self.feature_names, rows[int(self.fit_intercept) :], strict=True)),
-            "sigma": _finite_or_none(self.sigma),
-            "r2": _finite_or_none(self.r2),
-            "adj_r2": _finite_or_none(self.adj_r2),
+            "sigma": _json_number(self.sigma),
+            "r2": _json_number(self.r2),
+            "adj_r2": _json_number(self.adj_r2),
             "n": self.n,
             "rank": self.rank,
-            "condition_number": _finite_or_none(self.condition_number),
+            "condition_number": _json_number(self.condition_number),
         }
 
 
-def _finite_or_none(x) -> float | None:
+def _json_number(x) -> float | str:
+    """``x`` as a JSON number, or the string "NaN", "Infinity" or "-Infinity" for one JSON has not."""
     x = float(x)
-    return x if math.isfinite(x) else None
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
 
 
 def finish(
