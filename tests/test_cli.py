@@ -30,6 +30,32 @@ def test_unknown_command_is_one_line(capsys):
     )
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["solve", HOUSES, "--taget", "price"],
+            "linearnet solve: error: unrecognized arguments: --taget price (did you mean --target?)",
+        ),
+        (
+            ["solve", HOUSES, "--target=price", "--featurs=area,age"],
+            "linearnet solve: error: unrecognized arguments: --featurs=area,age (did you mean --features?)",
+        ),
+        (
+            ["solve", HOUSES, "--targt", "price", "--jsn", "--wieghts", "3"],
+            "linearnet solve: error: unrecognized arguments: --targt price --jsn --wieghts 3 "
+            "(did you mean --target for --targt, --json for --jsn?)",
+        ),
+        (["train", "--lrr", "0.1"], "linearnet train: error: unrecognized arguments: --lrr 0.1 (did you mean --lr?)"),
+        (["train", "--colour", "red"], "linearnet train: error: unrecognized arguments: --colour red"),
+        (["--verison"], "linearnet: error: unrecognized arguments: --verison (did you mean --version?)"),
+    ],
+)
+def test_an_unknown_flag_is_named_with_its_command_and_the_closest_flag(capsys, argv, message):
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == "" and err == message + "\n"
+
+
 def test_progress_bar_only_on_a_terminal_and_by_rows_within_an_epoch():
     tty, pipe = Terminal(), io.StringIO()
     for stream in (tty, pipe):

@@ -46,6 +46,23 @@ def test_solve_json(capsys):
     assert code == 0 and result["intercept"] is None and list(result["coefficients"]) == ["area", "age"]
 
 
+def test_solve_json_tells_infinite_t_from_undefined(tmp_path, capsys):
+    # y = 1 - 2a exactly: σ̂ = 0, so t is ±inf where a coefficient is not 0 and 0/0 where it is; with as
+    # many rows as parameters σ̂ itself is undefined. JSON has neither: they are written as strings.
+    path = tmp_path / "exact.csv"
+    path.write_text("a,b,y\n1,1,-1\n2,0,-3\n3,1,-5\n4,0,-7\n5,2,-9\n")
+    code, out, err = cli(capsys, "solve", path, "--target", "y", "--json")
+    result = json.loads(out)
+    assert code == 0 and err == "" and result["sigma"] == 0
+    t = [result["intercept"]["t"], result["coefficients"]["a"]["t"], result["coefficients"]["b"]["t"]]
+    assert t == ["Infinity", "-Infinity", "NaN"] and result["coefficients"]["b"]["p"] == "NaN"
+    assert [float(v) for v in t[:2]] == [np.inf, -np.inf] and np.isnan(float(t[2]))  # float() reads them back
+    path.write_text("a,y\n1,2\n2,3.5\n")
+    code, out, _ = cli(capsys, "solve", path, "--target", "y", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["sigma"] == "NaN" and result["coefficients"]["a"]["stderr"] == "NaN"
+
+
 def test_solve_rank_deficient_file(tmp_path, capsys):
     path = tmp_path / "dep.csv"
     path.write_text("a,b,c,y\n" + "".join(f"{i},{i * i % 7},{i + 2 * (i * i % 7)},{i % 5}\n" for i in range(20)))

@@ -110,7 +110,7 @@ def test_negative_weights_with_the_equals_form(capsys):
             "linearnet train: error: preset 'd2l-3.2' trains linear regression, not softmax regression; "
             "the softmax presets are d2l-softmax, digits-softmax",
         ),
-        (["--colour", "red"], "linearnet: error: unrecognized arguments: --colour red"),
+        (["--colour", "red"], "linearnet train: error: unrecognized arguments: --colour red"),
         (["--lr"], "linearnet train: error: argument --lr: expected one argument"),
     ],
 )

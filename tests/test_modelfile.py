@@ -5,7 +5,16 @@ import json
 import numpy as np
 import pytest
 
-from linearnet.modelfile import Model, SoftmaxModel, load_model, save_model
+from linearnet.leastsq import solve
+from linearnet.modelfile import (
+    Model,
+    SoftmaxModel,
+    linear_model,
+    load_model,
+    save_model,
+    sgd_model,
+    softmax_model,
+)
 
 from helpers import HOUSES, cli
 
@@ -332,3 +341,54 @@ def test_predictions_that_overflow_are_refused_naming_the_model_file_and_the_fir
     with pytest.raises(ValueError) as info:  # not the model's fault
         Model(["a", "b"], [1.0, 0.0], 0.0).predict([[1.0, 2.0], [np.nan, 1.0]])
     assert str(info.value) == "the model: row 2 of the data holds a value that is not a finite number"
+
+
+def test_a_model_made_from_a_tables_fit_keeps_its_target_file_and_categories(tmp_path):
+    from linearnet.tables import read_table
+
+    path = tmp_path / "h.csv"
+    path.write_text("area,city,price\n1,Lyon,2\n2,Nice,3.5\n3,Paris,4\n4,Lyon,5.5\n5,Paris,7\n6,Nice,6.5\n")
+    table = read_table(path, target="price", features=["area", "city"])
+    model = linear_model(solve(table.features, table.target, feature_names=table.feature_names), table=table)
+    assert model.target == "price" and model.training["data"] == str(path)
+    assert model.coding == {"city": ["Lyon", "Nice", "Paris"]} and model.columns == ["area", "city"]
+    new = read_table(path, features=model.columns, require_target=False, levels=model.coding)
+    np.testing.assert_allclose(model.predict(new.features), table.target, atol=1.5)
+
+
+def test_a_solve_is_recorded_with_its_statistics_and_reads_back_bit_for_bit(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 2))
+    fit = solve(X, X @ [2.0, -1.0] + 3 + 0.1 * rng.standard_normal(30), feature_names=["a", "b"])
+    model = linear_model(fit, target="y", data="d.csv")
+    assert model.training == {"method": "solve", "data": "d.csv", "n": 30, "algorithm": fit.method}
+    assert model.statistics == fit.to_dict() and model.target == "y" and model.coding is None
+    save_model(model, tmp_path / "m.json")
+    back = load_model(tmp_path / "m.json")
+    assert np.array_equal(back.coefficients, fit.coef) and back.intercept == fit.intercept
+    assert back.statistics == fit.to_dict()
+
+
+def test_sgd_fits_are_recorded_as_their_own_to_model_records_them():
+    from linearnet import fit_arrays, make_train_config
+    from linearnet.array_fit import fit_classifier
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((40, 2))
+    fit = fit_arrays(X, X @ [1.0, 2.0], make_train_config(epochs=2), feature_names=["a", "b"], standardize=True)
+    model, reference = sgd_model(fit, target="y", data="d.csv"), fit.to_model(target="y", data="d.csv")
+    assert model.to_dict() == reference.to_dict() and model.training["method"] == "sgd"
+    assert model.standardization is not None and np.array_equal(model.coefficients, reference.coefficients)
+    classes = fit_classifier(X, (X[:, 0] > 0).astype(int), make_train_config("digits-softmax", epochs=1), num_classes=2)
+    model, reference = softmax_model(classes, target="label"), classes.to_model(target="label")
+    assert model.to_dict() == reference.to_dict() and np.array_equal(model.coefficients, reference.coefficients)
+
+
+def test_a_level_that_is_not_text_is_refused_not_a_crash(tmp_path):
+    model = Model(["a", "c[T.y]"], [1.0, 2.0], 0.0, coding={"c": ["x", "y"]}, columns=["a", "c"])
+    path = tmp_path / "m.json"
+    save_model(model, path)
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "coding": {"c": [["x"], "y"]}}))  # a list cannot be a level
+    with pytest.raises(ValueError, match="coding must map some of the columns to lists of two or more distinct levels"):
+        load_model(path)

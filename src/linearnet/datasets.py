@@ -212,33 +212,14 @@ def load_fashion_mnist(
     ``download=False``); every ``.gz`` file must match its published MD5.
     """
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    missing = [name for name in checksums if not _present(folder, name)]
-    if missing:
-        if not download:
-            raise ValueError(
-                f"Fashion-MNIST files missing from {folder}: {', '.join(missing)}; "
-                f"put the four files {', '.join(checksums)} (gzip or raw) there"
-            )
-        download_fashion_mnist(folder, mirrors=mirrors, checksums=checksums)
-    arrays = {}
-    for name, md5 in checksums.items():
-        path = _present(folder, name)
-        assert path is not None  # every file is present after the download above
-        if path.suffix == ".gz" and _md5(path) != md5:
-            raise ValueError(
-                f"{path}: checksum mismatch (MD5 {_md5(path)}, expected {md5}); "
-                f"the file is damaged or not the published one: delete it and download again"
-            )
-        arrays[name] = read_idx(path)
+    _ensure_files(folder, download=download, checksums=checksums, mirrors=mirrors)
+    arrays = _read_checked(folder, checksums)
     images = {k: v for k, v in arrays.items() if "images" in k}
     labels = {k: v for k, v in arrays.items() if "labels" in k}
     X_train, X_test = (images[f"{p}-images-idx3-ubyte.gz"] for p in ("train", "t10k"))
     y_train, y_test = (labels[f"{p}-labels-idx1-ubyte.gz"] for p in ("train", "t10k"))
     for X, y, part in ((X_train, y_train, "train"), (X_test, y_test, "t10k")):
-        if X.ndim != 3 or y.ndim != 1 or len(X) != len(y):
-            raise ValueError(f"{folder}: {part} images {X.shape} and labels {y.shape} do not match")
-        if y.max(initial=0) >= len(FASHION_MNIST_CLASSES):
-            raise ValueError(f"{folder}: {part} labels go up to {int(y.max())}, expected 0..9")
+        _check_part(folder, part, X, y)
     shape = X_train.shape[1:]
 
     def flat(X):
@@ -253,3 +234,39 @@ def load_fashion_mnist(
         list(FASHION_MNIST_CLASSES),
         tuple(shape),
     )
+
+
+def _ensure_files(folder: Path, *, download: bool, checksums, mirrors) -> None:
+    """Download the files missing from ``folder``, or refuse naming them when ``download`` is False."""
+    missing = [name for name in checksums if not _present(folder, name)]
+    if not missing:
+        return
+    if not download:
+        raise ValueError(
+            f"Fashion-MNIST files missing from {folder}: {', '.join(missing)}; "
+            f"put the four files {', '.join(checksums)} (gzip or raw) there"
+        )
+    download_fashion_mnist(folder, mirrors=mirrors, checksums=checksums)
+
+
+def _read_checked(folder: Path, checksums) -> dict[str, np.ndarray]:
+    """Each file's array, by its .gz name; a .gz file must match its MD5 (a decompressed one is taken as is)."""
+    arrays = {}
+    for name, md5 in checksums.items():
+        path = _present(folder, name)
+        assert path is not None  # every file is present after the download above
+        if path.suffix == ".gz" and _md5(path) != md5:
+            raise ValueError(
+                f"{path}: checksum mismatch (MD5 {_md5(path)}, expected {md5}); "
+                f"the file is damaged or not the published one: delete it and download again"
+            )
+        arrays[name] = read_idx(path)
+    return arrays
+
+
+def _check_part(folder: Path, part: str, X: np.ndarray, y: np.ndarray) -> None:
+    """Images (n, height, width) and n labels of the 10 classes, or a ValueError naming the part."""
+    if X.ndim != 3 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(f"{folder}: {part} images {X.shape} and labels {y.shape} do not match")
+    if y.max(initial=0) >= len(FASHION_MNIST_CLASSES):
+        raise ValueError(f"{folder}: {part} labels go up to {int(y.max())}, expected 0..9")

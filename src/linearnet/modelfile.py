@@ -37,6 +37,10 @@ Format version 2 adds, for a model with text columns coded as categories or made
                                             columns: ["area", "city[T.Lyon]", "city[T.Paris]"]
 
 A model without coded columns is still written as version 1.
+
+The records are made from what fitted them: :func:`linear_model` from an exact fit
+(:func:`linearnet.leastsq.solve`), :func:`sgd_model` from linear regression trained by SGD,
+:func:`softmax_model` from softmax regression.
 """
 
 from __future__ import annotations
@@ -45,13 +49,28 @@ import json
 import math
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import __version__
 from .outputs import atomic_write
 
-__all__ = ["Model", "SoftmaxModel", "save_model", "load_model", "coded_features", "FORMAT_VERSION"]
+if TYPE_CHECKING:
+    from .array_fit import ArrayFit, ClassifierFit
+    from .leastsq import OLSResult
+
+__all__ = [
+    "Model",
+    "SoftmaxModel",
+    "linear_model",
+    "sgd_model",
+    "softmax_model",
+    "save_model",
+    "load_model",
+    "coded_features",
+    "FORMAT_VERSION",
+]
 
 FORMAT = "linearnet-model"
 FORMAT_VERSION = 2
@@ -175,6 +194,86 @@ def from_table(table, target: str | None, data: str | None) -> tuple[str | None,
     if getattr(table, "formula", None):
         coding = {"coding": table.coding or None, "columns": table.columns, "formula": table.formula}
     return target if target is not None else table.target_name, data if data is not None else table.path, coding
+
+
+def linear_model(result: OLSResult, *, target: str | None = None, data: str | None = None, table=None) -> Model:
+    """The record of an exact fit (:func:`linearnet.leastsq.solve`), its statistics included.
+
+    ``target`` and ``data`` name the predicted column and the data file; or ``table`` (the
+    :class:`linearnet.tables.Table` the fit came from) gives them and the coding of its categories,
+    so that predict() can apply it.
+    """
+    target, data, coding = from_table(table, target, data)
+    return Model(
+        features=result.feature_names,
+        coefficients=result.coef,
+        intercept=result.intercept,
+        fit_intercept=result.fit_intercept,
+        target=target,
+        training={"method": "solve", "data": data, "n": result.n, "algorithm": result.method},
+        statistics=result.to_dict(),
+        **coding,
+    )
+
+
+def sgd_model(fit: ArrayFit, *, target: str | None = None, data: str | None = None, table=None) -> Model:
+    """The record of linear regression trained by SGD (:func:`linearnet.array_fit.fit_arrays`,
+    ``fit_chunks``), with its settings and the loss of each epoch; ``target``, ``data`` and ``table``
+    as in :func:`linear_model`."""
+    target, data, coding = from_table(table, target, data)
+    c = fit.config
+    training = {
+        "method": "sgd",
+        "data": data,
+        "n": fit.n,
+        "seed": fit.seed,
+        "standardize": fit.standardization is not None,
+        "epochs_loss": fit.history.losses,
+        "impl": c.impl,
+        "lr": c.lr,
+        "batch_size": c.batch_size,
+        "epochs": c.epochs,
+        "loss": c.loss,
+        "grad_reduction": c.grad_reduction,
+    }
+    return Model(
+        features=fit.feature_names,
+        coefficients=np.asarray(fit.w),
+        intercept=fit.b,
+        target=target,
+        standardization=fit.standardization,
+        training=training,
+        **coding,
+    )
+
+
+def softmax_model(
+    fit: ClassifierFit, *, target: str | None = None, data: str | None = None, table=None
+) -> SoftmaxModel:
+    """The record of softmax regression trained by SGD (:func:`linearnet.array_fit.fit_classifier`);
+    ``target`` names the label column, ``data`` and ``table`` as in :func:`linear_model`."""
+    target, data, coding = from_table(table, target, data)
+    c = fit.config
+    training = {
+        "method": "sgd",
+        "data": data,
+        "seed": fit.seed,
+        "test_acc": fit.history.test_acc[-1] if fit.history.test_acc else None,
+        "impl": c.impl,
+        "lr": c.lr,
+        "batch_size": c.batch_size,
+        "epochs": c.epochs,
+        "weight_decay": c.weight_decay,
+    }
+    return SoftmaxModel(
+        features=fit.feature_names,
+        classes=fit.classes,
+        coefficients=np.asarray(fit.W, dtype=np.float64).T,
+        intercepts=np.asarray(fit.b),
+        target=target,
+        training=training,
+        **coding,
+    )
 
 
 def coded_features(columns: list[str], coding: dict[str, list[str]]) -> list[str]:
@@ -326,37 +425,36 @@ def _load_coding(path, data, features: list[str]) -> dict:
     if (twice := _twice(columns)) is not None:
         raise _bad(path, f"columns must be distinct: {twice!r} is listed twice")
     if "formula" in data:  # features are the formula's terms; its categories may be none
-        formula = data["formula"]
-        if not isinstance(formula, str) or "~" not in formula or data.get("kind") != "linear_regression":
-            raise _bad(path, "formula must be the text of a formula such as 'y ~ x' (linear regression)")
-        if not isinstance(coding, dict) or not all(
-            c in columns
-            and isinstance(v, list)
-            and len(v) >= 2
-            and all(isinstance(level, str) for level in v)
-            and len(set(v)) == len(v)
-            for c, v in coding.items()
-        ):
-            raise _bad(path, "coding must map some of the columns to lists of two or more distinct levels")
-        return {"coding": coding or None, "columns": columns, "formula": formula}
-    if (
-        not isinstance(coding, dict)
-        or not coding
-        or not all(
-            c in columns
-            and isinstance(v, list)
-            and len(v) >= 2
-            and len(set(v)) == len(v)
-            and all(isinstance(level, str) for level in v)
-            for c, v in coding.items()
-        )
-    ):
+        return _load_formula(path, data, coding, columns)
+    if not coding or not _levels(coding, columns):
         raise _bad(path, "coding must map some of the columns to lists of two or more distinct levels")
     if coded_features(columns, coding) != features:
         raise _bad(
             path, "features must be the columns with each coded one as name[T.level] for its levels but the first"
         )
     return {"coding": coding, "columns": columns}
+
+
+def _load_formula(path, data, coding, columns: list[str]) -> dict:
+    """The "formula" of a model made by one, with its "columns" and the "coding" of its categories (maybe none)."""
+    formula = data["formula"]
+    if not isinstance(formula, str) or "~" not in formula or data.get("kind") != "linear_regression":
+        raise _bad(path, "formula must be the text of a formula such as 'y ~ x' (linear regression)")
+    if not _levels(coding, columns):
+        raise _bad(path, "coding must map some of the columns to lists of two or more distinct levels")
+    return {"coding": coding or None, "columns": columns, "formula": formula}
+
+
+def _levels(coding, columns: list[str]) -> bool:
+    """Whether ``coding`` maps some of ``columns`` to lists of two or more distinct text levels."""
+    return isinstance(coding, dict) and all(
+        c in columns
+        and isinstance(levels, list)
+        and len(levels) >= 2
+        and all(isinstance(level, str) for level in levels)
+        and len(set(levels)) == len(levels)
+        for c, levels in coding.items()
+    )
 
 
 def _load_softmax(path, data, features, coding: dict) -> SoftmaxModel:

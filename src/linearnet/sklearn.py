@@ -39,7 +39,7 @@ from .config import LABEL_MAX, TrainConfig, check_finite, check_int
 from .engines import make_engine
 from .leastsq import OLSResult, solve
 from .linear_regression import init_params
-from .modelfile import Model, SoftmaxModel, load_model, save_model
+from .modelfile import Model, SoftmaxModel, linear_model, load_model, save_model
 from .train import History, fit
 
 __all__ = ["LinearRegression", "SGDRegressor", "SoftmaxRegression"]
@@ -155,7 +155,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def save(self, path, *, target: str | None = None) -> None:
         """Write linearnet's model file (statistics included); ``target`` names the predicted column."""
-        save_model(self._fitted_result().to_model(target=target), path)
+        save_model(linear_model(self._fitted_result(), target=target), path)
 
     @classmethod
     def load(cls, path) -> LinearRegression:

@@ -8,6 +8,7 @@ exit code 141, as a program that SIGPIPE ends.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -34,6 +35,28 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         command.add_parser(commands)
+    return parser
+
+
+def _parse(parser: Parser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments of a command; arguments that no flag takes are said by the command's parser."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extras)}")
+    if args.command is None:
+        raise UsageError(
+            "linearnet",
+            "a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)",
+        )
+    return args
+
+
+def _command_parser(parser: Parser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of ``command`` (``linearnet solve``'s for solve), which names it in its messages and
+    knows its flags; ``parser`` itself without a command."""
+    for action in parser._actions:
+        if command is not None and isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
     return parser
 
 
@@ -103,12 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     joined = None
     stdout, stderr = sys.stdout, sys.stderr
     try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            raise UsageError(
-                "linearnet",
-                "a command is required: train, solve, predict, bench, plot or presets (see linearnet --help)",
-            )
+        args = _parse(parser, argv)
         if rank is not None:
             joined = _join(args, rank)  # pragma: no cover - returns in launched processes only
         args.group = joined

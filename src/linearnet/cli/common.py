@@ -55,6 +55,21 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse would print the usage block too: one line is enough
+        """Raise ``message`` as a one-line UsageError; to arguments no flag took, add the flags closest
+        to those that look like flags: ``unrecognized arguments: --taget price (did you mean --target?)``."""
+        if message.startswith("unrecognized arguments: "):
+            import difflib
+
+            flags = [flag[2:] for flag in self._option_string_actions if flag.startswith("--")]
+            unknown = [arg.split("=", 1)[0] for arg in message.split(": ", 1)[1].split() if arg.startswith("-")]
+            close = {}
+            for name in unknown:  # compared without the dashes, which every flag shares
+                if match := difflib.get_close_matches(name.lstrip("-"), flags, n=1):
+                    close[name] = f"--{match[0]}"
+            if len(unknown) == 1 and close:
+                message += f" (did you mean {next(iter(close.values()))}?)"
+            elif close:
+                message += f" (did you mean {', '.join(f'{flag} for {arg}' for arg, flag in close.items())}?)"
         raise UsageError(self.prog, message)
 
 

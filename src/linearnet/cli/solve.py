@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .common import (
     UsageError,
@@ -23,6 +25,10 @@ from .common import (
     table_options,
     whole,
 )
+
+if TYPE_CHECKING:
+    from ..leastsq import OLSResult
+    from ..tables import Table, TableChunks
 
 PROG = "linearnet solve"
 CHUNK_ROWS = 50_000  # rows a chunk holds when a file too large for the memory budget is solved in chunks
@@ -70,6 +76,34 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    """Parse and check the flags, read the table (whole, or in chunks past the memory budget or under a
+    launcher), solve, then print the table or, with ``--json``, one object: the statistics of
+    :meth:`linearnet.leastsq.OLSResult.to_dict` (a statistic that is not a finite number is the string
+    "NaN", "Infinity" or "-Infinity") and the ``notes`` said on stderr."""
+    _check_flags(args)
+    with refused(PROG):
+        data = _read(args)
+    for text in data.notes:  # before the solve: a note about dropped rows explains a design left too small
+        note(PROG, text)
+    result, caught = _solve(args, data)
+    group = args.group
+    dropped = shared_dropped_note(group, data.chunks) if group is not None else data.chunks and data.chunks.dropped_note
+    if dropped:  # known once a pass has read the file
+        data.notes.append(dropped)
+        note(PROG, dropped)
+    for w in caught:  # one line each, like the errors
+        print(f"{PROG}: warning: {w.message}", file=sys.stderr)
+    if args.out and (group is None or group.rank == 0):
+        from ..modelfile import linear_model
+
+        model = linear_model(result, target=args.target, data=args.data, table=data.table)
+        save_model(PROG, model, args.out, announce=False)
+    _print(args, result, data.notes)
+    return 0
+
+
+def _check_flags(args) -> None:
+    """Refuse flags that do not go together, before the file is opened."""
     if args.formula is None and args.target is None:
         raise UsageError(PROG, "the following arguments are required: --target (or --formula)")
     if args.formula is not None:
@@ -88,52 +122,69 @@ def run(args) -> int:
     check_out(PROG, args.out, args.data)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
-    from ..tables import read_table, table_chunks
-
-    group = args.group
-    if group is not None and args.formula is not None:
+    if args.group is not None and args.formula is not None:
         raise UsageError(
             PROG, "--formula reads a file whole, in one process: name --target and --features under torchrun"
         )
-    with refused(PROG):
-        chosen = args.formula is not None or args.chunk_rows is not None or group is not None
-        why = None if chosen else chunk_note(args, args.data)  # whole or in chunks, by the memory budget
-        stream = args.chunk_rows is not None or why is not None or group is not None  # a formula reads the file whole
-        if stream:
-            options = dict(target=args.target, features=args.features, chunk_rows=args.chunk_rows or CHUNK_ROWS)
-            if group is not None:  # each process its share
-                chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
-                notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
-            else:
-                chunks, features = table_chunks(args.data, **options, **table_options(args))
-                notes = [*([why] if why else []), *chunks.notes]
-        else:
-            table = read_table(
-                args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
-            )
-            notes = table.notes
-    for text in notes:  # before the solve: a note about dropped rows explains a design left too small
-        note(PROG, text)
+
+
+@dataclass
+class _Data:
+    """The table read whole (``table``), or opened for passes in chunks (``chunks`` and ``features``)."""
+
+    notes: list[str]
+    table: Table | None = None
+    chunks: TableChunks | None = None
+    features: list[str] = field(default_factory=list)
+
+
+def _read(args) -> _Data:
+    """Read the file whole, or open it in chunks: when --chunk-rows is given, under a launcher (each
+    process its share of the rows), or when read whole it would pass the memory budget."""
+    from ..tables import read_table, table_chunks
+
+    group = args.group
+    chosen = args.formula is not None or args.chunk_rows is not None or group is not None
+    why = None if chosen else chunk_note(args, args.data)  # whole or in chunks, by the memory budget
+    if args.chunk_rows is None and why is None and group is None:  # a formula reads the file whole
+        table = read_table(
+            args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
+        )
+        return _Data(list(table.notes), table=table)
+    options = dict(target=args.target, features=args.features, chunk_rows=args.chunk_rows or CHUNK_ROWS)
+    if group is not None:  # each process its share
+        chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
+        return _Data(
+            [*chunks.notes, f"{group.size} processes, each reading its share of the rows"], None, chunks, features
+        )
+    chunks, features = table_chunks(args.data, **options, **table_options(args))
+    return _Data([*([why] if why else []), *chunks.notes], None, chunks, features)
+
+
+def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]:
+    """The fit, and the warnings it gave (rank deficiency, ill-conditioning); the library's refusal of the
+    data as a user error that names the file."""
     from ..leastsq import solve, solve_chunks
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if stream:
-                with reading_bar(chunks):  # on a terminal: the bytes of each pass over the file
+            if data.table is None:
+                assert data.chunks is not None
+                with reading_bar(data.chunks):  # on a terminal: the bytes of each pass over the file
                     result = solve_chunks(
-                        chunks,
-                        features,
+                        data.chunks,
+                        data.features,
                         fit_intercept=not args.no_intercept,
                         allow_rank_deficient=args.allow_rank_deficient,
-                        group=group,
+                        group=args.group,
                     )
             else:
                 result = solve(
-                    table.features,
-                    table.target,
-                    fit_intercept=not args.no_intercept and table.intercept,
-                    feature_names=table.feature_names,
+                    data.table.features,
+                    data.table.target,
+                    fit_intercept=not args.no_intercept and data.table.intercept,
+                    feature_names=data.table.feature_names,
                     allow_rank_deficient=args.allow_rank_deficient,
                 )
     except ValueError as exc:
@@ -141,19 +192,13 @@ def run(args) -> int:
         if not message.startswith(f"{args.data}:"):  # about the design: say which file
             message = f"{args.data}: {message}"
         raise UsageError(PROG, message) from None
-    dropped = shared_dropped_note(group, chunks) if group is not None else stream and chunks.dropped_note
-    if dropped:  # known once a pass has read the file
-        notes = [*notes, dropped]
-        note(PROG, dropped)
-    for w in caught:  # one line each, like the errors
-        print(f"{PROG}: warning: {w.message}", file=sys.stderr)
-    if args.out and (group is None or group.rank == 0):
-        model = result.to_model(target=args.target, data=args.data, table=None if stream else table)
-        save_model(PROG, model, args.out, announce=False)
+    return result, caught
+
+
+def _print(args, result: OLSResult, notes: list[str]) -> None:
     if args.json:
         print(json.dumps({**result.to_dict(), "notes": notes}))
     else:
         print(result.summary())
         if args.out:
             print(f"model written to {args.out}")
-    return 0

@@ -1,0 +1,256 @@
+"""The passes over the data: each reads every chunk once and sums what a step of the solve needs.
+
+A solve reads its data only through these passes. With a ``group`` (several processes, each
+holding its share of the rows), each process sums its share and the processes' sums are
+gathered and added in rank order, so that every process holds the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+from .dd import DD_BLOCK, dd_add, dd_dot, dd_gram, dd_residual
+
+# What a pass needs of the data: a call that reads them once, as (X, y) chunks. A
+# :class:`linearnet.batches.Chunks` (a file read a pass at a time) is one; arrays in memory are
+# another (:func:`in_memory`).
+Rows = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+_T = TypeVar("_T")
+_CHUNK = 65536  # rows per pass-through chunk of in-memory data
+_GRAM_COPIES = 5  # k × k float64 matrices a solve holds at its peak: the Gram matrix, its scaled copies, R, ...
+_TINY_SQUARES = 2.0**-900  # a column whose sum of squares is below this is solved in rescaled units
+
+
+class Group(Protocol):
+    """The processes a solve runs on together, each passing over its own share of the rows
+    (:class:`linearnet.distributed.Group`). Without one, a solve runs on this process alone."""
+
+    def everyone(self, part: Callable[[], _T]) -> list[_T]:
+        """Run ``part`` here and return every process's result, in rank order; when ``part``
+        raises ValueError or TypeError on any process, raise the lowest rank's on all of them."""
+        ...
+
+
+def everyone(group: Group | None, part: Callable[[], _T]) -> list[_T]:
+    return [part()] if group is None else group.everyone(part)
+
+
+def total(parts: list) -> np.ndarray:
+    """The sum of the processes' arrays, in rank order: the same numbers on every process."""
+    out = np.array(parts[0], dtype=np.float64, copy=True)
+    for part in parts[1:]:
+        out += part
+    return out
+
+
+def dd_total(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of the processes' double-double (hi, lo) arrays, in rank order, in double-double."""
+    hi, lo = parts[0]
+    for h, l in parts[1:]:
+        hi, lo = dd_add(hi, lo, h, l)
+    return hi, lo
+
+
+def in_memory(X, y) -> Rows:
+    def chunks():
+        for i in range(0, len(X), _CHUNK):
+            yield X[i : i + _CHUNK], y[i : i + _CHUNK]
+
+    return chunks
+
+
+def scaled_chunks(chunks: Rows, x_scale: np.ndarray, y_scale: float) -> Rows:
+    def scaled():
+        for Xc, yc in chunks():
+            yield Xc * x_scale, yc * y_scale
+
+    return scaled
+
+
+def pow2(x) -> np.ndarray:
+    """The powers of two nearest (in ratio) to ``x`` > 0; 1 where x is 0 (or not finite)."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.round(np.log2(np.where((x > 0) & np.isfinite(x), x, 1.0)))
+    return np.ldexp(1.0, e.astype(int))
+
+
+class FirstPass:
+    """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments."""
+
+    def __init__(self, chunks: Rows, fit_intercept: bool, p: int, group: Group | None = None):
+        check_gram_fits(p + fit_intercept)
+        parts = everyone(group, lambda: self._sum(chunks, fit_intercept, p))
+        G, Aty, colsum = (total([part[i] for part in parts]) for i in range(3))
+        n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
+        for part in parts:  # each process's mean and centred sum of squares of y, merged as chunks are
+            n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, *part[3:6])
+            yty += part[6]
+        if n == 0:
+            raise ValueError("the data have no rows")
+        self.G, self.Aty, self.n = G, Aty, n
+        self.colsum = colsum
+        self.tss_centered, self.tss_uncentered = y_m2, yty
+        self.fit_intercept = fit_intercept
+
+    @staticmethod
+    def _sum(chunks: Rows, fit_intercept: bool, p: int) -> tuple:
+        """This process's sums: (G, Aᵀy, column sums, rows, y's mean, its centred sum of squares, yᵀy).
+
+        On narrow chunks of many rows (k <= 32 columns) BLAS runs on one thread: a product of
+        50,000 x 20 takes about 4 ms on one core, and OpenBLAS's threads, when the cores are busy
+        with anything else, wait on each other for 7x that (solving a 1M x 20 CSV on a busy machine:
+        17 s of its 34 s in this pass, 0.14 s on one thread).
+        """
+        import contextlib
+
+        k = p + fit_intercept
+        G, Aty, colsum = np.zeros((k, k)), np.zeros(k), np.zeros(p)
+        n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
+        narrow = k <= 32  # until a chunk of many rows has set BLAS to one thread
+        with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as one_thread:
+            # sums that overflow are refused by name after the pass
+            for Xc, yc in chunks():
+                if narrow and len(Xc) >= 10_000:
+                    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+                    one_thread.enter_context(threadpool_limits(1, user_api="blas"))
+                    narrow = False
+                off = int(fit_intercept)
+                G[off:, off:] += Xc.T @ Xc
+                Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
+                Y2[:, 0] = yc
+                XtY2 = Xc.T @ Y2
+                colsum += XtY2[:, 1]
+                Aty[off:] += XtY2[:, 0]
+                if fit_intercept:
+                    G[0, 0] += len(Xc)
+                    G[0, 1:] += XtY2[:, 1]
+                    G[1:, 0] += XtY2[:, 1]
+                    Aty[0] += yc.sum()
+                m = len(yc)
+                if m:
+                    c_mean = float(yc.mean())
+                    n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, m, c_mean, float(((yc - c_mean) ** 2).sum()))
+                    yty += float(yc @ yc)
+        return G, Aty, colsum, n, y_mean, y_m2, yty
+
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.G).all() and np.isfinite(self.Aty).all() and math.isfinite(self.tss_uncentered))
+
+    def underflows(self) -> bool:
+        """Whether the squares of a column or of y fall where float64 loses digits (below 2⁻⁹⁰⁰, or to 0)."""
+        squares = np.diag(self.G)[int(self.fit_intercept) :]
+        return bool((squares < _TINY_SQUARES).any() or self.tss_uncentered < _TINY_SQUARES)
+
+    def implicit_constant(self) -> bool:
+        """Whether the columns, without an intercept, can still form a constant (like statsmodels)."""
+        norms = np.sqrt(np.diag(self.G))
+        d = 1.0 / np.where(norms > 0, norms, 1.0)
+        z = np.linalg.lstsq(self.G * np.outer(d, d), d * self.colsum, rcond=1e-12)[0]
+        return self.n - float((d * self.colsum) @ z) <= 1e-9 * self.n
+
+
+def merge_moments(n: int, mean, m2, m: int, c_mean, c_m2):
+    """Chan et al.'s pairwise update: the count, mean and centred sum of squares of two parts (n rows with
+    ``mean`` and ``m2``, m rows with ``c_mean`` and ``c_m2``) together; the moments are numbers, or arrays
+    of a column's each."""
+    if m == 0:
+        return n, mean, m2
+    count = n + m
+    delta = c_mean - mean
+    return count, mean + delta * m / count, m2 + c_m2 + delta * delta * n * m / count
+
+
+def max_abs(chunks: Rows, p: int, group: Group | None = None) -> tuple[np.ndarray, float]:
+    """The largest |value| of each column of X and of y, in one pass."""
+
+    def part() -> tuple[np.ndarray, float]:
+        x_max, y_max = np.zeros(p), 0.0
+        for Xc, yc in chunks():
+            if len(yc):
+                x_max = np.maximum(x_max, np.abs(Xc).max(axis=0))
+                y_max = max(y_max, float(np.abs(yc).max()))
+        return x_max, y_max
+
+    parts = everyone(group, part)
+    return np.max([x for x, _ in parts], axis=0), max(y for _, y in parts)
+
+
+def design(Xc, fit_intercept, dtype=np.float64):
+    Xc = Xc.astype(dtype, copy=False)
+    if not fit_intercept:
+        return Xc
+    return np.concatenate([np.ones((len(Xc), 1), dtype), Xc], axis=1)
+
+
+def residual_pass(
+    chunks: Rows,
+    z: np.ndarray,
+    d: np.ndarray,
+    fit_intercept: bool,
+    extended: bool,
+    gradient: bool = True,
+    group: Group | None = None,
+):
+    """(AD)ᵀr (if ``gradient``) and rᵀr for r = y − ADz, summed in double-double if ``extended``, else in float64."""
+    parts = everyone(group, lambda: _residual_part(chunks, z, d, fit_intercept, extended, gradient))
+    g, gl = dd_total([(g, gl) for g, gl, _ in parts])
+    return g + gl, math.fsum(rss for _, _, rss in parts)
+
+
+def _residual_part(chunks: Rows, z: np.ndarray, d: np.ndarray, fit_intercept: bool, extended: bool, gradient: bool):
+    """This process's (AD)ᵀr as a (hi, lo) pair and its rᵀr."""
+    g, gl = np.zeros(len(z)), np.zeros(len(z))
+    rss = 0.0
+    beta = d * z  # exact: d holds powers of two
+    off = int(fit_intercept)
+    for Xc, yc in chunks():
+        if extended:
+            A = design(Xc, fit_intercept) * d
+            rh, rl = dd_residual(A, yc, z)
+            if gradient:
+                rows = max(1, DD_BLOCK // len(z))
+                for i in range(0, len(rh), rows):
+                    g, gl = dd_add(g, gl, *dd_dot(A[i : i + rows], rh[i : i + rows, None], axis=0))
+                gl += A.T @ rl
+            rss += float(rh @ rh + 2 * (rh @ rl))
+        else:
+            r = yc - Xc @ beta[off:] - (beta[0] if fit_intercept else 0.0)
+            if gradient:
+                g[off:] += d[off:] * (Xc.T @ r)
+                if fit_intercept:
+                    g[0] += d[0] * r.sum()
+            rss += float(r @ r)
+    return g, gl, rss
+
+
+def dd_normal_equations(chunks: Rows, d: np.ndarray, fit_intercept: bool, group: Group | None = None):
+    """(AD)ᵀ(AD) and (AD)ᵀy summed in double-double, one pass: ((hi, lo), (hi, lo))."""
+    k = len(d)
+
+    def part():
+        Gh, Gl, bh, bl = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k), np.zeros(k)
+        for Xc, yc in chunks():
+            (gh, gl), (ch, cl) = dd_gram(design(Xc, fit_intercept) * d, yc)
+            Gh, Gl = dd_add(Gh, Gl, gh, gl)
+            bh, bl = dd_add(bh, bl, ch, cl)
+        return (Gh, Gl), (bh, bl)
+
+    parts = everyone(group, part)
+    return dd_total([G for G, _ in parts]), dd_total([b for _, b in parts])
+
+
+def check_gram_fits(k: int) -> None:
+    """Refuse, before the first k × k matrix is made, a solve whose matrices cannot fit in memory."""
+    from ..memory import available_bytes, human_bytes
+
+    need, have = _GRAM_COPIES * 8 * k * k, available_bytes()
+    if need > have:
+        raise ValueError(
+            f"{k:,} parameters need about {human_bytes(need)} for the solve's {k:,} × {k:,} matrices (the "
+            f"Gram matrix and its working copies) and {human_bytes(have)} is available; use fewer features"
+        )

@@ -1,0 +1,187 @@
+"""The result of a solve, :class:`OLSResult`, and the statistics statsmodels' OLS reports, computed for it.
+
+From Cov(β) = σ̂²·(AᵀA)⁻¹: standard errors, t, two-sided p, 95% intervals, R² (centred when
+the design holds a constant), σ̂, and the condition numbers of the design unscaled and scaled.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .factor import Factor, unit_condition
+from .passes import residual_pass
+from .problem import Problem
+
+
+@dataclass
+class OLSResult:
+    """A least-squares fit with the statistics statsmodels' OLS reports.
+
+    ``params``, ``bse``, ``tvalues``, ``pvalues`` and ``conf_int`` hold the intercept first
+    (when fitted) and then the coefficients in column order; ``coef`` and ``intercept``
+    are the same numbers split apart.
+    """
+
+    names: list[str]  # "intercept" (if fitted; "(intercept)" beside a column of that name), then the feature names
+    params: np.ndarray  # (k,)
+    bse: np.ndarray  # standard errors
+    tvalues: np.ndarray
+    pvalues: np.ndarray  # two-sided
+    conf_int: np.ndarray  # (k, 2): 95% intervals
+    sigma: float  # residual standard deviation σ̂ = sqrt(RSS / (n − rank))
+    r2: float
+    adj_r2: float
+    n: int
+    rank: int
+    condition_number: float  # of the unscaled design, as statsmodels reports it
+    scaled_condition_number: float  # of the design with unit-norm columns: what accuracy depends on
+    fit_intercept: bool
+    method: str  # "cholesky", "qr", "qr-augmented", "tsqr" or "pinv"
+    refinement_steps: int = 0
+    feature_names: list[str] = field(default_factory=list)
+
+    @property
+    def coef(self) -> np.ndarray:
+        return self.params[1:] if self.fit_intercept else self.params
+
+    @property
+    def intercept(self) -> float:
+        return float(self.params[0]) if self.fit_intercept else 0.0
+
+    @property
+    def df_resid(self) -> int:
+        return self.n - self.rank
+
+    def predict(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        return X @ self.coef + self.intercept
+
+    def table(self) -> list[dict]:
+        """One row per parameter: name, estimate, stderr, t, p, ci_low, ci_high."""
+        return [
+            {
+                "name": name,
+                "estimate": float(e),
+                "stderr": float(s),
+                "t": float(t),
+                "p": float(p),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
+            }
+            for name, e, s, t, p, (lo, hi) in zip(
+                self.names, self.params, self.bse, self.tvalues, self.pvalues, self.conf_int, strict=True
+            )
+        ]
+
+    def summary(self) -> str:
+        """The coefficient table with standard errors, t, p and 95% intervals, then R², σ̂, n, rank."""
+        width = max(9, *(len(n) for n in self.names))
+        head = f"{'':<{width}} {'coef':>12} {'std err':>12} {'t':>9} {'P>|t|':>7} {'[0.025':>12} {'0.975]':>12}"
+        lines = [head, "-" * len(head)]
+        for r in self.table():
+            lines.append(
+                f"{r['name']:<{width}} {r['estimate']:>12.6g} {r['stderr']:>12.6g} {r['t']:>9.3f} "
+                f"{r['p']:>7.3f} {r['ci_low']:>12.6g} {r['ci_high']:>12.6g}"
+            )
+        lines.append("-" * len(head))
+        lines.append(
+            f"R² {self.r2:.6f}   adj. R² {self.adj_r2:.6f}   σ̂ {self.sigma:.6g}   n {self.n}   "
+            f"rank {self.rank}   condition number {self.condition_number:.3g}"
+        )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """The statistics as JSON-ready values; ``intercept`` is None without one.
+
+        JSON has no NaN or infinity: a statistic that is not a finite number is written as the
+        string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (which Python's ``float()`` and
+        JavaScript's ``Number()`` read back), so that t of a coefficient known exactly (±inf: its
+        standard error is 0) and one that is undefined (NaN: no residual degrees of freedom) differ.
+        """
+        rows = [
+            {k: _json_number(r[k]) for k in ("estimate", "stderr", "t", "p", "ci_low", "ci_high")} for r in self.table()
+        ]  # by position: a feature may be named "intercept" too
+        return {
+            "intercept": rows[0] if self.fit_intercept else None,
+            "coefficients": dict(zip(self.feature_names, rows[int(self.fit_intercept) :], strict=True)),
+            "sigma": _json_number(self.sigma),
+            "r2": _json_number(self.r2),
+            "adj_r2": _json_number(self.adj_r2),
+            "n": self.n,
+            "rank": self.rank,
+            "condition_number": _json_number(self.condition_number),
+        }
+
+
+def _json_number(x) -> float | str:
+    """``x`` as a JSON number, or the string "NaN", "Infinity" or "-Infinity" for one JSON has not."""
+    x = float(x)
+    if math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+
+
+def finish(
+    p: Problem,
+    factor: Factor,
+    beta,
+    cov_unscaled,
+    method: str,
+    steps: int,
+    extended: bool,
+    rss: float | None = None,
+) -> OLSResult:
+    """The statistics of coefficients ``beta`` with (AᵀA)⁻¹ = ``cov_unscaled``: one more pass for the RSS,
+    unless a refinement pass left it (``rss``).
+
+    ``extended``: sum the residuals in double-double (the accurate paths, and small problems).
+    """
+    from scipy import stats
+
+    if rss is None:
+        _, rss = residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False, group=p.group)
+    n, rank, first = p.n, factor.rank, p.first
+    df = n - rank
+    sigma2 = rss / df if df > 0 else math.nan
+    bse = np.sqrt(np.maximum(np.diag(cov_unscaled), 0) * sigma2)
+    # back to the units of the data (the identity unless tiny units were rescaled): powers of two, exact
+    beta, bse = beta * p.unit, bse * p.unit
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tvalues = beta / bse
+    if df > 0:
+        pvalues = 2 * stats.t.sf(np.abs(tvalues), df)
+        q = stats.t.ppf(0.975, df)
+    else:
+        pvalues = np.full_like(beta, math.nan)
+        q = math.nan
+    conf = np.column_stack([beta - q * bse, beta + q * bse])
+    constant = p.fit_intercept or first.implicit_constant()  # statsmodels centres R² then too
+    tss = first.tss_centered if constant else first.tss_uncentered
+    r2 = 1 - rss / tss if tss > 0 else math.nan
+    adj = 1 - (n - int(constant)) / df * (1 - r2) if df > 0 else math.nan
+    # unscaled condition number: singular values of A = (AD)·D⁻¹ = Q·R·D⁻¹ (and of the data's units)
+    sv = np.linalg.svd(factor.R / (p.d * p.col_unit)[None, :], compute_uv=False)
+    cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
+    sigma = math.sqrt(sigma2) * p.y_unit if sigma2 == sigma2 else math.nan
+    return OLSResult(
+        names=p.names,
+        params=beta,
+        bse=bse,
+        tvalues=tvalues,
+        pvalues=pvalues,
+        conf_int=conf,
+        sigma=sigma,
+        r2=r2,
+        adj_r2=adj,
+        n=n,
+        rank=rank,
+        condition_number=cond,
+        scaled_condition_number=unit_condition(factor.R),
+        fit_intercept=p.fit_intercept,
+        method=method,
+        refinement_steps=steps,
+        feature_names=list(p.feature_names),
+    )

@@ -1,0 +1,237 @@
+"""The solve: which path a design takes (by its scaled condition number, and whether the data are in
+memory), and that path's steps: factor, check the rank, refine the coefficients, then the covariance.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+
+from .dd import EPS
+from .factor import (
+    Factor,
+    cholesky_upper,
+    gram_condition,
+    inverse_gram,
+    rank_and_nullspace,
+    refine_factor,
+    solve_r,
+    tsqr,
+    unit_condition,
+)
+from .passes import Group, dd_normal_equations, design, in_memory
+from .problem import Problem, as_arrays, dependent_message, nonfinite_message, too_few_rows
+from .refine import augmented, refine_normal, refine_seminormal, rss_from
+from .result import OLSResult, finish
+
+if TYPE_CHECKING:
+    from ..batches import Chunks
+
+FAST_PATH_MAX_COND = 1e3  # scaled condition number up to which the Gram/Cholesky path is used
+SEMINORMAL_MAX_COND = 3e7  # up to here refining the semi-normal equations converges (cond²·ε < 0.2)
+_DD_WORK = 1 << 18  # n·k² up to which the normal equations are also summed in double-double (small problems)
+_TOL = 4 * EPS  # refinement stops once a correction is this small, relative to what it corrects
+
+
+class IllConditionedWarning(UserWarning):
+    """The data were solved in chunks, and are too ill-conditioned for full accuracy that way."""
+
+
+class RankDeficientWarning(UserWarning):
+    """The design does not determine every coefficient; the minimum-norm one is returned."""
+
+
+def solve(X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_deficient: bool = False) -> OLSResult:
+    """Exact least squares ŷ = Xw + b with statsmodels' statistics.
+
+    Args:
+        X: (n, p) NumPy array, torch tensor or DataFrame (its column names become the names).
+        y: (n,) or (n, 1).
+        fit_intercept: fit b (default) or force b = 0.
+        feature_names: names for X's columns (default x1, x2, ...).
+        allow_rank_deficient: return the minimum-norm solution, with a
+            :class:`RankDeficientWarning`, instead of raising when the columns are dependent.
+
+    Example:
+        >>> fit = solve(X, y)
+        >>> fit.coef, fit.intercept, fit.bse, fit.r2
+    """
+    X, y, names = as_arrays(X, y, feature_names)
+    if 0 < len(X) < X.shape[1] + fit_intercept and not allow_rank_deficient:  # said before a k × k matrix is made
+        raise ValueError(too_few_rows(len(X), X.shape[1], fit_intercept))
+    return _solve(Problem(in_memory(X, y), names, fit_intercept, memory=(X, y)), allow_rank_deficient)
+
+
+def solve_chunks(
+    chunks: Chunks,
+    feature_names: list[str],
+    *,
+    fit_intercept: bool = True,
+    allow_rank_deficient: bool = False,
+    group: Group | None = None,
+) -> OLSResult:
+    """:func:`solve` over data that arrive in chunks: ``chunks()`` starts a new pass each call.
+
+    Each pass reads the data once; memory holds one chunk and a few k × k matrices. Given a
+    ``group`` (:func:`linearnet.distributed.group`), each process passes over its own share of
+    the rows and the processes combine their sums and factors: every one of them returns the
+    solution of all the rows, with the same path, checks and messages as one process would.
+    """
+    problem = Problem(chunks, list(feature_names), fit_intercept, memory=None, group=group)
+    return _solve(problem, allow_rank_deficient)
+
+
+@dataclass
+class _Path:
+    """The factorization a solve takes, and what its refinement needs."""
+
+    method: str  # "cholesky", "qr", "qr-augmented" or "tsqr"
+    R: np.ndarray  # the triangular factor of AD
+    scaled_cond: float  # cond(AD), from the Gram matrix
+    small: bool  # n·k² ≤ _DD_WORK: the Gram matrix is also summed in double-double
+    As: np.ndarray | None = None  # the scaled design AD, when QR factored it in memory
+    Q: np.ndarray | None = None  # its thin Q, for the augmented system (small or ill-conditioned data in memory)
+
+
+def _solve(p: Problem, allow_rank_deficient: bool) -> OLSResult:
+    _check(p, allow_rank_deficient)
+    k = len(p.names)
+    Gs = p.first.G * np.outer(p.d, p.d)  # exact: d holds powers of two
+    path = _factorize(p, Gs)
+    factor = Factor(path.R, *rank_and_nullspace(path.R, p.n))
+    if factor.rank < k or p.n < k:
+        if not allow_rank_deficient:
+            raise ValueError(dependent_message(p.names, factor.null, factor.rank, k))
+        return _min_norm(p, factor)
+    # small problems (n·k² ≤ _DD_WORK): the Gram matrix summed in double-double, to refine the covariance
+    # (and the Cholesky path's coefficients) against, at O(k³) per step instead of a pass over the data
+    normal = None
+    if path.small and path.method != "qr-augmented":
+        normal = dd_normal_equations(p.chunks, p.d, p.fit_intercept, p.group)
+    z, steps, last = _coefficients(p, path, normal)
+    C = _covariance(p, path, normal)
+    if path.method == "tsqr" and unit_condition(path.R) > SEMINORMAL_MAX_COND:  # from the factor: the Gram's is noise
+        warnings.warn(
+            f"the design is too ill-conditioned (scaled condition number {unit_condition(path.R):.2g}) "
+            f"to be solved to full accuracy in chunks; load it into memory for the "
+            f"augmented QR method",
+            IllConditionedWarning,
+            stacklevel=3,
+        )
+    factor.R = path.R
+    extended = path.small or path.method != "cholesky"  # as the refinement passes summed, where they ran
+    rss = None if last is None else rss_from(last, z, Gs)
+    return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss)
+
+
+def _check(p: Problem, allow_rank_deficient: bool) -> None:
+    """Refuse data that are not finite, or fewer rows than parameters (unless rank deficiency is allowed)."""
+    if not p.first.finite():
+        raise ValueError(nonfinite_message(p.memory, p.feature_names))
+    if p.n < len(p.names) and not allow_rank_deficient:
+        raise ValueError(too_few_rows(p.n, len(p.feature_names), p.fit_intercept))
+
+
+def _factorize(p: Problem, Gs: np.ndarray) -> _Path:
+    """The path by cond(AD): Cholesky of the scaled Gram matrix ``Gs`` when well-conditioned, else a QR of
+    AD in memory, or of the stacked chunk factors (TSQR)."""
+    k = len(p.names)
+    scaled_cond = gram_condition(Gs)
+    small = p.n * k * k <= _DD_WORK
+    if scaled_cond <= FAST_PATH_MAX_COND:
+        return _Path("cholesky", cholesky_upper(Gs), scaled_cond, small)
+    if p.memory is None:
+        return _Path("tsqr", tsqr(p.chunks, p.d, p.fit_intercept, p.group), scaled_cond, small)
+    method = "qr" if scaled_cond <= SEMINORMAL_MAX_COND else "qr-augmented"
+    As = design(p.memory[0], p.fit_intercept) * p.d  # exact: d holds powers of two
+    if method == "qr-augmented" or small:
+        Q, R = np.linalg.qr(As, mode="reduced")
+        return _Path(method, R, scaled_cond, small, As, Q)
+    return _Path(method, cast(np.ndarray, np.linalg.qr(As, mode="r")), scaled_cond, small, As)
+
+
+def _coefficients(p: Problem, path: _Path, normal) -> tuple[np.ndarray, int, tuple | None]:
+    """The scaled coefficients z (β = Dz) refined by the path's method: z, the steps, and what the last
+    pass over the data found (or None), from which the residual sum of squares follows."""
+    if path.Q is not None:  # in memory, and small or ill-conditioned: the augmented system, refined from the data
+        return _augmented_coefficients(p, path)
+    z = solve_r(path.R, p.d * p.first.Aty)
+    if path.method != "cholesky":  # R from QR: the semi-normal equations, residuals of the data in double-double
+        return refine_seminormal(p.chunks, z, path.R, p.d, p.fit_intercept, True, _TOL, p.group)
+    if normal is not None:
+        z, steps = refine_normal(normal[0], normal[1], path.R, z, _TOL)
+        return z, steps, None
+    return _large_fast_path(p, path, z)
+
+
+def _augmented_coefficients(p: Problem, path: _Path) -> tuple[np.ndarray, int, None]:
+    """z from Björck's refinement of the augmented system [I AD; (AD)ᵀ 0][r; z] = [y; 0] with Q."""
+    from scipy.linalg import solve_triangular
+
+    assert p.memory is not None and path.As is not None and path.Q is not None
+    k = len(p.names)
+    y = p.memory[1][:, None]
+    z0 = solve_triangular(path.R, path.Q.T @ y)
+    z, _, steps = augmented(path.As, path.Q, path.R, y, np.zeros((k, 1)), z0, y - path.As @ z0, _TOL)
+    return z[:, 0], steps, None
+
+
+def _large_fast_path(p: Problem, path: _Path, z: np.ndarray) -> tuple[np.ndarray, int, tuple | None]:
+    """Large data on the fast path: beyond cond(AD) = 30, the Cholesky factor ``path.R``, off by cond²·ε, is
+    refined (CholeskyQR2, in place); z is refined by float64 residual passes where the normal equations'
+    error, about cond²·ε·max|z|, matters beside the smallest coefficient."""
+    if path.scaled_cond > 30:
+        path.R = refine_factor(p.chunks, path.R, p.d, p.fit_intercept, p.group)
+    if path.scaled_cond > 30 or path.scaled_cond**2 * EPS * np.abs(z).max() > 1e-12 * np.abs(z).min():
+        return refine_seminormal(p.chunks, z, path.R, p.d, p.fit_intercept, False, _TOL, p.group)
+    return z, 0, None
+
+
+def _covariance(p: Problem, path: _Path, normal) -> np.ndarray:
+    """((AD)ᵀ(AD))⁻¹ = R⁻¹R⁻ᵀ, refined for small problems: against the normal equations summed in
+    double-double, or beyond them through the augmented system with right-hand sides [0; −I]."""
+    C = inverse_gram(path.R)  # (AD)ᵀ(AD) = RᵀR, so (AᵀA)⁻¹ = D R⁻¹R⁻ᵀ D
+    k = len(C)
+    if normal is not None:
+        return refine_normal(normal[0], (np.eye(k), np.zeros((k, k))), path.R, C, _TOL, np.diagonal)[0]
+    if path.small:  # the columns of C solve the augmented system with b = 0, c = −I
+        assert path.As is not None and path.Q is not None
+        As = path.As
+        return augmented(As, path.Q, path.R, np.zeros((p.n, k)), -np.eye(k), C, -(As @ C), _TOL, np.diagonal)[0]
+    return C
+
+
+def _min_norm(p: Problem, factor: Factor) -> OLSResult:
+    """The minimum-norm solution of a rank-deficient design (statsmodels' pinv fit).
+
+    The rank and the directions it keeps come from the scaled triangular factor; the
+    minimum norm is that of the unscaled coefficients, as ``pinv(A) @ y`` gives.
+    """
+    # R (scaled) ≈ U S Vᵀ with r singular values kept: A ≈ Q U S (VᵀD⁻¹) = Q U S B. The least-squares
+    # solutions are the β with Bβ = c = S⁻² Vᵀ D Aᵀy; the minimum-norm one is pinv(B)·c, and
+    # pinv(AᵀA) = pinv(B) S⁻² pinv(B)ᵀ. Everything is k × k: the same in memory and in chunks.
+    _, sv, vt = np.linalg.svd(factor.R)
+    V, S2 = vt[: factor.rank].T, sv[: factor.rank] ** 2
+    B_pinv = np.linalg.pinv(V.T / p.d[None, :])  # (k, r)
+    if (p.unit != 1).any():
+        # Rescaled units (tiny data): the norm minimised is still that of the coefficients of the data,
+        # β_data = Wβ with W = diag(unit). The solutions differ by N = W·D·(directions R cannot
+        # resolve); projecting W·pinv(B) off N gives the minimum-norm one, with no pinv of the
+        # badly scaled B·W⁻¹ (whose small singular values would be cut off). Entries of those
+        # directions at rounding level are not part of the dependence: W would blow them up.
+        null = vt[factor.rank :].T
+        null = np.where(np.abs(null) > 1e-12, null, 0.0)
+        N = np.linalg.qr((p.unit * p.d)[:, None] * null)[0]
+        B_pinv = p.unit[:, None] * B_pinv
+        B_pinv = (B_pinv - N @ (N.T @ B_pinv)) / p.unit[:, None]
+    beta = B_pinv @ ((V.T @ (p.d * p.first.Aty)) / S2)
+    cov_unscaled = (B_pinv / S2) @ B_pinv.T
+    warnings.warn(
+        f"the design has rank {factor.rank} of {len(p.names)} parameters; returning the minimum-norm solution",
+        RankDeficientWarning,
+        stacklevel=4,
+    )
+    return finish(p, factor, beta, cov_unscaled, "pinv", 0, False)
