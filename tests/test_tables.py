@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linearnet.leastsq import solve, solve_chunks
-from linearnet.tables import _SAMPLE, detect_format, encode_labels, read_table, table_chunks, write_table
+from linearnet.tables import detect_format, encode_labels, read_table, table_chunks, write_table
+from linearnet.tables.source import _SAMPLE
 
 from flowers import make_flowers
 from helpers import FLOWERS, HOUSES, cli
@@ -870,7 +871,9 @@ def test_a_cut_off_compressed_file_is_one_line(tmp_path, chunked):
 
 
 def test_row_numbers_and_the_scan_survive_a_file_that_went_away(tmp_path):
-    from linearnet.tables import _diagnose_csv, _line_of_row, _Source
+    from linearnet.tables.diagnose import _diagnose_csv
+    from linearnet.tables.messages import _line_of_row
+    from linearnet.tables.source import _Source
 
     path = write(tmp_path, "gone.csv", "a,y\n1,2\n")
     src = _Source(path)

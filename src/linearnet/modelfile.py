@@ -50,6 +50,7 @@ import numpy as np
 
 from . import __version__
 from .outputs import atomic_write
+from .tables.design import coded_features
 
 __all__ = ["Model", "SoftmaxModel", "save_model", "load_model", "coded_features", "FORMAT_VERSION"]
 
@@ -175,11 +176,6 @@ def from_table(table, target: str | None, data: str | None) -> tuple[str | None,
     if getattr(table, "formula", None):
         coding = {"coding": table.coding or None, "columns": table.columns, "formula": table.formula}
     return target if target is not None else table.target_name, data if data is not None else table.path, coding
-
-
-def coded_features(columns: list[str], coding: dict[str, list[str]]) -> list[str]:
-    """The feature names of ``columns`` with the text ones coded: ``name[T.level]`` for each level but the first."""
-    return [name for c in columns for name in ([f"{c}[T.{level}]" for level in coding[c][1:]] if c in coding else [c])]
 
 
 def _checked(X, features: list[str]) -> np.ndarray:
