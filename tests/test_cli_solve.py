@@ -144,8 +144,7 @@ def test_notes_name_what_the_defaults_leave_out_and_drop(tmp_path, capsys):
     assert code == 0 and err.splitlines()[-1].endswith("(row 2)") and "n 5   rank 3" in out
     code, out, err = cli(capsys, "solve", path, "--target", "price")
     assert (
-        code == 2
-        and err == f"linearnet solve: error: {path}: column 'rooms', row 2 (line 3): missing value (empty or NaN)\n"
+        code == 2 and err == f"linearnet solve: error: {path}: column 'rooms', row 2 (line 3): missing value ('NA')\n"
     )
 
 

@@ -40,8 +40,8 @@ CASES = [
     ("ragged.csv", "a,b,y\n1,2,3\n4,5\n", "{p}: row 2 (line 3) has 2 fields, expected 3 like the header"),
     ("long.csv", "a,b,y\n1,2,3\n4,5,6,7\n", "{p}: row 2 (line 3) has 4 fields, expected 3 like the header"),
     ("text.csv", "a,b,y\n1,2,3\n4,5,6\n7,three,9\n", "{p}: column 'b', row 3 (line 4): 'three' is not a number"),
-    ("missing.csv", "a,b,y\n1,,3\n4,5,6\n", "{p}: column 'b', row 1 (line 2): missing value (empty or NaN)"),
-    ("nan.csv", "a,b,y\n1,2,3\n4,NaN,6\n", "{p}: column 'b', row 2 (line 3): missing value (empty or NaN)"),
+    ("missing.csv", "a,b,y\n1,,3\n4,5,6\n", "{p}: column 'b', row 1 (line 2): missing value (empty)"),
+    ("nan.csv", "a,b,y\n1,2,3\n4,NaN,6\n", "{p}: column 'b', row 2 (line 3): missing value ('NaN')"),
     ("inf.csv", "a,b,y\n1,2,3\n4,5,inf\n", "{p}: column 'y', row 2 (line 3): inf is not a finite number"),
     ("binary.csv", b"\x00\x01PK\x03\x04", "{p}: holds binary data, expected a CSV or Parquet file"),
     ("fake.parquet", "a,b,y\n1,2,3\n", "{p}: is not a Parquet file (it does not start with PAR1)"),
@@ -129,7 +129,7 @@ def test_format_is_picked_by_content(tmp_path):
 def test_parquet_errors_name_the_row(tmp_path):
     path = tmp_path / "n.parquet"
     pq.write_table(pa.table({"a": [1.0, None, 3.0], "y": [1.0, 2.0, 3.0]}), path)
-    with pytest.raises(ValueError, match=r"n.parquet: column 'a', row 2: missing value \(empty or NaN\)$"):
+    with pytest.raises(ValueError, match=r"n.parquet: column 'a', row 2: missing value \(null\)$"):
         read_table(path, target="y")
 
 
@@ -366,7 +366,7 @@ def test_text_that_is_not_utf8_is_refused(tmp_path):
             "blank.csv",
             "a,b,y\n1,,3\n2,,4\n",
             dict(features=["a", "b"]),
-            "{p}: column 'b', row 1 (line 2): missing value (empty or NaN)",
+            "{p}: column 'b', row 1 (line 2): missing value (empty)",
         ),
         (
             "dates.csv",
@@ -614,7 +614,7 @@ def test_missing_values_are_refused_or_their_rows_dropped_with_a_note(tmp_path):
     )
     with pytest.raises(ValueError) as info:
         read_table(path, target="price")
-    assert str(info.value) == f"{path}: column 'rooms', row 2 (line 3): missing value (empty or NaN)"
+    assert str(info.value) == f"{path}: column 'rooms', row 2 (line 3): missing value ('NA')"
     names, X, y, notes = both_ways(path, missing="drop")
     assert (
         names == ["area", "rooms"] and y.tolist() == [400, 480, 190, 430, 230] and X[:, 1].tolist() == [3, 4, 1, 3, 2]
@@ -919,7 +919,7 @@ def test_categories_with_one_level_gaps_or_in_chunks(tmp_path):
     gaps = write(tmp_path, "gaps.csv", "area,city,price\n1,Paris,2\n2,NA,3\n3,Lyon,4\n4,Lyon,5\n")
     with pytest.raises(ValueError) as info:
         read_table(gaps, target="price", features=["area", "city"])
-    assert str(info.value) == f"{gaps}: column 'city', row 2 (line 3): missing value (empty or NaN)"
+    assert str(info.value) == f"{gaps}: column 'city', row 2 (line 3): missing value ('NA')"
     table = read_table(gaps, target="price", features=["area", "city"], missing="drop")
     assert table.dropped_rows == [2] and table.features.tolist() == [[1, 1], [3, 0], [4, 0]]
     with pytest.raises(ValueError) as info:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .messages import _quote, _shown, _where
+from .messages import _missing_value, _quote, _shown, _where
 
 if TYPE_CHECKING:
     from .source import _Source
@@ -122,7 +122,7 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
         return np.full(len(column), np.nan)
     if column.null_count and missing == "error":  # a column with no values at all says so at its first row
         row = first_row + int(pc.index(pc.is_null(column), True).as_py())
-        raise ValueError(f"{path}: column {_quote(name)}, {_where(src, row)}: missing value (empty or NaN)")
+        raise ValueError(f"{path}: column {_quote(name)}, {_where(src, row)}: {_missing_value(src, name, row)}")
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
         values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
     elif pa.types.is_string(t) or pa.types.is_large_string(t):

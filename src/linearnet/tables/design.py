@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .messages import _listing, _quote, _shown, _where
+from .messages import _listing, _missing_value, _quote, _shown, _where
 from .source import _Source
 
 
@@ -164,7 +164,7 @@ def _gaps(src: _Source, name: str, column, *, missing: str) -> np.ndarray:
 
     if column.null_count and missing == "error":
         row = 1 + int(pc.index(pc.is_null(column), True).as_py())
-        raise ValueError(f"{src.name}: column {_quote(name)}, {_where(src, row)}: missing value (empty or NaN)")
+        raise ValueError(f"{src.name}: column {_quote(name)}, {_where(src, row)}: {_missing_value(src, name, row)}")
     return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
 
 

@@ -56,6 +56,21 @@ def _row_of_csv(src: _Source, row: int) -> tuple[int, list[str], list[str]] | No
     return None
 
 
+def _missing_value(src: _Source, name: str, row: int) -> str:
+    """'missing value (empty)', or with the token the cell holds: "missing value ('NA')"; a Parquet
+    file's missing value is a null."""
+    if src.fmt != "csv":
+        return "missing value (null)"
+    found = _row_of_csv(src, row)
+    if found is not None:
+        _, header, fields = found
+        j = header.index(name) if name in header else -1
+        if 0 <= j < len(fields):
+            cell = fields[j]
+            return "missing value (empty)" if cell == "" else f"missing value ({_shown(cell)})"
+    return "missing value"
+
+
 def _quote(name: str) -> str:
     """'name' for messages, with line breaks and other control characters escaped: a message stays one line."""
     return "'" + "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name) + "'"
