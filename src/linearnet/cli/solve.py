@@ -35,7 +35,7 @@ def add_parser(commands) -> None:
         description="Fit y = Xw + b exactly (scaled QR/Cholesky with iterative refinement) and report "
         "standard errors, t, p, 95% intervals, R², σ̂ as statsmodels does.",
     )
-    solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file (.gz, .bz2, .zst too), or - for stdin")
+    solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file (.gz, .bz2, .xz, .zst too), or - for stdin")
     solve.add_argument("--target", metavar="COL", help="the column to predict (required without --formula)")
     solve.add_argument(
         "--formula",

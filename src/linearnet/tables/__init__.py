@@ -3,7 +3,7 @@
 One reader serves every command and both paths, the whole file in memory (:func:`read_table`)
 or a pass at a time in chunks (:func:`table_chunks`):
 
-- **Where from**: a file, a ``.gz``/``.bz2``/``.zst`` file (by its extension), or ``-``
+- **Where from**: a file, a ``.gz``/``.bz2``/``.xz``/``.zst`` file (by its extension), or ``-``
   (standard input, held in memory). CSV or Parquet is told by content.
 - **CSV dialect**: the separator is found among ``, ; TAB |`` from the first lines (or given);
   with ``;`` a decimal comma is recognised (or given). R's and pandas' missing-value tokens

@@ -1,4 +1,4 @@
-"""Where a table's bytes come from: a file (``.gz``, ``.bz2``, ``.zst`` decompressed by its
+"""Where a table's bytes come from: a file (``.gz``, ``.bz2``, ``.xz``, ``.zst`` decompressed by its
 extension), standard input, or the files of a folder or a pattern; CSV or Parquet told by content, and a
 CSV's separator and decimal mark found from its first lines (or given)."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import lzma
 import os
 import re
 import sys
@@ -17,7 +18,7 @@ SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
 
 
 _PARQUET_MAGIC = b"PAR1"
-_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zstd": "zstd"}
 _SAMPLE = 1 << 16  # bytes looked at to tell the format, the separator and the decimal mark
 
 
@@ -88,6 +89,8 @@ class _Source:
         """A fresh binary stream of the (decompressed) bytes."""
         if self.data is not None:
             return io.BytesIO(self.data)
+        if self.compression == "xz":  # not among pyarrow's codecs: Python's lzma
+            return _XzFile(self.name)
         if self.compression is not None:
             import pyarrow as pa
 
@@ -113,19 +116,42 @@ class _Source:
         return os.path.getsize(self.name) if self.data is None and self.compression is None else None
 
 
-_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\x28\xb5\x2f\xfd": "zstd"}
+class _XzFile(lzma.LZMAFile):
+    """An xz file's bytes, a damaged or cut-off stream an ``OSError`` as pyarrow's codecs raise it."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return super().read(-1 if size is None else size)
+        except (lzma.LZMAError, EOFError) as exc:
+            raise OSError(f"xz: {exc}") from None
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return super().read1(size)
+        except (lzma.LZMAError, EOFError) as exc:
+            raise OSError(f"xz: {exc}") from None
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(memoryview(buffer)))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
 
 
 def _decompressed(data: bytes) -> bytes:
-    """Standard input as it is, or decompressed when it starts with a gzip, bzip2 or zstd header."""
+    """Standard input as it is, or decompressed when it starts with a gzip, bzip2, xz or zstd header."""
     for magic, codec in _MAGIC.items():
         if data.startswith(magic):
             import pyarrow as pa
 
             try:
+                if codec == "xz":
+                    return lzma.decompress(data)
                 with pa.input_stream(pa.BufferReader(data), compression=codec) as stream:
                     return stream.read()
-            except (OSError, pa.ArrowInvalid) as exc:
+            except (OSError, EOFError, lzma.LZMAError, pa.ArrowInvalid) as exc:
                 raise ValueError(
                     f"-: standard input starts like a {codec} file but cannot be decompressed ({exc})"
                 ) from None
