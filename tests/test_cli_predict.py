@@ -252,3 +252,22 @@ def test_predictions_written_as_csv_are_each_floats_repr_and_read_back_exactly(t
             rows = [[float(v) for v in line.rsplit(",", 1)] for line in text.splitlines()[1:]]
             np.testing.assert_array_equal(rows, np.column_stack([np.r_[hard, hard / 3], np.r_[hard[::-1], -hard]]))
             assert [str(r[0]) for r in rows[:3]] == ["0.1", "0.3333333333333333", "-0.0"]
+
+
+def test_predictions_written_to_a_tsv_file_are_separated_by_tabs(tmp_path, capsys):
+    from linearnet.tables import csv_text
+
+    save_model(Model(["area", "rooms", "age"], [1.0, 2.0, 3.0], 4.0, target="price"), tmp_path / "m.json")
+    out = tmp_path / "pred.tsv"
+    code, printed, err = cli(capsys, "predict", "--model", tmp_path / "m.json", HOUSES, "--out", out)
+    assert (code, printed, err) == (0, f"predictions written to {out}\n", "")
+    table = read_table(HOUSES, target="price")
+    expected = table.features @ np.array([1.0, 2.0, 3.0]) + 4.0
+    assert out.read_text() == csv_text({"price_predicted": expected}, sep="\t")
+    back = read_table(out, target="price_predicted", features=[], sep="tab")
+    np.testing.assert_array_equal(back.target, expected)
+    parts = [{"label": ["a", "b\tc"], "p_a": np.array([0.25, 0.5])}]
+    from linearnet.cli.common import write_columns
+
+    write_columns("linearnet predict", parts, str(out))  # a tab in a value is quoted
+    assert out.read_text() == 'label\tp_a\na\t0.25\n"b\tc"\t0.5\n'

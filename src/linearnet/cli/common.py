@@ -304,14 +304,14 @@ class _Refused(Exception):
 
 
 def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -> None:
-    """Write columns as CSV or Parquet to ``path`` (by extension), or as CSV to stdout.
+    """Write columns as CSV or Parquet to ``path`` (by extension; a ``.tsv`` file separated by tabs), or
+    as CSV to stdout.
 
     ``columns`` may be an iterable of column maps computed as they are written (predictions
     a chunk at a time); a ValueError or TypeError it raises is the data's, reported as a user
     error, and leaves an output file as it was (stdout keeps the rows already written).
     """
-    from ..outputs import atomic_write
-    from ..tables import write_table
+    from ..tables import write_csv, write_table
 
     def parts() -> Iterator[dict]:
         try:
@@ -319,43 +319,13 @@ def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -
         except (ValueError, TypeError) as exc:
             raise _Refused(str(exc)) from None
 
-    def write_csv(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            _write_csv(fh, parts())
-
     try:
         if path is None:
-            _write_csv(sys.stdout, parts())
-        elif str(path).lower().endswith((".parquet", ".pq")):
-            _written(prog, path, lambda: write_table(path, parts()))
+            write_csv(sys.stdout, parts())
         else:
-            _written(prog, path, lambda: atomic_write(path, write_csv))
+            _written(prog, path, lambda: write_table(path, parts()))
     except _Refused as exc:
         raise UsageError(prog, exc) from None
-
-
-def _write_csv(fh, parts: Iterable[dict]) -> None:
-    """Each map of columns in ``parts`` as CSV rows, the header once: the rows ``tables.csv_text``
-    writes (every float as its repr, which reads back exactly), float columns joined as text
-    instead of a ``csv.writer`` row with a ``repr`` a value, 2-3x as fast."""
-    import numpy as np
-
-    from ..tables import csv_text
-
-    for i, part in enumerate(parts):
-        values = [np.asarray(v) for v in part.values()]
-        if not all(v.dtype == np.float64 and v.ndim == 1 for v in values):
-            text = csv_text(part)  # class names and other values, quoted where they must be
-            fh.write(text if i == 0 else text[text.index("\n") + 1 :])
-            continue
-        if i == 0:
-            fh.write(csv_text({name: np.empty(0) for name in part}))  # the header, quoted where it must be
-        if len(values) == 1:  # one repr a value, joined: 15% faster than a % a row
-            rows = values[0].tolist()
-            fh.write("\n".join(map(repr, rows)) + "\n" if rows else "")
-        else:
-            row = ",".join(["%r"] * len(values)) + "\n"
-            fh.write("".join(map(row.__mod__, zip(*(v.tolist() for v in values), strict=True))))
 
 
 # --- progress bars (tqdm, on stderr when it is a terminal) ----------------------------------

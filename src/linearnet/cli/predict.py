@@ -18,7 +18,9 @@ def add_parser(commands) -> None:
     )
     predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
     predict.add_argument("--model", required=True, metavar="MODEL", help="a model file from solve or train --out")
-    predict.add_argument("--out", metavar="FILE", help="write CSV or Parquet (by extension); default stdout")
+    predict.add_argument(
+        "--out", metavar="FILE", help="write CSV, tab-separated .tsv or Parquet (by extension); default stdout"
+    )
     add_table_flags(predict, missing=False)
     predict.set_defaults(handler=run)
 
