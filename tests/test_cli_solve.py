@@ -315,17 +315,14 @@ def test_memory_sizes_read_as_people_write_them():
 
 
 def test_the_default_memory_budget_is_a_quarter_of_the_available_memory_at_most_a_gibibyte(monkeypatch):
-    from types import SimpleNamespace
-
     from linearnet import memory
-    from linearnet.cli.common import memory_budget
+    from linearnet.tables import plan_read
 
-    args = SimpleNamespace(memory_budget=None)
     monkeypatch.setattr(memory, "available_bytes", lambda: 8 << 20)
-    assert memory_budget(args) == 2 << 20
+    assert plan_read(HOUSES).budget == 2 << 20  # --memory-budget not given: the library's default
     monkeypatch.setattr(memory, "available_bytes", lambda: 64 << 30)
-    assert memory_budget(args) == 1 << 30
-    assert memory_budget(SimpleNamespace(memory_budget=5 << 30)) == 5 << 30
+    assert plan_read(HOUSES).budget == 1 << 30
+    assert plan_read(HOUSES, 5 << 30).budget == 5 << 30
 
 
 @pytest.mark.parametrize("command", ["solve", "train"])

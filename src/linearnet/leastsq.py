@@ -46,6 +46,7 @@ from typing import Protocol, TypeVar, cast
 import numpy as np
 
 from .modelfile import Model, from_table
+from .tables.plan import CHUNK_ROWS
 
 __all__ = [
     "solve",
@@ -60,7 +61,7 @@ __all__ = [
 
 FAST_PATH_MAX_COND = 1e3  # scaled condition number up to which the Gram/Cholesky path is used
 SEMINORMAL_MAX_COND = 3e7  # up to here refining the semi-normal equations converges (cond²·ε < 0.2)
-_CHUNK = 65536  # rows per pass-through chunk of in-memory data
+_CHUNK = CHUNK_ROWS  # rows per pass-through chunk of in-memory data, as a table is read in chunks
 _MAX_REFINE = 30
 _EPS = np.finfo(np.float64).eps
 _DD_WORK = 1 << 18  # n·k² up to which the normal equations are also summed in double-double (small problems)

@@ -133,8 +133,6 @@ def memory_size(text: str) -> int:
 
 # --- tables -------------------------------------------------------------------------------
 
-MAX_DEFAULT_BUDGET = 1 << 30  # the default memory budget: a quarter of the available memory, at most this
-
 
 def add_memory_flag(parser, *, stream: bool = False) -> None:
     """``--memory-budget`` (and, for training, ``--stream``): when a file is read in chunks instead of whole."""
@@ -148,28 +146,6 @@ def add_memory_flag(parser, *, stream: bool = False) -> None:
     )
     if stream:
         group.add_argument("--stream", action="store_true", help="read the file in chunks whatever its size")
-
-
-def memory_budget(args) -> int:
-    """The ``--memory-budget`` given, or the default one."""
-    from ..memory import available_bytes
-
-    return args.memory_budget or min(available_bytes() // 4, MAX_DEFAULT_BUDGET)
-
-
-def chunk_note(args, path: str, *, streamed: bool = True) -> str | None:
-    """Why ``path`` is read in chunks (reading it whole would pass the memory budget), or None
-    when it is read whole; with ``streamed=False``, that it is read whole all the same."""
-    from ..memory import human_bytes
-    from ..tables import whole_read_bytes
-
-    need, budget = whole_read_bytes(path), memory_budget(args)
-    if need is None or need <= budget:
-        return None
-    over = f"about {human_bytes(need)}, over the memory budget of {human_bytes(budget)}"
-    if not streamed:
-        return f"{path} is read whole, as softmax regression is not streamed: it takes {over}"
-    return f"{path} is read in chunks: read whole it would take {over} (--memory-budget)"
 
 
 def add_table_flags(parser, *, missing: bool = True) -> None:

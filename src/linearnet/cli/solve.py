@@ -12,7 +12,6 @@ from .common import (
     add_table_flags,
     add_timeout_flag,
     check_out,
-    chunk_note,
     names,
     note,
     reading_bar,
@@ -25,7 +24,6 @@ from .common import (
 )
 
 PROG = "linearnet solve"
-CHUNK_ROWS = 50_000  # rows a chunk holds when a file too large for the memory budget is solved in chunks
 
 
 def add_parser(commands) -> None:
@@ -88,7 +86,7 @@ def run(args) -> int:
     check_out(PROG, args.out, args.data)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
-    from ..tables import read_table, table_chunks
+    from ..tables import plan_read, read_table, table_chunks
 
     group = args.group
     if group is not None and args.formula is not None:
@@ -96,17 +94,23 @@ def run(args) -> int:
             PROG, "--formula reads a file whole, in one process: name --target and --features under torchrun"
         )
     with refused(PROG):
-        chosen = args.formula is not None or args.chunk_rows is not None or group is not None
-        why = None if chosen else chunk_note(args, args.data)  # whole or in chunks, by the memory budget
-        stream = args.chunk_rows is not None or why is not None or group is not None  # a formula reads the file whole
+        # whole or in chunks, by the memory budget, unless chunks are asked for or a formula reads the file whole
+        asked = args.chunk_rows is not None or group is not None
+        plan = plan_read(
+            args.data,
+            args.memory_budget,
+            chunked=True if asked else False if args.formula is not None else None,
+            chunk_rows=args.chunk_rows,
+        )
+        stream = plan.chunked
         if stream:
-            options = dict(target=args.target, features=args.features, chunk_rows=args.chunk_rows or CHUNK_ROWS)
+            options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows)
             if group is not None:  # each process its share
                 chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
                 notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
             else:
                 chunks, features = table_chunks(args.data, **options, **table_options(args))
-                notes = [*([why] if why else []), *chunks.notes]
+                notes = [*([plan.note] if plan.note else []), *chunks.notes]
         else:
             table = read_table(
                 args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
