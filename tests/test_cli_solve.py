@@ -123,6 +123,33 @@ def test_help_prints_percent_signs_once(capsys):
     assert "95% intervals" in text and "%%" not in text
 
 
+def test_repeated_features_flags_add_up(capsys):
+    code, once, err = cli(capsys, "solve", HOUSES, "--target", "price", "--features", "area,rooms,age", "--json")
+    assert code == 0 and err == ""
+    for split in (["--features", "area", "--features", "rooms,age"], ["--features", "area,rooms", "--features", "age"]):
+        code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", *split, "--json")
+        assert (code, out, err) == (0, once, "")
+    assert list(json.loads(once)["coefficients"]) == ["area", "rooms", "age"]
+    code, _, err = cli(capsys, "solve", HOUSES, "--target", "price", "--features", "area", "--features", "area")
+    assert code == 2 and err == f"linearnet solve: error: {HOUSES}: feature column area named twice\n"
+    code, out, err = cli(
+        capsys,
+        "train",
+        "--data",
+        HOUSES,
+        "--target",
+        "price",
+        "--features",
+        "area",
+        "--features",
+        "rooms",
+        "--epochs",
+        "1",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["features"] == ["area", "rooms"]
+
+
 def test_notes_name_what_the_defaults_leave_out_and_drop(tmp_path, capsys):
     path = tmp_path / "homes.csv"
     path.write_text(

@@ -44,8 +44,9 @@ def add_parser(commands) -> None:
     solve.add_argument(
         "--features",
         type=names,
+        action="extend",
         metavar="A,B,...",
-        help="feature columns (default: every numeric column but the target)",
+        help="feature columns (repeated, they add up; default: every numeric column but the target)",
     )
     solve.add_argument("--no-intercept", action="store_true", help="fit y = Xw without b")
     solve.add_argument(

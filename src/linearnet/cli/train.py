@@ -83,8 +83,9 @@ def add_parser(commands) -> None:
     table.add_argument(
         "--features",
         type=names,
+        action="extend",
         metavar="A,B,...",
-        help="with --data: feature columns (default: every numeric column but the target)",
+        help="with --data: feature columns (repeated, they add up; default: every numeric column but the target)",
     )
     table.add_argument(
         "--formula",
