@@ -95,14 +95,9 @@ def run(args) -> int:
             PROG, "--formula reads a file whole, in one process: name --target and --features under torchrun"
         )
     with refused(PROG):
-        # whole or in chunks, by the memory budget, unless chunks are asked for or a formula reads the file whole
-        asked = args.chunk_rows is not None or group is not None
-        plan = plan_read(
-            args.data,
-            args.memory_budget,
-            chunked=True if asked else False if args.formula is not None else None,
-            chunk_rows=args.chunk_rows,
-        )
+        asked = args.chunk_rows is not None or group is not None  # else by the budget; a formula reads it whole
+        chunked = True if asked else False if args.formula is not None else None
+        plan = plan_read(args.data, args.memory_budget, chunked=chunked, chunk_rows=args.chunk_rows)
         stream = plan.chunked
         if stream:
             options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows)

@@ -423,11 +423,8 @@ def _table(args) -> int:
                     PROG, f"{flag} needs the whole table in one process: under torchrun each reads its share"
                 )
     with refused(PROG):
-        # whole or in chunks, by the memory budget, unless --stream or a share asks for chunks or a formula for all
-        asked = args.stream or group is not None
-        plan = plan_read(
-            args.data, args.memory_budget, chunked=True if asked else False if args.formula is not None else None
-        )
+        chunked = True if args.stream or group is not None else False if args.formula is not None else None
+        plan = plan_read(args.data, args.memory_budget, chunked=chunked)  # else by the budget
         settings = make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # answered before the read
         if group is not None:  # and before the processes exchange anything: refused alike by all, said once
             from ..distributed import local_batch
