@@ -42,9 +42,6 @@ def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.
     return codes, classes
 
 
-# --- writing -------------------------------------------------------------------------------
-
-
 def _class_numbers(values: list, where: str) -> tuple[np.ndarray, list[str]]:
     """Whole numbers >= 0 as the class numbers they are, classes 0..max; refused with the first bad row."""
     numbers = []

@@ -206,9 +206,6 @@ def detect_format(path) -> str:
     return _Source(path).fmt
 
 
-# --- reading -------------------------------------------------------------------------------
-
-
 def _csv_options(src: _Source, *, newlines: bool = False, **convert):
     """pyarrow's options for ``src``; ``newlines=True`` lets quoted values span lines (slower in threads,
     so taken only when a read without it fails)."""
