@@ -276,12 +276,13 @@ def test_every_seed_flag_refuses_what_a_generator_cannot_take(tmp_path, monkeypa
     ids=["table", "streamed", "softmax"],
 )
 def test_train_on_a_table_moves_its_bar_within_an_epoch(tmp_path, monkeypatch, argv):
-    from linearnet.cli import main, train
+    from linearnet.cli import main
+    from linearnet.tables import plan
 
     rows = tmp_path / "rows.csv"  # 3,000 rows: with a budget of 1M the shuffle buffer holds 512 (1M/128/16 bytes)
     rows.write_text("a,b,c,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 11}\n" for i in range(3000)))
     bars_at_once(monkeypatch)
-    monkeypatch.setattr(train, "CHUNK_ROWS", 40)  # the streamed run: chunks of 40 rows
+    monkeypatch.setattr(plan, "CHUNK_ROWS", 40)  # the streamed run: chunks of 40 rows
     monkeypatch.setattr(sys, "stderr", tty := Terminal())
     assert main(["train", *[a.format(houses=HOUSES, flowers=FLOWERS, rows=rows) for a in argv], "--json"]) == 0
     counts = {f.split("|")[2].split()[0] for f in tty.getvalue().split("\r") if f.count("|") == 2}

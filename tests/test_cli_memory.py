@@ -19,10 +19,10 @@ import pytest
 
 PROBE = textwrap.dedent("""
     import json, os, sys
-    from linearnet.cli import main, predict, solve, train
+    from linearnet.cli import main
+    from linearnet.tables import plan
 
-    for command in (predict, solve, train):
-        command.CHUNK_ROWS = 1000  # the 50,000 rows of a chunk, at a fiftieth as the file and the budget
+    plan.CHUNK_ROWS = 1000  # the 50,000 rows of a chunk, at a fiftieth as the file and the budget
 
     def kib(field):  # this process's own figures: ru_maxrss would start from the parent's peak at exec
         with open("/proc/self/status") as fh:

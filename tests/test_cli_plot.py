@@ -131,7 +131,7 @@ def test_plot_data_says_what_reading_the_file_left_out(tmp_path, capsys, monkeyp
     assert_picture(path)
     code, out, err = cli(capsys, *argv)  # without --missing drop the gap is refused
     assert code == 2 and out == ""
-    assert err == f"linearnet plot: error: {data}: column 'area', row 2 (line 3): missing value (empty or NaN)\n"
+    assert err == f"linearnet plot: error: {data}: column 'area', row 2 (line 3): missing value ('NA')\n"
 
 
 def test_plot_data_refuses_a_text_feature_and_a_fit_on_a_constant(tmp_path, capsys):

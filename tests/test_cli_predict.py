@@ -157,12 +157,12 @@ def _big_model(tmp_path, n=5000):
 @pytest.mark.parametrize("out", [None, "pred.csv", "pred.parquet"])
 @pytest.mark.parametrize("data", ["csv", "parquet"])
 def test_a_file_is_predicted_a_chunk_at_a_time_with_the_same_predictions(tmp_path, capsys, monkeypatch, data, out):
-    from linearnet.cli import predict
+    from linearnet.tables import plan
 
     model_path, csv_path, parquet_path, expected = _big_model(tmp_path)
     seen = []
     real = Model.prediction_columns
-    monkeypatch.setattr(predict, "CHUNK_ROWS", 600)
+    monkeypatch.setattr(plan, "CHUNK_ROWS", 600)
     monkeypatch.setattr(Model, "prediction_columns", lambda self, X, **kw: seen.append(len(X)) or real(self, X, **kw))
     argv = ["predict", "--model", model_path, csv_path if data == "csv" else parquet_path]
     code, text, err = cli(capsys, *argv, *(["--out", tmp_path / out] if out else []))
@@ -178,10 +178,10 @@ def test_a_file_is_predicted_a_chunk_at_a_time_with_the_same_predictions(tmp_pat
 
 
 def test_a_bad_value_late_in_a_streamed_file_is_named_by_its_row_and_leaves_the_output(tmp_path, capsys, monkeypatch):
-    from linearnet.cli import predict
+    from linearnet.tables import plan
 
     model_path, csv_path, _, _ = _big_model(tmp_path)
-    monkeypatch.setattr(predict, "CHUNK_ROWS", 600)
+    monkeypatch.setattr(plan, "CHUNK_ROWS", 600)
     lines = csv_path.read_text().splitlines()
     lines[4001] = "1e308,-1e308"  # row 4001: 2·1e308 overflows
     csv_path.write_text("\n".join(lines) + "\n")
@@ -198,10 +198,10 @@ def test_a_bad_value_late_in_a_streamed_file_is_named_by_its_row_and_leaves_the_
 
 
 def test_predicting_a_file_in_chunks_shows_the_bytes_read_on_a_terminal_only(tmp_path, capsys, monkeypatch):
-    from linearnet.cli import predict
+    from linearnet.tables import plan
 
     bars_at_once(monkeypatch)
-    monkeypatch.setattr(predict, "CHUNK_ROWS", 200)
+    monkeypatch.setattr(plan, "CHUNK_ROWS", 200)
     save_model(Model(["x"], [2.0], 1.0, target="y"), tmp_path / "m.json")
     data = tmp_path / "new.csv"
     data.write_text("x\n" + "".join(f"{v}.25\n" for v in range(5000)))
@@ -252,3 +252,22 @@ def test_predictions_written_as_csv_are_each_floats_repr_and_read_back_exactly(t
             rows = [[float(v) for v in line.rsplit(",", 1)] for line in text.splitlines()[1:]]
             np.testing.assert_array_equal(rows, np.column_stack([np.r_[hard, hard / 3], np.r_[hard[::-1], -hard]]))
             assert [str(r[0]) for r in rows[:3]] == ["0.1", "0.3333333333333333", "-0.0"]
+
+
+def test_predictions_written_to_a_tsv_file_are_separated_by_tabs(tmp_path, capsys):
+    from linearnet.tables import csv_text
+
+    save_model(Model(["area", "rooms", "age"], [1.0, 2.0, 3.0], 4.0, target="price"), tmp_path / "m.json")
+    out = tmp_path / "pred.tsv"
+    code, printed, err = cli(capsys, "predict", "--model", tmp_path / "m.json", HOUSES, "--out", out)
+    assert (code, printed, err) == (0, f"predictions written to {out}\n", "")
+    table = read_table(HOUSES, target="price")
+    expected = table.features @ np.array([1.0, 2.0, 3.0]) + 4.0
+    assert out.read_text() == csv_text({"price_predicted": expected}, sep="\t")
+    back = read_table(out, target="price_predicted", features=[], sep="tab")
+    np.testing.assert_array_equal(back.target, expected)
+    parts = [{"label": ["a", "b\tc"], "p_a": np.array([0.25, 0.5])}]
+    from linearnet.cli.common import write_columns
+
+    write_columns("linearnet predict", parts, str(out))  # a tab in a value is quoted
+    assert out.read_text() == 'label\tp_a\na\t0.25\n"b\tc"\t0.5\n'

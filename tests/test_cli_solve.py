@@ -140,6 +140,33 @@ def test_help_prints_percent_signs_once(capsys):
     assert "95% intervals" in text and "%%" not in text
 
 
+def test_repeated_features_flags_add_up(capsys):
+    code, once, err = cli(capsys, "solve", HOUSES, "--target", "price", "--features", "area,rooms,age", "--json")
+    assert code == 0 and err == ""
+    for split in (["--features", "area", "--features", "rooms,age"], ["--features", "area,rooms", "--features", "age"]):
+        code, out, err = cli(capsys, "solve", HOUSES, "--target", "price", *split, "--json")
+        assert (code, out, err) == (0, once, "")
+    assert list(json.loads(once)["coefficients"]) == ["area", "rooms", "age"]
+    code, _, err = cli(capsys, "solve", HOUSES, "--target", "price", "--features", "area", "--features", "area")
+    assert code == 2 and err == f"linearnet solve: error: {HOUSES}: feature column area named twice\n"
+    code, out, err = cli(
+        capsys,
+        "train",
+        "--data",
+        HOUSES,
+        "--target",
+        "price",
+        "--features",
+        "area",
+        "--features",
+        "rooms",
+        "--epochs",
+        "1",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["features"] == ["area", "rooms"]
+
+
 def test_notes_name_what_the_defaults_leave_out_and_drop(tmp_path, capsys):
     path = tmp_path / "homes.csv"
     path.write_text(
@@ -161,8 +188,7 @@ def test_notes_name_what_the_defaults_leave_out_and_drop(tmp_path, capsys):
     assert code == 0 and err.splitlines()[-1].endswith("(row 2)") and "n 5   rank 3" in out
     code, out, err = cli(capsys, "solve", path, "--target", "price")
     assert (
-        code == 2
-        and err == f"linearnet solve: error: {path}: column 'rooms', row 2 (line 3): missing value (empty or NaN)\n"
+        code == 2 and err == f"linearnet solve: error: {path}: column 'rooms', row 2 (line 3): missing value ('NA')\n"
     )
 
 
@@ -333,17 +359,14 @@ def test_memory_sizes_read_as_people_write_them():
 
 
 def test_the_default_memory_budget_is_a_quarter_of_the_available_memory_at_most_a_gibibyte(monkeypatch):
-    from types import SimpleNamespace
-
     from linearnet import memory
-    from linearnet.cli.common import memory_budget
+    from linearnet.tables import plan_read
 
-    args = SimpleNamespace(memory_budget=None)
     monkeypatch.setattr(memory, "available_bytes", lambda: 8 << 20)
-    assert memory_budget(args) == 2 << 20
+    assert plan_read(HOUSES).budget == 2 << 20  # --memory-budget not given: the library's default
     monkeypatch.setattr(memory, "available_bytes", lambda: 64 << 30)
-    assert memory_budget(args) == 1 << 30
-    assert memory_budget(SimpleNamespace(memory_budget=5 << 30)) == 5 << 30
+    assert plan_read(HOUSES).budget == 1 << 30
+    assert plan_read(HOUSES, 5 << 30).budget == 5 << 30
 
 
 @pytest.mark.parametrize("command", ["solve", "train"])

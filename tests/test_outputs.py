@@ -380,6 +380,7 @@ def test_an_output_among_the_files_a_folder_or_pattern_input_names_is_refused(tm
         (folder / "p.csv", folder),
         (folder / "p.parquet", str(folder / "*.*")),
         (folder / "p.csv.gz", folder),
+        (folder / "p.tsv.xz", folder),
     ]:
         with pytest.raises(ValueError) as info:
             check_output(output, inputs=[source])

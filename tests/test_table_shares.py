@@ -111,9 +111,7 @@ def test_values_are_refused_naming_their_file_and_row_there(tmp_path):
     (tmp_path / "b.csv").unlink()
     pq.write_table(pa.table({"area": [1.0, None], "price": [1.0, 2.0]}), tmp_path / "c.parquet")
     chunks, _ = table_chunks(tmp_path, target="price")
-    assert refusal(lambda: list(chunks())) == (
-        f"{tmp_path / 'c.parquet'}: column 'area', row 2: missing value (empty or NaN)"
-    )
+    assert refusal(lambda: list(chunks())) == (f"{tmp_path / 'c.parquet'}: column 'area', row 2: missing value (null)")
     data = bytearray((tmp_path / "c.parquet").read_bytes())
     data[4] ^= 0xFF  # its first page header: found when the pass reaches the file
     (tmp_path / "c.parquet").write_bytes(bytes(data))

@@ -55,6 +55,7 @@ import numpy as np
 
 from . import __version__
 from .outputs import atomic_write
+from .tables.design import coded_features
 
 if TYPE_CHECKING:
     from .array_fit import ArrayFit, ClassifierFit
@@ -274,11 +275,6 @@ def softmax_model(
         training=training,
         **coding,
     )
-
-
-def coded_features(columns: list[str], coding: dict[str, list[str]]) -> list[str]:
-    """The feature names of ``columns`` with the text ones coded: ``name[T.level]`` for each level but the first."""
-    return [name for c in columns for name in ([f"{c}[T.{level}]" for level in coding[c][1:]] if c in coding else [c])]
 
 
 def _checked(X, features: list[str]) -> np.ndarray:

@@ -46,7 +46,7 @@ def check_output(path, *, inputs=()) -> None:
 def _among(target: str, source: str) -> bool:
     """Whether a table file at ``target`` would be one of the files of ``source``, a folder or a
     pattern of files read as one table."""
-    if not target.lower().endswith((".csv", ".parquet", ".pq", ".tsv", ".txt", ".gz", ".bz2", ".zst")):
+    if not target.lower().endswith((".csv", ".parquet", ".pq", ".tsv", ".txt", ".gz", ".bz2", ".xz", ".zst")):
         return False
     if os.path.isdir(source):
         folder = os.path.dirname(os.path.abspath(target))

@@ -148,8 +148,6 @@ def memory_size(text: str) -> int:
 
 # --- tables -------------------------------------------------------------------------------
 
-MAX_DEFAULT_BUDGET = 1 << 30  # the default memory budget: a quarter of the available memory, at most this
-
 
 def add_memory_flag(parser, *, stream: bool = False) -> None:
     """``--memory-budget`` (and, for training, ``--stream``): when a file is read in chunks instead of whole."""
@@ -163,28 +161,6 @@ def add_memory_flag(parser, *, stream: bool = False) -> None:
     )
     if stream:
         group.add_argument("--stream", action="store_true", help="read the file in chunks whatever its size")
-
-
-def memory_budget(args) -> int:
-    """The ``--memory-budget`` given, or the default one."""
-    from ..memory import available_bytes
-
-    return args.memory_budget or min(available_bytes() // 4, MAX_DEFAULT_BUDGET)
-
-
-def chunk_note(args, path: str, *, streamed: bool = True) -> str | None:
-    """Why ``path`` is read in chunks (reading it whole would pass the memory budget), or None
-    when it is read whole; with ``streamed=False``, that it is read whole all the same."""
-    from ..memory import human_bytes
-    from ..tables import whole_read_bytes
-
-    need, budget = whole_read_bytes(path), memory_budget(args)
-    if need is None or need <= budget:
-        return None
-    over = f"about {human_bytes(need)}, over the memory budget of {human_bytes(budget)}"
-    if not streamed:
-        return f"{path} is read whole, as softmax regression is not streamed: it takes {over}"
-    return f"{path} is read in chunks: read whole it would take {over} (--memory-budget)"
 
 
 def add_table_flags(parser, *, missing: bool = True) -> None:
@@ -319,14 +295,14 @@ class _Refused(Exception):
 
 
 def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -> None:
-    """Write columns as CSV or Parquet to ``path`` (by extension), or as CSV to stdout.
+    """Write columns as CSV or Parquet to ``path`` (by extension; a ``.tsv`` file separated by tabs), or
+    as CSV to stdout.
 
     ``columns`` may be an iterable of column maps computed as they are written (predictions
     a chunk at a time); a ValueError or TypeError it raises is the data's, reported as a user
     error, and leaves an output file as it was (stdout keeps the rows already written).
     """
-    from ..outputs import atomic_write
-    from ..tables import write_table
+    from ..tables import write_csv, write_table
 
     def parts() -> Iterator[dict]:
         try:
@@ -334,43 +310,13 @@ def write_columns(prog: str, columns: dict | Iterable[dict], path: str | None) -
         except (ValueError, TypeError) as exc:
             raise _Refused(str(exc)) from None
 
-    def write_csv(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            _write_csv(fh, parts())
-
     try:
         if path is None:
-            _write_csv(sys.stdout, parts())
-        elif str(path).lower().endswith((".parquet", ".pq")):
-            _written(prog, path, lambda: write_table(path, parts()))
+            write_csv(sys.stdout, parts())
         else:
-            _written(prog, path, lambda: atomic_write(path, write_csv))
+            _written(prog, path, lambda: write_table(path, parts()))
     except _Refused as exc:
         raise UsageError(prog, exc) from None
-
-
-def _write_csv(fh, parts: Iterable[dict]) -> None:
-    """Each map of columns in ``parts`` as CSV rows, the header once: the rows ``tables.csv_text``
-    writes (every float as its repr, which reads back exactly), float columns joined as text
-    instead of a ``csv.writer`` row with a ``repr`` a value, 2-3x as fast."""
-    import numpy as np
-
-    from ..tables import csv_text
-
-    for i, part in enumerate(parts):
-        values = [np.asarray(v) for v in part.values()]
-        if not all(v.dtype == np.float64 and v.ndim == 1 for v in values):
-            text = csv_text(part)  # class names and other values, quoted where they must be
-            fh.write(text if i == 0 else text[text.index("\n") + 1 :])
-            continue
-        if i == 0:
-            fh.write(csv_text({name: np.empty(0) for name in part}))  # the header, quoted where it must be
-        if len(values) == 1:  # one repr a value, joined: 15% faster than a % a row
-            rows = values[0].tolist()
-            fh.write("\n".join(map(repr, rows)) + "\n" if rows else "")
-        else:
-            row = ",".join(["%r"] * len(values)) + "\n"
-            fh.write("".join(map(row.__mod__, zip(*(v.tolist() for v in values), strict=True))))
 
 
 # --- progress bars (tqdm, on stderr when it is a terminal) ----------------------------------

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from .common import add_table_flags, check_out, note, reading_bar, refused, table_options, write_columns
 
 PROG = "linearnet predict"
-CHUNK_ROWS = 50_000  # rows predicted at a time from a file
 
 
 def add_parser(commands) -> None:
@@ -18,7 +17,9 @@ def add_parser(commands) -> None:
     )
     predict.add_argument("data", metavar="DATA", help="a CSV or Parquet file with the model's feature columns")
     predict.add_argument("--model", required=True, metavar="MODEL", help="a model file from solve or train --out")
-    predict.add_argument("--out", metavar="FILE", help="write CSV or Parquet (by extension); default stdout")
+    predict.add_argument(
+        "--out", metavar="FILE", help="write CSV, tab-separated .tsv or Parquet (by extension); default stdout"
+    )
     add_table_flags(predict, missing=False)
     predict.set_defaults(handler=run)
 
@@ -36,11 +37,9 @@ def run(args) -> int:
     with refused(PROG):
         model = load_model(args.model)
         formula = getattr(model, "formula", None)
-        # a plain file streams, a chunk at a time; categories and formulas need the file whole
+        # a plain file streams, a chunk (CHUNK_ROWS rows) at a time; categories and formulas need it whole
         if not formula and not model.coding and args.data != "-" and os.path.isfile(args.data):
-            chunks, _ = table_chunks(
-                args.data, target=None, features=model.features, chunk_rows=CHUNK_ROWS, **table_options(args)
-            )
+            chunks, _ = table_chunks(args.data, target=None, features=model.features, **table_options(args))
             notes, columns = chunks.notes, _predicted(model, chunks())
             # the bytes read, on a terminal, unless the predictions are written on that terminal
             reading = reading_bar(chunks, show=args.out not in (None, "-") or not sys.stdout.isatty())

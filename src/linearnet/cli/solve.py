@@ -14,7 +14,6 @@ from .common import (
     add_table_flags,
     add_timeout_flag,
     check_out,
-    chunk_note,
     names,
     note,
     reading_bar,
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from ..tables import Table, TableChunks
 
 PROG = "linearnet solve"
-CHUNK_ROWS = 50_000  # rows a chunk holds when a file too large for the memory budget is solved in chunks
 
 
 def add_parser(commands) -> None:
@@ -41,7 +39,7 @@ def add_parser(commands) -> None:
         description="Fit y = Xw + b exactly (scaled QR/Cholesky with iterative refinement) and report "
         "standard errors, t, p, 95% intervals, R², σ̂ as statsmodels does.",
     )
-    solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file (.gz, .bz2, .zst too), or - for stdin")
+    solve.add_argument("data", metavar="DATA", help="a CSV or Parquet file (.gz, .bz2, .xz, .zst too), or - for stdin")
     solve.add_argument("--target", metavar="COL", help="the column to predict (required without --formula)")
     solve.add_argument(
         "--formula",
@@ -52,8 +50,9 @@ def add_parser(commands) -> None:
     solve.add_argument(
         "--features",
         type=names,
+        action="extend",
         metavar="A,B,...",
-        help="feature columns (default: every numeric column but the target)",
+        help="feature columns (repeated, they add up; default: every numeric column but the target)",
     )
     solve.add_argument("--no-intercept", action="store_true", help="fit y = Xw without b")
     solve.add_argument(
@@ -140,25 +139,27 @@ class _Data:
 
 def _read(args) -> _Data:
     """Read the file whole, or open it in chunks: when --chunk-rows is given, under a launcher (each
-    process its share of the rows), or when read whole it would pass the memory budget."""
-    from ..tables import read_table, table_chunks
+    process its share of the rows), or when read whole it would pass the memory budget (the library's
+    plan); a formula reads the file whole."""
+    from ..tables import plan_read, read_table, table_chunks
 
     group = args.group
-    chosen = args.formula is not None or args.chunk_rows is not None or group is not None
-    why = None if chosen else chunk_note(args, args.data)  # whole or in chunks, by the memory budget
-    if args.chunk_rows is None and why is None and group is None:  # a formula reads the file whole
+    asked = args.chunk_rows is not None or group is not None
+    chunked = True if asked else False if args.formula is not None else None
+    plan = plan_read(args.data, args.memory_budget, chunked=chunked, chunk_rows=args.chunk_rows)
+    if not plan.chunked:
         table = read_table(
             args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
         )
         return _Data(list(table.notes), table=table)
-    options = dict(target=args.target, features=args.features, chunk_rows=args.chunk_rows or CHUNK_ROWS)
+    options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows)
     if group is not None:  # each process its share
         chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
         return _Data(
             [*chunks.notes, f"{group.size} processes, each reading its share of the rows"], None, chunks, features
         )
     chunks, features = table_chunks(args.data, **options, **table_options(args))
-    return _Data([*([why] if why else []), *chunks.notes], None, chunks, features)
+    return _Data([*([plan.note] if plan.note else []), *chunks.notes], None, chunks, features)
 
 
 def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]:

@@ -16,8 +16,6 @@ from .common import (
     add_timeout_flag,
     check_figure_path,
     check_out,
-    chunk_note,
-    memory_budget,
     names,
     note,
     number,
@@ -38,7 +36,6 @@ if TYPE_CHECKING:
     from ..array_fit import StoppingRule
 
 PROG = "linearnet train"
-CHUNK_ROWS = 50_000  # rows a chunk holds when a file is trained on in chunks
 MAX_EPOCHS = 200  # on the user's data, without --epochs: the most epochs a run waits for the loss to settle
 PATIENCE = 5  # epochs without improvement after which the loss has settled (scikit-learn's n_iter_no_change)
 TOL = {"linear": 1e-4, "softmax": 1e-3}  # as linearnet.sklearn's estimators, and why there
@@ -86,8 +83,9 @@ def add_parser(commands) -> None:
     table.add_argument(
         "--features",
         type=names,
+        action="extend",
         metavar="A,B,...",
-        help="with --data: feature columns (default: every numeric column but the target)",
+        help="with --data: feature columns (repeated, they add up; default: every numeric column but the target)",
     )
     table.add_argument(
         "--formula",
@@ -412,7 +410,7 @@ def _synthetic(args) -> int:
 
 def _table(args) -> int:
     from ..presets import make_train_config
-    from ..tables import read_table, table_chunks, whole_read_bytes
+    from ..tables import plan_read, read_table, table_chunks, whole_read_bytes
 
     table = chunks = None
     standardize = not args.no_standardize
@@ -425,7 +423,8 @@ def _table(args) -> int:
                     PROG, f"{flag} needs the whole table in one process: under torchrun each reads its share"
                 )
     with refused(PROG):
-        why = None if args.formula is not None or args.stream or group else chunk_note(args, args.data)
+        chunked = True if args.stream or group is not None else False if args.formula is not None else None
+        plan = plan_read(args.data, args.memory_budget, chunked=chunked)  # else by the budget
         settings = make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # answered before the read
         if group is not None:  # and before the processes exchange anything: refused alike by all, said once
             from ..distributed import local_batch
@@ -437,16 +436,16 @@ def _table(args) -> int:
                 args.data,
                 target=args.target,
                 features=args.features,
-                chunk_rows=CHUNK_ROWS,
+                chunk_rows=plan.chunk_rows,
                 **table_options(args),
             )
             notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
             num_values = (whole_read_bytes(args.data) or 0) // 24
-        elif args.stream or why:
+        elif plan.chunked:
             chunks, columns = table_chunks(
-                args.data, target=args.target, features=args.features, chunk_rows=CHUNK_ROWS, **table_options(args)
+                args.data, target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **table_options(args)
             )
-            notes = [*([why] if why else []), *chunks.notes]
+            notes = [*([plan.note] if plan.note else []), *chunks.notes]
             num_values = (whole_read_bytes(args.data) or 0) // 24  # about a value per 8 bytes of a CSV
             if args.early_stopping:
                 raise ValueError(
@@ -478,7 +477,7 @@ def _table(args) -> int:
     def train(on_epoch, on_rows):
         if chunks is not None:
             row_bytes = 4 * (len(columns) + 1)  # float32 features and label
-            buffer_rows = max(2 * CHUNK_ROWS, config.batch_size, memory_budget(args) // 128 // row_bytes)
+            buffer_rows = max(2 * plan.chunk_rows, config.batch_size, plan.budget // 128 // row_bytes)
             return fit_chunks(
                 chunks,
                 config,
@@ -615,9 +614,9 @@ def _classifier(args) -> int:
         elif dataset == "fashion-mnist":
             data = datasets.load_fashion_mnist(args.data_dir)
         else:
-            from ..tables import read_table
+            from ..tables import plan_read, read_table
 
-            over = chunk_note(args, args.data, streamed=False)  # say what a whole read costs
+            over = plan_read(args.data, args.memory_budget, streamed=False).note  # what a whole read costs
             table = read_table(
                 args.data, target=args.target, features=args.features, labels=True, **table_options(args)
             )

@@ -1,0 +1,68 @@
+"""Tables in and out: CSV and Parquet files, checked once where they enter, by one set of rules.
+
+One reader serves every command and both paths, the whole file in memory (:func:`read_table`)
+or a pass at a time in chunks (:func:`table_chunks`):
+
+- **Where from**: a file, a ``.gz``/``.bz2``/``.xz``/``.zst`` file (by its extension), or ``-``
+  (standard input, held in memory). CSV or Parquet is told by content.
+- **CSV dialect**: the separator is found among ``, ; TAB |`` from the first lines (or given);
+  with ``;`` a decimal comma is recognised (or given). R's and pandas' missing-value tokens
+  (``NA``, ``NaN``, ``null``, empty, ...) read as missing. A first column with an empty name is
+  row labels (as R's ``write.csv`` and pandas' ``to_csv`` write them), left out with a note.
+- **Types from the values**: a column whose values are all numbers (or true/false) is numeric; a
+  column of text is text; a column of numbers with some text in it is a typo, refused with its
+  row and value wherever that row is (numbers written with thousands separators, currency or
+  percent signs are named as such). Dates are not numbers. Default features are the numeric
+  columns but the target; whatever they leave out is named in :attr:`Table.notes`.
+- **Missing values**: refused with their row (``missing="error"``), or their rows dropped
+  (``missing="drop"``, R's ``na.omit``), counted and named in a note.
+
+Every problem is one ``ValueError`` naming the file, the column and the first bad row ("row 7
+(line 8)": data rows count from 1, lines include the header). Reading is done by pyarrow; when
+pyarrow refuses a file, a line-by-line scan finds the row to name.
+
+The package, one concern a module (each imports only those above it):
+
+- :mod:`.messages`: how messages name a column, a value, a row of a file;
+- :mod:`.cells`: numbers as CSV writes them, missing-value tokens, column kinds, conversion to float64;
+- :mod:`.source`: files, standard input, compression, format, separator and decimal sniffing;
+- :mod:`.diagnose`: the line-by-line scan naming the row pyarrow refused;
+- :mod:`.columns`: the header, the target and the features;
+- :mod:`.labels`: class labels as codes; :mod:`.design`: categories and formulas;
+- :mod:`.whole`: :func:`read_table`; :mod:`.pieces`, :mod:`.shares`, :mod:`.chunks`: :func:`table_chunks`;
+- :mod:`.plan`: whole or in chunks, by the memory budget, as a value (:func:`plan_read`); the chunk size;
+- :mod:`.write`: :func:`write_table`, the one CSV writer.
+"""
+
+from __future__ import annotations
+
+from .cells import MISSING, NA_TOKENS
+from .chunks import TableChunks, table_chunks
+from .labels import MAX_SPARSE_CLASSES, encode_labels
+from .plan import CHUNK_ROWS, MAX_DEFAULT_BUDGET, ReadPlan, column_kind, default_budget, plan_read, whole_read_bytes
+from .source import SEPARATORS, detect_format
+from .whole import Table, read_table
+from .write import csv_text, write_csv, write_table
+
+__all__ = [
+    "Table",
+    "TableChunks",
+    "read_table",
+    "table_chunks",
+    "column_kind",
+    "whole_read_bytes",
+    "write_table",
+    "write_csv",
+    "csv_text",
+    "detect_format",
+    "encode_labels",
+    "plan_read",
+    "ReadPlan",
+    "default_budget",
+    "CHUNK_ROWS",
+    "MAX_DEFAULT_BUDGET",
+    "MAX_SPARSE_CLASSES",
+    "MISSING",
+    "NA_TOKENS",
+    "SEPARATORS",
+]

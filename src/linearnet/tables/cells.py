@@ -1,0 +1,162 @@
+"""What a cell holds: numbers as CSV writes them (and what looks like one but is not), the missing-value
+tokens, the kind of a column decided from its values, and a column converted to float64."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .messages import _missing_value, _quote, _shown, _where
+
+if TYPE_CHECKING:
+    from .source import _Source
+
+MISSING = ("error", "drop")  # what to do with a row that has a missing value in a column in use
+
+
+# R's and pandas' missing-value tokens: read as missing in number and text columns alike
+NA_TOKENS = (
+    "",
+    "NA",
+    "N/A",
+    "n/a",
+    "NaN",
+    "nan",
+    "-NaN",
+    "-nan",
+    "NULL",
+    "null",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "<NA>",
+    "None",
+    "-1.#IND",
+    "-1.#QNAN",
+    "1.#IND",
+    "1.#QNAN",
+)
+
+
+_NUMBER_RE2 = r"(?i)^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(inf|infinity|nan)\s*$"
+_NUMBER = re.compile(_NUMBER_RE2, re.A)
+_NUMBER_COMMA_RE2 = _NUMBER_RE2.replace(r"\.", ",")  # the same with a decimal comma (3,5), for pyarrow
+_POINT_IN_A_COMMA_FILE = re.compile(r"\s*[+-]?[\d.]*\.[\d.]*(,\d*)?\s*")  # 1.500 or 1.500,25 where 3,5 is a number
+_NEAR_NUMBER = (  # written like a number, but not one a reader can take as it is
+    (re.compile(r"\s*[+-]?\d{1,3}([,' ]\d{3})+(\.\d*)?\s*"), "written with a thousands separator"),
+    (re.compile(r"\s*[+-]?[$€£¥]\s*[+-]?[\d.,]+\s*|\s*[+-]?[\d.,]+\s*[$€£¥]\s*"), "written with a currency sign"),
+    (re.compile(r"\s*[+-]?[\d.,]+\s*%\s*"), "written with a percent sign"),
+    (re.compile(r"\s*[+-]?\d+,\d+\s*"), "written with a decimal comma (give --decimal ,)"),
+)
+
+
+def _is_number(text) -> bool:
+    """A decimal number as CSV writes them (no hex, underscores or non-ASCII digits: those are typos)."""
+    return isinstance(text, str) and _NUMBER.fullmatch(text) is not None
+
+
+def _not_a_number(text, decimal: str = ".") -> str:
+    """Why a cell is not a number, for a message: what it looks like, when it looks like a number."""
+    if decimal == "," and isinstance(text, str) and _POINT_IN_A_COMMA_FILE.fullmatch(text):
+        return (
+            f"{_shown(text)} is not a number: the decimal mark of this file is a comma, so a point is a thousands "
+            f"separator or a typo (give --decimal . if the decimal mark is a point)"
+        )
+    for pattern, why in _NEAR_NUMBER:
+        if isinstance(text, str) and pattern.fullmatch(text):
+            return f"{_shown(text)} is not a number: it is {why}"
+    return f"{_shown(text)} is not a number"
+
+
+def _kind(column, decimal: str = ".") -> tuple[str, int | None]:
+    """What a column holds, decided from its values: ('number' | 'text' | 'date' | 'empty' | 'other', None),
+    or ('typo', i): mostly numbers, with a value at index i that is not one (or is one written unreadably).
+    With ``decimal=","`` numbers are written 3,5 and a point is what is written unreadably."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_null(t) or column.null_count == len(column):
+        return "empty", None
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
+        return "number", None
+    if pa.types.is_temporal(t):
+        return "date", None
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return "other", None
+    is_number = pc.match_substring_regex(column, _NUMBER_RE2 if decimal == "." else _NUMBER_COMMA_RE2)
+    count, numbers = len(column) - column.null_count, int(pc.sum(is_number).as_py() or 0)
+    if numbers == count:
+        return "number", None
+    near_re2 = _NEAR_NUMBER_RE2 if decimal == "." else _NEAR_NUMBER_COMMA_RE2
+    near = int(pc.sum(pc.match_substring_regex(column, near_re2)).as_py() or 0)
+    if numbers == 0 and near < count:
+        return "text", None
+    if 2 * (numbers + near) >= count:  # mostly numbers: the others are typos
+        return "typo", int(pc.index(is_number, False).as_py())
+    return "text", None  # mostly text: numbers among them are labels such as "40"
+
+
+_NEAR_NUMBER_RE2 = (
+    r"^\s*[+-]?(\d{1,3}([,' ]\d{3})+(\.\d*)?|[$€£¥]\s*[+-]?[\d.,]+|[\d.,]+\s*[$€£¥]|[\d.,]+\s*%|\d+,\d+)\s*$"
+)
+_NEAR_NUMBER_COMMA_RE2 = r"^\s*[+-]?(\d*\.[\d.]*(,\d*)?|[$€£¥]\s*[+-]?[\d.,]+|[\d.,]+\s*[$€£¥]|[\d.,]+\s*%)\s*$"
+_KIND_WORDS = {
+    "text": "text",
+    "date": "date",
+    "empty": "empty",
+    "empty so far": "initially empty",  # a file read in chunks: empty in the first rows, which type its columns
+    "other": "non-numeric",
+}
+
+
+def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -> np.ndarray:
+    """A column as float64, NaN where a value is missing (``missing="drop"``); else a ValueError naming the row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    path, t = src.name, column.type
+    if pa.types.is_null(t) and missing == "drop":
+        return np.full(len(column), np.nan)
+    if column.null_count and missing == "error":  # a column with no values at all says so at its first row
+        row = first_row + int(pc.index(pc.is_null(column), True).as_py())
+        raise ValueError(f"{path}: column {_quote(name)}, {_where(src, row)}: {_missing_value(src, name, row)}")
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
+        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        is_number = pc.match_substring_regex(column, _NUMBER_RE2 if src.decimal == "." else _NUMBER_COMMA_RE2)
+        bad = pc.and_(pc.invert(pc.fill_null(is_number, True)), pc.is_valid(column))
+        if pc.any(bad).as_py():
+            i = int(pc.index(bad, True).as_py())
+            why = _not_a_number(column[i].as_py(), src.decimal)
+            raise ValueError(f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {why}")
+        values = np.array(
+            [np.nan if v is None else float(v.replace(",", ".")) for v in column.to_pylist()], dtype=np.float64
+        )
+    elif pa.types.is_temporal(t):
+        raise ValueError(
+            f"{path}: column {_quote(name)} holds dates or times, not numbers; convert them to "
+            f"numbers first (for example the year, or days since a start date)"
+        )
+    elif pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        raise ValueError(f"{path}: column {_quote(name)} holds bytes that are not UTF-8 text; save the file as UTF-8")
+    else:
+        raise ValueError(f"{path}: column {_quote(name)} holds {t} values, expected numbers")
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    bad_rows = np.flatnonzero(np.isinf(values) if missing == "drop" else ~np.isfinite(values))
+    if bad_rows.size:
+        i = int(bad_rows[0])
+        raise ValueError(
+            f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {values[i]} is not a finite number"
+        )
+    return values
+
+
+_TRUE_FALSE = {"1", "0", "true", "false", "True", "False", "TRUE", "FALSE"}  # what pyarrow reads as booleans
+
+
+def _check_missing(missing: str) -> None:
+    if missing not in MISSING:
+        raise ValueError(f"missing must be one of {', '.join(MISSING)}, got {missing!r}")

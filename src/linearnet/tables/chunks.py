@@ -1,0 +1,324 @@
+"""A table read a pass at a time (:func:`table_chunks`), by the rules :func:`~linearnet.tables.read_table`
+reads it whole; of one file, several, or this process's share of them."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..memory import return_freed_blocks
+from . import plan
+from .cells import _check_missing, _kind, _numbers
+from .columns import _check_header, _choose_from
+from .diagnose import _diagnosis
+from .messages import _DROPPED_SHOWN, _dropped_note, _listing, _quote, _reason
+from .pieces import _csv_head, _Part, _Parts, _release_unused
+from .shares import _check_share, _shares, _whole_file
+from .source import _files, _Source
+
+
+@dataclass
+class TableChunks:
+    """A table read a pass at a time: calling it starts a pass that yields ``(X, y)`` float64 chunks.
+
+    The table is a file, or the files of a folder or a pattern read one after another (in sorted
+    order), and with ``share=(rank, size)`` this process's share of them (see :func:`table_chunks`).
+    The columns, types, notes and messages are those :func:`read_table` gives for the same file;
+    messages name the file and the row in that file. ``dropped_rows`` counts the rows the last pass
+    dropped for missing values (``missing="drop"``), ``rows_read`` the rows it read, ``dropped_note``
+    says which. Without a target (``target_name`` None) ``y`` is an empty array. ``on_read(done,
+    size)``, when set, is called after each chunk of a pass with the bytes read and ``share_bytes``
+    (None where unknown; through a Parquet file, in proportion to the rows read).
+
+    After one pass in file order, :meth:`shuffled` visits the chunks (CSV pieces, Parquet row
+    groups, of every file) in a random order, where the files can be read out of order (plain CSV
+    or Parquet files, not standard input or a compressed CSV: those are visited in file order).
+    """
+
+    path: str
+    feature_names: list[str]
+    target_name: str | None
+    notes: list[str]
+    left_out: list[str]
+    _pieces: _Parts
+    missing: str = "error"
+    dropped_rows: int = 0  # in the last pass
+    rows_read: int = 0  # in the last pass, dropped ones included
+    on_read: Callable[[int, int | None], object] | None = None  # a progress bar
+    share: tuple[int, int] | None = None  # (rank, size): this process reads share rank of size
+    _several: bool = False  # a folder or a pattern: notes name the file of a row
+    _dropped: list[tuple[_Part, int]] = field(default_factory=list)  # the first few dropped rows, by part
+
+    def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        self.dropped_rows, self._dropped, self.rows_read = 0, [], 0
+        with self._reading():
+            for part, first, table in self._pieces.in_order():
+                chunk = self._convert(part, first, table)
+                self.rows_read += table.num_rows
+                if self.on_read is not None:
+                    self.on_read(self._pieces.done, self._pieces.size)
+                if chunk is not None:
+                    yield chunk
+        if self.rows_read and self.dropped_rows == self.rows_read and self.share is None:
+            raise ValueError(  # a share may lose all its rows, and the others keep theirs
+                f"{self.path}: every row has a missing value in the columns in use "
+                f"({_listing(self._columns)}); no row is left"
+            )
+
+    @property
+    def share_bytes(self) -> int | None:
+        """The bytes a pass reads: the files' (this process's share of them), None where unknown."""
+        return self._pieces.size
+
+    @property
+    def ordered(self) -> bool:
+        """Whether :meth:`shuffled` can visit the chunks out of order (known after one pass)."""
+        return self._pieces.index is not None
+
+    def shuffled(self, generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """A pass visiting the chunks in an order drawn from ``generator`` (a ``torch.Generator``);
+        in file order where the files cannot be read out of order."""
+        import torch
+
+        index = self._pieces.index
+        if index is None:
+            yield from self()
+            return
+        self.dropped_rows, self._dropped = 0, []  # counted again by this pass, as by a pass in order
+        for i in torch.randperm(len(index), generator=generator).tolist():
+            with self._reading():
+                for part, first, table in self._pieces.read(i):
+                    chunk = self._convert(part, first, table)
+                    if chunk is not None:
+                        yield chunk
+
+    @property
+    def _columns(self) -> list[str]:
+        return [*self.feature_names, *([self.target_name] if self.target_name is not None else [])]
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Say what is wrong with the file, by row where a scan finds it, when pyarrow cannot read it."""
+        import pyarrow as pa
+
+        try:
+            yield
+        except (pa.ArrowException, OSError) as exc:
+            part = self._pieces.current
+            assert part is not None
+            src = part.src
+            found = None
+            if src.fmt == "csv":  # the first bad row of this process's part: in the piece pyarrow refused
+                found = _diagnosis(src, self._columns, self._pieces.booleans, lambda: self._pieces.first_row(part))
+            raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
+
+    def _convert(self, part: _Part, first: int, table) -> tuple[np.ndarray, np.ndarray] | None:
+        """A chunk's columns as float64 (rows with gaps dropped, and counted, under ``missing="drop"``).
+
+        ``first`` counts from the part's first row; where that row's number in the file is not known
+        yet (a share of a CSV starting past its first row), it is counted only when a message needs it.
+        """
+        src, n = part.src, table.num_rows
+        row = first if part.first_row is None else part.first_row + first - 1
+        try:
+            X = np.empty((n, len(self.feature_names)), dtype=np.float64)
+            for j, name in enumerate(self.feature_names):
+                X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
+            target = self.target_name
+            y = _numbers(src, target, table.column(target), row, missing=self.missing) if target else np.empty(0)
+        except ValueError:
+            if part.first_row is not None:
+                raise
+            self._pieces.first_row(part)
+            return self._convert(part, first, table)  # the same refusal, naming the row in the file
+        if self.missing == "drop":
+            incomplete = np.isnan(X).any(axis=1) | (np.isnan(y) if target else False)
+            if incomplete.any():
+                self.dropped_rows += int(incomplete.sum())
+                room = _DROPPED_SHOWN + 1 - len(self._dropped)
+                self._dropped += [(part, first + int(i)) for i in np.flatnonzero(incomplete)[:room]]
+                X = X[~incomplete]
+                y = y[~incomplete] if target else y
+        _release_unused()
+        return (X, y) if len(X) else None
+
+    @property
+    def first_dropped(self) -> list[int]:
+        """The first few rows the last pass dropped, numbered in their files (from 1)."""
+        return [self._pieces.file_row(part, row) for part, row in self._dropped]
+
+    @property
+    def dropped_note(self) -> str | None:
+        """The note about the rows the last pass dropped, or None; of several files, it names the file of each."""
+        if not self.dropped_rows:
+            return None
+        if not self._several:
+            return _dropped_note(self.first_dropped, self.dropped_rows, self.rows_read)
+        count, shown = self.dropped_rows, []
+        for name, rows in itertools.groupby(
+            zip((part.src.name for part, _ in self._dropped[:_DROPPED_SHOWN]), self.first_dropped, strict=False),
+            key=lambda pair: pair[0],
+        ):
+            numbers = [str(row) for _, row in rows]
+            shown.append(f"{name} row{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}")
+        return (
+            f"dropped {count:,} of {self.rows_read:,} rows with missing values in the columns in use "
+            f"({'; '.join(shown)}{', ...' if count > _DROPPED_SHOWN else ''})"
+        )
+
+
+def table_chunks(
+    path,
+    *,
+    target: str | None,
+    features: list[str] | None = None,
+    chunk_rows: int | None = None,
+    missing: str = "error",
+    sep: str | None = None,
+    decimal: str | None = None,
+    share: tuple[int, int] | None = None,
+) -> tuple[TableChunks, list[str]]:
+    """Stream a file, or the files of a folder or a pattern as one table, in chunks of about
+    ``chunk_rows`` rows (None: :data:`~linearnet.tables.plan.CHUNK_ROWS`), validating each by
+    :func:`read_table`'s rules.
+
+    Column types are decided from the first chunk of the first file (Parquet: from its schema, and
+    from the first row group's values where the schema says text); later chunks must agree, and a
+    value that does not is refused with its file and row. Every other file must have the same columns
+    (checked before the first chunk). Returns ``(chunks, feature_names)``: each call of ``chunks``
+    reads the files again, so memory holds one chunk, and ``chunks.notes`` says what the default
+    features left out. ``target=None`` reads features only (to predict), and then needs ``features``.
+
+    ``share=(rank, size)`` reads the share ``rank`` of ``size`` processes only: about a ``size``-th of
+    the bytes of all the files, contiguous in file order (rank 0 first), so that the shares in rank
+    order are the whole table in order. A Parquet file is shared by whole row groups, a CSV by byte
+    ranges cut at the start of a line (a quoted value spanning lines across a cut is refused); a
+    compressed CSV and standard input cannot be shared. A share may be empty: its passes yield nothing.
+    Every process types the columns alike, from the first rows of the first file.
+    """
+    _check_missing(missing)
+    rank, size = _check_share(share)
+    if size > 1 and os.fspath(path) == "-":
+        raise ValueError("-: standard input cannot be shared between processes; save it to a file first")
+    files = _files(path)
+    return_freed_blocks()  # so that the chunks freed one after another do not stay resident
+    if target is None and features is None:
+        raise ValueError("table_chunks without a target needs the feature columns")
+    chunk_rows = plan.CHUNK_ROWS if chunk_rows is None else chunk_rows
+    src = _Source(files[0] if files else path, sep=sep, decimal=decimal)
+    first, names, partial = _parquet_head(src, chunk_rows) if src.fmt == "parquet" else _csv_first_rows(src)
+    choice = _choose_from(first, src, names, target, features, target is not None, head=partial)
+    wanted = [*choice.features, *([target] if target else [])]
+    types = _piece_types(first, wanted)
+    _refuse_text(src, first, choice.features, target, missing)
+    del first
+    parts = _file_parts(src, files, names, sep=sep, decimal=decimal, shared=size > 1)
+    notes = list(choice.notes)
+    if files is not None:
+        notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
+    pieces = _Parts(
+        _shares(parts, rank, size) if size > 1 else parts,
+        names=names,
+        wanted=wanted,
+        types=types,
+        chunk_rows=chunk_rows,
+    )
+    chunks = TableChunks(
+        path=os.fspath(path) if files is not None else src.name,
+        feature_names=choice.features,
+        target_name=target,
+        notes=notes,
+        left_out=choice.left_out,
+        _pieces=pieces,
+        missing=missing,
+        share=(rank, size) if size > 1 else None,
+        _several=files is not None,
+    )
+    return chunks, choice.features
+
+
+def _parquet_head(src: _Source, chunk_rows: int):
+    """A Parquet file's first rows (a chunk's, at least 1,000), its column names, and whether these rows
+    are not all of it (a column empty in them may hold numbers further on)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = src.name
+    try:
+        pf = pq.ParquetFile(src.arrow(), pre_buffer=False, buffer_size=1 << 20)
+        names = [str(n) for n in pf.schema_arrow.names]
+        _check_header(name, names)
+        if pf.metadata.num_rows == 0:
+            raise ValueError(f"{name}: has a header but no rows")
+        batches = pf.iter_batches(batch_size=max(chunk_rows, 1000))
+        first = next(batches)
+        batches.close()  # or it keeps its row group decoded until collected
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"{name}: cannot be read as PARQUET ({_reason(exc)})") from None
+    _release_unused()
+    return first, names, first.num_rows < pf.metadata.num_rows
+
+
+def _csv_first_rows(src: _Source):
+    """A CSV's rows of about its first megabyte, its column names, and whether these rows are not all of it."""
+    import pyarrow as pa
+
+    try:
+        first = _csv_head(src)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(_diagnosis(src) or f"{src.name}: cannot be read as CSV ({exc})") from None
+    if first.num_rows == 0:
+        raise ValueError(f"{src.name}: has a header but no rows")
+    names = [str(n) for n in first.schema.names]
+    return first, names, src.size() is None or (src.size() or 0) > (1 << 20)  # about the first megabyte read
+
+
+def _piece_types(first, wanted: list[str]) -> dict:
+    """The types the columns are read as in CSV pieces, from the first rows: numbers as float64 (booleans
+    as booleans, numbers written as text as text)."""
+    import pyarrow as pa
+
+    types = {}
+    for w in wanted:
+        t = first.column(w).type
+        types[w] = pa.bool_() if pa.types.is_boolean(t) else pa.string() if pa.types.is_string(t) else pa.float64()
+    return types
+
+
+def _refuse_text(src: _Source, first, chosen: list[str], target: str | None, missing: str) -> None:
+    """Refuse a text feature: categories are coded in a whole read only."""
+    for column in chosen:
+        if _kind(first.column(column))[0] == "text":
+            if target is None:  # features a model names: numbers, and the first that is not says where
+                _numbers(src, column, first.column(column), 1, missing=missing)
+            raise ValueError(
+                f"{src.name}: column {_quote(column)} holds text: categories are coded when a file is read whole, "
+                f"not in chunks; code the column as numbers to use it here"
+            )
+
+
+def _file_parts(
+    src: _Source, files: list[str] | None, names: list[str], *, sep: str | None, decimal: str | None, shared: bool
+) -> list[_Part]:
+    """The part that is all the rows of each file (``src`` the first), each with the first file's columns."""
+    parts = []
+    for k, file in enumerate(files or [src.name]):
+        file_src = src if k == 0 else _Source(file, sep=sep, decimal=decimal)
+        if shared and file_src.size() is None:
+            raise ValueError(
+                f"{file_src.name}: a compressed CSV cannot be shared between processes (each reads its share "
+                f"from the middle of the file); decompress it, or write it as Parquet"
+            )
+        header, part = _whole_file(file_src, weigh=shared)
+        if header != names:
+            raise ValueError(
+                f"{file_src.name}: its columns ({_listing(header)}) differ from those of {src.name} "
+                f"({_listing(names)}); files read as one table need the same columns"
+            )
+        parts.append(part)
+    return parts

@@ -1,0 +1,337 @@
+"""A table read whole into memory (:func:`read_table`): one file, or the files of a folder or a pattern as
+one table."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .cells import _check_missing, _kind, _numbers
+from .columns import _check_header, _choose_from
+from .design import _apply_formula, _categorical, _dummies, _gaps, _levels, _parse_formula, coded_features
+from .diagnose import _diagnosis
+from .labels import encode_labels
+from .messages import _dropped_note, _listing, _quote, _reason
+from .source import _csv_options, _files, _Source
+
+
+@dataclass
+class Table:
+    path: str
+    features: np.ndarray  # (n, p) float64
+    target: np.ndarray | None  # (n,) float64, or int64 class codes when read as labels
+    feature_names: list[str]
+    target_name: str | None
+    classes: list[str] | None = None  # class names, when the target was read as labels
+    notes: list[str] = field(default_factory=list)  # what the defaults left out or dropped, one line each
+    left_out: list[str] = field(default_factory=list)  # columns the default features left out
+    dropped_rows: list[int] = field(default_factory=list)  # rows (from 1) dropped for missing values
+    coding: dict[str, list[str]] = field(default_factory=dict)  # text column -> its levels, the first the reference
+    columns: list[str] = field(default_factory=list)  # the file's columns behind feature_names
+    formula: str | None = None  # the Wilkinson formula the design was made from
+    intercept: bool = True  # whether the model has one (a formula may leave it out: "- 1")
+    header: list[str] = field(default_factory=list)  # every column of the file, in order
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.features)
+
+
+def _read_arrow(src: _Source):
+    import pyarrow as pa
+
+    try:
+        if src.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(src.arrow())
+            _check_header(src.name, [str(n) for n in pf.schema_arrow.names])  # pyarrow fails on twins
+            return pf.read()
+        import pyarrow.csv as pcsv
+
+        try:
+            return pcsv.read_csv(src.arrow(), **_csv_options(src))
+        except pa.ArrowInvalid:  # perhaps a quoted value spanning lines across pyarrow's blocks: read again
+            return pcsv.read_csv(src.arrow(), **_csv_options(src, newlines=True))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        found = _diagnosis(src) if src.fmt == "csv" else None
+        raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
+
+
+def read_table(
+    path,
+    *,
+    target: str | None = None,
+    features: list[str] | None = None,
+    require_target: bool = True,
+    labels: bool = False,
+    missing: str = "error",
+    sep: str | None = None,
+    decimal: str | None = None,
+    levels: dict[str, list[str]] | None = None,
+    formula: str | None = None,
+    _one_class: bool = False,  # a file of several read as one table may hold a single class
+) -> Table:
+    """Read a CSV or Parquet file (or ``-``, standard input) into float64 arrays, validating every value.
+
+    Features default to every numeric column but the target; what that leaves out is named in
+    ``Table.notes``. With ``require_target=False`` and no ``target`` (prediction), only the
+    features are read. With ``labels=True`` the target holds class labels (whole numbers or
+    text), returned as int64 codes. ``missing="drop"`` drops the rows with a missing value in a
+    column in use (and says so in a note) instead of refusing the file. ``sep`` (one of
+    ``, ; tab |``) and ``decimal`` (``.`` or ``,``) override what is read off the file.
+
+    A text column named in ``features`` is treatment-coded as R's ``lm`` does: its levels sorted, the
+    first the reference, one 0/1 column ``name[T.level]`` for each other level (``Table.coding``
+    keeps the levels). ``levels`` gives the levels instead (a fitted model's): a value outside
+    them is refused with its row.
+
+    ``formula`` (``"price ~ area + C(city) + np.log(age) + area:rooms"``) names the target and the
+    columns in place of ``target`` and ``features``; formulaic builds the design from the columns
+    read by these rules (categories keep their levels), and ``feature_names`` are its terms.
+    """
+    _check_missing(missing)
+    options = dict(require_target=require_target, labels=labels, missing=missing, sep=sep, decimal=decimal)
+    files = _files(path)
+    if files is not None:
+        return _read_files(os.fspath(path), files, target, features, levels, formula, options)
+    parsed, target, features = _formula_columns(formula, target, features, require_target)
+    src = _Source(path, sep=sep, decimal=decimal)
+    table = _read_arrow(src)
+    names = [str(n) for n in table.column_names]
+    if table.num_rows == 0:
+        raise ValueError(f"{src.name}: has a header but no rows")
+    choice = _choose_from(table, src, names, target, features, require_target)
+    chosen = choice.features
+    _check_integers(src, table, chosen + ([target] if target and not labels else []))
+    coding, categories = _categories(src, table, chosen, levels, named=features is not None)
+    chosen_numbers = [name for name in chosen if name not in categories]
+    numbers = {name: _numbers(src, name, table.column(name), 1, missing=missing) for name in chosen_numbers}
+    y, label_values = _target_values(src, table, target, labels, missing)
+    incomplete = _incomplete(src, table, categories, [*numbers.values(), y], label_values, missing)
+    notes, dropped = list(choice.notes), []
+    keep = np.ones(table.num_rows, dtype=bool)
+    if missing == "drop" and incomplete.any():
+        keep, dropped, y, label_values = _drop(src, incomplete, chosen + ([target] if target else []), y, label_values)
+        notes.append(_dropped_note(dropped, len(dropped), len(keep)))
+    X, texts = _coded(src, table, chosen, categories, numbers, coding, keep)
+    read = dict(
+        path=src.name,
+        notes=notes,
+        left_out=choice.left_out,
+        dropped_rows=dropped,
+        coding=coding,
+        columns=chosen,
+        header=names,
+    )
+    if parsed is not None:
+        frame = {name: values[keep] for name, values in numbers.items()}
+        frame.update({name: _categorical(texts[name], coding[name]) for name in texts})
+        return _formula_table(src, formula or "", parsed, frame, target, y, read)
+    y, classes = _coded_labels(src, target, y, label_values, least=1 if _one_class else 2)
+    return Table(
+        features=X, target=y, feature_names=coded_features(chosen, coding), target_name=target, classes=classes, **read
+    )
+
+
+def _coded_labels(src: _Source, target, y, label_values, *, least: int):
+    """The target as class codes, and the class names, when read as labels; else as it is, and None."""
+    if label_values is None:
+        return y, None
+    return encode_labels(label_values, where=f"{src.name}: column {_quote(target or '')}", least=least)
+
+
+def _formula_columns(formula: str | None, target, features, require_target: bool):
+    """The parsed formula (None without one), and the target and the columns it reads (else those given)."""
+    if formula is None:
+        return None, target, features
+    if target is not None or features is not None:
+        raise ValueError("give a formula, or a target and features, not both")
+    return _parse_formula(formula, require_target)
+
+
+def _target_values(
+    src: _Source, table, target: str | None, labels: bool, missing: str
+) -> tuple[np.ndarray | None, list[Any] | None]:
+    """The target as numbers (NaN where missing), or, with ``labels``, its values as they are."""
+    if target is None:
+        return None, None
+    if labels:
+        return None, table.column(target).to_pylist()
+    return _numbers(src, target, table.column(target), 1, missing=missing), None
+
+
+def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, read: dict) -> Table:
+    """The table of a formula's design, built from the columns read (``frame``) and the target ``y``."""
+    if y is not None and target is not None:
+        frame[target] = y
+    X, y, design, intercept = _apply_formula(src, formula, parsed, frame, y is not None)
+    name = str(parsed.lhs) if y is not None else None
+    return Table(
+        features=X, target=y, feature_names=design, target_name=name, formula=formula, intercept=intercept, **read
+    )
+
+
+def _check_integers(src: _Source, table, numeric: list[str]) -> None:
+    """Refuse a typo that pyarrow read as an integer: it reads 0x5 as 5. Only integer columns can hide one,
+    and read as decimal numbers (float64) they refuse it: those columns alone are parsed again."""
+    import pyarrow as pa
+
+    integers = [n for n in numeric if pa.types.is_integer(table.column(n).type)]
+    if src.fmt != "csv" or not integers:
+        return
+    import pyarrow.csv as pcsv
+
+    try:
+        pcsv.read_csv(
+            src.arrow(),
+            **_csv_options(src, include_columns=integers, column_types=dict.fromkeys(integers, pa.float64())),
+        )
+    except pa.ArrowInvalid:
+        found = _diagnosis(src, numeric)
+        if found:
+            raise ValueError(found) from None
+
+
+def _categories(
+    src: _Source, table, chosen: list[str], levels: dict[str, list[str]] | None, *, named: bool
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The coding known beforehand (a fitted model's ``levels``, which code exactly its categories) and
+    the columns coded as categories: those, or, without ``levels``, the text columns among features named."""
+    coding = {k: list(v) for k, v in (levels or {}).items() if k in chosen}
+    categories = [
+        name
+        for name in chosen
+        if name in coding or (levels is None and named and _kind(table.column(name), src.decimal)[0] == "text")
+    ]
+    return coding, categories
+
+
+def _incomplete(
+    src: _Source, table, categories: list[str], numbers: list[np.ndarray | None], labels: list | None, missing: str
+) -> np.ndarray:
+    """The rows with a missing value in a category, a column of numbers (NaN where missing) or the labels."""
+    incomplete = np.zeros(table.num_rows, dtype=bool)
+    for name in categories:
+        incomplete |= _gaps(src, name, table.column(name), missing=missing)
+    for values in numbers:
+        if values is not None:
+            incomplete |= np.isnan(values)
+    if labels is not None:
+        incomplete |= np.array([v is None or v == "" or (isinstance(v, float) and v != v) for v in labels])
+    return incomplete
+
+
+def _drop(src: _Source, incomplete: np.ndarray, in_use: list[str], y, label_values):
+    """The rows kept under ``missing="drop"``, the rows dropped (from 1), and the target's kept values."""
+    dropped = (np.flatnonzero(incomplete) + 1).tolist()
+    if len(dropped) == len(incomplete):
+        raise ValueError(
+            f"{src.name}: every row has a missing value in the columns in use ({_listing(in_use)}); no row is left"
+        )
+    keep = ~incomplete
+    y = None if y is None else y[keep]
+    label_values = None if label_values is None else [label_values[i] for i in np.flatnonzero(keep)]
+    return keep, dropped, y, label_values
+
+
+def _coded(
+    src: _Source,
+    table,
+    chosen: list[str],
+    categories: list[str],
+    numbers: dict[str, np.ndarray],
+    coding: dict[str, list[str]],
+    keep: np.ndarray,
+) -> tuple[np.ndarray, dict[str, list]]:
+    """The kept rows' features, categories treatment-coded (their levels, when not given, those of the
+    rows kept, added to ``coding``), and the text of each category's kept rows."""
+    blocks = []
+    texts: dict[str, list] = {}
+    for name in chosen:
+        if name in categories:
+            kept = [v for v, k in zip(table.column(name).to_pylist(), keep, strict=True) if k]
+            coding[name] = coding.get(name) or _levels(src, name, kept)
+            blocks.append(_dummies(src, name, kept, coding[name], keep))
+            texts[name] = kept
+        else:
+            blocks.append(numbers[name][keep][:, None])
+    X = np.hstack(blocks) if blocks else np.empty((int(keep.sum()), 0))
+    return X, texts
+
+
+def _read_files(path: str, files: list[str], target, features, levels, formula, options: dict) -> Table:
+    """Several files with the same columns as one table: each read by the rules of :func:`read_table`
+    with the first file's columns, categories coded with the levels of all the files; errors name the file."""
+    src = _Source(files[0], sep=options["sep"], decimal=options["decimal"])
+    first_arrow = _read_arrow(src)
+    names = [str(n) for n in first_arrow.column_names]
+    defaults: list[str] = []
+    left_out: list[str] = []
+    if formula is None:
+        choice = _choose_from(first_arrow, src, names, target, features, options["require_target"])
+        candidates = choice.features if features is not None else []  # default features are numbers only
+        defaults, left_out, features = choice.notes, choice.left_out, choice.features
+    else:
+        candidates = [c for c in _parse_formula(formula, options["require_target"])[2] if c in names]
+    text = [c for c in candidates if _kind(first_arrow.column(c), src.decimal)[0] == "text"]
+    if levels is None and text:  # the levels of every file, so that all are coded alike
+        levels = _levels_of_files(files, text, options)
+    tables: list[Table] = []
+    for name in files:
+        table = read_table(
+            name, target=target, features=features, levels=levels, formula=formula, _one_class=True, **options
+        )
+        if tables and table.header != tables[0].header:
+            raise ValueError(
+                f"{name}: its columns ({_listing(table.header)}) differ from those of {files[0]} "
+                f"({_listing(tables[0].header)}); files read as one table need the same columns"
+            )
+        tables.append(table)
+    notes = list(defaults)  # what the default features leave out, said once
+    notes += [
+        f"{name}: {n}" for name, t in zip(files, tables, strict=True) for n in t.notes if n.startswith("dropped ")
+    ]
+    notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
+    return _joined(path, tables, notes, left_out)
+
+
+def _levels_of_files(files: list[str], text: list[str], options: dict) -> dict[str, list[str]]:
+    """The levels of the text columns ``text`` over all the files, sorted."""
+    seen: dict[str, set] = {column: set() for column in text}
+    for name in files:
+        table = _read_arrow(_Source(name, sep=options["sep"], decimal=options["decimal"]))
+        for column in text:
+            if column in table.column_names:
+                seen[column].update(str(v) for v in table.column(column).to_pylist() if v is not None)
+    return {column: sorted(values) for column, values in seen.items()}
+
+
+def _joined(path: str, tables: list[Table], notes: list[str], left_out: list[str]) -> Table:
+    """The tables of several files as one: their rows in order, class labels coded alike."""
+    first = tables[0]
+    y, classes = None, None
+    if first.classes is not None:  # class labels: one coding for all the files
+        values = [t.classes[c] for t in tables if t.classes and t.target is not None for c in t.target.tolist()]
+        y, classes = encode_labels(values, where=f"{path}: column {_quote(first.target_name or '')}")
+    elif first.target is not None:
+        y = np.concatenate([t.target for t in tables if t.target is not None])
+    return Table(
+        path=path,
+        features=np.vstack([t.features for t in tables]),
+        target=y,
+        feature_names=first.feature_names,
+        target_name=first.target_name,
+        classes=classes,
+        notes=notes,
+        left_out=left_out,
+        dropped_rows=[],
+        coding=first.coding,
+        columns=first.columns,
+        formula=first.formula,
+        intercept=first.intercept,
+        header=first.header,
+    )

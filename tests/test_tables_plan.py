@@ -1,0 +1,58 @@
+"""linearnet.tables: what is known before a read: column kinds, whole or in chunks by the memory budget."""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from table_helpers import write
+
+
+def test_column_kind_tells_a_column_from_its_first_rows(tmp_path):
+    from linearnet.tables import column_kind
+
+    path = write(tmp_path, "t.csv", "a,s,d\n1,x,2024-01-05\n2,y,2024-01-06\n")
+    parquet = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2.0], "s": ["x", "y"]}), parquet)
+    assert [column_kind(path, c) for c in ("a", "s", "d", "missing")] == ["number", "text", "date", None]
+    assert [column_kind(parquet, c) for c in ("a", "s", "missing")] == ["number", "text", None]
+    assert column_kind("-", "a") is None and column_kind(tmp_path, "a") is None  # stdin, a folder: not peeked at
+    assert column_kind(tmp_path / "no.csv", "a") is None  # the reader says what is wrong, later
+
+
+def test_plan_read_reads_whole_within_the_budget_and_in_chunks_over_it(tmp_path):
+    from linearnet.tables import CHUNK_ROWS, ReadPlan, plan_read
+
+    path = write(tmp_path, "t.csv", "a,y\n" + "".join(f"{i},{2 * i}\n" for i in range(1000)))
+    need = 3 * Path(path).stat().st_size  # a CSV read whole: about three times its size
+    assert plan_read(path, need) == ReadPlan(chunked=False, budget=need, need=need, chunk_rows=CHUNK_ROWS)
+    over = plan_read(path, need - 1)
+    assert over.chunked and over.over_budget and over.need == need and over.chunk_rows == CHUNK_ROWS
+    assert over.note is not None and over.note.startswith(f"{path} is read in chunks: read whole it would take about ")
+    assert over.note.endswith("(--memory-budget)")
+    whole = plan_read(path, need - 1, streamed=False)  # softmax regression: read whole all the same, and said
+    assert not whole.chunked and whole.note is not None
+    assert whole.note.startswith(f"{path} is read whole, as softmax regression is not streamed: it takes about ")
+
+
+def test_plan_read_asked_for_chunks_or_a_whole_read_looks_at_nothing(tmp_path):
+    from linearnet.tables import plan_read
+
+    missing = tmp_path / "not-yet.csv"  # nothing is looked at: the reader says what is wrong, later
+    assert plan_read(missing, 1 << 20, chunked=True, chunk_rows=7) == plan_read(
+        tmp_path / "x", 1 << 20, chunked=True, chunk_rows=7
+    )
+    forced = plan_read(missing, 1 << 20, chunked=True, chunk_rows=7)
+    assert forced.chunked and forced.chunk_rows == 7 and forced.need is None and forced.note is None
+    assert not plan_read(missing, 1 << 20, chunked=False).chunked
+    assert plan_read("-", 1 << 20).need is None and not plan_read("-", 1 << 20).chunked  # standard input: unknown
+
+
+def test_the_default_budget_is_a_quarter_of_the_available_memory_at_most_a_gibibyte(monkeypatch):
+    from linearnet import memory
+    from linearnet.tables import MAX_DEFAULT_BUDGET, default_budget
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 8 << 20)
+    assert default_budget() == 2 << 20
+    monkeypatch.setattr(memory, "available_bytes", lambda: 64 << 30)
+    assert default_budget() == MAX_DEFAULT_BUDGET == 1 << 30
