@@ -366,3 +366,15 @@ def _keep_shortening(expected: list[str], got: list[str], kept: list[int] | None
 
 if __name__ == "__main__":
     store()
+
+
+def test_the_train_usage_block_lists_every_flag_of_train_help():
+    """The README's usage of ``linearnet train`` names each flag ``linearnet train --help`` lists."""
+    from linearnet.cli import build_parser
+
+    block = re.search(r"^```\n(linearnet train \[--preset.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
+    assert block, "the README's usage block of linearnet train was not found"
+    train = build_parser()._subparsers._group_actions[0].choices["train"]  # type: ignore[union-attr]
+    flags = {o for a in train._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+    missing = sorted(f for f in flags if not re.search(re.escape(f) + r"(?![\w-])", block.group(1)))
+    assert not missing, f"the README's usage block of linearnet train leaves out {missing}"
