@@ -25,9 +25,8 @@ import torch
 
 from linearnet import distributed
 from linearnet.batches import TensorSource
-from linearnet.engines import make_engine
 from linearnet.presets import make_train_config
-from linearnet.train import fit
+from linearnet.training import fit, make_engine
 
 
 def worker(rows: int, features: int, batch: int) -> None:

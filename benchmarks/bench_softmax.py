@@ -23,8 +23,8 @@ from bench_sgd import BLAS_VARIABLES, blas_header, first_run, in_child, without_
 from torch import nn
 
 from linearnet import fast
-from linearnet.array_fit import fit_classifier
 from linearnet.presets import make_train_config
+from linearnet.training import fit_classifier
 
 
 def dataloader_loop(X, y, batch_size, lr):

@@ -107,9 +107,9 @@ def solve_cases(group) -> dict:
 
 
 def train_cases(group) -> dict:
-    from linearnet.array_fit import fit_chunks, fit_classifier
     from linearnet.experiment import run_experiment
     from linearnet.presets import make_experiment, make_train_config
+    from linearnet.training import fit_chunks, fit_classifier
 
     out: dict = {}
     for impl in ("scratch", "concise", "fast"):  # every process draws the same data: one trajectory

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from linearnet import fit_arrays, make_train_config, synthetic_data
-from linearnet.array_fit import fit_classifier
 from linearnet.leastsq import solve
+from linearnet.training import fit_classifier
 
 from helpers import IMPLS
 
@@ -202,8 +202,8 @@ def _noisy_file(tmp_path, n=20_000, scale=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0
 
 @pytest.mark.parametrize("impl", ["fast", "concise"])
 def test_streaming_sgd_reaches_the_loss_floor_and_fit_of_sgd_in_memory_and_of_solve(tmp_path, impl):
-    from linearnet.array_fit import fit_chunks
     from linearnet.tables import read_table, table_chunks
+    from linearnet.training import fit_chunks
 
     path, X, y = _noisy_file(tmp_path)
     config = make_train_config(impl=impl, epochs=3, lr=0.03, batch_size=10)
@@ -224,8 +224,8 @@ def test_streaming_sgd_reaches_the_loss_floor_and_fit_of_sgd_in_memory_and_of_so
 
 
 def test_streaming_sgd_standardizes_with_the_whole_file_moments_and_reports_original_units(tmp_path):
-    from linearnet.array_fit import fit_chunks
     from linearnet.tables import table_chunks
+    from linearnet.training import fit_chunks
 
     path, X, y = _noisy_file(tmp_path, scale=(300.0, 0.01, 1.0), offset=(1000.0, 5.0, -2.0))
     chunks, names = table_chunks(path, target="y", chunk_rows=1000)
@@ -239,7 +239,7 @@ def test_streaming_sgd_standardizes_with_the_whole_file_moments_and_reports_orig
 
 
 def test_the_stopping_rule_waits_for_patience_epochs_without_relative_improvement():
-    from linearnet.array_fit import StoppingRule
+    from linearnet.training import StoppingRule
 
     rule = StoppingRule(0.01, patience=2)
     assert [rule(x) for x in (10.0, 9.0, 8.95, 8.92, 8.0)] == [False, False, False, True, False]
@@ -262,7 +262,7 @@ def test_a_classifier_trained_standardized_reports_weights_in_the_features_units
 
 
 def test_early_stopping_holds_out_the_same_rows_for_the_same_seed_and_stops_on_them():
-    from linearnet.array_fit import StoppingRule, held_out_rows
+    from linearnet.training import StoppingRule, held_out_rows
 
     kept, held = held_out_rows(200, 0.1, seed=3)
     assert len(held) == 20 and sorted([*kept, *held]) == list(range(200))

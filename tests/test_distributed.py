@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linearnet.array_fit import fit_classifier
 from linearnet.distributed import Group, local_batch
 from linearnet.experiment import run_experiment
 from linearnet.leastsq import solve, solve_chunks
 from linearnet.presets import make_experiment, make_train_config
+from linearnet.training import fit_classifier
 
 HERE = Path(__file__).parent
 DEADLINE = 90  # seconds any launch may take, start-up of each process (importing torch) included
@@ -315,8 +315,7 @@ def test_the_data_parallel_step_of_one_process_is_the_engine_s_own(impl):
 
     from linearnet.batches import TensorSource
     from linearnet.distributed import DataParallel, Replicated
-    from linearnet.engines import make_engine
-    from linearnet.train import fit
+    from linearnet.training import fit, make_engine
 
     X, y = (torch.from_numpy(a) for a in cases.softmax_data())
     for model, labels, q in (("linear", X @ torch.tensor([1.0, 2.0, -1.0, 0.5]), 1), ("softmax", y, 3)):
@@ -345,7 +344,7 @@ def test_a_group_of_one_solves_as_no_group():
 
 
 def test_streamed_sgd_with_a_group_of_one_lands_near_the_exact_fit():
-    from linearnet.array_fit import fit_chunks
+    from linearnet.training import fit_chunks
 
     X, y, _ = cases.design("well")
     config = make_train_config(None, impl="fast", lr=0.05, batch_size=32, epochs=8, lr_schedule="inverse-time")

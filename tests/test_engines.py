@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linearnet import DivergedError, run
-from linearnet.array_fit import fit_arrays, fit_classifier
 from linearnet.presets import make_train_config
+from linearnet.training import fit_arrays, fit_classifier
 
 from helpers import IMPLS, assert_same_trajectory
 
@@ -107,14 +107,14 @@ def pipelined(monkeypatch):
     """From here on every shuffled linear epoch of the fast engine runs as the two-thread pipeline,
     whatever the size of the data, in chunks of about 200 bytes of rows and a ring of 4 of them;
     returns the list of the pipelined epochs run."""
-    from linearnet import fast
+    from linearnet.fast import linear
 
-    epochs, pipeline = [], fast.sgd_epoch_pipelined
-    monkeypatch.setattr(fast, "PIPELINE_BYTES", 0)
-    monkeypatch.setattr(fast, "two_threads", lambda: True)
-    monkeypatch.setattr(fast, "_CHUNK_BYTES", 200)
-    monkeypatch.setattr(fast, "_SLOTS", 4)
-    monkeypatch.setattr(fast, "sgd_epoch_pipelined", lambda *args: epochs.append(1) or pipeline(*args))
+    epochs, pipeline = [], linear.sgd_epoch_pipelined
+    monkeypatch.setattr(linear, "PIPELINE_BYTES", 0)
+    monkeypatch.setattr(linear, "two_threads", lambda: True)
+    monkeypatch.setattr(linear, "_CHUNK_BYTES", 200)
+    monkeypatch.setattr(linear, "_SLOTS", 4)
+    monkeypatch.setattr(linear, "sgd_epoch_pipelined", lambda *args: epochs.append(1) or pipeline(*args))
     return epochs
 
 

@@ -12,9 +12,9 @@ import re
 import pytest
 
 from linearnet import PRESETS, make_experiment, run
-from linearnet.array_fit import fit_classifier
 from linearnet.datasets import load_fashion_mnist
 from linearnet.presets import make_train_config
+from linearnet.training import fit_classifier
 
 BANDS = {
     # preset: (per-epoch (low, high), what the source printed)

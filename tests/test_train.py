@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from linearnet import DivergedError, TrainConfig, fit, make_engine, run, synthetic_data
-from linearnet.array_fit import fit_classifier
 from linearnet.batches import TensorSource
 from linearnet.linear_regression import init_params
-from linearnet.train import DIVERGENCE_FACTOR
+from linearnet.training import DIVERGENCE_FACTOR, fit_classifier
 
 from helpers import IMPLS
 

@@ -29,6 +29,13 @@ __all__ = [
     "check_int",
     "check_seed",
     "LABEL_MAX",
+    "check_float32",
+    "MAX_EPOCHS",
+    "PATIENCE",
+    "TOL",
+    "VALIDATION_FRACTION",
+    "standardized_lr",
+    "auto_impl",
 ]
 
 IMPLS = ("scratch", "concise", "fast")
@@ -40,8 +47,20 @@ NOISE_DISTS = ("normal", "laplace")
 REPORTS = ("full", "running")  # loss over the whole training set after each epoch, or mean of batch losses
 LR_SCHEDULES = ("constant", "step", "inverse-time")  # lr, lr·decay^(e−1), lr / (1 + decay·(e−1)) in epoch e
 
-# Above this many feature values (rows × features) `impl="auto"` picks the compiled engine.
+# Synthetic data (the book's experiments) of this many values (rows × features) or more, with no preset
+# named, train on the compiled engine.
 AUTO_FAST_VALUES = 1_000_000
+# A user's data of this many values or more train on the compiled engine, unless an engine or a preset is
+# named (auto_impl): it follows the scratch engine's trajectory to float32 rounding, and pays for itself
+# once the data are past a few thousand values (loading its kernels takes a fraction of a second).
+AUTO_FAST_DATA_VALUES = 10_000
+
+# Training on the user's data (train --data, fit_arrays and fit_classifier given no config, the scikit-learn
+# estimators) runs until the loss settles, by scikit-learn's rule:
+MAX_EPOCHS = 200  # the most epochs a run waits for the loss to settle
+PATIENCE = 5  # epochs without improvement after which the loss has settled (scikit-learn's n_iter_no_change)
+TOL = {"linear": 1e-4, "softmax": 1e-3}  # settled: improving on its best by less than TOL·|best| (scikit-learn's)
+VALIDATION_FRACTION = 0.1  # scikit-learn's default share held out for early stopping
 
 
 _DATA_MAX = 1e30  # a first bound on each setting; the labels they make are bounded below
@@ -103,6 +122,48 @@ def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def check_float32(a, name: str, *, fix: str = "rescale them, or use solve", columns=None, where: str = "") -> None:
+    """Refuse values float32 training cannot take: NaN or inf, or beyond ``LABEL_MAX``, whose square
+    is inf in float32. ``a`` is a NumPy array named ``name`` ("features", "y"); given the names of its
+    ``columns`` (and ``where``, the file), a value too large is named by its column and row."""
+    import numpy as np
+
+    if columns is not None:
+        beyond = ~(np.abs(a) <= LABEL_MAX)
+        if beyond.any():
+            i, j = (int(k) for k in np.argwhere(beyond)[0])
+            raise ValueError(
+                f"{where}: column {columns[j]!r}, row {i + 1}: {a[i, j]:g} is too large for float32 training "
+                f"(at most {LABEL_MAX:.3g}); rescale the column"
+            )
+        return
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite; found NaN or inf")
+    if a.size and not np.abs(a).max() <= LABEL_MAX:
+        hold = "hold" if name.endswith("s") else "holds"
+        raise ValueError(
+            f"{name} {hold} values up to {np.abs(a).max():g}, too large for float32 training "
+            f"(at most {LABEL_MAX:.3g}); {fix}"
+        )
+
+
+def standardized_lr(lr: float, num_features: int) -> float:
+    """The learning rate for standardized features: ``lr``, or 1/(d + 1) where that is smaller.
+
+    On standardized features the Hessian of the mean squared loss, E[x xᵀ] with the intercept's
+    constant 1, has trace d + 1, so its largest eigenvalue is at most d + 1: a rate of 1/(d + 1)
+    stays below the 2/λ where SGD diverges whatever the correlations (d2l's 0.03 where smaller)."""
+    return min(lr, 1 / (num_features + 1))
+
+
+def auto_impl(num_values: int) -> str:
+    """The engine for a user's data of ``num_values`` values (rows × features), none named: the compiled
+    one (``fast``, the scratch engine's trajectory to float32 rounding) from ``AUTO_FAST_DATA_VALUES`` on,
+    where it is the fastest, and ``scratch`` below, where loading compiled kernels would take longer than
+    training."""
+    return "fast" if num_values >= AUTO_FAST_DATA_VALUES else "scratch"
 
 
 def _hint(hint: str) -> str:

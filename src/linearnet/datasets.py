@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import check_float32
+
 __all__ = [
     "ClassData",
     "load_digits",
@@ -88,14 +90,7 @@ def from_table(table, *, test_fraction: float = 0.2, seed: int = 0) -> ClassData
 
     Features must fit float32 training (their squares finite in float32): a value beyond is
     refused with its column and row."""
-    limit = float(np.finfo(np.float32).max) ** 0.5
-    beyond = ~(np.abs(table.features) <= limit)
-    if beyond.any():
-        i, j = (int(k) for k in np.argwhere(beyond)[0])
-        raise ValueError(
-            f"{table.path}: column {table.feature_names[j]!r}, row {i + 1}: {table.features[i, j]:g} is too large "
-            f"for float32 training (at most {limit:.3g}); rescale the column"
-        )
+    check_float32(table.features, "features", columns=table.feature_names, where=table.path)
     X_train, y_train, X_test, y_test = split(
         table.features.astype(np.float32), table.target, test_fraction=test_fraction, seed=seed
     )

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .batches import BatchSource, TensorSource
+from .batches import TensorSource
 from .config import Experiment
-from .engines import Engine, make_engine
-from .linear_regression import init_params
 from .presets import make_experiment
 from .synthetic import draw
-from .train import EpochCallback, History, RowsCallback, fit
+from .training.loop import EpochCallback, History, RowsCallback
+from .training.run import train
 
 if TYPE_CHECKING:
     from .distributed import Group
@@ -68,7 +67,7 @@ def run_experiment(
     The draws come from one ``torch.Generator`` in one order (true weights if drawn,
     features, noise, initial weights, one permutation per epoch) whatever the
     implementation, so scratch, concise and fast follow the same trajectory. ``on_epoch`` and
-    ``on_rows`` are :func:`~linearnet.train.fit`'s.
+    ``on_rows`` are :func:`~linearnet.training.fit`'s.
 
     Given a ``group`` of processes (:func:`linearnet.distributed.group`), every process draws the
     same data and they train data-parallel, each on its part of every batch: together they follow
@@ -77,28 +76,11 @@ def run_experiment(
     spec, config = experiment.data, experiment.train
     g = torch.Generator().manual_seed(experiment.seed)
     true_w, X, y = draw(spec, g)
-    w0, b0 = init_params(spec.dim, std=config.init_std, bias_std=config.init_bias_std, generator=g)
-    engine: Engine = make_engine(config, w0, b0)
-    source: BatchSource = TensorSource(X, y)
-    if group is not None and group.size > 1:
-        from .distributed import DataParallel, Replicated
-
-        source = Replicated(source, group.rank, group.size, config.batch_size)
-        engine = DataParallel(engine, group)
-    else:
-        group = None
-    history = fit(
-        engine,
-        source,
-        config,
-        generator=g,
-        on_epoch=on_epoch,
-        record_steps=record_steps,
-        on_rows=on_rows,
-        group=group,
+    run = train(
+        TensorSource(X, y), config, g, group=group, on_epoch=on_epoch, record_steps=record_steps, on_rows=on_rows
     )
-    w, b = engine.parameters()
-    return Result(experiment, history, w, b, true_w.tolist(), spec.true_b)
+    w, b = run.W[:, 0].tolist(), float(run.b[0])
+    return Result(experiment, run.history, w, b, true_w.tolist(), spec.true_b)
 
 
 def run(

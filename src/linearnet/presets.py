@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from .config import AUTO_FAST_VALUES, MODELS, Experiment, SyntheticSpec, TrainConfig
+from .config import AUTO_FAST_VALUES, MODELS, Experiment, SyntheticSpec, TrainConfig, auto_impl, standardized_lr
 
 __all__ = [
     "Preset",
@@ -18,6 +18,8 @@ __all__ = [
     "make_experiment",
     "make_train_config",
     "DATASET_PRESETS",
+    "DATA_PRESETS",
+    "data_config",
 ]
 
 
@@ -99,6 +101,8 @@ DEFAULT_PRESET = "d2l-3.2"
 CLASSIFIER_PRESETS = tuple(name for name, p in PRESETS.items() if p.dataset is not None)
 DATASET_PRESETS = {p.dataset: name for name, p in PRESETS.items() if p.dataset is not None}  # default per data set
 
+DATA_PRESETS = {"linear": DEFAULT_PRESET, "softmax": "digits-softmax"}  # the recipes a user's data train by
+
 _DATA_FIELDS = {f.name for f in fields(SyntheticSpec)}
 _TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
@@ -174,3 +178,36 @@ def _train_config(base: Preset, preset_named: bool, num_values: int, train_kw: d
     if "impl" not in train_kw and not preset_named and num_values >= AUTO_FAST_VALUES:
         train_kw["impl"] = "fast"
     return replace(base.train, **train_kw)
+
+
+def data_config(
+    preset: str | None = None,
+    *,
+    model: str = "linear",
+    num_values: int = 0,
+    num_features: int | None = None,
+    standardize: bool = False,
+    **overrides,
+) -> TrainConfig:
+    """The training settings for a user's data: what ``linearnet train --data``, :func:`linearnet.fit_arrays`
+    and :func:`linearnet.fit_classifier` given no config, and the scikit-learn estimators train with.
+
+    A named ``preset`` is its recipe with the overrides, as :func:`make_train_config` gives it. Without one,
+    the recipe of ``DATA_PRESETS[model]`` (d2l-3.2 for linear regression, digits-softmax for softmax) with
+    the library's policy for what the overrides leave open (None counts as not given):
+
+    - ``lr``: for linear regression on standardized features (``standardize``, ``num_features`` d), the
+      recipe's rate or 1/(d + 1) where that is smaller (:func:`linearnet.config.standardized_lr`);
+    - ``impl``: ``fast`` for data of ``num_values`` (rows × features) from
+      ``config.AUTO_FAST_DATA_VALUES`` on, else ``scratch`` (:func:`linearnet.config.auto_impl`).
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if preset is not None:
+        return make_train_config(preset, num_values=num_values, model=model, **given)
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+    base = get_preset(DATA_PRESETS[model])
+    given.setdefault("impl", auto_impl(num_values))
+    if model == "linear" and standardize and num_features is not None and "lr" not in given:
+        given["lr"] = standardized_lr(base.train.lr, num_features)
+    return make_train_config(base.name, **given)

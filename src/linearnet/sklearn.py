@@ -22,6 +22,7 @@ The wrapper holds no algorithm: it checks input, moves numbers in and out of the
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -33,14 +34,24 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .array_fit import StoppingRule, standard_scale, with_stopping
-from .batches import TensorSource
-from .config import LABEL_MAX, TrainConfig, check_finite, check_int
-from .engines import make_engine
+from .config import (
+    MAX_EPOCHS,
+    PATIENCE,
+    SEED_LIMIT,
+    TOL,
+    VALIDATION_FRACTION,
+    TrainConfig,
+    check_finite,
+    check_float32,
+    check_int,
+    check_seed,
+)
 from .leastsq import OLSResult, solve
-from .linear_regression import init_params
 from .modelfile import Model, SoftmaxModel, linear_model, load_model, save_model
-from .train import History, fit
+from .presets import data_config
+from .training import fit_arrays, fit_classifier
+from .training.scaling import Standardization
+from .training.stopping import StoppingRule
 
 __all__ = ["LinearRegression", "SGDRegressor", "SoftmaxRegression"]
 
@@ -210,26 +221,35 @@ def _result_from_statistics(model: Model) -> OLSResult:
 
 
 class _SGD(BaseEstimator):
-    """What SGDRegressor and SoftmaxRegression share: the settings, the checks, the loop and its stopping rule.
+    """What SGDRegressor and SoftmaxRegression share: the settings, their checks, and the call of the
+    library's fit (:func:`linearnet.training.fit_arrays`, :func:`linearnet.training.fit_classifier`).
 
-    The parameters trained are kept in standardized units (``_W`` (d, q), ``_b`` (q,), with
-    ``_mean`` and ``_scale``) so that ``partial_fit`` goes on from them; ``coef_`` and
+    The parameters trained are kept as the library's fit returns them, in standardized units (``_W``
+    (d, q), ``_b`` (q,), with ``_scaling``), so that ``partial_fit`` goes on from them; ``coef_`` and
     ``intercept_`` are the same model in the features' own units.
     """
 
     _model = "linear"
+    _W: np.ndarray  # (d, q) as trained
+    _b: np.ndarray  # (q,)
+    _scaling: Standardization  # what the features were trained on
 
     def _loss(self) -> str:
         raise NotImplementedError
 
-    def _config(self, epochs: int) -> TrainConfig:
-        return TrainConfig(
+    def _config(self, n: int, d: int, epochs: int) -> TrainConfig:
+        """The settings for n rows of d features: those given, the library's defaults for the rest
+        (:func:`linearnet.presets.data_config`, as ``linearnet train --data`` has them)."""
+        return data_config(
+            model=self._model,
+            num_values=n * d,
+            num_features=d,
+            standardize=bool(self.standardize),
+            impl=None if self.impl == "auto" else self.impl,
             lr=self.lr,
             batch_size=self.batch_size,
             epochs=epochs,
-            impl=self.impl,
             loss=self._loss(),
-            model=self._model,
             weight_decay=self.weight_decay,
         )
 
@@ -244,74 +264,71 @@ class _SGD(BaseEstimator):
 
     def _seed(self, offset: int = 0) -> int:
         """The torch seed of a fit, or of a partial_fit after ``offset`` rows (each visits its rows in a new order):
-        fixed by an int random_state, fresh each time without one."""
+        an int random_state is the seed itself (as ``linearnet train --seed`` takes it), None draws one each time."""
+        if isinstance(self.random_state, numbers.Integral) and not isinstance(self.random_state, bool):
+            seed = check_seed(self.random_state, "random_state")  # the seed of `linearnet train --seed`
+            return (seed + offset) % SEED_LIMIT
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         return (seed + offset) % np.iinfo(np.int32).max
 
-    def _start(self, X: np.ndarray, q: int, seed: int) -> None:
-        """Standardization from X (or none) and initial parameters N(0, 0.01²), b = 0, drawn from the seed."""
-        d = X.shape[1]
-        if self.standardize:
-            self._mean, self._scale = standard_scale(X)
-        else:
-            self._mean, self._scale = np.zeros(d), np.ones(d)
-        g = torch.Generator().manual_seed(seed)
-        W0, b0 = init_params(d, q, generator=g)
-        self._W, self._b = W0.double().numpy(), b0.double().numpy()
+    def _fit_rows(self, X: np.ndarray, y: np.ndarray, **kwargs):
+        """The library's fit of these rows (keywords as :func:`linearnet.training.fit_arrays` takes them)."""
+        raise NotImplementedError
 
-    def _train(self, X: np.ndarray, y: torch.Tensor, *, epochs: int, seed: int, stopping: bool) -> History:
-        """Train from the current parameters: ``epochs`` epochs, or fewer when ``stopping`` and the rule says so.
-        Sets n_iter_ and converged_, and warns when the rule was not met in time."""
-        _check_float32("X", X)
-        config = self._config(epochs)
-        classes = self._model == "softmax"
-        Xs = (X - self._mean) / self._scale
-        g = torch.Generator().manual_seed(seed)
-        validation = None
-        if stopping and self.early_stopping:
-            n_val = max(1, round(self.validation_fraction * len(X)))
-            if n_val >= len(X):
-                raise ValueError(
-                    f"validation_fraction {self.validation_fraction:g} of {len(X)} samples leaves none to train on; "
-                    f"give more rows or early_stopping=False"
-                )
-            order = torch.randperm(len(X), generator=g).numpy()
-            val, keep = order[:n_val], order[n_val:]
-            validation = TensorSource(torch.from_numpy(Xs[val].astype(np.float32)), y[val], classes=classes)
-            Xs, y = Xs[keep], y[keep]
-        source = TensorSource(torch.from_numpy(Xs.astype(np.float32)), y, classes=classes)
-        W0 = torch.from_numpy(self._W.astype(np.float32))
-        b0 = torch.from_numpy(self._b.astype(np.float32))
-        engine = make_engine(config, W0, b0)
-        rule = StoppingRule(self.tol if stopping else None, self.n_iter_no_change)
-        history = fit(  # the rule watches the loss on the rows held out, when there are
-            engine, source, config, generator=g, on_epoch=with_stopping(None, rule), validation_source=validation
+    def _forget(self) -> None:
+        """Drop what an earlier fit learned: fit starts afresh."""
+        for name in ("_W", "_b", "_scaling", "_settings"):
+            self.__dict__.pop(name, None)
+        self.t_ = 0
+
+    def _train(self, X: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, stopping: bool) -> None:
+        """Train by the library's fit: from the current parameters (a later partial_fit) or from initial weights
+        drawn from the seed; ``epochs`` epochs, or fewer when ``stopping`` and the rule says so. Sets n_iter_ and
+        converged_, and warns when the rule was not met in time."""
+        check_float32(X, "X", fix="rescale it, or use LinearRegression")
+        config = self._config(len(X), X.shape[1], epochs)
+        rule = None
+        if stopping and self.tol is not None:
+            rule = StoppingRule.for_model(self._model, self.tol, self.n_iter_no_change)
+        going_on = hasattr(self, "_W")
+        result = self._fit_rows(
+            X,
+            y,
+            config=config,
+            seed=seed,
+            standardize=bool(self.standardize),
+            stopping=rule,
+            validation_fraction=self.validation_fraction if stopping and self.early_stopping else None,
+            scaling=self._scaling if going_on else None,
+            start=(torch.from_numpy(self._W.astype(np.float32)), torch.from_numpy(self._b.astype(np.float32)))
+            if going_on
+            else None,
         )
-        W, b = engine.parameters()
-        self._W = np.asarray(W, dtype=np.float64).reshape(X.shape[1], -1)
-        self._b = np.asarray(b, dtype=np.float64).reshape(-1)
+        self._settings = config
+        self._scaling = result.scaling
+        self._W, self._b = result.trained
+        history = result.history
         self.n_iter_ = len(history.losses)
-        self.converged_ = rule.met
+        self.converged_ = bool(result.converged)
         self.loss_curve_ = list(history.losses)
-        self.t_ = getattr(self, "t_", 0) + self.n_iter_ * len(Xs)
-        self._rows = len(Xs)
-        if stopping and self.tol is not None and not rule.met:
+        self._rows = history.rows // max(1, self.n_iter_)
+        self.t_ = getattr(self, "t_", 0) + history.rows
+        if rule is not None and not rule.met:
             warnings.warn(
                 f"{type(self).__name__} stopped at max_epochs={epochs} before the loss stopped improving by more "
                 f"than tol={self.tol:g} of its best for {self.n_iter_no_change} epochs; raise max_epochs or lr",
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        return history
 
     def _original_units(self) -> tuple[np.ndarray, np.ndarray]:
-        """(W (d, q), b (q,)) in the features' units: W = W_s / scale, b = b_s − Σ W_s·mean / scale."""
-        W = self._W / self._scale[:, None]
-        b = self._b - (self._mean / self._scale) @ self._W
-        return W, b
+        """(W (d, q), b (q,)) in the features' units."""
+        return self._scaling.to_data_units(self._W, self._b)
 
     def _training_record(self) -> dict:
-        c = self._config(max(1, self.n_iter_))  # the settings as checked: plain numbers, whatever type was given
+        c = getattr(self, "_settings", None)
+        if c is None:  # loaded from a model file: the settings it recorded
+            c = self._config(0, self.n_features_in_, max(1, self.n_iter_))
         return {
             "method": "sgd",
             "n": self._rows,
@@ -323,7 +340,7 @@ class _SGD(BaseEstimator):
             "epochs": self.n_iter_,
             "weight_decay": c.weight_decay,
             "converged": bool(self.converged_),
-            "standardization": {"mean": self._mean.tolist(), "scale": self._scale.tolist()},
+            "standardization": {"mean": self._scaling.mean.tolist(), "scale": self._scaling.scale.tolist()},
         }
 
     def _restore(self, model: Model | SoftmaxModel, W: np.ndarray, b: np.ndarray) -> None:
@@ -341,9 +358,8 @@ class _SGD(BaseEstimator):
         except (TypeError, KeyError, ValueError):  # none recorded (solve), or not usable: the original units
             mean, scale = np.zeros(d), np.ones(d)
         self.standardize = bool(record.get("standardize", bool(std)))
-        self._mean, self._scale = mean, scale
-        self._W = W * scale[:, None]  # back to standardized units, so that partial_fit goes on from here
-        self._b = b + mean @ W
+        self._scaling = Standardization(mean, scale)
+        self._W, self._b = self._scaling.to_trained_units(W, b)  # so that partial_fit goes on from here
         self.n_iter_ = int(record.get("epochs") or 0)
         self.converged_ = bool(record.get("converged", False))
         self.loss_curve_ = list(record.get("epochs_loss") or [])
@@ -351,22 +367,16 @@ class _SGD(BaseEstimator):
         self._rows = int(record.get("n") or 0)
 
 
-def _check_float32(name: str, a: np.ndarray) -> None:
-    if a.size and not np.abs(a).max() <= LABEL_MAX:
-        raise ValueError(
-            f"{name} holds values up to {np.abs(a).max():g}, too large for float32 training (at most "
-            f"{LABEL_MAX:.3g}); rescale it, or use LinearRegression"
-        )
-
-
 class SGDRegressor(RegressorMixin, _SGD):
     """Linear regression trained by minibatch SGD in linearnet's training loop.
 
     Args:
-        impl: the engine: scratch (tensors + autograd), concise (torch.nn) or fast (compiled).
+        impl: the engine: scratch (tensors + autograd), concise (torch.nn), fast (compiled), or auto
+            (the library's choice for the data: fast from ``config.AUTO_FAST_DATA_VALUES`` values on).
         loss: half_squared ½(ŷ−y)², squared (ŷ−y)², l1 |ŷ−y| or huber.
-        lr: the SGD step size.
-        batch_size: rows per step.
+        lr: the SGD step size; None: the library's, as ``linearnet train --data`` has it (0.03, or
+            1/(d + 1) for d standardized features where smaller).
+        batch_size: rows per step; None: the library's (10).
         max_epochs: the most passes over the data.
         tol: stop once the loss has not improved by more than tol·|best| for ``n_iter_no_change``
             epochs (None: run ``max_epochs``, no warning).
@@ -376,7 +386,8 @@ class SGDRegressor(RegressorMixin, _SGD):
         validation_fraction: the share held out with ``early_stopping``.
         weight_decay: λ, adding λ·w to each step's gradient of the (standardized) weights.
         standardize: train on standardized features (coefficients are reported in original units).
-        random_state: an int fixes the initial weights and every epoch's order; None draws them.
+        random_state: an int fixes the initial weights and every epoch's order (the seed of
+            ``linearnet train --seed``); None draws them.
 
     Attributes: ``coef_`` (p,), ``intercept_``, ``n_iter_`` (epochs of the last call),
     ``converged_``, ``loss_curve_`` (the training loss after each epoch).
@@ -392,15 +403,15 @@ class SGDRegressor(RegressorMixin, _SGD):
     def __init__(
         self,
         *,
-        impl: str = "scratch",
+        impl: str = "auto",
         loss: str = "half_squared",
-        lr: float = 0.01,
-        batch_size: int = 32,
-        max_epochs: int = 1000,
-        tol: float | None = 1e-4,
-        n_iter_no_change: int = 5,
+        lr: float | None = None,
+        batch_size: int | None = None,
+        max_epochs: int = MAX_EPOCHS,
+        tol: float | None = TOL["linear"],
+        n_iter_no_change: int = PATIENCE,
         early_stopping: bool = False,
-        validation_fraction: float = 0.1,
+        validation_fraction: float = VALIDATION_FRACTION,
         weight_decay: float = 0.0,
         standardize: bool = True,
         random_state=None,
@@ -426,12 +437,11 @@ class SGDRegressor(RegressorMixin, _SGD):
     def fit(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         self._check_stopping()
-        self._config(self.max_epochs)  # bad settings answered before anything is drawn
+        self._config(len(X), X.shape[1], self.max_epochs)  # bad settings answered before anything is drawn
         seed = self._seed()
-        self.t_ = 0
-        self._start(X, 1, seed)
+        self._forget()
         self._train(X, _labels(y), epochs=self.max_epochs, seed=seed, stopping=True)
-        self._publish()
+        self._publish(*self._original_units())
         return self
 
     def partial_fit(self, X, y):
@@ -439,16 +449,17 @@ class SGDRegressor(RegressorMixin, _SGD):
         them, and standardizes by these rows' means and deviations for every later call)."""
         first = not hasattr(self, "_W")
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=first)
-        self._config(1)
+        self._config(len(X), X.shape[1], 1)
         seed = self._seed(0 if first else self.t_)
-        if first:
-            self._start(X, 1, seed)
         self._train(X, _labels(y), epochs=1, seed=seed, stopping=False)
-        self._publish()
+        self._publish(*self._original_units())
         return self
 
-    def _publish(self) -> None:
-        W, b = self._original_units()
+    def _fit_rows(self, X, y, **kwargs):
+        return fit_arrays(X, y, **kwargs)
+
+    def _publish(self, W: np.ndarray, b: np.ndarray) -> None:
+        """coef_ and intercept_ from W (d, 1) and b (1,) in the features' units."""
         self.coef_ = W[:, 0]
         self.intercept_ = float(b[0])
 
@@ -481,14 +492,15 @@ class SGDRegressor(RegressorMixin, _SGD):
         est = cls()
         if model.training.get("loss") in ("half_squared", "squared", "l1", "huber"):
             est.loss = model.training["loss"]
-        est._restore(model, np.asarray(model.coefficients, dtype=np.float64)[:, None], np.array([model.intercept]))
-        est._publish()
+        W, b = np.asarray(model.coefficients, dtype=np.float64)[:, None], np.array([model.intercept], dtype=np.float64)
+        est._restore(model, W, b)
+        est._publish(W, b)  # the file's numbers as they are
         return est
 
 
-def _labels(y: np.ndarray) -> torch.Tensor:
-    _check_float32("y", y)
-    return torch.from_numpy(np.asarray(y, dtype=np.float32))
+def _labels(y: np.ndarray) -> np.ndarray:
+    check_float32(y, "y", fix="rescale it, or use LinearRegression")
+    return y
 
 
 class SoftmaxRegression(ClassifierMixin, _SGD):
@@ -509,14 +521,14 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
     def __init__(
         self,
         *,
-        impl: str = "scratch",
-        lr: float = 0.1,
-        batch_size: int = 32,
-        max_epochs: int = 1000,
-        tol: float | None = 1e-3,
-        n_iter_no_change: int = 5,
+        impl: str = "auto",
+        lr: float | None = None,
+        batch_size: int | None = None,
+        max_epochs: int = MAX_EPOCHS,
+        tol: float | None = TOL["softmax"],
+        n_iter_no_change: int = PATIENCE,
         early_stopping: bool = False,
-        validation_fraction: float = 0.1,
+        validation_fraction: float = VALIDATION_FRACTION,
         weight_decay: float = 0.0,
         standardize: bool = True,
         random_state=None,
@@ -540,13 +552,12 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self._check_stopping()
-        self._config(self.max_epochs)
+        self._config(len(X), X.shape[1], self.max_epochs)
         self.classes_ = _classes(np.unique(y))
         seed = self._seed()
-        self.t_ = 0
-        self._start(X, len(self.classes_), seed)
+        self._forget()
         self._train(X, self._class_numbers(y), epochs=self.max_epochs, seed=seed, stopping=True)
-        self._publish()
+        self._publish(*self._original_units())
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -561,25 +572,26 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
             self.classes_ = _classes(np.unique(classes))
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"classes {np.unique(classes)} differ from those of the first call, {self.classes_}")
-        self._config(1)
+        self._config(len(X), X.shape[1], 1)
         seed = self._seed(0 if first else self.t_)
-        if first:
-            self._start(X, len(self.classes_), seed)
         self._train(X, self._class_numbers(y), epochs=1, seed=seed, stopping=False)
-        self._publish()
+        self._publish(*self._original_units())
         return self
 
-    def _class_numbers(self, y: np.ndarray) -> torch.Tensor:
+    def _fit_rows(self, X, y, **kwargs):
+        return fit_classifier(X, y, num_classes=len(self.classes_), **kwargs)
+
+    def _class_numbers(self, y: np.ndarray) -> np.ndarray:
         known = np.isin(y, self.classes_)
         if not known.all():
             raise ValueError(
                 f"y holds the class {y[~known].tolist()[0]!r}, not among the classes {self.classes_.tolist()} "
                 f"given to the first partial_fit"
             )
-        return torch.from_numpy(np.searchsorted(self.classes_, y).astype(np.int64))
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
-    def _publish(self) -> None:
-        W, b = self._original_units()
+    def _publish(self, W: np.ndarray, b: np.ndarray) -> None:
+        """coef_ (q, p) and intercept_ (q,) from W (d, q) and b (q,) in the features' units."""
         self.coef_ = W.T.copy()  # (q, p)
         self.intercept_ = b
 
@@ -637,8 +649,9 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
             est.classes_ = np.asarray(labels)
         else:
             est.classes_ = np.asarray(model.classes)
-        est._restore(model, model.coefficients.T.copy(), model.intercepts.copy())
-        est._publish()
+        W, b = model.coefficients.T.copy(), model.intercepts.copy()
+        est._restore(model, W, b)
+        est._publish(W, b)  # the file's numbers as they are
         return est
 
 

@@ -7,7 +7,7 @@ import sys
 import warnings
 from typing import TYPE_CHECKING
 
-from ..config import IMPLS, NOISE_DISTS
+from ..config import IMPLS, MAX_EPOCHS, NOISE_DISTS, PATIENCE, TOL, VALIDATION_FRACTION
 from ..presets import CLASSIFIER_PRESETS, DATASET_PRESETS, DEFAULT_PRESET
 from .common import (
     UsageError,
@@ -33,12 +33,9 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..array_fit import StoppingRule
+    from ..training.stopping import StoppingRule
 
 PROG = "linearnet train"
-MAX_EPOCHS = 200  # on the user's data, without --epochs: the most epochs a run waits for the loss to settle
-PATIENCE = 5  # epochs without improvement after which the loss has settled (scikit-learn's n_iter_no_change)
-TOL = {"linear": 1e-4, "softmax": 1e-3}  # as linearnet.sklearn's estimators, and why there
 STOPPING_FLAGS = (
     "standardize",
     "no_standardize",
@@ -48,7 +45,6 @@ STOPPING_FLAGS = (
     "validation_fraction",
     "no_compare_exact",
 )
-VALIDATION_FRACTION = 0.1  # scikit-learn's default share held out for early stopping
 SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
 TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay", "loss", "huber_delta", "lr_schedule", "lr_decay")
 DATASETS = tuple(sorted(DATASET_PRESETS))
@@ -302,13 +298,11 @@ def _check_stopping_flags(args) -> None:
 
 def _stopping(args, model: str) -> tuple[dict, StoppingRule | None]:
     """The epochs override and the stopping rule of a run on the user's data."""
-    from ..array_fit import StoppingRule
+    from ..training.stopping import StoppingRule
 
     if args.epochs is not None:
         return {}, None
-    tol = TOL[model] if args.tol is None else args.tol
-    floor = 1.0 if model == "softmax" else 0.0  # cross-entropy in nats: see StoppingRule
-    return {"epochs": args.max_epochs or MAX_EPOCHS}, StoppingRule(tol, PATIENCE, floor)
+    return {"epochs": args.max_epochs or MAX_EPOCHS}, StoppingRule.for_model(model, args.tol)
 
 
 def _held_out(args) -> float | None:
@@ -409,7 +403,7 @@ def _synthetic(args) -> int:
 
 
 def _table(args) -> int:
-    from ..presets import make_train_config
+    from ..presets import data_config, make_train_config
     from ..tables import plan_read, read_table, table_chunks, whole_read_bytes
 
     table = chunks = None
@@ -459,18 +453,16 @@ def _table(args) -> int:
             if not table.intercept:
                 raise ValueError("SGD fits an intercept: leave '- 1' out of the formula (solve fits without one)")
             columns, notes, num_values = table.feature_names, table.notes, table.features.size
-        overrides = {**_overrides(args, TRAIN_FLAGS), **epochs}
-        config = make_train_config(args.preset, num_values=num_values, **overrides)
-        if args.lr is None and args.preset is None and standardize:
-            # On standardized features the Hessian of the mean squared loss, E[x xᵀ] with the intercept's
-            # constant 1, has trace d + 1, so its largest eigenvalue is at most d + 1: a rate of 1/(d + 1)
-            # stays below the 2/λ where SGD diverges whatever the correlations (d2l's 0.03 where smaller).
-            config = make_train_config(
-                args.preset, num_values=num_values, **{**overrides, "lr": min(config.lr, 1 / (len(columns) + 1))}
-            )
+        config = data_config(
+            args.preset,
+            num_values=num_values,
+            num_features=len(columns),
+            standardize=standardize,
+            **{**_overrides(args, TRAIN_FLAGS), **epochs},
+        )
     for text in notes:
         note(PROG, text)
-    from ..array_fit import fit_arrays, fit_chunks
+    from ..training import fit_arrays, fit_chunks
 
     held_out = _held_out(args)
 
@@ -553,7 +545,7 @@ def _excess(sgd_loss: float, exact: float) -> str:
 
 def _advised(train, standardize: bool):
     """``train``, whose divergence message also names unscaled features when they were not standardized."""
-    from ..train import DivergedError
+    from ..training import DivergedError
 
     def advised(on_epoch, on_rows):
         try:
@@ -575,8 +567,8 @@ def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: in
     rows trained on, those early stopping did not hold out."""
     if config.loss not in ("half_squared", "squared") or config.report != "full":
         return None
-    from ..array_fit import held_out_rows
     from ..leastsq import solve, solve_chunks
+    from ..training.stopping import held_out_rows
 
     if table is not None:
         X, y = table.features, table.target
@@ -596,7 +588,7 @@ def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: in
 
 def _classifier(args) -> int:
     from .. import datasets
-    from ..presets import make_train_config
+    from ..presets import data_config, make_train_config
 
     dataset = _dataset(args)
     preset = args.preset or DATASET_PRESETS[dataset or "digits"]  # a labelled file: the digits recipe
@@ -627,9 +619,13 @@ def _classifier(args) -> int:
                     f"split every batch between them (linear regression reads a share each)"
                 )
             data = datasets.from_table(table, seed=args.seed)
+            if args.preset is None:  # the library's settings for these data (its engine)
+                config = data_config(
+                    model="softmax", num_values=table.features.size, **{**_overrides(args, TRAIN_FLAGS), **epochs}
+                )
     for text in notes:
         note(PROG, text)
-    from ..array_fit import fit_classifier
+    from ..training import fit_classifier
 
     result = run_training(
         PROG,

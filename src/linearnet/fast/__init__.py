@@ -1,0 +1,82 @@
+"""The compiled engine: whole SGD epochs for linear and softmax regression, with analytic gradients.
+
+Why numba: the epoch is a loop over tiny batches, where per-step overhead (Python,
+autograd, kernel launches) and random row access cost far more than the arithmetic.
+``@njit`` compiles the whole epoch into one machine-code loop over the permutation,
+with no per-step allocation, while staying plain Python that a learner can read next
+to the autograd version. It needs no C compiler on the user's machine and caches its
+machine code on disk (``cache=True``), so only the first run pays for compilation; each
+kernel is compiled the first time a run needs it.
+
+Where the time goes (see benchmarks/README.md): rows are read in a random order, so
+every row is a cache and TLB miss. The loop therefore prefetches the row it will need
+``_AHEAD`` rows later (``llvm.prefetch``). On data larger than the caches that still leaves
+one core waiting for memory, so with two CPUs the epoch runs as a pipeline
+(:func:`sgd_epoch_pipelined`): a second thread copies the rows, in the epoch's order, into a
+small ring of contiguous chunks while the first steps through the chunks already copied,
+and copies the next chunk itself whenever it would otherwise wait. The steps are those of
+:func:`sgd_epoch`, batch for batch (the sums may differ in the last bit: the compiler fuses
+multiply-adds its own way in each copy of the loop). Softmax regression, whose rows cost
+2·d·q multiply-adds each, splits each batch's gradient between the two threads instead
+(:func:`softmax_epoch_pair`).
+
+The two threads are numba's (``prange`` over the two parts, nothing else in parallel): with
+the OpenMP layer they are the threads torch's operations run on, whose second one spins for
+about 10 ms after each parallel operation (such as the permutation ``fit`` draws before every
+epoch); any other second thread would have competed with it for the second CPU. They share
+work through a few int64 flags read and written with atomic instructions (:func:`_load`,
+:func:`_store`, :func:`_claim`): each part's compiled loop is its own function, so only a
+small wrapper goes through numba's parallel compiler. The stepping thread never waits for
+work the other has not claimed (it does it itself), and the other waits for it only once it
+has started, so the two parts give the same results run at once, one after the other, or on
+one thread.
+
+The modules: :mod:`~linearnet.fast.linear` (linear regression's epochs), :mod:`~linearnet.fast.softmax`
+(softmax regression's) and :mod:`~linearnet.fast.machine` (prefetch, atomic flags, threads). What the
+engines call is each model's ``epoch``, ``gradient`` and ``step``.
+"""
+
+from __future__ import annotations
+
+from . import linear, softmax
+from .linear import (
+    ABSOLUTE,
+    HUBER,
+    PIPELINE_BYTES,
+    SQUARED,
+    copy_chunks,
+    sgd_epoch,
+    sgd_epoch_pipelined,
+    sgd_epoch_ring,
+    total_loss,
+)
+from .machine import two_threads
+from .softmax import (
+    SOFTMAX_PAIR_BATCH,
+    aligned,
+    softmax_epoch,
+    softmax_epoch_pair,
+    softmax_epoch_part,
+    softmax_evaluate,
+)
+
+__all__ = [
+    "linear",
+    "softmax",
+    "sgd_epoch",
+    "sgd_epoch_pipelined",
+    "sgd_epoch_ring",
+    "copy_chunks",
+    "total_loss",
+    "softmax_epoch",
+    "softmax_epoch_pair",
+    "softmax_epoch_part",
+    "softmax_evaluate",
+    "aligned",
+    "two_threads",
+    "PIPELINE_BYTES",
+    "SOFTMAX_PAIR_BATCH",
+    "SQUARED",
+    "ABSOLUTE",
+    "HUBER",
+]

@@ -1,0 +1,73 @@
+"""When training stops: scikit-learn's rule on the loss, watched on the training rows or on the one
+validation split (rows held out of training, drawn by the seed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..config import PATIENCE, TOL
+from .loop import EpochCallback
+
+__all__ = ["StoppingRule", "with_stopping", "held_out_rows"]
+
+
+class StoppingRule:
+    """scikit-learn's SGD rule: stop once the loss has not improved on its best by more than
+    tol·max(|best|, floor) for ``patience`` epochs in a row (never with tol None). Calling it
+    with an epoch's loss says whether to stop; ``met`` says whether it has.
+
+    ``floor`` 0 makes the tolerance relative (a squared loss has the target's units); a floor of
+    1 suits cross-entropy, in nats, which falls towards 0 on separable classes without settling
+    relative to itself."""
+
+    def __init__(self, tol: float | None, patience: int = 5, floor: float = 0.0):
+        self.tol, self.patience, self.floor = tol, patience, floor
+        self.best, self.stale, self.met = math.inf, 0, False
+
+    @classmethod
+    def for_model(cls, model: str, tol: float | None = None, patience: int = PATIENCE) -> StoppingRule:
+        """The library's rule for ``model`` ("linear" or "softmax"): ``tol`` by default ``TOL[model]``,
+        relative for a squared loss, with a floor of 1 nat for cross-entropy."""
+        return cls(TOL[model] if tol is None else tol, patience, 1.0 if model == "softmax" else 0.0)
+
+    def __call__(self, loss: float) -> bool:
+        if self.tol is None:
+            return False
+        if math.isfinite(self.best) and loss > self.best - self.tol * max(abs(self.best), self.floor):
+            self.stale += 1
+        else:
+            self.stale = 0
+        self.best = min(self.best, loss)
+        self.met = self.stale >= self.patience
+        return self.met
+
+
+def with_stopping(on_epoch: EpochCallback | None, stopping: StoppingRule | None) -> EpochCallback | None:
+    """``on_epoch``, then the stopping rule's answer (True ends training) for the epoch's loss, or
+    for the loss on the rows held out when there are (early stopping)."""
+    if stopping is None:
+        return on_epoch
+
+    def each(epoch: int, loss: float, **metrics: float) -> bool:
+        if on_epoch is not None:
+            on_epoch(epoch, loss, **metrics)
+        return stopping(metrics.get("val_loss", loss))
+
+    return each
+
+
+def held_out_rows(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers (kept, held out): ``fraction`` of n rows held out for early stopping, drawn by the seed.
+    The one validation split of every fit on the user's data."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction must be between 0 and 1, got {fraction:g}")
+    held = max(1, round(n * fraction))
+    if n - held < 1:
+        raise ValueError(
+            f"validation_fraction {fraction:g} of {n} rows leaves none to train on; give more rows, "
+            f"or train without early stopping"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[held:]), np.sort(order[:held])
