@@ -847,3 +847,24 @@ def test_a_target_of_class_names_trains_softmax_regression_with_a_note(capsys):
     assert result["test_acc"] >= reference - 0.02
     code, out, err = cli(capsys, "train", "--data", FLOWERS, "--target", "species", "--model", "linear")
     assert code == 2 and "species" in err  # asked for linear regression: the text is refused, not reinterpreted
+
+
+def test_a_table_of_many_values_trains_on_the_compiled_engine_along_the_scratch_trajectory(tmp_path, capsys):
+    # below config.AUTO_FAST_DATA_VALUES values the scratch engine, from there on fast: the same steps but
+    # for float32's rounding
+    from linearnet.config import AUTO_FAST_DATA_VALUES
+
+    rng = np.random.default_rng(1)
+    n = AUTO_FAST_DATA_VALUES // 3 + 1
+    X = rng.standard_normal((n, 3))
+    y = X @ [2.0, -1.0, 0.5] + 3 + 0.1 * rng.standard_normal(n)
+    path = tmp_path / "many.csv"
+    np.savetxt(path, np.c_[X, y], delimiter=",", header="a,b,c,y", comments="")
+    argv = ["train", "--data", path, "--target", "y", "--epochs", "3", "--json", "--no-compare-exact"]
+    auto = json.loads(cli(capsys, *argv)[1])
+    scratch = json.loads(cli(capsys, *argv, "--impl", "scratch")[1])
+    assert auto["impl"] == "fast" and scratch["impl"] == "scratch"
+    np.testing.assert_allclose([r["loss"] for r in auto["history"]], [r["loss"] for r in scratch["history"]], rtol=1e-5)
+    np.testing.assert_allclose(auto["w"] + [auto["b"]], scratch["w"] + [scratch["b"]], rtol=1e-5)
+    few = json.loads(cli(capsys, "train", "--data", HOUSES, "--target", "price", "--epochs", "1", "--json")[1])
+    assert few["impl"] == "scratch"  # 600 values: compiling would take longer than training

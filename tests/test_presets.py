@@ -206,3 +206,20 @@ def test_a_preset_trains_only_its_own_model(preset, model, message):
 def test_data_that_cannot_fit_are_refused_before_they_are_drawn():
     with pytest.raises(ValueError, match=r"^1,000,000,000,000 rows × 2 features need about 38\.2 TiB of memory and "):
         make_experiment(num_examples=10**12)
+
+
+def test_data_config_is_the_librarys_policy_for_a_users_data():
+    from linearnet.presets import data_config
+
+    # standardized features: 1/(d + 1) where it is below the recipe's 0.03; never above a rate given
+    assert data_config(num_features=3, standardize=True).lr == 0.03
+    assert data_config(num_features=99, standardize=True).lr == pytest.approx(0.01)
+    assert data_config(num_features=99, standardize=False).lr == 0.03
+    assert data_config(num_features=99, standardize=True, lr=0.5).lr == 0.5
+    # the engine: fast from AUTO_FAST_DATA_VALUES values on, unless one or a preset is named
+    assert data_config(num_values=9_999).impl == "scratch" and data_config(num_values=10_000).impl == "fast"
+    assert data_config(num_values=10**7, impl="concise").impl == "concise"
+    assert data_config("d2l-3.2", num_values=10**7).impl == "scratch"
+    # softmax regression: the digits recipe
+    soft = data_config(model="softmax", num_values=10**5)
+    assert (soft.lr, soft.batch_size, soft.impl, soft.loss) == (0.5, 32, "fast", "cross_entropy")

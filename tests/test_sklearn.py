@@ -2,6 +2,7 @@
 both ways through the CLI."""
 
 import io
+import json
 import warnings
 
 import numpy as np
@@ -371,3 +372,35 @@ def test_a_model_with_coded_text_columns_is_refused_by_load(tmp_path, capsys):
     assert code == 0, err
     with pytest.raises(ValueError, match=r"codes text columns or applies a formula.*use `linearnet predict`"):
         LinearRegression.load(tmp_path / "m.json")
+
+
+# --- one set of defaults -------------------------------------------------------------------
+
+
+def test_sgd_regressor_with_defaults_follows_linearnet_train_step_for_step(houses, capsys):
+    # the library's defaults for a user's data serve both: the rate for standardized features
+    # (min(0.03, 1/(d + 1))), the batch, the engine, the stopping rule, and the seed
+    X, y = houses
+    code, out, err = cli(capsys, "train", "--data", HOUSES, "--target", "price", "--json", "--no-compare-exact")
+    assert code == 0, err
+    cli_run = json.loads(out)
+    sgd = SGDRegressor(random_state=0).fit(X, y)
+    assert sgd.loss_curve_ == [r["loss"] for r in cli_run["history"]]
+    assert sgd.n_iter_ == cli_run["epochs_run"] < 100 and sgd.converged_ and cli_run["converged"]
+    assert sgd.coef_.tolist() == cli_run["w"] and sgd.intercept_ == cli_run["b"]
+    assert (sgd._settings.lr, sgd._settings.batch_size, sgd._settings.impl) == (0.03, 10, "scratch")
+
+
+def test_the_estimators_pick_the_engine_as_the_library_does():
+    from linearnet.config import AUTO_FAST_DATA_VALUES
+
+    rng = np.random.default_rng(0)
+    n = AUTO_FAST_DATA_VALUES // 2
+    X = rng.standard_normal((n, 2))
+    y = X @ [1.0, -2.0] + 0.5 + 0.1 * rng.standard_normal(n)
+    big = SGDRegressor(random_state=0, max_epochs=2, tol=None).fit(X, y)
+    small = SGDRegressor(random_state=0, max_epochs=2, tol=None).fit(X[: n // 2], y[: n // 2])
+    assert big._settings.impl == "fast" and small._settings.impl == "scratch"
+    scratch = SGDRegressor(random_state=0, max_epochs=2, tol=None, impl="scratch").fit(X, y)
+    np.testing.assert_allclose(big.loss_curve_, scratch.loss_curve_, rtol=1e-5)  # float32's rounding apart
+    np.testing.assert_allclose(big.coef_, scratch.coef_, rtol=1e-5)
