@@ -211,6 +211,7 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps, running): 
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+# long: one compiled loop, the two threads' parts of each batch side by side; split, the kernel would be slower
 def softmax_epoch_part(
     X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, me
 ):  # pragma: no cover

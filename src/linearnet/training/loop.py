@@ -186,30 +186,52 @@ def fit(
                 on_rows(done, config.epochs * source.num_rows)
         history.train_seconds += time.perf_counter() - t0
         history.rows += source.num_rows
-        if not math.isfinite(running):
-            loss, accuracy = running / max(batches, 1), None
-        else:
-            loss, accuracy = _evaluate(engine, source, group=group)
-            if config.report == "running":
-                loss = running / max(batches, 1)
+        loss, accuracy = _epoch_loss(engine, source, config, running, batches, group)
         if not abs(loss) <= _F32_MAX:  # NaN, or inf in the float32 the engines compute in
             raise DivergedError(epoch, loss if math.isnan(loss) else math.inf, lr)
         if before > 0 and loss > DIVERGENCE_FACTOR * before:  # finite, but absurd
             raise DivergedError(epoch, loss, lr, before)
         history.losses.append(loss)
-        metrics = {}
-        if accuracy is not None:
-            history.train_acc.append(accuracy)
-            metrics["train_acc"] = accuracy
-            if test_source is not None:
-                test_acc = _evaluate(engine, test_source, group=group)[1]
-                assert test_acc is not None  # the engine is a classifier: it counts right answers
-                history.test_acc.append(test_acc)
-                metrics["test_acc"] = test_acc
-        if validation_source is not None:
-            history.val_loss.append(_evaluate(engine, validation_source, group=group)[0])
-            metrics["val_loss"] = history.val_loss[-1]
+        metrics = _record_metrics(history, engine, accuracy, test_source, validation_source, group)
         if on_epoch is not None and on_epoch(epoch, loss, **metrics) is True:
             break
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _epoch_loss(
+    engine: Engine, source: BatchSource, config: TrainConfig, running: float, batches: int, group: Summing | None
+) -> tuple[float, float | None]:
+    """An epoch's loss as ``config.report`` says (the mean of its batch losses ``running`` / ``batches``, or over
+    every row), and the accuracy over every row (None for regression, or once the loss ran away)."""
+    if not math.isfinite(running):
+        return running / max(batches, 1), None
+    loss, accuracy = _evaluate(engine, source, group=group)
+    if config.report == "running":
+        loss = running / max(batches, 1)
+    return loss, accuracy
+
+
+def _record_metrics(
+    history: History,
+    engine: Engine,
+    accuracy: float | None,
+    test_source: BatchSource | None,
+    validation_source: BatchSource | None,
+    group: Summing | None,
+) -> dict[str, float]:
+    """Record an epoch's accuracies (a classifier's, on the training and test rows) and the loss on the
+    rows held out in ``history``; return them as the keywords of ``on_epoch``."""
+    metrics = {}
+    if accuracy is not None:
+        history.train_acc.append(accuracy)
+        metrics["train_acc"] = accuracy
+        if test_source is not None:
+            test_acc = _evaluate(engine, test_source, group=group)[1]
+            assert test_acc is not None  # the engine is a classifier: it counts right answers
+            history.test_acc.append(test_acc)
+            metrics["test_acc"] = test_acc
+    if validation_source is not None:
+        history.val_loss.append(_evaluate(engine, validation_source, group=group)[0])
+        metrics["val_loss"] = history.val_loss[-1]
+    return metrics
