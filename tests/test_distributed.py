@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linearnet.distributed import Group, local_batch
+from linearnet.distributed import Group, SameEverywhereError, local_batch
 from linearnet.experiment import run_experiment
 from linearnet.leastsq import solve, solve_chunks
 from linearnet.presets import make_experiment, make_train_config
@@ -196,8 +196,11 @@ def test_one_process_alone_needs_no_launcher():
     assert (alone.rank, alone.size) == (0, 1)
     assert alone.everyone(lambda: 7) == [7]
     assert alone.all_sum(np.ones(2)).tolist() == [1.0, 1.0]
-    with pytest.raises(ValueError, match=r"^bad$"):
+    with pytest.raises(SameEverywhereError, match=r"^bad$"):  # a ValueError every process raises alike
         alone.everyone(lambda: (_ for _ in ()).throw(ValueError("bad")))
+    with pytest.raises(TypeError, match=r"^kind$") as info:
+        alone.everyone(lambda: (_ for _ in ()).throw(TypeError("kind")))
+    assert isinstance(info.value, SameEverywhereError)
 
 
 # --- the command line under torchrun --------------------------------------------------------------
@@ -378,8 +381,7 @@ def test_a_launcher_s_variables_name_the_process(monkeypatch, capsys):
     assert main(["solve", "x.csv", "--target", "y", "--timeout", "0"]) == 2
     assert capsys.readouterr().err == "linearnet solve: error: --timeout must be a number of seconds > 0, got 0.0\n"
     assert _failed(ProcessFailed("p", quiet=[0]), 1) and not _failed(ProcessFailed("p", quiet=[0]), 2)
-    error = ValueError("x")
-    error.everyone = True  # raised alike everywhere: rank 0 says it
+    error = SameEverywhereError("x")  # raised alike everywhere: rank 0 says it
     assert _failed(error, 0) and not _failed(error, 1) and _failed(ValueError("y"), 1)
     assert _failed(ValueError("x"), None)
 

@@ -30,6 +30,8 @@ __all__ = [
     "check_seed",
     "LABEL_MAX",
     "check_float32",
+    "SameEverywhereError",
+    "SameEverywhereTypeError",
     "MAX_EPOCHS",
     "PATIENCE",
     "TOL",
@@ -70,6 +72,16 @@ _SIGMAS = 6.0  # the reach of the labels: |b| plus this many standard deviations
 # memory of a synthetic run: 4 bytes a float32 feature + 1 of the finiteness check on it, and about 32 a row
 # for the labels, the noise and the order of an epoch
 _BYTES_PER_VALUE, _BYTES_PER_ROW = 5, 32
+
+
+class SameEverywhereError(ValueError):
+    """A bad value or setting that every process of a distributed run raises alike
+    (:meth:`linearnet.distributed.Group.everyone` sends the lowest rank's to all of them): rank 0 alone
+    need say it. Defined here, torch-free, so that the CLI can tell it without importing torch."""
+
+
+class SameEverywhereTypeError(SameEverywhereError, TypeError):
+    """A :class:`SameEverywhereError` that is a TypeError where the process that met it raised one."""
 
 
 def check_finite(

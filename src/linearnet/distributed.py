@@ -30,18 +30,20 @@ import numpy as np
 import torch
 
 from .batches import BatchSource, Block
-from .config import check_int
+from .config import SameEverywhereError, SameEverywhereTypeError, check_int
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "Group",
     "ProcessFailed",
+    "SameEverywhereError",
     "DataParallel",
     "Replicated",
     "Shared",
     "launched",
     "group",
     "local_batch",
+    "share",
 ]
 
 DEFAULT_TIMEOUT = 300.0  # seconds a process waits for the others before it gives up
@@ -140,13 +142,14 @@ class Group:
         """Run ``part`` here and return every process's result, in rank order.
 
         When ``part`` raises ValueError or TypeError on any process (a bad value in its share of a
-        file), every process raises the lowest rank's: the first error in the data's order, the one
-        a single process reading every row would meet first.
+        file), every process raises the lowest rank's, as a :class:`SameEverywhereError` (a ValueError;
+        a TypeError too where that was one): the first error in the data's order, the one a single
+        process reading every row would meet first.
         """
         try:
-            mine: tuple[BaseException | None, Any] = (None, part())
-        except (ValueError, TypeError) as exc:  # sent as the plain kind, whatever its class (it may not pickle)
-            mine = ((TypeError if isinstance(exc, TypeError) else ValueError)(str(exc)), None)
+            mine: tuple[tuple[bool, str] | None, Any] = (None, part())
+        except (ValueError, TypeError) as exc:  # sent as its kind and message, whatever its class (it may not pickle)
+            mine = ((isinstance(exc, TypeError), str(exc)), None)
         parts: list[Any] = [mine]
         self.exchanged = True
         if self.size > 1:  # pragma: no cover - in launched processes
@@ -157,10 +160,10 @@ class Group:
                 dist.all_gather_object(parts, mine)
         for rank, (error, _) in enumerate(parts):
             if error is not None:
+                is_type, message = error
                 if rank:  # the file may be missing on that machine alone: say whose it is
-                    error = type(error)(f"process {rank}: {error}")
-                error.everyone = True  # every process raises the same: rank 0 alone need say it
-                raise error
+                    message = f"process {rank}: {message}"
+                raise (SameEverywhereTypeError if is_type else SameEverywhereError)(message)
         return [value for _, value in parts]
 
     def all_sum(self, values: np.ndarray) -> np.ndarray:
@@ -211,8 +214,15 @@ def _join(timeout: float) -> Group:  # pragma: no cover - in launched processes
 # --- data-parallel SGD -----------------------------------------------------------------------
 
 
+def share(rows, rank: int, size: int):
+    """(first, end) of process ``rank``'s share of ``rows`` rows (an int, or a tensor of counts): the shares
+    of the ``size`` processes follow one another and differ by at most one row. The one place where rows, a
+    batch or a table, are cut between processes; a batch size always means the global batch."""
+    return rows * rank // size, rows * (rank + 1) // size
+
+
 def local_batch(batch_size: int, rank: int, size: int) -> int:
-    """This process's part of a global batch of ``batch_size`` rows: the parts differ by at most one row.
+    """This process's part of a global batch of ``batch_size`` rows (its :func:`share`).
 
     Raises:
         ValueError: the batch is smaller than the number of processes, which would leave one without rows.
@@ -222,7 +232,8 @@ def local_batch(batch_size: int, rank: int, size: int) -> int:
             f"the batch size ({batch_size}) must be at least the number of processes ({size}): each process "
             f"computes the gradient of its part of every batch"
         )
-    return batch_size * (rank + 1) // size - batch_size * rank // size
+    first, end = share(batch_size, rank, size)
+    return end - first
 
 
 class Shared:
@@ -255,20 +266,22 @@ class Replicated:
         self.num_features, self.all_rows = source.num_features, source.num_rows
         n, B = source.num_rows, self.batch_size
         full, last = divmod(n, B)  # this process's rows: its part of each global batch
-        self.num_rows = full * local_batch(B, rank, size) + last * (rank + 1) // size - last * rank // size
+        first, end = share(last, rank, size)
+        self.num_rows = full * local_batch(B, rank, size) + end - first
 
     def blocks(
         self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
     ) -> Iterator[Block]:
         if not shuffle:  # evaluation: this process's slice of the rows, so that the sums add up to all of them
-            lo, hi = (self.all_rows * r // self.size for r in (self.rank, self.rank + 1))
+            lo, hi = share(self.all_rows, self.rank, self.size)
             yield Block(self.source.features[lo:hi], self.source.labels[lo:hi], None)
             return
         n, B, r, P = self.all_rows, self.batch_size, self.rank, self.size
         order = torch.randperm(n, generator=generator)
         starts = torch.arange(0, n, B)
         m = torch.clamp(n - starts, max=B)  # rows of each global batch
-        lo, hi = starts + m * r // P, starts + m * (r + 1) // P
+        first, end = share(m, r, P)
+        lo, hi = starts + first, starts + end
         mine = torch.cat([order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
         yield Block(self.source.features, self.source.labels, mine)
         yield Block(self.source.features[:0], self.source.labels[:0], None)

@@ -116,7 +116,9 @@ def _failed(exc, rank: int | None) -> bool:
     quiet = getattr(exc, "quiet", None)
     if quiet is not None:
         return rank == min(set(range(rank + 1)) - set(quiet))
-    return rank == 0 or not getattr(exc, "everyone", False)
+    from ..config import SameEverywhereError
+
+    return rank == 0 or not isinstance(exc, SameEverywhereError)
 
 
 def main(argv: list[str] | None = None) -> int:

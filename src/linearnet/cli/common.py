@@ -79,8 +79,10 @@ def refused(prog: str) -> Iterator[None]:
     try:
         yield
     except (ValueError, TypeError) as exc:
+        from ..config import SameEverywhereError
+
         error = UsageError(prog, exc)
-        error.everyone = getattr(exc, "everyone", False)  # raised alike by every process of a distributed run
+        error.everyone = isinstance(exc, SameEverywhereError)  # raised alike by every process of a distributed run
         raise error from None
 
 
@@ -226,13 +228,13 @@ def shared_chunks(group, path, **options):
     found = group.everyone(part)
     for rank, columns in enumerate(found):
         if columns != found[0]:
-            error = ValueError(
+            from ..config import SameEverywhereError
+
+            raise SameEverywhereError(
                 f"{path}: process {rank} reads the columns {', '.join(columns[0])} (target {columns[1]}) where "
                 f"process 0 reads {', '.join(found[0][0])} (target {found[0][1]}): every machine must see the same "
                 f"files"
             )
-            error.everyone = True  # type: ignore[attr-defined]
-            raise error
     return opened[0]
 
 
