@@ -13,7 +13,7 @@ streaming data loaders do. That order is not the in-memory source's single permu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = [
     "BatchSource",
     "TensorSource",
     "Chunks",
+    "ShuffledChunks",
     "StreamSource",
     "check_xy",
 ]
@@ -177,10 +178,16 @@ class TensorSource:
 
 
 class Chunks(Protocol):
-    """A file read a pass at a time (:class:`linearnet.tables.TableChunks`): calling it reads the
-    ``(X, y)`` chunks in file order, ``shuffled(generator)`` in an order drawn from ``generator``."""
+    """Data read a pass at a time (a file: :class:`linearnet.tables.TableChunks`; arrays cut in pieces):
+    calling it reads the ``(X, y)`` chunks in order, a new pass each call. The one protocol of such data,
+    for the exact solve (:func:`linearnet.leastsq.solve_chunks`) and for training."""
 
-    def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+    def __call__(self) -> Iterable[tuple[np.ndarray, np.ndarray]]: ...
+
+
+class ShuffledChunks(Chunks, Protocol):
+    """:class:`Chunks` that can also be read in an order drawn from a generator, ``shuffled(generator)``:
+    what streaming SGD needs (:class:`StreamSource`, :func:`linearnet.training.fit_chunks`)."""
 
     def shuffled(self, generator: torch.Generator | None) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
 
@@ -199,7 +206,7 @@ class StreamSource:
 
     def __init__(
         self,
-        chunks: Chunks,
+        chunks: ShuffledChunks,
         num_rows: int,
         num_features: int,
         *,

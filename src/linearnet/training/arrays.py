@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..batches import BatchSource, Chunks, StreamSource, TensorSource
+from ..batches import BatchSource, ShuffledChunks, StreamSource, TensorSource
 from ..config import MAX_EPOCHS, TrainConfig, check_float32
 from ..modelfile import Model, from_table
 from ..presets import data_config
@@ -207,7 +207,7 @@ def _array_fit(run, config: TrainConfig, seed: int, names: list[str], scaling: S
 
 
 def fit_chunks(
-    chunks: Chunks,
+    chunks: ShuffledChunks,
     config: TrainConfig | None = None,
     *,
     feature_names: list[str],
