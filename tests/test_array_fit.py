@@ -1,4 +1,4 @@
-"""Training on arrays (linearnet.array_fit): fit_arrays against the analytic solution, fit_classifier's labels."""
+"""Training on arrays (linearnet.training): fit_arrays against the analytic solution, fit_classifier's labels."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""The three implementations (linearnet.engines: scratch, concise, fast) follow one trajectory from one seed."""
+"""The three engines (linearnet.training.engines: scratch, concise, fast) follow one trajectory from one seed."""
 
 import numpy as np
 import pytest

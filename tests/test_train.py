@@ -1,4 +1,4 @@
-"""The training loop (linearnet.train.fit): history, divergence, reports and schedules, with any engine."""
+"""The training loop (linearnet.training.fit): history, divergence, reports and schedules, with any engine."""
 
 import math
 import re
