@@ -19,7 +19,7 @@ import torch
 
 from ..batches import BatchSource, ShuffledChunks, StreamSource, TensorSource
 from ..config import MAX_EPOCHS, TrainConfig, check_float32
-from ..modelfile import Model, from_table
+from ..modelfile import Model, sgd_model
 from ..presets import data_config
 from .loop import EpochCallback, History, RowsCallback
 from .run import train
@@ -67,33 +67,10 @@ class ArrayFit:
         }
 
     def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> Model:
-        """The model file record; ``target`` and ``data`` name the column and file it came from, or
-        ``table`` (a :class:`linearnet.tables.Table`) gives them and the coding of its categories."""
-        target, data, coding = from_table(table, target, data)
-        c = self.config
-        training = {
-            "method": "sgd",
-            "data": data,
-            "n": self.n,
-            "seed": self.seed,
-            "standardize": self.standardization is not None,
-            "epochs_loss": self.history.losses,
-            "impl": c.impl,
-            "lr": c.lr,
-            "batch_size": c.batch_size,
-            "epochs": c.epochs,
-            "loss": c.loss,
-            "grad_reduction": c.grad_reduction,
-        }
-        return Model(
-            features=self.feature_names,
-            coefficients=np.asarray(self.w),
-            intercept=self.b,
-            target=target,
-            standardization=self.standardization,
-            training=training,
-            **coding,
-        )
+        """The model file record (:func:`linearnet.modelfile.sgd_model`); ``target`` and ``data`` name the
+        column and file it came from, or ``table`` (a :class:`linearnet.tables.Table`) gives them and the
+        coding of its categories."""
+        return sgd_model(self, target=target, data=data, table=table)
 
 
 def check_arrays(X, y) -> tuple[np.ndarray, np.ndarray]:

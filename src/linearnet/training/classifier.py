@@ -11,7 +11,7 @@ import torch
 
 from ..batches import TensorSource
 from ..config import TrainConfig, check_float32
-from ..modelfile import SoftmaxModel, from_table
+from ..modelfile import SoftmaxModel, softmax_model
 from .arrays import default_run, feature_names_for
 from .loop import EpochCallback, History, RowsCallback
 from .run import train
@@ -57,30 +57,10 @@ class ClassifierFit:
         }
 
     def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> SoftmaxModel:
-        """The model file record; ``target`` and ``data`` name the label column and the data it came from,
-        or ``table`` (a :class:`linearnet.tables.Table`) gives them and the coding of its categories."""
-        target, data, coding = from_table(table, target, data)
-        c = self.config
-        training = {
-            "method": "sgd",
-            "data": data,
-            "seed": self.seed,
-            "test_acc": self.history.test_acc[-1] if self.history.test_acc else None,
-            "impl": c.impl,
-            "lr": c.lr,
-            "batch_size": c.batch_size,
-            "epochs": c.epochs,
-            "weight_decay": c.weight_decay,
-        }
-        return SoftmaxModel(
-            features=self.feature_names,
-            classes=self.classes,
-            coefficients=np.asarray(self.W, dtype=np.float64).T,
-            intercepts=np.asarray(self.b),
-            target=target,
-            training=training,
-            **coding,
-        )
+        """The model file record (:func:`linearnet.modelfile.softmax_model`); ``target`` and ``data`` name the
+        label column and the data it came from, or ``table`` (a :class:`linearnet.tables.Table`) gives them and
+        the coding of its categories."""
+        return softmax_model(self, target=target, data=data, table=table)
 
 
 def fit_classifier(
