@@ -290,7 +290,7 @@ def _predicted(out: str) -> np.ndarray:
     [
         LinearRegression(),
         SGDRegressor(random_state=0),
-        SGDRegressor(random_state=0, lr=np.float32(0.01), batch_size=np.int64(16)),
+        SGDRegressor(random_state=0, lr=np.float32(0.01), batch_size=np.int64(16), max_epochs=np.int64(20), tol=None),
     ],
 )  # settings given as NumPy numbers (a grid from np.arange) are written as JSON numbers
 def test_a_regressor_saved_in_python_is_used_by_linearnet_predict(houses, tmp_path, capsys, estimator):
