@@ -392,3 +392,11 @@ def test_a_level_that_is_not_text_is_refused_not_a_crash(tmp_path):
     path.write_text(json.dumps({**data, "coding": {"c": [["x"], "y"]}}))  # a list cannot be a level
     with pytest.raises(ValueError, match="coding must map some of the columns to lists of two or more distinct levels"):
         load_model(path)
+
+
+def test_a_solve_is_recorded_by_linear_model_and_its_to_model_alike():
+    X, y = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 5.0], [4.0, 3.0]]), np.array([1.0, 2.0, 4.0, 3.5])
+    fit = solve(X, y, feature_names=["a", "b"])
+    model, reference = fit.to_model(target="y", data="d.csv"), linear_model(fit, target="y", data="d.csv")
+    assert model.to_dict() == reference.to_dict() and model.features == ["a", "b"]
+    np.testing.assert_array_equal(model.predict(X), fit.predict(X))

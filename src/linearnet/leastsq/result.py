@@ -115,6 +115,13 @@ class OLSResult:
             "condition_number": _json_number(self.condition_number),
         }
 
+    def to_model(self, *, target: str | None = None, data: str | None = None, table=None):
+        """The model file record of this fit, as :func:`linearnet.modelfile.linear_model` builds it (the
+        solver itself knows nothing of files: the record is made there, imported only when asked for)."""
+        from ..modelfile import linear_model
+
+        return linear_model(self, target=target, data=data, table=table)
+
 
 def _json_number(x) -> float | str:
     """``x`` as a JSON number, or the string "NaN", "Infinity" or "-Infinity" for one JSON has not."""
