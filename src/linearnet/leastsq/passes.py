@@ -13,7 +13,6 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from ..tables.plan import CHUNK_ROWS
 from .dd import DD_BLOCK, dd_add, dd_dot, dd_gram, dd_residual
 
 # What a pass needs of the data: a call that reads them once, as (X, y) chunks. A
@@ -21,7 +20,7 @@ from .dd import DD_BLOCK, dd_add, dd_dot, dd_gram, dd_residual
 # another (:func:`in_memory`).
 Rows = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 _T = TypeVar("_T")
-_CHUNK = CHUNK_ROWS  # rows per pass-through chunk of in-memory data, as a table is read in chunks
+_CHUNK = 65536  # rows per block of a pass over arrays in memory (a block of arithmetic, not a read: see CHUNK_ROWS)
 _GRAM_COPIES = 5  # k × k float64 matrices a solve holds at its peak: the Gram matrix, its scaled copies, R, ...
 _TINY_SQUARES = 2.0**-900  # a column whose sum of squares is below this is solved in rescaled units
 

@@ -56,8 +56,9 @@ class Standardization:
         """W (d, q) and b (q,) in the features' units from W_s and b_s learned on standardized ones:
         W = W_s / scale, b = b_s − Σ W_s·mean / scale (column by column)."""
         W = W_s / self.scale[:, None]
-        b = np.array([b_s[j] - np.sum(W_s[:, j] * self.mean / self.scale) for j in range(W_s.shape[1])])
-        return W, b
+        if W_s.shape[1] > 1:  # classes: summed over the features a column at a time, all columns at once
+            return W, b_s - (W_s * (self.mean / self.scale)[:, None]).sum(axis=0)
+        return W, np.array([b_s[0] - np.sum(W_s[:, 0] * self.mean / self.scale)])
 
     def to_trained_units(self, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The inverse of :meth:`to_data_units`: W_s = W·scale, b_s = b + mean·W."""
