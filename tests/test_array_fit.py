@@ -282,3 +282,10 @@ def test_a_class_only_among_the_rows_held_out_is_still_a_class():
     for seed in range(5):  # some seeds hold class 2's only row out
         fit = fit_classifier(X, y, config, validation_fraction=0.1, seed=seed)
         assert fit.classes == ["0", "1", "2"] and len(fit.b) == 3
+
+
+def test_too_few_rows_to_hold_some_out_is_said_in_rows():
+    from linearnet.training import held_out_rows
+
+    with pytest.raises(ValueError, match=r"^200 rows are too few to hold 0.999 of them out for early stopping$"):
+        held_out_rows(200, 0.999, seed=0)

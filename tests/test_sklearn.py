@@ -404,3 +404,18 @@ def test_the_estimators_pick_the_engine_as_the_library_does():
     scratch = SGDRegressor(random_state=0, max_epochs=2, tol=None, impl="scratch").fit(X, y)
     np.testing.assert_allclose(big.loss_curve_, scratch.loss_curve_, rtol=1e-5)  # float32's rounding apart
     np.testing.assert_allclose(big.coef_, scratch.coef_, rtol=1e-5)
+
+
+def test_partial_fit_keeps_the_engine_its_first_call_picked(houses):
+    X, y = np.asarray(houses[0]), np.asarray(houses[1])
+    big = np.tile(X, (20, 1)), np.tile(y, 20)  # 12,000 values: the fast engine, by the library's rule
+    model = SGDRegressor(random_state=0).partial_fit(*big)
+    first = model._settings.impl
+    model.partial_fit(X[:5], y[:5])  # 15 values alone would get another engine
+    assert first == "fast" and model._settings.impl == first
+
+
+def test_too_few_samples_to_hold_some_out_is_said_in_scikit_learn_s_words():
+    X, y = np.arange(4.0).reshape(2, 2), np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"of 2 samples leaves none to train on; give more rows or early_stopping"):
+        SGDRegressor(early_stopping=True, validation_fraction=0.9).fit(X, y)

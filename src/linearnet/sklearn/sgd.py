@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -50,6 +51,7 @@ class _SGD(BaseEstimator):
     _W: np.ndarray  # (d, q) as trained
     _b: np.ndarray  # (q,)
     _scaling: Standardization  # what the features were trained on
+    _settings: TrainConfig  # the settings of the last fit
 
     def _loss(self) -> str:
         raise NotImplementedError
@@ -103,11 +105,20 @@ class _SGD(BaseEstimator):
         drawn from the seed; ``epochs`` epochs, or fewer when ``stopping`` and the rule says so. Sets n_iter_ and
         converged_, and warns when the rule was not met in time."""
         check_float32(X, "X", fix="rescale it, or use LinearRegression")
+        going_on = hasattr(self, "_W")
         config = self._config(len(X), X.shape[1], epochs)
+        if going_on and self.impl == "auto" and hasattr(self, "_settings"):  # a later partial_fit: the same engine
+            config = replace(config, impl=self._settings.impl)
         rule = None
         if stopping and self.tol is not None:
             rule = StoppingRule.for_model(self._model, self.tol, self.n_iter_no_change)
-        going_on = hasattr(self, "_W")
+        if stopping and self.early_stopping:
+            kept = len(X) - max(1, round(len(X) * self.validation_fraction))  # as held_out_rows holds them out
+            if kept < 1:
+                raise ValueError(
+                    f"validation_fraction {self.validation_fraction:g} of {len(X)} samples leaves none to train on; "
+                    f"give more rows or early_stopping=False"
+                )
         result = self._fit_rows(
             X,
             y,

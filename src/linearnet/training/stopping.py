@@ -65,9 +65,6 @@ def held_out_rows(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
         raise ValueError(f"validation_fraction must be between 0 and 1, got {fraction:g}")
     held = max(1, round(n * fraction))
     if n - held < 1:
-        raise ValueError(
-            f"validation_fraction {fraction:g} of {n} rows leaves none to train on; give more rows, "
-            f"or train without early stopping"
-        )
+        raise ValueError(f"{n} rows are too few to hold {fraction:g} of them out for early stopping")
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[held:]), np.sort(order[:held])
