@@ -296,3 +296,10 @@ def test_a_row_whose_values_span_lines_is_named_by_the_line_it_starts_on(tmp_pat
         else:
             read_table(path, target="y", features=["x"])
     assert str(info.value) == f"{path}: column 'x', row 3 (line 6): 'zz' is not a number"
+
+
+def test_a_missing_value_after_a_byte_order_mark_names_its_token(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfarea,y\nNA,3\n2,4\n3,5\n")  # Excel's "CSV UTF-8"
+    with pytest.raises(ValueError, match=r"column 'area', row 1 \(line 2\): missing value \('NA'\)"):
+        read_table(path, target="y")

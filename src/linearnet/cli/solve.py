@@ -192,7 +192,11 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
         message = str(exc)
         if not message.startswith(f"{args.data}:"):  # about the design: say which file
             message = f"{args.data}: {message}"
-        raise UsageError(PROG, message) from None
+        from ..config import SameEverywhereError
+
+        error = UsageError(PROG, message)
+        error.everyone = isinstance(exc, SameEverywhereError)  # every process has it: rank 0 alone says it
+        raise error from None
     return result, caught
 
 

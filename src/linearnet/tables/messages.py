@@ -44,6 +44,8 @@ def _row_of_csv(src: _Source, row: int) -> tuple[int, list[str], list[str]] | No
         with _any_field_size(), src.text() as fh:
             reader = csv.reader(fh, delimiter=src.sep)
             header = next(reader, [])
+            if header:  # a byte-order mark (Excel's "CSV UTF-8") is not part of the first name
+                header[0] = header[0].removeprefix("\ufeff")
             seen, before = 0, reader.line_num
             for fields in reader:
                 if fields:
@@ -68,7 +70,7 @@ def _missing_value(src: _Source, name: str, row: int) -> str:
         if 0 <= j < len(fields):
             cell = fields[j]
             return "missing value (empty)" if cell == "" else f"missing value ({_shown(cell)})"
-    return "missing value"
+    return "missing value (empty or NaN)"
 
 
 def _quote(name: str) -> str:
