@@ -2,6 +2,9 @@
 and the chapter's training on a generated stand-in of the same layout."""
 
 import gzip
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -139,3 +142,27 @@ def test_the_chapters_runs_reach_the_books_ranges_on_a_stand_in_of_fashion_mnist
     loss = nn.CrossEntropyLoss(reduction="none")
     d2l.train_ch3(net, train_iter, test_iter, loss, 10, torch.optim.SGD(net.parameters(), lr=0.1))
     assert 0.75 < d2l.evaluate_accuracy(net, test_iter) < 0.95  # the book: about 0.83
+
+
+SCRIPT = """
+import torch
+from torch import nn
+from linearnet import d2l
+
+d2l.fashion_mnist_stand_in("../data", n_train=4000, n_test=500)
+torch.manual_seed(0)
+train_iter, test_iter = d2l.load_data_fashion_mnist(64)
+net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+loss = nn.CrossEntropyLoss(reduction='none')
+trainer = torch.optim.SGD(net.parameters(), lr=0.1)
+d2l.train_ch3(net, train_iter, test_iter, loss, 5, trainer)
+print(f'test accuracy {d2l.evaluate_accuracy(net, test_iter):.2f}')
+"""
+
+
+def test_a_script_in_a_terminal_without_a_display_gets_the_animators_file(book_folder):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, check=True)
+    assert done.stderr == "Animator: drawing into animator.png\n"
+    assert 0.7 < float(done.stdout.split()[-1]) <= 1
+    assert (book_folder[0] / "animator.png").read_bytes()[:4] == b"\x89PNG"

@@ -91,3 +91,15 @@ def test_use_svg_display_does_nothing_outside_jupyter():
     before = dict(d2l.plt.rcParams)
     d2l.use_svg_display()
     assert dict(d2l.plt.rcParams) == before
+
+
+def test_plot_one_y_and_show_images_untitled_and_an_animator_grid(monkeypatch):
+    d2l.plot([1, 2, 3], torch.tensor([4.0, 5.0, 6.0]))  # one series of each
+    assert lines(d2l.plt.gca()) == [([1, 2, 3], [4.0, 5.0, 6.0])]
+    axes = d2l.show_images([torch.zeros(4, 4)] * 2, 1, 2)
+    assert [ax.get_title() for ax in axes] == ["", ""]
+    animator = d2l.Animator(nrows=2, ncols=2, out="grid.png")
+    assert animator.axes.shape == (2, 2)  # as the book: a grid stays a grid, add draws on the first axes
+    monkeypatch.setattr(plotting.plt, "get_backend", lambda: "macosx")
+    monkeypatch.setattr(plotting.sys, "platform", "darwin")
+    assert plotting.where_to_draw() == "window"  # no DISPLAY needed off Linux
