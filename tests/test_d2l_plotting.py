@@ -10,11 +10,12 @@ from linearnet.d2l import plotting
 
 @pytest.fixture(autouse=True)
 def headless(monkeypatch, tmp_path):
-    """No display, in a scratch folder; figures closed afterwards."""
+    """No display, in a scratch folder; figures closed and matplotlib's settings (figure size) restored afterwards."""
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.chdir(tmp_path)
-    yield
+    with matplotlib.rc_context():
+        yield
     d2l.plt.close("all")
 
 
