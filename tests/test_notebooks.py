@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.ipynb"))
 NONDETERMINISTIC = "nondeterministic"
-PUBLIC_MODULES = {"plot", "bench", "datasets"}  # besides the names of linearnet itself
+PUBLIC_MODULES = {"plot", "bench", "datasets", "d2l"}  # besides the names of linearnet itself
 REGENERATE = "store fresh outputs with `python tests/test_notebooks.py`"
 # Whole numbers (epochs, counts) must be equal. Other numbers printed by a fresh run agree with the stored
 # ones when within 1e-4 relative, 1e-6 absolute, or one unit of the last digit printed. Why: training runs in
