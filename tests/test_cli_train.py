@@ -868,3 +868,14 @@ def test_a_table_of_many_values_trains_on_the_compiled_engine_along_the_scratch_
     np.testing.assert_allclose(auto["w"] + [auto["b"]], scratch["w"] + [scratch["b"]], rtol=1e-5)
     few = json.loads(cli(capsys, "train", "--data", HOUSES, "--target", "price", "--epochs", "1", "--json")[1])
     assert few["impl"] == "scratch"  # 600 values: compiling would take longer than training
+
+
+def test_a_table_the_model_fits_exactly_settles_and_says_so_in_valid_json(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    path.write_text("x,y\n0,0\n")  # one row, two parameters: the optimum's loss is 0, and so is SGD's
+    code, out, err = cli(capsys, "train", "--data", path, "--target", "y", "--json")
+    assert code == 0, err
+    result = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert result["converged"] is True and result["epochs_run"] == 6 and result["exact_loss"] == 0.0
+    code, out, err = cli(capsys, "train", "--data", path, "--target", "y")
+    assert "converged in 6 epochs" in out and "an exact fit" in out and "nan" not in out and "warning" not in err

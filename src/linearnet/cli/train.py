@@ -336,7 +336,8 @@ def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: in
             exact = solve_chunks(chunks, columns, allow_rank_deficient=True, group=group)  # passes more
         else:
             exact = solve(X, y, allow_rank_deficient=True)
-    rss = exact.sigma**2 * (exact.n - exact.rank)  # σ̂² = RSS / (n − rank)
+    # σ̂² = RSS / (n − rank); with as many parameters as rows the optimum passes through every row: RSS 0
+    rss = exact.sigma**2 * (exact.n - exact.rank) if exact.n > exact.rank else 0.0
     return config.loss_factor * rss / exact.n
 
 

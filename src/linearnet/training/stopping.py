@@ -35,8 +35,9 @@ class StoppingRule:
     def __call__(self, loss: float) -> bool:
         if self.tol is None:
             return False
-        if math.isfinite(self.best) and loss > self.best - self.tol * max(abs(self.best), self.floor):
-            self.stale += 1
+        margin = self.tol * max(abs(self.best), self.floor)
+        if math.isfinite(self.best) and (loss > self.best - margin or (margin == 0 and loss >= self.best)):
+            self.stale += 1  # not improved by more than the margin (a best of 0, floor 0: cannot improve at all)
         else:
             self.stale = 0
         self.best = min(self.best, loss)
