@@ -8,7 +8,7 @@ in a way that changes what a notebook prints, store fresh outputs with
 
 In a cell tagged ``nondeterministic`` (the timings of the vectorization benchmark) the numbers
 are not compared, only the rest of the text; storing again keeps that cell's stored outputs.
-Elsewhere numbers are compared with a tolerance (``NUMBERS_AGREE``): the notebooks train in
+Elsewhere numbers are compared with a tolerance (``printed.same_number``): the notebooks train in
 float32, and another CPU or BLAS kernel sums in another order, so the last digits move.
 """
 
@@ -21,21 +21,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from printed import NUMBER, same_number
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.ipynb"))
 NONDETERMINISTIC = "nondeterministic"
 PUBLIC_MODULES = {"plot", "bench", "datasets", "d2l"}  # besides the names of linearnet itself
 REGENERATE = "store fresh outputs with `python tests/test_notebooks.py`"
-# Whole numbers (epochs, counts) must be equal. Other numbers printed by a fresh run agree with the stored
-# ones when within 1e-4 relative, 1e-6 absolute, or one unit of the last digit printed. Why: training runs in
-# float32 (ε = 1.2e-7) on values of order 1 to 10, and another BLAS kernel sums in another order: weights move
-# by a float32 unit or two (measured 2.4e-7 between OpenBLAS' Haswell and SkylakeX kernels), and a loss near the
-# noise floor, ½(ŷ − y)² with residuals 1e-3 of ŷ, moves by that change over the residual (measured 3.6e-6
-# relative). A different seed, learning rate or algorithm moves them by percents; a number rounded for printing
-# may flip its last digit.
-NUMBERS_AGREE = {"rel": 1e-4, "abs": 1e-6}
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def execute(path: pathlib.Path) -> nbformat.NotebookNode:
@@ -84,30 +77,14 @@ def summary(cell) -> list[tuple]:
     return rows
 
 
-def _last_digit(token: str) -> float:
-    """The unit of the last digit written in a number token: 0.000253 -> 1e-6, 12 -> 1, 2.5e-05 -> 1e-6."""
-    mantissa, _, exponent = token.lower().partition("e")
-    decimals = len(mantissa.partition(".")[2])
-    return 10.0 ** (int(exponent or 0) - decimals)
-
-
 def same_text(old, new) -> bool:
-    """Whether two texts read the same: equal but for numbers that agree as NUMBERS_AGREE says."""
+    """Whether two texts read the same: equal but for numbers that agree as ``printed.same_number`` says."""
     if old is None or new is None or old == new:
         return old == new
-    old_numbers, new_numbers = _NUMBER.findall(old), _NUMBER.findall(new)
-    if _NUMBER.split(old) != _NUMBER.split(new) or len(old_numbers) != len(new_numbers):
+    old_numbers, new_numbers = NUMBER.findall(old), NUMBER.findall(new)
+    if NUMBER.split(old) != NUMBER.split(new) or len(old_numbers) != len(new_numbers):
         return False
-    for a, b in zip(old_numbers, new_numbers, strict=True):
-        if not re.search(r"[.eE]", a + b):  # whole numbers (epochs, counts, sizes) are exact
-            if a != b:
-                return False
-            continue
-        x, y = float(a), float(b)
-        slack = max(NUMBERS_AGREE["rel"] * max(abs(x), abs(y)), NUMBERS_AGREE["abs"], _last_digit(a), _last_digit(b))
-        if abs(x - y) > slack * (1 + 1e-9):
-            return False
-    return True
+    return all(same_number(a, b) for a, b in zip(old_numbers, new_numbers, strict=True))
 
 
 def same_outputs(old: list[tuple], new: list[tuple]) -> bool:

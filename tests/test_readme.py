@@ -10,7 +10,7 @@ What is compared:
 - a line ``...`` stands for any number of lines, and ``...`` within a line for any text (output
   shortened for the page);
 - runs of spaces match runs of spaces (columns widen with their numbers);
-- numbers as a fresh run on another machine may print them (``test_notebooks.same_text``): whole numbers
+- numbers as a fresh run on another machine may print them (``printed.same_number``): whole numbers
   exactly, others within 1e-4 relative, 1e-6 absolute or a unit of their last digit;
 - a block after the comment ``<!-- readme: numbers vary (why) -->`` (timings, the memory of this
   machine) has its numbers left uncompared; a block after ``<!-- readme: not run (why) -->`` is not run.
@@ -40,10 +40,11 @@ from pathlib import Path
 
 import pytest
 
+from printed import NUMBER, same_number
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 EXAMPLES = ROOT / "examples"
-NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 MARKER = re.compile(r"<!-- readme: (not run|numbers vary)\b")
 WALK_SECONDS = 600  # the whole walk-through's time limit
 SEPARATOR = "@@readme-command@@"
@@ -91,19 +92,6 @@ def sessions(text: str) -> list[Session]:
             found.append(Session(i + 1, indent, commands, marker.group(1) if marker else None))
         i = end + 1
     return found
-
-
-def _last_digit(token: str) -> float:
-    mantissa, _, exponent = token.lower().partition("e")
-    return 10.0 ** (int(exponent or 0) - len(mantissa.partition(".")[2]))
-
-
-def same_number(a: str, b: str) -> bool:
-    if not re.search(r"[.eE]", a + b):  # whole numbers (epochs, counts, rows) are exact
-        return a.lstrip("+") == b.lstrip("+")
-    x, y = float(a), float(b)
-    slack = max(1e-4 * max(abs(x), abs(y)), 1e-6, _last_digit(a), _last_digit(b))
-    return abs(x - y) <= slack * (1 + 1e-9)
 
 
 @functools.cache
