@@ -79,11 +79,17 @@ def refused(prog: str) -> Iterator[None]:
     try:
         yield
     except (ValueError, TypeError) as exc:
-        from ..config import SameEverywhereError
+        raise library_error(prog, exc) from None
 
-        error = UsageError(prog, exc)
-        error.everyone = isinstance(exc, SameEverywhereError)  # raised alike by every process of a distributed run
-        raise error from None
+
+def library_error(prog: str, exc: Exception, message: str | None = None) -> UsageError:
+    """The user error that says ``message`` (by default the library's own), said once under a launcher when
+    every process raised it alike (a :class:`~linearnet.config.SameEverywhereError`)."""
+    from ..config import SameEverywhereError
+
+    error = UsageError(prog, exc if message is None else message)
+    error.everyone = isinstance(exc, SameEverywhereError)
+    return error
 
 
 # --- argument types ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from .common import (
     add_table_flags,
     add_timeout_flag,
     check_out,
+    library_error,
     names,
     note,
     reading_bar,
@@ -192,11 +193,7 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
         message = str(exc)
         if not message.startswith(f"{args.data}:"):  # about the design: say which file
             message = f"{args.data}: {message}"
-        from ..config import SameEverywhereError
-
-        error = UsageError(PROG, message)
-        error.everyone = isinstance(exc, SameEverywhereError)  # every process has it: rank 0 alone says it
-        raise error from None
+        raise library_error(PROG, exc, message) from None
     return result, caught
 
 
