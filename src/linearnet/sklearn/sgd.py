@@ -32,7 +32,7 @@ from ..modelfile import Model, SoftmaxModel, save_model
 from ..presets import data_config
 from ..training import fit_arrays
 from ..training.scaling import Standardization
-from ..training.stopping import StoppingRule
+from ..training.stopping import StoppingRule, rows_held_out
 from .common import _feature_names, _load, _set_features
 
 __all__ = ["SGDRegressor"]
@@ -113,8 +113,7 @@ class _SGD(BaseEstimator):
         if stopping and self.tol is not None:
             rule = StoppingRule.for_model(self._model, self.tol, self.n_iter_no_change)
         if stopping and self.early_stopping:
-            kept = len(X) - max(1, round(len(X) * self.validation_fraction))  # as held_out_rows holds them out
-            if kept < 1:
+            if len(X) - rows_held_out(len(X), self.validation_fraction) < 1:
                 raise ValueError(
                     f"validation_fraction {self.validation_fraction:g} of {len(X)} samples leaves none to train on; "
                     f"give more rows or early_stopping=False"

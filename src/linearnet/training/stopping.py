@@ -10,7 +10,7 @@ import numpy as np
 from ..config import PATIENCE, TOL
 from .loop import EpochCallback
 
-__all__ = ["StoppingRule", "with_stopping", "held_out_rows"]
+__all__ = ["StoppingRule", "with_stopping", "held_out_rows", "rows_held_out"]
 
 
 class StoppingRule:
@@ -59,12 +59,17 @@ def with_stopping(on_epoch: EpochCallback | None, stopping: StoppingRule | None)
     return each
 
 
+def rows_held_out(n: int, fraction: float) -> int:
+    """How many of n rows ``held_out_rows`` holds out: ``fraction`` of them, at least one."""
+    return max(1, round(n * fraction))
+
+
 def held_out_rows(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row numbers (kept, held out): ``fraction`` of n rows held out for early stopping, drawn by the seed.
     The one validation split of every fit on the user's data."""
     if not 0 < fraction < 1:
         raise ValueError(f"validation_fraction must be between 0 and 1, got {fraction:g}")
-    held = max(1, round(n * fraction))
+    held = rows_held_out(n, fraction)
     if n - held < 1:
         raise ValueError(f"{n} rows are too few to hold {fraction:g} of them out for early stopping")
     order = np.random.default_rng(seed).permutation(n)
