@@ -2,6 +2,7 @@
 
 import io
 import json
+import math
 import re
 import sys
 
@@ -22,8 +23,13 @@ def test_solve_prints_the_statsmodels_table(capsys):
     ref = statsmodels_houses()
     assert float(lines[3].split()[1]) == pytest.approx(ref.params[1], rel=1e-5)
     assert re.fullmatch(
-        r"R² 0\.\d{6}   adj\. R² 0\.\d{6}   σ̂ [\d.]+   n 200   rank 4   condition number [\d.e+]+", lines[-1]
+        r"R² 0\.\d{6}   adj\. R² 0\.\d{6}   σ̂ [\d.]+   n 200   rank 4   condition number [\d.e+]+", lines[-3]
     )
+    f, df_model, df_resid = re.fullmatch(r"F ([\d.e+]+) on (\d) and (\d+) df, p [\d.e-]+", lines[-2]).groups()
+    assert (float(f), int(df_model), int(df_resid)) == (pytest.approx(ref.fvalue, rel=1e-5), 3, 196)
+    llf, aic, bic = map(float, re.fullmatch(r"log-likelihood (\S+)   AIC (\S+)   BIC (\S+)", lines[-1]).groups())
+    assert llf == pytest.approx(ref.llf, rel=1e-5) and aic == pytest.approx(ref.aic + 2, rel=1e-5)  # σ counted
+    assert bic == pytest.approx(ref.bic + math.log(200), rel=1e-5)
 
 
 def test_solve_json(capsys):
@@ -32,7 +38,16 @@ def test_solve_json(capsys):
     ref = statsmodels_houses()
     keys = {"estimate", "stderr", "t", "p", "ci_low", "ci_high"}
     stats = {"intercept", "coefficients", "sigma", "r2", "adj_r2", "n", "rank", "condition_number", "notes"}
+    stats |= {"r2_centered", "df_resid", "f_statistic", "loglik", "aic", "bic", "rss"}
     assert set(result) == stats
+    assert result["f_statistic"] == {
+        "value": pytest.approx(ref.fvalue, rel=1e-10),
+        "df_model": 3,
+        "df_resid": 196,
+        "p": pytest.approx(ref.f_pvalue, rel=1e-6, abs=1e-300),
+    }
+    assert result["loglik"] == pytest.approx(ref.llf, rel=1e-12) and result["aic"] == pytest.approx(ref.aic + 2)
+    assert result["bic"] == pytest.approx(ref.bic + math.log(200)) and result["rss"] == pytest.approx(ref.ssr)
     assert result["notes"] == []  # every column of houses.csv is used
     assert set(result["intercept"]) == keys and list(result["coefficients"]) == ["area", "rooms", "age"]
     assert result["intercept"]["estimate"] == pytest.approx(ref.params[0], rel=1e-10)
@@ -174,7 +189,7 @@ def test_notes_name_what_the_defaults_leave_out_and_drop(tmp_path, capsys):
         '"4","Lille",60,1,190\n"5","Paris",100,2,300\n"6","Lyon",90,2,290\n'
     )
     code, out, err = cli(capsys, "solve", path, "--target", "price", "--missing", "drop")
-    assert code == 0 and out.splitlines()[-1].endswith("n 5   rank 3   condition number 1.24e+03")
+    assert code == 0 and "n 5   rank 3   condition number 1.24e+03\n" in out
     assert err.splitlines() == [
         "linearnet solve: note: column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv "
         "write them), not as a feature",

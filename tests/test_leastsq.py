@@ -19,7 +19,9 @@ from exact import exact_ols
 
 
 def statsmodels_fit(X, y, fit_intercept=True):
-    return sm.OLS(y, sm.add_constant(X, has_constant="add") if fit_intercept else X).fit()
+    if fit_intercept:
+        return sm.OLS(y, sm.add_constant(X, has_constant="add")).fit()
+    return sm.OLS(y, X, hasconst=False).fit()  # R's convention: no intercept term, R² uncentred
 
 
 def assert_matches_statsmodels(fit, ref):
@@ -33,6 +35,16 @@ def assert_matches_statsmodels(fit, ref):
     assert fit.adj_r2 == pytest.approx(ref.rsquared_adj, rel=1e-10)
     assert fit.condition_number == pytest.approx(ref.condition_number, rel=1e-6)
     assert fit.n == ref.nobs and fit.df_resid == ref.df_resid
+    # R's summary.lm F, logLik, AIC and BIC: statsmodels' F and log-likelihood are the same numbers; its
+    # AIC and BIC leave σ out of the parameters counted, R's count it (2 and log(n) more)
+    assert fit.df_model == ref.df_model and fit.fvalue == pytest.approx(ref.fvalue, rel=1e-9)
+    assert fit.f_pvalue == pytest.approx(ref.f_pvalue, rel=1e-6, abs=1e-300)
+    assert fit.llf == pytest.approx(ref.llf, rel=1e-12, abs=1e-9)
+    assert fit.aic == pytest.approx(ref.aic + 2, rel=1e-12, abs=1e-9)
+    assert fit.bic == pytest.approx(ref.bic + np.log(ref.nobs), rel=1e-12, abs=1e-9)
+    np.testing.assert_allclose(
+        fit.cov_params(), ref.cov_params(), rtol=1e-8, atol=1e-14 * np.abs(ref.cov_params()).max()
+    )
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)  # the same examples on every machine
@@ -266,11 +278,16 @@ def test_accepts_tensors_and_names():
     np.testing.assert_allclose(fit.predict(X.numpy()), X.numpy().astype(float) @ fit.coef + fit.intercept)
 
 
-def test_an_implicit_constant_centres_r2_like_statsmodels():
+def test_without_an_intercept_r2_is_uncentred_as_in_r_even_when_the_columns_hold_a_constant():
+    # R's summary.lm centres R² only when the model has an intercept term; statsmodels also when the
+    # columns can form a constant, unless told hasconst=False (which is R's rule)
     X = np.array([[1, 1], [2, 1], [3, 1], [4, 1.0]])
     y = np.array([2, 3, 5, 4.0])
-    fit, ref = solve(X, y, fit_intercept=False), sm.OLS(y, X).fit()
-    assert fit.r2 == pytest.approx(ref.rsquared) and fit.adj_r2 == pytest.approx(ref.rsquared_adj)
+    fit, ref = solve(X, y, fit_intercept=False), sm.OLS(y, X, hasconst=False).fit()
+    assert not fit.centered and fit.r2 == pytest.approx(1 - fit.ssr / (y @ y), rel=1e-14)
+    assert fit.r2 == pytest.approx(ref.rsquared, rel=1e-12) and fit.adj_r2 == pytest.approx(ref.rsquared_adj, rel=1e-12)
+    assert fit.fvalue == pytest.approx(ref.fvalue, rel=1e-12) and fit.df_model == 2
+    assert sm.OLS(y, X).fit().rsquared != pytest.approx(fit.r2)  # statsmodels' own default differs
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ class FirstPass:
     def __init__(self, chunks: Rows, fit_intercept: bool, p: int, group: Group | None = None):
         check_gram_fits(p + fit_intercept)
         parts = everyone(group, lambda: self._sum(chunks, fit_intercept, p))
-        G, Aty, colsum = (total([part[i] for part in parts]) for i in range(3))
+        G, Aty = (total([part[i] for part in parts]) for i in range(2))
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         for part in parts:  # each process's mean and centred sum of squares of y, merged as chunks are
             n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, *part[3:6])
@@ -92,7 +92,6 @@ class FirstPass:
         if n == 0:
             raise ValueError("the data have no rows")
         self.G, self.Aty, self.n = G, Aty, n
-        self.colsum = colsum
         self.tss_centered, self.tss_uncentered = y_m2, yty
         self.fit_intercept = fit_intercept
 
@@ -145,13 +144,6 @@ class FirstPass:
         """Whether the squares of a column or of y fall where float64 loses digits (below 2⁻⁹⁰⁰, or to 0)."""
         squares = np.diag(self.G)[int(self.fit_intercept) :]
         return bool((squares < _TINY_SQUARES).any() or self.tss_uncentered < _TINY_SQUARES)
-
-    def implicit_constant(self) -> bool:
-        """Whether the columns, without an intercept, can still form a constant (like statsmodels)."""
-        norms = np.sqrt(np.diag(self.G))
-        d = 1.0 / np.where(norms > 0, norms, 1.0)
-        z = np.linalg.lstsq(self.G * np.outer(d, d), d * self.colsum, rcond=1e-12)[0]
-        return self.n - float((d * self.colsum) @ z) <= 1e-9 * self.n
 
 
 def merge_moments(n: int, mean, m2, m: int, c_mean, c_m2):

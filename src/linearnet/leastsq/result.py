@@ -1,7 +1,10 @@
-"""The result of a solve, :class:`OLSResult`, and the statistics statsmodels' OLS reports, computed for it.
+"""The result of a solve, :class:`OLSResult`, and the statistics R's ``summary(lm)`` reports, computed for it.
 
-From Cov(β) = σ̂²·(AᵀA)⁻¹: standard errors, t, two-sided p, 95% intervals, R² (centred when
-the design holds a constant), σ̂, and the condition numbers of the design unscaled and scaled.
+From Cov(β) = σ̂²·(AᵀA)⁻¹: standard errors, t, two-sided p, 95% intervals, σ̂, and the condition
+numbers of the design unscaled and scaled. As R computes them: R² centred when an intercept is
+fitted and uncentred (1 − RSS/Σy²) without one, the F statistic of the model against the intercept
+alone (against the zero model without one), and the Gaussian log-likelihood with AIC and BIC
+counting the coefficients and σ (as ``logLik.lm`` does; statsmodels counts the coefficients only).
 """
 
 from __future__ import annotations
@@ -42,6 +45,25 @@ class OLSResult:
     method: str  # "cholesky", "qr", "qr-augmented", "tsqr" or "pinv"
     refinement_steps: int = 0
     feature_names: list[str] = field(default_factory=list)
+    ssr: float = math.nan  # the residual sum of squares
+    df_model: int = 0  # rank − 1 with an intercept, the rank without one
+    fvalue: float = math.nan  # F of the model against the intercept alone (the zero model without one)
+    f_pvalue: float = math.nan
+    llf: float = math.nan  # the Gaussian log-likelihood at the fit, as R's logLik()
+    aic: float = math.nan  # −2·llf + 2·(rank + 1): σ counts as a parameter, as in R
+    bic: float = math.nan  # −2·llf + log(n)·(rank + 1)
+    normalized_cov_params: np.ndarray | None = None  # (AᵀA)⁻¹, (k, k): Cov(β) = σ̂²·this
+
+    @property
+    def centered(self) -> bool:
+        """Whether R² is centred (an intercept is fitted) or uncentred, 1 − RSS/Σy² (as R reports it)."""
+        return self.fit_intercept
+
+    def cov_params(self) -> np.ndarray:
+        """Cov(β) = σ̂²·(AᵀA)⁻¹, (k, k), intercept first."""
+        if self.normalized_cov_params is None:
+            raise ValueError("this result carries no covariance matrix (it was read from a model file's statistics)")
+        return self.sigma**2 * self.normalized_cov_params
 
     @property
     def coef(self) -> np.ndarray:
@@ -87,10 +109,14 @@ class OLSResult:
                 f"{r['p']:>7.3f} {r['ci_low']:>12.6g} {r['ci_high']:>12.6g}"
             )
         lines.append("-" * len(head))
+        r2 = "R²" if self.centered else "R² (uncentred)"
         lines.append(
-            f"R² {self.r2:.6f}   adj. R² {self.adj_r2:.6f}   σ̂ {self.sigma:.6g}   n {self.n}   "
+            f"{r2} {self.r2:.6f}   adj. R² {self.adj_r2:.6f}   σ̂ {self.sigma:.6g}   n {self.n}   "
             f"rank {self.rank}   condition number {self.condition_number:.3g}"
         )
+        if self.df_model > 0 and self.df_resid > 0:
+            lines.append(f"F {self.fvalue:.6g} on {self.df_model} and {self.df_resid} df, p {self.f_pvalue:.4g}")
+        lines.append(f"log-likelihood {self.llf:.6g}   AIC {self.aic:.6g}   BIC {self.bic:.6g}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -110,9 +136,29 @@ class OLSResult:
             "sigma": _json_number(self.sigma),
             "r2": _json_number(self.r2),
             "adj_r2": _json_number(self.adj_r2),
+            "r2_centered": self.centered,
             "n": self.n,
             "rank": self.rank,
+            "df_resid": self.df_resid,
             "condition_number": _json_number(self.condition_number),
+            "f_statistic": self.f_statistic(),
+            "loglik": _json_number(self.llf),
+            "aic": _json_number(self.aic),
+            "bic": _json_number(self.bic),
+            "rss": _json_number(self.ssr),
+        }
+
+    def f_statistic(self) -> dict | None:
+        """F of the model against the intercept alone (the zero model without one), as JSON-ready
+        values: ``value``, ``df_model``, ``df_resid``, ``p``; None when there is nothing to test
+        (no coefficient beside the intercept) or no residual degree of freedom."""
+        if self.df_model <= 0 or self.df_resid <= 0:
+            return None
+        return {
+            "value": _json_number(self.fvalue),
+            "df_model": self.df_model,
+            "df_resid": self.df_resid,
+            "p": _json_number(self.f_pvalue),
         }
 
     def to_model(self, *, target: str | None = None, data: str | None = None, table=None):
@@ -165,14 +211,14 @@ def finish(
         pvalues = np.full_like(beta, math.nan)
         q = math.nan
     conf = np.column_stack([beta - q * bse, beta + q * bse])
-    constant = p.fit_intercept or first.implicit_constant()  # statsmodels centres R² then too
-    tss = first.tss_centered if constant else first.tss_uncentered
-    r2 = 1 - rss / tss if tss > 0 else math.nan
-    adj = 1 - (n - int(constant)) / df * (1 - r2) if df > 0 else math.nan
+    tss = first.tss_centered if p.fit_intercept else first.tss_uncentered  # R's; see OLSResult.centered
+    y2 = p.y_unit**2
+    fit = likelihood(n, rank, p.fit_intercept, rss * y2, tss * y2)
     # unscaled condition number: singular values of A = (AD)·D⁻¹ = Q·R·D⁻¹ (and of the data's units)
     sv = np.linalg.svd(factor.R / (p.d * p.col_unit)[None, :], compute_uv=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
     sigma = math.sqrt(sigma2) * p.y_unit if sigma2 == sigma2 else math.nan
+    cov = cov_unscaled * np.outer(p.unit, p.unit) / y2  # (AᵀA)⁻¹ of the data's units
     return OLSResult(
         names=p.names,
         params=beta,
@@ -181,8 +227,6 @@ def finish(
         pvalues=pvalues,
         conf_int=conf,
         sigma=sigma,
-        r2=r2,
-        adj_r2=adj,
         n=n,
         rank=rank,
         condition_number=cond,
@@ -191,4 +235,37 @@ def finish(
         method=method,
         refinement_steps=steps,
         feature_names=list(p.feature_names),
+        normalized_cov_params=cov,
+        **fit,
+    )
+
+
+def likelihood(n: int, rank: int, fit_intercept: bool, rss: float, tss: float, sum_log_w: float = 0.0) -> dict:
+    """R², adjusted R², the F test and the Gaussian log-likelihood with AIC and BIC, as R's ``summary.lm``,
+    ``logLik.lm``, ``AIC`` and ``BIC`` compute them from the residual sum of squares ``rss`` and the total
+    ``tss`` (centred with an intercept, uncentred without); ``sum_log_w``: Σ log wᵢ of a weighted fit."""
+    from scipy import stats
+
+    df = n - rank
+    df_model = rank - int(fit_intercept)
+    r2 = 1 - rss / tss if tss > 0 else math.nan
+    adj = 1 - (n - int(fit_intercept)) / df * (1 - r2) if df > 0 else math.nan
+    fvalue = f_p = math.nan
+    if df > 0 and df_model > 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fvalue = float(np.float64(tss - rss) / df_model / (np.float64(rss) / df))
+        f_p = float(stats.f.sf(fvalue, df_model, df)) if fvalue == fvalue else math.nan
+    with np.errstate(divide="ignore"):
+        llf = 0.5 * (sum_log_w - n * (math.log(2 * math.pi) + 1 - math.log(n) + float(np.log(rss))))
+    params = rank + 1  # the coefficients and σ
+    return dict(
+        r2=r2,
+        adj_r2=adj,
+        ssr=rss,
+        df_model=df_model,
+        fvalue=fvalue,
+        f_pvalue=f_p,
+        llf=llf,
+        aic=-2 * llf + 2 * params,
+        bic=-2 * llf + math.log(n) * params,
     )

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..config import check_finite
 from ..leastsq import OLSResult, solve
+from ..leastsq.result import likelihood
 from ..modelfile import Model, linear_model, save_model
 from .common import _feature_names, _load, _set_features
 
@@ -129,6 +130,13 @@ def _result_from_statistics(model: Model) -> OLSResult:
         return math.nan if s.get(key) is None else float(s[key])
 
     intercept_name = "(intercept)" if "intercept" in model.features else "intercept"
+    n, rank, sigma, r2 = int(s["n"]), int(s["rank"]), number("sigma"), number("r2")
+    rss = number("rss") if "rss" in s else sigma**2 * (n - rank)  # files of linearnet 0.1 kept σ̂ only
+    fit = likelihood(n, rank, model.fit_intercept, rss, rss / (1 - r2) if r2 != 1 else math.nan)
+    f = s.get("f_statistic") or {}
+    if "loglik" in s:  # as written: a weighted fit's differs from what rss alone gives
+        fit.update(llf=number("loglik"), aic=number("aic"), bic=number("bic"))
+        fit.update(fvalue=float(f.get("value", math.nan)), f_pvalue=float(f.get("p", math.nan)))
     return OLSResult(
         names=([intercept_name] if model.fit_intercept else []) + list(model.features),
         params=column("estimate"),
@@ -136,14 +144,13 @@ def _result_from_statistics(model: Model) -> OLSResult:
         tvalues=column("t"),
         pvalues=column("p"),
         conf_int=np.column_stack([column("ci_low"), column("ci_high")]),
-        sigma=number("sigma"),
-        r2=number("r2"),
-        adj_r2=number("adj_r2"),
-        n=int(s["n"]),
-        rank=int(s["rank"]),
+        sigma=sigma,
+        n=n,
+        rank=rank,
         condition_number=number("condition_number"),
         scaled_condition_number=math.nan,
         fit_intercept=model.fit_intercept,
         method=str(model.training.get("algorithm", "")),
         feature_names=list(model.features),
+        **{**fit, "r2": r2, "adj_r2": number("adj_r2")},
     )
