@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_predictions", "plot_normal", "plot_loss", "plot_data", "save_figure", "normal", "LiveLoss"]
+__all__ = [
+    "plot_predictions",
+    "plot_normal",
+    "plot_loss",
+    "plot_data",
+    "plot_diagnostics",
+    "save_figure",
+    "normal",
+    "LiveLoss",
+]
 
 
 def plot_predictions(images, true, predicted, classes, *, image_shape, ncols: int = 6, nrows: int = 3):
@@ -199,6 +208,142 @@ def plot_data(x, y, *, xlabel="feature", ylabel="label", line=None):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+R_RED = "#DF536B"  # R's palette()[2]: the smooth through plot(lm)'s panels
+R_GRAY = "#9E9E9E"  # R's palette()[8], "gray62": its Cook's distance contours
+
+
+def plot_diagnostics(diag, *, title: str | None = None):
+    """R's ``plot(lm)``: residuals against fitted values, the normal Q–Q plot of the standardized
+    residuals, scale–location, and standardized residuals against leverage with Cook's distance
+    0.5 and 1 (dashed); a lowess smooth (red) as R draws it, and the rows R labels in each panel.
+
+    Args:
+        diag: a :class:`linearnet.diagnostics.Diagnostics` (:func:`linearnet.diagnostics.diagnostics`).
+        title: drawn above the panels (such as the model's formula); "n of N points drawn" is added
+            when the points are a sample.
+
+    Returns:
+        a ``matplotlib.figure.Figure`` of 2 × 2 panels.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 9), dpi=100, layout="constrained")
+    axes = fig.subplots(2, 2)
+    rs = diag.std_resid
+    _residuals_fitted(axes[0, 0], diag)
+    _qq(axes[0, 1], diag)
+    root = np.sqrt(np.abs(rs))
+    _panel(axes[1, 0], diag.fitted, root, "Scale-Location", "Fitted values", "√|Standardized residuals|")
+    axes[1, 0].set_ylim(0, np.nanmax(root) * 1.04 if np.isfinite(root).any() else 1)
+    _label(axes[1, 0], diag, diag.fitted, root, "std_resid")
+    _residuals_leverage(axes[1, 1], diag)
+    said = [title] if title else []
+    if diag.sampled:
+        said.append(f"{len(diag.row):,} of {diag.n:,} points drawn")
+    if said:
+        fig.suptitle("   ".join(said), fontsize=10)
+    return fig
+
+
+def _panel(ax, x, y, caption: str, xlabel: str, ylabel: str, *, smooth: bool = True) -> None:
+    """Open circles, and R's lowess smooth through the finite ones."""
+    from .lowess import lowess
+
+    ax.scatter(x, y, s=16, facecolors="none", edgecolors="black", linewidths=0.7)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if smooth and ok.sum() > 1:
+        ax.plot(*lowess(x[ok], y[ok]), color=R_RED, linewidth=1.2)
+    ax.set_title(caption, fontsize=11)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def _extend(values: np.ndarray, f: float = 0.08) -> tuple[float, float]:
+    """R's ``extendrange``: the finite range of ``values`` widened by ``f`` of it on each side."""
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    return lo - f * (hi - lo), hi + f * (hi - lo)
+
+
+def _label(ax, diag, x: np.ndarray, y: np.ndarray, panel: str) -> None:
+    """The rows R labels in this panel, right of the point (left of it in the right half)."""
+    where = {int(r): i for i, r in enumerate(diag.row)}
+    lo, hi = ax.get_xlim()
+    for row in diag.labels[panel]:
+        i = where[row]
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+            continue
+        right = x[i] > (lo + hi) / 2
+        ax.annotate(
+            str(row),
+            (x[i], y[i]),
+            xytext=(-4 if right else 4, 0),
+            textcoords="offset points",
+            ha="right" if right else "left",
+            va="center",
+            fontsize=7,
+        )
+
+
+def _residuals_fitted(ax, diag) -> None:
+    _panel(ax, diag.fitted, diag.resid, "Residuals vs Fitted", "Fitted values", "Residuals")
+    ax.set_ylim(*_extend(diag.resid))
+    ax.axhline(0, color="gray", linestyle=":", linewidth=0.8)
+    _label(ax, diag, diag.fitted, diag.resid, "resid")
+
+
+def _qq(ax, diag) -> None:
+    x, y = diag.theoretical, diag.std_resid
+    _panel(ax, x, y, "Normal Q-Q", "Theoretical Quantiles", "Standardized residuals", smooth=False)
+    if np.isfinite(y).any():
+        lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+        ax.set_ylim(lo - 0.04 * (hi - lo), hi + 0.075 * (hi - lo) + 0.04 * (hi - lo))
+        intercept, slope = diag.qq_line
+        ax.axline((0.0, intercept), slope=slope, color="#7F7F7F", linestyle=":", linewidth=1)
+    _label(ax, diag, x, y, "std_resid")
+
+
+def _residuals_leverage(ax, diag) -> None:
+    """Standardized residuals against leverage, with the Cook's distance contours 0.5 and 1 (dashed)."""
+    lo, hi = diag.hat_range
+    if not hi - lo >= 1e-10 * (lo + hi) / 2:  # R: constant leverage, no factors to draw against
+        ax.set_title("Residuals vs Leverage", fontsize=11)
+        ax.text(0.5, 0.5, f"leverages all {lo:.4g}: nothing to draw", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    x = np.where(diag.hat < 1, diag.hat, np.nan)
+    y = diag.std_resid
+    _panel(ax, x, y, "Residuals vs Leverage", "Leverage", "Standardized residuals")
+    top = float(np.nanmax(x)) if np.isfinite(x).any() else 1.0
+    right = top * 1.04
+    ax.set_xlim(-0.04 * top, right)
+    ax.set_ylim(*_extend(y))
+    ax.axhline(0, color="gray", linestyle=":", linewidth=0.8)
+    ax.axvline(0, color="gray", linestyle=":", linewidth=0.8)
+    hh = np.linspace(min(lo, hi / 100), right, 101)
+    hh = hh[hh > 0]
+    for level in (0.5, 1.0):
+        curve = np.sqrt(level * diag.rank * (1 - hh) / hh)
+        label = "Cook's distance" if level == 0.5 else None
+        ax.plot(hh, curve, color=R_GRAY, linestyle="--", linewidth=0.9, label=label)
+        ax.plot(hh, -curve, color=R_GRAY, linestyle="--", linewidth=0.9)
+        xmax = min(0.99, right)
+        at = np.sqrt(level * diag.rank * (1 - xmax) / xmax)
+        bottom, upper = ax.get_ylim()
+        for sign in (1, -1):
+            if bottom <= sign * at <= upper:
+                ax.text(
+                    1.01,
+                    sign * at,
+                    f"{level:g}",
+                    color=R_GRAY,
+                    fontsize=7,
+                    va="center",
+                    transform=ax.get_yaxis_transform(),
+                )
+    ax.legend(loc="lower left", frameon=False, fontsize=8, labelcolor=R_GRAY)
+    _label(ax, diag, x, y, "cooks")
 
 
 class LiveLoss:
