@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from cars import DIST, SPEED
 from statsmodels.stats.outliers_influence import OLSInfluence
 
 from linearnet.diagnostics import diagnostics, diagnostics_chunks, influence
@@ -15,18 +16,6 @@ from linearnet.leastsq import solve
 from linearnet.lowess import lowess
 
 DATA = Path(__file__).resolve().parent / "data"
-
-# R's cars (package datasets): stopping distance against speed
-SPEED = np.array(
-    [4, 4, 7, 7, 8, 9, 10, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15]
-    + [15, 16, 16, 17, 17, 17, 18, 18, 18, 18, 19, 19, 19, 20, 20, 20, 20, 20, 22, 23, 24, 24, 24, 24, 25],
-    dtype=float,
-)
-DIST = np.array(
-    [2, 10, 4, 22, 16, 10, 18, 26, 34, 17, 28, 14, 20, 24, 28, 26, 34, 34, 46, 26, 36, 60, 80, 20, 26]
-    + [54, 32, 40, 32, 40, 50, 42, 56, 76, 84, 36, 46, 68, 32, 48, 52, 56, 64, 66, 54, 70, 92, 93, 120, 85],
-    dtype=float,
-)
 
 
 def r_data(name, target):

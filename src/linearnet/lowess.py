@@ -42,7 +42,8 @@ def lowess(x, y, *, f: float = 2 / 3, iterations: int = 3, delta: float | None =
         if cmad < 1e-7 * sc:  # the residuals are effectively zero
             break
         r = np.abs(res)
-        rw = np.where(r <= 0.001 * cmad, 1.0, np.where(r <= 0.999 * cmad, (1 - (r / cmad) ** 2) ** 2, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):  # cmad = 0: every r is 0, weighed 1
+            rw = np.where(r <= 0.001 * cmad, 1.0, np.where(r <= 0.999 * cmad, (1 - (r / cmad) ** 2) ** 2, 0.0))
     return x, ys
 
 

@@ -13,6 +13,7 @@ from .common import (
     add_memory_flag,
     add_table_flags,
     add_timeout_flag,
+    check_figure_path,
     check_out,
     library_error,
     names,
@@ -72,6 +73,12 @@ def add_parser(commands) -> None:
     add_timeout_flag(solve)
     solve.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     solve.add_argument("--out", metavar="MODEL", help="write the model file (the table is printed too)")
+    solve.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw R's plot(lm) diagnostics of the fit into a .png, .pdf or .svg file (past 5,000 rows, a sample of "
+        "the points; the statistics of every row)",
+    )
     solve.set_defaults(handler=run)
 
 
@@ -93,6 +100,12 @@ def run(args) -> int:
         note(PROG, dropped)
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
+    if args.plot:
+        from .plot import solve_diagnostics
+
+        for text in solve_diagnostics(PROG, args, result, data.table, data.chunks):
+            data.notes.append(text)
+            note(PROG, text)
     if args.out and (group is None or group.rank == 0):
         from ..modelfile import linear_model
 
@@ -120,6 +133,8 @@ def _check_flags(args) -> None:
         if args.no_intercept:
             raise UsageError(PROG, "--no-intercept goes with columns: write '- 1' in the formula instead")
     check_out(PROG, args.out, args.data)
+    if args.plot is not None:
+        check_figure_path(PROG, args.plot, args.data, args.out)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
     if args.group is not None and args.formula is not None:
@@ -204,3 +219,5 @@ def _print(args, result: OLSResult, notes: list[str]) -> None:
         print(result.summary())
         if args.out:
             print(f"model written to {args.out}")
+        if args.plot:
+            print(f"picture written to {args.plot}")

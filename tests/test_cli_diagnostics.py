@@ -1,0 +1,143 @@
+"""`linearnet solve --plot FILE`: R's plot(lm) of the fit just solved, in memory and in chunks, written
+atomically, never over an input, and not at all when the run fails."""
+
+import json
+
+import numpy as np
+import pytest
+from cars import DIST, SPEED
+
+from helpers import assert_picture, cli
+
+
+@pytest.fixture
+def cars(tmp_path):
+    path = tmp_path / "cars.csv"
+    path.write_text("speed,dist\n" + "".join(f"{s:g},{d:g}\n" for s, d in zip(SPEED, DIST, strict=True)))
+    return path
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The Diagnostics each run draws, and its title."""
+    import linearnet.plot
+
+    seen = []
+    original = linearnet.plot.plot_diagnostics
+
+    def spy(diag, *, title=None):
+        seen.append((diag, title))
+        return original(diag, title=title)
+
+    monkeypatch.setattr(linearnet.plot, "plot_diagnostics", spy)
+    return seen
+
+
+def _pixels(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"), dtype=float)
+
+
+def test_solve_plot_draws_r_s_panels(cars, tmp_path, capsys, drawn):
+    out = tmp_path / "fit.png"
+    code, stdout, err = cli(capsys, "solve", cars, "--target", "dist", "--plot", out)
+    assert code == 0 and err == "" and stdout.endswith(f"picture written to {out}\n")
+    assert_picture(out, size=(900, 900))
+    diag, title = drawn[0]
+    assert title == "dist ~ speed"
+    assert diag.labels == {"resid": [49, 23, 35], "std_resid": [49, 23, 35], "cooks": [49, 23, 39]}
+
+
+def test_solve_plot_with_json_prints_json_alone(cars, tmp_path, capsys):
+    out = tmp_path / "fit.svg"
+    code, stdout, _ = cli(capsys, "solve", cars, "--target", "dist", "--plot", out, "--json")
+    assert code == 0 and json.loads(stdout)["notes"] == [] and out.read_text().lstrip().startswith("<?xml")
+
+
+def test_in_chunks_the_same_figure(cars, tmp_path, capsys, drawn):
+    whole, chunked = tmp_path / "whole.png", tmp_path / "chunked.png"
+    assert cli(capsys, "solve", cars, "--target", "dist", "--plot", whole)[0] == 0
+    assert cli(capsys, "solve", cars, "--target", "dist", "--plot", chunked, "--chunk-rows", "7")[0] == 0
+    (a, _), (b, _) = drawn
+    assert a.labels == b.labels and a.row.tolist() == b.row.tolist()
+    np.testing.assert_allclose(b.std_resid, a.std_resid, rtol=1e-10)
+    assert np.abs(_pixels(whole) - _pixels(chunked)).mean() < 0.01
+
+
+def test_dropped_rows_keep_their_numbers_in_the_file(cars, tmp_path, capsys, drawn):
+    lines = cars.read_text().splitlines(keepends=True)
+    lines.insert(3, "7,\n")  # a row 3 with a gap: the rows after it are 4, 5, ... in the file
+    gappy = tmp_path / "gappy.csv"
+    gappy.write_text("".join(lines))
+    argv = ["solve", gappy, "--target", "dist", "--missing", "drop", "--plot", tmp_path / "f.png"]
+    code, _, err = cli(capsys, *argv)
+    assert code == 0 and "dropped 1 of 51 rows" in err
+    assert drawn[0][0].labels["resid"] == [50, 24, 36]  # cars' rows 49, 23, 35
+    code, _, err = cli(capsys, *argv, "--chunk-rows", "10")
+    assert code == 0 and "numbered among the rows used, the dropped rows not counted" in err
+    assert drawn[1][0].labels["resid"] == [49, 23, 35]
+
+
+def test_rows_of_leverage_one_are_said(tmp_path, capsys):
+    data = tmp_path / "one.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{x:.6f},{int(i == 3)},{y:.6f}\n" for i, (x, y) in enumerate(rng.normal(size=(12, 2)))]
+    data.write_text("x,alone,y\n" + "".join(rows))
+    code, _, err = cli(capsys, "solve", data, "--target", "y", "--plot", tmp_path / "f.png")
+    assert code == 0
+    assert "note: not plotting 1 row of leverage one in the panels of standardized residuals (as R): 4" in err
+
+
+def test_past_5000_rows_a_sample_is_drawn_the_same_in_chunks(tmp_path, capsys, drawn):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(6000, 2))
+    y = X @ [2.0, -1.0] + rng.normal(size=6000)
+    data = tmp_path / "big.csv"
+    data.write_text("a,b,y\n" + "".join(f"{a:.17g},{b:.17g},{t:.17g}\n" for (a, b), t in zip(X, y, strict=True)))
+    code, _, err = cli(capsys, "solve", data, "--target", "y", "--plot", tmp_path / "f.png")
+    assert code == 0
+    whole = drawn[0][0]
+    assert f"note: {len(whole.row):,} of 6,000 points drawn (a sample; the statistics and labelled rows" in err
+    assert cli(capsys, "solve", data, "--target", "y", "--plot", tmp_path / "g.png", "--chunk-rows", "999")[0] == 0
+    chunked = drawn[1][0]
+    assert chunked.row.tolist() == whole.row.tolist() and chunked.labels == whole.labels
+    np.testing.assert_allclose(chunked.theoretical, whole.theoretical, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "plot, extra, message",
+    [
+        ("cars.csv", [], "is an input of this command"),
+        ("f.png", ["--out", "f.png"], "is named twice, for the picture and another file"),
+        ("f.txt", [], "the picture must be a .png, .pdf or .svg file"),
+        ("no/such/f.png", [], "does not exist"),
+    ],
+)
+def test_a_picture_that_cannot_be_written_is_refused_before_the_solve(cars, tmp_path, capsys, plot, extra, message):
+    extra = [str(tmp_path / e) if e.endswith(".png") else e for e in extra]
+    before = cars.read_bytes()
+    code, stdout, err = cli(capsys, "solve", cars, "--target", "dist", "--plot", tmp_path / plot, *extra)
+    assert code == 2 and stdout == "" and message in err
+    assert cars.read_bytes() == before and not (tmp_path / "f.png").exists()
+
+
+def test_a_failed_run_writes_nothing_and_leaves_a_picture_as_it_was(cars, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "fit.png"
+    code, _, err = cli(capsys, "solve", cars, "--target", "nope", "--plot", out)
+    assert code == 2 and "nope" in err and not out.exists()
+    out.write_bytes(b"an older picture")
+    dependent = tmp_path / "dependent.csv"
+    dependent.write_text("a,b,y\n1,2,1\n2,4,3\n3,6,2\n4,8,5\n")
+    code, _, err = cli(capsys, "solve", dependent, "--target", "y", "--plot", out)
+    assert code == 2 and "dependent" in err.lower() and out.read_bytes() == b"an older picture"
+    import matplotlib.figure
+
+    def broken(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken)  # the picture fails half-way: none is left
+    code, _, err = cli(capsys, "solve", cars, "--target", "dist", "--plot", out)
+    assert code == 2 and "No space left on device" in err and out.read_bytes() == b"an older picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cars.csv", "dependent.csv", "fit.png"]
