@@ -141,3 +141,30 @@ def test_a_failed_run_writes_nothing_and_leaves_a_picture_as_it_was(cars, tmp_pa
     code, _, err = cli(capsys, "solve", cars, "--target", "dist", "--plot", out)
     assert code == 2 and "No space left on device" in err and out.read_bytes() == b"an older picture"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cars.csv", "dependent.csv", "fit.png"]
+
+
+def test_under_torchrun_process_0_draws_every_row(tmp_path, capsys):
+    """Each process solves its share; process 0 draws the figure of every row: that of one process."""
+    import os
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(6000, 2))
+    y = X @ [3.0, -2.0] + 4 + rng.normal(size=6000)
+    (tmp_path / "sales.csv").write_text(
+        "price,rain,revenue\n" + "".join(f"{a:.17g},{b:.17g},{t:.17g}\n" for (a, b), t in zip(X, y, strict=True))
+    )
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "linearnet"]
+    done = subprocess.run(
+        [*launch, "solve", "sales.csv", "--target", "revenue", "--plot", "two.png", "--timeout", "120"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("picture written to two.png\n") and "of 6,000 points drawn" in done.stderr
+    assert cli(capsys, "solve", tmp_path / "sales.csv", "--target", "revenue", "--plot", tmp_path / "one.png")[0] == 0
+    assert np.abs(_pixels(tmp_path / "two.png") - _pixels(tmp_path / "one.png")).mean() < 0.01
