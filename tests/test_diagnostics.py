@@ -181,3 +181,39 @@ def test_the_figure_has_r_s_four_panels(tmp_path):
     assert {"49", "23", "39", "0.5"} <= set(shown)  # R's labels, and the contour 0.5 on the right
     save_figure(fig, tmp_path / "d.png")
     assert_picture(tmp_path / "d.png", size=(900, 900))
+
+
+def test_a_weighted_fit_as_r_draws_it():
+    """R: w <- 1/cars$speed; w[c(3, 10)] <- 0; f <- lm(dist ~ speed, cars, weights = w): hatvalues(f),
+    rstandard(f), cooks.distance(f) of rows 1 and 27, plot(f)'s labels (rows of weight 0 left out) and
+    qqnorm(rstandard(f))$x[1:3]. The fit from statsmodels' WLS, σ̂ on R's n − k = 48 − 2."""
+    from types import SimpleNamespace
+
+    w = 1 / SPEED
+    w[[2, 9]] = 0
+    ref = sm.WLS(DIST, sm.add_constant(SPEED), weights=w).fit()
+    sigma = np.sqrt((w * ref.resid**2).sum() / 46)
+    fit = SimpleNamespace(
+        params=ref.params,
+        normalized_cov_params=ref.normalized_cov_params,
+        sigma=sigma,
+        rank=2,
+        n=48,
+        fit_intercept=True,
+    )
+    diag = diagnostics(fit, SPEED[:, None], DIST, weights=w)
+    assert diag.n == 48 and 3 not in diag.row and 10 not in diag.row
+    at = [0, np.flatnonzero(diag.row == 27)[0]]
+    np.testing.assert_allclose(diag.hat[at], [0.2528971928081654719, 0.0213271218760833006], rtol=1e-12)
+    np.testing.assert_allclose(diag.std_resid[at], [-0.1375717935052696850, -0.8907037711838802219], rtol=1e-12)
+    np.testing.assert_allclose(diag.cooks[at], [0.0032032618619213752, 0.0086443289356592408], rtol=1e-11)
+    assert diag.labels == {"resid": [49, 23, 35], "std_resid": [23, 49, 35], "cooks": [2, 49, 23]}
+    np.testing.assert_allclose(diag.theoretical[:3], [0.026113678815527654, 1.202508262925447768, 0.926537599255029987])
+    chunked = diagnostics_chunks(
+        fit, lambda: ((SPEED[i : i + 4, None], DIST[i : i + 4], w[i : i + 4]) for i in range(0, 50, 4))
+    )
+    assert chunked.labels == diag.labels and chunked.row.tolist() == diag.row.tolist()
+    sampled = diagnostics(fit, SPEED[:, None], DIST, weights=w, max_points=20, seed=2)
+    np.testing.assert_allclose(
+        sampled.theoretical, diag.theoretical[np.searchsorted(diag.row, sampled.row)], rtol=1e-12
+    )

@@ -21,7 +21,7 @@ among all the rows (one more pass).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,9 +34,13 @@ LEVERAGE_ONE = 1 - 10 * np.finfo(float).eps  # a leverage above this is 1, as R'
 PANELS = ("resid", "std_resid", "cooks")  # which statistic picks a panel's labels (by its size)
 
 
-def influence(result, X, y) -> dict[str, np.ndarray]:
+def influence(result, X, y, weights=None) -> dict[str, np.ndarray]:
     """For the rows ``X`` (n, p), ``y`` (n,) of the fit ``result`` (an :class:`~linearnet.leastsq.OLSResult`):
-    ``fitted``, ``resid``, ``hat``, ``std_resid`` and ``cooks``, each (n,)."""
+    ``fitted``, ``resid``, ``hat``, ``std_resid`` and ``cooks``, each (n,).
+
+    Of a weighted fit (``weights`` wᵢ > 0, ``result`` holding (AᵀWA)⁻¹), as R's ``lm.influence``,
+    ``rstandard`` and ``cooks.distance``: hᵢ = wᵢ·aᵢᵀ(AᵀWA)⁻¹aᵢ, and the residuals in rᵢ and Dᵢ are
+    √wᵢ·eᵢ; ``resid`` stays eᵢ, as R's ``plot(lm)`` draws it."""
     cov = result.normalized_cov_params
     if cov is None:
         raise ValueError("the fit carries no (AᵀA)⁻¹, which the leverages need")
@@ -45,11 +49,15 @@ def influence(result, X, y) -> dict[str, np.ndarray]:
     fitted = A @ result.params
     resid = y - fitted
     hat = ((A @ cov) * A).sum(axis=1)
+    e = resid
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64).reshape(-1)
+        hat, e = hat * w, resid * np.sqrt(w)
     hat[hat > LEVERAGE_ONE] = 1.0
     sigma = result.sigma
     with np.errstate(divide="ignore", invalid="ignore"):
-        std_resid = np.where(hat < 1, resid / (sigma * np.sqrt(1 - hat)), np.nan)
-        cooks = np.where(hat < 1, resid**2 * hat / (result.rank * sigma**2 * (1 - hat) ** 2), np.nan)
+        std_resid = np.where(hat < 1, e / (sigma * np.sqrt(1 - hat)), np.nan)
+        cooks = np.where(hat < 1, e**2 * hat / (result.rank * sigma**2 * (1 - hat) ** 2), np.nan)
     return dict(fitted=fitted, resid=resid, hat=hat, std_resid=std_resid, cooks=cooks)
 
 
@@ -98,22 +106,25 @@ class Diagnostics:
         return said
 
 
-def diagnostics(result, X, y, *, rows=None, max_points: int = MAX_POINTS, seed: int = 0) -> Diagnostics:
-    """The diagnostics of ``result`` for its rows ``X``, ``y`` in memory; ``rows``: their numbers (from 1)
-    to label them by, such as their rows in the file (default 1, 2, ...)."""
+def diagnostics(result, X, y, *, weights=None, rows=None, max_points: int = MAX_POINTS, seed: int = 0) -> Diagnostics:
+    """The diagnostics of ``result`` for its rows ``X``, ``y`` in memory (and ``weights``, of a weighted fit:
+    rows of weight 0 are left out, as R leaves them); ``rows``: their numbers (from 1) to label them by,
+    such as their rows in the file (default 1, 2, ...)."""
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
-    return diagnostics_chunks(result, lambda: iter([(X, y)]), rows=rows, max_points=max_points, seed=seed)
+    chunk = (X, y) if weights is None else (X, y, np.asarray(weights, dtype=np.float64).reshape(-1))
+    return diagnostics_chunks(result, lambda: iter([chunk]), rows=rows, max_points=max_points, seed=seed)
 
 
 def diagnostics_chunks(
     result,
-    chunks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
+    chunks: Callable[[], Iterable[tuple[np.ndarray, ...]]],
     *,
     rows=None,
     max_points: int = MAX_POINTS,
     seed: int = 0,
 ) -> Diagnostics:
-    """:func:`diagnostics` over rows that arrive in chunks: ``chunks()`` starts a pass yielding ``(X, y)``.
+    """:func:`diagnostics` over rows that arrive in chunks: ``chunks()`` starts a pass yielding ``(X, y)``,
+    or ``(X, y, w)`` of a weighted fit.
 
     One pass; a second when the points drawn are a sample (for their ranks in the Q–Q panel). The
     sample depends on ``seed`` and the number of rows alone, not on how they are cut into chunks.
@@ -123,10 +134,11 @@ def diagnostics_chunks(
         np.arange(n) if n <= max_points else np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
     )
     scan = _Scan(keep)
-    for X, y in chunks():
-        scan.add(influence(result, X, y))
-    if scan.seen != n:
-        raise ValueError(f"the data hold {scan.seen:,} rows, the fit {n:,}: draw the diagnostics of the rows fitted")
+    for part, end in _rows(result, chunks):
+        scan.add(part)
+        scan.rows = end
+    if n not in (scan.seen, scan.rows):  # a weighted fit may count its rows of weight 0 or not
+        raise ValueError(f"the data hold {scan.rows:,} rows, the fit {n:,}: draw the diagnostics of the rows fitted")
     drawn = scan.drawn()
     finite = np.isfinite(drawn["std_resid"])
     if scan.sampled:
@@ -154,12 +166,27 @@ def diagnostics_chunks(
         cooks=drawn["cooks"],
         theoretical=theoretical,
         labels={panel: [int(r) for r in number(scan.top[panel]["index"])] for panel in PANELS},
-        n=n,
+        n=scan.seen,
         rank=result.rank,
         hat_range=(scan.hat_min, scan.hat_max),
         qq_line=_qq_line(drawn["std_resid"][finite]),
         leverage_one=[int(r) for r in number(scan.leverage_one)],
     )
+
+
+def _rows(result, chunks) -> Iterator[tuple[dict[str, np.ndarray], int]]:
+    """A pass: the statistics of each chunk's rows (those of weight > 0), with ``index`` their positions
+    among every row; and the rows passed so far."""
+    at = 0
+    for chunk in chunks():
+        X, y, w = chunk if len(chunk) == 3 else (*chunk, None)
+        index = np.arange(at, at + len(X))
+        at += len(X)
+        if w is not None:
+            w = np.asarray(w, dtype=np.float64).reshape(-1)
+            kept = w != 0
+            X, y, w, index = X[kept], np.asarray(y).reshape(-1)[kept], w[kept], index[kept]
+        yield {**influence(result, X, y, w), "index": index}, at
 
 
 class _Scan:
@@ -168,16 +195,15 @@ class _Scan:
 
     def __init__(self, keep: np.ndarray):
         self.keep, self.sampled = keep, False
-        self.seen = self.finite = 0
+        self.seen = self.finite = 0  # rows of weight > 0 (every row of an unweighted fit); of them, with an r
+        self.rows = 0  # every row
         self.hat_min, self.hat_max = np.inf, -np.inf
         self.parts: list[dict[str, np.ndarray]] = []
         self.top: dict[str, dict[str, np.ndarray]] = {}
         self.leverage_one: list[int] = []
 
     def add(self, stats: dict[str, np.ndarray]) -> None:
-        m = len(stats["hat"])
-        index = np.arange(self.seen, self.seen + m)
-        stats = {**stats, "index": index}
+        m, index = len(stats["hat"]), stats["index"]
         lo, hi = np.searchsorted(self.keep, [self.seen, self.seen + m])
         self.parts.append({k: v[self.keep[lo:hi] - self.seen] for k, v in stats.items()})
         self.sampled = self.sampled or hi - lo < m
@@ -220,11 +246,8 @@ def _ranks(result, chunks, values: np.ndarray, index: np.ndarray) -> np.ndarray:
     drawn, drawn_rows = values[finite][order], index[finite][order]
     before = np.zeros(len(drawn) + 1, dtype=np.int64)  # before[p]: rows below drawn[p], once summed up to p
     tied = np.zeros(len(drawn), dtype=np.int64)  # rows equal to drawn[p], of an earlier row
-    seen = 0
-    for X, y in chunks():
-        r = influence(result, X, y)["std_resid"]
-        rows = np.arange(seen, seen + len(r))
-        seen += len(r)
+    for part, _ in _rows(result, chunks):
+        r, rows = part["std_resid"], part["index"]
         r, rows = r[np.isfinite(r)], rows[np.isfinite(r)]
         left, right = np.searchsorted(drawn, r, side="left"), np.searchsorted(drawn, r, side="right")
         before += np.bincount(right, minlength=len(before))  # r < drawn[p] for every p >= right
