@@ -168,3 +168,18 @@ def test_under_torchrun_process_0_draws_every_row(tmp_path, capsys):
     assert done.stdout.endswith("picture written to two.png\n") and "of 6,000 points drawn" in done.stderr
     assert cli(capsys, "solve", tmp_path / "sales.csv", "--target", "revenue", "--plot", tmp_path / "one.png")[0] == 0
     assert np.abs(_pixels(tmp_path / "two.png") - _pixels(tmp_path / "one.png")).mean() < 0.01
+
+
+@pytest.mark.parametrize(
+    "rows, said",
+    [
+        ("1,2\n2,4\n3,6\n4,8\n", "σ̂ is 0 (the fit is exact, or has no residual degree of freedom)"),
+        ("1,2\n2,4\n", "σ̂ is not defined (the fit is exact, or has no residual degree of freedom)"),
+    ],
+)
+def test_an_exact_fit_is_drawn_with_a_note(tmp_path, capsys, rows, said):
+    data = tmp_path / "exact.csv"
+    data.write_text("x,y\n" + rows)
+    code, out, err = cli(capsys, "solve", data, "--target", "y", "--plot", tmp_path / "f.png", "--json")
+    assert code == 0 and said in err and said in " ".join(json.loads(out)["notes"])
+    assert_picture(tmp_path / "f.png", size=(900, 900))

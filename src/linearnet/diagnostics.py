@@ -58,6 +58,8 @@ def influence(result, X, y, weights=None) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         std_resid = np.where(hat < 1, e / (sigma * np.sqrt(1 - hat)), np.nan)
         cooks = np.where(hat < 1, e**2 * hat / (result.rank * sigma**2 * (1 - hat) ** 2), np.nan)
+    std_resid[~np.isfinite(std_resid)] = np.nan  # σ̂ = 0 (an exact fit) or undefined: none, as R's Cook's distance
+    cooks[~np.isfinite(cooks)] = np.nan
     return dict(fitted=fitted, resid=resid, hat=hat, std_resid=std_resid, cooks=cooks)
 
 
@@ -83,6 +85,7 @@ class Diagnostics:
     hat_range: tuple[float, float]  # of every row
     qq_line: tuple[float, float]  # (intercept, slope) through the quartiles (of the points drawn, when sampled)
     leverage_one: list[int] = field(default_factory=list)  # rows of leverage 1, left out where 1 − h is needed
+    sigma: float = np.nan  # σ̂ of the fit
 
     @property
     def sampled(self) -> bool:
@@ -92,7 +95,12 @@ class Diagnostics:
     def notes(self) -> list[str]:
         """What the figure leaves out or samples, one line each."""
         said = []
-        if self.leverage_one:
+        if not self.sigma > 0:
+            said.append(
+                f"σ̂ is {'0' if self.sigma == 0 else 'not defined'} (the fit is exact, or has no residual degree of "
+                f"freedom): the standardized residuals and Cook's distances are not defined, and not drawn"
+            )
+        elif self.leverage_one:
             rows = ", ".join(map(str, self.leverage_one[:10])) + (", ..." if len(self.leverage_one) > 10 else "")
             said.append(
                 f"not plotting {len(self.leverage_one)} row{'s' if len(self.leverage_one) > 1 else ''} of leverage "
@@ -171,6 +179,7 @@ def diagnostics_chunks(
         hat_range=(scan.hat_min, scan.hat_max),
         qq_line=_qq_line(drawn["std_resid"][finite]),
         leverage_one=[int(r) for r in number(scan.leverage_one)],
+        sigma=float(result.sigma),
     )
 
 

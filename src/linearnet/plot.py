@@ -236,7 +236,7 @@ def plot_diagnostics(diag, *, title: str | None = None):
     _qq(axes[0, 1], diag)
     root = np.sqrt(np.abs(rs))
     _panel(axes[1, 0], diag.fitted, root, "Scale-Location", "Fitted values", "√|Standardized residuals|")
-    axes[1, 0].set_ylim(0, np.nanmax(root) * 1.04 if np.isfinite(root).any() else 1)
+    axes[1, 0].set_ylim(0, _extend(root)[1])
     _label(axes[1, 0], diag, diag.fitted, root, "std_resid")
     _residuals_leverage(axes[1, 1], diag)
     said = [title] if title else []
@@ -262,7 +262,13 @@ def _panel(ax, x, y, caption: str, xlabel: str, ylabel: str, *, smooth: bool = T
 
 def _extend(values: np.ndarray, f: float = 0.08) -> tuple[float, float]:
     """R's ``extendrange``: the finite range of ``values`` widened by ``f`` of it on each side."""
-    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    finite = values[np.isfinite(values)]
+    if not finite.size:  # nothing to draw: an axis about 0
+        return -1.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo == hi:  # one value: an axis about it
+        pad = abs(lo) / 2 or 1.0
+        return lo - pad, hi + pad
     return lo - f * (hi - lo), hi + f * (hi - lo)
 
 
@@ -296,9 +302,9 @@ def _residuals_fitted(ax, diag) -> None:
 def _qq(ax, diag) -> None:
     x, y = diag.theoretical, diag.std_resid
     _panel(ax, x, y, "Normal Q-Q", "Theoretical Quantiles", "Standardized residuals", smooth=False)
+    lo, hi = _extend(y, 0.04)
+    ax.set_ylim(lo, hi + 0.075 * (hi - lo) / 1.08)  # R: room above for the labels
     if np.isfinite(y).any():
-        lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
-        ax.set_ylim(lo - 0.04 * (hi - lo), hi + 0.075 * (hi - lo) + 0.04 * (hi - lo))
         intercept, slope = diag.qq_line
         ax.axline((0.0, intercept), slope=slope, color="#7F7F7F", linestyle=":", linewidth=1)
     _label(ax, diag, x, y, "std_resid")
@@ -315,7 +321,7 @@ def _residuals_leverage(ax, diag) -> None:
     x = np.where(diag.hat < 1, diag.hat, np.nan)
     y = diag.std_resid
     _panel(ax, x, y, "Residuals vs Leverage", "Leverage", "Standardized residuals")
-    top = float(np.nanmax(x)) if np.isfinite(x).any() else 1.0
+    top = (float(np.nanmax(x)) if np.isfinite(x).any() else 0.0) or 1.0
     right = top * 1.04
     ax.set_xlim(-0.04 * top, right)
     ax.set_ylim(*_extend(y))
