@@ -217,3 +217,15 @@ def test_a_weighted_fit_as_r_draws_it():
     np.testing.assert_allclose(
         sampled.theoretical, diag.theoretical[np.searchsorted(diag.row, sampled.row)], rtol=1e-12
     )
+
+
+def test_a_factor_of_the_covariance_gives_the_same_leverages():
+    """A fit carrying F with (AᵀA)⁻¹ = F·Fᵀ: h = ‖Fᵀa‖², the same as from (AᵀA)⁻¹ itself."""
+    from types import SimpleNamespace
+
+    X, y = CASES["mtcars"]()
+    fit = solve(X, y)
+    factored = SimpleNamespace(**{k: getattr(fit, k) for k in ("params", "sigma", "rank", "n", "fit_intercept")})
+    factored.cov_factor, factored.normalized_cov_params = np.linalg.cholesky(fit.normalized_cov_params), None
+    for name, value in influence(factored, X, y).items():
+        np.testing.assert_allclose(value, influence(fit, X, y)[name], rtol=1e-10, err_msg=name)

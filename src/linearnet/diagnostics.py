@@ -41,14 +41,15 @@ def influence(result, X, y, weights=None) -> dict[str, np.ndarray]:
     Of a weighted fit (``weights`` wᵢ > 0, ``result`` holding (AᵀWA)⁻¹), as R's ``lm.influence``,
     ``rstandard`` and ``cooks.distance``: hᵢ = wᵢ·aᵢᵀ(AᵀWA)⁻¹aᵢ, and the residuals in rᵢ and Dᵢ are
     √wᵢ·eᵢ; ``resid`` stays eᵢ, as R's ``plot(lm)`` draws it."""
+    factor = getattr(result, "cov_factor", None)  # F with (AᵀA)⁻¹ = F·Fᵀ: h = ‖Fᵀa‖² keeps more digits
     cov = result.normalized_cov_params
-    if cov is None:
+    if factor is None and cov is None:
         raise ValueError("the fit carries no (AᵀA)⁻¹, which the leverages need")
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
     A = np.column_stack([np.ones(len(X)), X]) if result.fit_intercept else X  # (n, k)
     fitted = A @ result.params
     resid = y - fitted
-    hat = ((A @ cov) * A).sum(axis=1)
+    hat = ((A @ factor) ** 2).sum(axis=1) if factor is not None else ((A @ cov) * A).sum(axis=1)
     e = resid
     if weights is not None:
         w = np.asarray(weights, dtype=np.float64).reshape(-1)
