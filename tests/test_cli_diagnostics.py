@@ -183,3 +183,89 @@ def test_an_exact_fit_is_drawn_with_a_note(tmp_path, capsys, rows, said):
     code, out, err = cli(capsys, "solve", data, "--target", "y", "--plot", tmp_path / "f.png", "--json")
     assert code == 0 and said in err and said in " ".join(json.loads(out)["notes"])
     assert_picture(tmp_path / "f.png", size=(900, 900))
+
+
+# --- plot diagnostics --model MODEL DATA -----------------------------------------------------------
+
+
+@pytest.fixture
+def with_uncertainty(monkeypatch):
+    """Model files as they load with (AᵀA)⁻¹'s factor F, σ̂ and the residual df (format 3), whichever
+    format this linearnet writes: the diagnostics read those three, as ``Model.uncertainty``."""
+    from types import SimpleNamespace
+
+    import linearnet.modelfile
+
+    load = linearnet.modelfile.load_model
+
+    def loaded(path):
+        model = load(path)
+        if getattr(model, "uncertainty", None) is None and model.statistics and "cov" in model.training:
+            cov = np.asarray(model.training["cov"])
+            model.uncertainty = SimpleNamespace(
+                cov_factor=np.linalg.cholesky(cov),
+                sigma=model.statistics["sigma"],
+                df_resid=model.statistics["df_resid"],
+            )
+        return model
+
+    monkeypatch.setattr(linearnet.modelfile, "load_model", loaded)
+
+
+def _model(tmp_path, capsys, data, *argv):
+    """``solve DATA --out model.json``, with (AᵀA)⁻¹ kept in the file's training record for the loader above."""
+    from linearnet.leastsq import solve
+    from linearnet.tables import read_table
+
+    path = tmp_path / "model.json"
+    assert cli(capsys, "solve", data, "--out", path, *argv)[0] == 0
+    record = json.loads(path.read_text())
+    if "uncertainty" not in record:
+        table = read_table(data, target=argv[argv.index("--target") + 1])
+        fit = solve(table.features, table.target, fit_intercept="--no-intercept" not in argv)
+        record["training"]["cov"] = fit.normalized_cov_params.tolist()
+        path.write_text(json.dumps(record))
+    return path
+
+
+def test_plot_diagnostics_of_a_model_file_is_solve_s_plot(cars, tmp_path, capsys, drawn, with_uncertainty):
+    model = _model(tmp_path, capsys, cars, "--target", "dist")
+    code, out, err = cli(capsys, "plot", "diagnostics", "--model", model, cars, "--out", tmp_path / "m.png")
+    assert code == 0 and err == "" and out == f"picture written to {tmp_path / 'm.png'}\n"
+    assert cli(capsys, "solve", cars, "--target", "dist", "--plot", tmp_path / "s.png")[0] == 0
+    (from_model, title), (from_solve, _) = drawn
+    assert title == "dist ~ speed" and from_model.labels == from_solve.labels
+    for name in ("hat", "std_resid", "cooks", "theoretical"):
+        np.testing.assert_allclose(getattr(from_model, name), getattr(from_solve, name), rtol=1e-9)
+    assert np.abs(_pixels(tmp_path / "m.png") - _pixels(tmp_path / "s.png")).mean() < 0.01
+    code, _, err = cli(
+        capsys, "plot", "diagnostics", "--model", model, cars, "--out", tmp_path / "f.png", "--size", "600x600"
+    )
+    assert code == 0
+    assert_picture(tmp_path / "f.png", size=(600, 600))
+
+
+def test_plot_diagnostics_of_other_rows_or_models_is_refused(cars, tmp_path, capsys, with_uncertainty):
+    model = _model(tmp_path, capsys, cars, "--target", "dist")
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("".join(cars.read_text().splitlines(keepends=True)[:-1]))
+    code, _, err = cli(capsys, "plot", "diagnostics", "--model", model, fewer, "--out", tmp_path / "f.png")
+    assert code == 2 and "the data hold 49 rows, the fit 50: draw the diagnostics of the rows fitted" in err
+    sgd = tmp_path / "sgd.json"
+    assert cli(capsys, "train", "--data", cars, "--target", "dist", "--epochs", "1", "--out", sgd)[0] == 0
+    code, _, err = cli(capsys, "plot", "diagnostics", "--model", sgd, cars, "--out", tmp_path / "f.png")
+    assert code == 2 and "the diagnostics are of an exact fit: give a model file written by solve --out" in err
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_a_model_file_without_the_covariance_is_refused_in_one_line(cars, tmp_path, capsys):
+    path = tmp_path / "old.json"
+    assert cli(capsys, "solve", cars, "--target", "dist", "--out", path)[0] == 0
+    record = json.loads(path.read_text())
+    record.pop("uncertainty", None)
+    record["format_version"] = 1  # as linearnet wrote it before
+    path.write_text(json.dumps(record))
+    code, out, err = cli(capsys, "plot", "diagnostics", "--model", path, cars, "--out", tmp_path / "f.png")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "holds no (AᵀA)⁻¹ factor, which the leverages need" in err and "solve --plot FILE" in err
+    assert not (tmp_path / "f.png").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from .common import (
     Parser,
@@ -12,17 +11,12 @@ from .common import (
     check_figure_path,
     note,
     numbers,
-    reading_bar,
     refused,
     seed,
     size,
     table_options,
     write_figure,
 )
-
-if TYPE_CHECKING:
-    from ..leastsq import OLSResult
-    from ..tables import Table, TableChunks
 
 PROG = "linearnet plot"
 
@@ -70,6 +64,9 @@ def add_parser(commands) -> None:
     data.add_argument("--out", required=True, metavar="FILE.png", help="the picture to write (.png, .pdf, .svg)")
     data.add_argument("--size", type=size, metavar="WxH", help="picture size in pixels (default 600x350)")
     data.set_defaults(handler=plot_data)
+    from . import diagnostics
+
+    diagnostics.add_parser(kinds)
 
 
 def plot_normal(args) -> int:
@@ -158,51 +155,3 @@ def fitted_line(x, y, feature: str) -> tuple[float, float]:
         raise UsageError(
             PROG, "--fit: the slope of the line overflows float64; rescale the feature or the label"
         ) from None
-
-
-def solve_diagnostics(prog: str, args, result: OLSResult, table: Table | None, chunks: TableChunks | None) -> list[str]:
-    """``solve --plot FILE``: R's ``plot(lm)`` of the fit just solved, drawn from the same table (read whole,
-    or in chunks: one more pass, two when the points drawn are a sample) and written to FILE; the notes
-    to say (rows of leverage one left out, a sample drawn). Under a launcher, process 0 draws it from
-    every row of the file, in one process."""
-    import numpy as np
-
-    from ..diagnostics import diagnostics, diagnostics_chunks
-    from ..plot import plot_diagnostics
-
-    notes = []
-    with refused(prog):
-        if table is not None:
-            assert table.target is not None
-            rows = np.delete(
-                np.arange(1, table.num_rows + len(table.dropped_rows) + 1),
-                np.asarray(table.dropped_rows, dtype=np.int64) - 1,
-            )
-            diag = diagnostics(result, table.features, table.target, rows=rows)
-        else:
-            assert chunks is not None
-            if chunks.share is not None:  # this process's share: the figure needs every row
-                from ..tables import table_chunks
-
-                chunks, _ = table_chunks(
-                    args.data,
-                    target=args.target,
-                    features=chunks.feature_names,
-                    chunk_rows=args.chunk_rows or None,
-                    **table_options(args),
-                )
-            with reading_bar(chunks):
-                diag = diagnostics_chunks(result, chunks)
-            if chunks.dropped_rows:
-                notes.append("the points drawn are numbered among the rows used, the dropped rows not counted")
-    fig = plot_diagnostics(diag, title=_model_title(args.formula, args.target, result))
-    write_figure(prog, fig, args.plot, announce=False)
-    return [*diag.notes, *notes]
-
-
-def _model_title(formula: str | None, target: str | None, result: OLSResult) -> str:
-    """The model as R's lm call reads it, shortened past 75 characters as R's plot(lm) does."""
-    if formula is None:
-        terms = " + ".join(result.feature_names) or "1"
-        formula = f"{target} ~ {terms}{'' if result.fit_intercept else ' - 1'}"
-    return formula if len(formula) <= 75 else formula[:75] + " ..."

@@ -101,7 +101,7 @@ def run(args) -> int:
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     if args.plot:
-        from .plot import solve_diagnostics
+        from .diagnostics import solve_diagnostics
 
         for text in solve_diagnostics(PROG, args, result, data.table, data.chunks):
             data.notes.append(text)
