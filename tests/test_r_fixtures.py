@@ -1,18 +1,20 @@
 """The values R computes (tests/fixtures/r/, made by tests/r/make_fixtures.R): that they are well-formed,
-agree with each other as R's own identities say, and that what linearnet's solver computes today
-matches them for every unweighted case.
+hold together as R's own definitions say, agree with statsmodels where it computes the same thing, and
+that what linearnet's solver computes today matches them for every unweighted case.
 
-Tolerance rtol 1e-10 (10 significant digits): R (lm's Householder QR in LINPACK's dqrdc2) and
-linearnet (a refined Cholesky/QR of the scaled design) each solve these well-conditioned designs
-(scaled condition numbers under 1e3) to about 1e-13 relative or better, so 1e-10 leaves room for
-either's rounding while a wrong formula (a df off by one moves σ̂ by percents) fails at once.
+Tolerance rtol 1e-10 (10 significant digits): R (lm's Householder QR, LINPACK's dqrdc2) and linearnet
+(a refined Cholesky/QR of the scaled design) each solve these well-conditioned designs (scaled condition
+numbers 1 to 50) to about 1e-13 relative or better (measured: within 6e-15), so 1e-10 leaves room for
+either's rounding while a wrong formula (a degree of freedom off by one moves σ̂ by percents) fails at once.
 """
 
 import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
+import statsmodels.api as sm
 from scipy import stats
 
 from linearnet.leastsq import solve
@@ -158,3 +160,80 @@ def test_solve_matches_r(name, fits):
     else:
         assert (fit.df_model, fit.df_resid) == (f["df_model"], f["df_resid"])
         close([fit.fvalue, fit.f_pvalue], [f["value"], f["p"]])
+
+
+# ---- statsmodels, an independent oracle, against the stored values ---------------------------------
+# What statsmodels computes the same way: robust and cluster-robust covariances (cov_type "HC0".."HC3",
+# "cluster", whose default correction is vcovCL's G/(G−1)·(n−1)/(n−k)), WLS, prediction intervals and the
+# influence measures. It agrees with R to about 1e-12 (its pinv solve loses a few digits on mtcars,
+# scaled condition number ~1e2 before its own scaling); 1e-10 checks the fixtures hold what R's
+# definitions say, not one program's accidents.
+
+
+def _statsmodels(c: dict):
+    """statsmodels' model of the case on the rows R fitted (rows of weight 0 left out), its cluster groups."""
+    t = table(c, features=columns(c))
+    read = columns(c)
+    X, y = t.features[:, : len(c["features"])], t.target
+    if c["intercept"]:
+        X = sm.add_constant(X, has_constant="add")
+    keep = np.ones(len(y), dtype=bool)
+    if c["weights"]:
+        w = t.features[:, read.index(c["weights"])]
+        keep = w != 0
+        model = sm.WLS(y[keep], X[keep], weights=w[keep])
+    else:
+        model = sm.OLS(y, X)
+    groups = t.features[keep, read.index(c["cluster"])].astype(np.int64) if c["cluster"] else None
+    return model, groups
+
+
+@pytest.mark.parametrize("name", names())
+def test_statsmodels_computes_the_same(name):
+    c = case(name)
+    model, groups = _statsmodels(c)
+    fit = model.fit()
+    close(fit.params, c["coefficients"]["values"])
+    close([np.sqrt(fit.scale), fit.llf], [c["sigma"], c["loglik"]])
+    assert fit.rsquared == pytest.approx(c["r2"], abs=1e-12)  # 0 for the intercept alone: 1 − RSS/TSS rounds
+    close(fit.bse, c["se"]["classical"])
+    for kind in SE_TYPES[1:]:
+        close(model.fit(cov_type=kind).bse, c["se"][kind])
+    if groups is not None:
+        close(model.fit(cov_type="cluster", cov_kwds={"groups": groups}).bse, c["se"]["CL"])
+    if "diagnostics" in c:
+        influence = sm.OLS(model.wendog, model.wexog).fit().get_influence()  # R's: of √w·X, √w·y
+        d = c["diagnostics"]
+        close(influence.hat_matrix_diag, d["hatvalues"])
+        close(influence.cooks_distance[0], d["cooks"])
+        close(influence.resid_studentized_internal, d["rstandard"])
+
+
+@pytest.mark.parametrize("name", names(where=lambda c: c["features"] != []))
+def test_statsmodels_predicts_the_same_intervals(name):
+    c = case(name)
+    fit = _statsmodels(c)[0].fit()
+    for p in c["predict"]:
+        new = pd.read_csv(fixture(p["newdata"]))[c["features"]].to_numpy(dtype=float)
+        rows = ~np.isnan(new).any(axis=1)
+        X = np.column_stack([np.ones(len(new)), new]) if c["intercept"] else new
+        frame = fit.get_prediction(X[rows], weights=1.0).summary_frame(alpha=1 - p["level"])
+        kind = "mean" if p["interval"] == "confidence" else "obs"
+        for got, stored in ((frame["mean"], p["fit"]), (frame[f"{kind}_ci_lower"], p["lwr"])):
+            assert [v is None for v in stored] == list(~rows)
+            close(got, [v for v in stored if v is not None])
+        close(frame[f"{kind}_ci_upper"], [v for v in p["upr"] if v is not None])
+
+
+@pytest.mark.parametrize("name", names(where=lambda c: "diagnostics" in c))
+def test_plot_labels_are_the_largest_as_plot_lm_orders_them(name):
+    d = case(name)["diagnostics"]
+
+    def largest(values):  # sort.list(abs(x), decreasing = TRUE)[1:3]: ties keep row order
+        return [int(i) for i in np.argsort(-np.abs(np.asarray(values, dtype=float)), kind="stable")[:3]]
+
+    labels = d["plot_labels"]
+    assert labels["residuals_fitted"]["index"] == largest(d["residuals"])
+    assert labels["qq"]["index"] == labels["scale_location"]["index"] == largest(d["rstandard"])
+    assert labels["cooks_distance"]["index"] == labels["residuals_leverage"]["index"] == largest(d["cooks"])
+    assert len(d["fitted"]) == len(d["hatvalues"]) == len(d["cooks"]) == len(d["rstandard"])
