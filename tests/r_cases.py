@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r"
@@ -28,11 +28,18 @@ def expected() -> dict:
     return json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 
 
-def cases(*, where: Callable[[dict], bool] | None = None) -> list[dict]:
-    """Every case in the order R wrote them, or those for which ``where(case)`` is true.
+Where = Callable[[dict], bool] | Mapping[str, object] | None
 
-    Example: ``cases(where=lambda c: c["cluster"] is not None)``.
+
+def cases(*, where: Where = None) -> list[dict]:
+    """Every case in the order R wrote them, or those for which ``where(case)`` is true, or (a mapping)
+    whose fields have the values given.
+
+    Examples: ``cases(where=lambda c: c["cluster"] is not None)``, ``cases(where={"weights": None})``.
     """
+    if isinstance(where, Mapping):
+        wanted = dict(where)
+        where = lambda c: all(c.get(k) == v for k, v in wanted.items())  # noqa: E731
     every = copy.deepcopy(expected()["cases"])
     return [c for c in every if where is None or where(c)]
 
@@ -45,7 +52,7 @@ def case(name: str) -> dict:
     return found[0]
 
 
-def names(*, where: Callable[[dict], bool] | None = None) -> list[str]:
+def names(*, where: Where = None) -> list[str]:
     """The names of the cases (for ``pytest.mark.parametrize(..., ids=...)``)."""
     return [c["name"] for c in cases(where=where)]
 

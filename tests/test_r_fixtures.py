@@ -235,5 +235,20 @@ def test_plot_labels_are_the_largest_as_plot_lm_orders_them(name):
     labels = d["plot_labels"]
     assert labels["residuals_fitted"]["index"] == largest(d["residuals"])
     assert labels["qq"]["index"] == labels["scale_location"]["index"] == largest(d["rstandard"])
-    assert labels["cooks_distance"]["index"] == labels["residuals_leverage"]["index"] == largest(d["cooks"])
+    assert labels["cooks_distance"]["index"] == labels["cooks_leverage"]["index"] == largest(d["cooks"])
+    if np.ptp(d["hatvalues"]) < 1e-10 * np.mean(d["hatvalues"]):  # plot.lm draws no panel 5 then
+        assert labels["residuals_leverage"] is None
+    else:
+        assert labels["residuals_leverage"]["index"] == largest(d["cooks"])
     assert len(d["fitted"]) == len(d["hatvalues"]) == len(d["cooks"]) == len(d["rstandard"])
+
+
+def test_the_loader_selects_cases_by_a_test_or_by_fields():
+    assert names(where={"weights": None}) == UNWEIGHTED == names(where=lambda c: c["weights"] is None)
+    assert names(where={"cluster": "cyl"}) == ["mtcars_cyl", "mtcars_weighted_cyl"]
+    cases()[0]["n"] = -1  # a copy: the next caller sees R's value
+    assert case("cars")["n"] == 50
+    with pytest.raises(KeyError, match="no R case named 'car'"):
+        case("car")
+    with pytest.raises(FileNotFoundError, match=r"make_fixtures\.R"):
+        fixture("nothing.csv")

@@ -210,7 +210,8 @@ predictions <- function(fit, cs) {
 # plots (those of the fit, less any of weight 0) and R's labels. Panel 1 (residuals vs fitted) by
 # |residual| (the raw one, weighted or not); panels 2 and 3 (normal Q-Q, scale-location) by
 # |standardized residual|; panels 4, 5 and 6 (Cook's distance, residuals vs leverage, Cook's
-# distance vs leverage) by Cook's distance. Ties keep the earlier row, as sort.list does.
+# distance vs leverage) by Cook's distance. Ties keep the earlier row, as sort.list does. Panel 5 is
+# not drawn (NULL) when every leverage is the same. Checked against the labels plot.lm draws.
 plot_labels <- function(fit) {
   r <- residuals(fit)
   w <- weights(fit)
@@ -232,18 +233,41 @@ plot_labels <- function(fit) {
   show_rs <- sort.list(abs(rs), decreasing = TRUE)[1:3]
   show_cook <- order(-cook)[1:3]
   panel <- function(i) list(index = arr(as.integer(i - 1)), label = arr(labels[i]))
+  r_hat <- range(hii, na.rm = TRUE) # all leverages equal (the intercept alone): panel 5 is not drawn
+  const_hat <- all(r_hat == 0) || diff(r_hat) < 1e-10 * mean(hii, na.rm = TRUE)
   list(
     residuals_fitted = panel(show_r), qq = panel(show_rs), scale_location = panel(show_rs),
-    cooks_distance = panel(show_cook), residuals_leverage = panel(show_cook), cooks_leverage = panel(show_cook)
+    cooks_distance = panel(show_cook), residuals_leverage = if (const_hat) NULL else panel(show_cook),
+    cooks_leverage = panel(show_cook)
   )
 }
 
+# The labels plot.lm itself draws in its six panels (each text() call with 3 labels), to check the above.
+# (The traced code runs in text.default's frame, whose enclosures end at the global environment: the
+# labels are gathered in a global one.)
+drawn <- new.env()
+drawn_labels <- function(fit) {
+  drawn$labels <- list()
+  suppressMessages(trace("text.default",
+    quote(if (length(labels) == 3) drawn$labels[[length(drawn$labels) + 1]] <- as.character(labels)),
+    print = FALSE, where = asNamespace("graphics")
+  ))
+  on.exit(suppressMessages(untrace("text.default", where = asNamespace("graphics"))))
+  grDevices::pdf(NULL)
+  suppressMessages(plot(fit, which = 1:6))
+  grDevices::dev.off()
+  drawn$labels
+}
+
 diagnostics <- function(fit) {
+  labels <- plot_labels(fit)
+  mine <- unname(lapply(Filter(Negate(is.null), labels), function(p) unlist(p$label)))
+  stopifnot(identical(mine, drawn_labels(fit)))
   w <- weights(fit)
   nz <- if (is.null(w)) rep(TRUE, length(residuals(fit))) else w != 0
   list(
     fitted = arr(fitted(fit)[nz]), residuals = arr(residuals(fit)[nz]), hatvalues = arr(hatvalues(fit)),
-    cooks = arr(cooks.distance(fit)), rstandard = arr(rstandard(fit)), plot_labels = plot_labels(fit)
+    cooks = arr(cooks.distance(fit)), rstandard = arr(rstandard(fit)), plot_labels = labels
   )
 }
 
