@@ -67,14 +67,18 @@ def fixture(name: str) -> Path:
 
 def columns(case: dict) -> list[str]:
     """The columns of the case's file that are read: the features, then weights and cluster if any."""
-    extra = [c for c in (case.get("weights"), case.get("cluster")) if c is not None]
-    return [*case["features"], *(c for c in extra if c not in case["features"])]
+    return [*case["features"], *(c for c in carried(case) if c not in case["features"])]
+
+
+def carried(case: dict) -> list[str]:
+    """The case's weights and cluster columns (those it has), which :func:`table` carries beside the features."""
+    return [c for c in dict.fromkeys((case.get("weights"), case.get("cluster"))) if c is not None]
 
 
 def table(case: dict, *, features: list[str] | None = None):
-    """The case's data read by :func:`linearnet.tables.read_table`: its target and features
-    (``features`` to read others, e.g. ``columns(case)`` for the weights and cluster columns too),
-    rows with a missing value dropped as R's ``lm`` drops them (airquality)."""
+    """The case's data read by :func:`linearnet.tables.read_table`: its target and features (``features``
+    to read others), rows with a missing value dropped as R's ``lm`` drops them (airquality), and its
+    weights and cluster columns carried as columns in use: ``table(c).carried[c["weights"]]``."""
     from linearnet.tables import read_table
 
     return read_table(
@@ -82,4 +86,6 @@ def table(case: dict, *, features: list[str] | None = None):
         target=case["target"],
         features=case["features"] if features is None else features,
         missing="drop",
+        carry=carried(case),
+        carried_in_use=True,
     )

@@ -19,7 +19,7 @@ from scipy import stats
 
 from linearnet.leastsq import solve
 
-from r_cases import FIXTURES, case, cases, columns, expected, fixture, names, table
+from r_cases import FIXTURES, carried, case, cases, columns, expected, fixture, names, table
 
 RTOL = 1e-10
 SE_TYPES = ["classical", "HC0", "HC1", "HC2", "HC3"]
@@ -125,10 +125,13 @@ def test_the_fixture_files_are_written_as_r_writes_them():
 @pytest.mark.parametrize("name", names())
 def test_every_column_a_case_names_is_read(name):
     c = case(name)
-    t = table(c, features=columns(c))
-    assert t.feature_names == columns(c)
-    zero_weights = int(np.sum(t.features[:, columns(c).index(c["weights"])] == 0)) if c["weights"] else 0
+    t = table(c)
+    assert t.feature_names == c["features"] and list(t.carried) == carried(c)
+    zero_weights = int(np.sum(t.carried[c["weights"]] == 0)) if c["weights"] else 0
     assert t.num_rows - zero_weights == c["n"]  # lm leaves rows of weight 0 out of n
+    as_features = table(c, features=columns(c)).features[:, len(c["features"]) :]  # the same values either way
+    for i, name in enumerate(carried(c)):
+        np.testing.assert_array_equal(as_features[:, i], t.carried[name])
 
 
 # ---- linearnet's solver against R ------------------------------------------------------------------
@@ -172,19 +175,18 @@ def test_solve_matches_r(name, fits):
 
 def _statsmodels(c: dict):
     """statsmodels' model of the case on the rows R fitted (rows of weight 0 left out), its cluster groups."""
-    t = table(c, features=columns(c))
-    read = columns(c)
-    X, y = t.features[:, : len(c["features"])], t.target
+    t = table(c)
+    X, y = t.features, t.target
     if c["intercept"]:
         X = sm.add_constant(X, has_constant="add")
     keep = np.ones(len(y), dtype=bool)
     if c["weights"]:
-        w = t.features[:, read.index(c["weights"])]
+        w = t.carried[c["weights"]]
         keep = w != 0
         model = sm.WLS(y[keep], X[keep], weights=w[keep])
     else:
         model = sm.OLS(y, X)
-    groups = t.features[keep, read.index(c["cluster"])].astype(np.int64) if c["cluster"] else None
+    groups = t.carried[c["cluster"]][keep].astype(np.int64) if c["cluster"] else None
     return model, groups
 
 
