@@ -333,7 +333,10 @@ expected <- function(cs) {
   res
 }
 
-results <- lapply(cases, function(cs) { message(cs$name); expected(cs) })
+results <- lapply(cases, function(cs) {
+  message(cs$name)
+  expected(cs)
+})
 doc <- list(
   generated_by = "Rscript tests/r/make_fixtures.R",
   r_version = R.version.string,
