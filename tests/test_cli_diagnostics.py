@@ -269,3 +269,18 @@ def test_a_model_file_without_the_covariance_is_refused_in_one_line(cars, tmp_pa
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "holds no (AᵀA)⁻¹ factor, which the leverages need" in err and "solve --plot FILE" in err
     assert not (tmp_path / "f.png").exists()
+
+
+def test_solve_plot_labels_the_rows_r_labels(tmp_path, capsys, drawn):
+    """R's airquality, its rows with a gap dropped: the points are labelled by their rows in the file,
+    as R labels them (tests/fixtures/r)."""
+    from r_cases import case, fixture
+
+    c = case("airquality")
+    argv = ["--target", c["target"], "--features", ",".join(c["features"]), "--missing", "drop"]
+    assert cli(capsys, "solve", fixture(c["data"]), *argv, "--plot", tmp_path / "f.png")[0] == 0
+    labels = c["diagnostics"]["plot_labels"]
+    diag = drawn[0][0]
+    assert [str(r) for r in diag.labels["resid"]] == labels["residuals_fitted"]["label"] == ["117", "62", "30"]
+    assert [str(r) for r in diag.labels["std_resid"]] == labels["qq"]["label"]
+    assert [str(r) for r in diag.labels["cooks"]] == labels["residuals_leverage"]["label"]
