@@ -122,6 +122,27 @@ def test_processes_solve_as_one_does(solved, name):
             assert mine[stat] == pytest.approx(ref.to_dict()[stat], rel=1e-10), stat
 
 
+@pytest.mark.parametrize("name, cov_type", cases.ROBUST, ids=[" ".join(c) for c in cases.ROBUST])
+def test_processes_give_the_robust_errors_of_one(solved, name, cov_type):
+    _, outs = solved
+    X, y, intercept = cases.design(name)
+    g = cases.clusters(len(X)) if cov_type == "cluster" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = solve(X, y, fit_intercept=intercept, cov_type=cov_type, groups=g)
+    mine = outs[0][f"{name} {cov_type}"]
+    for other in outs[1:]:  # every process returns the same numbers
+        assert np.array_equal(other[f"{name} {cov_type}"]["bse"], mine["bse"])
+    np.testing.assert_allclose(mine["bse"], ref.bse, rtol=1e-10, atol=0)
+    if name != "tiny":  # its covariance overflows in the data's units (its standard errors are 1e170)
+        np.testing.assert_allclose(
+            mine["cov"], ref.cov_params(), rtol=1e-10, atol=1e-10 * np.abs(ref.cov_params()).max()
+        )
+    f = mine["f_statistic"]
+    assert f["value"] == pytest.approx(ref.fvalue, rel=1e-10) and f["p"] == pytest.approx(ref.f_pvalue, rel=1e-8)
+    assert mine["se_type"] == cov_type and mine.get("clusters") == (23 if cov_type == "cluster" else None)
+
+
 def test_the_designs_take_every_path():
     methods = {name: one_process(name)[0] for name in cases.DESIGNS}
     assert methods["ill"].method == "tsqr" and methods["ill"].scaled_condition_number > 1e5
