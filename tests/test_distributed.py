@@ -278,6 +278,31 @@ def test_solve_under_torchrun_gives_the_answer_of_one_process(sales):
     assert "2 processes, each reading its share of the rows" in err
 
 
+def test_robust_errors_under_torchrun_are_those_of_one_process(sales):
+    """Clusters that span the processes' shares (every Parquet file holds rows of every store)."""
+    folder = sales / "stores"
+    folder.mkdir()
+    frame = pd.read_csv(sales / "sales.csv")
+    frame["store"] = [f"s{i * 7 % 31}" for i in range(len(frame))]
+    frame["revenue"] += np.abs(frame["price"]) * np.random.default_rng(2).normal(size=len(frame))
+    for i in range(3):
+        part = frame.iloc[i * 2000 : (i + 1) * 2000]
+        part.to_parquet(folder / f"part-{i}.parquet", row_group_size=700, index=False)
+    frame.to_csv(sales / "stores.csv", index=False)
+    from linearnet.cli import main
+
+    for flags in (["--cluster", "store"], ["--se", "HC3"]):
+        argv = ["solve", "stores", "--target", "revenue", "--features", "price,ads,rain", *flags, "--json"]
+        code, out, err = torchrun(2, *argv, cwd=sales)
+        assert code == 0, err
+        two = json.loads(out)
+        assert main(["solve", str(sales / "stores.csv"), *argv[2:-1], "--out", str(sales / "one.json")]) == 0
+        one = json.loads((sales / "one.json").read_text())["statistics"]
+        assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
+        assert two["se_type"] == one["se_type"] == ("cluster" if "--cluster" in flags else "HC3")
+        assert two.get("clusters") == one.get("clusters") == (31 if "--cluster" in flags else None)
+
+
 def test_train_under_torchrun_writes_one_model_near_the_exact_fit(sales):
     code, out, err = torchrun(
         2, "train", "--data", "sales.csv", "--target", "revenue", "--batch-size", "64", "--out", "sgd.json", cwd=sales
