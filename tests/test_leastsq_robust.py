@@ -259,3 +259,15 @@ def test_classical_fits_are_unchanged_by_the_default():
     ref = statsmodels_fit(X, y)
     np.testing.assert_allclose(fit.bse, ref.bse, rtol=1e-10)
     assert fit.se_type == "classical" and fit.robust_cov is None
+
+
+def test_with_fewer_clusters_than_coefficients_tested_the_wald_test_is_not_defined():
+    # the clusters' scores sum to 0: V has rank G − 1 = 2 < 3 coefficients (R's waldtest stops: singular)
+    X, y, g = heteroskedastic(clusters=3)
+    fit = solve(X, y, cov_type="cluster", groups=g)
+    assert np.isfinite(fit.bse).all() and math.isnan(fit.fvalue) and math.isnan(fit.f_pvalue)
+    assert fit.summary().splitlines()[-2] == (
+        "Wald F (cluster-robust): not defined, 3 clusters give a covariance of rank 2 for 3 coefficients tested"
+    )
+    assert fit.to_dict()["f_statistic"]["value"] == "NaN"
+    assert np.isfinite(solve(X[:, :2], y, cov_type="cluster", groups=g).fvalue)  # 2 tested: defined

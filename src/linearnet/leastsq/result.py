@@ -122,13 +122,21 @@ class OLSResult:
             f"rank {self.rank}   condition number {self.condition_number:.3g}"
         )
         if self.df_model > 0 and self.df_resid > 0:
-            f = "F" if self.se_type == "classical" else f"Wald F ({self._se_name()})"
-            lines.append(f"{f} {self.fvalue:.6g} on {self.df_model} and {self.df_resid} df, p {self.f_pvalue:.4g}")
+            lines.append(self._f_line())
         lines.append(f"log-likelihood {self.llf:.6g}   AIC {self.aic:.6g}   BIC {self.bic:.6g}")
         return "\n".join(lines)
 
-    def _se_name(self) -> str:
-        return "cluster-robust" if self.se_type == "cluster" else self.se_type
+    def _f_line(self) -> str:
+        """The F test's line of the summary: the classical F, or the Wald test with the robust covariance."""
+        if self.se_type == "classical":
+            return f"F {self.fvalue:.6g} on {self.df_model} and {self.df_resid} df, p {self.f_pvalue:.4g}"
+        name = "cluster-robust" if self.se_type == "cluster" else self.se_type
+        if self.clusters is not None and self.clusters - 1 < self.df_model:
+            return (
+                f"Wald F ({name}): not defined, {self.clusters} clusters give a covariance of rank "
+                f"{self.clusters - 1} for {self.df_model} coefficients tested"
+            )
+        return f"Wald F ({name}) {self.fvalue:.6g} on {self.df_model} and {self.df_resid} df, p {self.f_pvalue:.4g}"
 
     def _se_header(self) -> list[str]:
         """A line naming the robust standard errors shown (none for the classical ones)."""

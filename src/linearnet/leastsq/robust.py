@@ -15,6 +15,8 @@ Once β and (AᵀA)⁻¹ are known, one more pass over the rows sums the meat M:
 Everything is summed in the scaled units of the solve (AD, z = D⁻¹β), as the other passes are.
 The Wald test of the coefficients beside the intercept (all of them without one) with V is
 ``lmtest::waldtest(fit, vcov = V, test = "F")``'s: F = βᵀV⁻¹β/q on q and n − k degrees of freedom.
+The scores of the clusters sum to 0, so V has rank G − 1 at most: with fewer clusters than q + 1,
+V of the coefficients tested is singular and F is not defined (NaN; R's ``waldtest`` stops there).
 """
 
 from __future__ import annotations
@@ -244,7 +246,9 @@ def robust_fit(robust: Robust, p: Problem, R: np.ndarray, beta: np.ndarray, cov_
     the triangular factor ``R`` of the scaled design."""
     z = beta / p.d  # exact: d holds powers of two
     s = sandwich(robust, p.chunks, z, R, cov_unscaled / np.outer(p.d, p.d), p.d, p.fit_intercept, p.n, p.group)
-    fvalue, f_pvalue = wald(s.rotated, R @ z, p.fit_intercept, p.n - len(z))  # F is the same in every unit
+    fvalue, f_pvalue = math.nan, math.nan
+    if s.clusters is None or s.clusters - 1 >= len(z) - p.fit_intercept:  # else V has too small a rank for F
+        fvalue, f_pvalue = wald(s.rotated, R @ z, p.fit_intercept, p.n - len(z))  # the same in every unit
     scale = p.d * p.unit
     bse = np.sqrt(np.maximum(np.diag(s.cov), 0)) * p.d
     return RobustFit(bse, s.cov * np.outer(scale, scale), fvalue, f_pvalue, s.clusters)
