@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from stores import make_stores
 
 from linearnet.leastsq import solve
 
-from helpers import HOUSES, cli
+from helpers import EXAMPLES, HOUSES, cli
 
 MTCARS = str(Path(__file__).parent / "data" / "mtcars.csv")
 
@@ -124,3 +125,15 @@ def test_bad_robust_flags_are_one_line(capsys, firms, tmp_path, argv, message):
     code, out, err = cli(capsys, "solve", str(data), "--target", "y", "--features", "a,b", *argv)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("linearnet solve: error: " + message.format(path=path, one=tmp_path / "one.csv"))
+
+
+def test_the_readme_s_stores_are_made_by_their_generator_and_clustered_as_statsmodels_does(capsys):
+    assert (EXAMPLES / "stores.csv").read_text() == make_stores()
+    result = solved(capsys, str(EXAMPLES / "stores.csv"), "--target", "sales", "--cluster", "store")
+    d = pd.read_csv(EXAMPLES / "stores.csv")
+    groups = d["store"].astype("category").cat.codes
+    ref = sm.OLS(d["sales"], sm.add_constant(d[["price_cut", "ads"]])).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}
+    )
+    np.testing.assert_allclose(estimates(result, "stderr"), ref.bse, rtol=1e-10)
+    assert result["clusters"] == 30
