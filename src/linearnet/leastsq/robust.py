@@ -251,4 +251,6 @@ def robust_fit(robust: Robust, p: Problem, R: np.ndarray, beta: np.ndarray, cov_
         fvalue, f_pvalue = wald(s.rotated, R @ z, p.fit_intercept, p.n - len(z))  # the same in every unit
     scale = p.d * p.unit
     bse = np.sqrt(np.maximum(np.diag(s.cov), 0)) * p.d
-    return RobustFit(bse, s.cov * np.outer(scale, scale), fvalue, f_pvalue, s.clusters)
+    with np.errstate(over="ignore"):  # V of the data's units: inf beyond float64 (features in units of 1e-170)
+        cov = s.cov * np.outer(scale, scale)
+    return RobustFit(bse, cov, fvalue, f_pvalue, s.clusters)
