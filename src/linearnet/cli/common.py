@@ -54,6 +54,13 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    """The parser of ``linearnet`` and of each of its commands (subparsers are made of this class too):
+    flags are matched whole, never by a prefix (``--se`` is not read as ``--sep``), and an error is one line."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # argparse would print the usage block too: one line is enough
         """Raise ``message`` as a one-line UsageError; to arguments no flag took, add the flags closest
         to those that look like flags: ``unrecognized arguments: --taget price (did you mean --target?)``."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..tables import Table, TableChunks
 
 PROG = "linearnet solve"
+SE_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3")
 
 
 def add_parser(commands) -> None:
@@ -66,6 +67,18 @@ def add_parser(commands) -> None:
         type=whole,
         metavar="N",
         help="read the file in chunks of about N rows (default: 50000 rows, for files over the memory budget)",
+    )
+    solve.add_argument(
+        "--se",
+        choices=SE_TYPES,
+        help="standard errors: classical (default), or heteroskedasticity-consistent HC0..HC3 as R's "
+        "sandwich::vcovHC (HC1 scales by n/(n-k); HC2, HC3 weigh by the leverages)",
+    )
+    solve.add_argument(
+        "--cluster",
+        metavar="COL",
+        help="cluster-robust standard errors by the values of COL, as R's sandwich::vcovCL(type = 'HC1'): "
+        "G/(G-1)·(n-1)/(n-k) adjusted, p and intervals on n-k df as lmtest::coeftest",
     )
     add_table_flags(solve)
     add_memory_flag(solve)
@@ -119,6 +132,10 @@ def _check_flags(args) -> None:
                 )
         if args.no_intercept:
             raise UsageError(PROG, "--no-intercept goes with columns: write '- 1' in the formula instead")
+    if args.cluster is not None and args.se not in (None, "HC1"):
+        raise UsageError(
+            PROG, f"--cluster gives sandwich's vcovCL errors of type HC1; --se {args.se} does not go with it"
+        )
     check_out(PROG, args.out, args.data)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
@@ -148,12 +165,13 @@ def _read(args) -> _Data:
     asked = args.chunk_rows is not None or group is not None
     chunked = True if asked else False if args.formula is not None else None
     plan = plan_read(args.data, args.memory_budget, chunked=chunked, chunk_rows=args.chunk_rows)
+    carry: dict = dict(carry=[args.cluster], carried_in_use=True) if args.cluster else {}  # clusters: a column in use
     if not plan.chunked:
         table = read_table(
-            args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
+            args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args), **carry
         )
         return _Data(list(table.notes), table=table)
-    options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows)
+    options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **carry)
     if group is not None:  # each process its share
         chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
         return _Data(
@@ -168,6 +186,7 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
     data as a user error that names the file."""
     from ..leastsq import solve, solve_chunks
 
+    cov_type = "cluster" if args.cluster else args.se or "classical"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -180,6 +199,8 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                         fit_intercept=not args.no_intercept,
                         allow_rank_deficient=args.allow_rank_deficient,
                         group=args.group,
+                        cov_type=cov_type,
+                        groups=args.cluster,  # the carried column of that name
                     )
             else:
                 result = solve(
@@ -188,6 +209,8 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                     fit_intercept=not args.no_intercept and data.table.intercept,
                     feature_names=data.table.feature_names,
                     allow_rank_deficient=args.allow_rank_deficient,
+                    cov_type=cov_type,
+                    groups=data.table.carried[args.cluster] if args.cluster else None,
                 )
     except ValueError as exc:
         message = str(exc)
