@@ -53,6 +53,7 @@ class OLSResult:
     aic: float = math.nan  # −2·llf + 2·(rank + 1): σ counts as a parameter, as in R
     bic: float = math.nan  # −2·llf + log(n)·(rank + 1)
     normalized_cov_params: np.ndarray | None = None  # (AᵀA)⁻¹, (k, k): Cov(β) = σ̂²·this
+    cov_factor: np.ndarray | None = None  # F, (k, k), with (AᵀA)⁻¹ = F·Fᵀ: R⁻¹ of the Gram factor AᵀA = RᵀR
 
     @property
     def centered(self) -> bool:
@@ -236,8 +237,22 @@ def finish(
         refinement_steps=steps,
         feature_names=list(p.feature_names),
         normalized_cov_params=cov,
+        cov_factor=cov_factor(factor.R, p.d * p.col_unit, cov if method == "pinv" else None),
         **fit,
     )
+
+
+def cov_factor(R: np.ndarray, scale: np.ndarray, pinv_cov: np.ndarray | None = None) -> np.ndarray:
+    """F with (AᵀA)⁻¹ = F·Fᵀ in the data's units: diag(scale)·R⁻¹ for the scaled triangular factor R of the
+    design (AD = QR; ``scale`` = D and the units, powers of two). x₀ᵀ(AᵀA)⁻¹x₀ = ‖Fᵀx₀‖² is then as accurate
+    as R's ``predict.lm`` makes it, where x₀ᵀCx₀ from C rounded loses cond(A)·ε. A rank-deficient fit's
+    (``pinv_cov``, its pseudo-inverse) is its eigenvectors scaled by the roots of its eigenvalues."""
+    from scipy.linalg import solve_triangular
+
+    if pinv_cov is not None:
+        lam, V = np.linalg.eigh(pinv_cov)
+        return V * np.sqrt(np.maximum(lam, 0.0))
+    return scale[:, None] * solve_triangular(R, np.eye(len(R)))
 
 
 def likelihood(n: int, rank: int, fit_intercept: bool, rss: float, tss: float, sum_log_w: float = 0.0) -> dict:
