@@ -15,7 +15,8 @@ or a pass at a time in chunks (:func:`table_chunks`):
   percent signs are named as such). Dates are not numbers. Default features are the numeric
   columns but the target; whatever they leave out is named in :attr:`Table.notes`.
 - **Missing values**: refused with their row (``missing="error"``), or their rows dropped
-  (``missing="drop"``, R's ``na.omit``), counted and named in a note.
+  (``missing="drop"``, R's ``na.omit``), counted and named in a note, or kept with NaN in their
+  features (``missing="keep"``, for predictions left empty, R's ``na.exclude``).
 - **Columns carried with the rows** (``carry``): a fit's weights or clusters (columns in use, checked
   and dropped with their gaps as the features are) or ids to write beside predictions (as they are),
   read with the rows kept, whole (``Table.carried``) or in chunks (:meth:`TableChunks.carrying`).

@@ -86,7 +86,8 @@ def read_table(
     ``Table.notes``. With ``require_target=False`` and no ``target`` (prediction), only the
     features are read. With ``labels=True`` the target holds class labels (whole numbers or
     text), returned as int64 codes. ``missing="drop"`` drops the rows with a missing value in a
-    column in use (and says so in a note) instead of refusing the file. ``sep`` (one of
+    column in use (and says so in a note) instead of refusing the file; ``missing="keep"`` keeps them,
+    their gaps NaN (in a category's coded columns too; a formula is applied to complete rows only). ``sep`` (one of
     ``, ; tab |``) and ``decimal`` (``.`` or ``,``) override what is read off the file.
 
     A text column named in ``features`` is treatment-coded as R's ``lm`` does: its levels sorted, the
@@ -112,6 +113,8 @@ def read_table(
     if files is not None:
         return _read_files(os.fspath(path), files, target, features, levels, formula, options)
     parsed, target, features = _formula_columns(formula, target, features, require_target)
+    if parsed is not None and missing == "keep":
+        raise ValueError("a formula is applied to rows without gaps: missing must be 'error' or 'drop' with one")
     src = _Source(path, sep=sep, decimal=decimal)
     table = _read_arrow(src)
     names = [str(n) for n in table.column_names]
