@@ -8,7 +8,9 @@ or a pass at a time in chunks (:func:`table_chunks`):
 - **CSV dialect**: the separator is found among ``, ; TAB |`` from the first lines (or given);
   with ``;`` a decimal comma is recognised (or given). R's and pandas' missing-value tokens
   (``NA``, ``NaN``, ``null``, empty, ...) read as missing. A first column with an empty name is
-  row labels (as R's ``write.csv`` and pandas' ``to_csv`` write them), left out with a note.
+  row labels (as R's ``write.csv`` and pandas' ``to_csv`` write them), left out with a note;
+  :func:`row_labels` names it (``""``; a Parquet file's pandas index, ``__index_level_0__``), so that
+  ``carry`` can take it along with the rows.
 - **Types from the values**: a column whose values are all numbers (or true/false) is numeric; a
   column of text is text; a column of numbers with some text in it is a typo, refused with its
   row and value wherever that row is (numbers written with thousands separators, currency or
@@ -44,7 +46,16 @@ from __future__ import annotations
 from .cells import MISSING, NA_TOKENS
 from .chunks import TableChunks, table_chunks
 from .labels import MAX_SPARSE_CLASSES, encode_labels
-from .plan import CHUNK_ROWS, MAX_DEFAULT_BUDGET, ReadPlan, column_kind, default_budget, plan_read, whole_read_bytes
+from .plan import (
+    CHUNK_ROWS,
+    MAX_DEFAULT_BUDGET,
+    ReadPlan,
+    column_kind,
+    default_budget,
+    plan_read,
+    row_labels,
+    whole_read_bytes,
+)
 from .source import SEPARATORS, detect_format
 from .whole import Table, read_table
 from .write import csv_text, write_csv, write_table
@@ -55,6 +66,7 @@ __all__ = [
     "read_table",
     "table_chunks",
     "column_kind",
+    "row_labels",
     "whole_read_bytes",
     "write_table",
     "write_csv",
