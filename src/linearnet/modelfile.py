@@ -432,14 +432,7 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
         raise bad(path, "target must be a column name or null")
     if not isinstance(data.get("fit_intercept", True), bool):
         raise bad(path, "fit_intercept must be true or false")
-    uncertainty = None
-    if "uncertainty" in data:
-        try:
-            uncertainty = Uncertainty.from_dict(
-                data["uncertainty"], len(features) + int(data.get("fit_intercept", True))
-            )
-        except ValueError as exc:
-            raise bad(path, exc) from None
+    uncertainty = _load_uncertainty(path, data, len(features) + int(data.get("fit_intercept", True)))
     return Model(
         features=features,
         coefficients=np.array(coef, dtype=np.float64),
@@ -452,6 +445,16 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
         uncertainty=uncertainty,
         **coding,
     )
+
+
+def _load_uncertainty(path, data, k: int) -> Uncertainty | None:
+    """The "uncertainty" of an exact fit with ``k`` parameters (format 3), or None without one."""
+    if "uncertainty" not in data:
+        return None
+    try:
+        return Uncertainty.from_dict(data["uncertainty"], k)
+    except ValueError as exc:
+        raise bad(path, exc) from None
 
 
 def _load_softmax(path, data, features, coding: dict) -> SoftmaxModel:
