@@ -77,7 +77,6 @@ def test_a_model_file_keeps_what_intervals_need_and_older_files_still_load(house
     assert set(uncertainty) == {"cov_factor", "sigma", "df_resid"} and uncertainty["df_resid"] == 196
     F = np.array(uncertainty["cov_factor"])
     assert F.shape == (4, 4) and np.allclose(np.tril(F, -1), 0)  # R⁻¹: upper triangular, intercept first
-    ref = _statsmodels_frame(pd.read_csv(HOUSES), 0.05)  # noqa: F841 (the same fit)
     import statsmodels.api as sm
 
     houses = pd.read_csv(HOUSES)
@@ -94,6 +93,48 @@ def test_a_model_file_keeps_what_intervals_need_and_older_files_still_load(house
             f"linearnet predict: error: {path}: the model file holds no uncertainty for intervals (written by a "
             f"linearnet older than format version 3): make it again with linearnet solve\n"
         )
+
+
+def test_a_model_solved_in_chunks_without_an_intercept_or_rank_deficient_gives_statsmodels_intervals(
+    tmp_path, capsys, monkeypatch
+):
+    """A fit read in chunks (TSQR or the Gram's factor of the chunks) keeps the factor of the fit in memory to
+    1e-10; without an intercept x₀ has no 1; of a rank-deficient fit (pinv), statsmodels' pinv bounds."""
+    import statsmodels.api as sm
+
+    houses = pd.read_csv(HOUSES)
+    houses["area2"] = 2 * houses["area"]  # a copy: rank 4 of 5 parameters
+    houses.to_csv(data := tmp_path / "h.csv", index=False)
+    new = houses.sample(30, random_state=0)
+    new.to_csv(rows := tmp_path / "new.csv", index=False)
+    runs = {
+        "chunks": (["--features", "area,rooms,age"], ["area", "rooms", "age"], True),
+        "memory": (["--features", "area,rooms,age"], ["area", "rooms", "age"], True),
+        "no intercept": (["--features", "area,rooms,age", "--no-intercept"], ["area", "rooms", "age"], False),
+        "rank deficient": (
+            ["--features", "area,rooms,age,area2", "--allow-rank-deficient"],
+            ["area", "rooms", "age", "area2"],
+            True,
+        ),
+    }
+    got = {}
+    for name, (flags, features, intercept) in runs.items():
+        model = tmp_path / f"{name}.json"
+        with monkeypatch.context() as patch:
+            if name == "chunks":
+                patch.setattr("linearnet.tables.plan.default_budget", lambda: 1000)  # bytes: read in chunks
+                patch.setattr("linearnet.tables.plan.CHUNK_ROWS", 30)
+            code, _, err = cli(capsys, "solve", data, "--target", "price", *flags, "--out", model)
+        assert code == 0 and ("is read in chunks" in err) == (name == "chunks")
+        code, out, _ = cli(capsys, "predict", "--model", model, rows, "--interval", "prediction", "--level", "0.8")
+        assert code == 0
+        got[name] = _frame(out).to_numpy()
+        exog = sm.add_constant(houses[features]) if intercept else houses[features]
+        fit = sm.OLS(houses["price"], exog).fit()
+        new_exog = sm.add_constant(new[features], has_constant="add") if intercept else new[features]
+        ref = fit.get_prediction(new_exog).summary_frame(0.2)[["mean", "obs_ci_lower", "obs_ci_upper"]]
+        np.testing.assert_allclose(got[name], ref.to_numpy(), rtol=1e-10, err_msg=name)
+    np.testing.assert_allclose(got["chunks"], got["memory"], rtol=1e-10)
 
 
 BROKEN = [
