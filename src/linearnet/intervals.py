@@ -67,12 +67,8 @@ class Uncertainty:
             raise ValueError("uncertainty.sigma must be a finite number >= 0")
         if isinstance(df, bool) or not isinstance(df, int) or df < 1:
             raise ValueError("uncertainty.df_resid must be a whole number >= 1")
-        F = np.array(factor, dtype=np.float64)
-        with np.errstate(over="ignore"):
-            diagonal = np.einsum("ij,ij->i", F, F)  # the diagonal of (AᵀA)⁻¹: finite, > 0 for a fitted parameter
-        if not np.isfinite(diagonal).all():
-            raise ValueError("uncertainty.cov_factor is too large: (AᵀA)⁻¹ = F·Fᵀ overflows float64")
-        return cls(F, float(sigma), df)
+        # F·Fᵀ need not be a float64 matrix (features in units of 1e-170): its diagonal is ≥ 0 whatever F is
+        return cls(np.array(factor, dtype=np.float64), float(sigma), df)
 
     def bounds(
         self, X: np.ndarray, y_hat: np.ndarray, *, fit_intercept: bool, interval: str, level: float = 0.95
@@ -86,8 +82,9 @@ class Uncertainty:
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, got {level}")
         F = self.cov_factor
-        Z = X @ F[1:] + F[0] if fit_intercept else X @ F  # (n, k): rows x₀ᵀF
-        q = np.einsum("ij,ij->i", Z, Z)  # x₀ᵀ(AᵀA)⁻¹x₀
-        t = float(stats.t.ppf((1 + level) / 2, self.df_resid))
-        half = t * self.sigma * np.sqrt(q + 1.0 if interval == "prediction" else q)
+        with np.errstate(over="ignore", invalid="ignore"):  # a bound that overflows is the caller's to refuse
+            Z = X @ F[1:] + F[0] if fit_intercept else X @ F  # (n, k): rows x₀ᵀF
+            q = np.einsum("ij,ij->i", Z, Z)  # x₀ᵀ(AᵀA)⁻¹x₀
+            t = float(stats.t.ppf((1 + level) / 2, self.df_resid))
+            half = t * self.sigma * np.sqrt(q + 1.0 if interval == "prediction" else q)
         return y_hat - half, y_hat + half

@@ -135,18 +135,24 @@ class Model:
         y_hat = self.predict(X, first_row=first_row)
         columns = {_prediction_name(self.target): y_hat}
         if interval is not None:
-            lower, upper = self.bounds(X, y_hat, interval=interval, level=level)
+            lower, upper = self.bounds(X, y_hat, interval=interval, level=level, first_row=first_row)
             prefix = f"{self.target}_" if self.target else ""
             columns.update({f"{prefix}lower": lower, f"{prefix}upper": upper})
         return columns
 
-    def bounds(self, X, y_hat, *, interval: str, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """The bounds of the ``interval`` at ``level`` of the predictions ``y_hat`` of the rows ``X``."""
+    def bounds(
+        self, X, y_hat, *, interval: str, level: float = 0.95, first_row: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The bounds of the ``interval`` at ``level`` of the predictions ``y_hat`` of the rows ``X`` (numbered
+        from ``first_row`` in messages); bounds that overflow float64 are refused with the first row."""
         if self.uncertainty is None:
             raise ValueError(f"{self.source or 'the model'}: {self.no_intervals()}")
-        return self.uncertainty.bounds(
-            _checked(X, self.features), y_hat, fit_intercept=self.fit_intercept, interval=interval, level=level
+        X = _checked(X, self.features)
+        lower, upper = self.uncertainty.bounds(
+            X, y_hat, fit_intercept=self.fit_intercept, interval=interval, level=level
         )
+        _check_finite(self.source, X, upper - lower, "the interval for row {row} overflows", first_row)
+        return lower, upper
 
     def no_intervals(self) -> str | None:
         """Why this model gives no intervals, or None when it does."""
