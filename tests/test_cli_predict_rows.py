@@ -305,3 +305,19 @@ def test_intervals_of_data_in_tiny_units_are_those_of_the_data_rescaled(tmp_path
     got = np.column_stack(model.bounds(X[:5] * x_unit, model.predict(X[:5] * x_unit), interval="prediction"))
     ref = sm.OLS(y, sm.add_constant(X)).fit().get_prediction(sm.add_constant(X[:5])).summary_frame(0.05)
     np.testing.assert_allclose(got / y_unit, ref[["obs_ci_lower", "obs_ci_upper"]].to_numpy(), rtol=1e-12)
+
+
+def test_a_softmax_model_leaves_the_class_and_its_probabilities_empty_for_a_row_with_a_gap(tmp_path, capsys):
+    from linearnet.modelfile import SoftmaxModel
+
+    model = SoftmaxModel(["a", "b"], ["no", "yes"], [[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0], target="label")
+    save_model(model, path := tmp_path / "m.json")
+    (new := tmp_path / "new.csv").write_text("tag,a,b\nx,1,2\ny,,3\nz,5,1\n")
+    code, out, err = cli(capsys, "predict", "--model", path, new, "--keep", "tag", "--missing", "keep")
+    assert code == 0 and out.splitlines()[:3] == ["tag,label_predicted,p_no,p_yes", out.splitlines()[1], "y,,,"]
+    assert err == (
+        "linearnet predict: note: 1 of 3 rows has a missing value in a feature: its prediction is left empty (row 2)\n"
+    )
+    assert cli(capsys, "predict", "--model", path, new, "--missing", "keep", "--out", tmp_path / "p.parquet")[0] == 0
+    back = pd.read_parquet(tmp_path / "p.parquet")
+    assert back["label_predicted"].isna().tolist() == back["p_yes"].isna().tolist() == [False, True, False]

@@ -82,8 +82,9 @@ class _Gaps:
             return None
         shown = ", ".join(map(str, self.first)) + (", ..." if self.count > SHOWN else "")
         return (
-            f"{self.count:,} of {self.rows:,} rows have a missing value in a feature: their predictions are left "
-            f"empty (row{'s' if self.count > 1 else ''} {shown})"
+            f"{self.count:,} of {self.rows:,} rows {'have' if self.count > 1 else 'has'} a missing value in a feature: "
+            f"{'their predictions are' if self.count > 1 else 'its prediction is'} left empty "
+            f"(row{'s' if self.count > 1 else ''} {shown})"
         )
 
 
@@ -148,11 +149,11 @@ def _interval_options(model, args) -> dict:
         raise ValueError(f"{args.model}: intervals are for linear regression, and this is a softmax regression model")
     if (why := model.no_intervals()) is not None:
         raise ValueError(f"{args.model}: {why}")
-    if (model.training or {}).get("weights"):
+    if args.interval == "prediction" and (model.statistics or {}).get("weights"):  # R's lm(weights=) fit
         note(
             PROG,
-            "the model was fitted with weights: the prediction intervals are for a new row of weight 1 "
-            "(as R's predict.lm assumes by default)",
+            "the model was fitted with weights: the prediction intervals are those of a new row of weight 1 "
+            "(σ̂² + x₀ᵀVx₀, as R's predict.lm assumes unless given the new rows' weights)",
         )
     return {"interval": args.interval, "level": 0.95 if args.level is None else args.level}
 
