@@ -12,8 +12,6 @@ import argparse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .common import (
     UsageError,
     add_table_flags,
@@ -101,6 +99,7 @@ def run(args) -> int:
         raise UsageError(PROG, "--level is the level of the intervals: give --interval confidence or prediction")
     reading: contextlib.AbstractContextManager = contextlib.nullcontext()
     gaps, parquet = _Gaps(), str(args.out or "").lower().endswith((".parquet", ".pq"))
+    passes: Iterator[tuple]  # (X, y, carried) of each chunk of rows
     with refused(PROG):
         model = load_model(args.model)
         intervals = _interval_options(model, args)
@@ -124,7 +123,7 @@ def run(args) -> int:
                 formula=formula,
                 **options,
             )
-            chunks, notes, passes = None, table.notes, iter([(table.features, np.empty(0), table.carried)])
+            chunks, notes, passes = None, table.notes, iter([(table.features, None, table.carried)])
     for text in notes:
         note(PROG, text)
     columns = _predicted(model, passes, intervals, gaps, names_out, parquet)
@@ -161,6 +160,8 @@ def _interval_options(model, args) -> dict:
 def _output_names(model, carry: list[str], labels: str | None, parquet: bool, intervals: dict) -> dict[str, str]:
     """The name each carried column is written under (row labels: "" in a CSV, pandas' index column in
     Parquet), refusing one that a prediction column would write over."""
+    import numpy as np
+
     from ..tables.plan import PANDAS_INDEX
 
     out = {name: (PANDAS_INDEX if parquet else "") if name == labels else name for name in carry}
@@ -177,6 +178,8 @@ def _output_names(model, carry: list[str], labels: str | None, parquet: bool, in
 def _predicted(model, passes, intervals: dict, gaps: _Gaps, names_out: dict, parquet: bool) -> Iterator[dict]:
     """The columns written for each chunk of rows: the carried ones, then the predictions (rows numbered
     through the file; a row with a gap, kept, gets no prediction)."""
+    import numpy as np
+
     row = 1
     for X, _, carried in passes:
         gap = np.isnan(X).any(axis=1)  # only under --missing keep: the reader refuses or drops them otherwise
@@ -192,16 +195,20 @@ def _predicted(model, passes, intervals: dict, gaps: _Gaps, names_out: dict, par
         row += len(X)
 
 
-def _blanked(values, gap: np.ndarray):
+def _blanked(values, gap):
     """``values`` with the rows ``gap`` empty: a masked array of numbers, or None among class names."""
+    import numpy as np
+
     if isinstance(values, np.ndarray) and values.dtype == np.float64:
         return np.ma.MaskedArray(values, mask=gap)
     return [None if g else v for v, g in zip(values, gap, strict=True)]
 
 
-def _written(values: np.ndarray, parquet: bool):
+def _written(values, parquet: bool):
     """A carried column as it is written: gaps empty; numbers that are all whole written as such in a CSV
     (an id 17, not 17.0), as float64 in Parquet (a type that every chunk shares)."""
+    import numpy as np
+
     if values.dtype != np.float64:
         return values  # text, None where missing
     gap = np.isnan(values)
