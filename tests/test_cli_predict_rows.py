@@ -321,3 +321,20 @@ def test_a_softmax_model_leaves_the_class_and_its_probabilities_empty_for_a_row_
     assert cli(capsys, "predict", "--model", path, new, "--missing", "keep", "--out", tmp_path / "p.parquet")[0] == 0
     back = pd.read_parquet(tmp_path / "p.parquet")
     assert back["label_predicted"].isna().tolist() == back["p_yes"].isna().tolist() == [False, True, False]
+
+
+def test_a_formula_model_keeps_the_rows_with_gaps_empty(tmp_path, capsys):
+    import statsmodels.formula.api as smf
+
+    houses = pd.read_csv(HOUSES)
+    model = tmp_path / "f.json"
+    assert cli(capsys, "solve", HOUSES, "--formula", "price ~ np.log(area) + rooms", "--out", model)[0] == 0
+    (new := tmp_path / "new.csv").write_text("id,area,rooms\nA,120,3\nB,,2\nC,95,NA\nD,60,2\n")
+    argv = ["predict", "--model", model, new, "--keep", "id", "--missing", "keep", "--interval", "confidence"]
+    code, out, err = cli(capsys, *argv)
+    assert code == 0 and err.endswith("their predictions are left empty (rows 2, 3)\n")
+    got = _frame(out)
+    assert got["id"].tolist() == list("ABCD") and got["price_predicted"].isna().tolist() == [False, True, True, False]
+    fit = smf.ols("price ~ np.log(area) + rooms", houses).fit()
+    ref = fit.get_prediction(pd.DataFrame({"area": [120, 60], "rooms": [3, 2]})).summary_frame(0.05)
+    np.testing.assert_allclose(got.loc[[0, 3], "price_lower"], ref["mean_ci_lower"], rtol=1e-10)

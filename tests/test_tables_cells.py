@@ -156,8 +156,11 @@ def test_missing_keep_keeps_the_rows_with_gaps_as_nan_whole_and_in_chunks(tmp_pa
     assert whole.notes == [] and chunks.dropped_rows == 0 and chunks.dropped_note is None
     coded = read_table(path, features=["area", "city"], require_target=False, missing="keep")  # a category's gap
     np.testing.assert_array_equal(coded.features, [[120, 0], [80, 1], [np.nan, np.nan], [60, 1]])
-    with pytest.raises(ValueError, match="a formula is applied to rows without gaps: missing must be 'error' or"):
-        read_table(path, formula="area ~ rooms", missing="keep")
+    formula = read_table(path, formula="rooms ~ np.log(area) + C(city)", missing="keep")  # of the complete rows
+    complete = read_table(path, formula="rooms ~ np.log(area) + C(city)", missing="drop")
+    assert formula.feature_names == complete.feature_names and formula.dropped_rows == []
+    np.testing.assert_array_equal(formula.features[[0, 3]], complete.features)
+    assert np.isnan(formula.features[[1, 2]]).all() and np.isnan(formula.target[1])
 
 
 def test_when_every_row_has_a_gap_nothing_is_left_to_fit(tmp_path):
