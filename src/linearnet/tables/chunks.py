@@ -232,6 +232,7 @@ def table_chunks(
     compressed CSV and standard input cannot be shared. A share may be empty: its passes yield nothing.
     Every process types the columns alike, from the first rows of the first file.
 
+    ``missing="keep"`` keeps the rows with gaps, NaN in their features (to predict).
     ``carry`` and ``carried_in_use`` as in :func:`read_table`: :meth:`TableChunks.carrying` gives passes
     whose chunks carry those columns' values (typed from the first rows).
     """
