@@ -7,6 +7,8 @@ from io import StringIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from linearnet.modelfile import Model, load_model, save_model
@@ -263,11 +265,15 @@ def test_row_labels_of_a_parquet_file_from_pandas_are_carried(houses_model, tmp_
     assert pd.read_parquet(tmp_path / "p.parquet").index.tolist() == [0, 1, 2, 3]  # a column, not pandas' index
 
 
-def test_whole_number_ids_are_written_as_such(tmp_path, capsys):
+def test_kept_columns_are_written_as_the_input_holds_them(tmp_path, capsys):
     save_model(Model(["x"], [2.0], 1.0, target="y"), model := tmp_path / "m.json")
-    (new := tmp_path / "new.csv").write_text("id,x,score\n101,1,0.5\n,2,NA\n103,3,2\n")
+    (new := tmp_path / "new.csv").write_text("id,x,score\n101,1,0.5\n,2,NA\n0103,3,2\n9007199254740993,4,2.50\n")
     code, out, err = cli(capsys, "predict", "--model", model, new, "--keep", "id,score")
-    assert code == 0 and err == "" and out == "id,score,y_predicted\n101,0.5,3.0\n,,5.0\n103,2.0,7.0\n"
+    expected = "id,score,y_predicted\n101,0.5,3.0\n,,5.0\n0103,2,7.0\n9007199254740993,2.50,9.0\n"
+    assert code == 0 and err == "" and out == expected  # not 103, 2.0, 9007199254740992 or 2.5
+    pq.write_table(pa.table({"id": pa.array([9007199254740993, None]), "x": [1.0, 2.0]}), new := tmp_path / "n.parquet")
+    code, out, err = cli(capsys, "predict", "--model", model, new, "--keep", "id")
+    assert code == 0 and out == "id,y_predicted\n9007199254740993,3.0\n,5.0\n"
 
 
 def test_a_model_of_the_intercept_alone_predicts_its_constant(tmp_path, capsys):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .carried import gaps, read_carried
+from .carried import gaps, read_carried, verbatim
 from .cells import _check_missing, _kind, _numbers
 from .columns import _check_header, _choose_from
 from .design import _apply_formula, _categorical, _dummies, _gaps, _levels, _parse_formula, coded_features
@@ -42,7 +42,8 @@ class Table:
         return len(self.features)
 
 
-def _read_arrow(src: _Source):
+def _read_arrow(src: _Source, text: list[str] = []):  # noqa: B006 - never changed
+    """The file as an arrow table; a CSV's columns ``text`` read as text, as written."""
     import pyarrow as pa
 
     try:
@@ -55,9 +56,10 @@ def _read_arrow(src: _Source):
         import pyarrow.csv as pcsv
 
         try:
-            return pcsv.read_csv(src.arrow(), **_csv_options(src))
+            types = {name: pa.string() for name in text}
+            return pcsv.read_csv(src.arrow(), **_csv_options(src, column_types=types))
         except pa.ArrowInvalid:  # perhaps a quoted value spanning lines across pyarrow's blocks: read again
-            return pcsv.read_csv(src.arrow(), **_csv_options(src, newlines=True))
+            return pcsv.read_csv(src.arrow(), **_csv_options(src, newlines=True, column_types=types))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         found = _diagnosis(src) if src.fmt == "csv" else None
         raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
@@ -114,7 +116,7 @@ def read_table(
         return _read_files(os.fspath(path), files, target, features, levels, formula, options)
     parsed, target, features = _formula_columns(formula, target, features, require_target)
     src = _Source(path, sep=sep, decimal=decimal)
-    table = _read_arrow(src)
+    table = _read_arrow(src, verbatim(carry, carried_in_use, features))
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
         raise ValueError(f"{src.name}: has a header but no rows")
