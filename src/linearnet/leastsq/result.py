@@ -57,6 +57,7 @@ class OLSResult:
     se_type: str = "classical"  # the covariance of bse, t, p, intervals and F: "classical", "HC0".."HC3", "cluster"
     robust_cov: np.ndarray | None = None  # the robust Cov(β) when se_type is not "classical"
     clusters: int | None = None  # G, the number of clusters, for cluster-robust errors
+    cov_factor: np.ndarray | None = None  # F, (k, k), with (AᵀA)⁻¹ = F·Fᵀ: R⁻¹ of the Gram factor AᵀA = RᵀR
 
     @property
     def centered(self) -> bool:
@@ -276,8 +277,28 @@ def finish(
         se_type="classical" if robust is None else robust.cov_type,
         robust_cov=None if robustly is None else robustly.cov,
         clusters=None if robustly is None else robustly.clusters,
+        cov_factor=cov_factor(factor.R, p.d * p.col_unit, cov if method == "pinv" else None),
         **fit,
     )
+
+
+def cov_factor(R: np.ndarray, scale: np.ndarray, pinv_cov: np.ndarray | None = None) -> np.ndarray | None:
+    """F with (AᵀA)⁻¹ = F·Fᵀ in the data's units: diag(scale)·R⁻¹ for the scaled triangular factor R of the
+    design (AD = QR; ``scale`` = D and the units, powers of two). x₀ᵀ(AᵀA)⁻¹x₀ = ‖Fᵀx₀‖² is then as accurate
+    as R's ``predict.lm`` makes it, where x₀ᵀCx₀ from C rounded loses cond(A)·ε. A rank-deficient fit's
+    (``pinv_cov``, its pseudo-inverse) is its eigenvectors scaled by the roots of its eigenvalues. None where
+    F is not finite in float64 (features in units of 1e-170)."""
+    from scipy.linalg import solve_triangular
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        if pinv_cov is None:
+            F = scale[:, None] * solve_triangular(R, np.eye(len(R)))
+        elif np.isfinite(pinv_cov).all():
+            lam, V = np.linalg.eigh(pinv_cov)
+            F = V * np.sqrt(np.maximum(lam, 0.0))
+        else:
+            return None
+    return F if np.isfinite(F).all() else None
 
 
 def likelihood(
