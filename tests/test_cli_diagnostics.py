@@ -19,15 +19,15 @@ def cars(tmp_path):
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """The Diagnostics each run draws, and its title."""
+    """The Diagnostics each run draws, its title and the names of its rows."""
     import linearnet.plot
 
     seen = []
     original = linearnet.plot.plot_diagnostics
 
-    def spy(diag, *, title=None):
-        seen.append((diag, title))
-        return original(diag, title=title)
+    def spy(diag, *, title=None, names=None):
+        seen.append((diag, title, names))
+        return original(diag, title=title, names=names)
 
     monkeypatch.setattr(linearnet.plot, "plot_diagnostics", spy)
     return seen
@@ -45,7 +45,7 @@ def test_solve_plot_draws_r_s_panels(cars, tmp_path, capsys, drawn):
     code, stdout, err = cli(capsys, "solve", cars, "--target", "dist", "--plot", out)
     assert code == 0 and err == "" and stdout.endswith(f"picture written to {out}\n")
     assert_picture(out, size=(900, 900))
-    diag, title = drawn[0]
+    diag, title, _ = drawn[0]
     assert title == "dist ~ speed"
     assert diag.labels == {"resid": [49, 23, 35], "std_resid": [49, 23, 35], "cooks": [49, 23, 39]}
 
@@ -60,7 +60,7 @@ def test_in_chunks_the_same_figure(cars, tmp_path, capsys, drawn):
     whole, chunked = tmp_path / "whole.png", tmp_path / "chunked.png"
     assert cli(capsys, "solve", cars, "--target", "dist", "--plot", whole)[0] == 0
     assert cli(capsys, "solve", cars, "--target", "dist", "--plot", chunked, "--chunk-rows", "7")[0] == 0
-    (a, _), (b, _) = drawn
+    (a, *_), (b, *_) = drawn
     assert a.labels == b.labels and a.row.tolist() == b.row.tolist()
     np.testing.assert_allclose(b.std_resid, a.std_resid, rtol=1e-10)
     assert np.abs(_pixels(whole) - _pixels(chunked)).mean() < 0.01
@@ -188,52 +188,19 @@ def test_an_exact_fit_is_drawn_with_a_note(tmp_path, capsys, rows, said):
 # --- plot diagnostics --model MODEL DATA -----------------------------------------------------------
 
 
-@pytest.fixture
-def with_uncertainty(monkeypatch):
-    """Model files as they load with (AᵀA)⁻¹'s factor F, σ̂ and the residual df (format 3), whichever
-    format this linearnet writes: the diagnostics read those three, as ``Model.uncertainty``."""
-    from types import SimpleNamespace
-
-    import linearnet.modelfile
-
-    load = linearnet.modelfile.load_model
-
-    def loaded(path):
-        model = load(path)
-        if getattr(model, "uncertainty", None) is None and model.statistics and "cov" in model.training:
-            cov = np.asarray(model.training["cov"])
-            model.uncertainty = SimpleNamespace(
-                cov_factor=np.linalg.cholesky(cov),
-                sigma=model.statistics["sigma"],
-                df_resid=model.statistics["df_resid"],
-            )
-        return model
-
-    monkeypatch.setattr(linearnet.modelfile, "load_model", loaded)
-
-
 def _model(tmp_path, capsys, data, *argv):
-    """``solve DATA --out model.json``, with (AᵀA)⁻¹ kept in the file's training record for the loader above."""
-    from linearnet.leastsq import solve
-    from linearnet.tables import read_table
-
     path = tmp_path / "model.json"
     assert cli(capsys, "solve", data, "--out", path, *argv)[0] == 0
-    record = json.loads(path.read_text())
-    if "uncertainty" not in record:
-        table = read_table(data, target=argv[argv.index("--target") + 1])
-        fit = solve(table.features, table.target, fit_intercept="--no-intercept" not in argv)
-        record["training"]["cov"] = fit.normalized_cov_params.tolist()
-        path.write_text(json.dumps(record))
+    assert "uncertainty" in json.loads(path.read_text())  # (AᵀA)⁻¹'s factor, σ̂ and the residual df
     return path
 
 
-def test_plot_diagnostics_of_a_model_file_is_solve_s_plot(cars, tmp_path, capsys, drawn, with_uncertainty):
+def test_plot_diagnostics_of_a_model_file_is_solve_s_plot(cars, tmp_path, capsys, drawn):
     model = _model(tmp_path, capsys, cars, "--target", "dist")
     code, out, err = cli(capsys, "plot", "diagnostics", "--model", model, cars, "--out", tmp_path / "m.png")
     assert code == 0 and err == "" and out == f"picture written to {tmp_path / 'm.png'}\n"
     assert cli(capsys, "solve", cars, "--target", "dist", "--plot", tmp_path / "s.png")[0] == 0
-    (from_model, title), (from_solve, _) = drawn
+    (from_model, title, _), (from_solve, *_) = drawn
     assert title == "dist ~ speed" and from_model.labels == from_solve.labels
     for name in ("hat", "std_resid", "cooks", "theoretical"):
         np.testing.assert_allclose(getattr(from_model, name), getattr(from_solve, name), rtol=1e-9)
@@ -245,7 +212,7 @@ def test_plot_diagnostics_of_a_model_file_is_solve_s_plot(cars, tmp_path, capsys
     assert_picture(tmp_path / "f.png", size=(600, 600))
 
 
-def test_plot_diagnostics_of_other_rows_or_models_is_refused(cars, tmp_path, capsys, with_uncertainty):
+def test_plot_diagnostics_of_other_rows_or_models_is_refused(cars, tmp_path, capsys):
     model = _model(tmp_path, capsys, cars, "--target", "dist")
     fewer = tmp_path / "fewer.csv"
     fewer.write_text("".join(cars.read_text().splitlines(keepends=True)[:-1]))
@@ -284,3 +251,18 @@ def test_solve_plot_labels_the_rows_r_labels(tmp_path, capsys, drawn):
     assert [str(r) for r in diag.labels["resid"]] == labels["residuals_fitted"]["label"] == ["117", "62", "30"]
     assert [str(r) for r in diag.labels["std_resid"]] == labels["qq"]["label"]
     assert [str(r) for r in diag.labels["cooks"]] == labels["residuals_leverage"]["label"]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_points_are_named_by_the_file_s_row_labels_as_r_names_them(tmp_path, capsys, drawn, chunked):
+    """mtcars as R writes it: the car names in an unnamed first column, R's row names, which R's
+    plot(lm) shows beside the points it labels (tests/fixtures/r)."""
+    from r_cases import case, fixture
+
+    c = case("mtcars_cyl")
+    argv = ["--target", c["target"], "--features", ",".join(c["features"]), "--plot", tmp_path / "f.png"]
+    assert cli(capsys, "solve", fixture(c["data"]), *argv, *(["--chunk-rows", "5"] if chunked else []))[0] == 0
+    diag, _, names = drawn[0]
+    labels = c["diagnostics"]["plot_labels"]
+    for panel, ours in (("residuals_fitted", "resid"), ("qq", "std_resid"), ("residuals_leverage", "cooks")):
+        assert [names[row] for row in diag.labels[ours]] == labels[panel]["label"], panel

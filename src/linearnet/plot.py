@@ -214,7 +214,7 @@ R_RED = "#DF536B"  # R's palette()[2]: the smooth through plot(lm)'s panels
 R_GRAY = "#9E9E9E"  # R's palette()[8], "gray62": its Cook's distance contours
 
 
-def plot_diagnostics(diag, *, title: str | None = None):
+def plot_diagnostics(diag, *, title: str | None = None, names=None):
     """R's ``plot(lm)``: residuals against fitted values, the normal Q–Q plot of the standardized
     residuals, scale–location, and standardized residuals against leverage with Cook's distance
     0.5 and 1 (dashed); a lowess smooth (red) as R draws it, and the rows R labels in each panel.
@@ -223,6 +223,8 @@ def plot_diagnostics(diag, *, title: str | None = None):
         diag: a :class:`linearnet.diagnostics.Diagnostics` (:func:`linearnet.diagnostics.diagnostics`).
         title: drawn above the panels (such as the model's formula); "n of N points drawn" is added
             when the points are a sample.
+        names: a mapping from row numbers to the names the labelled points are shown by (R's row
+            names); a row not in it is shown by its number.
 
     Returns:
         a ``matplotlib.figure.Figure`` of 2 × 2 panels.
@@ -232,13 +234,14 @@ def plot_diagnostics(diag, *, title: str | None = None):
     fig = Figure(figsize=(9, 9), dpi=100, layout="constrained")
     axes = fig.subplots(2, 2)
     rs = diag.std_resid
-    _residuals_fitted(axes[0, 0], diag)
-    _qq(axes[0, 1], diag)
+    names = dict(names or {})
+    _residuals_fitted(axes[0, 0], diag, names)
+    _qq(axes[0, 1], diag, names)
     root = np.sqrt(np.abs(rs))
     _panel(axes[1, 0], diag.fitted, root, "Scale-Location", "Fitted values", "√|Standardized residuals|")
     axes[1, 0].set_ylim(0, _extend(root)[1])
-    _label(axes[1, 0], diag, diag.fitted, root, "std_resid")
-    _residuals_leverage(axes[1, 1], diag)
+    _label(axes[1, 0], diag, diag.fitted, root, "std_resid", names)
+    _residuals_leverage(axes[1, 1], diag, names)
     said = [title] if title else []
     if diag.sampled:
         said.append(f"{len(diag.row):,} of {diag.n:,} points drawn")
@@ -272,8 +275,8 @@ def _extend(values: np.ndarray, f: float = 0.08) -> tuple[float, float]:
     return lo - f * (hi - lo), hi + f * (hi - lo)
 
 
-def _label(ax, diag, x: np.ndarray, y: np.ndarray, panel: str) -> None:
-    """The rows R labels in this panel, right of the point (left of it in the right half)."""
+def _label(ax, diag, x: np.ndarray, y: np.ndarray, panel: str, names: dict) -> None:
+    """The rows R labels in this panel, by name (or number), right of the point (left of it in the right half)."""
     where = {int(r): i for i, r in enumerate(diag.row)}
     lo, hi = ax.get_xlim()
     for row in diag.labels[panel]:
@@ -282,7 +285,7 @@ def _label(ax, diag, x: np.ndarray, y: np.ndarray, panel: str) -> None:
             continue
         right = x[i] > (lo + hi) / 2
         ax.annotate(
-            str(row),
+            names.get(row, str(row)),
             (x[i], y[i]),
             xytext=(-4 if right else 4, 0),
             textcoords="offset points",
@@ -292,14 +295,14 @@ def _label(ax, diag, x: np.ndarray, y: np.ndarray, panel: str) -> None:
         )
 
 
-def _residuals_fitted(ax, diag) -> None:
+def _residuals_fitted(ax, diag, names: dict) -> None:
     _panel(ax, diag.fitted, diag.resid, "Residuals vs Fitted", "Fitted values", "Residuals")
     ax.set_ylim(*_extend(diag.resid))
     ax.axhline(0, color="gray", linestyle=":", linewidth=0.8)
-    _label(ax, diag, diag.fitted, diag.resid, "resid")
+    _label(ax, diag, diag.fitted, diag.resid, "resid", names)
 
 
-def _qq(ax, diag) -> None:
+def _qq(ax, diag, names: dict) -> None:
     x, y = diag.theoretical, diag.std_resid
     _panel(ax, x, y, "Normal Q-Q", "Theoretical Quantiles", "Standardized residuals", smooth=False)
     lo, hi = _extend(y, 0.04)
@@ -307,10 +310,10 @@ def _qq(ax, diag) -> None:
     if np.isfinite(y).any():
         intercept, slope = diag.qq_line
         ax.axline((0.0, intercept), slope=slope, color="#7F7F7F", linestyle=":", linewidth=1)
-    _label(ax, diag, x, y, "std_resid")
+    _label(ax, diag, x, y, "std_resid", names)
 
 
-def _residuals_leverage(ax, diag) -> None:
+def _residuals_leverage(ax, diag, names: dict) -> None:
     """Standardized residuals against leverage, with the Cook's distance contours 0.5 and 1 (dashed)."""
     lo, hi = diag.hat_range
     if not hi - lo >= 1e-10 * (lo + hi) / 2:  # R: constant leverage, no factors to draw against
@@ -349,7 +352,7 @@ def _residuals_leverage(ax, diag) -> None:
                     transform=ax.get_yaxis_transform(),
                 )
     ax.legend(loc="lower left", frameon=False, fontsize=8, labelcolor=R_GRAY)
-    _label(ax, diag, x, y, "cooks")
+    _label(ax, diag, x, y, "cooks", names)
 
 
 class LiveLoss:

@@ -62,7 +62,8 @@ def run(args) -> int:
     for text in table.notes if table is not None else chunks.notes if chunks is not None else []:
         note(PROG, text)
     title = _title(model.formula, model.target, model.features, model.fit_intercept)
-    for text in draw(PROG, fit, table, chunks, out=args.out, size=args.size, title=title, seed=args.seed):
+    drawing = dict(out=args.out, size=args.size, title=title, seed=args.seed)
+    for text in draw(PROG, fit, table, chunks, **drawing, path=args.data, options=table_options(args)):
         note(PROG, text)
     print(f"picture written to {args.out}")
     return 0
@@ -142,7 +143,8 @@ def solve_diagnostics(prog: str, args, result: OLSResult, table: Table | None, c
                 **table_options(args),
             )
     title = _title(args.formula, args.target, result.feature_names, result.fit_intercept)
-    return draw(prog, result, table, chunks, out=args.plot, title=title, announce=False)
+    options = table_options(args)
+    return draw(prog, result, table, chunks, out=args.plot, title=title, path=args.data, options=options)
 
 
 def draw(
@@ -156,9 +158,12 @@ def draw(
     size: tuple[int, int] | None = None,
     seed: int = 0,
     announce: bool = False,
+    path: str | None = None,
+    options: dict | None = None,
 ) -> list[str]:
     """Draw the diagnostics of ``fit`` for the rows of ``table`` (read whole: rows numbered as in the file)
-    or ``chunks`` into ``out``; the notes to say (rows of leverage one, a sample drawn)."""
+    or ``chunks`` into ``out``; the notes to say (rows of leverage one, a sample drawn). Where the file
+    at ``path`` (read with the table ``options``) has row labels, as R's row names, they name the points."""
     import numpy as np
 
     from ..diagnostics import diagnostics, diagnostics_chunks
@@ -183,9 +188,33 @@ def draw(
                 diag = diagnostics_chunks(fit, passes, seed=seed)
             if chunks.dropped_rows:
                 notes.append("the points drawn are numbered among the rows used, the dropped rows not counted")
-    fig = plot_diagnostics(diag, title=title)
+        source: Table | TableChunks | None = table if table is not None else chunks
+        assert source is not None
+        numbered = table is not None or not source.dropped_rows  # rows numbered in the file: labels can name them
+        names = _row_names(path, source.target_name, diag, options or {}) if path and numbered else {}
+    fig = plot_diagnostics(diag, title=title, names=names)
     write_figure(prog, fig, out, size, announce=announce)
     return [*diag.notes, *notes]
+
+
+def _row_names(path: str, target: str | None, diag, options: dict) -> dict[int, str]:
+    """The row labels (R's row names: a CSV's unnamed first column) of the rows the panels label, by their
+    numbers in the file; none where the file has no such column. One pass over the file's labels."""
+    from ..tables import row_labels, table_chunks
+
+    label = row_labels(path, sep=options.get("sep"))
+    if label is None or target is None:
+        return {}
+    wanted = sorted({row for rows in diag.labels.values() for row in rows})
+    options = {**options, "missing": "keep"}  # every row, so that the i-th is the file's row i
+    chunks, _ = table_chunks(path, target=None, features=[target], carry=[label], **options)
+    names, first = {}, 1
+    for X, _, carried in chunks.carrying()():
+        for row in wanted:
+            if first <= row < first + len(X):
+                names[row] = str(carried[label][row - first])
+        first += len(X)
+    return names
 
 
 def _checked(w, name: str):
