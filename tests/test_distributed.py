@@ -122,6 +122,20 @@ def test_processes_solve_as_one_does(solved, name):
             assert mine[stat] == pytest.approx(ref.to_dict()[stat], rel=1e-10), stat
 
 
+def test_processes_solve_a_weighted_fit_as_one_does_in_memory(solved):
+    _, outs = solved
+    X, y, w = cases.weighted_design()
+    ref = solve(X, y, weights=w, feature_names=[f"x{j}" for j in range(6)])
+    mine = outs[0]["weighted"]
+    for other in outs[1:]:
+        assert np.array_equal(other["weighted"]["params"], mine["params"])
+    np.testing.assert_allclose(mine["params"], ref.params, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(mine["bse"], ref.bse, rtol=1e-10, atol=0)
+    for stat in ("sigma", "r2", "adj_r2", "n", "loglik", "aic", "bic"):
+        assert mine[stat] == pytest.approx(ref.to_dict()[stat], rel=1e-10), stat
+    assert mine["zero"] == ref.zero_weights == 60
+
+
 def test_the_designs_take_every_path():
     methods = {name: one_process(name)[0] for name in cases.DESIGNS}
     assert methods["ill"].method == "tsqr" and methods["ill"].scaled_condition_number > 1e5

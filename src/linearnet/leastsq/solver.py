@@ -44,7 +44,9 @@ class RankDeficientWarning(UserWarning):
     """The design does not determine every coefficient; the minimum-norm one is returned."""
 
 
-def solve(X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_deficient: bool = False) -> OLSResult:
+def solve(
+    X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_deficient: bool = False, weights=None
+) -> OLSResult:
     """Exact least squares ŷ = Xw + b with statsmodels' statistics.
 
     Args:
@@ -54,11 +56,24 @@ def solve(X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_de
         feature_names: names for X's columns (default x1, x2, ...).
         allow_rank_deficient: return the minimum-norm solution, with a
             :class:`RankDeficientWarning`, instead of raising when the columns are dependent.
+        weights: (n,) weights ≥ 0 for weighted least squares, as R's ``lm(weights=)``
+            (:mod:`.weighted`); rows of weight 0 are left out of n and the residual df.
 
     Example:
         >>> fit = solve(X, y)
         >>> fit.coef, fit.intercept, fit.bse, fit.r2
     """
+    if weights is not None:
+        from .weighted import solve_weighted
+
+        return solve_weighted(
+            X,
+            y,
+            weights,
+            fit_intercept=fit_intercept,
+            feature_names=feature_names,
+            allow_rank_deficient=allow_rank_deficient,
+        )
     X, y, names = as_arrays(X, y, feature_names)
     if 0 < len(X) < X.shape[1] + fit_intercept and not allow_rank_deficient:  # said before a k × k matrix is made
         raise ValueError(too_few_rows(len(X), X.shape[1], fit_intercept))
@@ -72,6 +87,7 @@ def solve_chunks(
     fit_intercept: bool = True,
     allow_rank_deficient: bool = False,
     group: Group | None = None,
+    weights: str | None = None,
 ) -> OLSResult:
     """:func:`solve` over data that arrive in chunks: ``chunks()`` starts a new pass each call.
 
@@ -79,7 +95,21 @@ def solve_chunks(
     ``group`` (:func:`linearnet.distributed.group`), each process passes over its own share of
     the rows and the processes combine their sums and factors: every one of them returns the
     solution of all the rows, with the same path, checks and messages as one process would.
+
+    With ``weights`` (the name of a carried column), ``chunks()`` yields ``(X, y, carried)``, as
+    ``TableChunks.carrying()`` gives, and the fit is weighted by ``carried[weights]`` (:mod:`.weighted`).
     """
+    if weights is not None:
+        from .weighted import solve_chunks_weighted
+
+        return solve_chunks_weighted(
+            chunks,
+            feature_names,
+            weights,
+            fit_intercept=fit_intercept,
+            allow_rank_deficient=allow_rank_deficient,
+            group=group,
+        )
     problem = Problem(chunks, list(feature_names), fit_intercept, memory=None, group=group)
     return _solve(problem, allow_rank_deficient)
 

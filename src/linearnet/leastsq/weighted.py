@@ -1,0 +1,213 @@
+"""Weighted least squares, as R's ``lm(weights = w)`` and statsmodels' WLS fit it.
+
+β = argmin Σ wᵢ (yᵢ − xᵢᵀβ)² is the least-squares solution of the rows transformed one by one,
+√wᵢ·[1, xᵢ] and √wᵢ·yᵢ, solved as a design without an implicit intercept (its first column is
+√w): the solver's scaling, refinement, paths, chunks and processes all carry over, since the
+transform is row by row. The result is then relabelled as R reports a weighted fit:
+
+- the intercept named and counted as one; σ̂ = √(Σwe²/(n − k)), standard errors, t and p from
+  the transformed fit as they are (its residual sum of squares is Σwe²);
+- n counts the rows of positive weight: rows of weight 0 do not enter the fit, n or the residual
+  degrees of freedom (as R's ``lm.wfit``, ``summary.lm``, ``nobs`` and ``logLik`` drop them);
+- R² against the weighted mean, Σw(y − ȳ_w)² with an intercept, and uncentred, Σwy², without one;
+  F from those totals; the log-likelihood adds Σ log(wᵢ)/2 (``logLik.lm``), AIC and BIC follow.
+
+Weights must be finite and ≥ 0; the first one that is not is refused by its row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .passes import Group, design, everyone
+from .problem import _numpy
+from .result import OLSResult, likelihood
+
+# A pass over weighted data: (X, y, w) chunks, or (X, y, carried) with the weights one of the carried columns.
+WeightedRows = Callable[[], Iterable[tuple]]
+
+
+def check_weights(w, n: int, name: str = "weights", first_row: int = 1) -> np.ndarray:
+    """``w`` as float64 (n,), refused (ValueError naming ``name`` and the row, counted from ``first_row``)
+    unless every weight is a finite number ≥ 0."""
+    w = _numpy(w)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.ndim != 1 or len(w) != n:
+        raise ValueError(f"{name} must have shape ({n},), one weight per row, got shape {w.shape}")
+    if not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {w.dtype}")
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+    if bad.size:
+        raise ValueError(bad_weight(name, first_row + int(bad[0]), float(w[bad[0]])))
+    return w
+
+
+def bad_weight(name: str, row: int, value: float) -> str:
+    why = "missing" if math.isnan(value) else "negative" if value < 0 else "not finite"
+    return f"{name} must be finite numbers >= 0; row {row} is {value:g} ({why})"
+
+
+@dataclasses.dataclass
+class Totals:
+    """What a weighted fit's statistics need beyond the transformed solve: the rows of positive weight
+    and of weight 0, Σw, the weighted mean of y and Σw(y − ȳ_w)² (merged as chunks are), Σwy², Σ log w."""
+
+    rows: int = 0
+    zero: int = 0
+    sum_w: float = 0.0
+    mean: float = 0.0
+    m2: float = 0.0
+    wyy: float = 0.0
+    sum_log_w: float = 0.0
+
+    def add(self, y: np.ndarray, w: np.ndarray) -> None:
+        """The rows of positive weight ``w`` (y's values ``y``) added."""
+        if not len(w):
+            return
+        c_sum = float(w.sum())
+        c_mean = float(w @ y) / c_sum
+        c_m2 = float(w @ (y - c_mean) ** 2)
+        self.mean, self.m2 = _merge(self.sum_w, self.mean, self.m2, c_sum, c_mean, c_m2)
+        self.sum_w += c_sum
+        self.rows += len(w)
+        self.wyy += float(w @ (y * y))
+        self.sum_log_w += float(np.log(w).sum())
+
+    def merged(self, other: Totals) -> Totals:
+        out = dataclasses.replace(self)
+        out.mean, out.m2 = _merge(self.sum_w, self.mean, self.m2, other.sum_w, other.mean, other.m2)
+        out.sum_w += other.sum_w
+        out.rows += other.rows
+        out.zero += other.zero
+        out.wyy += other.wyy
+        out.sum_log_w += other.sum_log_w
+        return out
+
+
+def _merge(w: float, mean: float, m2: float, c_w: float, c_mean: float, c_m2: float) -> tuple[float, float]:
+    """The weighted mean and Σw(y − mean)² of two parts together (Chan et al.'s update, weights for counts)."""
+    if c_w == 0:
+        return mean, m2
+    total = w + c_w
+    delta = c_mean - mean
+    return mean + delta * c_w / total, m2 + c_m2 + delta * delta * w * c_w / total
+
+
+def transform(X: np.ndarray, y: np.ndarray, w: np.ndarray, fit_intercept: bool, totals: Totals):
+    """The rows of positive weight as √w·[1, X] (or √w·X) and √w·y, their totals added to ``totals``."""
+    keep = w > 0
+    totals.zero += int(len(w) - keep.sum())
+    if not keep.all():
+        X, y, w = X[keep], y[keep], w[keep]
+    totals.add(y, w)
+    s = np.sqrt(w)
+    return design(X, fit_intercept) * s[:, None], y * s
+
+
+def intercept_name(feature_names: list[str]) -> str:
+    return "(intercept)" if "intercept" in feature_names else "intercept"
+
+
+def solve_weighted(
+    X, y, weights, *, fit_intercept: bool, feature_names, allow_rank_deficient: bool, weights_name: str = "weights"
+) -> OLSResult:
+    """:func:`linearnet.leastsq.solve` with ``weights``: the fit R's ``lm(weights=)`` gives."""
+    from .problem import as_arrays, nonfinite_message, too_few_rows
+    from .solver import solve
+
+    X, y, names = as_arrays(X, y, feature_names)
+    w = check_weights(weights, len(y), weights_name)
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):  # said by the rows as given, before any is dropped
+        raise ValueError(nonfinite_message((X, y), names))
+    totals = Totals()
+    At, yt = transform(X, y, w, fit_intercept, totals)
+    if totals.rows == 0:
+        raise ValueError(f"every one of the {len(w):,} {weights_name} is 0: no row is left to fit")
+    if totals.rows < X.shape[1] + fit_intercept and not allow_rank_deficient:
+        raise ValueError(too_few_rows(totals.rows, X.shape[1], fit_intercept) + _zero_said(totals))
+    solved = solve(
+        At,
+        yt,
+        fit_intercept=False,
+        feature_names=_solved_names(names, fit_intercept),
+        allow_rank_deficient=allow_rank_deficient,
+    )
+    return relabel(solved, names, fit_intercept, totals, weights_name)
+
+
+class _Transformed:
+    """A pass over (X, y, weights) chunks as the transformed rows (X̃, ỹ); the totals of the last whole pass."""
+
+    def __init__(self, chunks: WeightedRows, weights: str, fit_intercept: bool, name: str):
+        self.chunks, self.weights, self.fit_intercept, self.name = chunks, weights, fit_intercept, name
+        self.totals: Totals | None = None
+
+    def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        totals, row = Totals(), 1
+        for X, y, extra in self.chunks():
+            w = extra[self.weights] if isinstance(extra, dict) else extra
+            w = check_weights(w, len(y), self.name, first_row=row)
+            row += len(y)
+            yield transform(X, y, w, self.fit_intercept, totals)
+        self.totals = totals
+
+
+def solve_chunks_weighted(
+    chunks: WeightedRows,
+    feature_names: list[str],
+    weights: str,
+    *,
+    fit_intercept: bool,
+    allow_rank_deficient: bool,
+    group: Group | None,
+    weights_name: str | None = None,
+) -> OLSResult:
+    """:func:`linearnet.leastsq.solve_chunks` with weights: ``chunks()`` yields ``(X, y, carried)`` with the
+    weights ``carried[weights]`` (or ``(X, y, w)``); each process sums its own rows' totals."""
+    from .solver import solve_chunks
+
+    names = list(feature_names)
+    rows = _Transformed(chunks, weights, fit_intercept, weights_name or f"weights column {weights}")
+    solved = solve_chunks(
+        rows,
+        _solved_names(names, fit_intercept),
+        fit_intercept=False,
+        allow_rank_deficient=allow_rank_deficient,
+        group=group,
+    )
+    assert rows.totals is not None  # a pass ran whole
+    here = rows.totals
+    parts = everyone(group, lambda: here)
+    totals = parts[0]
+    for part in parts[1:]:
+        totals = totals.merged(part)
+    return relabel(solved, names, fit_intercept, totals, rows.name)
+
+
+def _solved_names(names: list[str], fit_intercept: bool) -> list[str]:
+    return ([intercept_name(names)] if fit_intercept else []) + names
+
+
+def _zero_said(totals: Totals) -> str:
+    return f" ({totals.zero:,} rows of weight 0 left out)" if totals.zero else ""
+
+
+def relabel(solved: OLSResult, names: list[str], fit_intercept: bool, totals: Totals, name: str) -> OLSResult:
+    """The transformed design's fit as the weighted fit of the data: the intercept counted as one, R² and F
+    against the weighted totals, the log-likelihood with Σ log(w)/2 (R's conventions)."""
+    tss = totals.m2 if fit_intercept else totals.wyy
+    fit = likelihood(solved.n, solved.rank, fit_intercept, solved.ssr, tss, totals.sum_log_w)
+    return dataclasses.replace(
+        solved,
+        fit_intercept=fit_intercept,
+        feature_names=list(names),
+        weights=name,
+        zero_weights=totals.zero,
+        **fit,
+    )
