@@ -16,6 +16,9 @@ or a pass at a time in chunks (:func:`table_chunks`):
   columns but the target; whatever they leave out is named in :attr:`Table.notes`.
 - **Missing values**: refused with their row (``missing="error"``), or their rows dropped
   (``missing="drop"``, R's ``na.omit``), counted and named in a note.
+- **Columns carried with the rows** (``carry``): a fit's weights or clusters (columns in use, checked
+  and dropped with their gaps as the features are) or ids to write beside predictions (as they are),
+  read with the rows kept, whole (``Table.carried``) or in chunks (:meth:`TableChunks.carrying`).
 
 Every problem is one ``ValueError`` naming the file, the column and the first bad row ("row 7
 (line 8)": data rows count from 1, lines include the header). Reading is done by pyarrow; when
@@ -28,7 +31,8 @@ The package, one concern a module (each imports only those above it):
 - :mod:`.source`: files, standard input, compression, format, separator and decimal sniffing;
 - :mod:`.diagnose`: the line-by-line scan naming the row pyarrow refused;
 - :mod:`.columns`: the header, the target and the features;
-- :mod:`.labels`: class labels as codes; :mod:`.design`: categories and formulas;
+- :mod:`.labels`: class labels as codes; :mod:`.design`: categories and formulas; :mod:`.carried`: columns
+  carried with the rows;
 - :mod:`.whole`: :func:`read_table`; :mod:`.pieces`, :mod:`.shares`, :mod:`.chunks`: :func:`table_chunks`;
 - :mod:`.plan`: whole or in chunks, by the memory budget, as a value (:func:`plan_read`); the chunk size;
 - :mod:`.write`: :func:`write_table`, the one CSV writer.

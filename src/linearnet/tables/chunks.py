@@ -13,6 +13,7 @@ import numpy as np
 
 from ..memory import return_freed_blocks
 from . import plan
+from .carried import carried_values, gaps, is_number_column
 from .cells import _check_missing, _kind, _numbers
 from .columns import _check_header, _choose_from
 from .diagnose import _diagnosis
@@ -52,9 +53,21 @@ class TableChunks:
     on_read: Callable[[int, int | None], object] | None = None  # a progress bar
     share: tuple[int, int] | None = None  # (rank, size): this process reads share rank of size
     _several: bool = False  # a folder or a pattern: notes name the file of a row
+    carry: list[str] = field(default_factory=list)  # columns carried with the rows (see :meth:`carrying`)
+    carried_in_use: bool = False  # whether they are columns in use (a fit's weights or clusters)
+    _carried_numbers: frozenset[str] = frozenset()  # the carried columns of numbers, from the first rows
     _dropped: list[tuple[_Part, int]] = field(default_factory=list)  # the first few dropped rows, by part
 
     def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for X, y, _ in self._pass():
+            yield X, y
+
+    def carrying(self) -> Callable[[], Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]]:
+        """Passes like this one's whose chunks are ``(X, y, carried)``: ``carried`` maps each column of
+        ``carry`` to its values in the chunk's rows (as :attr:`linearnet.tables.Table.carried` holds them)."""
+        return self._pass
+
+    def _pass(self) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
         self.dropped_rows, self._dropped, self.rows_read = 0, [], 0
         with self._reading():
             for part, first, table in self._pieces.in_order():
@@ -95,11 +108,13 @@ class TableChunks:
                 for part, first, table in self._pieces.read(i):
                     chunk = self._convert(part, first, table)
                     if chunk is not None:
-                        yield chunk
+                        yield chunk[:2]
 
     @property
     def _columns(self) -> list[str]:
-        return [*self.feature_names, *([self.target_name] if self.target_name is not None else [])]
+        """The columns in use."""
+        target = [self.target_name] if self.target_name is not None else []
+        return [*self.feature_names, *target, *(self.carry if self.carried_in_use else [])]
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
@@ -117,7 +132,7 @@ class TableChunks:
                 found = _diagnosis(src, self._columns, self._pieces.booleans, lambda: self._pieces.first_row(part))
             raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
 
-    def _convert(self, part: _Part, first: int, table) -> tuple[np.ndarray, np.ndarray] | None:
+    def _convert(self, part: _Part, first: int, table) -> tuple[np.ndarray, np.ndarray, dict] | None:
         """A chunk's columns as float64 (rows with gaps dropped, and counted, under ``missing="drop"``).
 
         ``first`` counts from the part's first row; where that row's number in the file is not known
@@ -131,6 +146,18 @@ class TableChunks:
                 X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
             target = self.target_name
             y = _numbers(src, target, table.column(target), row, missing=self.missing) if target else np.empty(0)
+            carried = {
+                name: carried_values(
+                    src,
+                    name,
+                    table.column(name),
+                    row,
+                    number=name in self._carried_numbers,
+                    in_use=self.carried_in_use,
+                    missing=self.missing,
+                )
+                for name in self.carry
+            }
         except ValueError:
             if part.first_row is not None:
                 raise
@@ -138,14 +165,16 @@ class TableChunks:
             return self._convert(part, first, table)  # the same refusal, naming the row in the file
         if self.missing == "drop":
             incomplete = np.isnan(X).any(axis=1) | (np.isnan(y) if target else False)
+            incomplete |= gaps(carried) if self.carried_in_use else False
             if incomplete.any():
                 self.dropped_rows += int(incomplete.sum())
                 room = _DROPPED_SHOWN + 1 - len(self._dropped)
                 self._dropped += [(part, first + int(i)) for i in np.flatnonzero(incomplete)[:room]]
                 X = X[~incomplete]
                 y = y[~incomplete] if target else y
+                carried = {name: values[~incomplete] for name, values in carried.items()}
         _release_unused()
-        return (X, y) if len(X) else None
+        return (X, y, carried) if len(X) else None
 
     @property
     def first_dropped(self) -> list[int]:
@@ -182,6 +211,8 @@ def table_chunks(
     sep: str | None = None,
     decimal: str | None = None,
     share: tuple[int, int] | None = None,
+    carry: list[str] | None = None,
+    carried_in_use: bool = False,
 ) -> tuple[TableChunks, list[str]]:
     """Stream a file, or the files of a folder or a pattern as one table, in chunks of about
     ``chunk_rows`` rows (None: :data:`~linearnet.tables.plan.CHUNK_ROWS`), validating each by
@@ -200,6 +231,9 @@ def table_chunks(
     ranges cut at the start of a line (a quoted value spanning lines across a cut is refused); a
     compressed CSV and standard input cannot be shared. A share may be empty: its passes yield nothing.
     Every process types the columns alike, from the first rows of the first file.
+
+    ``carry`` and ``carried_in_use`` as in :func:`read_table`: :meth:`TableChunks.carrying` gives passes
+    whose chunks carry those columns' values (typed from the first rows).
     """
     _check_missing(missing)
     rank, size = _check_share(share)
@@ -212,9 +246,11 @@ def table_chunks(
     chunk_rows = plan.CHUNK_ROWS if chunk_rows is None else chunk_rows
     src = _Source(files[0] if files else path, sep=sep, decimal=decimal)
     first, names, partial = _parquet_head(src, chunk_rows) if src.fmt == "parquet" else _csv_first_rows(src)
-    choice = _choose_from(first, src, names, target, features, target is not None, head=partial)
-    wanted = [*choice.features, *([target] if target else [])]
+    carry = list(dict.fromkeys(carry or []))
+    choice = _choose_from(first, src, names, target, features, target is not None, head=partial, carry=carry)
+    wanted = list(dict.fromkeys([*choice.features, *([target] if target else []), *carry]))
     types = _piece_types(first, wanted)
+    numbers = frozenset(c for c in carry if is_number_column(first.column(c), src.decimal))
     _refuse_text(src, first, choice.features, target, missing)
     del first
     parts = _file_parts(src, files, names, sep=sep, decimal=decimal, shared=size > 1)
@@ -238,6 +274,9 @@ def table_chunks(
         missing=missing,
         share=(rank, size) if size > 1 else None,
         _several=files is not None,
+        carry=carry,
+        carried_in_use=carried_in_use,
+        _carried_numbers=numbers,
     )
     return chunks, choice.features
 

@@ -5,7 +5,7 @@ naming what they leave out."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +43,10 @@ def _choose(
     target,
     features,
     require_target,
+    carry: Sequence[str] = (),
 ) -> _Choice:
-    """Check the header, the target and the features; default features: the numeric columns but the target.
+    """Check the header, the target, the features and the columns carried with the rows; default features:
+    the numeric columns but the target and the carried ones.
 
     Whatever the default leaves out is named in a note; a numeric column with a typo is refused.
     """
@@ -62,10 +64,13 @@ def _choose(
         raise ValueError(f"{path}: has no column {_quote(target)} for the target; its columns are: {columns}")
     if target is None and require_target:
         raise ValueError(f"{path}: name the target column (--target); its columns are: {columns}")
+    for name in carry:
+        if name not in names:
+            raise ValueError(f"{path}: has no column {_quote(name)}; its columns are: {columns}")
     if features is not None:
         _check_features(path, names, list(features), target)
         return _Choice(list(features), notes, [])
-    chosen, left_out = _default_features(src, names, kind, value, target)
+    chosen, left_out = _default_features(src, names, kind, value, target, carry)
     if left_out:
         parts = [
             f"{'the ' + word + ' column' if len(cols) == 1 else 'the ' + word + ' columns'} {_listing(cols)}"
@@ -83,12 +88,14 @@ def _default_features(
     kind: Callable[[str], tuple[str, int | None]],
     value: Callable[[str, int], Any],
     target,
+    carry: Sequence[str] = (),
 ) -> tuple[list[str], dict[str, list[str]]]:
-    """The numeric columns but the target, and the others by what they hold; a typo is refused."""
+    """The numeric columns but the target and those carried, and the others by what they hold; a typo is
+    refused."""
     features: list[str] = []
     left_out: dict[str, list[str]] = {}
     for name in names:
-        if name == target:
+        if name == target or name in carry:
             continue
         what, at = kind(name)
         if what == "number":
@@ -100,8 +107,10 @@ def _default_features(
         else:
             left_out.setdefault(_KIND_WORDS[what], []).append(name)
     if not features:
+        carried = f" and the carried column{'s' * (len(carry) > 1)} {_listing(list(carry))}" if carry else ""
         raise ValueError(
-            f"{src.name}: has no numeric column besides the target {_quote(target)}; its columns are: {_listing(names)}"
+            f"{src.name}: has no numeric column besides the target {_quote(target)}{carried}; "
+            f"its columns are: {_listing(names)}"
         )
     return features, left_out
 
@@ -124,7 +133,15 @@ def _check_features(path: str, names: list[str], features: list[str], target: st
 
 
 def _choose_from(
-    columns, src: _Source, names: list[str], target, features, require_target, *, head: bool = False
+    columns,
+    src: _Source,
+    names: list[str],
+    target,
+    features,
+    require_target,
+    *,
+    head: bool = False,
+    carry: Sequence[str] = (),
 ) -> _Choice:
     """:func:`_choose` with the kinds and values of ``columns`` (a whole table, or, with ``head``, the
     first rows of a file read in chunks: a column empty there may hold numbers further on. Parquet says
@@ -149,4 +166,5 @@ def _choose_from(
         target,
         features,
         require_target,
+        carry,
     )

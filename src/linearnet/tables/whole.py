@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .carried import gaps, read_carried
 from .cells import _check_missing, _kind, _numbers
 from .columns import _check_header, _choose_from
 from .design import _apply_formula, _categorical, _dummies, _gaps, _levels, _parse_formula, coded_features
@@ -34,6 +35,7 @@ class Table:
     formula: str | None = None  # the Wilkinson formula the design was made from
     intercept: bool = True  # whether the model has one (a formula may leave it out: "- 1")
     header: list[str] = field(default_factory=list)  # every column of the file, in order
+    carried: dict[str, np.ndarray] = field(default_factory=dict)  # columns carried with the rows (``carry``)
 
     @property
     def num_rows(self) -> int:
@@ -61,6 +63,7 @@ def _read_arrow(src: _Source):
         raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
 
 
+# long: the one reader's entry, its docstring the reference of every option
 def read_table(
     path,
     *,
@@ -73,6 +76,8 @@ def read_table(
     decimal: str | None = None,
     levels: dict[str, list[str]] | None = None,
     formula: str | None = None,
+    carry: list[str] | None = None,
+    carried_in_use: bool = False,
     _one_class: bool = False,  # a file of several read as one table may hold a single class
 ) -> Table:
     """Read a CSV or Parquet file (or ``-``, standard input) into float64 arrays, validating every value.
@@ -92,9 +97,17 @@ def read_table(
     ``formula`` (``"price ~ area + C(city) + np.log(age) + area:rooms"``) names the target and the
     columns in place of ``target`` and ``features``; formulaic builds the design from the columns
     read by these rules (categories keep their levels), and ``feature_names`` are its terms.
+
+    ``carry`` names columns read beside the features, not as features (the default features leave them
+    out): ``Table.carried`` holds their values for the rows kept (float64 for a column of numbers, NaN
+    where missing; else Python values, None where missing). With ``carried_in_use`` they are columns in
+    use, as a fit's weights or clusters are: a gap is refused, or its row dropped under ``missing="drop"``,
+    and a column of numbers is checked as a feature is.
     """
     _check_missing(missing)
+    carry = list(dict.fromkeys(carry or []))
     options = dict(require_target=require_target, labels=labels, missing=missing, sep=sep, decimal=decimal)
+    options.update(carry=carry, carried_in_use=carried_in_use)
     files = _files(path)
     if files is not None:
         return _read_files(os.fspath(path), files, target, features, levels, formula, options)
@@ -104,18 +117,21 @@ def read_table(
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
         raise ValueError(f"{src.name}: has a header but no rows")
-    choice = _choose_from(table, src, names, target, features, require_target)
+    choice = _choose_from(table, src, names, target, features, require_target, carry=carry)
     chosen = choice.features
     _check_integers(src, table, chosen + ([target] if target and not labels else []))
     coding, categories = _categories(src, table, chosen, levels, named=features is not None)
     chosen_numbers = [name for name in chosen if name not in categories]
     numbers = {name: _numbers(src, name, table.column(name), 1, missing=missing) for name in chosen_numbers}
     y, label_values = _target_values(src, table, target, labels, missing)
+    carried = read_carried(src, table, carry, in_use=carried_in_use, missing=missing)
     incomplete = _incomplete(src, table, categories, [*numbers.values(), y], label_values, missing)
+    incomplete |= gaps(carried) if carried_in_use else False
     notes, dropped = list(choice.notes), []
     keep = np.ones(table.num_rows, dtype=bool)
     if missing == "drop" and incomplete.any():
-        keep, dropped, y, label_values = _drop(src, incomplete, chosen + ([target] if target else []), y, label_values)
+        in_use = chosen + ([target] if target else []) + (carry if carried_in_use else [])
+        keep, dropped, y, label_values = _drop(src, incomplete, in_use, y, label_values)
         notes.append(_dropped_note(dropped, len(dropped), len(keep)))
     X, texts = _coded(src, table, chosen, categories, numbers, coding, keep)
     read = dict(
@@ -126,6 +142,7 @@ def read_table(
         coding=coding,
         columns=chosen,
         header=names,
+        carried={name: values[keep] for name, values in carried.items()},
     )
     if parsed is not None:
         frame = {name: values[keep] for name, values in numbers.items()}
@@ -272,7 +289,9 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
     defaults: list[str] = []
     left_out: list[str] = []
     if formula is None:
-        choice = _choose_from(first_arrow, src, names, target, features, options["require_target"])
+        choice = _choose_from(
+            first_arrow, src, names, target, features, options["require_target"], carry=options["carry"]
+        )
         candidates = choice.features if features is not None else []  # default features are numbers only
         defaults, left_out, features = choice.notes, choice.left_out, choice.features
     else:
@@ -334,4 +353,5 @@ def _joined(path: str, tables: list[Table], notes: list[str], left_out: list[str
         formula=first.formula,
         intercept=first.intercept,
         header=first.header,
+        carried={name: np.concatenate([t.carried[name] for t in tables]) for name in first.carried},
     )

@@ -1,0 +1,68 @@
+"""Columns carried with the rows: read beside the features, not features themselves.
+
+A fit's weights or clusters are columns in use: their gaps are missing values like any other
+(refused with their row, or their rows dropped under ``missing="drop"``), and a column of numbers is
+checked as the features are. Columns carried to an output (ids beside predictions) are taken as they
+are: their gaps stay gaps. Either way their values are those of the rows kept, in order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cells import _numbers
+from .messages import _missing_value, _quote, _where
+from .source import _Source
+
+
+def carried_values(src: _Source, name: str, column, first_row: int, *, number: bool, in_use: bool, missing: str):
+    """A carried column's values, one per row of ``column`` (an arrow column whose first row is the file's
+    ``first_row``): numbers as float64 (NaN where missing) when ``number``, else Python values (None where
+    missing). In use, a gap is refused with its row under ``missing="error"``, and a value of a column of
+    numbers that is not one is refused with its row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if in_use and number:
+        return _numbers(src, name, column, first_row, missing=missing)
+    if in_use and column.null_count and missing == "error":
+        row = first_row + int(pc.index(pc.is_null(column), True).as_py())
+        raise ValueError(f"{src.name}: column {_quote(name)}, {_where(src, row)}: {_missing_value(src, name, row)}")
+    t = column.type
+    if number and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    return np.array(column.to_pylist(), dtype=object)
+
+
+def read_carried(src: _Source, table, carry: list[str], *, in_use: bool, missing: str) -> dict[str, np.ndarray]:
+    """The carried columns of a table read whole, by :func:`carried_values`."""
+    return {
+        name: carried_values(
+            src,
+            name,
+            table.column(name),
+            1,
+            number=is_number_column(table.column(name), src.decimal),
+            in_use=in_use,
+            missing=missing,
+        )
+        for name in carry
+    }
+
+
+def gaps(carried: dict[str, np.ndarray]) -> np.ndarray | bool:
+    """The rows where a carried column has no value (NaN among numbers, None among others)."""
+    found: np.ndarray | bool = False
+    for values in carried.values():
+        found = found | (
+            np.array([v is None for v in values], dtype=bool) if values.dtype == object else np.isnan(values)
+        )
+    return found
+
+
+def is_number_column(column, decimal: str) -> bool:
+    """Whether a carried column holds numbers (or is empty, or mostly numbers: its typos are refused as a
+    feature's are), decided from its values."""
+    from .cells import _kind
+
+    return _kind(column, decimal)[0] in ("number", "typo", "empty")
