@@ -73,7 +73,7 @@ def test_weighted_chunks_give_the_in_memory_fit(intercept):
     np.testing.assert_allclose(fit.bse, ref.bse, rtol=1e-10)
     for stat in ("sigma", "r2", "adj_r2", "fvalue", "llf", "aic", "bic"):
         assert getattr(fit, stat) == pytest.approx(getattr(ref, stat), rel=1e-10), stat
-    assert (fit.n, fit.zero_weights, fit.weights) == (ref.n, 2, "weights column w")
+    assert (fit.n, fit.zero_weights, fit.weights) == (ref.n, 2, "w")
 
 
 def test_chunks_may_yield_the_weights_as_an_array():
@@ -107,9 +107,9 @@ def test_integer_weights_are_repeated_rows(counts, seed):
 def test_a_bad_weight_is_refused_by_its_row(bad, row, why):
     X, y, w = data()
     w[row - 1] = bad
-    with pytest.raises(ValueError, match=rf"weights must be finite numbers >= 0; row {row} is .* \({why}\)"):
+    with pytest.raises(ValueError, match=rf"weights, row {row}: .* is {why}; weights must be finite numbers >= 0"):
         solve(X, y, weights=w)
-    with pytest.raises(ValueError, match=rf"weights column w must be .*; row {row} is .* \({why}\)"):
+    with pytest.raises(ValueError, match=rf"weights column 'w', row {row}: .* is {why}; weights must be"):
         solve_chunks(chunked(X, y, w, rows=3), ["a", "b", "c"], weights="w")
 
 

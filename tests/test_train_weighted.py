@@ -70,7 +70,10 @@ def test_the_fast_engine_is_refused_for_weighted_rows_rather_than_ignoring_them(
 
 @pytest.mark.parametrize(
     "bad, match",
-    [(-1.0, r"weights must be finite numbers >= 0; row 3 is -1 \(negative\)"), (np.nan, r"row 3 is nan \(missing\)")],
+    [
+        (-1.0, r"weights, row 3: -1 is negative; weights must be finite numbers >= 0"),
+        (np.nan, r"row 3: nan is missing"),
+    ],
 )
 def test_bad_weights_are_refused_by_their_row(bad, match):
     X, y, w = data()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import warnings
@@ -25,6 +26,7 @@ from .common import (
     table_options,
     whole,
 )
+from .weights import add_weights_flag, carry_options, table_weights, weighted_note
 
 if TYPE_CHECKING:
     from ..leastsq import OLSResult
@@ -67,6 +69,7 @@ def add_parser(commands) -> None:
         metavar="N",
         help="read the file in chunks of about N rows (default: 50000 rows, for files over the memory budget)",
     )
+    add_weights_flag(solve, "weighted least squares as R's lm(weights=)")
     add_table_flags(solve)
     add_memory_flag(solve)
     add_timeout_flag(solve)
@@ -91,6 +94,9 @@ def run(args) -> int:
     if dropped:  # known once a pass has read the file
         data.notes.append(dropped)
         note(PROG, dropped)
+    if args.weights:  # the fit's own conventions, and the rows of weight 0 it left out
+        data.notes.append(weighted_note(args.weights, result.zero_weights))
+        note(PROG, data.notes[-1])
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     if args.out and (group is None or group.rank == 0):
@@ -150,10 +156,15 @@ def _read(args) -> _Data:
     plan = plan_read(args.data, args.memory_budget, chunked=chunked, chunk_rows=args.chunk_rows)
     if not plan.chunked:
         table = read_table(
-            args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
+            args.data,
+            target=args.target,
+            features=args.features,
+            formula=args.formula,
+            **table_options(args),
+            **carry_options(args),
         )
         return _Data(list(table.notes), table=table)
-    options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows)
+    options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **carry_options(args))
     if group is not None:  # each process its share
         chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
         return _Data(
@@ -175,20 +186,25 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                 assert data.chunks is not None
                 with reading_bar(data.chunks):  # on a terminal: the bytes of each pass over the file
                     result = solve_chunks(
-                        data.chunks,
+                        data.chunks.carrying() if args.weights else data.chunks,
                         data.features,
                         fit_intercept=not args.no_intercept,
                         allow_rank_deficient=args.allow_rank_deficient,
                         group=args.group,
+                        weights=args.weights,
                     )
             else:
+                weights = table_weights(args.data, args.weights, data.table) if args.weights else None
                 result = solve(
                     data.table.features,
                     data.table.target,
                     fit_intercept=not args.no_intercept and data.table.intercept,
                     feature_names=data.table.feature_names,
                     allow_rank_deficient=args.allow_rank_deficient,
+                    weights=weights,
                 )
+                if args.weights:
+                    result = dataclasses.replace(result, weights=args.weights)
     except ValueError as exc:
         message = str(exc)
         if not message.startswith(f"{args.data}:"):  # about the design: say which file

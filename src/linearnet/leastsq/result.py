@@ -148,6 +148,7 @@ class OLSResult:
             "aic": _json_number(self.aic),
             "bic": _json_number(self.bic),
             "rss": _json_number(self.ssr),
+            **({"weights": self.weights, "zero_weights": self.zero_weights} if self.weights else {}),
         }
 
     def f_statistic(self) -> dict | None:

@@ -29,6 +29,7 @@ from .result import OLSResult, finish
 
 if TYPE_CHECKING:
     from ..batches import Chunks
+    from .weighted import WeightedRows
 
 FAST_PATH_MAX_COND = 1e3  # scaled condition number up to which the Gram/Cholesky path is used
 SEMINORMAL_MAX_COND = 3e7  # up to here refining the semi-normal equations converges (cond²·ε < 0.2)
@@ -81,7 +82,7 @@ def solve(
 
 
 def solve_chunks(
-    chunks: Chunks,
+    chunks: Chunks | WeightedRows,
     feature_names: list[str],
     *,
     fit_intercept: bool = True,
@@ -110,7 +111,7 @@ def solve_chunks(
             allow_rank_deficient=allow_rank_deficient,
             group=group,
         )
-    problem = Problem(chunks, list(feature_names), fit_intercept, memory=None, group=group)
+    problem = Problem(cast("Chunks", chunks), list(feature_names), fit_intercept, memory=None, group=group)
     return _solve(problem, allow_rank_deficient)
 
 

@@ -49,8 +49,9 @@ def check_weights(w, n: int, name: str = "weights", first_row: int = 1) -> np.nd
 
 
 def bad_weight(name: str, row: int, value: float) -> str:
+    """The refusal of weight ``value`` in row ``row`` of ``name`` ("weights", "weights column 'w'")."""
     why = "missing" if math.isnan(value) else "negative" if value < 0 else "not finite"
-    return f"{name} must be finite numbers >= 0; row {row} is {value:g} ({why})"
+    return f"{name}, row {row}: {value:g} is {why}; weights must be finite numbers >= 0"
 
 
 @dataclasses.dataclass
@@ -173,7 +174,7 @@ def solve_chunks_weighted(
     from .solver import solve_chunks
 
     names = list(feature_names)
-    rows = _Transformed(chunks, weights, fit_intercept, weights_name or f"weights column {weights}")
+    rows = _Transformed(chunks, weights, fit_intercept, weights_name or f"weights column {weights!r}")
     solved = solve_chunks(
         rows,
         _solved_names(names, fit_intercept),
@@ -187,7 +188,7 @@ def solve_chunks_weighted(
     totals = parts[0]
     for part in parts[1:]:
         totals = totals.merged(part)
-    return relabel(solved, names, fit_intercept, totals, rows.name)
+    return relabel(solved, names, fit_intercept, totals, weights)
 
 
 def _solved_names(names: list[str], fit_intercept: bool) -> list[str]:

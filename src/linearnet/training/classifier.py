@@ -94,17 +94,14 @@ def fit_classifier(
     them and every epoch's order, whatever the implementation. ``standardize``, ``stopping``,
     ``validation_fraction``, ``scaling`` and ``start`` are those of :func:`~linearnet.training.fit_arrays`
     (the mean and scale from the rows trained on; the weights come back in X's units; the rows held out
-    come from X, not from the test set); so are a missing ``config`` and ``weights`` (each row's
-    cross-entropy multiplied by its weight; the accuracies count every row once).
+    come from X, not from the test set); so are a missing ``config`` and ``weights`` (the accuracies unweighted).
     """
     if config is not None and config.model != "softmax":
         raise ValueError(f"fit_classifier needs a softmax config (model='softmax'), got model={config.model!r}")
     X = np.asarray(X, dtype=np.float64)
     check_float32(X, "features")
     y = np.asarray(y)
-    w = None if weights is None else check_sgd_weights(weights, len(X))
-    if w is not None and group is not None:
-        raise ValueError("weighted rows are trained in one process; leave out the group (or the weights)")
+    w = _weights(weights, len(X), group)
     config, stopping = default_run(
         config,
         stopping,
@@ -116,11 +113,7 @@ def fit_classifier(
     )
     X_val = y_val = w_val = None
     if validation_fraction is not None:
-        if num_classes is None:  # from every row: a class may fall among the rows held out only
-            num_classes = check_classes(torch.as_tensor(y), None, "y")
-        kept, held = held_out_rows(len(X), validation_fraction, seed)
-        X, y, X_val, y_val = X[kept], y[kept], X[held], y[held]
-        w, w_val = (None, None) if w is None else (w[kept], w[held])
+        (X, y, w), (X_val, y_val, w_val), num_classes = _hold_out(X, y, w, validation_fraction, seed, num_classes)
     if scaling is None:
         scaling = Standardization.of(X) if standardize and len(X) else Standardization.none(X.shape[1])
     source, q = _labelled(scaling(X), y, num_classes, "y", w)
@@ -152,6 +145,22 @@ def fit_classifier(
     )
 
 
+def _hold_out(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, fraction: float, seed: int, num_classes):
+    """(X, y, w) of the rows trained on and of those held out, and the number of classes (of every row: a
+    class may fall among the rows held out only)."""
+    if num_classes is None:
+        num_classes = check_classes(torch.as_tensor(y), None, "y")
+    kept, held = held_out_rows(len(X), fraction, seed)
+    w_kept, w_held = (None, None) if w is None else (w[kept], w[held])
+    return (X[kept], y[kept], w_kept), (X[held], y[held], w_held), num_classes
+
+
+def _weights(weights, n: int, group) -> np.ndarray | None:
+    if weights is not None and group is not None:
+        raise ValueError("weighted rows are trained in one process; leave out the group (or the weights)")
+    return None if weights is None else check_sgd_weights(weights, n)
+
+
 def _labelled(
     X: np.ndarray, y, num_classes: int | None, name: str | None, w: np.ndarray | None = None
 ) -> tuple[TensorSource, int]:
@@ -162,8 +171,7 @@ def _labelled(
     q = num_classes if name is None else check_classes(labels, num_classes, name)
     assert q is not None
     weights = None if w is None else torch.from_numpy(w.astype(np.float32))
-    features = torch.as_tensor(X.astype(np.float32))
-    return TensorSource(features, labels.to(torch.int64), classes=True, weights=weights), q
+    return TensorSource(torch.as_tensor(X.astype(np.float32)), labels.to(torch.int64), classes=True, weights=weights), q
 
 
 def check_classes(y: torch.Tensor, num_classes: int | None, name: str) -> int:
