@@ -271,6 +271,23 @@ def test_solve_under_torchrun_gives_the_answer_of_one_process(sales):
     assert "2 processes, each reading its share of the rows" in err
 
 
+def test_a_weighted_solve_under_torchrun_gives_the_answer_of_one_process(tmp_path):
+    rng = np.random.default_rng(12)
+    frame = pd.DataFrame(rng.normal(size=(3000, 2)), columns=["a", "b"])
+    frame["w"] = rng.uniform(0.1, 5, size=3000)
+    frame.loc[::97, "w"] = 0.0
+    frame["y"] = frame.a - 2 * frame.b + rng.normal(size=3000) / np.sqrt(frame.w + 0.1)
+    (tmp_path / "parts").mkdir()
+    for i in range(2):
+        frame.iloc[i * 1500 : (i + 1) * 1500].to_parquet(tmp_path / "parts" / f"p{i}.parquet", row_group_size=400)
+    code, out, err = torchrun(2, "solve", "parts", "--target", "y", "--weights", "w", "--json", cwd=tmp_path)
+    assert code == 0, err
+    two = json.loads(out)
+    one = solve(frame[["a", "b"]], frame.y, weights=frame.w).to_dict()
+    assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
+    assert two["n"] == 3000 - 31 and two["zero_weights"] == 31
+
+
 def test_train_under_torchrun_writes_one_model_near_the_exact_fit(sales):
     code, out, err = torchrun(
         2, "train", "--data", "sales.csv", "--target", "revenue", "--batch-size", "64", "--out", "sgd.json", cwd=sales
@@ -529,8 +546,13 @@ def test_what_every_process_refuses_alike_is_said_once(sales, argv, message):
             "linearnet train: error: --early-stopping needs the whole table in one process: under torchrun each reads "
             "its share",
         ),
+        (
+            ["train", "--data", "sales.csv", "--target", "revenue", "--weights", "ads"],
+            "linearnet train: error: --weights needs the whole table in one process: under torchrun each reads its "
+            "share",
+        ),
     ],
-    ids=["solve-formula", "train-formula", "early-stopping"],
+    ids=["solve-formula", "train-formula", "early-stopping", "train-weights"],
 )
 def test_what_needs_the_whole_table_in_one_process_is_refused_under_a_launcher(sales, monkeypatch, argv, message):
     from linearnet.cli import build_parser
