@@ -118,8 +118,10 @@ def test_processes_solve_as_one_does(solved, name):
     for ref in (chunked, in_memory):
         np.testing.assert_allclose(mine["params"], ref.params, rtol=1e-10, atol=0)
         np.testing.assert_allclose(mine["bse"], ref.bse, rtol=1e-10, atol=0)
-        for stat in ("sigma", "r2", "adj_r2", "n"):
+        for stat in ("sigma", "r2", "adj_r2", "n", "rss", "loglik", "aic", "bic"):
             assert mine[stat] == pytest.approx(ref.to_dict()[stat], rel=1e-10), stat
+        f = ref.f_statistic()
+        assert mine["f_statistic"] == (None if f is None else {**f, "value": pytest.approx(f["value"], rel=1e-10)})
 
 
 def test_processes_solve_a_weighted_fit_as_one_does_in_memory(solved):

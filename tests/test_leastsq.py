@@ -155,6 +155,8 @@ def test_chunks_equal_the_in_memory_solve(make):
     np.testing.assert_allclose(parts.params, whole.params, rtol=1e-10, atol=1e-10 * size)
     np.testing.assert_allclose(parts.bse, whole.bse, rtol=1e-10)
     assert parts.r2 == pytest.approx(whole.r2, rel=1e-12) and parts.sigma == pytest.approx(whole.sigma, rel=1e-10)
+    for stat in ("fvalue", "llf", "aic", "bic", "ssr"):
+        assert getattr(parts, stat) == pytest.approx(getattr(whole, stat), rel=1e-10), stat
 
 
 def test_the_gram_pass_over_narrow_chunks_of_many_rows_runs_blas_on_one_thread():

@@ -225,6 +225,9 @@ def test_tiny_and_huge_units(columns, target, way):
     np.testing.assert_allclose(fit.bse, plain.bse * unit, rtol=1e-12)
     np.testing.assert_allclose(fit.tvalues, plain.tvalues, rtol=1e-12)
     assert fit.r2 == pytest.approx(plain.r2, rel=1e-12) and fit.sigma == pytest.approx(plain.sigma * target, rel=1e-12)
+    # F is free of units; the log-likelihood moves by −n·log(unit of y), whose squares float64 may not hold
+    assert fit.fvalue == pytest.approx(plain.fvalue, rel=1e-12)
+    assert fit.llf == pytest.approx(plain.llf - len(y) * np.log(target), rel=1e-12)
     # and as accurate as ever against exact arithmetic on the data as given
     assert_accurate(fit, exact_statistics(Xu, yu))
 

@@ -54,7 +54,7 @@ class OLSResult:
     llf: float = math.nan  # the Gaussian log-likelihood at the fit, as R's logLik()
     aic: float = math.nan  # −2·llf + 2·(rank + 1): σ counts as a parameter, as in R
     bic: float = math.nan  # −2·llf + log(n)·(rank + 1)
-    normalized_cov_params: np.ndarray | None = None  # (AᵀA)⁻¹, (k, k): Cov(β) = σ̂²·this
+    normalized_cov_params: np.ndarray | None = None  # (AᵀA)⁻¹, (k, k): Cov(β) = σ̂²·this (inf past float64's range)
 
     @property
     def centered(self) -> bool:
@@ -215,13 +215,13 @@ def finish(
         q = math.nan
     conf = np.column_stack([beta - q * bse, beta + q * bse])
     tss = first.tss_centered if p.fit_intercept else first.tss_uncentered  # R's; see OLSResult.centered
-    y2 = p.y_unit**2
-    fit = likelihood(n, rank, p.fit_intercept, rss * y2, tss * y2)
+    fit = likelihood(n, rank, p.fit_intercept, rss, tss, log_unit=2 * math.log(p.y_unit))  # in the units solved for
     # unscaled condition number: singular values of A = (AD)·D⁻¹ = Q·R·D⁻¹ (and of the data's units)
     sv = np.linalg.svd(factor.R / (p.d * p.col_unit)[None, :], compute_uv=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
     sigma = math.sqrt(sigma2) * p.y_unit if sigma2 == sigma2 else math.nan
-    cov = cov_unscaled * np.outer(p.unit, p.unit) / y2  # (AᵀA)⁻¹ of the data's units
+    with np.errstate(over="ignore"):  # (AᵀA)⁻¹ of the data's units: inf beyond float64 (features in units of 1e-170)
+        cov = cov_unscaled * np.outer(p.col_unit, p.col_unit)
     return OLSResult(
         names=p.names,
         params=beta,
@@ -243,10 +243,14 @@ def finish(
     )
 
 
-def likelihood(n: int, rank: int, fit_intercept: bool, rss: float, tss: float, sum_log_w: float = 0.0) -> dict:
+def likelihood(
+    n: int, rank: int, fit_intercept: bool, rss: float, tss: float, sum_log_w: float = 0.0, log_unit: float = 0.0
+) -> dict:
     """R², adjusted R², the F test and the Gaussian log-likelihood with AIC and BIC, as R's ``summary.lm``,
     ``logLik.lm``, ``AIC`` and ``BIC`` compute them from the residual sum of squares ``rss`` and the total
-    ``tss`` (centred with an intercept, uncentred without); ``sum_log_w``: Σ log wᵢ of a weighted fit."""
+    ``tss`` (centred with an intercept, uncentred without); ``sum_log_w``: Σ log wᵢ of a weighted fit.
+    ``log_unit``: log of the unit of the sums of squares (those of the data are ``rss``·exp(log_unit),
+    which need not be a float64: a target in units of 1e-170)."""
     from scipy import stats
 
     df = n - rank
@@ -259,12 +263,14 @@ def likelihood(n: int, rank: int, fit_intercept: bool, rss: float, tss: float, s
             fvalue = float(np.float64(tss - rss) / df_model / (np.float64(rss) / df))
         f_p = float(stats.f.sf(fvalue, df_model, df)) if fvalue == fvalue else math.nan
     with np.errstate(divide="ignore"):
-        llf = 0.5 * (sum_log_w - n * (math.log(2 * math.pi) + 1 - math.log(n) + float(np.log(rss))))
+        llf = 0.5 * (sum_log_w - n * (math.log(2 * math.pi) + 1 - math.log(n) + float(np.log(rss)) + log_unit))
     params = rank + 1  # the coefficients and σ
+    with np.errstate(over="ignore", under="ignore"):
+        ssr = float(np.float64(rss) * np.exp(log_unit)) if log_unit else rss
     return dict(
         r2=r2,
         adj_r2=adj,
-        ssr=rss,
+        ssr=ssr,
         df_model=df_model,
         fvalue=fvalue,
         f_pvalue=f_p,
