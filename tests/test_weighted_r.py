@@ -69,3 +69,14 @@ def test_solve_weights_from_the_command_line_is_r_s_fit_with_zero_weights(capsys
     assert code == 0, err
     check(json.loads(out), case)
     assert case["n"] == 30 and "2 rows of weight 0 left out of n" in err
+
+
+@pytest.mark.parametrize("case", cases(**WEIGHTED), ids=names(**WEIGHTED))
+def test_linear_regression_sample_weight_is_r_s_fit(case):
+    from linearnet.sklearn import LinearRegression
+
+    t = table(case)
+    model = LinearRegression().fit(t.features, t.target, sample_weight=t.carried[case["weights"]])
+    np.testing.assert_allclose([model.intercept_, *model.coef_], case["coefficients"]["values"], rtol=RTOL)
+    np.testing.assert_allclose(model.bse_, case["se"]["classical"], rtol=RTOL)
+    assert (model.sigma_, model.rsquared_) == pytest.approx((case["sigma"], case["r2"]), rel=RTOL)
