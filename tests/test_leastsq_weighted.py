@@ -140,3 +140,34 @@ def test_a_rank_deficient_weighted_design_takes_the_minimum_norm_solution():
     ref = np.linalg.pinv(np.sqrt(w[keep])[:, None] * sm.add_constant(X[keep])) @ (np.sqrt(w[keep]) * y[keep])
     np.testing.assert_allclose(fit.params, ref, rtol=1e-8)
     assert fit.rank == 4 and fit.df_resid == 58 - 4
+
+
+@pytest.mark.parametrize("unit", [1e-170, 1.0])
+def test_a_target_in_tiny_units_keeps_r2_f_and_the_log_likelihood(unit):
+    X, y, w = data()
+    ref, fit = solve(X, y, weights=w), solve(X, y * unit, weights=w)
+    for stat in ("r2", "adj_r2", "fvalue"):
+        assert getattr(fit, stat) == pytest.approx(getattr(ref, stat), rel=1e-12), stat
+    assert fit.llf == pytest.approx(ref.llf - fit.n * np.log(unit), rel=1e-12)  # −n·log(unit) more
+    chunks = solve_chunks(chunked(X, y * unit, w), ["a", "b", "c"], weights="w")
+    assert (chunks.r2, chunks.llf) == pytest.approx((fit.r2, fit.llf), rel=1e-10)
+
+
+def test_totals_in_different_units_merge_as_one():
+    from linearnet.leastsq.weighted import Totals
+
+    _, y, w = data()
+    y = y * 1e-170
+    y[30:] *= 1e6  # the second part's first rows are a million times larger: another exponent
+    keep = w > 0
+    whole, first, second = Totals(), Totals(), Totals()
+    whole.add(y[keep], w[keep])
+    first.add(y[:30][keep[:30]], w[:30][keep[:30]])
+    second.add(y[30:][keep[30:]], w[30:][keep[30:]])
+    assert first.exponent != second.exponent
+    merged = first.merged(second)
+    for key in ("mean", "m2", "wyy"):
+        power = 1 if key == "mean" else 2
+        got = np.ldexp(getattr(merged, key), -power * merged.exponent)
+        assert got == pytest.approx(np.ldexp(getattr(whole, key), -power * whole.exponent), rel=1e-12), key
+    assert Totals().merged(first) == first

@@ -57,7 +57,11 @@ def bad_weight(name: str, row: int, value: float) -> str:
 @dataclasses.dataclass
 class Totals:
     """What a weighted fit's statistics need beyond the transformed solve: the rows of positive weight
-    and of weight 0, Σw, the weighted mean of y and Σw(y − ȳ_w)² (merged as chunks are), Σwy², Σ log w."""
+    and of weight 0, Σw, the weighted mean of y and Σw(y − ȳ_w)² (merged as chunks are), Σwy², Σ log w.
+
+    The y moments are those of y·2^``exponent``: 0, unless the first rows' √w·y are so small or large that
+    their squares would leave float64 (a target in units of 1e-170), then brought to about 1.
+    """
 
     rows: int = 0
     zero: int = 0
@@ -66,11 +70,17 @@ class Totals:
     m2: float = 0.0
     wyy: float = 0.0
     sum_log_w: float = 0.0
+    exponent: int | None = None  # None until rows of positive weight are added
 
     def add(self, y: np.ndarray, w: np.ndarray) -> None:
         """The rows of positive weight ``w`` (y's values ``y``) added."""
         if not len(w):
             return
+        if self.exponent is None:
+            top = float(np.max(np.abs(y) * np.sqrt(w)))
+            self.exponent = 0 if top == 0 or _SAFE[0] < top < _SAFE[1] else -int(np.frexp(top)[1])
+        if self.exponent:
+            y = np.ldexp(y, self.exponent)
         c_sum = float(w.sum())
         c_mean = float(w @ y) / c_sum
         c_m2 = float(w @ (y - c_mean) ** 2)
@@ -81,6 +91,17 @@ class Totals:
         self.sum_log_w += float(np.log(w).sum())
 
     def merged(self, other: Totals) -> Totals:
+        """These totals and ``other``'s together (in this one's exponent, or other's if this one has none)."""
+        if self.exponent is None:
+            return dataclasses.replace(other, zero=other.zero + self.zero)
+        if other.exponent is not None and other.exponent != self.exponent:
+            shift = self.exponent - other.exponent
+            other = dataclasses.replace(
+                other,
+                mean=math.ldexp(other.mean, shift),
+                m2=math.ldexp(other.m2, 2 * shift),
+                wyy=math.ldexp(other.wyy, 2 * shift),
+            )
         out = dataclasses.replace(self)
         out.mean, out.m2 = _merge(self.sum_w, self.mean, self.m2, other.sum_w, other.mean, other.m2)
         out.sum_w += other.sum_w
@@ -89,6 +110,9 @@ class Totals:
         out.wyy += other.wyy
         out.sum_log_w += other.sum_log_w
         return out
+
+
+_SAFE = (2.0**-450, 2.0**450)  # |√w·y| whose squares, summed, stay well inside float64
 
 
 def _merge(w: float, mean: float, m2: float, c_w: float, c_mean: float, c_m2: float) -> tuple[float, float]:
@@ -203,7 +227,13 @@ def relabel(solved: OLSResult, names: list[str], fit_intercept: bool, totals: To
     """The transformed design's fit as the weighted fit of the data: the intercept counted as one, R² and F
     against the weighted totals, the log-likelihood with Σ log(w)/2 (R's conventions)."""
     tss = totals.m2 if fit_intercept else totals.wyy
-    fit = likelihood(solved.n, solved.rank, fit_intercept, solved.ssr, tss, totals.sum_log_w)
+    e = totals.exponent or 0
+    rss = solved.ssr
+    if e:  # in the units of y·2^e: Σwe² of the data need not be a float64
+        df = solved.n - solved.rank
+        rss = (math.ldexp(solved.sigma, e)) ** 2 * df if df > 0 else math.ldexp(solved.ssr, 2 * e)
+    log_unit = -2 * e * math.log(2)
+    fit = likelihood(solved.n, solved.rank, fit_intercept, rss, tss, totals.sum_log_w, log_unit=log_unit)
     return dataclasses.replace(
         solved,
         fit_intercept=fit_intercept,
