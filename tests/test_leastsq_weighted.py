@@ -76,13 +76,15 @@ def test_weighted_chunks_give_the_in_memory_fit(intercept):
     assert (fit.n, fit.zero_weights, fit.weights) == (ref.n, 2, "w")
 
 
-def test_chunks_may_yield_the_weights_as_an_array():
+def test_chunks_may_yield_the_weights_as_an_array_but_must_yield_them():
     X, y, w = data()
 
     def chunks():
         yield X, y, w
 
     np.testing.assert_allclose(solve_chunks(chunks, ["a", "b", "c"], weights="w").params, solve(X, y, weights=w).params)
+    with pytest.raises(ValueError, match=r"weighted chunks are \(X, y, carried\) or \(X, y, w\), got 2 items"):
+        solve_chunks(lambda: iter([(X, y)]), ["a", "b", "c"], weights="w")
 
 
 @settings(max_examples=30, deadline=None)

@@ -167,7 +167,8 @@ def solve_weighted(
 
 
 class _Transformed:
-    """A pass over (X, y, weights) chunks as the transformed rows (X̃, ỹ); the totals of the last whole pass."""
+    """A pass over (X, y, weights) chunks as the transformed rows (X̃, ỹ); the totals of the last whole pass.
+    A bad weight is refused by its row counted from 1 over the pass (of this process's share, in a group)."""
 
     def __init__(self, chunks: WeightedRows, weights: str, fit_intercept: bool, name: str):
         self.chunks, self.weights, self.fit_intercept, self.name = chunks, weights, fit_intercept, name
@@ -175,7 +176,13 @@ class _Transformed:
 
     def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         totals, row = Totals(), 1
-        for X, y, extra in self.chunks():
+        for chunk in self.chunks():
+            if len(chunk) != 3:
+                raise ValueError(
+                    f"weighted chunks are (X, y, carried) or (X, y, w), got {len(chunk)} items; pass "
+                    f"chunks.carrying() of a table read with carry=[{self.weights!r}]"
+                )
+            X, y, extra = chunk
             w = extra[self.weights] if isinstance(extra, dict) else extra
             w = check_weights(w, len(y), self.name, first_row=row)
             row += len(y)
