@@ -27,7 +27,7 @@ def classes(n=300):
     return X, y, rng.uniform(0.5, 2, size=n)
 
 
-@pytest.mark.parametrize("impl", ["scratch", "concise"])
+@pytest.mark.parametrize("impl", ["scratch", "concise", "fast"])
 def test_weights_of_one_follow_the_unweighted_trajectory_bit_for_bit(impl):
     X, y, _ = data()
     config = make_train_config(None, impl=impl, lr=0.03, batch_size=10, epochs=3)
@@ -60,12 +60,29 @@ def test_weighted_sgd_lands_on_the_weighted_least_squares_fit():
     assert fit.history.losses[-1] == pytest.approx(0.5 * exact.ssr / len(y), rel=0.01)  # Σ w·½e² / n at best
 
 
-def test_the_fast_engine_is_refused_for_weighted_rows_rather_than_ignoring_them():
+def test_the_fast_engine_weights_the_rows_as_scratch_does():
     X, y, w = data()
-    with pytest.raises(ValueError, match=r"the fast engine does not weight rows; .*'concise' or 'scratch'"):
-        fit_arrays(X, y, make_train_config(None, impl="fast"), weights=w)
-    with pytest.raises(ValueError, match="does not weight rows"):
-        SGDRegressor(impl="fast").fit(X, y, sample_weight=w)
+    runs = {
+        impl: fit_arrays(X, y, make_train_config(None, impl=impl, lr=0.02, batch_size=8, epochs=4), seed=3, weights=w)
+        for impl in ("scratch", "concise", "fast")
+    }
+    for impl in ("concise", "fast"):
+        np.testing.assert_allclose(runs[impl].history.losses, runs["scratch"].history.losses, rtol=1e-4)
+        np.testing.assert_allclose(runs[impl].w, runs["scratch"].w, atol=1e-5)
+    unweighted = fit_arrays(X, y, make_train_config(None, impl="fast", lr=0.02, batch_size=8, epochs=4), seed=3)
+    assert not np.allclose(unweighted.w, runs["fast"].w, atol=1e-3)
+
+
+def test_the_fast_softmax_engine_is_refused_for_weighted_rows_rather_than_ignoring_them():
+    X, y, w = classes()
+    config = make_train_config(None, model="softmax", loss="cross_entropy", impl="fast")
+    with pytest.raises(
+        ValueError, match=r"the fast engine does not weight the rows of softmax regression; .*'scratch'"
+    ):
+        fit_classifier(X, y, config, weights=w)
+    with pytest.raises(ValueError, match="does not weight the rows"):
+        SoftmaxRegression(impl="fast").fit(X, y, sample_weight=w)
+    assert fit_classifier(X, y, seed=0, weights=w).config.impl == "scratch"  # the library's choice for them
 
 
 @pytest.mark.parametrize(

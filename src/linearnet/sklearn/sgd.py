@@ -112,6 +112,8 @@ class _SGD(BaseEstimator):
         going_on = hasattr(self, "_W")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if (sample_weight == 1).all():  # the unweighted fit, step for step
+                sample_weight = None
         config = self._config(len(X), X.shape[1], epochs, weighted=sample_weight is not None)
         if going_on and self.impl == "auto" and hasattr(self, "_settings"):  # a later partial_fit: the same engine
             config = replace(config, impl=self._settings.impl)
@@ -270,8 +272,7 @@ class SGDRegressor(RegressorMixin, _SGD):
 
     def fit(self, X, y, sample_weight=None):
         """Train from initial weights drawn from the seed; given ``sample_weight`` (n,) ≥ 0, each row's loss is
-        multiplied by its weight, as scikit-learn's SGDRegressor does (trained by the scratch engine under
-        impl="auto": the fast one does not weight rows)."""
+        multiplied by its weight, as scikit-learn's SGDRegressor does."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         self._check_stopping()
         self._config(len(X), X.shape[1], self.max_epochs)  # bad settings answered before anything is drawn

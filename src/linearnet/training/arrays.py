@@ -118,7 +118,7 @@ def default_run(
     ``MAX_EPOCHS`` epochs) unless a ``stopping`` rule is given."""
     if config is not None:
         if weighted:
-            check_weighted_impl(config.impl)
+            check_weighted_impl(config.impl, model)
         return config, stopping
     config = data_config(
         model=model,
@@ -131,22 +131,23 @@ def default_run(
     return config, StoppingRule.for_model(model) if stopping is None else stopping
 
 
-def check_weighted_impl(impl: str) -> None:
+def check_weighted_impl(impl: str, model: str) -> None:
     """Refuse an engine that cannot weight the rows, rather than train as if every weight were 1."""
-    if impl not in WEIGHTED_IMPLS:
+    if impl not in WEIGHTED_IMPLS[model]:
         raise ValueError(
-            f"the {impl} engine does not weight rows; train weighted rows with impl "
-            f"{' or '.join(repr(i) for i in WEIGHTED_IMPLS)}"
+            f"the {impl} engine does not weight the rows of {model} regression; train them with impl "
+            f"{' or '.join(repr(i) for i in WEIGHTED_IMPLS[model])}"
         )
 
 
-def check_sgd_weights(weights, n: int, name: str = "weights") -> np.ndarray:
-    """Weights (n,) as float64: finite, ≥ 0, not all 0, and small enough for float32 training."""
+def check_sgd_weights(weights, n: int, name: str = "weights") -> np.ndarray | None:
+    """Weights (n,) as float64: finite, ≥ 0, not all 0, and small enough for float32 training; None when
+    every one is 1 (the unweighted run, step for step, whatever the engine)."""
     w = check_weights(weights, n, name)
     if n and not w.any():
         raise ValueError(f"every one of the {n:,} {name} is zero: no row is left to train on")
     check_float32(w, name)
-    return w
+    return None if (w == 1).all() else w
 
 
 def _tensors(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> TensorSource:
@@ -176,8 +177,8 @@ def fit_arrays(
     Given ``weights`` (n,) ≥ 0, each row's loss is multiplied by its weight (as scikit-learn's
     ``SGDRegressor`` takes ``sample_weight``): a batch's loss is Σ wᵢ·½(ŷᵢ − yᵢ)² / B, and the loss
     reported Σ wᵢ·½(ŷᵢ − yᵢ)² / n over the n rows, whose minimum is the weighted least-squares fit's
-    (:func:`linearnet.leastsq.solve` with ``weights``). Only the ``scratch`` and ``concise`` engines weight
-    rows: without a config the library picks ``scratch``, and a config naming ``fast`` is refused.
+    (:func:`linearnet.leastsq.solve` with ``weights``). Every engine weights rows, and the weights of 1
+    follow the unweighted trajectory.
 
     With a ``stopping`` rule, training ends once the rule is met (at ``config.epochs`` at most),
     and ``converged`` says whether it was. With ``validation_fraction`` that share of the rows,

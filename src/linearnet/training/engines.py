@@ -46,7 +46,10 @@ __all__ = [
     "WEIGHTED_IMPLS",
 ]
 
-WEIGHTED_IMPLS = ("concise", "scratch")  # the engines that weight the rows' losses (Block.weights), preferred first
+WEIGHTED_IMPLS = {  # the engines that weight the rows' losses (Block.weights), by model
+    "linear": ("scratch", "concise", "fast"),
+    "softmax": ("scratch", "concise"),
+}
 
 
 class Engine(Protocol):
@@ -307,16 +310,22 @@ class _FastEngine:
     def _epoch(self, X, y, order, batch_size: int, out, running: float, shuffled: bool) -> tuple[float, int]:
         raise NotImplementedError
 
+    def _weighted_epoch(self, X, y, sw, order, batch_size: int, out, running: float) -> tuple[float, int]:
+        """An epoch with each row's loss times its weight ``sw`` (the linear engine's; the softmax one refuses)."""
+        raise ValueError("the fast softmax engine does not weight rows; 'scratch' and 'concise' do (impl=...)")
+
     def train_block(
         self, block: Block, batch_size: int, steps: list | None = None, running: float = 0.0
     ) -> tuple[float, int]:
         if not math.isfinite(running):  # an earlier block of the epoch stopped on a runaway loss, as the kernel does
             return running, 0
-        _unweighted(block)
         X, y = self._arrays(block)
         order = np.arange(len(X)) if block.order is None else block.order.numpy()
         out = np.empty(-(-len(order) // batch_size) if steps is not None else 0)
-        running, batches = self._epoch(X, y, order, batch_size, out, running, block.order is not None)
+        if block.weights is None:
+            running, batches = self._epoch(X, y, order, batch_size, out, running, block.order is not None)
+        else:
+            running, batches = self._weighted_epoch(X, y, block.weights.numpy(), order, batch_size, out, running)
         if steps is not None:
             steps.extend(out[:batches].tolist())
         return running, batches
@@ -324,9 +333,7 @@ class _FastEngine:
 
 def _unweighted(block: Block) -> None:
     if block.weights is not None:
-        raise ValueError(
-            f"the fast engine does not weight rows; {WEIGHTED_IMPLS[0]!r} and {WEIGHTED_IMPLS[1]!r} do (impl=...)"
-        )
+        raise ValueError("the fast softmax engine does not weight rows; 'scratch' and 'concise' do (impl=...)")
 
 
 class FastEngine(_FastEngine):
@@ -365,9 +372,18 @@ class FastEngine(_FastEngine):
         self.b = b
         return running, batches
 
+    def _weighted_epoch(self, X, y, sw, order, batch_size, out, running) -> tuple[float, int]:
+        b, running, batches, _finite = self._fast.sgd_epoch_weighted(
+            X, y, sw, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, running
+        )
+        self.b = b
+        return running, batches
+
     def evaluate(self, block: Block) -> tuple[float, float | None]:
-        _unweighted(block)
         X, y = self._arrays(block)
+        if block.weights is not None:
+            sw = block.weights.numpy()
+            return float(self._fast.total_loss_weighted(X, y, sw, self.w, self.b, *self.loss)), None
         return float(self._fast.total_loss(X, y, self.w, self.b, *self.loss)), None
 
     def accumulate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[list[np.ndarray], float]:
