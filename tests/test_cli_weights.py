@@ -109,14 +109,13 @@ def test_train_weights_reaches_the_weighted_optimum_and_compares_with_it(weighte
     assert code == 0, err
     got, ref = json.loads(out), wls(frame)
     np.testing.assert_allclose(got["w"], ref.params[["a", "b"]], atol=0.1)
-    assert got["impl"] == "scratch" and "trained by the scratch engine" in err
+    assert "each row's loss is multiplied by its weight" in err
     assert got["exact_loss"] == pytest.approx(0.5 * ref.ssr / len(frame), rel=1e-9)  # Σ w·½e² / n over every row
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--impl", "fast"], "--weights trains with --impl scratch or concise: the fast engine does not weight rows"),
         (["--stream"], "--weights trains on a file read whole, not on one read in chunks"),
         (["--model", "softmax"], "--weights trains linear regression; weight classes in Python"),
     ],

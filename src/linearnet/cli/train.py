@@ -32,7 +32,7 @@ from .train_flags import (
     image_dataset,
     run_mode,
 )
-from .weights import carry_options, sgd_weights_note, training_weights
+from .weights import carry_options, training_weights, weighted_note
 
 if TYPE_CHECKING:
     from ..training.stopping import StoppingRule
@@ -178,7 +178,7 @@ def _table(args) -> int:
             **{**_overrides(args, TRAIN_FLAGS), **epochs},
         )
     if read.weights is not None:
-        read.notes = [*read.notes, sgd_weights_note(args.weights, read.weights, config.impl, args.impl is None)]
+        read.notes = [*read.notes, weighted_note(args.weights, int((read.weights == 0).sum()), sgd=True)]
     for text in read.notes:
         note(PROG, text)
     held_out = _held_out(args)

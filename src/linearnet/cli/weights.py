@@ -44,15 +44,6 @@ def training_weights(path: str, column: str, table) -> np.ndarray:
     return w
 
 
-def sgd_weights_note(column: str, weights: np.ndarray, impl: str, chosen: bool) -> str:
-    """The note of a weighted SGD run: what the weights do, and, where the library ``chosen`` the engine
-    ``impl``, that it is one that weights rows."""
-    said = weighted_note(column, int((weights == 0).sum()), sgd=True)
-    if chosen and impl == "scratch":
-        said += "; trained by the scratch engine, which weights rows (the fast one does not)"
-    return said
-
-
 def _file_row(kept: int, dropped: list[int]) -> int:
     """The file's row number (from 1) of the kept row ``kept`` (from 0), rows ``dropped`` (from 1) left out."""
     row = kept + 1
