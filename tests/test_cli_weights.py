@@ -129,3 +129,11 @@ def test_train_weights_refuses_what_would_ignore_them(weighted, capsys, argv, me
 def test_weights_go_with_data(capsys):
     code, _, err = cli(capsys, "train", "--weights", "w")
     assert code == 2 and "--weights goes with --data FILE" in err
+
+
+def test_train_weights_on_the_fast_engine(weighted, capsys):
+    path, frame = weighted
+    argv = ["train", "--data", path, "--target", "y", "--weights", "w", "--json", "--impl", "fast", "--seed", "1"]
+    code, out, err = cli(capsys, *argv)
+    assert code == 0, err
+    np.testing.assert_allclose(json.loads(out)["w"], wls(frame).params[["a", "b"]], atol=0.1)

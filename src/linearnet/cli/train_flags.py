@@ -234,10 +234,6 @@ def run_mode(args) -> str:
     _refuse(args, ["plot_predictions"], "--plot-predictions draws images: use it with --dataset")
     if args.data is not None:
         _refuse_synthetic(args, "synthetic data", " and cannot be combined with --data")
-        if args.weights and args.impl == "fast":
-            raise UsageError(
-                PROG, "--weights trains with --impl scratch or concise: the fast engine does not weight rows"
-            )
         if args.formula is not None:
             _refuse(args, ["target", "features"], "{flag} goes with columns, not --formula: the formula names them")
             _refuse(args, ["stream", "memory_budget"], "{flag} goes with columns: a formula reads the file whole")
