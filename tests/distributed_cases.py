@@ -41,6 +41,12 @@ def design(name: str) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 DESIGNS = ["well", "ill", "small", "tiny", "origin"]
+ROBUST = [(name, cov_type) for name in ("well", "ill", "tiny", "origin") for cov_type in ("HC1", "HC3", "cluster")]
+
+
+def clusters(n: int) -> np.ndarray:
+    """23 clusters, each with rows in every process's share."""
+    return np.array([f"c{i * 7919 % 23}" for i in range(n)], dtype=object)
 
 
 def cuts(n: int, size: int) -> list[int]:
@@ -78,6 +84,19 @@ class chunks_of:
             yield self._chunk(starts[k])
 
 
+class clustered_chunks(chunks_of):
+    """Passes over rows lo:hi with their clusters, as ``chunks.carrying()`` gives them (other chunk sizes)."""
+
+    def __init__(self, X, y, g, lo, hi):
+        super().__init__(X, y, lo, hi, rows=61)
+        self.g = g
+
+    def __call__(self):
+        for i in range(self.lo, self.hi, self.rows):
+            j = min(i + self.rows, self.hi)
+            yield self.X[i:j], self.y[i:j], self.g[i:j]
+
+
 def solve_cases(group) -> dict:
     out: dict = {}
     for name in DESIGNS:
@@ -89,6 +108,22 @@ def solve_cases(group) -> dict:
             warnings.simplefilter("ignore")
             fit = solve_chunks(chunks_of(X, y, lo, hi), names, fit_intercept=intercept, group=group)
         out[name] = fit.to_dict() | {"method": fit.method, "params": fit.params, "bse": fit.bse}
+    for name, cov_type in ROBUST:  # robust errors: one more pass; a cluster's sums gathered from every process
+        X, y, intercept = design(name)
+        c = cuts(len(X), group.size)
+        lo, hi = c[group.rank], c[group.rank + 1]
+        rows = clustered_chunks(X, y, clusters(len(X)), lo, hi) if cov_type == "cluster" else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = solve_chunks(
+                chunks_of(X, y, lo, hi),
+                [f"x{j}" for j in range(X.shape[1])],
+                fit_intercept=intercept,
+                group=group,
+                cov_type=cov_type,
+                groups=rows,
+            )
+        out[f"{name} {cov_type}"] = fit.to_dict() | {"params": fit.params, "bse": fit.bse, "cov": fit.cov_params()}
     # a bad value in the second process's share, and another in the third's: the second's is reported
     X, y, _ = design("well")
     c = cuts(len(X), group.size)

@@ -56,6 +56,27 @@ def test_an_unknown_flag_is_named_with_its_command_and_the_closest_flag(capsys, 
     assert code == 2 and out == "" and err == message + "\n"
 
 
+def test_no_command_takes_a_prefix_of_a_flag_for_the_flag(capsys):
+    import argparse
+
+    from linearnet.cli import build_parser
+
+    def parsers(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    every = list(parsers(build_parser()))
+    assert len(every) >= 8 and not any(p.allow_abbrev for p in every)  # each command, and plot's and bench's kinds
+    code, _, err = cli(capsys, "solve", HOUSES, "--targ", "price", "--miss", "drop")  # not --target, --missing
+    assert code == 2 and err == (
+        "linearnet solve: error: unrecognized arguments: --targ price --miss drop "
+        "(did you mean --target for --targ, --missing for --miss?)\n"
+    )
+
+
 def test_progress_bar_only_on_a_terminal_and_by_rows_within_an_epoch():
     tty, pipe = Terminal(), io.StringIO()
     for stream in (tty, pipe):

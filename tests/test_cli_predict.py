@@ -47,12 +47,12 @@ def test_predict_needs_a_model(capsys):
     assert err == "linearnet predict: error: the following arguments are required: --model\n"
 
 
-def test_predict_says_that_an_unnamed_first_column_is_row_labels(tmp_path, capsys):
+def test_predict_says_that_an_unnamed_first_column_is_row_labels_and_writes_them_first(tmp_path, capsys):
     save_model(Model(["area"], [2.0], 1.0, target="price"), tmp_path / "m.json")
     data = tmp_path / "new.csv"  # pandas' to_csv: the index in an unnamed first column
     data.write_text(",area\n7,10\n8,20\n")
     code, out, err = cli(capsys, "predict", "--model", tmp_path / "m.json", data)
-    assert code == 0 and out == "price_predicted\n21.0\n41.0\n"
+    assert code == 0 and out == ",price_predicted\n7,21.0\n8,41.0\n"
     assert err == (
         "linearnet predict: note: column 1 has no name: read as row labels (as R's write.csv and pandas' "
         "to_csv write them), not as a feature\n"

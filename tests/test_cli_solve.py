@@ -38,8 +38,8 @@ def test_solve_json(capsys):
     ref = statsmodels_houses()
     keys = {"estimate", "stderr", "t", "p", "ci_low", "ci_high"}
     stats = {"intercept", "coefficients", "sigma", "r2", "adj_r2", "n", "rank", "condition_number", "notes"}
-    stats |= {"r2_centered", "df_resid", "f_statistic", "loglik", "aic", "bic", "rss"}
-    assert set(result) == stats
+    stats |= {"r2_centered", "df_resid", "f_statistic", "loglik", "aic", "bic", "rss", "se_type"}
+    assert set(result) == stats and result["se_type"] == "classical"
     assert result["f_statistic"] == {
         "value": pytest.approx(ref.fvalue, rel=1e-10),
         "df_model": 3,

@@ -121,7 +121,33 @@ def test_processes_solve_as_one_does(solved, name):
         for stat in ("sigma", "r2", "adj_r2", "n", "rss", "loglik", "aic", "bic"):
             assert mine[stat] == pytest.approx(ref.to_dict()[stat], rel=1e-10), stat
         f = ref.f_statistic()
-        assert mine["f_statistic"] == (None if f is None else {**f, "value": pytest.approx(f["value"], rel=1e-10)})
+        approx = (
+            None
+            if f is None
+            else {**f, "value": pytest.approx(f["value"], rel=1e-10), "p": pytest.approx(f["p"], rel=1e-8, abs=1e-300)}
+        )
+        assert mine["f_statistic"] == approx
+
+
+@pytest.mark.parametrize("name, cov_type", cases.ROBUST, ids=[" ".join(c) for c in cases.ROBUST])
+def test_processes_give_the_robust_errors_of_one(solved, name, cov_type):
+    _, outs = solved
+    X, y, intercept = cases.design(name)
+    g = cases.clusters(len(X)) if cov_type == "cluster" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = solve(X, y, fit_intercept=intercept, cov_type=cov_type, groups=g)
+    mine = outs[0][f"{name} {cov_type}"]
+    for other in outs[1:]:  # every process returns the same numbers
+        assert np.array_equal(other[f"{name} {cov_type}"]["bse"], mine["bse"])
+    np.testing.assert_allclose(mine["bse"], ref.bse, rtol=1e-10, atol=0)
+    if name != "tiny":  # its covariance overflows in the data's units (its standard errors are 1e170)
+        np.testing.assert_allclose(
+            mine["cov"], ref.cov_params(), rtol=1e-10, atol=1e-10 * np.abs(ref.cov_params()).max()
+        )
+    f = mine["f_statistic"]
+    assert f["value"] == pytest.approx(ref.fvalue, rel=1e-10) and f["p"] == pytest.approx(ref.f_pvalue, rel=1e-8)
+    assert mine["se_type"] == cov_type and mine.get("clusters") == (23 if cov_type == "cluster" else None)
 
 
 def test_processes_solve_a_weighted_fit_as_one_does_in_memory(solved):
@@ -288,6 +314,31 @@ def test_a_weighted_solve_under_torchrun_gives_the_answer_of_one_process(tmp_pat
     one = solve(frame[["a", "b"]], frame.y, weights=frame.w).to_dict()
     assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
     assert two["n"] == 3000 - 31 and two["zero_weights"] == 31
+
+
+def test_robust_errors_under_torchrun_are_those_of_one_process(sales):
+    """Clusters that span the processes' shares (every Parquet file holds rows of every store)."""
+    folder = sales / "stores"
+    folder.mkdir()
+    frame = pd.read_csv(sales / "sales.csv")
+    frame["store"] = [f"s{i * 7 % 31}" for i in range(len(frame))]
+    frame["revenue"] += np.abs(frame["price"]) * np.random.default_rng(2).normal(size=len(frame))
+    for i in range(3):
+        part = frame.iloc[i * 2000 : (i + 1) * 2000]
+        part.to_parquet(folder / f"part-{i}.parquet", row_group_size=700, index=False)
+    frame.to_csv(sales / "stores.csv", index=False)
+    from linearnet.cli import main
+
+    for flags in (["--cluster", "store"], ["--se", "HC3"]):
+        argv = ["solve", "stores", "--target", "revenue", "--features", "price,ads,rain", *flags, "--json"]
+        code, out, err = torchrun(2, *argv, cwd=sales)
+        assert code == 0, err
+        two = json.loads(out)
+        assert main(["solve", str(sales / "stores.csv"), *argv[2:-1], "--out", str(sales / "one.json")]) == 0
+        one = json.loads((sales / "one.json").read_text())["statistics"]
+        assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
+        assert two["se_type"] == one["se_type"] == ("cluster" if "--cluster" in flags else "HC3")
+        assert two.get("clusters") == one.get("clusters") == (31 if "--cluster" in flags else None)
 
 
 def test_train_under_torchrun_writes_one_model_near_the_exact_fit(sales):

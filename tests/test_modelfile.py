@@ -41,7 +41,7 @@ def test_model_files_round_trip_bit_for_bit(tmp_path):
         ('{"format": "pickle"}', 'not a usable linearnet model file: expected "format": "linearnet-model"'),
         (
             '{"format": "linearnet-model", "format_version": 9}',
-            "not a usable linearnet model file: format_version 9 is newer than this linearnet reads (2); "
+            "not a usable linearnet model file: format_version 9 is newer than this linearnet reads (3); "
             "upgrade linearnet",
         ),
         (
@@ -155,7 +155,8 @@ SOFTMAX = {
         (LINEAR, {"format_version": "1"}, "format_version must be a whole number >= 1, got '1'"),
         (LINEAR, {"kind": "tree"}, "kind 'tree' is not supported (linear_regression, softmax_regression)"),
         (LINEAR, {"kind": None}, "kind None is not supported (linear_regression, softmax_regression)"),
-        (LINEAR, {"features": []}, "features must be a non-empty list of column names"),
+        (LINEAR, {"features": [], "fit_intercept": False}, "features must be a non-empty list of column names"),
+        (SOFTMAX, {"features": []}, "features must be a non-empty list of column names"),
         (LINEAR, {"features": "a,b"}, "features must be a non-empty list of column names"),
         (LINEAR, {"features": ["a", 2]}, "features must be a non-empty list of column names"),
         (LINEAR, {"coefficients": [1.0, True]}, "coefficients must be 2 finite numbers, one per feature"),

@@ -141,7 +141,26 @@ def test_missing_values_are_refused_or_their_rows_dropped_with_a_note(tmp_path):
     assert only_area.num_rows == 7 and only_area.dropped_rows == [5]
     with pytest.raises(ValueError) as info:
         read_table(path, target="price", missing="skip")
-    assert str(info.value) == "missing must be one of error, drop, got 'skip'"
+    assert str(info.value) == "missing must be one of error, drop, keep, got 'skip'"
+
+
+@pytest.mark.parametrize("rows", [1, 3, 100])
+def test_missing_keep_keeps_the_rows_with_gaps_as_nan_whole_and_in_chunks(tmp_path, rows):
+    path = write(tmp_path, "na.csv", "area,rooms,city\n120,3,Lille\n80,NA,Lyon\n,4,\n60,1,Lyon\n")
+    whole = read_table(path, features=["area", "rooms"], require_target=False, missing="keep")
+    chunks, _ = table_chunks(path, target=None, features=["area", "rooms"], missing="keep", chunk_rows=rows)
+    streamed = np.vstack([X for X, _ in chunks()])
+    expected = [[120, 3], [80, np.nan], [np.nan, 4], [60, 1]]
+    np.testing.assert_array_equal(whole.features, expected)
+    np.testing.assert_array_equal(streamed, expected)
+    assert whole.notes == [] and chunks.dropped_rows == 0 and chunks.dropped_note is None
+    coded = read_table(path, features=["area", "city"], require_target=False, missing="keep")  # a category's gap
+    np.testing.assert_array_equal(coded.features, [[120, 0], [80, 1], [np.nan, np.nan], [60, 1]])
+    formula = read_table(path, formula="rooms ~ np.log(area) + C(city)", missing="keep")  # of the complete rows
+    complete = read_table(path, formula="rooms ~ np.log(area) + C(city)", missing="drop")
+    assert formula.feature_names == complete.feature_names and formula.dropped_rows == []
+    np.testing.assert_array_equal(formula.features[[0, 3]], complete.features)
+    assert np.isnan(formula.features[[1, 2]]).all() and np.isnan(formula.target[1])
 
 
 def test_when_every_row_has_a_gap_nothing_is_left_to_fit(tmp_path):

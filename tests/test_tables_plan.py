@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from table_helpers import write
 
@@ -56,3 +57,23 @@ def test_the_default_budget_is_a_quarter_of_the_available_memory_at_most_a_gibib
     assert default_budget() == 2 << 20
     monkeypatch.setattr(memory, "available_bytes", lambda: 64 << 30)
     assert default_budget() == MAX_DEFAULT_BUDGET == 1 << 30
+
+
+def test_row_labels_are_named_so_that_they_can_be_carried_with_the_rows(tmp_path):
+    import pandas as pd
+
+    from linearnet.tables import read_table, row_labels, table_chunks
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=["a", "b", "c"])
+    frame.to_csv(labelled := tmp_path / "labelled.csv")  # the index in an unnamed first column
+    frame.to_parquet(indexed := tmp_path / "indexed.parquet")  # the index in a column of pandas' own
+    frame.to_csv(plain := tmp_path / "plain.csv", index=False)
+    assert row_labels(labelled) == "" and row_labels(indexed) == "__index_level_0__"
+    assert row_labels(plain) is None and row_labels("-") is None and row_labels(tmp_path / "none.csv") is None
+    for path, name in [(labelled, ""), (indexed, "__index_level_0__")]:
+        table = read_table(path, features=["x"], require_target=False, carry=[name])
+        chunks, _ = table_chunks(path, target=None, features=["x"], carry=[name], chunk_rows=2)
+        streamed = [v for _, _, carried in chunks.carrying()() for v in carried[name].tolist()]
+        assert table.carried[name].tolist() == streamed == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="has no column ''"):
+        read_table(plain, features=["x"], require_target=False, carry=[""])

@@ -80,3 +80,52 @@ def test_linear_regression_sample_weight_is_r_s_fit(case):
     np.testing.assert_allclose([model.intercept_, *model.coef_], case["coefficients"]["values"], rtol=RTOL)
     np.testing.assert_allclose(model.bse_, case["se"]["classical"], rtol=RTOL)
     assert (model.sigma_, model.rsquared_) == pytest.approx((case["sigma"], case["r2"]), rel=RTOL)
+
+
+def robust_cases():
+    return [(c, k) for c in cases(**WEIGHTED) for k in ("HC0", "HC1", "HC2", "HC3", *(["CL"] if c["cluster"] else []))]
+
+
+@pytest.mark.parametrize("case, kind", robust_cases(), ids=[f"{c['name']}-{k}" for c, k in robust_cases()])
+@pytest.mark.parametrize("chunked", [False, True], ids=["memory", "chunks"])
+def test_robust_errors_of_a_weighted_fit_are_sandwich_s(case, kind, chunked):
+    """sandwich's vcovHC and vcovCL of lm(weights=), and lmtest's Wald F with them, to 10 digits: they fall out of
+    the transformed rows √w·[1, x], √w·y (rows of weight 0 left out, as R's refit without them)."""
+    cov = dict(cov_type="cluster", groups=case["cluster"]) if kind == "CL" else dict(cov_type=kind)
+    if chunked:
+        carry = [c for c in (case["weights"], case["cluster"]) if c]
+        chunks, features = table_chunks(
+            fixture(case["data"]),
+            target=case["target"],
+            features=case["features"],
+            chunk_rows=5,
+            carry=carry,
+            carried_in_use=True,
+        )
+        fit = solve_chunks(chunks.carrying(), features, weights=case["weights"], **cov)
+    else:
+        t = table(case)
+        if kind == "CL":
+            cov["groups"] = t.carried[case["cluster"]]
+        fit = solve(t.features, t.target, feature_names=t.feature_names, weights=t.carried[case["weights"]], **cov)
+    np.testing.assert_allclose(fit.bse, case["se"][kind], rtol=RTOL)
+    np.testing.assert_allclose(fit.tvalues, case["t"][kind], rtol=RTOL)
+    np.testing.assert_allclose(fit.pvalues, case["p"][kind], rtol=RTOL)
+    np.testing.assert_allclose(fit.conf_int[:, 0], case["ci_lower"][kind], rtol=RTOL)
+    np.testing.assert_allclose(fit.conf_int[:, 1], case["ci_upper"][kind], rtol=RTOL)
+    wald = case["wald"][kind]
+    assert (fit.fvalue, fit.f_pvalue) == pytest.approx((wald["F"], wald["p"]), rel=RTOL)
+    assert fit.n == case["n"] and fit.se_type == ("cluster" if kind == "CL" else kind)
+
+
+def test_solve_weights_with_robust_errors_from_the_command_line(capsys):
+    (case,) = cases(where={"name": "mtcars_weighted_cyl"})
+    argv = ["solve", fixture(case["data"]), "--target", "mpg", "--features", "wt,hp", "--weights", "w", "--json"]
+    code, out, err = cli(capsys, *argv, "--cluster", "cyl")
+    assert code == 0, err
+    got = json.loads(out)
+    assert [got["intercept"]["stderr"], *(got["coefficients"][f]["stderr"] for f in ("wt", "hp"))] == pytest.approx(
+        case["se"]["CL"], rel=RTOL
+    )
+    assert got["f_statistic"]["value"] == pytest.approx(case["wald"]["CL"]["F"], rel=RTOL)
+    assert (got["se_type"], got["weights"]) == ("cluster", "w")

@@ -38,6 +38,26 @@ Format version 2 adds, for a model with text columns coded as categories or made
 
 A model without coded columns is still written as version 1.
 
+Format version 3 adds, for an exact fit (``linearnet solve``) with residual degrees of freedom, what
+``linearnet predict --interval`` needs (see :mod:`linearnet.intervals`):
+
+      "uncertainty": {
+        "cov_factor": [[...], ...],         F, k rows of k numbers (k: the intercept, first when
+                                            fitted, then the features), with (AᵀA)⁻¹ = F·Fᵀ in the
+                                            data's units: F = R⁻¹ for the triangular factor of the
+                                            Gram matrix AᵀA = RᵀR (upper triangular; of a rank-
+                                            deficient fit, the eigenvectors of the pseudo-inverse
+                                            scaled by the roots of its eigenvalues). The factor,
+                                            not (AᵀA)⁻¹ itself: x₀ᵀ(AᵀA)⁻¹x₀ = ‖Fᵀx₀‖² keeps its
+                                            digits where the rounded matrix loses cond(A)·ε
+        "sigma": 1.93,                      σ̂, the residual standard deviation
+        "df_resid": 196                     n − rank, for Student's t
+      }
+
+A model without it is written as version 1 or 2, as before; files of versions 1 and 2 are read as
+they were (without intervals). A model of the intercept alone (``y ~ 1``) has no features:
+"features" and "coefficients" are empty lists, and it predicts its intercept for every row.
+
 The records are made from what fitted them: :func:`linear_model` from an exact fit
 (:func:`linearnet.leastsq.solve`), :func:`sgd_model` from linear regression trained by SGD,
 :func:`softmax_model` from softmax regression.
@@ -46,7 +66,6 @@ The records are made from what fitted them: :func:`linear_model` from an exact f
 from __future__ import annotations
 
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -54,6 +73,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import __version__
+from .intervals import Uncertainty
+from .modelcheck import bad, finite_numbers, load_coding, twice
 from .outputs import atomic_write
 from .tables.design import coded_features
 
@@ -74,7 +95,7 @@ __all__ = [
 ]
 
 FORMAT = "linearnet-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass
@@ -90,6 +111,7 @@ class Model:
     coding: dict[str, list[str]] | None = None  # text column -> levels, when some columns are coded
     columns: list[str] | None = None  # the file's columns behind the features, when some are coded
     formula: str | None = None  # the Wilkinson formula that made the features from the columns
+    uncertainty: Uncertainty | None = None  # an exact fit's (AᵀA)⁻¹ factor, σ̂ and residual df, for intervals
     source: str | None = field(default=None, compare=False)  # the model file it was loaded from, for messages
 
     def __post_init__(self):
@@ -104,14 +126,52 @@ class Model:
         _check_finite(self.source, X, y_hat, "the prediction for row {row} overflows", first_row)
         return y_hat
 
-    def prediction_columns(self, X, *, first_row: int = 1) -> dict[str, np.ndarray]:
-        """What ``linearnet predict`` writes: one column, ``<target>_predicted`` (or ``prediction``)."""
-        return {_prediction_name(self.target): self.predict(X, first_row=first_row)}
+    def prediction_columns(
+        self, X, *, first_row: int = 1, interval: str | None = None, level: float = 0.95
+    ) -> dict[str, np.ndarray]:
+        """What ``linearnet predict`` writes: ``<target>_predicted`` (or ``prediction``), and with
+        ``interval`` ("confidence" or "prediction", at ``level``) ``<target>_lower`` and ``<target>_upper``
+        (or ``lower``, ``upper``), as R's ``predict.lm`` computes them (:mod:`linearnet.intervals`)."""
+        y_hat = self.predict(X, first_row=first_row)
+        columns = {_prediction_name(self.target): y_hat}
+        if interval is not None:
+            lower, upper = self.bounds(X, y_hat, interval=interval, level=level, first_row=first_row)
+            prefix = f"{self.target}_" if self.target else ""
+            columns.update({f"{prefix}lower": lower, f"{prefix}upper": upper})
+        return columns
+
+    def bounds(
+        self, X, y_hat, *, interval: str, level: float = 0.95, first_row: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The bounds of the ``interval`` at ``level`` of the predictions ``y_hat`` of the rows ``X`` (numbered
+        from ``first_row`` in messages); bounds that overflow float64 are refused with the first row."""
+        if self.uncertainty is None:
+            raise ValueError(f"{self.source or 'the model'}: {self.no_intervals()}")
+        X = _checked(X, self.features)
+        lower, upper = self.uncertainty.bounds(
+            X, y_hat, fit_intercept=self.fit_intercept, interval=interval, level=level
+        )
+        _check_finite(self.source, X, upper - lower, "the interval for row {row} overflows", first_row)
+        return lower, upper
+
+    def no_intervals(self) -> str | None:
+        """Why this model gives no intervals, or None when it does."""
+        if self.uncertainty is not None:
+            return None
+        statistics = self.statistics or {}
+        if self.training.get("method") != "solve":
+            return "a model trained by SGD has no intervals (they need an exact fit: make it with linearnet solve)"
+        if statistics.get("df_resid") == 0:
+            return "the model was fitted with as many parameters as rows: no residual degree of freedom, no intervals"
+        return (
+            "the model file holds no uncertainty for intervals (written by a linearnet older than format "
+            "version 3): make it again with linearnet solve"
+        )
 
     def to_dict(self) -> dict:
         return {
             "format": FORMAT,
-            "format_version": 2 if self.coding or self.formula else 1,
+            "format_version": 3 if self.uncertainty else 2 if self.coding or self.formula else 1,
             "linearnet_version": __version__,
             "kind": "linear_regression",
             "target": self.target,
@@ -123,6 +183,7 @@ class Model:
             "training": self.training,
             "statistics": self.statistics,
             **_coding_fields(self),
+            **({"uncertainty": self.uncertainty.to_dict()} if self.uncertainty else {}),
         }
 
 
@@ -213,6 +274,7 @@ def linear_model(result: OLSResult, *, target: str | None = None, data: str | No
         target=target,
         training={"method": "solve", "data": data, "n": result.n, "algorithm": result.method},
         statistics=result.to_dict(),
+        uncertainty=Uncertainty.of(result),
         **coding,
     )
 
@@ -318,10 +380,6 @@ def save_model(model: Model | SoftmaxModel, path) -> None:
     atomic_write(path, write)
 
 
-def _bad(path, why) -> ValueError:
-    return ValueError(f"{path}: not a usable linearnet model file: {why}")
-
-
 def load_model(path) -> Model | SoftmaxModel:
     """Read a model file written by :func:`save_model`, checking every field."""
     try:
@@ -332,63 +390,55 @@ def load_model(path) -> Model | SoftmaxModel:
     except IsADirectoryError:
         raise ValueError(f"{path}: is a directory, expected a model file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(path, f"not JSON ({exc})") from None
+        raise bad(path, f"not JSON ({exc})") from None
     except RecursionError:
-        raise _bad(path, "nested too deeply") from None
+        raise bad(path, "nested too deeply") from None
     except ValueError:  # Python's limit on the digits of a whole number (its message advises changing it)
-        raise _bad(path, f"a number is written with more than {sys.get_int_max_str_digits()} digits") from None
+        raise bad(path, f"a number is written with more than {sys.get_int_max_str_digits()} digits") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read ({exc.strerror})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise _bad(path, f'expected "format": "{FORMAT}"')
+        raise bad(path, f'expected "format": "{FORMAT}"')
     try:
         model = _from_dict(path, data)
     except OverflowError:
-        raise _bad(path, "a number is too large for a float") from None
+        raise bad(path, "a number is too large for a float") from None
     model.source = str(path)
     return model
-
-
-def _twice(names: list[str]) -> str | None:
-    """The first name listed twice in ``names``, or None."""
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            return name
-        seen.add(name)
-    return None
 
 
 def _from_dict(path, data) -> Model | SoftmaxModel:
     version = data.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _bad(path, f"format_version must be a whole number >= 1, got {version!r}")
+        raise bad(path, f"format_version must be a whole number >= 1, got {version!r}")
     if version > FORMAT_VERSION:
-        raise _bad(
+        raise bad(
             path, f"format_version {version} is newer than this linearnet reads ({FORMAT_VERSION}); upgrade linearnet"
         )
     kind = data.get("kind")
     if kind not in ("linear_regression", "softmax_regression"):
-        raise _bad(path, f"kind {kind!r} is not supported (linear_regression, softmax_regression)")
+        raise bad(path, f"kind {kind!r} is not supported (linear_regression, softmax_regression)")
     features = data.get("features")
-    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
-        raise _bad(path, "features must be a non-empty list of column names")
-    if (twice := _twice(features)) is not None:
-        raise _bad(path, f"features must be distinct: {twice!r} is listed twice")
-    coding = _load_coding(path, data, features)
+    alone = kind == "linear_regression" and data.get("fit_intercept", True) is True  # may hold the intercept alone
+    if not isinstance(features, list) or not (features or alone) or not all(isinstance(f, str) for f in features):
+        raise bad(path, "features must be a non-empty list of column names")
+    if (name := twice(features)) is not None:
+        raise bad(path, f"features must be distinct: {name!r} is listed twice")
+    coding = load_coding(path, data, features)
     if kind == "softmax_regression":
         return _load_softmax(path, data, features, coding)
     coef = data.get("coefficients")
-    if not _finite_numbers(coef, len(features)):
-        raise _bad(path, f"coefficients must be {len(features)} finite numbers, one per feature")
+    if not finite_numbers(coef, len(features)):
+        raise bad(path, f"coefficients must be {len(features)} finite numbers, one per feature")
     intercept = data.get("intercept")
-    if not _finite_numbers([intercept], 1):
-        raise _bad(path, "intercept must be a finite number")
+    if not finite_numbers([intercept], 1):
+        raise bad(path, "intercept must be a finite number")
     target = data.get("target")
     if target is not None and not isinstance(target, str):
-        raise _bad(path, "target must be a column name or null")
+        raise bad(path, "target must be a column name or null")
     if not isinstance(data.get("fit_intercept", True), bool):
-        raise _bad(path, "fit_intercept must be true or false")
+        raise bad(path, "fit_intercept must be true or false")
+    uncertainty = _load_uncertainty(path, data, len(features) + int(data.get("fit_intercept", True)))
     return Model(
         features=features,
         coefficients=np.array(coef, dtype=np.float64),
@@ -398,82 +448,42 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
         standardization=data.get("standardization"),
         training=data.get("training") or {},
         statistics=data.get("statistics"),
+        uncertainty=uncertainty,
         **coding,
     )
 
 
-def _finite_numbers(values, count: int) -> bool:
-    """Whether ``values`` is a list of ``count`` finite JSON numbers (true and false are not numbers)."""
-    return (
-        isinstance(values, list)
-        and len(values) == count
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
-    )
-
-
-def _load_coding(path, data, features: list[str]) -> dict:
-    """The "columns" and "coding" of a model with coded text columns (format 2), checked against "features"."""
-    if "coding" not in data and "columns" not in data:
-        return {}
-    coding, columns = data.get("coding"), data.get("columns")
-    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
-        raise _bad(path, "columns must be a non-empty list of column names")
-    if (twice := _twice(columns)) is not None:
-        raise _bad(path, f"columns must be distinct: {twice!r} is listed twice")
-    if "formula" in data:  # features are the formula's terms; its categories may be none
-        return _load_formula(path, data, coding, columns)
-    if not coding or not _levels(coding, columns):
-        raise _bad(path, "coding must map some of the columns to lists of two or more distinct levels")
-    if coded_features(columns, coding) != features:
-        raise _bad(
-            path, "features must be the columns with each coded one as name[T.level] for its levels but the first"
-        )
-    return {"coding": coding, "columns": columns}
-
-
-def _load_formula(path, data, coding, columns: list[str]) -> dict:
-    """The "formula" of a model made by one, with its "columns" and the "coding" of its categories (maybe none)."""
-    formula = data["formula"]
-    if not isinstance(formula, str) or "~" not in formula or data.get("kind") != "linear_regression":
-        raise _bad(path, "formula must be the text of a formula such as 'y ~ x' (linear regression)")
-    if not _levels(coding, columns):
-        raise _bad(path, "coding must map some of the columns to lists of two or more distinct levels")
-    return {"coding": coding or None, "columns": columns, "formula": formula}
-
-
-def _levels(coding, columns: list[str]) -> bool:
-    """Whether ``coding`` maps some of ``columns`` to lists of two or more distinct text levels."""
-    return isinstance(coding, dict) and all(
-        c in columns
-        and isinstance(levels, list)
-        and len(levels) >= 2
-        and all(isinstance(level, str) for level in levels)
-        and len(set(levels)) == len(levels)
-        for c, levels in coding.items()
-    )
+def _load_uncertainty(path, data, k: int) -> Uncertainty | None:
+    """The "uncertainty" of an exact fit with ``k`` parameters (format 3), or None without one."""
+    if "uncertainty" not in data:
+        return None
+    try:
+        return Uncertainty.from_dict(data["uncertainty"], k)
+    except ValueError as exc:
+        raise bad(path, exc) from None
 
 
 def _load_softmax(path, data, features, coding: dict) -> SoftmaxModel:
     classes = data.get("classes")
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
-        raise _bad(path, "classes must be a list of at least two class names")
-    if (twice := _twice(classes)) is not None:
-        raise _bad(path, f"classes must be distinct: {twice!r} is listed twice")
+        raise bad(path, "classes must be a list of at least two class names")
+    if (name := twice(classes)) is not None:
+        raise bad(path, f"classes must be distinct: {name!r} is listed twice")
     coef = data.get("coefficients")
     if (
         not isinstance(coef, list)
         or len(coef) != len(classes)
-        or not all(_finite_numbers(row, len(features)) for row in coef)
+        or not all(finite_numbers(row, len(features)) for row in coef)
     ):
-        raise _bad(path, f"coefficients must be {len(classes)} rows of {len(features)} finite numbers")
-    if not _finite_numbers(data.get("intercepts"), len(classes)):
-        raise _bad(path, f"intercepts must be {len(classes)} finite numbers, one per class")
+        raise bad(path, f"coefficients must be {len(classes)} rows of {len(features)} finite numbers")
+    if not finite_numbers(data.get("intercepts"), len(classes)):
+        raise bad(path, f"intercepts must be {len(classes)} finite numbers, one per class")
     target = data.get("target")
     if target is not None and not isinstance(target, str):
-        raise _bad(path, "target must be a column name or null")
+        raise bad(path, "target must be a column name or null")
     predicted = _prediction_name(target)  # predict writes it, then p_<class> for each class
     if predicted.startswith("p_") and predicted[2:] in classes:
-        raise _bad(
+        raise bad(
             path,
             f"class {predicted[2:]!r} would write its probability {predicted} over the predicted class's column "
             f"(target {target!r}); rename the class or the target",

@@ -54,6 +54,13 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    """The parser of ``linearnet`` and of each of its commands (subparsers are made of this class too):
+    flags are matched whole, never by a prefix (``--se`` is not read as ``--sep``), and an error is one line."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # argparse would print the usage block too: one line is enough
         """Raise ``message`` as a one-line UsageError; to arguments no flag took, add the flags closest
         to those that look like flags: ``unrecognized arguments: --taget price (did you mean --target?)``."""
@@ -171,8 +178,9 @@ def add_memory_flag(parser, *, stream: bool = False) -> None:
         group.add_argument("--stream", action="store_true", help="read the file in chunks whatever its size")
 
 
-def add_table_flags(parser, *, missing: bool = True) -> None:
-    """The flags of every command that reads a table: how the CSV is written, what to do with gaps."""
+def add_table_flags(parser, *, missing: bool = True, keep: bool = False) -> None:
+    """The flags of every command that reads a table: how the CSV is written, what to do with gaps
+    (``keep``: a row with one may be kept, for predict)."""
     group = parser.add_argument_group("reading the table")
     group.add_argument("--sep", metavar="SEP", help="the CSV separator: , ; tab or | (default: found from the file)")
     group.add_argument(
@@ -180,7 +188,15 @@ def add_table_flags(parser, *, missing: bool = True) -> None:
         metavar="MARK",
         help="the decimal mark: . or , (default: , in ;-separated files whose numbers are written so)",
     )
-    if missing:
+    if missing and keep:
+        group.add_argument(
+            "--missing",
+            metavar="{error,keep,drop}",
+            help="a row with a missing value (empty, NA, NaN, null, ...) in a feature: refuse the file (default), "
+            "keep the row with its prediction left empty, or leave the row out; either says how many",
+        )
+        parser.set_defaults(missing_modes=("error", "keep", "drop"))
+    elif missing:
         group.add_argument(
             "--missing",
             metavar="{error,drop}",
@@ -194,6 +210,9 @@ def table_options(args) -> dict:
     options = {"sep": args.sep, "decimal": args.decimal}
     if hasattr(args, "missing"):
         options["missing"] = args.missing or "error"
+        modes = getattr(args, "missing_modes", ("error", "drop"))  # the reader's "keep" is predict's alone
+        if options["missing"] not in modes:
+            raise ValueError(f"missing must be one of {', '.join(modes)}, got {options['missing']!r}")
     return options
 
 

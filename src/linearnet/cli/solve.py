@@ -26,13 +26,14 @@ from .common import (
     table_options,
     whole,
 )
-from .weights import add_weights_flag, carry_options, table_weights, weighted_note
+from .weights import add_weights_flag, table_weights, weighted_note
 
 if TYPE_CHECKING:
     from ..leastsq import OLSResult
     from ..tables import Table, TableChunks
 
 PROG = "linearnet solve"
+SE_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3")
 
 
 def add_parser(commands) -> None:
@@ -68,6 +69,18 @@ def add_parser(commands) -> None:
         type=whole,
         metavar="N",
         help="read the file in chunks of about N rows (default: 50000 rows, for files over the memory budget)",
+    )
+    solve.add_argument(
+        "--se",
+        choices=SE_TYPES,
+        help="standard errors: classical (default), or heteroskedasticity-consistent HC0..HC3 as R's "
+        "sandwich::vcovHC (HC1 scales by n/(n-k); HC2, HC3 weigh by the leverages)",
+    )
+    solve.add_argument(
+        "--cluster",
+        metavar="COL",
+        help="cluster-robust standard errors by the values of COL, as R's sandwich::vcovCL(type = 'HC1'): "
+        "G/(G-1)·(n-1)/(n-k) adjusted, p and intervals on n-k df as lmtest::coeftest",
     )
     add_weights_flag(solve, "weighted least squares as R's lm(weights=)")
     add_table_flags(solve)
@@ -125,6 +138,10 @@ def _check_flags(args) -> None:
                 )
         if args.no_intercept:
             raise UsageError(PROG, "--no-intercept goes with columns: write '- 1' in the formula instead")
+    if args.cluster is not None and args.se not in (None, "HC1"):
+        raise UsageError(
+            PROG, f"--cluster gives sandwich's vcovCL errors of type HC1; --se {args.se} does not go with it"
+        )
     check_out(PROG, args.out, args.data)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
@@ -154,17 +171,14 @@ def _read(args) -> _Data:
     asked = args.chunk_rows is not None or group is not None
     chunked = True if asked else False if args.formula is not None else None
     plan = plan_read(args.data, args.memory_budget, chunked=chunked, chunk_rows=args.chunk_rows)
+    carried = list(dict.fromkeys(c for c in (args.cluster, args.weights) if c))  # clusters, weights: columns in use
+    carry: dict = dict(carry=carried, carried_in_use=True) if carried else {}
     if not plan.chunked:
         table = read_table(
-            args.data,
-            target=args.target,
-            features=args.features,
-            formula=args.formula,
-            **table_options(args),
-            **carry_options(args),
+            args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args), **carry
         )
         return _Data(list(table.notes), table=table)
-    options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **carry_options(args))
+    options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **carry)
     if group is not None:  # each process its share
         chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
         return _Data(
@@ -179,6 +193,7 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
     data as a user error that names the file."""
     from ..leastsq import solve, solve_chunks
 
+    cov_type = "cluster" if args.cluster else args.se or "classical"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -191,6 +206,8 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                         fit_intercept=not args.no_intercept,
                         allow_rank_deficient=args.allow_rank_deficient,
                         group=args.group,
+                        cov_type=cov_type,
+                        groups=args.cluster,  # the carried column of that name
                         weights=args.weights,
                     )
             else:
@@ -201,6 +218,8 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                     fit_intercept=not args.no_intercept and data.table.intercept,
                     feature_names=data.table.feature_names,
                     allow_rank_deficient=args.allow_rank_deficient,
+                    cov_type=cov_type,
+                    groups=data.table.carried[args.cluster] if args.cluster else None,
                     weights=weights,
                 )
                 if args.weights:

@@ -37,8 +37,9 @@ from the QR-quality factor (error about cond(AD)·ε).
 The package, in the order a solve runs: :mod:`.problem` (the data checked, in the units solved
 for), :mod:`.passes` (the sums of each pass over the data, gathered across processes),
 :mod:`.factor` (R and what it tells), :mod:`.refine` (iterative refinement), :mod:`.dd`
-(double-double arithmetic), :mod:`.solver` (the paths above) and :mod:`.result`
-(:class:`OLSResult` and its statistics). A model file is made from a result by
+(double-double arithmetic), :mod:`.solver` (the paths above), :mod:`.result`
+(:class:`OLSResult` and its statistics) and :mod:`.robust` (heteroskedasticity-consistent and
+cluster-robust standard errors, ``cov_type=``, as R's ``sandwich``). A model file is made from a result by
 :func:`linearnet.modelfile.linear_model`.
 """
 

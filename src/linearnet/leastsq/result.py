@@ -17,6 +17,7 @@ import numpy as np
 from .factor import Factor, unit_condition
 from .passes import residual_pass
 from .problem import Problem
+from .robust import Robust, robust_fit
 
 
 @dataclass
@@ -55,6 +56,10 @@ class OLSResult:
     aic: float = math.nan  # −2·llf + 2·(rank + 1): σ counts as a parameter, as in R
     bic: float = math.nan  # −2·llf + log(n)·(rank + 1)
     normalized_cov_params: np.ndarray | None = None  # (AᵀA)⁻¹, (k, k): Cov(β) = σ̂²·this (inf past float64's range)
+    se_type: str = "classical"  # the covariance of bse, t, p, intervals and F: "classical", "HC0".."HC3", "cluster"
+    robust_cov: np.ndarray | None = None  # the robust Cov(β) when se_type is not "classical"
+    clusters: int | None = None  # G, the number of clusters, for cluster-robust errors
+    cov_factor: np.ndarray | None = None  # F, (k, k), with (AᵀA)⁻¹ = F·Fᵀ: R⁻¹ of the Gram factor AᵀA = RᵀR
 
     @property
     def centered(self) -> bool:
@@ -62,7 +67,10 @@ class OLSResult:
         return self.fit_intercept
 
     def cov_params(self) -> np.ndarray:
-        """Cov(β) = σ̂²·(AᵀA)⁻¹, (k, k), intercept first."""
+        """The Cov(β) the standard errors come from, (k, k), intercept first: σ̂²·(AᵀA)⁻¹, or the robust
+        one of ``se_type`` (:mod:`linearnet.leastsq.robust`)."""
+        if self.robust_cov is not None:
+            return self.robust_cov
         if self.normalized_cov_params is None:
             raise ValueError("this result carries no covariance matrix (it was read from a model file's statistics)")
         return self.sigma**2 * self.normalized_cov_params
@@ -104,7 +112,7 @@ class OLSResult:
         """The coefficient table with standard errors, t, p and 95% intervals, then R², σ̂, n, rank."""
         width = max(9, *(len(n) for n in self.names))
         head = f"{'':<{width}} {'coef':>12} {'std err':>12} {'t':>9} {'P>|t|':>7} {'[0.025':>12} {'0.975]':>12}"
-        lines = [head, "-" * len(head)]
+        lines = [*self._se_header(), head, "-" * len(head)]
         for r in self.table():
             lines.append(
                 f"{r['name']:<{width}} {r['estimate']:>12.6g} {r['stderr']:>12.6g} {r['t']:>9.3f} "
@@ -117,9 +125,29 @@ class OLSResult:
             f"rank {self.rank}   condition number {self.condition_number:.3g}"
         )
         if self.df_model > 0 and self.df_resid > 0:
-            lines.append(f"F {self.fvalue:.6g} on {self.df_model} and {self.df_resid} df, p {self.f_pvalue:.4g}")
+            lines.append(self._f_line())
         lines.append(f"log-likelihood {self.llf:.6g}   AIC {self.aic:.6g}   BIC {self.bic:.6g}")
         return "\n".join(lines)
+
+    def _f_line(self) -> str:
+        """The F test's line of the summary: the classical F, or the Wald test with the robust covariance."""
+        if self.se_type == "classical":
+            return f"F {self.fvalue:.6g} on {self.df_model} and {self.df_resid} df, p {self.f_pvalue:.4g}"
+        name = "cluster-robust" if self.se_type == "cluster" else self.se_type
+        if self.clusters is not None and self.clusters - 1 < self.df_model:
+            return (
+                f"Wald F ({name}): not defined, {self.clusters} clusters give a covariance of rank "
+                f"{self.clusters - 1} for {self.df_model} coefficients tested"
+            )
+        return f"Wald F ({name}) {self.fvalue:.6g} on {self.df_model} and {self.df_resid} df, p {self.f_pvalue:.4g}"
+
+    def _se_header(self) -> list[str]:
+        """A line naming the robust standard errors shown (none for the classical ones)."""
+        if self.se_type == "classical":
+            return []
+        if self.se_type == "cluster":
+            return [f"cluster-robust standard errors, {self.clusters} clusters (sandwich::vcovCL, type HC1)"]
+        return [f"heteroskedasticity-consistent standard errors {self.se_type} (sandwich::vcovHC)"]
 
     def to_dict(self) -> dict:
         """The statistics as JSON-ready values; ``intercept`` is None without one.
@@ -148,13 +176,16 @@ class OLSResult:
             "aic": _json_number(self.aic),
             "bic": _json_number(self.bic),
             "rss": _json_number(self.ssr),
+            "se_type": self.se_type,
+            **({"clusters": self.clusters} if self.se_type == "cluster" else {}),
             **({"weights": self.weights, "zero_weights": self.zero_weights} if self.weights else {}),
         }
 
     def f_statistic(self) -> dict | None:
-        """F of the model against the intercept alone (the zero model without one), as JSON-ready
-        values: ``value``, ``df_model``, ``df_resid``, ``p``; None when there is nothing to test
-        (no coefficient beside the intercept) or no residual degree of freedom."""
+        """F of the model against the intercept alone (the zero model without one), the Wald test with
+        the robust covariance when ``se_type`` is not "classical", as JSON-ready values: ``value``,
+        ``df_model``, ``df_resid``, ``p``; None when there is nothing to test (no coefficient beside
+        the intercept) or no residual degree of freedom."""
         if self.df_model <= 0 or self.df_resid <= 0:
             return None
         return {
@@ -189,11 +220,13 @@ def finish(
     steps: int,
     extended: bool,
     rss: float | None = None,
+    robust: Robust | None = None,
 ) -> OLSResult:
     """The statistics of coefficients ``beta`` with (AᵀA)⁻¹ = ``cov_unscaled``: one more pass for the RSS,
     unless a refinement pass left it (``rss``).
 
     ``extended``: sum the residuals in double-double (the accurate paths, and small problems).
+    ``robust``: the robust errors to compute (one more pass), in place of the classical ones.
     """
     from scipy import stats
 
@@ -203,6 +236,9 @@ def finish(
     df = n - rank
     sigma2 = rss / df if df > 0 else math.nan
     bse = np.sqrt(np.maximum(np.diag(cov_unscaled), 0) * sigma2)
+    robustly = None if robust is None else robust_fit(robust, p, factor.R, beta, cov_unscaled)
+    if robustly is not None:
+        bse = robustly.bse
     # back to the units of the data (the identity unless tiny units were rescaled): powers of two, exact
     beta, bse = beta * p.unit, bse * p.unit
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -216,6 +252,8 @@ def finish(
     conf = np.column_stack([beta - q * bse, beta + q * bse])
     tss = first.tss_centered if p.fit_intercept else first.tss_uncentered  # R's; see OLSResult.centered
     fit = likelihood(n, rank, p.fit_intercept, rss, tss, log_unit=2 * math.log(p.y_unit))  # in the units solved for
+    if robustly is not None:  # the Wald test with the robust covariance, in place of the classical F
+        fit.update(fvalue=robustly.fvalue, f_pvalue=robustly.f_pvalue)
     # unscaled condition number: singular values of A = (AD)·D⁻¹ = Q·R·D⁻¹ (and of the data's units)
     sv = np.linalg.svd(factor.R / (p.d * p.col_unit)[None, :], compute_uv=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
@@ -239,8 +277,31 @@ def finish(
         refinement_steps=steps,
         feature_names=list(p.feature_names),
         normalized_cov_params=cov,
+        se_type="classical" if robust is None else robust.cov_type,
+        robust_cov=None if robustly is None else robustly.cov,
+        clusters=None if robustly is None else robustly.clusters,
+        cov_factor=cov_factor(factor.R, p.d * p.col_unit, cov if method == "pinv" else None),
         **fit,
     )
+
+
+def cov_factor(R: np.ndarray, scale: np.ndarray, pinv_cov: np.ndarray | None = None) -> np.ndarray | None:
+    """F with (AᵀA)⁻¹ = F·Fᵀ in the data's units: diag(scale)·R⁻¹ for the scaled triangular factor R of the
+    design (AD = QR; ``scale`` = D and the units, powers of two). x₀ᵀ(AᵀA)⁻¹x₀ = ‖Fᵀx₀‖² is then as accurate
+    as R's ``predict.lm`` makes it, where x₀ᵀCx₀ from C rounded loses cond(A)·ε. A rank-deficient fit's
+    (``pinv_cov``, its pseudo-inverse) is its eigenvectors scaled by the roots of its eigenvalues. None where
+    F is not finite in float64 (features in units of 1e-170)."""
+    from scipy.linalg import solve_triangular
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        if pinv_cov is None:
+            F = scale[:, None] * solve_triangular(R, np.eye(len(R)))
+        elif np.isfinite(pinv_cov).all():
+            lam, V = np.linalg.eigh(pinv_cov)
+            F = V * np.sqrt(np.maximum(lam, 0.0))
+        else:
+            return None
+    return F if np.isfinite(F).all() else None
 
 
 def likelihood(

@@ -26,6 +26,8 @@ from .passes import Group, dd_normal_equations, design, in_memory
 from .problem import Problem, as_arrays, dependent_message, nonfinite_message, too_few_rows
 from .refine import augmented, refine_normal, refine_seminormal, rss_from
 from .result import OLSResult, finish
+from .robust import Robust, check_cov_type, cluster_values, rescaled
+from .robust import in_memory as clusters_in_memory
 
 if TYPE_CHECKING:
     from ..batches import Chunks
@@ -46,7 +48,15 @@ class RankDeficientWarning(UserWarning):
 
 
 def solve(
-    X, y, *, fit_intercept: bool = True, feature_names=None, allow_rank_deficient: bool = False, weights=None
+    X,
+    y,
+    *,
+    fit_intercept: bool = True,
+    feature_names=None,
+    allow_rank_deficient: bool = False,
+    cov_type: str = "classical",
+    groups=None,
+    weights=None,
 ) -> OLSResult:
     """Exact least squares ŷ = Xw + b with statsmodels' statistics.
 
@@ -57,13 +67,19 @@ def solve(
         feature_names: names for X's columns (default x1, x2, ...).
         allow_rank_deficient: return the minimum-norm solution, with a
             :class:`RankDeficientWarning`, instead of raising when the columns are dependent.
+        cov_type: the covariance of the standard errors, t, p, intervals and F: "classical"
+            σ̂²·(XᵀX)⁻¹, heteroskedasticity-consistent "HC0", "HC1", "HC2", "HC3" or cluster-robust
+            "cluster", as R's ``sandwich::vcovHC`` and ``vcovCL`` (:mod:`linearnet.leastsq.robust`).
+        groups: for ``cov_type="cluster"``, the cluster of each row, (n,): numbers or text.
         weights: (n,) weights ≥ 0 for weighted least squares, as R's ``lm(weights=)``
             (:mod:`.weighted`); rows of weight 0 are left out of n and the residual df.
 
     Example:
         >>> fit = solve(X, y)
         >>> fit.coef, fit.intercept, fit.bse, fit.r2
+        >>> solve(X, y, cov_type="HC3").bse
     """
+    check_cov_type(cov_type, groups)
     if weights is not None:
         from .weighted import solve_weighted
 
@@ -74,11 +90,21 @@ def solve(
             fit_intercept=fit_intercept,
             feature_names=feature_names,
             allow_rank_deficient=allow_rank_deficient,
+            cov_type=cov_type,
+            groups=groups,
         )
     X, y, names = as_arrays(X, y, feature_names)
     if 0 < len(X) < X.shape[1] + fit_intercept and not allow_rank_deficient:  # said before a k × k matrix is made
         raise ValueError(too_few_rows(len(X), X.shape[1], fit_intercept))
-    return _solve(Problem(in_memory(X, y), names, fit_intercept, memory=(X, y)), allow_rank_deficient)
+    g = None if groups is None else cluster_values(groups, len(X))
+    problem = Problem(in_memory(X, y), names, fit_intercept, memory=(X, y))
+    robust = None
+    if cov_type != "classical":
+        # the rows the solve holds (in its units: rescaled when tiny) with their clusters
+        assert problem.memory is not None
+        rows = None if g is None else clusters_in_memory(problem.memory[0], problem.memory[1], g)
+        robust = Robust(cov_type, rows)
+    return _solve(problem, allow_rank_deficient, robust)
 
 
 def solve_chunks(
@@ -88,6 +114,8 @@ def solve_chunks(
     fit_intercept: bool = True,
     allow_rank_deficient: bool = False,
     group: Group | None = None,
+    cov_type: str = "classical",
+    groups=None,
     weights: str | None = None,
 ) -> OLSResult:
     """:func:`solve` over data that arrive in chunks: ``chunks()`` starts a new pass each call.
@@ -97,9 +125,19 @@ def solve_chunks(
     the rows and the processes combine their sums and factors: every one of them returns the
     solution of all the rows, with the same path, checks and messages as one process would.
 
+    Robust errors (``cov_type``, as in :func:`solve`) take one more pass. For ``"cluster"``,
+    ``groups`` gives the rows with their clusters: the name of a column the chunks carry
+    (``table_chunks(..., carry=["firm"])``, then ``groups="firm"``: read through
+    ``chunks.carrying()``), or a call that starts a pass over the same rows, in the same order,
+    as (X, y, cluster values) chunks, e.g. ``lambda: ((X, y, c["firm"]) for X, y, c in
+    chunks.carrying()())``. Under a ``group``, each process's share; the sums of a cluster that
+    spans processes are added up.
+
     With ``weights`` (the name of a carried column), ``chunks()`` yields ``(X, y, carried)``, as
-    ``TableChunks.carrying()`` gives, and the fit is weighted by ``carried[weights]`` (:mod:`.weighted`).
+    ``TableChunks.carrying()`` gives, and the fit is weighted by ``carried[weights]`` (:mod:`.weighted`);
+    ``groups`` then names a carried column too.
     """
+    check_cov_type(cov_type, groups)
     if weights is not None:
         from .weighted import solve_chunks_weighted
 
@@ -110,9 +148,40 @@ def solve_chunks(
             fit_intercept=fit_intercept,
             allow_rank_deficient=allow_rank_deficient,
             group=group,
+            cov_type=cov_type,
+            groups=groups,
         )
     problem = Problem(cast("Chunks", chunks), list(feature_names), fit_intercept, memory=None, group=group)
-    return _solve(problem, allow_rank_deficient)
+    robust = None
+    if cov_type != "classical":
+        rows = None if groups is None else _cluster_rows(chunks, groups)
+        if rows is not None and (problem.y_unit != 1 or (problem.col_unit != 1).any()):  # tiny data, rescaled
+            rows = rescaled(rows, problem.col_unit[int(fit_intercept) :], 1 / problem.y_unit)
+        robust = Robust(cov_type, rows)
+    return _solve(problem, allow_rank_deficient, robust)
+
+
+def _cluster_rows(chunks, groups):
+    """The (X, y, clusters) passes ``groups`` gives: itself when it is a call, else the carried column it names."""
+    if callable(groups):
+        return groups
+    if not isinstance(groups, str):
+        raise TypeError(
+            "groups must name a carried column or be a call passing over (X, y, clusters) chunks; "
+            f"got {type(groups).__name__}"
+        )
+    if not hasattr(chunks, "carrying"):
+        raise ValueError(f"groups={groups!r} names a carried column, but these chunks carry none")
+    carrying = chunks.carrying()
+    name = groups
+
+    def rows():
+        for X, y, carried in carrying():
+            if name not in carried:
+                raise ValueError(f"the chunks carry no column {name!r} (they carry {', '.join(carried) or 'none'})")
+            yield X, y, carried[name]
+
+    return rows
 
 
 @dataclass
@@ -127,7 +196,7 @@ class _Path:
     Q: np.ndarray | None = None  # its thin Q, for the augmented system (small or ill-conditioned data in memory)
 
 
-def _solve(p: Problem, allow_rank_deficient: bool) -> OLSResult:
+def _solve(p: Problem, allow_rank_deficient: bool, robust: Robust | None = None) -> OLSResult:
     _check(p, allow_rank_deficient)
     k = len(p.names)
     Gs = p.first.G * np.outer(p.d, p.d)  # exact: d holds powers of two
@@ -136,6 +205,12 @@ def _solve(p: Problem, allow_rank_deficient: bool) -> OLSResult:
     if factor.rank < k or p.n < k:
         if not allow_rank_deficient:
             raise ValueError(dependent_message(p.names, factor.null, factor.rank, k))
+        if robust is not None:
+            kind = "cluster-robust" if robust.cov_type == "cluster" else robust.cov_type
+            raise ValueError(
+                f"{kind} standard errors need columns that are not linearly dependent (the design has rank "
+                f"{factor.rank} of {k} parameters): drop the dependent columns for them"
+            )
         return _min_norm(p, factor)
     # small problems (n·k² ≤ _DD_WORK): the Gram matrix summed in double-double, to refine the covariance
     # (and the Cholesky path's coefficients) against, at O(k³) per step instead of a pass over the data
@@ -155,7 +230,7 @@ def _solve(p: Problem, allow_rank_deficient: bool) -> OLSResult:
     factor.R = path.R
     extended = path.small or path.method != "cholesky"  # as the refinement passes summed, where they ran
     rss = None if last is None else rss_from(last, z, Gs)
-    return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss)
+    return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss, robust)
 
 
 def _check(p: Problem, allow_rank_deficient: bool) -> None:

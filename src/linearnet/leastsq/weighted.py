@@ -140,14 +140,27 @@ def intercept_name(feature_names: list[str]) -> str:
 
 
 def solve_weighted(
-    X, y, weights, *, fit_intercept: bool, feature_names, allow_rank_deficient: bool, weights_name: str = "weights"
+    X,
+    y,
+    weights,
+    *,
+    fit_intercept: bool,
+    feature_names,
+    allow_rank_deficient: bool,
+    weights_name: str = "weights",
+    cov_type: str = "classical",
+    groups=None,
 ) -> OLSResult:
-    """:func:`linearnet.leastsq.solve` with ``weights``: the fit R's ``lm(weights=)`` gives."""
+    """:func:`linearnet.leastsq.solve` with ``weights``: the fit R's ``lm(weights=)`` gives (with robust
+    errors of ``cov_type``, sandwich's of that fit: those of the transformed rows of positive weight)."""
     from .problem import as_arrays, nonfinite_message, too_few_rows
+    from .robust import cluster_values
     from .solver import solve
 
     X, y, names = as_arrays(X, y, feature_names)
     w = check_weights(weights, len(y), weights_name)
+    if groups is not None:
+        groups = cluster_values(groups, len(y))[w > 0]
     if not (np.isfinite(X).all() and np.isfinite(y).all()):  # said by the rows as given, before any is dropped
         raise ValueError(nonfinite_message((X, y), names))
     totals = Totals()
@@ -162,6 +175,8 @@ def solve_weighted(
         fit_intercept=False,
         feature_names=_solved_names(names, fit_intercept),
         allow_rank_deficient=allow_rank_deficient,
+        cov_type=cov_type,
+        groups=groups,
     )
     return relabel(solved, names, fit_intercept, totals, weights_name)
 
@@ -199,9 +214,12 @@ def solve_chunks_weighted(
     allow_rank_deficient: bool,
     group: Group | None,
     weights_name: str | None = None,
+    cov_type: str = "classical",
+    groups=None,
 ) -> OLSResult:
     """:func:`linearnet.leastsq.solve_chunks` with weights: ``chunks()`` yields ``(X, y, carried)`` with the
-    weights ``carried[weights]`` (or ``(X, y, w)``); each process sums its own rows' totals."""
+    weights ``carried[weights]`` (or ``(X, y, w)``); each process sums its own rows' totals. ``groups``, for
+    cluster-robust errors, names another carried column."""
     from .solver import solve_chunks
 
     names = list(feature_names)
@@ -212,6 +230,8 @@ def solve_chunks_weighted(
         fit_intercept=False,
         allow_rank_deficient=allow_rank_deficient,
         group=group,
+        cov_type=cov_type,
+        groups=None if groups is None else _clustered(chunks, weights, groups, fit_intercept),
     )
     assert rows.totals is not None  # a pass ran whole
     here = rows.totals
@@ -222,12 +242,46 @@ def solve_chunks_weighted(
     return relabel(solved, names, fit_intercept, totals, weights)
 
 
+def _clustered(chunks: WeightedRows, weights: str, groups, fit_intercept: bool):
+    """The passes of (X̃, ỹ, clusters) over the transformed rows of positive weight, the clusters the carried
+    column ``groups``."""
+    if not isinstance(groups, str):
+        raise TypeError(f"with weights, groups must name a carried column; got {type(groups).__name__}")
+
+    def rows():
+        for X, y, carried in chunks():
+            if groups not in carried:
+                raise ValueError(f"the chunks carry no column {groups!r} (they carry {', '.join(carried) or 'none'})")
+            w = np.asarray(carried[weights], dtype=np.float64)
+            X_t, y_t = transform(X, y, w, fit_intercept, Totals())
+            yield X_t, y_t, np.asarray(carried[groups])[w > 0]
+
+    return rows
+
+
 def _solved_names(names: list[str], fit_intercept: bool) -> list[str]:
     return ([intercept_name(names)] if fit_intercept else []) + names
 
 
 def _zero_said(totals: Totals) -> str:
     return f" ({totals.zero:,} rows of weight 0 left out)" if totals.zero else ""
+
+
+def _wald(solved: OLSResult, fit_intercept: bool) -> tuple[float, float]:
+    """F = βᵀV⁻¹β/q over the q coefficients beside the intercept with the robust V (lmtest's ``waldtest``),
+    and its p on q and n − k degrees of freedom; NaN where V of them is singular (fewer clusters than q + 1)."""
+    from scipy import stats
+
+    off = int(fit_intercept)
+    q, df = solved.rank - off, solved.n - solved.rank
+    if q <= 0 or df <= 0 or solved.robust_cov is None or (solved.clusters is not None and solved.clusters - 1 < q):
+        return math.nan, math.nan
+    b, V = solved.params[off:], solved.robust_cov[off:, off:]
+    try:
+        fvalue = float(b @ np.linalg.solve(V, b)) / q
+    except np.linalg.LinAlgError:  # a singular V (residuals of 0, or too few clusters): no test
+        return math.nan, math.nan
+    return fvalue, float(stats.f.sf(fvalue, q, df)) if fvalue == fvalue else math.nan
 
 
 def relabel(solved: OLSResult, names: list[str], fit_intercept: bool, totals: Totals, name: str) -> OLSResult:
@@ -241,6 +295,8 @@ def relabel(solved: OLSResult, names: list[str], fit_intercept: bool, totals: To
         rss = (math.ldexp(solved.sigma, e)) ** 2 * df if df > 0 else math.ldexp(solved.ssr, 2 * e)
     log_unit = -2 * e * math.log(2)
     fit = likelihood(solved.n, solved.rank, fit_intercept, rss, tss, totals.sum_log_w, log_unit=log_unit)
+    if solved.se_type != "classical":  # the robust Wald test of the coefficients beside the intercept
+        fit.update(zip(("fvalue", "f_pvalue"), _wald(solved, fit_intercept), strict=True))
     return dataclasses.replace(
         solved,
         fit_intercept=fit_intercept,

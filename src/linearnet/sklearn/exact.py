@@ -7,7 +7,7 @@ import math
 import numpy as np
 from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted, validate_data
 
 from ..config import check_finite
 from ..leastsq import OLSResult, solve
@@ -25,6 +25,10 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         fit_intercept: fit b (default) or force b = 0.
         allow_rank_deficient: with dependent columns, return the minimum-norm solution (with a
             warning) instead of refusing the data.
+        cov_type: the standard errors, t, p, intervals and F: "classical" (default),
+            heteroskedasticity-consistent "HC0", "HC1", "HC2", "HC3", or "cluster"-robust with the
+            clusters given to ``fit(X, y, groups=...)`` (metadata, as scikit-learn passes ``groups``:
+            ``set_fit_request(groups=True)`` routes them through a pipeline), as R's ``sandwich``.
 
     Attributes (after ``fit``): ``coef_`` (p,), ``intercept_``, and, intercept first when fitted,
     ``bse_``, ``tvalues_``, ``pvalues_``; ``rsquared_``, ``rsquared_adj_``, ``sigma_``, ``result_``
@@ -33,16 +37,21 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     Example:
         >>> model = LinearRegression().fit(X, y)
         >>> print(model.summary())
+        >>> LinearRegression(cov_type="cluster").fit(X, y, groups=firm).bse_
     """
 
-    def __init__(self, *, fit_intercept: bool = True, allow_rank_deficient: bool = False):
+    def __init__(self, *, fit_intercept: bool = True, allow_rank_deficient: bool = False, cov_type: str = "classical"):
         self.fit_intercept = fit_intercept
         self.allow_rank_deficient = allow_rank_deficient
+        self.cov_type = cov_type
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit by least squares; given ``sample_weight`` (n,) ≥ 0, weighted least squares as R's
-        ``lm(weights=)``: rows of weight 0 are left out of n and the residual degrees of freedom."""
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Solve; given ``sample_weight`` (n,) ≥ 0, weighted least squares as R's ``lm(weights=)`` (rows of
+        weight 0 left out of n and the residual degrees of freedom); ``groups``: the cluster of each sample
+        (numbers or text), for ``cov_type="cluster"``."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        if groups is not None:
+            check_consistent_length(X, groups)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
             if not sample_weight.any():
@@ -64,6 +73,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             fit_intercept=bool(self.fit_intercept),
             feature_names=_feature_names(self),
             allow_rank_deficient=bool(self.allow_rank_deficient),
+            cov_type=self.cov_type,
+            groups=groups,
             weights=sample_weight,
         )
         self._set_result(result)
@@ -162,5 +173,7 @@ def _result_from_statistics(model: Model) -> OLSResult:
         fit_intercept=model.fit_intercept,
         method=str(model.training.get("algorithm", "")),
         feature_names=list(model.features),
+        se_type=str(s.get("se_type", "classical")),
+        clusters=s.get("clusters"),
         **{**fit, "r2": r2, "adj_r2": number("adj_r2")},
     )

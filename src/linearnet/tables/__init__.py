@@ -8,14 +8,17 @@ or a pass at a time in chunks (:func:`table_chunks`):
 - **CSV dialect**: the separator is found among ``, ; TAB |`` from the first lines (or given);
   with ``;`` a decimal comma is recognised (or given). R's and pandas' missing-value tokens
   (``NA``, ``NaN``, ``null``, empty, ...) read as missing. A first column with an empty name is
-  row labels (as R's ``write.csv`` and pandas' ``to_csv`` write them), left out with a note.
+  row labels (as R's ``write.csv`` and pandas' ``to_csv`` write them), left out with a note;
+  :func:`row_labels` names it (``""``; a Parquet file's pandas index, ``__index_level_0__``), so that
+  ``carry`` can take it along with the rows.
 - **Types from the values**: a column whose values are all numbers (or true/false) is numeric; a
   column of text is text; a column of numbers with some text in it is a typo, refused with its
   row and value wherever that row is (numbers written with thousands separators, currency or
   percent signs are named as such). Dates are not numbers. Default features are the numeric
   columns but the target; whatever they leave out is named in :attr:`Table.notes`.
 - **Missing values**: refused with their row (``missing="error"``), or their rows dropped
-  (``missing="drop"``, R's ``na.omit``), counted and named in a note.
+  (``missing="drop"``, R's ``na.omit``), counted and named in a note, or kept with NaN in their
+  features (``missing="keep"``, for predictions left empty, R's ``na.exclude``).
 - **Columns carried with the rows** (``carry``): a fit's weights or clusters (columns in use, checked
   and dropped with their gaps as the features are) or ids to write beside predictions (as they are),
   read with the rows kept, whole (``Table.carried``) or in chunks (:meth:`TableChunks.carrying`).
@@ -43,7 +46,16 @@ from __future__ import annotations
 from .cells import MISSING, NA_TOKENS
 from .chunks import TableChunks, table_chunks
 from .labels import MAX_SPARSE_CLASSES, encode_labels
-from .plan import CHUNK_ROWS, MAX_DEFAULT_BUDGET, ReadPlan, column_kind, default_budget, plan_read, whole_read_bytes
+from .plan import (
+    CHUNK_ROWS,
+    MAX_DEFAULT_BUDGET,
+    ReadPlan,
+    column_kind,
+    default_budget,
+    plan_read,
+    row_labels,
+    whole_read_bytes,
+)
 from .source import SEPARATORS, detect_format
 from .whole import Table, read_table
 from .write import csv_text, write_csv, write_table
@@ -54,6 +66,7 @@ __all__ = [
     "read_table",
     "table_chunks",
     "column_kind",
+    "row_labels",
     "whole_read_bytes",
     "write_table",
     "write_csv",

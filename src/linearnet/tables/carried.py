@@ -17,10 +17,11 @@ from .source import _Source
 
 def carried_values(src: _Source, name: str, column, first_row: int, *, number: bool, in_use: bool, missing: str):
     """A carried column's values, one per row of ``column`` (an arrow column whose first row is the file's
-    ``first_row``): numbers as float64 (NaN where missing) when ``number``, else Python values (None where
-    missing). In use, a gap is refused with its row under ``missing="error"``, and a value of a column of
-    numbers that is not one is refused with its row."""
-    import pyarrow as pa
+    ``first_row``). In use: numbers as float64 (NaN where missing) when ``number``, else text (None where
+    missing); a gap is refused with its row under ``missing="error"``, and a value of a column of numbers
+    that is not one is refused with its row. Not in use (ids written beside predictions): the values as
+    they are, Python objects (None where missing), so that nothing is rounded: a CSV's as the text written
+    (``007`` stays ``007``), a Parquet file's as stored (a whole number past 2⁵³ keeps its digits)."""
     import pyarrow.compute as pc
 
     if in_use and number:
@@ -28,10 +29,9 @@ def carried_values(src: _Source, name: str, column, first_row: int, *, number: b
     if in_use and column.null_count and missing == "error":
         row = first_row + int(pc.index(pc.is_null(column), True).as_py())
         raise ValueError(f"{src.name}: column {_quote(name)}, {_where(src, row)}: {_missing_value(src, name, row)}")
-    t = column.type
-    if number and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
-        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-    return np.array(column.to_pylist(), dtype=object)
+    values = np.empty(len(column), dtype=object)
+    values[:] = column.to_pylist()
+    return values
 
 
 def read_carried(src: _Source, table, carry: list[str], *, in_use: bool, missing: str) -> dict[str, np.ndarray]:
@@ -48,6 +48,11 @@ def read_carried(src: _Source, table, carry: list[str], *, in_use: bool, missing
         )
         for name in carry
     }
+
+
+def verbatim(carry: list[str], in_use: bool, features) -> list[str]:
+    """The carried columns a CSV is read as text, as written: those not in use and not also features."""
+    return [] if in_use else [name for name in carry if name not in (features or ())]
 
 
 def gaps(carried: dict[str, np.ndarray]) -> np.ndarray | bool:

@@ -13,7 +13,7 @@ from .messages import _missing_value, _quote, _shown, _where
 if TYPE_CHECKING:
     from .source import _Source
 
-MISSING = ("error", "drop")  # what to do with a row that has a missing value in a column in use
+MISSING = ("error", "drop", "keep")  # what to do with a row that has a missing value in a column in use
 
 
 # R's and pandas' missing-value tokens: read as missing in number and text columns alike
@@ -113,12 +113,13 @@ _KIND_WORDS = {
 
 
 def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -> np.ndarray:
-    """A column as float64, NaN where a value is missing (``missing="drop"``); else a ValueError naming the row."""
+    """A column as float64, NaN where a value is missing (``missing="drop"`` or ``"keep"``); else a ValueError
+    naming the row."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     path, t = src.name, column.type
-    if pa.types.is_null(t) and missing == "drop":
+    if pa.types.is_null(t) and missing != "error":
         return np.full(len(column), np.nan)
     if column.null_count and missing == "error":  # a column with no values at all says so at its first row
         row = first_row + int(pc.index(pc.is_null(column), True).as_py())
@@ -145,7 +146,7 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
     else:
         raise ValueError(f"{path}: column {_quote(name)} holds {t} values, expected numbers")
     values = np.ascontiguousarray(values, dtype=np.float64)
-    bad_rows = np.flatnonzero(np.isinf(values) if missing == "drop" else ~np.isfinite(values))
+    bad_rows = np.flatnonzero(np.isinf(values) if missing != "error" else ~np.isfinite(values))
     if bad_rows.size:
         i = int(bad_rows[0])
         raise ValueError(

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..memory import return_freed_blocks
 from . import plan
-from .carried import carried_values, gaps, is_number_column
+from .carried import carried_values, gaps, is_number_column, verbatim
 from .cells import _check_missing, _kind, _numbers
 from .columns import _check_header, _choose_from
 from .diagnose import _diagnosis
@@ -232,6 +232,7 @@ def table_chunks(
     compressed CSV and standard input cannot be shared. A share may be empty: its passes yield nothing.
     Every process types the columns alike, from the first rows of the first file.
 
+    ``missing="keep"`` keeps the rows with gaps, NaN in their features (to predict).
     ``carry`` and ``carried_in_use`` as in :func:`read_table`: :meth:`TableChunks.carrying` gives passes
     whose chunks carry those columns' values (typed from the first rows).
     """
@@ -249,7 +250,7 @@ def table_chunks(
     carry = list(dict.fromkeys(carry or []))
     choice = _choose_from(first, src, names, target, features, target is not None, head=partial, carry=carry)
     wanted = list(dict.fromkeys([*choice.features, *([target] if target else []), *carry]))
-    types = _piece_types(first, wanted)
+    types = _piece_types(first, wanted, verbatim(carry, carried_in_use, choice.features) if src.fmt == "csv" else [])
     numbers = frozenset(c for c in carry if is_number_column(first.column(c), src.decimal))
     _refuse_text(src, first, choice.features, target, missing)
     del first
@@ -317,13 +318,13 @@ def _csv_first_rows(src: _Source):
     return first, names, src.size() is None or (src.size() or 0) > (1 << 20)  # about the first megabyte read
 
 
-def _piece_types(first, wanted: list[str]) -> dict:
+def _piece_types(first, wanted: list[str], text: list[str]) -> dict:
     """The types the columns are read as in CSV pieces, from the first rows: numbers as float64 (booleans
-    as booleans, numbers written as text as text)."""
+    as booleans, numbers written as text as text); the columns ``text`` as text, as written."""
     import pyarrow as pa
 
-    types = {}
-    for w in wanted:
+    types = {name: pa.string() for name in text}
+    for w in [w for w in wanted if w not in text]:
         t = first.column(w).type
         types[w] = pa.bool_() if pa.types.is_boolean(t) else pa.string() if pa.types.is_string(t) else pa.float64()
     return types

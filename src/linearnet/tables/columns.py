@@ -52,7 +52,8 @@ def _choose(
     """
     path = src.name
     notes: list[str] = []
-    if src.fmt == "csv" and len(names) > 1 and names[0] == "":
+    labels = src.fmt == "csv" and len(names) > 1 and names[0] == ""
+    if labels:
         names = names[1:]  # row labels: not a feature, not checked as a name
         notes.append(
             "column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv write "
@@ -65,7 +66,7 @@ def _choose(
     if target is None and require_target:
         raise ValueError(f"{path}: name the target column (--target); its columns are: {columns}")
     for name in carry:
-        if name not in names:
+        if name not in names and not (labels and name == ""):  # the row labels may be carried
             raise ValueError(f"{path}: has no column {_quote(name)}; its columns are: {columns}")
     if features is not None:
         _check_features(path, names, list(features), target)

@@ -159,7 +159,8 @@ def _levels(src: _Source, name: str, values: list) -> list[str]:
 
 
 def _gaps(src: _Source, name: str, column, *, missing: str) -> np.ndarray:
-    """Where a text column has no value: refused with the first row, or a mask for ``missing="drop"``."""
+    """Where a text column has no value: refused with the first row, or a mask for ``missing="drop"`` (or
+    ``"keep"``)."""
     import pyarrow.compute as pc
 
     if column.null_count and missing == "error":
@@ -169,11 +170,15 @@ def _gaps(src: _Source, name: str, column, *, missing: str) -> np.ndarray:
 
 
 def _dummies(src: _Source, name: str, values: list, levels: list[str], keep: np.ndarray) -> np.ndarray:
-    """Treatment coding of the kept rows' values: a 0/1 column for each level but the first (the reference)."""
+    """Treatment coding of the kept rows' values: a 0/1 column for each level but the first (the reference);
+    NaN in each for a row without a value (kept so under ``missing="keep"``)."""
     index = {level: k for k, level in enumerate(levels)}
     rows = np.flatnonzero(keep) + 1  # each value's row in the file, for messages
     out = np.zeros((len(values), len(levels) - 1))
     for i, value in enumerate(values):
+        if value is None:
+            out[i] = np.nan
+            continue
         k = index.get(str(value))
         if k is None:
             raise ValueError(

@@ -104,6 +104,34 @@ def column_kind(path, name: str, *, sep: str | None = None, decimal: str | None 
     return _kind(column, src.decimal)[0]
 
 
+def row_labels(path, *, sep: str | None = None) -> str | None:
+    """The name of the column of row labels of a file, which ``carry`` takes along with the rows: ``""``
+    for a CSV's unnamed first column (as R's ``write.csv`` and pandas' ``to_csv`` write the row names or
+    index), ``__index_level_0__`` for the index pandas writes to a Parquet file; None without one, or
+    where it cannot be told beforehand (standard input: ``"-"``; the first file of a folder or pattern
+    says for them all)."""
+    import pyarrow as pa
+
+    name_ = os.fspath(path)
+    try:
+        files = _files(name_) if name_ != "-" else None
+        if name_ == "-":
+            return None
+        src = _Source(files[0] if files else name_, sep=sep)
+        if src.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            names = pq.ParquetFile(src.arrow(), pre_buffer=False).schema_arrow.names
+            return PANDAS_INDEX if PANDAS_INDEX in names else None
+        names = _csv_head(src).column_names
+    except (ValueError, OSError, pa.ArrowException):
+        return None  # the reader says what is wrong with the file
+    return "" if len(names) > 1 and names[0] == "" else None
+
+
+PANDAS_INDEX = "__index_level_0__"  # the column pandas' to_parquet writes an index to (one not 0, 1, 2, ...)
+
+
 def whole_read_bytes(path) -> int | None:
     """About how much memory reading ``path`` whole takes (pyarrow's table, the float64 arrays and
     the copies made on the way): three times a CSV's size, four times a Parquet file's values as

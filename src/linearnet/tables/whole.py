@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .carried import gaps, read_carried
+from .carried import gaps, read_carried, verbatim
 from .cells import _check_missing, _kind, _numbers
 from .columns import _check_header, _choose_from
 from .design import _apply_formula, _categorical, _dummies, _gaps, _levels, _parse_formula, coded_features
@@ -42,7 +42,8 @@ class Table:
         return len(self.features)
 
 
-def _read_arrow(src: _Source):
+def _read_arrow(src: _Source, text: list[str] = []):  # noqa: B006 - never changed
+    """The file as an arrow table; a CSV's columns ``text`` read as text, as written."""
     import pyarrow as pa
 
     try:
@@ -55,9 +56,10 @@ def _read_arrow(src: _Source):
         import pyarrow.csv as pcsv
 
         try:
-            return pcsv.read_csv(src.arrow(), **_csv_options(src))
+            types = {name: pa.string() for name in text}
+            return pcsv.read_csv(src.arrow(), **_csv_options(src, column_types=types))
         except pa.ArrowInvalid:  # perhaps a quoted value spanning lines across pyarrow's blocks: read again
-            return pcsv.read_csv(src.arrow(), **_csv_options(src, newlines=True))
+            return pcsv.read_csv(src.arrow(), **_csv_options(src, newlines=True, column_types=types))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         found = _diagnosis(src) if src.fmt == "csv" else None
         raise ValueError(found or f"{src.name}: cannot be read as {src.fmt.upper()} ({_reason(exc)})") from None
@@ -86,7 +88,8 @@ def read_table(
     ``Table.notes``. With ``require_target=False`` and no ``target`` (prediction), only the
     features are read. With ``labels=True`` the target holds class labels (whole numbers or
     text), returned as int64 codes. ``missing="drop"`` drops the rows with a missing value in a
-    column in use (and says so in a note) instead of refusing the file. ``sep`` (one of
+    column in use (and says so in a note) instead of refusing the file; ``missing="keep"`` keeps them,
+    their gaps NaN (in a category's coded columns too, and in every term of a formula). ``sep`` (one of
     ``, ; tab |``) and ``decimal`` (``.`` or ``,``) override what is read off the file.
 
     A text column named in ``features`` is treatment-coded as R's ``lm`` does: its levels sorted, the
@@ -113,7 +116,7 @@ def read_table(
         return _read_files(os.fspath(path), files, target, features, levels, formula, options)
     parsed, target, features = _formula_columns(formula, target, features, require_target)
     src = _Source(path, sep=sep, decimal=decimal)
-    table = _read_arrow(src)
+    table = _read_arrow(src, verbatim(carry, carried_in_use, features))
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
         raise ValueError(f"{src.name}: has a header but no rows")
@@ -145,9 +148,9 @@ def read_table(
         carried={name: values[keep] for name, values in carried.items()},
     )
     if parsed is not None:
-        frame = {name: values[keep] for name, values in numbers.items()}
-        frame.update({name: _categorical(texts[name], coding[name]) for name in texts})
-        return _formula_table(src, formula or "", parsed, frame, target, y, read)
+        complete = ~incomplete if missing == "keep" else keep  # "keep": the formula of the complete rows
+        design = (src, formula or "", parsed, numbers, texts, coding)
+        return _formula_design(*design, target, y, read, complete, gaps_kept=missing == "keep")
     y, classes = _coded_labels(src, target, y, label_values, least=1 if _one_class else 2)
     return Table(
         features=X, target=y, feature_names=coded_features(chosen, coding), target_name=target, classes=classes, **read
@@ -190,6 +193,31 @@ def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, r
     return Table(
         features=X, target=y, feature_names=design, target_name=name, formula=formula, intercept=intercept, **read
     )
+
+
+def _formula_design(
+    src: _Source, formula: str, parsed, numbers, texts, coding, target, y, read, complete, *, gaps_kept: bool
+) -> Table:
+    """The formula's design of the ``complete`` rows of ``numbers`` (the file's rows) and ``texts`` (the rows
+    kept); with ``gaps_kept`` (``missing="keep"``: every row kept), NaN in the rows with a gap."""
+    if not gaps_kept:
+        frame = {name: values[complete] for name, values in numbers.items()}
+        frame.update({name: _categorical(values, coding[name]) for name, values in texts.items()})
+        return _formula_table(src, formula, parsed, frame, target, y, read)
+    frame = {name: values[complete] for name, values in numbers.items()}
+    frame.update(
+        {
+            name: _categorical([v for v, c in zip(values, complete, strict=True) if c], coding[name])
+            for name, values in texts.items()
+        }
+    )
+    table = _formula_table(src, formula, parsed, frame, target, None if y is None else y[complete], read)
+    X = np.full((len(complete), table.features.shape[1]), np.nan)
+    X[complete] = table.features
+    table.features = X
+    if y is not None:
+        table.target = y
+    return table
 
 
 def _check_integers(src: _Source, table, numeric: list[str]) -> None:

@@ -16,7 +16,8 @@ def write_table(path, columns: dict | Iterable[dict]) -> None:
     """Write columns to CSV or Parquet (by extension: .parquet/.pq; .tsv: CSV separated by tabs), atomically.
 
     ``columns`` maps names to values, or is an iterable of such maps, written one after another
-    as they come (a Parquet row group each): predictions are streamed so, a chunk at a time.
+    as they come (a Parquet row group each): predictions are streamed so, a chunk at a time. A value
+    masked (a NumPy masked array) or None is an empty cell in a CSV, a null in Parquet.
     """
     parts: Iterable[dict] = [columns] if isinstance(columns, dict) else columns
     if str(path).lower().endswith((".parquet", ".pq")):
@@ -27,7 +28,7 @@ def write_table(path, columns: dict | Iterable[dict]) -> None:
             writer = None
             try:
                 for part in parts:
-                    table = pa.table({k: np.asarray(v) for k, v in part.items()})
+                    table = pa.table({k: _arrow(v) for k, v in part.items()})
                     writer = writer or pq.ParquetWriter(tmp, table.schema)
                     writer.write_table(table)
             finally:
@@ -43,6 +44,17 @@ def write_table(path, columns: dict | Iterable[dict]) -> None:
     atomic_write(path, write)
 
 
+def _arrow(values):
+    """A column as a pyarrow array: masked values null; a column of None alone is text (as the class names
+    or carried text it stands for in other chunks)."""
+    import pyarrow as pa
+
+    if np.ma.isMaskedArray(values):
+        return pa.array(np.ma.getdata(values), mask=np.ma.getmaskarray(values))
+    array = pa.array(np.asarray(values) if not isinstance(values, list) else values)
+    return array.cast(pa.string()) if pa.types.is_null(array.type) else array
+
+
 def separator_for(path) -> str:
     """The separator a CSV written to ``path`` takes: a tab for a ``.tsv`` file, else a comma."""
     return "\t" if str(path).lower().endswith(".tsv") else ","
@@ -56,7 +68,8 @@ def write_csv(fh, parts: Iterable[dict], *, sep: str = ",") -> None:
     """
     for i, part in enumerate(parts):
         values = [np.asarray(v) for v in part.values()]
-        if not all(v.dtype == np.float64 and v.ndim == 1 for v in values):
+        plain = not any(np.ma.isMaskedArray(v) for v in part.values())
+        if not (plain and all(v.dtype == np.float64 and v.ndim == 1 for v in values)):
             text = csv_text(part, sep=sep)  # class names and other values, quoted where they must be
             fh.write(text if i == 0 else text[text.index("\n") + 1 :])
             continue
@@ -76,6 +89,7 @@ def csv_text(columns: dict[str, np.ndarray], *, sep: str = ",") -> str:
     w = csv.writer(buf, delimiter=sep, lineterminator="\n")
     names = list(columns)
     w.writerow(names)
-    for row in zip(*(np.asarray(columns[n]).tolist() for n in names), strict=True):
+    cells = (columns[n].tolist() if np.ma.isMaskedArray(columns[n]) else np.asarray(columns[n]).tolist() for n in names)
+    for row in zip(*cells, strict=True):  # a masked value is None: an empty cell
         w.writerow([repr(v) if isinstance(v, float) else v for v in row])
     return buf.getvalue()
