@@ -305,15 +305,18 @@ def test_a_weighted_solve_under_torchrun_gives_the_answer_of_one_process(tmp_pat
     frame["w"] = rng.uniform(0.1, 5, size=3000)
     frame.loc[::97, "w"] = 0.0
     frame["y"] = frame.a - 2 * frame.b + rng.normal(size=3000) / np.sqrt(frame.w + 0.1)
+    frame["firm"] = [f"f{i * 7 % 23}" for i in range(3000)]  # clusters that span the shares
     (tmp_path / "parts").mkdir()
     for i in range(2):
         frame.iloc[i * 1500 : (i + 1) * 1500].to_parquet(tmp_path / "parts" / f"p{i}.parquet", row_group_size=400)
-    code, out, err = torchrun(2, "solve", "parts", "--target", "y", "--weights", "w", "--json", cwd=tmp_path)
-    assert code == 0, err
-    two = json.loads(out)
-    one = solve(frame[["a", "b"]], frame.y, weights=frame.w).to_dict()
-    assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
-    assert two["n"] == 3000 - 31 and two["zero_weights"] == 31
+    for flags, cov in (([], {}), (["--cluster", "firm"], {"cov_type": "cluster", "groups": frame.firm})):
+        argv = ["solve", "parts", "--target", "y", "--features", "a,b", "--weights", "w", "--json", *flags]
+        code, out, err = torchrun(2, *argv, cwd=tmp_path)
+        assert code == 0, err
+        two = json.loads(out)
+        one = solve(frame[["a", "b"]], frame.y, weights=frame.w, **cov).to_dict()
+        assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
+        assert two["n"] == 3000 - 31 and two["zero_weights"] == 31
 
 
 def test_robust_errors_under_torchrun_are_those_of_one_process(sales):
