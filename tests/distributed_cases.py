@@ -138,7 +138,31 @@ def solve_cases(group) -> dict:
         solve_chunks(chunks_of(X2, y, lo, hi), ["a", "b", "c"], group=group)
     except ValueError as exc:
         out["dependent"] = str(exc)
+    # weighted (rows of weight 0 among them), each process its share
+    X, y, w = weighted_design()
+    fit = solve_chunks(weighted_chunks_of(X, y, w, lo, hi), [f"x{j}" for j in range(6)], weights="w", group=group)
+    out["weighted"] = fit.to_dict() | {"params": fit.params, "bse": fit.bse, "zero": fit.zero_weights}
     return out
+
+
+def weighted_design() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X, y, _ = design("well")
+    w = np.random.default_rng(11).uniform(0.2, 4.0, size=len(y))
+    w[::50] = 0.0
+    return X, y, w
+
+
+class weighted_chunks_of(chunks_of):
+    """Passes over rows lo:hi yielding (X, y, {"w": weights}), as a table's carrying passes do."""
+
+    def __init__(self, X, y, w, lo, hi):
+        super().__init__(X, y, lo, hi)
+        self.w = w
+
+    def __call__(self):
+        for i in range(self.lo, self.hi, self.rows):
+            X, y = self._chunk(i)
+            yield X, y, {"w": self.w[i : i + len(y)]}
 
 
 def train_cases(group) -> dict:

@@ -44,7 +44,7 @@ def test_unknown_command_is_one_line(capsys):
         (
             ["solve", HOUSES, "--targt", "price", "--jsn", "--wieghts", "3"],
             "linearnet solve: error: unrecognized arguments: --targt price --jsn --wieghts 3 "
-            "(did you mean --target for --targt, --json for --jsn?)",
+            "(did you mean --target for --targt, --json for --jsn, --weights for --wieghts?)",
         ),
         (["train", "--lrr", "0.1"], "linearnet train: error: unrecognized arguments: --lrr 0.1 (did you mean --lr?)"),
         (["train", "--colour", "red"], "linearnet train: error: unrecognized arguments: --colour red"),

@@ -150,6 +150,20 @@ def test_processes_give_the_robust_errors_of_one(solved, name, cov_type):
     assert mine["se_type"] == cov_type and mine.get("clusters") == (23 if cov_type == "cluster" else None)
 
 
+def test_processes_solve_a_weighted_fit_as_one_does_in_memory(solved):
+    _, outs = solved
+    X, y, w = cases.weighted_design()
+    ref = solve(X, y, weights=w, feature_names=[f"x{j}" for j in range(6)])
+    mine = outs[0]["weighted"]
+    for other in outs[1:]:
+        assert np.array_equal(other["weighted"]["params"], mine["params"])
+    np.testing.assert_allclose(mine["params"], ref.params, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(mine["bse"], ref.bse, rtol=1e-10, atol=0)
+    for stat in ("sigma", "r2", "adj_r2", "n", "loglik", "aic", "bic"):
+        assert mine[stat] == pytest.approx(ref.to_dict()[stat], rel=1e-10), stat
+    assert mine["zero"] == ref.zero_weights == 60
+
+
 def test_the_designs_take_every_path():
     methods = {name: one_process(name)[0] for name in cases.DESIGNS}
     assert methods["ill"].method == "tsqr" and methods["ill"].scaled_condition_number > 1e5
@@ -283,6 +297,26 @@ def test_solve_under_torchrun_gives_the_answer_of_one_process(sales):
     printed = json.loads(out)  # rank 0 alone prints: one JSON object
     assert printed["coefficients"]["price"]["estimate"] == pytest.approx(3.0, abs=0.05)
     assert "2 processes, each reading its share of the rows" in err
+
+
+def test_a_weighted_solve_under_torchrun_gives_the_answer_of_one_process(tmp_path):
+    rng = np.random.default_rng(12)
+    frame = pd.DataFrame(rng.normal(size=(3000, 2)), columns=["a", "b"])
+    frame["w"] = rng.uniform(0.1, 5, size=3000)
+    frame.loc[::97, "w"] = 0.0
+    frame["y"] = frame.a - 2 * frame.b + rng.normal(size=3000) / np.sqrt(frame.w + 0.1)
+    frame["firm"] = [f"f{i * 7 % 23}" for i in range(3000)]  # clusters that span the shares
+    (tmp_path / "parts").mkdir()
+    for i in range(2):
+        frame.iloc[i * 1500 : (i + 1) * 1500].to_parquet(tmp_path / "parts" / f"p{i}.parquet", row_group_size=400)
+    for flags, cov in (([], {}), (["--cluster", "firm"], {"cov_type": "cluster", "groups": frame.firm})):
+        argv = ["solve", "parts", "--target", "y", "--features", "a,b", "--weights", "w", "--json", *flags]
+        code, out, err = torchrun(2, *argv, cwd=tmp_path)
+        assert code == 0, err
+        two = json.loads(out)
+        one = solve(frame[["a", "b"]], frame.y, weights=frame.w, **cov).to_dict()
+        assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
+        assert two["n"] == 3000 - 31 and two["zero_weights"] == 31
 
 
 def test_robust_errors_under_torchrun_are_those_of_one_process(sales):
@@ -568,8 +602,13 @@ def test_what_every_process_refuses_alike_is_said_once(sales, argv, message):
             "linearnet train: error: --early-stopping needs the whole table in one process: under torchrun each reads "
             "its share",
         ),
+        (
+            ["train", "--data", "sales.csv", "--target", "revenue", "--weights", "ads"],
+            "linearnet train: error: --weights needs the whole table in one process: under torchrun each reads its "
+            "share",
+        ),
     ],
-    ids=["solve-formula", "train-formula", "early-stopping"],
+    ids=["solve-formula", "train-formula", "early-stopping", "train-weights"],
 )
 def test_what_needs_the_whole_table_in_one_process_is_refused_under_a_launcher(sales, monkeypatch, argv, message):
     from linearnet.cli import build_parser

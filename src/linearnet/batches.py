@@ -125,11 +125,12 @@ def load_array(data_arrays, batch_size, is_train=True, generator: torch.Generato
 
 
 class Block(NamedTuple):
-    """Rows in memory and the order to visit them (``None``: row order)."""
+    """Rows in memory and the order to visit them (``None``: row order), and the rows' weights (``None``: 1)."""
 
     features: torch.Tensor  # (n, d) float32, contiguous
     labels: torch.Tensor  # (n, 1) float32
     order: torch.Tensor | None  # (m,) int64 row numbers: a permutation, or a slice of one
+    weights: torch.Tensor | None = None  # (n,) float32: each row's loss is multiplied by its weight
 
 
 class BatchSource(Protocol):
@@ -157,24 +158,31 @@ class TensorSource:
     random row access then misses the TLB far less often.
     """
 
-    def __init__(self, features, labels, *, classes: bool = False):
+    def __init__(self, features, labels, *, classes: bool = False, weights: torch.Tensor | None = None):
         self.features, self.labels = check_xy(features, labels, classes=classes)
         self.num_rows, self.num_features = self.features.shape
+        self.weights = None if weights is None else weights.to(torch.float32).reshape(-1).contiguous()
+        if self.weights is not None and len(self.weights) != self.num_rows:
+            raise ValueError(
+                f"weights must have shape ({self.num_rows},), one per row, got {tuple(self.weights.shape)}"
+            )
         advise_huge_pages(self.features.data_ptr(), self.features.nbytes, collapse=True)
 
     def blocks(
         self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
     ) -> Iterator[Block]:
         order = torch.randperm(self.num_rows, generator=generator) if shuffle else None
+        w = self.weights
         if block_rows is None or block_rows >= self.num_rows:
-            yield Block(self.features, self.labels, order)
+            yield Block(self.features, self.labels, order, w)
             return
         block_rows = check_int("block_rows", block_rows, low=1, hint="e.g. 1000")
         for i in range(0, self.num_rows, block_rows):
             if order is None:
-                yield Block(self.features[i : i + block_rows], self.labels[i : i + block_rows], None)
+                rows = slice(i, i + block_rows)
+                yield Block(self.features[rows], self.labels[rows], None, None if w is None else w[rows])
             else:
-                yield Block(self.features, self.labels, order[i : i + block_rows])
+                yield Block(self.features, self.labels, order[i : i + block_rows], w)
 
 
 class Chunks(Protocol):

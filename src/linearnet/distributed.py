@@ -339,6 +339,8 @@ class DataParallel:
         batches = 0
         if not np.isfinite(running):
             return running, 0
+        if block.weights is not None:  # refused rather than trained as if every weight were 1
+            raise ValueError("weighted rows are trained in one process, not data-parallel")
         features, labels, order = block.features, block.labels, block.order
         n = len(features) if order is None else len(order)
         at = 0

@@ -187,6 +187,7 @@ def data_config(
     num_values: int = 0,
     num_features: int | None = None,
     standardize: bool = False,
+    weighted: bool = False,
     **overrides,
 ) -> TrainConfig:
     """The training settings for a user's data: what ``linearnet train --data``, :func:`linearnet.fit_arrays`
@@ -199,7 +200,8 @@ def data_config(
     - ``lr``: for linear regression on standardized features (``standardize``, ``num_features`` d), the
       recipe's rate or 1/(d + 1) where that is smaller (:func:`linearnet.config.standardized_lr`);
     - ``impl``: ``fast`` for data of ``num_values`` (rows × features) from
-      ``config.AUTO_FAST_DATA_VALUES`` on, else ``scratch`` (:func:`linearnet.config.auto_impl`).
+      ``config.AUTO_FAST_DATA_VALUES`` on, else ``scratch`` (:func:`linearnet.config.auto_impl`); weighted
+      rows of softmax regression by ``scratch`` (its fast engine does not weight rows).
     """
     given = {k: v for k, v in overrides.items() if v is not None}
     if preset is not None:
@@ -207,7 +209,7 @@ def data_config(
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     base = get_preset(DATA_PRESETS[model])
-    given.setdefault("impl", auto_impl(num_values))
+    given.setdefault("impl", "scratch" if weighted and model == "softmax" else auto_impl(num_values))
     if model == "linear" and standardize and num_features is not None and "lr" not in given:
         given["lr"] = standardized_lr(base.train.lr, num_features)
     return make_train_config(base.name, **given)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import warnings
@@ -26,6 +27,7 @@ from .common import (
     table_options,
     whole,
 )
+from .weights import add_weights_flag, table_weights, weighted_note
 
 if TYPE_CHECKING:
     from ..leastsq import OLSResult
@@ -81,6 +83,7 @@ def add_parser(commands) -> None:
         help="cluster-robust standard errors by the values of COL, as R's sandwich::vcovCL(type = 'HC1'): "
         "G/(G-1)·(n-1)/(n-k) adjusted, p and intervals on n-k df as lmtest::coeftest",
     )
+    add_weights_flag(solve, "weighted least squares as R's lm(weights=)")
     add_table_flags(solve)
     add_memory_flag(solve)
     add_timeout_flag(solve)
@@ -111,6 +114,9 @@ def run(args) -> int:
     if dropped:  # known once a pass has read the file
         data.notes.append(dropped)
         note(PROG, dropped)
+    if args.weights:  # the fit's own conventions, and the rows of weight 0 it left out
+        data.notes.append(weighted_note(args.weights, result.zero_weights))
+        note(PROG, data.notes[-1])
     for w in caught:  # one line each, like the errors
         print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     if args.plot:
@@ -180,7 +186,8 @@ def _read(args) -> _Data:
     asked = args.chunk_rows is not None or group is not None
     chunked = True if asked else False if args.formula is not None else None
     plan = plan_read(args.data, args.memory_budget, chunked=chunked, chunk_rows=args.chunk_rows)
-    carry: dict = dict(carry=[args.cluster], carried_in_use=True) if args.cluster else {}  # clusters: a column in use
+    carried = list(dict.fromkeys(c for c in (args.cluster, args.weights) if c))  # clusters, weights: columns in use
+    carry: dict = dict(carry=carried, carried_in_use=True) if carried else {}
     if not plan.chunked:
         table = read_table(
             args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args), **carry
@@ -209,15 +216,17 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                 assert data.chunks is not None
                 with reading_bar(data.chunks):  # on a terminal: the bytes of each pass over the file
                     result = solve_chunks(
-                        data.chunks,
+                        data.chunks.carrying() if args.weights else data.chunks,
                         data.features,
                         fit_intercept=not args.no_intercept,
                         allow_rank_deficient=args.allow_rank_deficient,
                         group=args.group,
                         cov_type=cov_type,
                         groups=args.cluster,  # the carried column of that name
+                        weights=args.weights,
                     )
             else:
+                weights = table_weights(args.data, args.weights, data.table) if args.weights else None
                 result = solve(
                     data.table.features,
                     data.table.target,
@@ -226,7 +235,10 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                     allow_rank_deficient=args.allow_rank_deficient,
                     cov_type=cov_type,
                     groups=data.table.carried[args.cluster] if args.cluster else None,
+                    weights=weights,
                 )
+                if args.weights:
+                    result = dataclasses.replace(result, weights=args.weights)
     except ValueError as exc:
         message = str(exc)
         if not message.startswith(f"{args.data}:"):  # about the design: say which file

@@ -32,6 +32,7 @@ from .train_flags import (
     image_dataset,
     run_mode,
 )
+from .weights import carry_options, training_weights, weighted_note
 
 if TYPE_CHECKING:
     from ..training.stopping import StoppingRule
@@ -148,6 +149,7 @@ class _Read:
     columns: list[str]
     notes: list[str]
     num_values: int  # rows × features, or about so many for chunks
+    weights: Any = None  # the rows' weights (--weights), of a table read whole
 
 
 def _table(args) -> int:
@@ -172,8 +174,11 @@ def _table(args) -> int:
             num_values=read.num_values,
             num_features=len(read.columns),
             standardize=standardize,
+            weighted=read.weights is not None,
             **{**_overrides(args, TRAIN_FLAGS), **epochs},
         )
+    if read.weights is not None:
+        read.notes = [*read.notes, weighted_note(args.weights, int((read.weights == 0).sum()), sgd=True)]
     for text in read.notes:
         note(PROG, text)
     held_out = _held_out(args)
@@ -191,7 +196,7 @@ def _table(args) -> int:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     exact = None
     if not args.no_compare_exact:
-        exact = _exact_loss(config, read.table, chunks, read.columns, held_out, args.seed, group)
+        exact = _exact_loss(config, read.table, chunks, read.columns, held_out, args.seed, group, read.weights)
     if args.out:
         model = result.to_model(target=args.target, data=args.data, table=read.table)
         save_model(PROG, model, args.out, announce=False)
@@ -204,7 +209,9 @@ def _refuse_launched(args, group) -> None:
     """Under a launcher each process reads a share of the rows: refuse what needs the whole table."""
     if group is None:
         return
-    for flag, given in (("--formula", args.formula), ("--early-stopping", args.early_stopping or None)):
+    for flag, given in (("--formula", args.formula), ("--early-stopping", args.early_stopping or None)) + (
+        ("--weights", args.weights),
+    ):
         if given is not None:
             raise UsageError(PROG, f"{flag} needs the whole table in one process: under torchrun each reads its share")
 
@@ -230,6 +237,11 @@ def _read(args, group, plan) -> _Read:
             args.data, target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **table_options(args)
         )
         notes = [*([plan.note] if plan.note else []), *chunks.notes]
+        if args.weights:
+            raise ValueError(
+                f"{args.data}: --weights trains on a file read whole, not on one read in chunks; "
+                f"give a --memory-budget it fits in, or leave out --stream"
+            )
         if args.early_stopping:
             raise ValueError(
                 f"{args.data}: --early-stopping holds rows out of a file read whole, not of one read in chunks; "
@@ -237,11 +249,17 @@ def _read(args, group, plan) -> _Read:
             )
         return _Read(None, chunks, columns, notes, (whole_read_bytes(args.data) or 0) // 24)  # a value per 8 bytes
     table = read_table(
-        args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args)
+        args.data,
+        target=args.target,
+        features=args.features,
+        formula=args.formula,
+        **table_options(args),
+        **carry_options(args),
     )
     if not table.intercept:
         raise ValueError("SGD fits an intercept: leave '- 1' out of the formula (solve fits without one)")
-    return _Read(table, None, table.feature_names, table.notes, table.features.size)
+    weights = training_weights(args.data, args.weights, table) if args.weights else None
+    return _Read(table, None, table.feature_names, table.notes, table.features.size, weights)
 
 
 def _table_fit(args, read: _Read, plan, config, rule, standardize: bool, held_out: float | None):
@@ -262,7 +280,14 @@ def _table_fit(args, read: _Read, plan, config, rule, standardize: bool, held_ou
             row_bytes = 4 * (len(read.columns) + 1)  # float32 features and label
             buffer_rows = max(2 * plan.chunk_rows, config.batch_size, plan.budget // 128 // row_bytes)
             return fit_chunks(read.chunks, config, buffer_rows=buffer_rows, group=args.group, **common)
-        return fit_arrays(read.table.features, read.table.target, config, validation_fraction=held_out, **common)
+        return fit_arrays(
+            read.table.features,
+            read.table.target,
+            config,
+            validation_fraction=held_out,
+            weights=read.weights,
+            **common,
+        )
 
     return train
 
@@ -315,10 +340,13 @@ def _advised(train, standardize: bool):
     return advised
 
 
-def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: int, group=None) -> float | None:
+def _exact_loss(
+    config, table, chunks, columns, held_out: float | None, seed: int, group=None, weights=None
+) -> float | None:
     """The mean training loss at the least-squares optimum, in the loss SGD reports (None for the l1 and
     Huber losses, whose optimum least squares is not, or a loss reported as a running mean); on the
-    rows trained on, those early stopping did not hold out."""
+    rows trained on, those early stopping did not hold out; with ``weights``, the weighted optimum's
+    Σ w·loss / n over the n rows trained on."""
     if config.loss not in ("half_squared", "squared") or config.report != "full":
         return None
     from ..leastsq import solve, solve_chunks
@@ -329,16 +357,17 @@ def _exact_loss(config, table, chunks, columns, held_out: float | None, seed: in
         if held_out is not None:
             kept = held_out_rows(len(X), held_out, seed)[0]
             X, y = X[kept], y[kept]
+            weights = None if weights is None else weights[kept]
 
     with refused(PROG), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dependent or ill-conditioned columns: the optimum's loss holds all the same
         if chunks is not None:
             exact = solve_chunks(chunks, columns, allow_rank_deficient=True, group=group)  # passes more
         else:
-            exact = solve(X, y, allow_rank_deficient=True)
+            exact = solve(X, y, allow_rank_deficient=True, weights=weights)
     # σ̂² = RSS / (n − rank); with as many parameters as rows the optimum passes through every row: RSS 0
     rss = exact.sigma**2 * (exact.n - exact.rank) if exact.n > exact.rank else 0.0
-    return config.loss_factor * rss / exact.n
+    return config.loss_factor * rss / (exact.n + exact.zero_weights)  # every row trained on (weight 0 too)
 
 
 def _classifier(args) -> int:

@@ -17,6 +17,7 @@ from .common import (
     size,
     whole,
 )
+from .weights import add_weights_flag
 
 PROG = "linearnet train"
 STOPPING_FLAGS = (
@@ -91,6 +92,7 @@ def _add_table_flags(train) -> None:
         help="with --data: train on centred, unit-variance features, reporting original units (the default)",
     )
     table.add_argument("--no-standardize", action="store_true", help="with --data: train on the features as they are")
+    add_weights_flag(train, "with --data, linear regression: each row's loss times its weight")
     add_table_flags(train)
     add_memory_flag(train, stream=True)
     add_timeout_flag(train)
@@ -240,7 +242,8 @@ def run_mode(args) -> str:
         return "data"
     _refuse(
         args,
-        ["target", "features", "formula", *STOPPING_FLAGS, "sep", "decimal", "missing", "stream", "memory_budget"],
+        ["target", "features", "formula", *STOPPING_FLAGS, "sep", "decimal", "missing", "stream", "memory_budget"]
+        + ["weights"],
         "{flag} goes with --data FILE",
     )
     _refuse(args, ["out"], "--out goes with --data FILE or --dataset")
@@ -250,6 +253,11 @@ def run_mode(args) -> str:
 def _check_classifier_flags(args) -> None:
     _refuse_synthetic(args, "synthetic regression data", "; softmax regression trains on --dataset or --data")
     _refuse(args, ["formula"], "--formula is for linear regression")
+    _refuse(
+        args,
+        ["weights"],
+        "--weights trains linear regression; weight classes in Python: SoftmaxRegression().fit(X, y, sample_weight=w)",
+    )
     _refuse(args, ["no_compare_exact"], "--no-compare-exact is for linear regression, which has an exact solution")
     if args.loss not in (None, "cross_entropy"):
         raise UsageError(PROG, f"softmax regression uses the cross_entropy loss, got --loss {args.loss}")

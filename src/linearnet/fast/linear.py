@@ -318,6 +318,59 @@ def total_loss(X, y, w, b, kind, c, delta):  # pragma: no cover - compiled
     return total
 
 
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+def sgd_epoch_weighted(
+    X, y, sw, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running
+):  # pragma: no cover
+    """:func:`sgd_epoch` with each row's loss times its weight ``sw[row]`` (sw: (n,) float32): a batch's
+    loss Σ sw·ℓ / m and its gradient Σ sw·ℓ'(r)·x (/ m with ``mean``), as the scratch engine weights rows."""
+    n, d = order.shape[0], X.shape[1]
+    g = np.empty(d, np.float64)
+    batches = 0
+    i = 0
+    while i < n:
+        m = min(batch_size, n - i)
+        for k in range(d):
+            g[k] = 0.0
+        gb = 0.0
+        total = 0.0
+        for j in range(i, i + m):
+            row = order[j]
+            x = X[row]
+            s = 0.0
+            for k in range(d):
+                s += x[k] * w[k]
+            loss, slope = _loss_and_slope(s + b - y[row], kind, c, delta)
+            weight = float(sw[row])
+            slope *= weight
+            total += weight * loss
+            for k in range(d):
+                g[k] += slope * x[k]
+            gb += slope
+        b, batch_loss, ok = _step(w, g, gb, total, b, m, lr, mean, wd)
+        if not ok:
+            return b, batch_loss, batches, False
+        running += batch_loss
+        if steps.size:
+            steps[batches] = batch_loss
+        batches += 1
+        i += m
+    return b, running, batches, True
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
+def total_loss_weighted(X, y, sw, w, b, kind, c, delta):  # pragma: no cover - compiled
+    """Σ sw·ℓ(x·w + b − y) over all rows, in float64."""
+    n, d = X.shape
+    total = 0.0
+    for i in range(n):
+        s = 0.0
+        for k in range(d):
+            s += X[i, k] * w[k]
+        total += float(sw[i]) * _loss_and_slope(s + b - y[i], kind, c, delta)[0]
+    return total
+
+
 # --- what the engines call -----------------------------------------------------------------------
 
 

@@ -46,6 +46,8 @@ class OLSResult:
     method: str  # "cholesky", "qr", "qr-augmented", "tsqr" or "pinv"
     refinement_steps: int = 0
     feature_names: list[str] = field(default_factory=list)
+    weights: str | None = None  # what weighted the rows (R's lm(weights=)); None: unweighted
+    zero_weights: int = 0  # rows of weight 0, left out of n and the residual df (as R does)
     ssr: float = math.nan  # the residual sum of squares
     df_model: int = 0  # rank − 1 with an intercept, the rank without one
     fvalue: float = math.nan  # F of the model against the intercept alone (the zero model without one)
@@ -176,6 +178,7 @@ class OLSResult:
             "rss": _json_number(self.ssr),
             "se_type": self.se_type,
             **({"clusters": self.clusters} if self.se_type == "cluster" else {}),
+            **({"weights": self.weights, "zero_weights": self.zero_weights} if self.weights else {}),
         }
 
     def f_statistic(self) -> dict | None:

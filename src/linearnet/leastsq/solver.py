@@ -31,6 +31,7 @@ from .robust import in_memory as clusters_in_memory
 
 if TYPE_CHECKING:
     from ..batches import Chunks
+    from .weighted import WeightedRows
 
 FAST_PATH_MAX_COND = 1e3  # scaled condition number up to which the Gram/Cholesky path is used
 SEMINORMAL_MAX_COND = 3e7  # up to here refining the semi-normal equations converges (cond²·ε < 0.2)
@@ -55,6 +56,7 @@ def solve(
     allow_rank_deficient: bool = False,
     cov_type: str = "classical",
     groups=None,
+    weights=None,
 ) -> OLSResult:
     """Exact least squares ŷ = Xw + b with statsmodels' statistics.
 
@@ -69,6 +71,8 @@ def solve(
             σ̂²·(XᵀX)⁻¹, heteroskedasticity-consistent "HC0", "HC1", "HC2", "HC3" or cluster-robust
             "cluster", as R's ``sandwich::vcovHC`` and ``vcovCL`` (:mod:`linearnet.leastsq.robust`).
         groups: for ``cov_type="cluster"``, the cluster of each row, (n,): numbers or text.
+        weights: (n,) weights ≥ 0 for weighted least squares, as R's ``lm(weights=)``
+            (:mod:`.weighted`); rows of weight 0 are left out of n and the residual df.
 
     Example:
         >>> fit = solve(X, y)
@@ -76,6 +80,19 @@ def solve(
         >>> solve(X, y, cov_type="HC3").bse
     """
     check_cov_type(cov_type, groups)
+    if weights is not None:
+        from .weighted import solve_weighted
+
+        return solve_weighted(
+            X,
+            y,
+            weights,
+            fit_intercept=fit_intercept,
+            feature_names=feature_names,
+            allow_rank_deficient=allow_rank_deficient,
+            cov_type=cov_type,
+            groups=groups,
+        )
     X, y, names = as_arrays(X, y, feature_names)
     if 0 < len(X) < X.shape[1] + fit_intercept and not allow_rank_deficient:  # said before a k × k matrix is made
         raise ValueError(too_few_rows(len(X), X.shape[1], fit_intercept))
@@ -91,7 +108,7 @@ def solve(
 
 
 def solve_chunks(
-    chunks: Chunks,
+    chunks: Chunks | WeightedRows,
     feature_names: list[str],
     *,
     fit_intercept: bool = True,
@@ -99,6 +116,7 @@ def solve_chunks(
     group: Group | None = None,
     cov_type: str = "classical",
     groups=None,
+    weights: str | None = None,
 ) -> OLSResult:
     """:func:`solve` over data that arrive in chunks: ``chunks()`` starts a new pass each call.
 
@@ -114,9 +132,26 @@ def solve_chunks(
     as (X, y, cluster values) chunks, e.g. ``lambda: ((X, y, c["firm"]) for X, y, c in
     chunks.carrying()())``. Under a ``group``, each process's share; the sums of a cluster that
     spans processes are added up.
+
+    With ``weights`` (the name of a carried column), ``chunks()`` yields ``(X, y, carried)``, as
+    ``TableChunks.carrying()`` gives, and the fit is weighted by ``carried[weights]`` (:mod:`.weighted`);
+    ``groups`` then names a carried column too.
     """
     check_cov_type(cov_type, groups)
-    problem = Problem(chunks, list(feature_names), fit_intercept, memory=None, group=group)
+    if weights is not None:
+        from .weighted import solve_chunks_weighted
+
+        return solve_chunks_weighted(
+            chunks,
+            feature_names,
+            weights,
+            fit_intercept=fit_intercept,
+            allow_rank_deficient=allow_rank_deficient,
+            group=group,
+            cov_type=cov_type,
+            groups=groups,
+        )
+    problem = Problem(cast("Chunks", chunks), list(feature_names), fit_intercept, memory=None, group=group)
     robust = None
     if cov_type != "classical":
         rows = None if groups is None else _cluster_rows(chunks, groups)

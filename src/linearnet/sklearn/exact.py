@@ -7,7 +7,7 @@ import math
 import numpy as np
 from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted, validate_data
 
 from ..config import check_finite
 from ..leastsq import OLSResult, solve
@@ -45,17 +45,26 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.allow_rank_deficient = allow_rank_deficient
         self.cov_type = cov_type
 
-    def fit(self, X, y, groups=None):
-        """Solve; ``groups``: the cluster of each sample (numbers or text), for ``cov_type="cluster"``."""
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Solve; given ``sample_weight`` (n,) ≥ 0, weighted least squares as R's ``lm(weights=)`` (rows of
+        weight 0 left out of n and the residual degrees of freedom); ``groups``: the cluster of each sample
+        (numbers or text), for ``cov_type="cluster"``."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         if groups is not None:
             check_consistent_length(X, groups)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if not sample_weight.any():
+                raise ValueError("sample_weight is zero for every sample: give at least one non-zero weight")
         n, p = X.shape
+        if sample_weight is not None:
+            n = int((sample_weight > 0).sum())  # rows of weight 0 do not count, as in R
         k = p + bool(self.fit_intercept)
         if n < k and not self.allow_rank_deficient:
             raise ValueError(
                 f"LinearRegression needs at least {k} samples for {p} feature{'s' * (p != 1)}"
-                f"{' and an intercept' if self.fit_intercept else ''}, got {n} sample{'s' * (n != 1)}; "
+                f"{' and an intercept' if self.fit_intercept else ''}, got {n} sample{'s' * (n != 1)}"
+                f"{' of positive weight' if sample_weight is not None else ''}; "
                 f"give more rows, or allow_rank_deficient=True for the minimum-norm solution"
             )
         result = solve(
@@ -66,6 +75,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
             allow_rank_deficient=bool(self.allow_rank_deficient),
             cov_type=self.cov_type,
             groups=groups,
+            weights=sample_weight,
         )
         self._set_result(result)
         return self

@@ -14,7 +14,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..config import (
     MAX_EPOCHS,
@@ -56,14 +56,15 @@ class _SGD(BaseEstimator):
     def _loss(self) -> str:
         raise NotImplementedError
 
-    def _config(self, n: int, d: int, epochs: int) -> TrainConfig:
-        """The settings for n rows of d features: those given, the library's defaults for the rest
-        (:func:`linearnet.presets.data_config`, as ``linearnet train --data`` has them)."""
+    def _config(self, n: int, d: int, epochs: int, weighted: bool = False) -> TrainConfig:
+        """The settings for n rows of d features (``weighted`` or not): those given, the library's defaults
+        for the rest (:func:`linearnet.presets.data_config`, as ``linearnet train --data`` has them)."""
         return data_config(
             model=self._model,
             num_values=n * d,
             num_features=d,
             standardize=bool(self.standardize),
+            weighted=weighted,
             impl=None if self.impl == "auto" else self.impl,
             lr=self.lr,
             batch_size=self.batch_size,
@@ -100,13 +101,20 @@ class _SGD(BaseEstimator):
             self.__dict__.pop(name, None)
         self.t_ = 0
 
-    def _train(self, X: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, stopping: bool) -> None:
+    def _train(
+        self, X: np.ndarray, y: np.ndarray, *, epochs: int, seed: int, stopping: bool, sample_weight=None
+    ) -> None:
         """Train by the library's fit: from the current parameters (a later partial_fit) or from initial weights
-        drawn from the seed; ``epochs`` epochs, or fewer when ``stopping`` and the rule says so. Sets n_iter_ and
-        converged_, and warns when the rule was not met in time."""
+        drawn from the seed; ``epochs`` epochs, or fewer when ``stopping`` and the rule says so; each row's loss
+        times its ``sample_weight``, given. Sets n_iter_ and converged_, and warns when the rule was not met in
+        time."""
         check_float32(X, "X", fix="rescale it, or use LinearRegression")
         going_on = hasattr(self, "_W")
-        config = self._config(len(X), X.shape[1], epochs)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            if (sample_weight == 1).all():  # the unweighted fit, step for step
+                sample_weight = None
+        config = self._config(len(X), X.shape[1], epochs, weighted=sample_weight is not None)
         if going_on and self.impl == "auto" and hasattr(self, "_settings"):  # a later partial_fit: the same engine
             config = replace(config, impl=self._settings.impl)
         rule = None
@@ -130,6 +138,7 @@ class _SGD(BaseEstimator):
             start=(torch.from_numpy(self._W.astype(np.float32)), torch.from_numpy(self._b.astype(np.float32)))
             if going_on
             else None,
+            weights=sample_weight,
         )
         self._settings = config
         self._scaling = result.scaling
@@ -261,24 +270,27 @@ class SGDRegressor(RegressorMixin, _SGD):
             raise ValueError("loss 'cross_entropy' is for classes: use SoftmaxRegression")
         return self.loss
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Train from initial weights drawn from the seed; given ``sample_weight`` (n,) ≥ 0, each row's loss is
+        multiplied by its weight, as scikit-learn's SGDRegressor does."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         self._check_stopping()
         self._config(len(X), X.shape[1], self.max_epochs)  # bad settings answered before anything is drawn
         seed = self._seed()
         self._forget()
-        self._train(X, _labels(y), epochs=self.max_epochs, seed=seed, stopping=True)
+        self._train(X, _labels(y), epochs=self.max_epochs, seed=seed, stopping=True, sample_weight=sample_weight)
         self._publish(*self._original_units())
         return self
 
-    def partial_fit(self, X, y):
-        """One epoch of SGD on these rows, from the parameters learned so far (the first call starts
-        them, and standardizes by these rows' means and deviations for every later call)."""
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of SGD on these rows (each row's loss times its ``sample_weight``, given), from the
+        parameters learned so far (the first call starts them, and standardizes by these rows' means and
+        deviations for every later call)."""
         first = not hasattr(self, "_W")
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, reset=first)
         self._config(len(X), X.shape[1], 1)
         seed = self._seed(0 if first else self.t_)
-        self._train(X, _labels(y), epochs=1, seed=seed, stopping=False)
+        self._train(X, _labels(y), epochs=1, seed=seed, stopping=False, sample_weight=sample_weight)
         self._publish(*self._original_units())
         return self
 

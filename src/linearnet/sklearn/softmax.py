@@ -61,7 +61,9 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
     def _loss(self) -> str:
         return "cross_entropy"
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Train from initial weights drawn from the seed; given ``sample_weight`` (n,) ≥ 0, each row's
+        cross-entropy is multiplied by its weight (trained by the scratch engine under impl="auto")."""
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self._check_stopping()
@@ -69,13 +71,16 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
         self.classes_ = _classes(np.unique(y))
         seed = self._seed()
         self._forget()
-        self._train(X, self._class_numbers(y), epochs=self.max_epochs, seed=seed, stopping=True)
+        self._train(
+            X, self._class_numbers(y), epochs=self.max_epochs, seed=seed, stopping=True, sample_weight=sample_weight
+        )
         self._publish(*self._original_units())
         return self
 
-    def partial_fit(self, X, y, classes=None):
-        """One epoch of SGD on these rows from the parameters learned so far; the first call must list
-        every class in ``classes`` (later rows may hold only some of them)."""
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of SGD on these rows (each row's loss times its ``sample_weight``, given) from the
+        parameters learned so far; the first call must list every class in ``classes`` (later rows may hold
+        only some of them)."""
         first = not hasattr(self, "_W")
         X, y = validate_data(self, X, y, dtype=np.float64, reset=first)
         check_classification_targets(y)
@@ -87,7 +92,7 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
             raise ValueError(f"classes {np.unique(classes)} differ from those of the first call, {self.classes_}")
         self._config(len(X), X.shape[1], 1)
         seed = self._seed(0 if first else self.t_)
-        self._train(X, self._class_numbers(y), epochs=1, seed=seed, stopping=False)
+        self._train(X, self._class_numbers(y), epochs=1, seed=seed, stopping=False, sample_weight=sample_weight)
         self._publish(*self._original_units())
         return self
 

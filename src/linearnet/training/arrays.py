@@ -19,8 +19,10 @@ import torch
 
 from ..batches import BatchSource, ShuffledChunks, StreamSource, TensorSource
 from ..config import MAX_EPOCHS, TrainConfig, check_float32
+from ..leastsq.weighted import check_weights
 from ..modelfile import Model, sgd_model
 from ..presets import data_config
+from .engines import WEIGHTED_IMPLS
 from .loop import EpochCallback, History, RowsCallback
 from .run import train
 from .scaling import Standardization, merge_all, moments
@@ -101,21 +103,56 @@ def feature_names_for(feature_names, d: int) -> list[str]:
 
 
 def default_run(
-    config: TrainConfig | None, stopping: StoppingRule | None, *, model: str, num_rows: int, d: int, standardize: bool
+    config: TrainConfig | None,
+    stopping: StoppingRule | None,
+    *,
+    model: str,
+    num_rows: int,
+    d: int,
+    standardize: bool,
+    weighted: bool = False,
 ) -> tuple[TrainConfig, StoppingRule | None]:
     """The config and stopping rule of a fit given ``config`` (as it is), or none: the library's defaults for
-    these data (:func:`linearnet.presets.data_config`), trained until the loss settles by
-    :meth:`StoppingRule.for_model` (at most ``MAX_EPOCHS`` epochs) unless a ``stopping`` rule is given."""
+    these data (:func:`linearnet.presets.data_config`; an engine that weights rows when they are
+    ``weighted``), trained until the loss settles by :meth:`StoppingRule.for_model` (at most
+    ``MAX_EPOCHS`` epochs) unless a ``stopping`` rule is given."""
     if config is not None:
+        if weighted:
+            check_weighted_impl(config.impl, model)
         return config, stopping
     config = data_config(
-        model=model, num_values=num_rows * d, num_features=d, standardize=standardize, epochs=MAX_EPOCHS
+        model=model,
+        num_values=num_rows * d,
+        num_features=d,
+        standardize=standardize,
+        weighted=weighted,
+        epochs=MAX_EPOCHS,
     )
     return config, StoppingRule.for_model(model) if stopping is None else stopping
 
 
-def _tensors(X: np.ndarray, y: np.ndarray) -> TensorSource:
-    return TensorSource(torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
+def check_weighted_impl(impl: str, model: str) -> None:
+    """Refuse an engine that cannot weight the rows, rather than train as if every weight were 1."""
+    if impl not in WEIGHTED_IMPLS[model]:
+        raise ValueError(
+            f"the {impl} engine does not weight the rows of {model} regression; train them with impl "
+            f"{' or '.join(repr(i) for i in WEIGHTED_IMPLS[model])}"
+        )
+
+
+def check_sgd_weights(weights, n: int, name: str = "weights") -> np.ndarray | None:
+    """Weights (n,) as float64: finite, ≥ 0, not all 0, and small enough for float32 training; None when
+    every one is 1 (the unweighted run, step for step, whatever the engine)."""
+    w = check_weights(weights, n, name)
+    if n and not w.any():
+        raise ValueError(f"every one of the {n:,} {name} is zero: no row is left to train on")
+    check_float32(w, name)
+    return None if (w == 1).all() else w
+
+
+def _tensors(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> TensorSource:
+    weights = None if w is None else torch.from_numpy(w.astype(np.float32))
+    return TensorSource(torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.float32)), weights=weights)
 
 
 def fit_arrays(
@@ -133,8 +170,15 @@ def fit_arrays(
     validation_fraction: float | None = None,
     scaling: Standardization | None = None,
     start: tuple[torch.Tensor, torch.Tensor] | None = None,
+    weights=None,
 ) -> ArrayFit:
     """Train linear regression by minibatch SGD on arrays X (n, p) and y (n,).
+
+    Given ``weights`` (n,) ≥ 0, each row's loss is multiplied by its weight (as scikit-learn's
+    ``SGDRegressor`` takes ``sample_weight``): a batch's loss is Σ wᵢ·½(ŷᵢ − yᵢ)² / B, and the loss
+    reported Σ wᵢ·½(ŷᵢ − yᵢ)² / n over the n rows, whose minimum is the weighted least-squares fit's
+    (:func:`linearnet.leastsq.solve` with ``weights``). Every engine weights rows, and the weights of 1
+    follow the unweighted trajectory.
 
     With a ``stopping`` rule, training ends once the rule is met (at ``config.epochs`` at most),
     and ``converged`` says whether it was. With ``validation_fraction`` that share of the rows,
@@ -149,19 +193,21 @@ def fit_arrays(
     initial weights drawn from the seed: a fit that goes on from another (``partial_fit``).
     """
     X, y = check_arrays(X, y)
+    w = None if weights is None else check_sgd_weights(weights, len(y))
     names = feature_names_for(feature_names, X.shape[1])
     config, stopping = default_run(
-        config, stopping, model="linear", num_rows=len(X), d=X.shape[1], standardize=standardize
+        config, stopping, model="linear", num_rows=len(X), d=X.shape[1], standardize=standardize, weighted=w is not None
     )
     validation = None
     if validation_fraction is not None:
         kept, held = held_out_rows(len(X), validation_fraction, seed)
         X, y, X_val, y_val = X[kept], y[kept], X[held], y[held]
+        w, w_val = (None, None) if w is None else (w[kept], w[held])
     if scaling is None:
         scaling = Standardization.of(X) if standardize else Standardization.none(X.shape[1])
-    source = _tensors(scaling(X), y)
+    source = _tensors(scaling(X), y, w)
     if validation_fraction is not None:
-        validation = _tensors(scaling(X_val), y_val)
+        validation = _tensors(scaling(X_val), y_val, w_val)
     run = train(
         source,
         config,

@@ -12,7 +12,7 @@ import torch
 from ..batches import TensorSource
 from ..config import TrainConfig, check_float32
 from ..modelfile import SoftmaxModel, softmax_model
-from .arrays import default_run, feature_names_for
+from .arrays import check_sgd_weights, default_run, feature_names_for
 from .loop import EpochCallback, History, RowsCallback
 from .run import train
 from .scaling import Standardization
@@ -82,6 +82,7 @@ def fit_classifier(
     group: Group | None = None,
     scaling: Standardization | None = None,
     start: tuple[torch.Tensor, torch.Tensor] | None = None,
+    weights=None,
 ) -> ClassifierFit:
     """Train softmax regression by minibatch SGD on X (n, d) and class numbers y (n,) in 0..q−1.
 
@@ -93,26 +94,30 @@ def fit_classifier(
     them and every epoch's order, whatever the implementation. ``standardize``, ``stopping``,
     ``validation_fraction``, ``scaling`` and ``start`` are those of :func:`~linearnet.training.fit_arrays`
     (the mean and scale from the rows trained on; the weights come back in X's units; the rows held out
-    come from X, not from the test set); so is a missing ``config``.
+    come from X, not from the test set); so are a missing ``config`` and ``weights`` (the accuracies unweighted).
     """
     if config is not None and config.model != "softmax":
         raise ValueError(f"fit_classifier needs a softmax config (model='softmax'), got model={config.model!r}")
     X = np.asarray(X, dtype=np.float64)
     check_float32(X, "features")
     y = np.asarray(y)
+    w = _weights(weights, len(X), group)
     config, stopping = default_run(
-        config, stopping, model="softmax", num_rows=len(X), d=X.shape[1], standardize=standardize
+        config,
+        stopping,
+        model="softmax",
+        num_rows=len(X),
+        d=X.shape[1],
+        standardize=standardize,
+        weighted=w is not None,
     )
-    X_val = y_val = None
+    X_val = y_val = w_val = None
     if validation_fraction is not None:
-        if num_classes is None:  # from every row: a class may fall among the rows held out only
-            num_classes = check_classes(torch.as_tensor(y), None, "y")
-        kept, held = held_out_rows(len(X), validation_fraction, seed)
-        X, y, X_val, y_val = X[kept], y[kept], X[held], y[held]
+        (X, y, w), (X_val, y_val, w_val), num_classes = _hold_out(X, y, w, validation_fraction, seed, num_classes)
     if scaling is None:
         scaling = Standardization.of(X) if standardize and len(X) else Standardization.none(X.shape[1])
-    source, q = _labelled(scaling(X), y, num_classes, "y")
-    validation = None if X_val is None else _labelled(scaling(X_val), y_val, q, None)[0]
+    source, q = _labelled(scaling(X), y, num_classes, "y", w)
+    validation = None if X_val is None else _labelled(scaling(X_val), y_val, q, None, w_val)[0]
     test_source = None
     if X_test is not None:
         test_source = _labelled(scaling(np.asarray(X_test, dtype=np.float64)), y_test, q, "y_test")[0]
@@ -140,13 +145,33 @@ def fit_classifier(
     )
 
 
-def _labelled(X: np.ndarray, y, num_classes: int | None, name: str | None) -> tuple[TensorSource, int]:
-    """The float32 rows X and the class numbers y as a source, and the number of classes (checked against
-    ``num_classes`` under ``name``; none for the rows held out, which come from the checked ones)."""
+def _hold_out(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, fraction: float, seed: int, num_classes):
+    """(X, y, w) of the rows trained on and of those held out, and the number of classes (of every row: a
+    class may fall among the rows held out only)."""
+    if num_classes is None:
+        num_classes = check_classes(torch.as_tensor(y), None, "y")
+    kept, held = held_out_rows(len(X), fraction, seed)
+    w_kept, w_held = (None, None) if w is None else (w[kept], w[held])
+    return (X[kept], y[kept], w_kept), (X[held], y[held], w_held), num_classes
+
+
+def _weights(weights, n: int, group) -> np.ndarray | None:
+    if weights is not None and group is not None:
+        raise ValueError("weighted rows are trained in one process; leave out the group (or the weights)")
+    return None if weights is None else check_sgd_weights(weights, n)
+
+
+def _labelled(
+    X: np.ndarray, y, num_classes: int | None, name: str | None, w: np.ndarray | None = None
+) -> tuple[TensorSource, int]:
+    """The float32 rows X, the class numbers y (and the rows' weights ``w``) as a source, and the number of
+    classes (checked against ``num_classes`` under ``name``; none for the rows held out, which come from the
+    checked ones)."""
     labels = torch.as_tensor(np.asarray(y))
     q = num_classes if name is None else check_classes(labels, num_classes, name)
     assert q is not None
-    return TensorSource(torch.as_tensor(X.astype(np.float32)), labels.to(torch.int64), classes=True), q
+    weights = None if w is None else torch.from_numpy(w.astype(np.float32))
+    return TensorSource(torch.as_tensor(X.astype(np.float32)), labels.to(torch.int64), classes=True, weights=weights), q
 
 
 def check_classes(y: torch.Tensor, num_classes: int | None, name: str) -> int:

@@ -43,7 +43,13 @@ __all__ = [
     "FastEngine",
     "FastSoftmaxEngine",
     "make_engine",
+    "WEIGHTED_IMPLS",
 ]
+
+WEIGHTED_IMPLS = {  # the engines that weight the rows' losses (Block.weights), by model
+    "linear": ("scratch", "concise", "fast"),
+    "softmax": ("scratch", "concise"),
+}
 
 
 class Engine(Protocol):
@@ -88,8 +94,9 @@ class _AutogradEngine:
     def _per_example(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def _step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """One SGD step on the batch; returns its mean loss before the step."""
+    def _step(self, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
+        """One SGD step on the batch (each row's loss times its weight ``w``, given); returns its mean loss
+        before the step."""
         raise NotImplementedError
 
     def train_block(
@@ -98,8 +105,10 @@ class _AutogradEngine:
         total = torch.tensor(running, dtype=torch.float64)
         batches = 0
         losses = []
+        w = block.weights
+        weights = None if w is None else iter_batches(w, w, batch_size, block.order)  # the batches' weights
         for X, y in iter_batches(block.features, block.labels, batch_size, block.order):
-            loss = self._step(X, y)
+            loss = self._step(X, y) if weights is None else self._step(X, y, next(weights)[0])
             total += loss
             if steps is not None:
                 losses.append(loss)
@@ -111,7 +120,10 @@ class _AutogradEngine:
     @torch.no_grad()
     def evaluate(self, block: Block) -> tuple[float, float | None]:
         out = self.net(block.features)
-        loss = float(self._per_example(out, block.labels).sum(dtype=torch.float64))
+        per_example = self._per_example(out, block.labels)
+        if block.weights is not None:
+            per_example = per_example * block.weights.reshape(per_example.shape)
+        loss = float(per_example.sum(dtype=torch.float64))
         return loss, (accuracy(out, block.labels) if self.classifier else None)
 
     def set_lr(self, lr: float) -> None:
@@ -146,8 +158,10 @@ class _ScratchStep(_AutogradEngine):
         self.lr, self.wd = config.lr, config.weight_decay
         self.mean = config.grad_reduction == "mean"
 
-    def _step(self, X, y):
+    def _step(self, X, y, w=None):
         l = self._per_example(self.net(X), y)  # (B, 1) or (B,)
+        if w is not None:
+            l = l * w.reshape(l.shape)
         total = l.sum()
         if self.wd:  # the weights come first in parameters(), the bias is not decayed
             total = total + self._penalty_scale(X) * self.wd * l2_penalty(self.net.parameters()[0])
@@ -245,8 +259,13 @@ class ConciseEngine(_AutogradEngine):
         for group in self.trainer.param_groups:
             group["lr"] = lr
 
-    def _step(self, X, y):
-        l = self.factor * self.loss(self.net(X), y)
+    def _step(self, X, y, w=None):
+        if w is None:
+            l = self.factor * self.loss(self.net(X), y)
+        else:
+            per_example = self.per_example(self.net(X), y)
+            per_example = per_example * w.reshape(per_example.shape)
+            l = self.factor * (per_example.sum() if self.sum else per_example.mean())
         self.trainer.zero_grad()
         l.backward()
         self.trainer.step()
@@ -291,6 +310,10 @@ class _FastEngine:
     def _epoch(self, X, y, order, batch_size: int, out, running: float, shuffled: bool) -> tuple[float, int]:
         raise NotImplementedError
 
+    def _weighted_epoch(self, X, y, sw, order, batch_size: int, out, running: float) -> tuple[float, int]:
+        """An epoch with each row's loss times its weight ``sw`` (the linear engine's; the softmax one refuses)."""
+        raise ValueError("the fast softmax engine does not weight rows; 'scratch' and 'concise' do (impl=...)")
+
     def train_block(
         self, block: Block, batch_size: int, steps: list | None = None, running: float = 0.0
     ) -> tuple[float, int]:
@@ -299,10 +322,18 @@ class _FastEngine:
         X, y = self._arrays(block)
         order = np.arange(len(X)) if block.order is None else block.order.numpy()
         out = np.empty(-(-len(order) // batch_size) if steps is not None else 0)
-        running, batches = self._epoch(X, y, order, batch_size, out, running, block.order is not None)
+        if block.weights is None:
+            running, batches = self._epoch(X, y, order, batch_size, out, running, block.order is not None)
+        else:
+            running, batches = self._weighted_epoch(X, y, block.weights.numpy(), order, batch_size, out, running)
         if steps is not None:
             steps.extend(out[:batches].tolist())
         return running, batches
+
+
+def _unweighted(block: Block) -> None:
+    if block.weights is not None:
+        raise ValueError("the fast softmax engine does not weight rows; 'scratch' and 'concise' do (impl=...)")
 
 
 class FastEngine(_FastEngine):
@@ -341,8 +372,18 @@ class FastEngine(_FastEngine):
         self.b = b
         return running, batches
 
+    def _weighted_epoch(self, X, y, sw, order, batch_size, out, running) -> tuple[float, int]:
+        b, running, batches, _finite = self._fast.sgd_epoch_weighted(
+            X, y, sw, order, self.w, self.b, self.lr, batch_size, *self.loss, self.mean, self.wd, out, running
+        )
+        self.b = b
+        return running, batches
+
     def evaluate(self, block: Block) -> tuple[float, float | None]:
         X, y = self._arrays(block)
+        if block.weights is not None:
+            sw = block.weights.numpy()
+            return float(self._fast.total_loss_weighted(X, y, sw, self.w, self.b, *self.loss)), None
         return float(self._fast.total_loss(X, y, self.w, self.b, *self.loss)), None
 
     def accumulate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[list[np.ndarray], float]:
@@ -385,6 +426,7 @@ class FastSoftmaxEngine(_FastEngine):
         return running, batches
 
     def evaluate(self, block: Block) -> tuple[float, float | None]:
+        _unweighted(block)
         X, y = self._arrays(block)
         loss, right = self._fast.softmax_evaluate(X, y, self.W, self.b)
         return float(loss), float(right)
