@@ -266,3 +266,26 @@ def test_points_are_named_by_the_file_s_row_labels_as_r_names_them(tmp_path, cap
     labels = c["diagnostics"]["plot_labels"]
     for panel, ours in (("residuals_fitted", "resid"), ("qq", "std_resid"), ("residuals_leverage", "cooks")):
         assert [names[row] for row in diag.labels[ours]] == labels[panel]["label"], panel
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+@pytest.mark.parametrize("name", ["mtcars_weighted", "mtcars_weighted_zero", "women_weighted"])
+def test_a_weighted_fit_s_figure_is_r_s(tmp_path, capsys, drawn, name, chunked):
+    """solve --weights COL --plot, and plot diagnostics of its model file: R's hatvalues, rstandard,
+    cooks.distance and plot.lm's labels (by row name) of lm(weights =), rows of weight 0 left out."""
+    from r_cases import case, fixture
+
+    c = case(name)
+    argv = ["--target", c["target"], "--features", ",".join(c["features"]), "--weights", c["weights"]]
+    argv += ["--plot", tmp_path / "f.png", "--out", tmp_path / "m.json", *(["--chunk-rows", "7"] if chunked else [])]
+    assert cli(capsys, "solve", fixture(c["data"]), *argv)[0] == 0
+    model = ["--model", tmp_path / "m.json", fixture(c["data"]), "--out", tmp_path / "g.png"]
+    assert cli(capsys, "plot", "diagnostics", *model)[0] == 0
+    d = c["diagnostics"]
+    assert len(drawn) == 2
+    for diag, _, names in drawn:
+        np.testing.assert_allclose(diag.hat, d["hatvalues"], rtol=1e-10)
+        np.testing.assert_allclose(diag.std_resid, d["rstandard"], rtol=1e-10)
+        np.testing.assert_allclose(diag.cooks, d["cooks"], rtol=1e-9)
+        for panel, ours in (("residuals_fitted", "resid"), ("qq", "std_resid"), ("residuals_leverage", "cooks")):
+            assert [names.get(r, str(r)) for r in diag.labels[ours]] == d["plot_labels"][panel]["label"], panel
