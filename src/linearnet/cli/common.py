@@ -288,13 +288,8 @@ def check_out(prog: str, path: str | None, *inputs: str | None) -> None:
             check_output(path, inputs=[i for i in inputs if i is not None])
 
 
-def check_figure_path(prog: str, path: str, *inputs: str | None) -> None:
-    """Fail before the work when the picture cannot be written at ``path``, would replace one of ``inputs``
-    (or another output named among them), or is not a .png, .pdf or .svg file."""
-    check_out(prog, path, *inputs)
-    for other in inputs:
-        if other is not None and other != "-" and os.path.abspath(other) == os.path.abspath(path):
-            raise UsageError(prog, f"{path}: is named twice, for the picture and another file; name two files")
+def check_figure_path(prog: str, path: str) -> None:
+    check_out(prog, path)
     if not path.lower().endswith((".png", ".pdf", ".svg")):
         raise UsageError(prog, f"{path}: the picture must be a .png, .pdf or .svg file")
 

@@ -9,8 +9,10 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from .common import (
+    UsageError,
     add_table_flags,
     check_figure_path,
+    check_out,
     note,
     reading_bar,
     refused,
@@ -25,6 +27,18 @@ if TYPE_CHECKING:
     from ..tables import Table, TableChunks
 
 PROG = "linearnet plot"
+
+
+def check_picture(prog: str, path: str, *others: str | None) -> None:
+    """Fail before the work when the picture cannot be written at ``path``, would replace one of ``others``
+    (the inputs, and another output named there too), or is not a .png, .pdf or .svg file."""
+    import os
+
+    check_out(prog, path, *others)
+    for other in others:
+        if other is not None and other != "-" and os.path.abspath(other) == os.path.abspath(path):
+            raise UsageError(prog, f"{path}: is named twice, for the picture and another file; name two files")
+    check_figure_path(prog, path)
 
 
 def add_parser(kinds) -> None:
@@ -52,7 +66,7 @@ def run(args) -> int:
     chunks), drawn as ``solve --plot`` draws them."""
     from ..modelfile import Model, load_model
 
-    check_figure_path(PROG, args.out, args.data, args.model)
+    check_picture(PROG, args.out, args.data, args.model)
     with refused(PROG):
         model = load_model(args.model)
         if not isinstance(model, Model):

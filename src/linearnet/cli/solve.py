@@ -14,7 +14,6 @@ from .common import (
     add_memory_flag,
     add_table_flags,
     add_timeout_flag,
-    check_figure_path,
     check_out,
     library_error,
     names,
@@ -157,7 +156,9 @@ def _check_flags(args) -> None:
         )
     check_out(PROG, args.out, args.data)
     if args.plot is not None:
-        check_figure_path(PROG, args.plot, args.data, args.out)
+        from .diagnostics import check_picture
+
+        check_picture(PROG, args.plot, args.data, args.out)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
     if args.group is not None and args.formula is not None:
