@@ -212,6 +212,25 @@ def test_plot_diagnostics_of_a_model_file_is_solve_s_plot(cars, tmp_path, capsys
     assert_picture(tmp_path / "f.png", size=(600, 600))
 
 
+@pytest.mark.parametrize("data", ["file", "stdin"])
+def test_plot_diagnostics_of_a_formula_model_reads_its_data_whole_as_solve_does(
+    cars, tmp_path, capsys, drawn, monkeypatch, data
+):
+    import io
+    import sys
+
+    model = _model(tmp_path, capsys, cars, "--formula", "dist ~ speed + I(speed**2)")
+    if data == "stdin":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(cars.read_bytes())))
+    source = cars if data == "file" else "-"
+    code, _, err = cli(capsys, "plot", "diagnostics", "--model", model, source, "--out", tmp_path / "m.png")
+    assert code == 0 and err == ""
+    assert cli(capsys, "solve", cars, "--formula", "dist ~ speed + I(speed**2)", "--plot", tmp_path / "s.png")[0] == 0
+    (from_model, title, _), (from_solve, *_) = drawn
+    assert title == "dist ~ speed + I(speed**2)" and from_model.labels == from_solve.labels
+    np.testing.assert_allclose(from_model.cooks, from_solve.cooks, rtol=1e-9)
+
+
 def test_plot_diagnostics_of_other_rows_or_models_is_refused(cars, tmp_path, capsys):
     model = _model(tmp_path, capsys, cars, "--target", "dist")
     fewer = tmp_path / "fewer.csv"

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from linearnet.modelfile import Model, load_model, save_model
+from linearnet.leastsq import solve
+from linearnet.modelfile import Model, linear_model, load_model, save_model
 
 from helpers import HOUSES, cli
 
@@ -50,6 +51,17 @@ def test_intervals_are_statsmodels_get_prediction(houses_model, tmp_path, capsys
     np.testing.assert_allclose(got["price_predicted"], ref["mean"], rtol=1e-12)
     np.testing.assert_allclose(got["price_lower"], ref[f"{kind}_lower"], rtol=1e-10)
     np.testing.assert_allclose(got["price_upper"], ref[f"{kind}_upper"], rtol=1e-10)
+
+
+def test_the_library_refuses_an_unknown_interval_or_level_and_a_fit_without_residual_freedom(houses_model):
+    model = load_model(houses_model)
+    X = np.array([[120.0, 3, 10]])
+    with pytest.raises(ValueError, match="interval must be one of confidence, prediction, got 'both'"):
+        model.prediction_columns(X, interval="both")
+    with pytest.raises(ValueError, match="level must be between 0 and 1, got 95"):
+        model.prediction_columns(X, interval="confidence", level=95)
+    exact = solve(np.array([[1.0], [2.0]]), np.array([3.0, 5.0]))  # 2 rows, 2 parameters: σ̂ undefined
+    assert exact.df_resid == 0 and linear_model(exact).uncertainty is None
 
 
 def test_intervals_keep_their_digits_where_the_design_is_ill_conditioned():

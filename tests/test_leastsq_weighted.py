@@ -125,6 +125,24 @@ def test_weights_of_the_wrong_length_or_all_zero_are_refused():
         solve(X[:5], y[:5], weights=[1, 1, 0, 1, 0])
 
 
+def test_weights_as_a_column_vector_are_taken_and_text_or_nonfinite_data_are_refused():
+    X, y, w = data()
+    assert np.array_equal(solve(X, y, weights=w[:, None]).params, solve(X, y, weights=w).params)
+    with pytest.raises(TypeError, match="weights must hold numbers, got dtype <U3"):
+        solve(X, y, weights=np.array(["one"] * 60))
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="X must be finite; row 4, column b is nan"):
+        solve(X, y, weights=w, feature_names=["a", "b", "c"])
+
+
+def test_weighted_chunks_name_their_clusters_by_a_carried_column():
+    X, y, w = data()
+    with pytest.raises(TypeError, match="with weights, groups must name a carried column; got ndarray"):
+        solve_chunks(chunked(X, y, w, rows=7), ["a", "b", "c"], weights="w", cov_type="cluster", groups=np.ones(60))
+    with pytest.raises(ValueError, match=r"the chunks carry no column 'g' \(they carry w\)"):
+        solve_chunks(chunked(X, y, w, rows=7), ["a", "b", "c"], weights="w", cov_type="cluster", groups="g")
+
+
 def test_a_feature_named_intercept_keeps_its_name_beside_the_weighted_constant():
     X, y, w = data()
     fit = solve(X, y, weights=w, feature_names=["intercept", "b", "c"])

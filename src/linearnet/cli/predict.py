@@ -126,7 +126,7 @@ def run(args) -> int:
             chunks, notes, passes = None, table.notes, iter([(table.features, None, table.carried)])
     for text in notes:
         note(PROG, text)
-    columns = _predicted(model, passes, intervals, gaps, names_out, parquet)
+    columns = _predicted(model, passes, intervals, gaps, names_out)
     with reading:
         write_columns(PROG, columns, args.out)  # a file whose values do not fit the model is refused on the way
     for after in (gaps.note(), chunks.dropped_note if chunks is not None else None):
@@ -175,7 +175,7 @@ def _output_names(model, carry: list[str], labels: str | None, parquet: bool, in
     return out
 
 
-def _predicted(model, passes, intervals: dict, gaps: _Gaps, names_out: dict, parquet: bool) -> Iterator[dict]:
+def _predicted(model, passes, intervals: dict, gaps: _Gaps, names_out: dict) -> Iterator[dict]:
     """The columns written for each chunk of rows: the carried ones, then the predictions (rows numbered
     through the file; a row with a gap, kept, gets no prediction)."""
     import numpy as np
@@ -191,7 +191,7 @@ def _predicted(model, passes, intervals: dict, gaps: _Gaps, names_out: dict, par
             gaps.first += (row + np.flatnonzero(gap)[: SHOWN - len(gaps.first)]).tolist()
             columns = {name: _blanked(values, gap) for name, values in columns.items()}
         gaps.rows += len(X)
-        yield {**{names_out[n]: _written(v, parquet) for n, v in carried.items()}, **columns}
+        yield {**{names_out[n]: v for n, v in carried.items()}, **columns}  # as read: text, None where missing
         row += len(X)
 
 
@@ -202,18 +202,3 @@ def _blanked(values, gap):
     if isinstance(values, np.ndarray) and values.dtype == np.float64:
         return np.ma.MaskedArray(values, mask=gap)
     return [None if g else v for v, g in zip(values, gap, strict=True)]
-
-
-def _written(values, parquet: bool):
-    """A carried column as it is written: gaps empty; numbers that are all whole written as such in a CSV
-    (an id 17, not 17.0), as float64 in Parquet (a type that every chunk shares)."""
-    import numpy as np
-
-    if values.dtype != np.float64:
-        return values  # text, None where missing
-    gap = np.isnan(values)
-    whole = not parquet and bool((np.abs(values[~gap]) < 2**53).all() and (values[~gap] % 1 == 0).all())
-    out = values.astype(np.int64) if whole and not gap.any() else values
-    if whole and gap.any():
-        return np.array([None if g else int(v) for v, g in zip(values.tolist(), gap, strict=True)], dtype=object)
-    return np.ma.MaskedArray(out, mask=gap) if gap.any() else out
