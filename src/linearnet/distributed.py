@@ -48,6 +48,8 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 300.0  # seconds a process waits for the others before it gives up
 _BEAT = 0.5  # seconds between a process's heartbeats in the rendezvous store
+_LEAVING = "linearnet/leaving"  # the count of processes that have come to leave, in the rendezvous store
+_LEAVE_WAIT = 5.0  # seconds a process waits at most for the others before it leaves
 _T = TypeVar("_T")
 
 
@@ -181,8 +183,28 @@ class Group:
         if self.size > 1:  # pragma: no cover - in launched processes
             import torch.distributed as dist
 
+            self._leave_together()
             with contextlib.suppress(Exception):
                 dist.destroy_process_group()
+
+    def _leave_together(self) -> None:  # pragma: no cover - in launched processes
+        """Process 0 waits, at most ``_LEAVE_WAIT`` seconds, until every other process has come to leave. A
+        process that leaves as soon as its part of the last exchange is done closes its connections while
+        another may still be reading that exchange's messages: the other then fails as if a process had
+        stopped answering (under load, a refusal every process made was said by process 0 and ended another
+        with exit 1). Process 0 leaves last, as it holds the rendezvous store the others count themselves
+        in; a process that did stop answering never comes, and the wait ends at the bound."""
+        if self._store is None:
+            return
+        try:
+            self._store.add(_LEAVING, 1)
+            if self.rank != 0:
+                return
+            deadline = time.monotonic() + _LEAVE_WAIT
+            while int(self._store.add(_LEAVING, 0)) < self.size and time.monotonic() < deadline:
+                time.sleep(0.02)
+        except Exception:  # the store's host has left: there is no one to wait for
+            return
 
 
 def group(timeout: float = DEFAULT_TIMEOUT) -> Group:
