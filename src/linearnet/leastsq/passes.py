@@ -87,8 +87,8 @@ class FirstPass:
         G, Aty = (total([part[i] for part in parts]) for i in range(2))
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         for part in parts:  # each process's mean and centred sum of squares of y, merged as chunks are
-            n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, *part[3:6])
-            yty += part[6]
+            n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, *part[2:5])
+            yty += part[5]
         if n == 0:
             raise ValueError("the data have no rows")
         self.G, self.Aty, self.n = G, Aty, n
@@ -97,7 +97,7 @@ class FirstPass:
 
     @staticmethod
     def _sum(chunks: Rows, fit_intercept: bool, p: int) -> tuple:
-        """This process's sums: (G, Aᵀy, column sums, rows, y's mean, its centred sum of squares, yᵀy).
+        """This process's sums: (G, Aᵀy, rows, y's mean, its centred sum of squares, yᵀy).
 
         On narrow chunks of many rows (k <= 32 columns) BLAS runs on one thread: a product of
         50,000 x 20 takes about 4 ms on one core, and OpenBLAS's threads, when the cores are busy
@@ -107,7 +107,7 @@ class FirstPass:
         import contextlib
 
         k = p + fit_intercept
-        G, Aty, colsum = np.zeros((k, k)), np.zeros(k), np.zeros(p)
+        G, Aty = np.zeros((k, k)), np.zeros(k)
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         narrow = k <= 32  # until a chunk of many rows has set BLAS to one thread
         with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as one_thread:
@@ -123,7 +123,6 @@ class FirstPass:
                 Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
                 Y2[:, 0] = yc
                 XtY2 = Xc.T @ Y2
-                colsum += XtY2[:, 1]
                 Aty[off:] += XtY2[:, 0]
                 if fit_intercept:
                     G[0, 0] += len(Xc)
@@ -135,7 +134,7 @@ class FirstPass:
                     c_mean = float(yc.mean())
                     n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, m, c_mean, float(((yc - c_mean) ** 2).sum()))
                     yty += float(yc @ yc)
-        return G, Aty, colsum, n, y_mean, y_m2, yty
+        return G, Aty, n, y_mean, y_m2, yty
 
     def finite(self) -> bool:
         return bool(np.isfinite(self.G).all() and np.isfinite(self.Aty).all() and math.isfinite(self.tss_uncentered))
