@@ -101,12 +101,18 @@ class Problem:
 
     @property
     def names(self) -> list[str]:
-        constant = "(intercept)" if "intercept" in self.feature_names else "intercept"  # a column may have its name
-        return ([constant] if self.fit_intercept else []) + self.feature_names
+        return parameter_names(self.feature_names, self.fit_intercept)
 
     @property
     def n(self) -> int:
         return self.first.n
+
+
+def parameter_names(feature_names, fit_intercept: bool) -> list[str]:
+    """The parameters' names: the intercept's first, when fitted ("intercept", or "(intercept)" when a
+    column has that name), then the features'."""
+    constant = "(intercept)" if "intercept" in feature_names else "intercept"
+    return ([constant] if fit_intercept else []) + list(feature_names)
 
 
 def nonfinite_message(memory, feature_names):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 from .passes import Group, design, everyone
-from .problem import _numpy
+from .problem import _numpy, parameter_names
 from .result import OLSResult, likelihood
 
 # A pass over weighted data: (X, y, w) chunks, or (X, y, carried) with the weights one of the carried columns.
@@ -135,10 +135,6 @@ def transform(X: np.ndarray, y: np.ndarray, w: np.ndarray, fit_intercept: bool, 
     return design(X, fit_intercept) * s[:, None], y * s
 
 
-def intercept_name(feature_names: list[str]) -> str:
-    return "(intercept)" if "intercept" in feature_names else "intercept"
-
-
 def solve_weighted(
     X,
     y,
@@ -173,7 +169,7 @@ def solve_weighted(
         At,
         yt,
         fit_intercept=False,
-        feature_names=_solved_names(names, fit_intercept),
+        feature_names=parameter_names(names, fit_intercept),
         allow_rank_deficient=allow_rank_deficient,
         cov_type=cov_type,
         groups=groups,
@@ -226,7 +222,7 @@ def solve_chunks_weighted(
     rows = _Transformed(chunks, weights, fit_intercept, weights_name or f"weights column {weights!r}")
     solved = solve_chunks(
         rows,
-        _solved_names(names, fit_intercept),
+        parameter_names(names, fit_intercept),
         fit_intercept=False,
         allow_rank_deficient=allow_rank_deficient,
         group=group,
@@ -257,10 +253,6 @@ def _clustered(chunks: WeightedRows, weights: str, groups, fit_intercept: bool):
             yield X_t, y_t, np.asarray(carried[groups])[w > 0]
 
     return rows
-
-
-def _solved_names(names: list[str], fit_intercept: bool) -> list[str]:
-    return ([intercept_name(names)] if fit_intercept else []) + names
 
 
 def _zero_said(totals: Totals) -> str:

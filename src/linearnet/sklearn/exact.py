@@ -11,6 +11,7 @@ from sklearn.utils.validation import _check_sample_weight, check_consistent_leng
 
 from ..config import check_finite
 from ..leastsq import OLSResult, solve
+from ..leastsq.problem import parameter_names
 from ..leastsq.result import likelihood
 from ..modelfile import Model, linear_model, save_model
 from .common import _feature_names, _load, _set_features
@@ -150,7 +151,6 @@ def _result_from_statistics(model: Model) -> OLSResult:
     def number(key: str) -> float:
         return math.nan if s.get(key) is None else float(s[key])
 
-    intercept_name = "(intercept)" if "intercept" in model.features else "intercept"
     n, rank, sigma, r2 = int(s["n"]), int(s["rank"]), number("sigma"), number("r2")
     rss = number("rss") if "rss" in s else sigma**2 * (n - rank)  # files of linearnet 0.1 kept σ̂ only
     fit = likelihood(n, rank, model.fit_intercept, rss, rss / (1 - r2) if r2 != 1 else math.nan)
@@ -159,7 +159,7 @@ def _result_from_statistics(model: Model) -> OLSResult:
         fit.update(llf=number("loglik"), aic=number("aic"), bic=number("bic"))
         fit.update(fvalue=float(f.get("value", math.nan)), f_pvalue=float(f.get("p", math.nan)))
     return OLSResult(
-        names=([intercept_name] if model.fit_intercept else []) + list(model.features),
+        names=parameter_names(model.features, model.fit_intercept),
         params=column("estimate"),
         bse=column("stderr"),
         tvalues=column("t"),
