@@ -34,15 +34,26 @@ def carried_values(src: _Source, name: str, column, first_row: int, *, number: b
     return values
 
 
-def read_carried(src: _Source, table, carry: list[str], *, in_use: bool, missing: str) -> dict[str, np.ndarray]:
-    """The carried columns of a table read whole, by :func:`carried_values`."""
+def read_carried(
+    src: _Source,
+    table,
+    carry: list[str],
+    *,
+    in_use: bool,
+    missing: str,
+    first_row: int = 1,
+    numbers: frozenset[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """The carried columns of ``table`` (a whole file's, or a chunk's whose first row is the file's
+    ``first_row``), by :func:`carried_values`; ``numbers``: the columns of numbers, as a chunked read
+    typed them from the first rows (None: decided from ``table``'s values)."""
     return {
         name: carried_values(
             src,
             name,
             table.column(name),
-            1,
-            number=is_number_column(table.column(name), src.decimal),
+            first_row,
+            number=is_number_column(table.column(name), src.decimal) if numbers is None else name in numbers,
             in_use=in_use,
             missing=missing,
         )

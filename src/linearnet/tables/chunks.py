@@ -13,7 +13,7 @@ import numpy as np
 
 from ..memory import return_freed_blocks
 from . import plan
-from .carried import carried_values, gaps, is_number_column, verbatim
+from .carried import gaps, is_number_column, read_carried, verbatim
 from .cells import _check_missing, _kind, _numbers
 from .columns import _check_header, _choose_from
 from .diagnose import _diagnosis
@@ -146,18 +146,15 @@ class TableChunks:
                 X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
             target = self.target_name
             y = _numbers(src, target, table.column(target), row, missing=self.missing) if target else np.empty(0)
-            carried = {
-                name: carried_values(
-                    src,
-                    name,
-                    table.column(name),
-                    row,
-                    number=name in self._carried_numbers,
-                    in_use=self.carried_in_use,
-                    missing=self.missing,
-                )
-                for name in self.carry
-            }
+            carried = read_carried(
+                src,
+                table,
+                self.carry,
+                in_use=self.carried_in_use,
+                missing=self.missing,
+                first_row=row,
+                numbers=self._carried_numbers,
+            )
         except ValueError:
             if part.first_row is not None:
                 raise
