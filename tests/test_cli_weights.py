@@ -96,6 +96,15 @@ def test_a_missing_weight_is_refused_or_its_row_dropped(tmp_path, capsys):
     assert "weights column 'w', row 3: -2 is negative" in err
 
 
+@pytest.mark.parametrize("command", [["solve"], ["train", "--data"]])
+def test_a_weight_column_the_file_has_not_is_refused_in_one_line(tmp_path, capsys, command):
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n1,3\n2,5\n3,7.5\n")
+    code, out, err = cli(capsys, *command, path, "--target", "y", "--weights", "w")
+    assert (code, out) == (2, "")
+    assert err == f"linearnet {command[0]}: error: {path}: has no column 'w'; its columns are: x, y\n"
+
+
 def test_a_bad_weight_after_dropped_rows_is_named_by_its_row_in_the_file(tmp_path, capsys):
     path = tmp_path / "d.csv"
     path.write_text("x,y,w\n1,3,1\n2,,1\n3,7.5,1\n4,9,-1\n5,11.2,1\n")
