@@ -125,7 +125,7 @@ def run(args) -> int:
             data.notes.append(text)
             note(PROG, text)
     if args.out and (group is None or group.rank == 0):
-        from ..modelfile import linear_model
+        from ..records import linear_model
 
         model = linear_model(result, target=args.target, data=args.data, table=data.table)
         save_model(PROG, model, args.out, announce=False)
