@@ -291,6 +291,7 @@ def _separation_text(fit: NewtonFit, kept, params, classes, order, n: int, fit_i
     columns = [params[kept[j]] for j in sep.columns if not (fit_intercept and kept[j] == 0)]
     by = f"by the column{'s' if len(columns) > 1 else ''} {', '.join(columns)}" if columns else "by the intercept"
     told = {classes[order[k]]: int(sep.strict[k]) for k in range(len(classes)) if sep.strict[k] > 0}
+    told = {c: told[c] for c in classes if c in told}  # in the classes' order
     if sum(told.values()) == n:
         what = f"the classes {', '.join(map(repr, told))} are completely separated {by}"
     else:
