@@ -103,7 +103,7 @@ def _read(args) -> _Data:
 
 
 def _read_chunks(args, plan) -> _Data:
-    raise UsageError(PROG, "--model softmax reads the file whole, in one process: it needs --memory-budget above the file")
+    raise UsageError(PROG, "--model softmax reads the file whole, in one process: give --memory-budget above it")
 
 
 def _solve(args, data: _Data):
