@@ -134,7 +134,9 @@ def test_a_number_target_stays_least_squares_unless_softmax_is_asked(capsys):
     assert code == 0 and "model" not in json.loads(out)
     code, out, _ = cli(capsys, "solve", HOUSES, "--target", "rooms", "--model", "softmax", "--json")
     got = json.loads(out)
-    assert got["model"] == "softmax" and got["reference"] == "1" and list(got["classes"]) == ["2", "3", "4", "5", "6", "7"]
+    assert (
+        got["model"] == "softmax" and got["reference"] == "1" and list(got["classes"]) == ["2", "3", "4", "5", "6", "7"]
+    )
     assert got["notes"][-1] == "class 0 numbered but with no rows: not fitted"
 
 

@@ -192,7 +192,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         W, b = self._rows()
         labels = self.classes_.tolist()
         r = getattr(self, "result_", None)
-        record: dict = {"method": "newton", "n_iter": int(self.n_iter_[0]), "converged": bool(self.converged_)}
+        record: dict = {"method": "solve", "n_iter": int(self.n_iter_[0]), "converged": bool(self.converged_)}
         if r is not None:
             record.update(n=r.n, reference=r.reference, loglik=r.llf)
         if all(isinstance(c, (str, int, float)) for c in labels):
@@ -204,6 +204,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             intercepts=b,
             target=target,
             training=record,
+            statistics=None if r is None else r.to_dict(),
         )
         save_model(model, path)
 
@@ -216,7 +217,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, path) -> LogisticRegression:
         """A fitted estimator from a softmax model file (:meth:`save`, or ``linearnet train``'s): ``coef_``,
-        ``intercept_`` and the predictions; no ``result_``, as the file keeps no statistics."""
+        ``intercept_`` and the predictions; no ``result_`` (the file keeps the statistics' table, as
+        ``model.statistics`` of :func:`linearnet.modelfile.load_model`, not the fit)."""
         model = _load(path, SoftmaxModel)
         assert isinstance(model, SoftmaxModel)
         record = model.training or {}
