@@ -112,11 +112,7 @@ def newton_sums(
         loglik, certain, moved = 0.0, 0, 0.0
         g = np.zeros((p, q))
         H = np.zeros((p * q, p * q))
-        with contextlib.ExitStack() as one_thread:
-            if p * q <= 256:  # small products: one BLAS thread (threads on a busy machine wait on each other)
-                from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-                one_thread.enter_context(threadpool_limits(1, user_api="blas"))
+        with _blas_threads(p * q):
             for Xc, yc in _pieces(chunks, 4 * _block_rows(p)):
                 A = scaled_design(Xc, fit_intercept, d)
                 eta = A @ B
@@ -184,6 +180,16 @@ def _add_hessian(H: np.ndarray, A: np.ndarray, P: np.ndarray, others: np.ndarray
                 H[k * p : (k + 1) * p, l * p : (l + 1) * p] -= (a * (Pa[:, k] * Pa[:, l])[:, None]).T @ a
 
 
+def _blas_threads(size: int) -> contextlib.AbstractContextManager:
+    """One BLAS thread for the small products of a pass with ``size`` parameters (threads on a busy machine
+    wait on each other), else as many as BLAS has."""
+    if size > 256:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    return threadpool_limits(1, user_api="blas")
+
+
 def _block_rows(p: int) -> int:
     """The rows of a block of the Hessian's products: about 350 kB of A."""
     return int(np.clip(350_000 // (8 * p), 256, 8192))
@@ -200,17 +206,20 @@ def margins(
     def part():
         low = np.inf
         strict = np.zeros(q + 1, dtype=np.int64)
-        for Xc, yc in chunks():
-            A = design(Xc, fit_intercept) * d
-            full = np.concatenate([np.zeros((len(A), 1)), A @ D], axis=1)
-            codes = np.asarray(yc, dtype=np.int64)
-            rows = np.arange(len(codes))
-            own = full[rows, codes]
-            full[rows, codes] = -np.inf
-            margin = own - full.max(axis=1)
-            if len(margin):
-                low = min(low, float(margin.min()))
-                strict += np.bincount(codes[margin > tol], minlength=q + 1)
+        with _blas_threads(D.size):
+            for Xc, yc in _pieces(chunks, 4 * _block_rows(len(D))):
+                A = scaled_design(Xc, fit_intercept, d)
+                full = np.empty((len(A), q + 1))
+                full[:, 0] = 0.0
+                np.matmul(A, D, out=full[:, 1:])
+                codes = np.asarray(yc, dtype=np.int64)
+                rows = np.arange(len(codes))
+                own = full[rows, codes]
+                full[rows, codes] = -np.inf
+                margin = own - full.max(axis=1)
+                if len(margin):
+                    low = min(low, float(margin.min()))
+                    strict += np.bincount(codes[margin > tol], minlength=q + 1)
         return low, strict
 
     parts = everyone(group, part)
