@@ -37,6 +37,7 @@ The package, one concern a module (each imports only those above it):
 - :mod:`.labels`: class labels as codes; :mod:`.design`: categories and formulas; :mod:`.carried`: columns
   carried with the rows;
 - :mod:`.whole`: :func:`read_table`; :mod:`.pieces`, :mod:`.shares`, :mod:`.chunks`: :func:`table_chunks`;
+  :mod:`.chunk_labels`: class labels in chunks, gathered (:func:`target_classes`) or coded (``classes=``);
 - :mod:`.plan`: whole or in chunks, by the memory budget, as a value (:func:`plan_read`); the chunk size;
 - :mod:`.write`: :func:`write_table`, the one CSV writer.
 """
@@ -44,7 +45,8 @@ The package, one concern a module (each imports only those above it):
 from __future__ import annotations
 
 from .cells import MISSING, NA_TOKENS
-from .chunks import TableChunks, table_chunks
+from .chunk_labels import TargetLabels
+from .chunks import TableChunks, table_chunks, target_classes, target_labels
 from .labels import MAX_SPARSE_CLASSES, encode_labels
 from .plan import (
     CHUNK_ROWS,
@@ -65,6 +67,9 @@ __all__ = [
     "TableChunks",
     "read_table",
     "table_chunks",
+    "target_classes",
+    "target_labels",
+    "TargetLabels",
     "column_kind",
     "row_labels",
     "whole_read_bytes",
