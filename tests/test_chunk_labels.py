@@ -229,3 +229,35 @@ def test_a_share_past_the_first_rows_names_rows_of_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"row 1001 \(line 1002\): class 'z' is not one of the 2 classes"):
         chunked(path, ["a", "b"], share=(1, 2))
     assert os.path.getsize(path) > 10_000  # the second share starts past the first rows
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [0, 1] * 100 + [5000] + [1] * 10,  # too many classes for the rows
+        [0, 1] * 100 + [-3, 2.5],  # negative
+        [0.0, 1.0] * 100 + [2.5, -1.0],  # not a whole number
+    ],
+)
+def test_numbers_that_are_no_classes_are_refused_as_a_whole_read_refuses_them(tmp_path, fmt, labels):
+    path = write_frame(frame_of(labels), tmp_path / f"t.{fmt}", fmt)
+    with pytest.raises(ValueError) as whole:
+        read_table(path, target="y", labels=True)
+    with pytest.raises(ValueError) as classes:
+        target_classes(path, "y")
+    assert str(classes.value) == str(whole.value)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_column_of_fractions_is_refused_in_one_pass(tmp_path, fmt):
+    rng = np.random.default_rng(1)
+    path = write_frame(frame_of(list(rng.standard_normal(50_000))), tmp_path / f"t.{fmt}", fmt)
+    with pytest.raises(ValueError, match=rf"t\.{fmt}: column 'y': row 1: class -?\d\.\d+ is not a whole number"):
+        target_classes(path, "y")
+
+
+def test_classes_need_a_target(tmp_path):
+    path = write_frame(frame_of(["a", "b"]), tmp_path / "t.csv", "csv")
+    with pytest.raises(ValueError, match="table_chunks with classes needs the target column"):
+        table_chunks(path, target=None, features=["x"], classes=["a", "b"])

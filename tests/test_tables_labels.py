@@ -109,7 +109,6 @@ def test_class_labels_across_files_share_one_coding(tmp_path):
     assert table.classes == ["cat", "dog", "emu"] and table.target.tolist() == [0, 0, 1, 2]
 
 
-
 def test_class_numbers_across_files_stay_class_numbers(tmp_path):
     """Files of class numbers read as one table code as one file of all their rows: classes 0 to the
     largest, in number order (not "0", "10", "2" as text), each code its class number."""
@@ -120,6 +119,7 @@ def test_class_numbers_across_files_stay_class_numbers(tmp_path):
     write(tmp_path, "c.csv", "x,kind\n5,dog\n")  # with text in any file, every distinct label is a class
     table = read_table(tmp_path, target="kind", labels=True)
     assert table.classes == ["0", "10", "2", "dog"] and table.target.tolist() == [0, 2, 1, 2, 3]
+
 
 def test_a_class_number_too_large_for_int64_is_refused_with_its_row():
     with pytest.raises(ValueError) as info:

@@ -230,12 +230,16 @@ class _Collector:
             labels = self.labels.files[src.name] = _FileLabels(src.name, _is_text(column, src), src.decimal, src.sep)
         kept = kept & ~_missing(column)
         labels.rows += int(kept.sum())
-        mask = pa.array(kept)
-        for v in pc.unique(column.filter(mask)).to_pylist():
-            if v not in labels.kept:
-                noted = _noted(v, src.decimal)
-                at = int(pc.index(pc.if_else(mask, column, pa.scalar(None, column.type)), v).as_py()) if noted else -1
-                labels.kept[v] = file_row(at) if noted else None
+        new = [v for v in pc.unique(column.filter(pa.array(kept))).to_pylist() if v not in labels.kept]
+        labels.kept.update(dict.fromkeys(new))
+        noted = [v for v in new if _noted(v, src.decimal)]
+        if noted:  # the first kept row of each, found in one sweep (a column of fractions may hold millions)
+            found = pc.index_in(column, value_set=pa.array(noted, type=column.type)).to_numpy(zero_copy_only=False)
+            found = np.where(kept, np.nan_to_num(np.asarray(found, dtype=np.float64), nan=-1), -1).astype(np.int64)
+            rows = np.flatnonzero(found >= 0)
+            which, first = np.unique(found[rows], return_index=True)
+            for k, i in zip(which.tolist(), rows[first].tolist(), strict=True):
+                labels.kept[noted[k]] = file_row(i)
         if labels.text and not kept.all():
             labels.dropped.update(v for v in pc.unique(column.filter(pa.array(~kept))).to_pylist() if v is not None)
 

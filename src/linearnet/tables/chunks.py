@@ -33,7 +33,8 @@ class TableChunks:
     The columns, types, notes and messages are those :func:`read_table` gives for the same file;
     messages name the file and the row in that file. ``dropped_rows`` counts the rows the last pass
     dropped for missing values (``missing="drop"``), ``rows_read`` the rows it read, ``dropped_note``
-    says which. Without a target (``target_name`` None) ``y`` is an empty array. ``on_read(done,
+    says which. Without a target (``target_name`` None) ``y`` is an empty array; with :attr:`classes`
+    (the target read as class labels) it holds int64 codes, each row's index in ``classes``. ``on_read(done,
     size)``, when set, is called after each chunk of a pass with the bytes read and ``share_bytes``
     (None where unknown; through a Parquet file, in proportion to the rows read).
 
@@ -278,7 +279,7 @@ def table_chunks(
     carry = list(dict.fromkeys(carry or []))
     choice = _choose_from(first, src, names, target, features, target is not None, head=partial, carry=carry)
     wanted = list(dict.fromkeys([*choice.features, *([target] if target else []), *carry]))
-    labels = _labels or _coder(classes)
+    labels = _labels or _coder(classes, target)
     types = _piece_types(first, wanted, _as_written(src, carry, carried_in_use, choice.features, labels and target))
     numbers = frozenset(c for c in carry if is_number_column(first.column(c), src.decimal))
     _refuse_text(src, first, choice.features, target, missing)
@@ -312,7 +313,10 @@ def table_chunks(
     return chunks, choice.features
 
 
-def _coder(classes: list[str] | None) -> _Coder | None:
+def _coder(classes: list[str] | None, target: str | None) -> _Coder | None:
+    """What codes the target's labels by ``classes`` (None: the target is numbers)."""
+    if classes is not None and target is None:
+        raise ValueError("table_chunks with classes needs the target column of the class labels")
     return None if classes is None else _Coder(classes)
 
 
