@@ -153,7 +153,12 @@ def read_table(
     if parsed is not None:
         complete = ~incomplete if missing == "keep" else keep  # "keep": the formula of the complete rows
         design = (src, formula or "", parsed, numbers, texts, coding)
-        return _formula_design(*design, target, y, read, complete, gaps_kept=missing == "keep")
+        table = _formula_design(*design, target, y, read, complete, gaps_kept=missing == "keep")
+        if label_values is not None:  # class labels: the formula gives the features, the labels the target
+            least = 1 if _one_class else 2
+            table.target, table.classes, table._numbered = _coded_labels(src, target, None, label_values, least=least)
+            table.target_name = target
+        return table
     y, classes, numbered = _coded_labels(src, target, y, label_values, least=1 if _one_class else 2)
     return Table(
         features=X,
