@@ -59,6 +59,9 @@ _EXPORTS = {
     "solve": "leastsq",
     "solve_chunks": "leastsq",
     "OLSResult": "leastsq",
+    "solve_logit": "logit",
+    "solve_logit_chunks": "logit",
+    "LogitResult": "logit",
     # data sets, tables and model files
     "load_digits": "datasets",
     "load_fashion_mnist": "datasets",

@@ -123,10 +123,11 @@ def _solve(args, data: _Data):
                     group=args.group,
                 )
         table = data.table
+        target, classes = _present(table, data.notes)
         return solve_logit(
             table.features,
-            table.target,
-            classes=table.classes,
+            target,
+            classes=classes,
             feature_names=table.feature_names,
             fit_intercept=intercept and table.intercept,
             allow_rank_deficient=args.allow_rank_deficient,
@@ -137,3 +138,18 @@ def _solve(args, data: _Data):
         if not message.startswith(f"{args.data}:"):
             message = f"{args.data}: {message}"
         raise library_error(PROG, exc, message) from None
+
+
+def _present(table, notes: list[str]):
+    """The target's codes and classes, those numbered without a row left out (class numbers 1..5 number a
+    class 0 too): the logit fits the classes the data hold, and a note names the others."""
+    import numpy as np
+
+    present = np.unique(table.target)
+    if len(present) == len(table.classes):
+        return table.target, table.classes
+    absent = [c for k, c in enumerate(table.classes) if k not in set(present.tolist())]
+    text = f"class{'es' if len(absent) > 1 else ''} {', '.join(absent)} numbered but with no rows: not fitted"
+    notes.append(text)
+    note(PROG, text)
+    return np.searchsorted(present, table.target), [table.classes[k] for k in present]
