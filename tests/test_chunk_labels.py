@@ -133,6 +133,15 @@ def test_a_folder_mixing_class_numbers_and_text(tmp_path):
     assert whole is not None and whole.classes == ["0", "1.0", "12", "3", "x"]
 
 
+def test_booleans_are_classes_false_and_true(tmp_path):
+    path = tmp_path / "t.csv"
+    values = ["true", "FALSE"] + ["0", "1"] * 4000  # later pieces hold 0 and 1 alone: still booleans
+    path.write_text("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
+    whole = agree(path)
+    assert whole is not None and whole.classes == ["False", "True"]
+    assert whole.target.tolist()[:4] == [1, 0, 0, 1]
+
+
 def test_a_compressed_csv(tmp_path):
     labels = ["setosa", "versicolor", "virginica"] * 400
     whole = agree(write_frame(frame_of(labels), tmp_path / "t.csv.gz", "csv.gz"))

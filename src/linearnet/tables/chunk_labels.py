@@ -57,7 +57,14 @@ def _is_text(column, src: _Source) -> bool:
 
 
 def _is_class_number(v) -> bool:
-    return isinstance(v, (Real, Decimal)) and not isinstance(v, complex)
+    """Whether a label is a number (a class number when whole and >= 0); booleans are classes False, True."""
+    return isinstance(v, (Real, Decimal)) and not isinstance(v, (complex, bool, np.bool_))
+
+
+# what pyarrow reads as booleans, as their classes: a "1" of a column of booleans is the class True
+_BOOLEANS = {
+    t: str(t in ("1", "true", "True", "TRUE")) for t in ("1", "0", "true", "false", "True", "False", "TRUE", "FALSE")
+}
 
 
 def _name(v) -> str | None:
@@ -266,9 +273,10 @@ class _Coder:
             codes = [self.index.get(v, -1) for v in values]
             unknown = [v for v, c in zip(values, codes, strict=True) if c < 0]
             typed = dict(zip(unknown, _typed(src.sep, src.decimal, unknown), strict=True))
-            return [
-                c if c >= 0 else self.index.get(_name(typed[v]) or "", -1) for v, c in zip(values, codes, strict=True)
-            ]
+            names = {v: _name(typed[v]) or "" for v in unknown}
+            if "True" in self.index or "False" in self.index:  # a column of booleans may write True as 1
+                names = {v: _BOOLEANS.get(v, name) if name not in self.index else name for v, name in names.items()}
+            return [c if c >= 0 else self.index.get(names[v], -1) for v, c in zip(values, codes, strict=True)]
         return [self.index.get(_name(v) or "", -1) for v in values]
 
     def codes(self, src: _Source, name: str, column, first_row: int, *, missing: str, skip=None) -> np.ndarray:

@@ -177,7 +177,8 @@ def _coded_labels(src: _Source, target, y, label_values, *, least: int):
     if label_values is None:
         return y, None, False
     codes, classes = encode_labels(label_values, where=f"{src.name}: column {_quote(target or '')}", least=least)
-    return codes, classes, all(isinstance(v, (Real, Decimal)) for v in label_values)
+    numbers = all(isinstance(v, (Real, Decimal)) and not isinstance(v, (bool, np.bool_)) for v in label_values)
+    return codes, classes, numbers
 
 
 def _formula_columns(formula: str | None, target, features, require_target: bool):
