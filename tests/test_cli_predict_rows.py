@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from linearnet.leastsq import solve
-from linearnet.modelfile import Model, linear_model, load_model, save_model
+from linearnet.modelfile import Model, load_model, save_model
+from linearnet.records import linear_model
 
 from helpers import HOUSES, cli
 

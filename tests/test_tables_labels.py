@@ -109,6 +109,18 @@ def test_class_labels_across_files_share_one_coding(tmp_path):
     assert table.classes == ["cat", "dog", "emu"] and table.target.tolist() == [0, 0, 1, 2]
 
 
+def test_class_numbers_across_files_stay_class_numbers(tmp_path):
+    """Files of class numbers read as one table code as one file of all their rows: classes 0 to the
+    largest, in number order (not "0", "10", "2" as text), each code its class number."""
+    write(tmp_path, "a.csv", "x,kind\n1,0\n2,2\n")
+    write(tmp_path, "b.csv", "x,kind\n3,10\n4,2\n")
+    table = read_table(tmp_path, target="kind", labels=True)
+    assert table.classes == [str(c) for c in range(11)] and table.target.tolist() == [0, 2, 10, 2]
+    write(tmp_path, "c.csv", "x,kind\n5,dog\n")  # with text in any file, every distinct label is a class
+    table = read_table(tmp_path, target="kind", labels=True)
+    assert table.classes == ["0", "10", "2", "dog"] and table.target.tolist() == [0, 2, 1, 2, 3]
+
+
 def test_a_class_number_too_large_for_int64_is_refused_with_its_row():
     with pytest.raises(ValueError) as info:
         encode_labels([0, 1, 1e300, 1], where="f.csv: column 'y'")

@@ -402,3 +402,13 @@ def _load_softmax(path, data, features, coding: dict) -> SoftmaxModel:
         statistics=data.get("statistics") if isinstance(data.get("statistics"), dict) else None,
         **coding,
     )
+
+
+def __getattr__(name: str):
+    """The record builders, which live in :mod:`linearnet.records` (it imports this module), still import
+    from here: ``from linearnet.modelfile import linear_model``."""
+    if name in ("linear_model", "sgd_model", "softmax_model", "logit_model"):
+        from . import records
+
+        return getattr(records, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

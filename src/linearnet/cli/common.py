@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from ..outputs import check_output
+from .shares import shared_chunks, shared_classes, shared_dropped_note
 
 __all__ = [
     "UsageError",
@@ -39,6 +40,9 @@ __all__ = [
     "reading_bar",
     "Progress",
     "run_training",
+    "shared_chunks",
+    "shared_classes",
+    "shared_dropped_note",
 ]
 
 T = TypeVar("T")
@@ -233,44 +237,6 @@ def add_timeout_flag(parser) -> None:
         help="under torchrun (or another launcher): how long a process waits for the others before it gives up "
         "and names the one that stopped answering (default 300)",
     )
-
-
-def shared_chunks(group, path, **options):
-    """:func:`linearnet.tables.table_chunks` of this process's share of ``path``, in a distributed run.
-
-    Every process opens its share; an error on any (a file missing on one machine) is raised on
-    all, the lowest rank's; and every process must find the columns rank 0 found, or all stop.
-    """
-    from ..tables import table_chunks
-
-    opened = []
-
-    def part():
-        opened.append(table_chunks(path, share=(group.rank, group.size), **options))
-        chunks, features = opened[0]
-        return features, chunks.target_name
-
-    found = group.everyone(part)
-    for rank, columns in enumerate(found):
-        if columns != found[0]:
-            from ..config import SameEverywhereError
-
-            raise SameEverywhereError(
-                f"{path}: process {rank} reads the columns {', '.join(columns[0])} (target {columns[1]}) where "
-                f"process 0 reads {', '.join(found[0][0])} (target {found[0][1]}): every machine must see the same "
-                f"files"
-            )
-    return opened[0]
-
-
-def shared_dropped_note(group, chunks) -> str | None:
-    """The note about the rows every process's last pass dropped (``missing="drop"``), or None."""
-    parts = group.everyone(lambda: (chunks.dropped_rows, chunks.dropped_note))
-    dropped = sum(count for count, _ in parts)
-    if not dropped:
-        return None
-    rank, first = next((rank, text) for rank, (count, text) in enumerate(parts) if count)
-    return f"dropped {dropped:,} rows with missing values over the {group.size} processes; process {rank}: {first}"
 
 
 def note(prog: str, text: str) -> None:

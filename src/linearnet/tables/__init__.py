@@ -22,6 +22,10 @@ or a pass at a time in chunks (:func:`table_chunks`):
 - **Columns carried with the rows** (``carry``): a fit's weights or clusters (columns in use, checked
   and dropped with their gaps as the features are) or ids to write beside predictions (as they are),
   read with the rows kept, whole (``Table.carried``) or in chunks (:meth:`TableChunks.carrying`).
+- **Class labels**: a target read as labels (``labels=True`` whole; in chunks ``classes=``, the classes
+  :func:`target_classes` finds in one pass over the target column, of a process's share too) is coded by
+  one rule: whole numbers >= 0 are class numbers (classes 0 to the largest), any other value makes
+  every distinct value a class, sorted; a whole read and chunks code alike.
 
 Every problem is one ``ValueError`` naming the file, the column and the first bad row ("row 7
 (line 8)": data rows count from 1, lines include the header). Reading is done by pyarrow; when
@@ -36,7 +40,9 @@ The package, one concern a module (each imports only those above it):
 - :mod:`.columns`: the header, the target and the features;
 - :mod:`.labels`: class labels as codes; :mod:`.design`: categories and formulas; :mod:`.carried`: columns
   carried with the rows;
-- :mod:`.whole`: :func:`read_table`; :mod:`.pieces`, :mod:`.shares`, :mod:`.chunks`: :func:`table_chunks`;
+- :mod:`.chunk_labels`: class labels a chunk at a time, gathered (:class:`TargetLabels`) or coded;
+- :mod:`.whole`: :func:`read_table`; :mod:`.pieces`, :mod:`.shares`, :mod:`.chunks`: :func:`table_chunks`,
+  and :func:`target_classes`, the classes of a target found in one pass;
 - :mod:`.plan`: whole or in chunks, by the memory budget, as a value (:func:`plan_read`); the chunk size;
 - :mod:`.write`: :func:`write_table`, the one CSV writer.
 """
@@ -44,7 +50,8 @@ The package, one concern a module (each imports only those above it):
 from __future__ import annotations
 
 from .cells import MISSING, NA_TOKENS
-from .chunks import TableChunks, table_chunks
+from .chunk_labels import TargetLabels
+from .chunks import TableChunks, table_chunks, target_classes, target_labels
 from .labels import MAX_SPARSE_CLASSES, encode_labels
 from .plan import (
     CHUNK_ROWS,
@@ -65,6 +72,9 @@ __all__ = [
     "TableChunks",
     "read_table",
     "table_chunks",
+    "target_classes",
+    "target_labels",
+    "TargetLabels",
     "column_kind",
     "row_labels",
     "whole_read_bytes",

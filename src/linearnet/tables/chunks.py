@@ -15,6 +15,7 @@ from ..memory import return_freed_blocks
 from . import plan
 from .carried import gaps, is_number_column, read_carried, verbatim
 from .cells import _check_missing, _kind, _numbers
+from .chunk_labels import TargetLabels, _Coder, _Collector
 from .columns import _check_header, _choose_from
 from .diagnose import _diagnosis
 from .messages import _DROPPED_SHOWN, _dropped_note, _listing, _quote, _reason
@@ -32,7 +33,8 @@ class TableChunks:
     The columns, types, notes and messages are those :func:`read_table` gives for the same file;
     messages name the file and the row in that file. ``dropped_rows`` counts the rows the last pass
     dropped for missing values (``missing="drop"``), ``rows_read`` the rows it read, ``dropped_note``
-    says which. Without a target (``target_name`` None) ``y`` is an empty array. ``on_read(done,
+    says which. Without a target (``target_name`` None) ``y`` is an empty array; with :attr:`classes`
+    (the target read as class labels) it holds int64 codes, each row's index in ``classes``. ``on_read(done,
     size)``, when set, is called after each chunk of a pass with the bytes read and ``share_bytes``
     (None where unknown; through a Parquet file, in proportion to the rows read).
 
@@ -57,6 +59,12 @@ class TableChunks:
     carried_in_use: bool = False  # whether they are columns in use (a fit's weights or clusters)
     _carried_numbers: frozenset[str] = frozenset()  # the carried columns of numbers, from the first rows
     _dropped: list[tuple[_Part, int]] = field(default_factory=list)  # the first few dropped rows, by part
+    _labels: _Coder | _Collector | None = None  # the target read as class labels: coded, or gathered
+
+    @property
+    def classes(self) -> list[str] | None:
+        """The class names the target's codes index, when it is read as labels (``classes=``)."""
+        return self._labels.classes if isinstance(self._labels, _Coder) else None
 
     def __call__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for X, y, _ in self._pass():
@@ -145,7 +153,9 @@ class TableChunks:
             for j, name in enumerate(self.feature_names):
                 X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
             target = self.target_name
-            y = _numbers(src, target, table.column(target), row, missing=self.missing) if target else np.empty(0)
+            y = np.empty(0)
+            if target is not None and self._labels is None:
+                y = _numbers(src, target, table.column(target), row, missing=self.missing)
             carried = read_carried(
                 src,
                 table,
@@ -155,23 +165,37 @@ class TableChunks:
                 first_row=row,
                 numbers=self._carried_numbers,
             )
+            y = self._codes(src, table, row, X, carried) if self._labels is not None else y
         except ValueError:
             if part.first_row is not None:
                 raise
             self._pieces.first_row(part)
             return self._convert(part, first, table)  # the same refusal, naming the row in the file
+        kept = np.ones(n, dtype=bool)
         if self.missing == "drop":
-            incomplete = np.isnan(X).any(axis=1) | (np.isnan(y) if target else False)
+            incomplete = np.isnan(X).any(axis=1) | (_gaps_in(y) if target else False)
             incomplete |= gaps(carried) if self.carried_in_use else False
             if incomplete.any():
                 self.dropped_rows += int(incomplete.sum())
                 room = _DROPPED_SHOWN + 1 - len(self._dropped)
                 self._dropped += [(part, first + int(i)) for i in np.flatnonzero(incomplete)[:room]]
-                X = X[~incomplete]
-                y = y[~incomplete] if target else y
-                carried = {name: values[~incomplete] for name, values in carried.items()}
+                kept = ~np.asarray(incomplete, dtype=bool)
+                X = X[kept]
+                y = y[kept] if target else y
+                carried = {name: values[kept] for name, values in carried.items()}
+        if isinstance(self._labels, _Collector) and target:
+            self._labels.seen(src, table.column(target), kept, lambda i: self._pieces.file_row(part, first + i))
         _release_unused()
         return (X, y, carried) if len(X) else None
+
+    def _codes(self, src: _Source, table, row: int, X: np.ndarray, carried: dict) -> np.ndarray:
+        """The target's labels as codes (-1 where missing); a label of a row dropped for a gap in another
+        column in use (``missing="drop"``) is not refused."""
+        assert self._labels is not None and self.target_name is not None
+        skip = np.isnan(X).any(axis=1) | (gaps(carried) if self.carried_in_use else False)
+        return self._labels.codes(
+            src, self.target_name, table.column(self.target_name), row, missing=self.missing, skip=skip
+        )
 
     @property
     def first_dropped(self) -> list[int]:
@@ -198,6 +222,7 @@ class TableChunks:
         )
 
 
+# long: the chunked reader's entry, its docstring the reference of every option
 def table_chunks(
     path,
     *,
@@ -210,6 +235,8 @@ def table_chunks(
     share: tuple[int, int] | None = None,
     carry: list[str] | None = None,
     carried_in_use: bool = False,
+    classes: list[str] | None = None,
+    _labels: _Collector | None = None,
 ) -> tuple[TableChunks, list[str]]:
     """Stream a file, or the files of a folder or a pattern as one table, in chunks of about
     ``chunk_rows`` rows (None: :data:`~linearnet.tables.plan.CHUNK_ROWS`), validating each by
@@ -232,6 +259,11 @@ def table_chunks(
     ``missing="keep"`` keeps the rows with gaps, NaN in their features (to predict).
     ``carry`` and ``carried_in_use`` as in :func:`read_table`: :meth:`TableChunks.carrying` gives passes
     whose chunks carry those columns' values (typed from the first rows).
+
+    With ``classes`` (the class names, as :func:`target_classes` finds them) the target is read as class
+    labels, by :func:`read_table`'s rules (``labels=True``): each chunk's ``y`` holds int64 codes, the
+    index of each row's class in ``classes``; a label that is none of them is refused with its file, row
+    and value. Without, a target of text is refused, as a feature of text is.
     """
     _check_missing(missing)
     rank, size = _check_share(share)
@@ -247,7 +279,8 @@ def table_chunks(
     carry = list(dict.fromkeys(carry or []))
     choice = _choose_from(first, src, names, target, features, target is not None, head=partial, carry=carry)
     wanted = list(dict.fromkeys([*choice.features, *([target] if target else []), *carry]))
-    types = _piece_types(first, wanted, verbatim(carry, carried_in_use, choice.features) if src.fmt == "csv" else [])
+    labels = _labels or _coder(classes, target)
+    types = _piece_types(first, wanted, _as_written(src, carry, carried_in_use, choice.features, labels and target))
     numbers = frozenset(c for c in carry if is_number_column(first.column(c), src.decimal))
     _refuse_text(src, first, choice.features, target, missing)
     del first
@@ -275,8 +308,28 @@ def table_chunks(
         carry=carry,
         carried_in_use=carried_in_use,
         _carried_numbers=numbers,
+        _labels=labels,
     )
     return chunks, choice.features
+
+
+def _coder(classes: list[str] | None, target: str | None) -> _Coder | None:
+    """What codes the target's labels by ``classes`` (None: the target is numbers)."""
+    if classes is not None and target is None:
+        raise ValueError("table_chunks with classes needs the target column of the class labels")
+    return None if classes is None else _Coder(classes)
+
+
+def _as_written(src: _Source, carry: list[str], carried_in_use: bool, features: list[str], labels) -> list[str]:
+    """The columns of a CSV read as text, as written: carried ones (see ``verbatim``) and the ``labels``."""
+    if src.fmt != "csv":
+        return []
+    return verbatim(carry, carried_in_use, features) + ([labels] if labels else [])
+
+
+def _gaps_in(y: np.ndarray) -> np.ndarray:
+    """Where a chunk's target is missing: NaN, or, as class codes, -1."""
+    return np.asarray(y < 0) if y.dtype == np.int64 else np.isnan(y)
 
 
 def _parquet_head(src: _Source, chunk_rows: int):
@@ -359,3 +412,66 @@ def _file_parts(
             )
         parts.append(part)
     return parts
+
+
+def target_labels(
+    path,
+    target: str,
+    *,
+    features: list[str] | None = None,
+    missing: str = "error",
+    sep: str | None = None,
+    decimal: str | None = None,
+    share: tuple[int, int] | None = None,
+    chunk_rows: int | None = None,
+) -> TargetLabels:
+    """The distinct labels of the column ``target`` of a file, a folder or a pattern (or, with ``share``,
+    of this process's share of them, as :func:`table_chunks` shares them), file by file, found by one pass
+    reading that column alone: memory holds a chunk and the distinct labels, never the rows.
+
+    A missing label is refused with its file and row, or its row skipped with ``missing="drop"``; with
+    ``features`` (the columns a fit reads) a row with a gap in one of them is skipped too under
+    ``missing="drop"``, as :func:`read_table` drops it. :meth:`TargetLabels.classes` names the classes;
+    :meth:`TargetLabels.union` joins the labels of every process's share.
+    """
+    collector = _Collector(os.fspath(path), target)
+    in_use = list(features or []) if missing == "drop" else []
+    chunks, _ = table_chunks(
+        path,
+        target=target,
+        features=in_use,
+        chunk_rows=chunk_rows,
+        missing=missing,
+        sep=sep,
+        decimal=decimal,
+        share=share,
+        _labels=collector,
+    )
+    for _ in chunks():
+        pass
+    if chunks._several:
+        return collector.labels
+    collector.labels.path = chunks.path  # one file: named as its messages name it
+    return collector.labels
+
+
+def target_classes(
+    path,
+    target: str,
+    *,
+    features: list[str] | None = None,
+    missing: str = "error",
+    sep: str | None = None,
+    decimal: str | None = None,
+    share: tuple[int, int] | None = None,
+    least: int = 2,
+) -> list[str]:
+    """The class names of the column ``target`` of a file, a folder or a pattern (or of this process's
+    share), those :func:`read_table` gives with ``labels=True`` for the same rows: class numbers ``"0"``
+    to the largest where the labels are whole numbers >= 0, else every distinct label a class, sorted.
+    One pass reads that column alone (see :func:`target_labels`). Fewer than ``least`` classes with rows
+    are refused; a process's share may hold one class, or none (``least=0``): the processes join their
+    shares' labels (:meth:`TargetLabels.union`) to find the classes of the whole.
+    """
+    labels = target_labels(path, target, features=features, missing=missing, sep=sep, decimal=decimal, share=share)
+    return labels.classes(least=least)

@@ -209,12 +209,17 @@ def detect_format(path) -> str:
 def _csv_options(src: _Source, *, newlines: bool = False, **convert):
     """pyarrow's options for ``src``; ``newlines=True`` lets quoted values span lines (slower in threads,
     so taken only when a read without it fails)."""
+    return _dialect_options(src.sep, src.decimal, newlines=newlines, **convert)
+
+
+def _dialect_options(sep: str, decimal: str, *, newlines: bool = False, **convert):
+    """pyarrow's options for a CSV of separator ``sep`` and decimal mark ``decimal``."""
     import pyarrow.csv as pcsv
 
     return dict(
-        parse_options=pcsv.ParseOptions(delimiter=src.sep, newlines_in_values=newlines),
+        parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=newlines),
         convert_options=pcsv.ConvertOptions(
-            decimal_point=src.decimal, null_values=list(NA_TOKENS), strings_can_be_null=True, **convert
+            decimal_point=decimal, null_values=list(NA_TOKENS), strings_can_be_null=True, **convert
         ),
     )
 

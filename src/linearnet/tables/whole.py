@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,7 @@ class Table:
     intercept: bool = True  # whether the model has one (a formula may leave it out: "- 1")
     header: list[str] = field(default_factory=list)  # every column of the file, in order
     carried: dict[str, np.ndarray] = field(default_factory=dict)  # columns carried with the rows (``carry``)
+    _numbered: bool = field(default=False, repr=False)  # classes are class numbers (whole numbers >= 0)
 
     @property
     def num_rows(self) -> int:
@@ -152,20 +155,30 @@ def read_table(
         design = (src, formula or "", parsed, numbers, texts, coding)
         table = _formula_design(*design, target, y, read, complete, gaps_kept=missing == "keep")
         if label_values is not None:  # class labels: the formula gives the features, the labels the target
-            table.target, table.classes = _coded_labels(src, target, None, label_values, least=1 if _one_class else 2)
+            least = 1 if _one_class else 2
+            table.target, table.classes, table._numbered = _coded_labels(src, target, None, label_values, least=least)
             table.target_name = target
         return table
-    y, classes = _coded_labels(src, target, y, label_values, least=1 if _one_class else 2)
+    y, classes, numbered = _coded_labels(src, target, y, label_values, least=1 if _one_class else 2)
     return Table(
-        features=X, target=y, feature_names=coded_features(chosen, coding), target_name=target, classes=classes, **read
+        features=X,
+        target=y,
+        feature_names=coded_features(chosen, coding),
+        target_name=target,
+        classes=classes,
+        _numbered=numbered,
+        **read,
     )
 
 
 def _coded_labels(src: _Source, target, y, label_values, *, least: int):
-    """The target as class codes, and the class names, when read as labels; else as it is, and None."""
+    """The target as class codes, the class names and whether they are class numbers (whole numbers), when
+    read as labels; else as it is, None and False."""
     if label_values is None:
-        return y, None
-    return encode_labels(label_values, where=f"{src.name}: column {_quote(target or '')}", least=least)
+        return y, None, False
+    codes, classes = encode_labels(label_values, where=f"{src.name}: column {_quote(target or '')}", least=least)
+    numbers = all(isinstance(v, (Real, Decimal)) and not isinstance(v, (bool, np.bool_)) for v in label_values)
+    return codes, classes, numbers
 
 
 def _formula_columns(formula: str | None, target, features, require_target: bool):
@@ -365,8 +378,14 @@ def _joined(path: str, tables: list[Table], notes: list[str], left_out: list[str
     """The tables of several files as one: their rows in order, class labels coded alike."""
     first = tables[0]
     y, classes = None, None
-    if first.classes is not None:  # class labels: one coding for all the files
-        values = [t.classes[c] for t in tables if t.classes and t.target is not None for c in t.target.tolist()]
+    if first.classes is not None:  # class labels: one coding for all the files, class numbers kept numbers
+        numbered = all(t._numbered for t in tables)
+        values = [
+            int(t.classes[c]) if numbered else t.classes[c]
+            for t in tables
+            if t.classes and t.target is not None
+            for c in t.target.tolist()
+        ]
         y, classes = encode_labels(values, where=f"{path}: column {_quote(first.target_name or '')}")
     elif first.target is not None:
         y = np.concatenate([t.target for t in tables if t.target is not None])
