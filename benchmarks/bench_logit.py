@@ -235,7 +235,9 @@ def speed(args, folder: str) -> None:
     ref = None
     header = f"  {'':<34} {'seconds':>8} {'/ in-proc':>9} {'/ process':>9} {'coef':>6} {'se':>6} {'loglik':>6}"
     for loaded in (False, True):
-        print(f"\n{'busy: one competing busy process' if loaded else 'idle'}; correct digits against the reference")
+        what = "busy: one competing busy process" if loaded else "idle"
+        load = os.getloadavg()[0]
+        print(f"\n{what} (load average {load:.1f} before); correct digits against the reference")
         print(header)
         r = None if r_missing else r_fit(X, y, folder, loaded)
         with busy(loaded):
