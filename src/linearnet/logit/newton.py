@@ -1,0 +1,172 @@
+"""Newton's method for the multinomial logit, and what tells a finite optimum from none.
+
+Each iteration is one pass over the data (:func:`.sums.newton_sums`): the step solves H·Δ = g with the
+exact Hessian's Cholesky factor, and a backtracking line search halves it until the log-likelihood
+rises by at least a ten-thousandth of what the quadratic model promised (full steps, near the optimum).
+The iteration stops when the Newton decrement λ² = gᵀH⁻¹g (twice the gain the next step would bring)
+falls below ``1e-20`` of max(1, |ℓ|), which in quadratic convergence leaves the coefficients within
+about that of their optimum relative to their standard errors, or when the log-likelihood cannot rise
+any more in float64 (the rounding of the sums).
+
+**No finite optimum.** When the classes are separated, ℓ creeps toward a limit while the coefficients
+run off along a direction D: Newton then converges only linearly (each decrement about e⁻¹ of the one
+before), where a finite optimum is approached quadratically. When the decrements fall steadily but not
+quadratically, the last step's direction is tested over the data (:func:`.sums.margins`): when no row's
+observed class loses against another class along D and some rows' win, D certifies the separation
+(Albert and Anderson's condition for the optimum to be at infinity), and the fit says so, with the
+separated classes and the columns along which they part, instead of standard errors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..leastsq.passes import Group, Rows
+from .sums import Sums, margins, newton_sums
+
+DECREMENT_TOL = 1e-20  # of max(1, |ℓ|): the decrement at which the iteration stops
+_ARMIJO = 1e-4
+_LINEAR = (1e-3, 0.95)  # decrement ratios of an iteration converging linearly, as along a separation
+
+
+@dataclass
+class Separation:
+    """A direction D along which the classes part: the rows of each class it tells apart (``strict``) and
+    the columns it runs along (indices into the design's columns)."""
+
+    direction: np.ndarray  # (p, K−1), in the scaled units of the pass
+    strict: np.ndarray  # (K,) rows per class whose margin along D is positive
+    columns: list[int]
+
+
+@dataclass
+class NewtonFit:
+    """Where Newton's method stopped: the parameters B (scaled units), the sums at B, the upper Cholesky
+    factor of the Hessian there (None when it is not positive definite), and how it ended."""
+
+    B: np.ndarray
+    sums: Sums
+    factor: np.ndarray | None
+    iterations: int
+    converged: bool
+    separation: Separation | None
+    decrement: float
+
+
+def newton_step(sums: Sums) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """The Newton step Δ = H⁻¹g (shaped as the gradient), the decrement gᵀΔ, and H's upper Cholesky factor
+    (None when H is not positive definite numerically: then the step of its pseudo-inverse)."""
+    from scipy.linalg import LinAlgError, cho_solve, cholesky, eigh
+
+    g = sums.gradient.T.ravel()  # class-major, as the Hessian
+    try:
+        U = cholesky(sums.hessian, lower=False, check_finite=False)
+        step = cho_solve((U, False), g, check_finite=False)
+    except LinAlgError:
+        U = None
+        lam, V = eigh(sums.hessian)
+        keep = lam > lam.max() * 1e-14 if lam.max() > 0 else np.zeros(len(lam), bool)
+        step = V[:, keep] @ ((V[:, keep].T @ g) / lam[keep])
+    p, q = sums.gradient.shape
+    return step.reshape(q, p).T, float(g @ step), U
+
+
+@dataclass
+class _Pass:
+    """The data and how to pass over them: what every pass of the iteration is called with."""
+
+    chunks: Rows
+    d: np.ndarray
+    fit_intercept: bool
+    group: Group | None
+    tol: float  # a margin along a separating direction below this (scaled) is zero
+    col_max: np.ndarray
+
+    def sums(self, B: np.ndarray, before: np.ndarray | None = None) -> Sums:
+        return newton_sums(self.chunks, B, self.d, self.fit_intercept, self.group, before)
+
+    def separation(self, step: np.ndarray) -> Separation | None:
+        """The step's direction, when it certifies a separation (no row's margin below −tol, some above)."""
+        scale = float(np.abs(step).max())
+        if not math.isfinite(scale) or scale == 0:
+            return None
+        D = step / scale
+        weight = (self.col_max * self.d) * np.abs(D).max(axis=1)  # how far each column moves the predictors
+        bound = self.tol * 2 * float(weight.sum())
+        low, strict = margins(self.chunks, D, self.d, self.fit_intercept, bound, self.group)
+        if low < -bound or strict.sum() == 0:
+            return None
+        return Separation(D, strict, [int(j) for j in np.flatnonzero(weight > 1e-3 * weight.max())])
+
+
+def newton(
+    chunks: Rows,
+    B: np.ndarray,
+    d: np.ndarray,
+    fit_intercept: bool,
+    *,
+    tol: float,
+    col_max: np.ndarray,
+    group: Group | None = None,
+    max_iter: int = 100,
+) -> NewtonFit:
+    """Newton's method with a line search from B until the decrement is below DECREMENT_TOL·max(1, |ℓ|),
+    ℓ stops rising, or a separation is certified. ``tol`` is the margin below which a row is on the
+    boundary of a separating direction, relative to the largest a row could have (:func:`.sums.margins`)."""
+    data = _Pass(chunks, d, fit_intercept, group, tol, col_max)
+    sums = data.sums(B)
+    decrements: list[float] = []
+    checked = 0
+    for iteration in range(1, max_iter + 1):
+        step, decrement, U = newton_step(sums)
+        decrements.append(decrement)
+        done = decrement <= DECREMENT_TOL * max(1.0, abs(sums.loglik))
+        trial, t = _line_search(data, B, sums, step, decrement, done)
+        if trial is None:  # ℓ cannot rise any more in float64: the sums' rounding is reached
+            return _ended(data, B, sums, U, iteration, decrements, step)
+        B, sums = B + t * step, trial
+        if done:
+            _, last, U = newton_step(sums)
+            return _ended(data, B, sums, U, iteration, [*decrements, last], step)
+        if iteration - checked >= 3 and _linear(decrements):
+            checked = iteration
+            found = data.separation(step)
+            if found is not None:
+                return NewtonFit(B, sums, None, iteration, False, found, decrement)
+    step, decrement, U = newton_step(sums)
+    found = data.separation(step)
+    return NewtonFit(B, sums, None if found else U, max_iter, False, found, decrement)
+
+
+def _line_search(data: _Pass, B, sums: Sums, step, decrement: float, done: bool) -> tuple[Sums | None, float]:
+    """The sums at B + t·step for the first t of 1, ½, ¼, ... at which ℓ rises enough (Armijo's rule; once
+    the decrement is below the tolerance, at all); None when none does."""
+    t = 1.0
+    while t >= 2.0**-40:
+        trial = data.sums(B + t * step, before=B)
+        if trial.loglik >= sums.loglik + _ARMIJO * t * decrement or (done and trial.loglik >= sums.loglik):
+            return trial, t
+        t /= 2
+    return None, t
+
+
+def _ended(data: _Pass, B, sums: Sums, U, iteration: int, decrements: list[float], step) -> NewtonFit:
+    """The end of the iteration: converged, unless the decrements fell linearly and the last step's
+    direction separates the classes."""
+    if _linear(decrements[:-1]) or _linear(decrements):
+        found = data.separation(step)
+        if found is not None:
+            return NewtonFit(B, sums, None, iteration, False, found, decrements[-1])
+    return NewtonFit(B, sums, U, iteration, U is not None, None, decrements[-1])
+
+
+def _linear(decrements: list[float]) -> bool:
+    """Whether the last four decrements fell steadily but not quadratically (each ratio within _LINEAR)."""
+    last = decrements[-4:]
+    if len(last) < 4 or not all(a > 0 for a in last):
+        return False
+    return all(_LINEAR[0] <= b / a <= _LINEAR[1] for a, b in itertools.pairwise(last))

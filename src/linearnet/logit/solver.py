@@ -1,0 +1,291 @@
+"""Fit the multinomial logit: the data checked, the design's rank, Newton's method, the result.
+
+The design A = [1, X] is scaled by powers of two nearest 1/‖column‖ (exact), its rank is read from the
+triangular factor of a QR of the data (the first pass, which also counts the classes), and columns that
+are linear combinations of earlier ones are refused by name, or, with ``allow_rank_deficient``, left out
+as R's ``glm`` leaves them out (its NA coefficients; here NaN, with a note). Newton starts from the
+null model's optimum (the intercepts at the log-ratios of the class counts), so its first pass gives
+the null log-likelihood too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..leastsq.factor import rank_and_nullspace
+from ..leastsq.passes import Group, Rows, in_memory, pow2
+from ..leastsq.problem import parameter_names
+from .newton import NewtonFit, newton
+from .result import LogitResult
+from .sums import Counts, first_pass
+
+SEPARATION_TOL = 1e-9  # a row's margin along a separating direction, relative to its largest possible: zero
+
+
+def solve_logit(
+    X,
+    y,
+    *,
+    classes: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
+    fit_intercept: bool = True,
+    allow_rank_deficient: bool = False,
+    reference: str | None = None,
+    max_iter: int = 100,
+) -> LogitResult:
+    """The multinomial logit of ``y`` on the columns of ``X``, to its optimum, with its statistics.
+
+    ``y`` holds class codes 0..K−1 naming ``classes`` (their names, in order); without ``classes``, any
+    labels, coded by :func:`linearnet.tables.encode_labels`' rule (whole numbers ≥ 0 are class numbers,
+    anything else makes each distinct value a class, sorted). The ``reference`` class (default: the
+    first) has linear predictor 0; with two classes this is logistic regression of the other class,
+    R's ``glm(family = binomial)`` with the reference as failure. Computed in float64 whatever the input.
+    """
+    X, names = _features(X, feature_names)
+    codes, classes = _labels(y, classes, len(X))
+    return _fit(in_memory(X, codes), names, classes, fit_intercept, allow_rank_deficient, reference, max_iter, None, X)
+
+
+def solve_logit_chunks(
+    chunks: Rows,
+    feature_names: Sequence[str],
+    *,
+    classes: Sequence[str],
+    fit_intercept: bool = True,
+    allow_rank_deficient: bool = False,
+    reference: str | None = None,
+    group: Group | None = None,
+    max_iter: int = 100,
+) -> LogitResult:
+    """:func:`solve_logit` over data read a pass at a time: ``chunks()`` yields (X, class codes) chunks
+    (a :class:`linearnet.tables.TableChunks` read with ``classes=``); with a ``group``, each process passes
+    over its share and the sums are added, one exchange per pass. Memory holds one chunk."""
+    return _fit(
+        chunks,
+        list(feature_names),
+        list(classes),
+        fit_intercept,
+        allow_rank_deficient,
+        reference,
+        max_iter,
+        group,
+        None,
+    )
+
+
+def _features(X, feature_names) -> tuple[np.ndarray, list[str]]:
+    columns = getattr(X, "columns", None)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array of rows and features, got shape {X.shape}")
+    if feature_names is None:
+        feature_names = [str(c) for c in columns] if columns is not None else [f"x{j}" for j in range(X.shape[1])]
+    names = list(feature_names)
+    if len(names) != X.shape[1]:
+        raise ValueError(f"feature_names has {len(names)} names for {X.shape[1]} columns")
+    return X, names
+
+
+def _labels(y, classes, n: int) -> tuple[np.ndarray, list[str]]:
+    if classes is None:
+        from ..tables import encode_labels
+
+        codes, found = encode_labels(np.asarray(y).tolist(), where="y")
+        return codes, found
+    classes = [str(c) for c in classes]
+    codes = np.asarray(y)
+    if codes.dtype.kind not in "iu" and not (codes.dtype.kind == "f" and np.all(codes == np.round(codes))):
+        raise TypeError("y must hold class codes 0..K-1 when classes are given")
+    codes = codes.astype(np.int64)
+    if codes.shape != (n,):
+        raise ValueError(f"y must hold one class code per row of X ({n}), got shape {codes.shape}")
+    return codes, classes
+
+
+def _fit(chunks, names, classes, fit_intercept, allow_rank_deficient, reference, max_iter, group, memory):
+    K = len(classes)
+    if K < 2:
+        raise ValueError(f"classification needs at least two classes, got {K}")
+    if len(set(classes)) != K:
+        raise ValueError("the classes must be distinct")
+    reference = classes[0] if reference is None else str(reference)
+    if reference not in classes:
+        raise ValueError(f"the reference class {reference!r} is not one of the classes ({', '.join(classes)})")
+    order = [classes.index(reference), *(k for k, c in enumerate(classes) if c != reference)]
+    recode = np.argsort(order)  # code in the data -> code with the reference first
+    coded = _recoded(chunks, recode)
+    params = parameter_names(names, fit_intercept)
+    counts = first_pass(coded, fit_intercept, len(params), K, group)
+    _check(counts, memory, names, classes, order, len(params))
+    kept = _kept(counts, params, fit_intercept, allow_rank_deficient)
+    notes = []
+    dropped = [params[j] for j in range(len(params)) if j not in kept]
+    if dropped:
+        notes.append(
+            f"{', '.join(dropped)}: linear combination{'s' if len(dropped) > 1 else ''} of the columns before "
+            f"{'them' if len(dropped) > 1 else 'it'}, left out (R's glm reports NA for "
+            f"{'them' if len(dropped) > 1 else 'it'}; here NaN)"
+        )
+    if not fit_intercept:
+        notes.append("without an intercept the null model gives every class the same probability (as R's glm)")
+    fit, llnull, d = _newton(coded, counts, kept, fit_intercept, group, max_iter, K)
+    return _result(fit, llnull, d, kept, params, names, classes, order, counts, fit_intercept, dropped, notes)
+
+
+def _recoded(chunks: Rows, recode: np.ndarray) -> Rows:
+    if np.array_equal(recode, np.arange(len(recode))):
+        return chunks
+
+    def rows():
+        for Xc, yc in chunks():
+            codes = np.asarray(yc, dtype=np.int64)
+            inside = (codes >= 0) & (codes < len(recode))
+            yield Xc, np.where(inside, recode[np.where(inside, codes, 0)], codes)
+
+    return rows
+
+
+def _check(counts: Counts, memory, names, classes, order, p: int) -> None:
+    if not counts.finite:
+        if memory is not None:
+            rows, cols = np.nonzero(~np.isfinite(memory))
+            raise ValueError(
+                f"X must be finite; row {rows[0] + 1}, column {names[cols[0]]} is {memory[rows[0], cols[0]]}"
+            )
+        raise ValueError("the data hold NaN or infinite values")
+    if counts.n == 0:
+        raise ValueError("the data have no rows")
+    empty = [classes[order[k]] for k in range(len(classes)) if counts.counts[k] == 0]
+    if empty:
+        raise ValueError(
+            f"class {empty[0]!r} has no rows: its probability would go to 0 with no finite optimum; "
+            f"leave it out of the classes"
+        )
+
+
+def _kept(counts: Counts, params: list[str], fit_intercept: bool, allow: bool) -> list[int]:
+    """The design's columns kept: all when independent; else refused, or (``allow``) each column that is not
+    a linear combination of those kept before it, in order (as R's glm keeps them)."""
+    norms = np.linalg.norm(counts.R, axis=0)
+    Rs = counts.R / np.where(norms > 0, norms, 1.0)
+    rank, s, null = rank_and_nullspace(Rs, counts.n)
+    if rank == len(params):
+        return list(range(len(params)))
+    if not allow:
+        involved = sorted(
+            {params[j] for v in null for j in np.flatnonzero(np.abs(v) > 1e-3 * np.abs(v).max())}, key=params.index
+        )
+        what = _dependent(params, involved, norms, fit_intercept)
+        raise ValueError(
+            f"{what} (rank {rank} of {len(params)} parameters): drop {'one of them' if 'columns' in what else 'it'}, "
+            f"or allow a rank-deficient design (--allow-rank-deficient) to leave out each "
+            f"column that is a linear combination of those before it"
+        )
+    tol = 10 * math.sqrt(max(counts.n, len(params))) * np.finfo(float).eps * s[0]
+    kept: list[int] = []
+    for j in range(len(params)):
+        trial = Rs[:, [*kept, j]]
+        if np.linalg.svd(trial, compute_uv=False)[-1] > tol:
+            kept.append(j)
+    return kept
+
+
+def _dependent(params: list[str], involved: list[str], norms: np.ndarray, fit_intercept: bool) -> str:
+    zero = [params[j] for j in range(len(params)) if norms[j] == 0]
+    if zero:
+        return f"column {zero[0]} is all zeros"
+    if fit_intercept and len(involved) == 2 and involved[0] == params[0]:
+        return f"column {involved[1]} is constant, as the intercept is"
+    return f"the columns {', '.join(involved)} are linearly dependent"
+
+
+def _newton(coded: Rows, counts: Counts, kept: list[int], fit_intercept: bool, group, max_iter: int, K: int):
+    """Newton's method on the kept columns, from the null model's optimum; the null log-likelihood."""
+    norms = np.linalg.norm(counts.R[:, kept], axis=0)
+    d = 1.0 / pow2(norms)
+    offset = int(fit_intercept)
+    features = [j - offset for j in kept if j >= offset]
+    chunks = coded if len(features) == counts.R.shape[1] - offset else _columns(coded, features)
+    B = np.zeros((len(kept), K - 1))
+    n_k = counts.counts.astype(np.float64)
+    if fit_intercept:
+        B[0] = np.log(n_k[1:] / n_k[0]) / d[0]
+        llnull = float(sum(c * math.log(c / counts.n) for c in n_k if c > 0))
+    else:
+        llnull = -counts.n * math.log(K)
+    col_max = counts.col_max[kept]
+    fit = newton(chunks, B, d, fit_intercept, tol=SEPARATION_TOL, group=group, max_iter=max_iter, col_max=col_max)
+    return fit, llnull, d
+
+
+def _columns(chunks: Rows, features: list[int]) -> Rows:
+    def rows():
+        for Xc, yc in chunks():
+            yield Xc[:, features], yc
+
+    return rows
+
+
+def _result(
+    fit: NewtonFit, llnull, d, kept, params, names, classes, order, counts: Counts, fit_intercept, dropped, notes
+) -> LogitResult:
+    from scipy.linalg import solve_triangular
+
+    p, q = len(params), len(classes) - 1
+    full = np.full((p, q), np.nan)
+    full[kept] = fit.B * d[:, None]
+    cov = np.full((p * q, p * q), np.nan)
+    if fit.converged and fit.factor is not None:
+        Uinv = solve_triangular(fit.factor, np.eye(len(fit.factor)))
+        scale = np.tile(d, q)
+        inner = (Uinv @ Uinv.T) * np.outer(scale, scale)
+        index = np.concatenate([np.asarray(kept) + k * p for k in range(q)])
+        cov[np.ix_(index, index)] = inner
+    separation = (
+        _separation_text(fit, kept, params, classes, order, counts.n, fit_intercept) if fit.separation else None
+    )
+    if not fit.converged and not separation:
+        notes.append(
+            f"not converged in {fit.iterations} iterations: the log-likelihood was still rising (Newton decrement "
+            f"{fit.decrement:.3g}); no standard errors are given"
+        )
+    full_counts = {classes[order[k]]: int(counts.counts[k]) for k in range(len(classes))}
+    return LogitResult(
+        classes=list(classes),
+        reference=classes[order[0]],
+        names=params,
+        params=full,
+        cov=cov,
+        llf=fit.sums.loglik,
+        llnull=llnull,
+        n=counts.n,
+        counts=full_counts,
+        iterations=fit.iterations,
+        converged=fit.converged,
+        fit_intercept=fit_intercept,
+        feature_names=list(names),
+        separation=separation,
+        dropped=dropped,
+        notes=notes,
+    )
+
+
+def _separation_text(fit: NewtonFit, kept, params, classes, order, n: int, fit_intercept: bool) -> str:
+    """What parts the classes: the rows of each class told apart, and the columns of the direction."""
+    sep = fit.separation
+    assert sep is not None
+    columns = [params[kept[j]] for j in sep.columns if not (fit_intercept and kept[j] == 0)]
+    by = f"by the column{'s' if len(columns) > 1 else ''} {', '.join(columns)}" if columns else "by the intercept"
+    told = {classes[order[k]]: int(sep.strict[k]) for k in range(len(classes)) if sep.strict[k] > 0}
+    if sum(told.values()) == n:
+        what = f"the classes {', '.join(map(repr, told))} are completely separated {by}"
+    else:
+        rows = " and ".join(f"{m} row{'s' if m > 1 else ''} of class {c!r}" for c, m in told.items())
+        what = f"{rows} {'are' if sum(told.values()) > 1 else 'is'} separated from the other classes {by}"
+    return (
+        f"{what}: their fitted probabilities tend to 1 and the estimates grow without bound while the "
+        f"log-likelihood rises toward a limit; no standard errors are given"
+    )

@@ -1,0 +1,186 @@
+"""The passes of a multinomial-logit fit: each reads every chunk once and sums what a Newton step needs.
+
+The model: K classes coded 0..K−1, class 0 the reference; for a row a (the design's row: 1 for the
+intercept when fitted, then the features, each column scaled by a power of two) and the
+parameters B (p × (K−1), one column per non-reference class), the linear predictors are
+η = aᵀB (η₀ = 0 for the reference) and P(class k | a) = exp(η_k) / Σ_j exp(η_j).
+
+A pass at B sums the log-likelihood ℓ, its gradient Aᵀ(Y − P) and the Hessian of −ℓ, whose block
+(k, l) is Σ_i P_ik(δ_kl − P_il)·a_i a_iᵀ: one matrix product (w·A)ᵀA per block, in the orientation
+BLAS runs fastest. The weights P_k(1 − P_k) of the diagonal blocks take 1 − P_k as the sum of the
+other classes' probabilities, so that a row fitted with P_k near 1 keeps its digits. With a
+``group`` each process sums its share of the rows, and the sums are added in rank order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+
+from ..leastsq.passes import Group, Rows, design, everyone, total
+
+
+@dataclass
+class Counts:
+    """What the first pass finds: the rows, the rows of each class, and the triangular factor R of the
+    design A (RᵀR = AᵀA, by a QR of the stacked chunk factors) that its rank and scaling come from."""
+
+    n: int
+    counts: np.ndarray  # (K,) rows per class
+    R: np.ndarray  # (p, p)
+    col_max: np.ndarray  # (p,) the largest |value| of each column of A
+    finite: bool
+
+
+@dataclass
+class Sums:
+    """The sums of one pass at B: ℓ, its gradient (p, K−1), the Hessian of −ℓ (p(K−1) square, class-major:
+    the parameters of class 1, then of class 2, ...), the largest change of a linear predictor since the
+    parameters ``before`` (0 without them), and the rows whose observed class has a fitted probability
+    that rounds to 1."""
+
+    loglik: float
+    gradient: np.ndarray
+    hessian: np.ndarray
+    moved: float
+    certain: int
+
+
+def first_pass(chunks: Rows, fit_intercept: bool, p: int, K: int, group: Group | None = None) -> Counts:
+    """Rows, rows per class and the factor R of the design, in one pass; labels outside 0..K−1 and values
+    that are not finite are refused."""
+
+    def part():
+        R = np.zeros((0, p))
+        counts = np.zeros(K, dtype=np.int64)
+        col_max = np.zeros(p)
+        finite = True
+        for Xc, yc in chunks():
+            A = design(Xc, fit_intercept)
+            if not np.isfinite(A).all():
+                finite = False
+                continue
+            codes = np.asarray(yc)
+            if len(codes) and (codes.min() < 0 or codes.max() >= K):
+                bad = codes[(codes < 0) | (codes >= K)][0]
+                raise ValueError(f"class code {bad} is not one of 0..{K - 1}")
+            counts += np.bincount(codes.astype(np.int64), minlength=K)
+            if len(A):
+                col_max = np.maximum(col_max, np.abs(A).max(axis=0))
+            R = cast(np.ndarray, np.linalg.qr(np.vstack([R, A]), mode="r"))
+        return R, counts, col_max, finite
+
+    parts = everyone(group, part)
+    R = parts[0][0] if len(parts) == 1 else cast(np.ndarray, np.linalg.qr(np.vstack([q[0] for q in parts]), mode="r"))
+    counts = total([q[1] for q in parts]).astype(np.int64)
+    col_max = np.max([q[2] for q in parts], axis=0)
+    R = np.pad(R, ((0, max(0, p - len(R))), (0, 0)))  # fewer rows than parameters: R square all the same
+    return Counts(int(counts.sum()), counts, R, col_max, all(q[3] for q in parts))
+
+
+def probabilities(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For linear predictors η (m, K−1) of the non-reference classes: the probabilities of all K classes
+    (m, K), 1 − P_k for each (m, K) computed as the sum of the others, and log Σ_j exp(η_j) (m,)."""
+    m = len(eta)
+    full = np.concatenate([np.zeros((m, 1)), eta], axis=1)
+    top = full.argmax(axis=1)
+    rows = np.arange(m)
+    peak = full[rows, top]
+    e = np.exp(full - peak[:, None])  # the largest is exactly 1
+    e[rows, top] = 0.0
+    rest = e.sum(axis=1)  # Σ of the others, without the 1: no cancellation
+    scale = 1.0 + rest
+    log_sum = peak + np.log1p(rest)
+    others = (scale[:, None] - e) / scale[:, None]  # 1 − P_k for k not on top: 1 + rest − e_k ≥ 1
+    others[rows, top] = rest / scale
+    e[rows, top] = 1.0
+    return e / scale[:, None], others, log_sum
+
+
+def newton_sums(
+    chunks: Rows,
+    B: np.ndarray,
+    d: np.ndarray,
+    fit_intercept: bool,
+    group: Group | None = None,
+    before: np.ndarray | None = None,
+) -> Sums:
+    """ℓ, gradient and Hessian at B (the design's columns scaled by ``d``), summed over one pass."""
+    p, q = B.shape
+
+    def part():
+        loglik, certain, moved = 0.0, 0, 0.0
+        g = np.zeros((p, q))
+        H = np.zeros((p * q, p * q))
+        with contextlib.ExitStack() as one_thread:
+            if p * q <= 256:  # small products: one BLAS thread (threads on a busy machine wait on each other)
+                from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+                one_thread.enter_context(threadpool_limits(1, user_api="blas"))
+            for Xc, yc in chunks():
+                A = design(Xc, fit_intercept) * d
+                eta = A @ B
+                if before is not None and len(A):
+                    moved = max(moved, float(np.abs(eta - A @ before).max()))
+                P, others, log_sum = probabilities(eta)
+                codes = np.asarray(yc, dtype=np.int64)
+                rows = np.arange(len(codes))
+                loglik += float(np.where(codes > 0, eta[rows, np.maximum(codes, 1) - 1], 0.0).sum() - log_sum.sum())
+                certain += int((others[rows, codes] == 0.0).sum())
+                Y = np.zeros((len(codes), q + 1))
+                Y[rows, codes] = 1.0
+                g += A.T @ (Y[:, 1:] - P[:, 1:])
+                _add_hessian(H, A, P[:, 1:], others[:, 1:])
+        return loglik, g, H, moved, certain
+
+    parts = everyone(group, part)
+    return Sums(
+        loglik=float(sum(x[0] for x in parts)),
+        gradient=total([x[1] for x in parts]),
+        hessian=total([x[2] for x in parts]),
+        moved=max(x[3] for x in parts),
+        certain=sum(x[4] for x in parts),
+    )
+
+
+def _add_hessian(H: np.ndarray, A: np.ndarray, P: np.ndarray, others: np.ndarray) -> None:
+    """Add this chunk's blocks Σ P_k(δ_kl − P_l)·a aᵀ to H (upper blocks, mirrored)."""
+    p, q = A.shape[1], P.shape[1]
+    for k in range(q):
+        block = (A * (P[:, k] * others[:, k])[:, None]).T @ A
+        H[k * p : (k + 1) * p, k * p : (k + 1) * p] += block
+        for l in range(k + 1, q):
+            block = (A * (P[:, k] * P[:, l])[:, None]).T @ A
+            H[k * p : (k + 1) * p, l * p : (l + 1) * p] -= block
+            H[l * p : (l + 1) * p, k * p : (k + 1) * p] -= block.T
+
+
+def margins(
+    chunks: Rows, D: np.ndarray, d: np.ndarray, fit_intercept: bool, tol: float, group: Group | None = None
+) -> tuple[float, np.ndarray]:
+    """How the direction D (p × (K−1)) parts the classes: for each row of class y, its margin, the least of
+    a·(D_y − D_k) over the other classes k (D₀ = 0). Returns the smallest margin and, per class, the rows
+    whose margin passes ``tol``: D separates them when no margin is below −``tol``."""
+    q = D.shape[1]
+
+    def part():
+        low = np.inf
+        strict = np.zeros(q + 1, dtype=np.int64)
+        for Xc, yc in chunks():
+            A = design(Xc, fit_intercept) * d
+            full = np.concatenate([np.zeros((len(A), 1)), A @ D], axis=1)
+            codes = np.asarray(yc, dtype=np.int64)
+            rows = np.arange(len(codes))
+            own = full[rows, codes]
+            full[rows, codes] = -np.inf
+            margin = own - full.max(axis=1)
+            if len(margin):
+                low = min(low, float(margin.min()))
+                strict += np.bincount(codes[margin > tol], minlength=q + 1)
+        return low, strict
+
+    parts = everyone(group, part)
+    return min(x[0] for x in parts), total([x[1] for x in parts]).astype(np.int64)
