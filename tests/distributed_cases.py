@@ -142,6 +142,39 @@ def solve_cases(group) -> dict:
     X, y, w = weighted_design()
     fit = solve_chunks(weighted_chunks_of(X, y, w, lo, hi), [f"x{j}" for j in range(6)], weights="w", group=group)
     out["weighted"] = fit.to_dict() | {"params": fit.params, "bse": fit.bse, "zero": fit.zero_weights}
+    out.update(logit_cases(group))
+    return out
+
+
+def logit_design(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X, class codes) of a named multinomial-logit design: "finite" (an optimum exists), "separated"
+    (class 2 apart from the others along x0: no finite optimum)."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(2500, 4))
+    eta = np.column_stack([np.zeros(len(X)), X @ [0.5, -1.0, 0.2, 0.0] + 0.3, X @ [-0.4, 0.3, 0.8, 1.0] - 0.2])
+    P = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    y = (rng.random(len(X))[:, None] > P.cumsum(axis=1)).sum(axis=1)
+    if name == "separated":
+        y = np.where(X[:, 0] > 1.0, 2, np.minimum(y, 1))
+    return X, y
+
+
+def logit_cases(group) -> dict:
+    """The multinomial logit over each process's share (uneven chunks): its statistics, to compare with one
+    process's fit in memory."""
+    from linearnet.logit import solve_logit_chunks
+
+    out = {}
+    for name in ("finite", "separated"):
+        X, y = logit_design(name)
+        c = cuts(len(X), group.size)
+        fit = solve_logit_chunks(
+            chunks_of(X, y, c[group.rank], c[group.rank + 1]),
+            ["x0", "x1", "x2", "x3"],
+            classes=["a", "b", "c"],
+            group=group,
+        )
+        out[f"logit {name}"] = fit.to_dict() | {"params": fit.params, "cov": fit.cov, "llf": fit.llf}
     return out
 
 

@@ -245,10 +245,6 @@ def test_data_and_target_go_together_and_not_with_synthetic_flags(capsys, argv, 
             "linearnet train: error: --standardize goes with --data FILE",
         ),
         (
-            ["train", "--model", "softmax", "--data", HOUSES, "--target", "rooms", "--no-compare-exact"],
-            "linearnet train: error: --no-compare-exact is for linear regression, which has an exact solution",
-        ),
-        (
             ["train", "--data", HOUSES, "--target", "price", "--epochs", "3", "--tol", "0.01"],
             "linearnet train: error: --tol stops by the loss; --epochs runs an exact number of epochs",
         ),

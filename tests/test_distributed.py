@@ -164,6 +164,25 @@ def test_processes_solve_a_weighted_fit_as_one_does_in_memory(solved):
     assert mine["zero"] == ref.zero_weights == 60
 
 
+@pytest.mark.parametrize("name", ["finite", "separated"])
+def test_processes_fit_the_multinomial_logit_as_one_does_in_memory(solved, name):
+    from linearnet.logit import solve_logit
+
+    _, outs = solved
+    X, y = cases.logit_design(name)
+    ref = solve_logit(X, y, classes=["a", "b", "c"], feature_names=["x0", "x1", "x2", "x3"])
+    mine = outs[0][f"logit {name}"]
+    for other in outs[1:]:  # every process returns the same numbers
+        assert np.array_equal(other[f"logit {name}"]["params"], mine["params"])
+    assert mine["converged"] == ref.converged == (name == "finite")
+    assert mine["separation"] == ref.separation and (ref.separation is None) == (name == "finite")
+    assert mine["iterations"] == ref.iterations
+    if name == "finite":  # the same iterates; sums added in another order move the last digits only
+        np.testing.assert_allclose(mine["params"], ref.params, rtol=1e-10, atol=0)
+        np.testing.assert_allclose(mine["cov"], ref.cov, rtol=1e-10, atol=1e-10 * np.abs(ref.cov).max())
+    assert mine["llf"] == pytest.approx(ref.llf, rel=1e-10)
+
+
 def test_the_designs_take_every_path():
     methods = {name: one_process(name)[0] for name in cases.DESIGNS}
     assert methods["ill"].method == "tsqr" and methods["ill"].scaled_condition_number > 1e5

@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 
 from linearnet.leastsq import solve
-from linearnet.modelfile import (
-    Model,
-    SoftmaxModel,
-    linear_model,
-    load_model,
-    save_model,
-    sgd_model,
-    softmax_model,
-)
+from linearnet.modelfile import Model, SoftmaxModel, load_model, save_model
+from linearnet.records import linear_model, sgd_model, softmax_model
 
 from helpers import HOUSES, cli
 

@@ -215,6 +215,7 @@ class _Checker(doctest.OutputChecker):
     """Doctest output compared as the shell examples are: numbers within what another machine moves them."""
 
     def check_output(self, want, got, optionflags):
+        want = want.replace(doctest.BLANKLINE_MARKER, "")  # a blank line of output, as doctest marks it
         expected, actual = want.rstrip("\n").split("\n"), got.rstrip("\n").split("\n")
         return align(expected, actual, vary=False) is not None or super().check_output(want, got, optionflags)
 

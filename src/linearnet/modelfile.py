@@ -25,7 +25,11 @@ Prediction is ŷ = Σ coefficients[j]·x[features[j]] + intercept. Floats are wr
 
 Softmax regression ("kind": "softmax_regression") has "classes" (names, in order),
 "coefficients" (one row of len(features) weights per class) and "intercepts" (one per
-class) instead of "coefficients"/"intercept"; P(class c | x) = softmax(Wx + b)_c.
+class) instead of "coefficients"/"intercept"; P(class c | x) = softmax(Wx + b)_c. Fitted exactly
+(``linearnet solve --model softmax``, the multinomial logit), its "training" has "method": "solve" and
+"reference" (the class whose weights are 0), and "statistics" holds the fit's table (per class and
+parameter the estimate, standard error, z, p, interval; the log-likelihood, AIC, ...), as
+``linearnet solve --json`` prints it.
 
 Format version 2 adds, for a model with text columns coded as categories or made by a formula
 ("formula": "price ~ area + C(city) + np.log(age)"; "features" are then the formula's terms):
@@ -58,9 +62,7 @@ A model without it is written as version 1 or 2, as before; files of versions 1 
 they were (without intervals). A model of the intercept alone (``y ~ 1``) has no features:
 "features" and "coefficients" are empty lists, and it predicts its intercept for every row.
 
-The records are made from what fitted them: :func:`linear_model` from an exact fit
-(:func:`linearnet.leastsq.solve`), :func:`sgd_model` from linear regression trained by SGD,
-:func:`softmax_model` from softmax regression.
+The records are made from what fitted them by :mod:`linearnet.records`.
 """
 
 from __future__ import annotations
@@ -68,7 +70,6 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -78,16 +79,9 @@ from .modelcheck import bad, finite_numbers, load_coding, twice
 from .outputs import atomic_write
 from .tables.design import coded_features
 
-if TYPE_CHECKING:
-    from .array_fit import ArrayFit, ClassifierFit
-    from .leastsq import OLSResult
-
 __all__ = [
     "Model",
     "SoftmaxModel",
-    "linear_model",
-    "sgd_model",
-    "softmax_model",
     "save_model",
     "load_model",
     "coded_features",
@@ -199,6 +193,7 @@ class SoftmaxModel:
     training: dict = field(default_factory=dict)
     coding: dict[str, list[str]] | None = None  # as in Model
     columns: list[str] | None = None
+    statistics: dict | None = None  # for "solve": the exact fit's table (LogitResult.to_dict)
     source: str | None = field(default=None, compare=False)  # as in Model
 
     def __post_init__(self):
@@ -235,6 +230,7 @@ class SoftmaxModel:
             "coefficients": self.coefficients.tolist(),
             "intercepts": self.intercepts.tolist(),
             "training": self.training,
+            **({"statistics": self.statistics} if self.statistics is not None else {}),
             **_coding_fields(self),
         }
 
@@ -245,98 +241,6 @@ def _coding_fields(model: Model | SoftmaxModel) -> dict:
     if formula:
         fields.update({"columns": list(model.columns or []), "coding": model.coding or {}, "formula": formula})
     return fields
-
-
-def from_table(table, target: str | None, data: str | None) -> tuple[str | None, str | None, dict]:
-    """What a model record takes from the table it was fitted on (:class:`linearnet.tables.Table`):
-    the target, the data file, and the coding of its categories and its formula (``{}`` without any)."""
-    if table is None:
-        return target, data, {}
-    coding = {"coding": table.coding, "columns": table.columns} if table.coding else {}
-    if getattr(table, "formula", None):
-        coding = {"coding": table.coding or None, "columns": table.columns, "formula": table.formula}
-    return target if target is not None else table.target_name, data if data is not None else table.path, coding
-
-
-def linear_model(result: OLSResult, *, target: str | None = None, data: str | None = None, table=None) -> Model:
-    """The record of an exact fit (:func:`linearnet.leastsq.solve`), its statistics included.
-
-    ``target`` and ``data`` name the predicted column and the data file; or ``table`` (the
-    :class:`linearnet.tables.Table` the fit came from) gives them and the coding of its categories,
-    so that predict() can apply it.
-    """
-    target, data, coding = from_table(table, target, data)
-    return Model(
-        features=result.feature_names,
-        coefficients=result.coef,
-        intercept=result.intercept,
-        fit_intercept=result.fit_intercept,
-        target=target,
-        training={"method": "solve", "data": data, "n": result.n, "algorithm": result.method},
-        statistics=result.to_dict(),
-        uncertainty=Uncertainty.of(result),
-        **coding,
-    )
-
-
-def sgd_model(fit: ArrayFit, *, target: str | None = None, data: str | None = None, table=None) -> Model:
-    """The record of linear regression trained by SGD (:func:`linearnet.array_fit.fit_arrays`,
-    ``fit_chunks``), with its settings and the loss of each epoch; ``target``, ``data`` and ``table``
-    as in :func:`linear_model`."""
-    target, data, coding = from_table(table, target, data)
-    c = fit.config
-    training = {
-        "method": "sgd",
-        "data": data,
-        "n": fit.n,
-        "seed": fit.seed,
-        "standardize": fit.standardization is not None,
-        "epochs_loss": fit.history.losses,
-        "impl": c.impl,
-        "lr": c.lr,
-        "batch_size": c.batch_size,
-        "epochs": c.epochs,
-        "loss": c.loss,
-        "grad_reduction": c.grad_reduction,
-    }
-    return Model(
-        features=fit.feature_names,
-        coefficients=np.asarray(fit.w),
-        intercept=fit.b,
-        target=target,
-        standardization=fit.standardization,
-        training=training,
-        **coding,
-    )
-
-
-def softmax_model(
-    fit: ClassifierFit, *, target: str | None = None, data: str | None = None, table=None
-) -> SoftmaxModel:
-    """The record of softmax regression trained by SGD (:func:`linearnet.array_fit.fit_classifier`);
-    ``target`` names the label column, ``data`` and ``table`` as in :func:`linear_model`."""
-    target, data, coding = from_table(table, target, data)
-    c = fit.config
-    training = {
-        "method": "sgd",
-        "data": data,
-        "seed": fit.seed,
-        "test_acc": fit.history.test_acc[-1] if fit.history.test_acc else None,
-        "impl": c.impl,
-        "lr": c.lr,
-        "batch_size": c.batch_size,
-        "epochs": c.epochs,
-        "weight_decay": c.weight_decay,
-    }
-    return SoftmaxModel(
-        features=fit.feature_names,
-        classes=fit.classes,
-        coefficients=np.asarray(fit.W, dtype=np.float64).T,
-        intercepts=np.asarray(fit.b),
-        target=target,
-        training=training,
-        **coding,
-    )
 
 
 def _checked(X, features: list[str]) -> np.ndarray:
@@ -495,5 +399,6 @@ def _load_softmax(path, data, features, coding: dict) -> SoftmaxModel:
         intercepts=np.asarray(data["intercepts"]),
         target=target,
         training=data.get("training") or {},
+        statistics=data.get("statistics") if isinstance(data.get("statistics"), dict) else None,
         **coding,
     )

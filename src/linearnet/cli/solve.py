@@ -60,6 +60,18 @@ def add_parser(commands) -> None:
     )
     solve.add_argument("--no-intercept", action="store_true", help="fit y = Xw without b")
     solve.add_argument(
+        "--model",
+        choices=("linear", "softmax"),
+        help="linear: least squares (default for a target of numbers); softmax: the multinomial logit, "
+        "logistic regression for two classes (default for a target of text, dates, booleans or categories)",
+    )
+    solve.add_argument(
+        "--reference",
+        metavar="CLASS",
+        help="with --model softmax: the class the others' log-odds are against (default: the first, in the "
+        "order classes are sorted)",
+    )
+    solve.add_argument(
         "--allow-rank-deficient",
         action="store_true",
         help="return the minimum-norm solution when columns are linearly dependent",
@@ -102,6 +114,13 @@ def run(args) -> int:
     launcher), solve, then print the table or, with ``--json``, one object: the statistics of
     :meth:`linearnet.leastsq.OLSResult.to_dict` (a statistic that is not a finite number is the string
     "NaN", "Infinity" or "-Infinity") and the ``notes`` said on stderr."""
+    from . import logit
+
+    if logit.wants_softmax(args):
+        _check_flags(args)
+        return logit.run(args)
+    if args.reference is not None:
+        raise UsageError(PROG, "--reference goes with --model softmax: least squares has no reference class")
     _check_flags(args)
     with refused(PROG):
         data = _read(args)
@@ -125,7 +144,7 @@ def run(args) -> int:
             data.notes.append(text)
             note(PROG, text)
     if args.out and (group is None or group.rank == 0):
-        from ..modelfile import linear_model
+        from ..records import linear_model
 
         model = linear_model(result, target=args.target, data=args.data, table=data.table)
         save_model(PROG, model, args.out, announce=False)
@@ -161,7 +180,7 @@ def _check_flags(args) -> None:
         check_picture(PROG, args.plot, args.data, args.out)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
-    if args.group is not None and args.formula is not None:
+    if args.group is not None and args.formula is not None:  # under a launcher, each process reads a share
         raise UsageError(
             PROG, "--formula reads a file whole, in one process: name --target and --features under torchrun"
         )

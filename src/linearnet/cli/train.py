@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from .common import (
     table_options,
     write_figure,
 )
+from .compare import EXACT_FIT, above_exact, exact_loss, exact_softmax_loss
 from .train_flags import (
     PROG,
     SYNTHETIC_FLAGS,
@@ -196,7 +196,7 @@ def _table(args) -> int:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     exact = None
     if not args.no_compare_exact:
-        exact = _exact_loss(config, read.table, chunks, read.columns, held_out, args.seed, group, read.weights)
+        exact = exact_loss(config, read.table, chunks, read.columns, held_out, args.seed, group, read.weights)
     if args.out:
         model = result.to_model(target=args.target, data=args.data, table=read.table)
         save_model(PROG, model, args.out, announce=False)
@@ -296,7 +296,7 @@ def _print_table_fit(args, result, read: _Read, converged: str | None, exact: fl
     """The fit on stdout: one JSON object, or the verdict, the comparison with the exact loss and the weights."""
     sgd_loss = result.history.losses[-1]
     if args.json:
-        exact_fit = exact is not None and exact <= _EXACT_FIT * sgd_loss
+        exact_fit = exact is not None and exact <= EXACT_FIT * sgd_loss
         excess = None if exact is None or exact_fit else sgd_loss / exact - 1
         compared = {"exact_loss": exact, "excess": excess} if exact is not None else {}
         print(json.dumps({**result.to_dict(), **compared, "notes": read.notes}))
@@ -304,22 +304,15 @@ def _print_table_fit(args, result, read: _Read, converged: str | None, exact: fl
     if converged:
         print(converged)
     if exact is not None:
-        print(f"training loss {sgd_loss:.6g}; the exact least-squares loss is {exact:.6g}{_excess(sgd_loss, exact)}")
+        print(
+            f"training loss {sgd_loss:.6g}; the exact least-squares loss is {exact:.6g}{above_exact(sgd_loss, exact)}"
+        )
     width = max(len(n) for n in ["intercept", *read.columns])
     print(f"{'intercept':<{width}}  {result.b:.6g}")
     for name, w in zip(read.columns, result.w, strict=True):
         print(f"{name:<{width}}  {w:.6g}")
     if args.out:
         print(f"model written to {args.out}")
-
-
-_EXACT_FIT = 1e-12  # an optimum this small beside SGD's loss is an exact fit: a percentage above it says nothing
-
-
-def _excess(sgd_loss: float, exact: float) -> str:
-    if exact <= _EXACT_FIT * sgd_loss:
-        return " (the data lie on a plane: an exact fit)"
-    return f" (SGD is {100 * (sgd_loss / exact - 1):.2f}% above it)"
 
 
 def _advised(train, standardize: bool):
@@ -338,36 +331,6 @@ def _advised(train, standardize: bool):
             raise
 
     return advised
-
-
-def _exact_loss(
-    config, table, chunks, columns, held_out: float | None, seed: int, group=None, weights=None
-) -> float | None:
-    """The mean training loss at the least-squares optimum, in the loss SGD reports (None for the l1 and
-    Huber losses, whose optimum least squares is not, or a loss reported as a running mean); on the
-    rows trained on, those early stopping did not hold out; with ``weights``, the weighted optimum's
-    Σ w·loss / n over the n rows trained on."""
-    if config.loss not in ("half_squared", "squared") or config.report != "full":
-        return None
-    from ..leastsq import solve, solve_chunks
-    from ..training.stopping import held_out_rows
-
-    if table is not None:
-        X, y = table.features, table.target
-        if held_out is not None:
-            kept = held_out_rows(len(X), held_out, seed)[0]
-            X, y = X[kept], y[kept]
-            weights = None if weights is None else weights[kept]
-
-    with refused(PROG), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # dependent or ill-conditioned columns: the optimum's loss holds all the same
-        if chunks is not None:
-            exact = solve_chunks(chunks, columns, allow_rank_deficient=True, group=group)  # passes more
-        else:
-            exact = solve(X, y, allow_rank_deficient=True, weights=weights)
-    # σ̂² = RSS / (n − rank); with as many parameters as rows the optimum passes through every row: RSS 0
-    rss = exact.sigma**2 * (exact.n - exact.rank) if exact.n > exact.rank else 0.0
-    return config.loss_factor * rss / (exact.n + exact.zero_weights)  # every row trained on (weight 0 too)
 
 
 def _classifier(args) -> int:
@@ -450,6 +413,8 @@ def _report_classifier(args, result, rule, data, table, dataset: str | None, not
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     if converged and not args.json:
         print(converged)
+    exact = None if args.no_compare_exact or table is None else exact_softmax_loss(data, _held_out(args), args.seed)
+    compared = _softmax_compared(args, result.history.losses[-1], exact)
     if args.out:
         save_model(
             PROG,
@@ -469,8 +434,27 @@ def _report_classifier(args, result, rule, data, table, dataset: str | None, not
             announce=not args.json,
         )
     if args.json:
-        print(json.dumps({**result.to_dict(), "notes": notes}))
-    _plot_history(args, result.history, floor=None)
+        print(json.dumps({**result.to_dict(), **compared, "notes": notes}))
+    _plot_history(args, result.history, floor=None if exact is None else exact[0], floor_label="exact optimum's loss")
+
+
+def _softmax_compared(args, sgd_loss: float, exact: tuple[float, str | None] | None) -> dict:
+    """SGD's loss beside the exact optimum's (the multinomial logit of the same rows): printed, and the
+    JSON's ``exact_loss``, ``excess`` and ``separated``."""
+    if exact is None:
+        return {}
+    loss, separation = exact
+    if separation:
+        if not args.json:
+            print(
+                f"training loss {sgd_loss:.6g}; the exact optimum does not exist: {separation}; the loss "
+                f"approaches {loss:.3g} or less"
+            )
+        return {"exact_loss": loss, "excess": None, "separated": True}
+    if not args.json:
+        print(f"training loss {sgd_loss:.6g}; the exact optimum's loss is {loss:.6g}{above_exact(sgd_loss, loss)}")
+    exact_fit = loss <= EXACT_FIT * sgd_loss
+    return {"exact_loss": loss, "excess": None if exact_fit else sgd_loss / loss - 1, "separated": False}
 
 
 def _plot_history(args, history, *, floor, floor_label: str = "noise floor") -> None:

@@ -136,7 +136,8 @@ def _add_training_flags(train) -> None:
     fit.add_argument(
         "--no-compare-exact",
         action="store_true",
-        help="with --data, linear regression: skip the solve that says how far SGD's loss is from the optimum",
+        help="with --data: skip the exact fit (least squares, or the multinomial logit for softmax regression) "
+        "that says how far SGD's loss is from the optimum",
     )
     fit.add_argument(
         "--loss",
@@ -258,7 +259,6 @@ def _check_classifier_flags(args) -> None:
         ["weights"],
         "--weights trains linear regression; weight classes in Python: SoftmaxRegression().fit(X, y, sample_weight=w)",
     )
-    _refuse(args, ["no_compare_exact"], "--no-compare-exact is for linear regression, which has an exact solution")
     if args.loss not in (None, "cross_entropy"):
         raise UsageError(PROG, f"softmax regression uses the cross_entropy loss, got --loss {args.loss}")
     if args.dataset is not None and args.data is not None:

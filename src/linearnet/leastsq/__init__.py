@@ -40,7 +40,7 @@ for), :mod:`.passes` (the sums of each pass over the data, gathered across proce
 (double-double arithmetic), :mod:`.solver` (the paths above), :mod:`.result`
 (:class:`OLSResult` and its statistics) and :mod:`.robust` (heteroskedasticity-consistent and
 cluster-robust standard errors, ``cov_type=``, as R's ``sandwich``). A model file is made from a result by
-:func:`linearnet.modelfile.linear_model`.
+:func:`linearnet.records.linear_model`.
 """
 
 from .passes import Group, merge_moments

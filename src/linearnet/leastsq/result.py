@@ -196,9 +196,9 @@ class OLSResult:
         }
 
     def to_model(self, *, target: str | None = None, data: str | None = None, table=None):
-        """The model file record of this fit, as :func:`linearnet.modelfile.linear_model` builds it (the
+        """The model file record of this fit, as :func:`linearnet.records.linear_model` builds it (the
         solver itself knows nothing of files: the record is made there, imported only when asked for)."""
-        from ..modelfile import linear_model
+        from ..records import linear_model
 
         return linear_model(self, target=target, data=data, table=table)
 

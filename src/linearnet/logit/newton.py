@@ -2,11 +2,12 @@
 
 Each iteration is one pass over the data (:func:`.sums.newton_sums`): the step solves H·Δ = g with the
 exact Hessian's Cholesky factor, and a backtracking line search halves it until the log-likelihood
-rises by at least a ten-thousandth of what the quadratic model promised (full steps, near the optimum).
-The iteration stops when the Newton decrement λ² = gᵀH⁻¹g (twice the gain the next step would bring)
-falls below ``1e-20`` of max(1, |ℓ|), which in quadratic convergence leaves the coefficients within
-about that of their optimum relative to their standard errors, or when the log-likelihood cannot rise
-any more in float64 (the rounding of the sums).
+rises by at least a ten-thousandth of what the quadratic model promised; once that gain is below the
+rounding of ℓ itself (1e-12 of |ℓ|), near the optimum, the step is taken whole, as Newton's method
+converges there. The iteration stops after the step whose Newton decrement λ² = gᵀH⁻¹g (about twice the
+gain the step brings) was below ``1e-20`` of max(1, |ℓ|), which in quadratic convergence leaves the
+coefficients within far less than that of their optimum relative to their standard errors; or below
+1e-12 of it without falling quadratically any more (the rounding of the sums is reached).
 
 **No finite optimum.** When the classes are separated, ℓ creeps toward a limit while the coefficients
 run off along a direction D: Newton then converges only linearly (each decrement about e⁻¹ of the one
@@ -29,6 +30,8 @@ from ..leastsq.passes import Group, Rows
 from .sums import Sums, margins, newton_sums
 
 DECREMENT_TOL = 1e-20  # of max(1, |ℓ|): the decrement at which the iteration stops
+FLOOR = 1e-12  # of max(1, |ℓ|): a decrement this small that no longer falls quadratically is the sums' rounding
+NOISE = 1e-12  # of max(1, |ℓ|): a gain this small is below the rounding of ℓ: the step is taken whole
 _ARMIJO = 1e-4
 _LINEAR = (1e-3, 0.95)  # decrement ratios of an iteration converging linearly, as along a separation
 
@@ -124,12 +127,15 @@ def newton(
     for iteration in range(1, max_iter + 1):
         step, decrement, U = newton_step(sums)
         decrements.append(decrement)
-        done = decrement <= DECREMENT_TOL * max(1.0, abs(sums.loglik))
-        trial, t = _line_search(data, B, sums, step, decrement, done)
-        if trial is None:  # ℓ cannot rise any more in float64: the sums' rounding is reached
-            return _ended(data, B, sums, U, iteration, decrements, step)
+        trial: Sums | None
+        if decrement <= NOISE * max(1.0, abs(sums.loglik)):  # a gain below ℓ's rounding: the full step
+            trial, t = data.sums(B + step, before=B), 1.0
+        else:
+            trial, t = _line_search(data, B, sums, step, decrement)
+            if trial is None:  # ℓ cannot rise any more in float64: the sums' rounding is reached
+                return _ended(data, B, sums, U, iteration, decrements, step)
         B, sums = B + t * step, trial
-        if done:
+        if _done(decrements, sums.loglik):
             _, last, U = newton_step(sums)
             return _ended(data, B, sums, U, iteration, [*decrements, last], step)
         if iteration - checked >= 3 and _linear(decrements):
@@ -142,13 +148,23 @@ def newton(
     return NewtonFit(B, sums, None if found else U, max_iter, False, found, decrement)
 
 
-def _line_search(data: _Pass, B, sums: Sums, step, decrement: float, done: bool) -> tuple[Sums | None, float]:
-    """The sums at B + t·step for the first t of 1, ½, ¼, ... at which ℓ rises enough (Armijo's rule; once
-    the decrement is below the tolerance, at all); None when none does."""
+def _done(decrements: list[float], loglik: float) -> bool:
+    """Whether the step just taken was the last: its decrement below DECREMENT_TOL·max(1, |ℓ|), or below
+    FLOOR·max(1, |ℓ|) and no longer falling quadratically (the rounding of the sums is reached)."""
+    scale = max(1.0, abs(loglik))
+    last = decrements[-1]
+    if last <= DECREMENT_TOL * scale:
+        return True
+    return last <= FLOOR * scale and len(decrements) > 1 and last > 0.25 * decrements[-2]
+
+
+def _line_search(data: _Pass, B, sums: Sums, step, decrement: float) -> tuple[Sums | None, float]:
+    """The sums at B + t·step for the first t of 1, ½, ¼, ... at which ℓ rises enough (Armijo's rule);
+    None when none does."""
     t = 1.0
     while t >= 2.0**-40:
         trial = data.sums(B + t * step, before=B)
-        if trial.loglik >= sums.loglik + _ARMIJO * t * decrement or (done and trial.loglik >= sums.loglik):
+        if trial.loglik >= sums.loglik + _ARMIJO * t * decrement:
             return trial, t
         t /= 2
     return None, t

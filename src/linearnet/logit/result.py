@@ -172,14 +172,8 @@ class LogitResult:
         if self.separation:
             lines.append(f"no finite optimum: {self.separation}")
         width = max(9, *(len(n) for n in self.names))
-        head = f"{'':<{width}} {'coef':>12} {'std err':>12} {'z':>9} {'P>|z|':>7} {'[0.025':>12} {'0.975]':>12}"
         for cls in self.others:
-            lines += ["", f"class {cls!r} ({self.counts[cls]} rows)", head, "-" * len(head)]
-            for r in self.table(cls):
-                lines.append(
-                    f"{r['name']:<{width}} {r['estimate']:>12.6g} {r['stderr']:>12.6g} {r['z']:>9.3f} "
-                    f"{r['p']:>7.3f} {r['ci_low']:>12.6g} {r['ci_high']:>12.6g}"
-                )
+            lines += ["", f"class {cls!r} ({self.counts[cls]} rows)", *self._rows(cls, width)]
         lines += [
             "",
             f"reference {self.reference!r} ({self.counts[self.reference]} rows)   n {self.n}   {self._ending()}",
@@ -188,12 +182,28 @@ class LogitResult:
             f"log-likelihood {self.llf:.6g}   null {self.llnull:.6g}   deviance {self.deviance:.6g}   "
             f"AIC {self.aic:.6g}   BIC {self.bic:.6g}"
         )
-        if self.df_model > 0:
+        if self.df_model > 0 and self.converged:  # a test of an optimum, where there is one
             lines.append(
                 f"LR χ² {self.lr_chi2:.6g} on {self.df_model} df, p {self.lr_p:.4g}   "
                 f"McFadden pseudo-R² {self.pseudo_r2:.6f}"
             )
         return "\n".join(lines)
+
+    def _rows(self, cls: str, width: int) -> list[str]:
+        """The table of a class: estimates with their statistics; only the estimates where no optimum was
+        reached (the estimates where the iteration stopped: no statistics belong to them)."""
+        if not self.converged:
+            head = f"{'':<{width}} {'coef':>12}   (where the iteration stopped)"
+            rows = [f"{r['name']:<{width}} {r['estimate']:>12.6g}" for r in self.table(cls)]
+            return [head, "-" * len(head), *rows]
+        head = f"{'':<{width}} {'coef':>12} {'std err':>12} {'z':>9} {'P>|z|':>7} {'[0.025':>12} {'0.975]':>12}"
+        lines = [head, "-" * len(head)]
+        for r in self.table(cls):
+            lines.append(
+                f"{r['name']:<{width}} {r['estimate']:>12.6g} {r['stderr']:>12.6g} {r['z']:>9.3f} "
+                f"{r['p']:>7.3f} {r['ci_low']:>12.6g} {r['ci_high']:>12.6g}"
+            )
+        return lines
 
     def _ending(self) -> str:
         if self.converged:

@@ -120,7 +120,7 @@ def _fit(chunks, names, classes, fit_intercept, allow_rank_deficient, reference,
     params = parameter_names(names, fit_intercept)
     counts = first_pass(coded, fit_intercept, len(params), K, group)
     _check(counts, memory, names, classes, order, len(params))
-    kept = _kept(counts, params, fit_intercept, allow_rank_deficient)
+    kept = _kept(_factor(coded, counts, fit_intercept, group), counts.n, params, fit_intercept, allow_rank_deficient)
     notes = []
     dropped = [params[j] for j in range(len(params)) if j not in kept]
     if dropped:
@@ -166,12 +166,24 @@ def _check(counts: Counts, memory, names, classes, order, p: int) -> None:
         )
 
 
-def _kept(counts: Counts, params: list[str], fit_intercept: bool, allow: bool) -> list[int]:
+def _factor(coded: Rows, counts: Counts, fit_intercept: bool, group) -> np.ndarray:
+    """The triangular factor R of the design (RᵀR = AᵀA): the Cholesky factor of the Gram matrix when its
+    columns scaled to unit norm are well-conditioned (cond ≤ 1e6: the rank is clear), else from a QR of the
+    data, one more pass (as the least-squares solver's TSQR)."""
+    from ..leastsq.factor import gram_condition, tsqr
+
+    if gram_condition(counts.G) <= 1e6:
+        return np.linalg.cholesky(counts.G).T
+    return tsqr(coded, np.ones(len(counts.G)), fit_intercept, group)
+
+
+def _kept(R: np.ndarray, n: int, params: list[str], fit_intercept: bool, allow: bool) -> list[int]:
     """The design's columns kept: all when independent; else refused, or (``allow``) each column that is not
     a linear combination of those kept before it, in order (as R's glm keeps them)."""
-    norms = np.linalg.norm(counts.R, axis=0)
-    Rs = counts.R / np.where(norms > 0, norms, 1.0)
-    rank, s, null = rank_and_nullspace(Rs, counts.n)
+    R = np.pad(R, ((0, max(0, len(params) - len(R))), (0, 0)))  # fewer rows than parameters: square all the same
+    norms = np.linalg.norm(R, axis=0)
+    Rs = R / np.where(norms > 0, norms, 1.0)
+    rank, s, null = rank_and_nullspace(Rs, n)
     if rank == len(params):
         return list(range(len(params)))
     if not allow:
@@ -184,7 +196,7 @@ def _kept(counts: Counts, params: list[str], fit_intercept: bool, allow: bool) -
             f"or allow a rank-deficient design (--allow-rank-deficient) to leave out each "
             f"column that is a linear combination of those before it"
         )
-    tol = 10 * math.sqrt(max(counts.n, len(params))) * np.finfo(float).eps * s[0]
+    tol = 10 * math.sqrt(max(n, len(params))) * np.finfo(float).eps * s[0]
     kept: list[int] = []
     for j in range(len(params)):
         trial = Rs[:, [*kept, j]]
@@ -204,11 +216,10 @@ def _dependent(params: list[str], involved: list[str], norms: np.ndarray, fit_in
 
 def _newton(coded: Rows, counts: Counts, kept: list[int], fit_intercept: bool, group, max_iter: int, K: int):
     """Newton's method on the kept columns, from the null model's optimum; the null log-likelihood."""
-    norms = np.linalg.norm(counts.R[:, kept], axis=0)
-    d = 1.0 / pow2(norms)
+    d = 1.0 / pow2(np.sqrt(np.diag(counts.G)[kept]))
     offset = int(fit_intercept)
     features = [j - offset for j in kept if j >= offset]
-    chunks = coded if len(features) == counts.R.shape[1] - offset else _columns(coded, features)
+    chunks = coded if len(features) == len(counts.G) - offset else _columns(coded, features)
     B = np.zeros((len(kept), K - 1))
     n_k = counts.counts.astype(np.float64)
     if fit_intercept:
@@ -280,6 +291,7 @@ def _separation_text(fit: NewtonFit, kept, params, classes, order, n: int, fit_i
     columns = [params[kept[j]] for j in sep.columns if not (fit_intercept and kept[j] == 0)]
     by = f"by the column{'s' if len(columns) > 1 else ''} {', '.join(columns)}" if columns else "by the intercept"
     told = {classes[order[k]]: int(sep.strict[k]) for k in range(len(classes)) if sep.strict[k] > 0}
+    told = {c: told[c] for c in classes if c in told}  # in the classes' order
     if sum(told.values()) == n:
         what = f"the classes {', '.join(map(repr, told))} are completely separated {by}"
     else:

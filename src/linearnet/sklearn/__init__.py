@@ -1,9 +1,12 @@
 """scikit-learn estimators over linearnet's exact solve and its one training loop.
 
-    >>> from linearnet.sklearn import LinearRegression, SGDRegressor, SoftmaxRegression
+    >>> from linearnet.sklearn import LinearRegression, LogisticRegression, SGDRegressor, SoftmaxRegression
 
 - :class:`LinearRegression`: :func:`linearnet.leastsq.solve`, with statsmodels' statistics
   (``bse_``, ``pvalues_``, ``conf_int()``, ``summary()``: the table ``linearnet solve`` prints).
+- :class:`LogisticRegression`: :func:`linearnet.logit.solve_logit`, the multinomial logit (two classes:
+  logistic regression) to its optimum, with R's and statsmodels' statistics (``result_``, ``summary()``);
+  separated classes warned of (:class:`SeparationWarning`), never reported as converged.
 - :class:`SGDRegressor` and :class:`SoftmaxRegression`: minibatch SGD by the library's fits
   (:func:`linearnet.training.fit_arrays`, :func:`linearnet.training.fit_classifier`) with any engine
   (``impl``), stopped as scikit-learn's SGD stops: when the loss (the training loss, or the validation
@@ -20,14 +23,15 @@ file, which ``linearnet predict`` reads; ``load(path)`` reads one written by ``l
 or ``train --out`` (models with coded text columns or formulas excepted: they need the table).
 
 The faces hold no algorithm: they check input, move numbers in and out of the library's fits
-(``exact``: LinearRegression; ``sgd``: SGDRegressor and what the two SGD faces share; ``softmax``:
-SoftmaxRegression; ``common``: feature names and model files).
+(``exact``: LinearRegression; ``logistic``: LogisticRegression; ``sgd``: SGDRegressor and what the two SGD
+faces share; ``softmax``: SoftmaxRegression; ``common``: feature names and model files).
 """
 
 from __future__ import annotations
 
 from .exact import LinearRegression
+from .logistic import LogisticRegression, SeparationWarning
 from .sgd import SGDRegressor
 from .softmax import SoftmaxRegression
 
-__all__ = ["LinearRegression", "SGDRegressor", "SoftmaxRegression"]
+__all__ = ["LinearRegression", "LogisticRegression", "SGDRegressor", "SeparationWarning", "SoftmaxRegression"]

@@ -13,7 +13,8 @@ from ..config import check_finite
 from ..leastsq import OLSResult, solve
 from ..leastsq.problem import parameter_names
 from ..leastsq.result import likelihood
-from ..modelfile import Model, linear_model, save_model
+from ..modelfile import Model, save_model
+from ..records import linear_model
 from .common import _feature_names, _load, _set_features
 
 __all__ = ["LinearRegression"]

@@ -11,8 +11,8 @@ def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.
     """Class labels as int64 codes and class names.
 
     Whole numbers >= 0 are class numbers themselves (classes 0..max); any other value (text,
-    a date, a time) makes every distinct value a class, named as it prints (dates as
-    2024-01-05), sorted. NaN, empty, negative or fractional numbers, and a single class are
+    a date, a time, a boolean) makes every distinct value a class, named as it prints (dates as
+    2024-01-05, booleans False and True), sorted. NaN, empty, negative or fractional numbers, and a single class are
     refused with a message naming the first offending row (counted from 1). So are class
     numbers that would make more classes than there are rows (and more than
     ``MAX_SPARSE_CLASSES``, so that small tables may skip numbers): most of those classes
@@ -27,7 +27,8 @@ def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.
     for i, v in enumerate(values, start=1):
         if v is None or (isinstance(v, float) and v != v) or v == "":
             raise ValueError(f"{where}: row {i}: missing label")
-    if not all(isinstance(v, (Real, Decimal)) for v in values):  # text, dates, times: names of classes
+    booleans = all(isinstance(v, (bool, np.bool_)) for v in values)  # False and True: named, as R's factor
+    if booleans or not all(isinstance(v, (Real, Decimal)) for v in values):  # text, dates, times: names
         text = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values]
         classes = sorted(set(text))
         index = {c: k for k, c in enumerate(classes)}

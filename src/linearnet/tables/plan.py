@@ -76,8 +76,9 @@ def plan_read(
 
 def column_kind(path, name: str, *, sep: str | None = None, decimal: str | None = None) -> str | None:
     """What column ``name`` of a file holds, from its first rows: 'number', 'text', 'date', ... as the
-    reader decides it; None where that cannot be told without reading the data (standard input, a
-    folder or pattern, a file that cannot be read or has no such column: the reader says why then)."""
+    reader decides it, or 'boolean' and 'category' (a Parquet dictionary); None where that cannot be told
+    without reading the data (standard input, a folder or pattern, a file that cannot be read or has no
+    such column: the reader says why then)."""
     import pyarrow as pa
 
     name_ = os.fspath(path)
@@ -99,8 +100,12 @@ def column_kind(path, name: str, *, sep: str | None = None, decimal: str | None 
             if name not in head.column_names:
                 return None
             column = head.column(name)
-    except (ValueError, OSError, StopIteration, pa.ArrowException):
+    except (ValueError, KeyError, OSError, StopIteration, pa.ArrowException):  # KeyError: a name twice
         return None
+    if pa.types.is_boolean(column.type):
+        return "boolean"
+    if pa.types.is_dictionary(column.type):
+        return "category"
     return _kind(column, src.decimal)[0]
 
 

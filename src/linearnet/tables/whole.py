@@ -150,7 +150,11 @@ def read_table(
     if parsed is not None:
         complete = ~incomplete if missing == "keep" else keep  # "keep": the formula of the complete rows
         design = (src, formula or "", parsed, numbers, texts, coding)
-        return _formula_design(*design, target, y, read, complete, gaps_kept=missing == "keep")
+        table = _formula_design(*design, target, y, read, complete, gaps_kept=missing == "keep")
+        if label_values is not None:  # class labels: the formula gives the features, the labels the target
+            table.target, table.classes = _coded_labels(src, target, None, label_values, least=1 if _one_class else 2)
+            table.target_name = target
+        return table
     y, classes = _coded_labels(src, target, y, label_values, least=1 if _one_class else 2)
     return Table(
         features=X, target=y, feature_names=coded_features(chosen, coding), target_name=target, classes=classes, **read

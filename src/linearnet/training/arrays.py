@@ -20,8 +20,9 @@ import torch
 from ..batches import BatchSource, ShuffledChunks, StreamSource, TensorSource
 from ..config import MAX_EPOCHS, TrainConfig, check_float32
 from ..leastsq.weighted import check_weights
-from ..modelfile import Model, sgd_model
+from ..modelfile import Model
 from ..presets import data_config
+from ..records import sgd_model
 from .engines import WEIGHTED_IMPLS
 from .loop import EpochCallback, History, RowsCallback
 from .run import train
@@ -69,7 +70,7 @@ class ArrayFit:
         }
 
     def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> Model:
-        """The model file record (:func:`linearnet.modelfile.sgd_model`); ``target`` and ``data`` name the
+        """The model file record (:func:`linearnet.records.sgd_model`); ``target`` and ``data`` name the
         column and file it came from, or ``table`` (a :class:`linearnet.tables.Table`) gives them and the
         coding of its categories."""
         return sgd_model(self, target=target, data=data, table=table)

@@ -11,7 +11,8 @@ import torch
 
 from ..batches import TensorSource
 from ..config import TrainConfig, check_float32
-from ..modelfile import SoftmaxModel, softmax_model
+from ..modelfile import SoftmaxModel
+from ..records import softmax_model
 from .arrays import check_sgd_weights, default_run, feature_names_for
 from .loop import EpochCallback, History, RowsCallback
 from .run import train
@@ -57,7 +58,7 @@ class ClassifierFit:
         }
 
     def to_model(self, *, target: str | None = None, data: str | None = None, table=None) -> SoftmaxModel:
-        """The model file record (:func:`linearnet.modelfile.softmax_model`); ``target`` and ``data`` name the
+        """The model file record (:func:`linearnet.records.softmax_model`); ``target`` and ``data`` name the
         label column and the data it came from, or ``table`` (a :class:`linearnet.tables.Table`) gives them and
         the coding of its categories."""
         return softmax_model(self, target=target, data=data, table=table)

@@ -1,0 +1,165 @@
+"""The exact multinomial logit (linearnet.logit): what its fits promise whatever the data's layout."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from linearnet.logit import solve_logit, solve_logit_chunks
+from linearnet.records import logit_model
+
+CLASSES = ["a", "b", "c"]
+
+
+def multinomial(n=1500, seed=0, d=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    W = rng.normal(size=(d, 2))
+    eta = np.column_stack([np.zeros(n), X @ W + [0.2, -0.3]])
+    P = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    return X, (rng.random(n)[:, None] > P.cumsum(axis=1)).sum(axis=1)
+
+
+def passes(X, y, rows):
+    def chunks():
+        for i in range(0, len(X), rows):
+            yield X[i : i + rows], y[i : i + rows]
+
+    return chunks
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=st.integers(1, 2000))
+def test_chunks_of_any_size_give_the_fit_in_memory(rows):
+    X, y = multinomial()
+    whole = solve_logit(X, y, classes=CLASSES)
+    chunked = solve_logit_chunks(passes(X, y, rows), ["x0", "x1", "x2"], classes=CLASSES)
+    # the same iterates: only the order of the sums' additions differs
+    np.testing.assert_allclose(chunked.params, whole.params, rtol=1e-10)
+    np.testing.assert_allclose(chunked.cov, whole.cov, rtol=1e-10)
+    assert chunked.llf == pytest.approx(whole.llf, rel=1e-12) and chunked.iterations == whole.iterations
+
+
+def test_the_gradient_is_zero_and_the_hessian_inverse_is_the_covariance_at_the_optimum():
+    X, y = multinomial(seed=3)
+    r = solve_logit(X, y, classes=CLASSES)
+    A = np.column_stack([np.ones(len(X)), X])
+    eta = np.column_stack([np.zeros(len(X)), A @ r.params])
+    P = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    Y = np.eye(3)[y]
+    gradient = A.T @ (Y - P)[:, 1:]
+    assert np.abs(gradient).max() < 1e-9 * np.abs(A).sum(axis=0).max()
+    H = np.block([[A.T @ (A * (P[:, k] * ((k == l) - P[:, l]))[:, None]) for l in (1, 2)] for k in (1, 2)])
+    np.testing.assert_allclose(r.cov @ H, np.eye(8), atol=1e-9)
+    assert r.llf == pytest.approx(np.log(P[np.arange(len(y)), y]).sum(), rel=1e-13)
+
+
+def test_float32_data_are_fitted_in_float64():
+    X, y = multinomial()
+    X32 = X.astype(np.float32)
+    r32 = solve_logit(X32, y, classes=CLASSES)
+    r64 = solve_logit(X32.astype(np.float64), y, classes=CLASSES)
+    np.testing.assert_array_equal(r32.params, r64.params)
+
+
+def test_the_intercept_alone_is_the_null_model():
+    _, y = multinomial()
+    r = solve_logit(np.zeros((len(y), 0)), y, classes=CLASSES)
+    counts = np.bincount(y)
+    assert r.converged and r.llnull == pytest.approx((counts * np.log(counts / len(y))).sum(), rel=1e-14)
+    assert r.llf == pytest.approx(r.llnull, rel=1e-14) and r.df_model == 0
+    np.testing.assert_allclose(r.intercept, np.log(counts[1:] / counts[0]), rtol=1e-14)
+
+
+def test_without_an_intercept_the_null_model_gives_the_classes_equal_probabilities():
+    X, y = multinomial()
+    r = solve_logit(X, y, classes=CLASSES, fit_intercept=False)
+    assert r.llnull == pytest.approx(-len(y) * math.log(3), rel=1e-15) and r.df_model == 6
+    assert any("same probability" in note for note in r.notes)
+
+
+def test_a_dependent_column_is_named_or_left_out_with_the_fit_of_the_others():
+    X, y = multinomial()
+    X2 = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])
+    with pytest.raises(ValueError, match=r"the columns x0, x2, x3 are linearly dependent \(rank 4 of 5"):
+        solve_logit(X2, y, classes=CLASSES)
+    r = solve_logit(X2, y, classes=CLASSES, allow_rank_deficient=True)
+    ref = solve_logit(X, y, classes=CLASSES)
+    assert r.dropped == ["x3"] and np.isnan(r.params[4]).all() and np.isnan(r.bse[4]).all()
+    np.testing.assert_allclose(r.params[:4], ref.params, rtol=1e-9)
+    assert r.llf == pytest.approx(ref.llf, rel=1e-12) and r.aic == pytest.approx(ref.aic, rel=1e-12)
+    np.testing.assert_allclose(r.predict_proba(X2), ref.predict_proba(X), rtol=1e-9)
+
+
+def test_a_constant_column_beside_the_intercept_is_named():
+    X, y = multinomial()
+    with pytest.raises(ValueError, match="column x3 is constant, as the intercept is"):
+        solve_logit(np.column_stack([X, np.full(len(X), 2.5)]), y, classes=CLASSES)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda X, y: (X, np.where(y == 1, 0, y)), "class 'b' has no rows"),
+        (lambda X, y: (np.where(np.arange(len(X))[:, None] == 7, np.nan, X), y), "row 8, column x0 is nan"),
+        (lambda X, y: (X, np.where(y == 2, 5, y)), "class code 5 is not one of 0..2"),
+    ],
+    ids=["empty class", "not finite", "code out of range"],
+)
+def test_data_that_cannot_be_fitted_are_refused_with_the_reason(change, message):
+    X, y = change(*multinomial())
+    with pytest.raises(ValueError, match=message):
+        solve_logit(X, y, classes=CLASSES)
+
+
+def test_a_reference_outside_the_classes_is_refused():
+    X, y = multinomial()
+    with pytest.raises(ValueError, match=r"the reference class 'z' is not one of the classes \(a, b, c\)"):
+        solve_logit(X, y, classes=CLASSES, reference="z")
+
+
+def test_labels_without_classes_are_coded_as_the_reader_codes_them():
+    X, y = multinomial()
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    r = solve_logit(X, names)
+    assert r.classes == ["setosa", "versicolor", "virginica"] and r.reference == "setosa"
+    np.testing.assert_array_equal(r.params, solve_logit(X, y, classes=r.classes).params)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(60, 400))
+def test_overlapping_classes_are_never_called_separated(seed, n):
+    # every class holds rows all over the space of two noisy features: a finite optimum exists
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = rng.normal(size=(n, 2)) + 0.3 * y[:, None]
+    r = solve_logit(X, y, classes=CLASSES)
+    assert r.converged and r.separation is None and np.isfinite(r.bse).all()
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), gap=st.floats(0.0, 2.0))
+def test_a_class_apart_from_the_others_is_said_and_has_no_standard_errors(seed, gap):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(300, 2))
+    y = (rng.random(300) < 0.5).astype(int)
+    y[X[:, 0] > 0.5 + gap] = 2  # class c: every row beyond a line in x0, and none before it
+    y[(X[:, 0] > 0.5) & (X[:, 0] <= 0.5 + gap)] = 0
+    if (y == 2).sum() == 0:
+        return
+    r = solve_logit(X, y, classes=CLASSES)
+    assert not r.converged and np.isnan(r.bse).all()
+    assert r.separation is not None and f"{(y == 2).sum()} row" in r.separation and "class 'c'" in r.separation
+    assert "the column x0" in r.separation or "the columns x0" in r.separation
+    assert "no finite optimum" in r.summary() and "std err" not in r.summary()
+
+
+def test_the_model_file_record_predicts_the_fits_probabilities():
+    X, y = multinomial()
+    r = solve_logit(X, y, classes=CLASSES, reference="b")
+    model = logit_model(r, target="kind")
+    np.testing.assert_allclose(model.predict_proba(X), r.predict_proba(X), rtol=1e-12)
+    assert model.training["reference"] == "b" and model.statistics["reference"] == "b"
+    assert list(model.statistics["classes"]) == ["a", "c"]
