@@ -119,20 +119,3 @@ def assert_coef(got, want, se, at_least: float, what: str = "coefficients") -> N
 def assert_digits(got, want, at_least: float, what: str) -> None:
     got_digits = digits(got, want)
     assert got_digits >= at_least, f"{what} agree to {got_digits:.1f} digits, want {at_least}:\n{got}\n{want}"
-
-
-# Known shortfalls of linearnet.logit, measured against R and statsmodels (the tests marked with them
-# fail today and must keep failing until fixed: xfail(strict=True)).
-HALVED_LAST_STEP = (
-    "linearnet.logit stops with its last Newton step cut by the line search (t = 1/2 on warpbreaks_tension, "
-    "1/128 on birthwt_race): once the decrement is below its tolerance the step is still accepted only where "
-    "the log-likelihood does not fall in float64, which at the optimum is rounding. The coefficients then stop "
-    "short by half a step: 11.6 digits on warpbreaks_tension (R's Newton and statsmodels agree to 14.9), 11.0 on "
-    "the synthetic set, 11.3 on a small random one, where 12 are asked"
-)
-ALIASED_NOT_CONVERGED = (
-    "linearnet.logit with allow_rank_deficient on birthwt_low_aliased (race_other left out) runs 100 "
-    "iterations and reports not converged (Newton decrement stuck at 4.6e-17 > 1e-20·|ℓ|), without standard "
-    "errors; its coefficients agree with R's to 8.6 digits only, where the same design with race_other "
-    "dropped by hand converges in 6 iterations to 13.8 digits"
-)

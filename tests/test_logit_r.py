@@ -11,8 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from logit_cases import (
-    ALIASED_NOT_CONVERGED,
-    HALVED_LAST_STEP,
     assert_coef,
     assert_digits,
     binary,
@@ -55,13 +53,6 @@ def fits() -> dict:
 
 FINITE = names(finite)
 
-
-def marked(names_: list[str], known: dict[str, str]) -> list:
-    """The names as pytest parameters, those in ``known`` marked xfail(strict=True) with its reason."""
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=known[n])) if n in known else n for n in names_]
-
-
-NEWTON_SHORT = {"warpbreaks_tension": HALVED_LAST_STEP}
 GLM = names(lambda c: finite(c) and binary(c))
 
 
@@ -97,7 +88,7 @@ def test_layout(fits, name):
 # see logit_cases.assert_coef), standard errors and the covariance to 10.
 
 
-@pytest.mark.parametrize("name", marked(FINITE, NEWTON_SHORT))
+@pytest.mark.parametrize("name", FINITE)
 def test_coefficients_and_loglik_as_newton_in_r(fits, name):
     c, fit = case(name), fits[name]
     ref = c["newton_r"]
@@ -206,9 +197,7 @@ def test_aliased_column_is_refused(name):
         fit_case(c)
 
 
-@pytest.mark.parametrize(
-    "name", marked(names(lambda c: bool(c["aliased"])), {"birthwt_low_aliased": ALIASED_NOT_CONVERGED})
-)
+@pytest.mark.parametrize("name", names(lambda c: bool(c["aliased"])))
 def test_aliased_column_is_dropped_when_allowed(name):
     """With allow_rank_deficient, the fit is R's on the design less one dependent column: which one is
     dropped may differ from R's choice, but the likelihood, the probabilities and the coefficients of the
