@@ -87,11 +87,6 @@ def test_r_data_sets_as_statsmodels(name):
     np.testing.assert_allclose(fit.predict_proba(X)[:, 1:].sum(axis=1), 1 - fit.predict_proba(X)[:, 0], atol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LogitResult has no lr_df, which the documented API names (beside lr_chi2 and lr_p); it has "
-    "df_model (statsmodels' name), and to_dict writes it as lr_df",
-)
 def test_lr_df_as_documented():
     c = case("birthwt_race")
     X, y = data(c)
