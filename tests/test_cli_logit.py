@@ -160,3 +160,42 @@ def test_train_says_how_far_sgd_is_from_the_exact_optimum(capsys):
     code, out, _ = cli(capsys, "train", "--data", IRIS, "--target", "Species", "--json")
     got = json.loads(out)
     assert got["separated"] is True and got["excess"] is None and got["exact_loss"] < got["history"][-1]["loss"]
+
+
+def numbers(tree, at="") -> dict:
+    """The numbers of a JSON object, by their path."""
+    if isinstance(tree, dict):
+        return {k: v for key, value in tree.items() for k, v in numbers(value, f"{at}/{key}").items()}
+    return {at: tree} if isinstance(tree, (int, float)) and not isinstance(tree, bool) else {}
+
+
+@pytest.mark.parametrize("flags", [["--chunk-rows", "7"], ["--memory-budget", "1M"]], ids=["chunk rows", "budget"])
+def test_in_chunks_the_fit_is_the_fit_of_the_file_read_whole(capsys, flags):
+    code, out, _ = cli(capsys, "solve", IRIS, "--target", "Species", "--features", "Sepal.Width,Petal.Length", "--json")
+    whole = json.loads(out)
+    code, out, _err = cli(
+        capsys, "solve", IRIS, "--target", "Species", "--features", "Sepal.Width,Petal.Length", "--json", *flags
+    )
+    chunked = json.loads(out)
+    assert code == 1 == (not whole["converged"]) and chunked["separation"] == whole["separation"]
+    assert numbers(chunked) == pytest.approx(numbers(whole), rel=1e-10, abs=1e-300)
+    code, out, _ = cli(capsys, "solve", PAIR, "--target", "Species", "--json", *flags)
+    assert code == 0 and numbers(json.loads(out)) == pytest.approx(numbers(statistics_of_pair(capsys)), rel=1e-10)
+
+
+def statistics_of_pair(capsys):
+    _code, out, _ = cli(capsys, "solve", PAIR, "--target", "Species", "--json")
+    return json.loads(out)
+
+
+def test_a_folder_of_parquet_files_with_a_category_target(capsys, tmp_path):
+    frame = pd.read_csv(PAIR)
+    frame["Species"] = frame.Species.astype("category")
+    (tmp_path / "parts").mkdir()
+    for i in range(2):  # the first file holds versicolor only: the classes come from both
+        frame.iloc[i * 50 : (i + 1) * 50].to_parquet(tmp_path / "parts" / f"p{i}.parquet", index=False)
+    for flags in ([], ["--chunk-rows", "9"]):
+        code, out, err = cli(capsys, "solve", tmp_path / "parts", "--target", "Species", "--json", *flags)
+        got = json.loads(out)
+        assert code == 0 and "holds category values" in err and got["reference"] == "versicolor"
+        assert numbers(got) == pytest.approx(numbers(statistics_of_pair(capsys)), rel=1e-10)

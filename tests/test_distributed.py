@@ -318,6 +318,29 @@ def test_solve_under_torchrun_gives_the_answer_of_one_process(sales):
     assert "2 processes, each reading its share of the rows" in err
 
 
+def test_the_multinomial_logit_under_torchrun_is_that_of_one_process(tmp_path):
+    from linearnet.cli import main
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(3000, 2)), columns=["a", "b"])
+    eta = np.column_stack([np.zeros(3000), frame.a - frame.b, 0.5 * frame.b - 0.2])
+    p = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    frame["kind"] = np.array(["oak", "elm", "yew"])[(rng.random(3000)[:, None] > p.cumsum(axis=1)).sum(axis=1)]
+    (tmp_path / "parts").mkdir()
+    for i in range(3):  # each process its share of the files; elm, oak, yew: the classes of all of them
+        frame.iloc[i * 1000 : (i + 1) * 1000].to_parquet(tmp_path / "parts" / f"p{i}.parquet", row_group_size=300)
+    argv = ["solve", "parts", "--target", "kind", "--reference", "oak", "--json", "--out", "two.json"]
+    code, out, err = torchrun(2, *argv, cwd=tmp_path)
+    assert code == 0, err
+    two = json.loads(out)
+    assert main(["solve", str(tmp_path / "parts"), *argv[2:6], "--out", str(tmp_path / "one.json")]) == 0
+    one = json.loads((tmp_path / "one.json").read_text())["statistics"]
+    assert two["reference"] == "oak" and list(two["classes"]) == ["elm", "yew"] and two["converged"] is True
+    assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
+    assert json.loads((tmp_path / "two.json").read_text())["statistics"] == {k: two[k] for k in two if k != "notes"}
+    assert two["notes"][-1] == "2 processes, each reading its share of the rows"
+
+
 def test_a_weighted_solve_under_torchrun_gives_the_answer_of_one_process(tmp_path):
     rng = np.random.default_rng(12)
     frame = pd.DataFrame(rng.normal(size=(3000, 2)), columns=["a", "b"])

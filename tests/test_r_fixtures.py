@@ -117,7 +117,8 @@ def test_the_fixture_files_are_written_as_r_writes_them():
     assert mtcars[1].startswith('"Mazda RX4",21,')
     assert "NA" in fixture("airquality.csv").read_text()
     assert json.loads(fixture("expected.json").read_text()) == expected()
-    assert sorted(p.name for p in FIXTURES.glob("*.csv")) == sorted(
+    linear = (p.name for p in FIXTURES.glob("*.csv") if not p.name.startswith("logit-"))  # make_logit_fixtures.R's
+    assert sorted(linear) == sorted(
         {c["data"] for c in cases()} | {p["newdata"] for c in cases() for p in c["predict"]}
     )
 

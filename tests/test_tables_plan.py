@@ -17,7 +17,12 @@ def test_column_kind_tells_a_column_from_its_first_rows(tmp_path):
     pq.write_table(pa.table({"a": [1.0, 2.0], "s": ["x", "y"]}), parquet)
     assert [column_kind(path, c) for c in ("a", "s", "d", "missing")] == ["number", "text", "date", None]
     assert [column_kind(parquet, c) for c in ("a", "s", "missing")] == ["number", "text", None]
-    assert column_kind("-", "a") is None and column_kind(tmp_path, "a") is None  # stdin, a folder: not peeked at
+    assert column_kind("-", "a") is None  # standard input: not peeked at (it can be read once)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    assert column_kind(folder, "a") is None  # an empty folder: the reader says so, later
+    pq.write_table(pa.table({"a": [True, False], "c": pa.array(["x", "y"]).dictionary_encode()}), folder / "p.parquet")
+    assert [column_kind(folder, c) for c in ("a", "c")] == ["boolean", "category"]  # a folder: its first file's
     assert column_kind(tmp_path / "no.csv", "a") is None  # the reader says what is wrong, later
 
 

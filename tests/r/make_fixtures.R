@@ -2,7 +2,7 @@
 #
 # Run from the repository root:  Rscript tests/r/make_fixtures.R
 # Writes tests/fixtures/r/*.csv (the data, as R users write them) and tests/fixtures/r/expected.json.
-# Needs R >= 4.0 with the packages sandwich and lmtest (no JSON package: a small writer is below).
+# Needs R >= 4.0 with the packages sandwich and lmtest (no JSON package: a small writer is in json.R).
 # Every fit is made on the data as read back from the CSV written, so R and linearnet see the same numbers.
 # See tests/r/README.md for the meaning of every field.
 
@@ -14,48 +14,7 @@ suppressPackageStartupMessages({
 out_dir <- file.path("tests", "fixtures", "r")
 if (!dir.exists(out_dir)) stop("run from the repository root: ", out_dir, " not found")
 
-# ---- a small JSON writer -------------------------------------------------------------------------
-# A named list is an object; an unnamed list is an array; an atomic vector of length 1 is a scalar
-# and a longer one an array (wrap with arr() to force an array of any length). Numbers are written
-# with 17 significant digits (they read back as the same double); NA and NaN are null.
-
-arr <- function(x) structure(as.list(unname(x)), json_array = TRUE)
-
-json_string <- function(s) {
-  s <- gsub("\\", "\\\\", s, fixed = TRUE)
-  s <- gsub("\"", "\\\"", s, fixed = TRUE)
-  s <- gsub("\n", "\\n", s, fixed = TRUE)
-  s <- gsub("\t", "\\t", s, fixed = TRUE)
-  paste0("\"", s, "\"")
-}
-
-json_scalar <- function(x) {
-  if (is.null(x) || (length(x) == 1 && is.na(x))) return("null")
-  if (is.logical(x)) return(if (x) "true" else "false")
-  if (is.character(x) || is.factor(x)) return(json_string(as.character(x)))
-  if (is.integer(x)) return(sprintf("%d", x))
-  if (is.infinite(x)) return(if (x > 0) "\"Infinity\"" else "\"-Infinity\"")
-  sprintf("%.17g", x)
-}
-
-to_json <- function(x, indent = 0) {
-  pad <- strrep("  ", indent + 1)
-  end <- strrep("  ", indent)
-  if (is.null(x)) return("null")
-  if (is.list(x) && !is.null(names(x)) && is.null(attr(x, "json_array"))) {
-    if (length(x) == 0) return("{}")
-    items <- vapply(names(x), function(k) paste0(pad, json_string(k), ": ", to_json(x[[k]], indent + 1)), "")
-    return(paste0("{\n", paste(items, collapse = ",\n"), "\n", end, "}"))
-  }
-  if (is.list(x)) {
-    if (length(x) == 0) return("[]")
-    parts <- vapply(x, function(v) to_json(v, indent + 1), "")
-    if (all(vapply(x, function(v) !is.list(v), TRUE))) return(paste0("[", paste(parts, collapse = ", "), "]"))
-    return(paste0("[\n", paste0(pad, parts, collapse = ",\n"), "\n", end, "]"))
-  }
-  if (length(x) == 1) return(json_scalar(x))
-  to_json(arr(x), indent)
-}
+source(file.path("tests", "r", "json.R")) # to_json(), arr(): a small JSON writer
 
 # ---- the data, as R users write them ---------------------------------------------------------------
 

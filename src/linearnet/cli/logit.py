@@ -103,7 +103,23 @@ def _read(args) -> _Data:
 
 
 def _read_chunks(args, plan) -> _Data:
-    raise UsageError(PROG, "--model softmax reads the file whole, in one process: give --memory-budget above it")
+    """The file opened for passes in chunks, its target read as class labels: their names are found first by
+    a pass over the target column (under a launcher, every process's share's labels, joined)."""
+    from ..tables import table_chunks, target_classes
+    from .shares import shared_chunks, shared_classes
+
+    group = args.group
+    options = dict(target=args.target, chunk_rows=plan.chunk_rows, **table_options(args))
+    if group is None:
+        features = table_chunks(args.data, features=args.features, **options)[1]  # the default features, named
+        classes = target_classes(args.data, args.target, features=features, **table_options(args))
+        chunks, features = table_chunks(args.data, features=features, classes=classes, **options)
+        return _Data([*([plan.note] if plan.note else []), *chunks.notes], args.target, None, chunks, features, classes)
+    features = shared_chunks(group, args.data, features=args.features, **options)[1]
+    classes = shared_classes(group, args.data, args.target, features=features, **table_options(args))
+    chunks, features = shared_chunks(group, args.data, features=features, classes=classes, **options)
+    notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
+    return _Data(notes, args.target, None, chunks, features, classes)
 
 
 def _solve(args, data: _Data):
@@ -121,35 +137,21 @@ def _solve(args, data: _Data):
                     allow_rank_deficient=args.allow_rank_deficient,
                     reference=args.reference,
                     group=args.group,
+                    drop_empty_classes=True,
                 )
         table = data.table
-        target, classes = _present(table, data.notes)
         return solve_logit(
             table.features,
-            target,
-            classes=classes,
+            table.target,
+            classes=table.classes,
             feature_names=table.feature_names,
             fit_intercept=intercept and table.intercept,
             allow_rank_deficient=args.allow_rank_deficient,
             reference=args.reference,
+            drop_empty_classes=True,  # class numbers 1..5 number a class 0: the classes the data hold, said
         )
     except ValueError as exc:
         message = str(exc)
         if not message.startswith(f"{args.data}:"):
             message = f"{args.data}: {message}"
         raise library_error(PROG, exc, message) from None
-
-
-def _present(table, notes: list[str]):
-    """The target's codes and classes, those numbered without a row left out (class numbers 1..5 number a
-    class 0 too): the logit fits the classes the data hold, and a note names the others."""
-    import numpy as np
-
-    present = np.unique(table.target)
-    if len(present) == len(table.classes):
-        return table.target, table.classes
-    absent = [c for k, c in enumerate(table.classes) if k not in set(present.tolist())]
-    text = f"class{'es' if len(absent) > 1 else ''} {', '.join(absent)} numbered but with no rows: not fitted"
-    notes.append(text)
-    note(PROG, text)
-    return np.searchsorted(present, table.target), [table.classes[k] for k in present]

@@ -93,6 +93,8 @@ class LogitResult:
         """The parameters estimated beyond the null model's."""
         return self.k - (self.params.shape[1] if self.fit_intercept else 0)
 
+    lr_df = df_model  # the likelihood-ratio test's degrees of freedom, as --json names them
+
     @property
     def k(self) -> int:
         """The parameters estimated (those of dropped columns not counted)."""

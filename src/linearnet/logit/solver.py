@@ -35,6 +35,7 @@ def solve_logit(
     allow_rank_deficient: bool = False,
     reference: str | None = None,
     max_iter: int = 100,
+    drop_empty_classes: bool = False,
 ) -> LogitResult:
     """The multinomial logit of ``y`` on the columns of ``X``, to its optimum, with its statistics.
 
@@ -43,10 +44,13 @@ def solve_logit(
     anything else makes each distinct value a class, sorted). The ``reference`` class (default: the
     first) has linear predictor 0; with two classes this is logistic regression of the other class,
     R's ``glm(family = binomial)`` with the reference as failure. Computed in float64 whatever the input.
+    A class with no row is refused (its probability has no finite optimum), or with ``drop_empty_classes``
+    left out with a note (class numbers 1..5 number a class 0 too).
     """
     X, names = _features(X, feature_names)
     codes, classes = _labels(y, classes, len(X))
-    return _fit(in_memory(X, codes), names, classes, fit_intercept, allow_rank_deficient, reference, max_iter, None, X)
+    fit = (fit_intercept, allow_rank_deficient, reference, max_iter)
+    return _fit(in_memory(X, codes), names, classes, *fit, None, X, drop_empty_classes)
 
 
 def solve_logit_chunks(
@@ -59,21 +63,13 @@ def solve_logit_chunks(
     reference: str | None = None,
     group: Group | None = None,
     max_iter: int = 100,
+    drop_empty_classes: bool = False,
 ) -> LogitResult:
     """:func:`solve_logit` over data read a pass at a time: ``chunks()`` yields (X, class codes) chunks
     (a :class:`linearnet.tables.TableChunks` read with ``classes=``); with a ``group``, each process passes
     over its share and the sums are added, one exchange per pass. Memory holds one chunk."""
-    return _fit(
-        chunks,
-        list(feature_names),
-        list(classes),
-        fit_intercept,
-        allow_rank_deficient,
-        reference,
-        max_iter,
-        group,
-        None,
-    )
+    fit = (fit_intercept, allow_rank_deficient, reference, max_iter)
+    return _fit(chunks, list(feature_names), list(classes), *fit, group, None, drop_empty_classes)
 
 
 def _features(X, feature_names) -> tuple[np.ndarray, list[str]]:
@@ -105,23 +101,29 @@ def _labels(y, classes, n: int) -> tuple[np.ndarray, list[str]]:
     return codes, classes
 
 
-def _fit(chunks, names, classes, fit_intercept, allow_rank_deficient, reference, max_iter, group, memory):
-    K = len(classes)
-    if K < 2:
-        raise ValueError(f"classification needs at least two classes, got {K}")
-    if len(set(classes)) != K:
-        raise ValueError("the classes must be distinct")
+def _fit(chunks, names, classes, fit_intercept, allow_rank_deficient, reference, max_iter, group, memory, drop_empty):
+    _check_classes(classes)
+    params = parameter_names(names, fit_intercept)
+    counts = first_pass(chunks, fit_intercept, len(params), len(classes), group)
+    _check(counts, memory, names)
+    notes: list[str] = []
+    if drop_empty and (counts.counts == 0).any():  # class numbers without a row (1..5 number a class 0 too)
+        present = np.flatnonzero(counts.counts)
+        absent = [c for k, c in enumerate(classes) if counts.counts[k] == 0]
+        notes.append(
+            f"class{'es' if len(absent) > 1 else ''} {', '.join(absent)} numbered but with no rows: not fitted"
+        )
+        chunks = _recoded(chunks, np.searchsorted(present, np.arange(len(classes))))  # absent codes: no row has them
+        classes, counts.counts = [classes[k] for k in present], counts.counts[present]
+        _check_classes(classes)
+    _refuse_empty(counts, classes)
     reference = classes[0] if reference is None else str(reference)
     if reference not in classes:
         raise ValueError(f"the reference class {reference!r} is not one of the classes ({', '.join(classes)})")
     order = [classes.index(reference), *(k for k, c in enumerate(classes) if c != reference)]
-    recode = np.argsort(order)  # code in the data -> code with the reference first
-    coded = _recoded(chunks, recode)
-    params = parameter_names(names, fit_intercept)
-    counts = first_pass(coded, fit_intercept, len(params), K, group)
-    _check(counts, memory, names, classes, order, len(params))
+    coded = _recoded(chunks, np.argsort(order))  # code in the data -> code with the reference first
+    counts.counts = counts.counts[order]
     kept = _kept(_factor(coded, counts, fit_intercept, group), counts.n, params, fit_intercept, allow_rank_deficient)
-    notes = []
     dropped = [params[j] for j in range(len(params)) if j not in kept]
     if dropped:
         notes.append(
@@ -131,8 +133,15 @@ def _fit(chunks, names, classes, fit_intercept, allow_rank_deficient, reference,
         )
     if not fit_intercept:
         notes.append("without an intercept the null model gives every class the same probability (as R's glm)")
-    fit, llnull, d = _newton(coded, counts, kept, fit_intercept, group, max_iter, K)
+    fit, llnull, d = _newton(coded, counts, kept, fit_intercept, group, max_iter, len(classes))
     return _result(fit, llnull, d, kept, params, names, classes, order, counts, fit_intercept, dropped, notes)
+
+
+def _check_classes(classes: list[str]) -> None:
+    if len(classes) < 2:
+        raise ValueError(f"classification needs at least two classes, got {len(classes)}")
+    if len(set(classes)) != len(classes):
+        raise ValueError("the classes must be distinct")
 
 
 def _recoded(chunks: Rows, recode: np.ndarray) -> Rows:
@@ -148,7 +157,7 @@ def _recoded(chunks: Rows, recode: np.ndarray) -> Rows:
     return rows
 
 
-def _check(counts: Counts, memory, names, classes, order, p: int) -> None:
+def _check(counts: Counts, memory, names) -> None:
     if not counts.finite:
         if memory is not None:
             rows, cols = np.nonzero(~np.isfinite(memory))
@@ -158,7 +167,10 @@ def _check(counts: Counts, memory, names, classes, order, p: int) -> None:
         raise ValueError("the data hold NaN or infinite values")
     if counts.n == 0:
         raise ValueError("the data have no rows")
-    empty = [classes[order[k]] for k in range(len(classes)) if counts.counts[k] == 0]
+
+
+def _refuse_empty(counts: Counts, classes: list[str]) -> None:
+    empty = [classes[k] for k in range(len(classes)) if counts.counts[k] == 0]
     if empty:
         raise ValueError(
             f"class {empty[0]!r} has no rows: its probability would go to 0 with no finite optimum; "

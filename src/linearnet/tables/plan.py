@@ -77,14 +77,16 @@ def plan_read(
 def column_kind(path, name: str, *, sep: str | None = None, decimal: str | None = None) -> str | None:
     """What column ``name`` of a file holds, from its first rows: 'number', 'text', 'date', ... as the
     reader decides it, or 'boolean' and 'category' (a Parquet dictionary); None where that cannot be told
-    without reading the data (standard input, a folder or pattern, a file that cannot be read or has no
-    such column: the reader says why then)."""
+    without reading the data (standard input, an empty folder, a file that cannot be read or has no such
+    column: the reader says why then). Of a folder or pattern, the first file's column."""
     import pyarrow as pa
 
     name_ = os.fspath(path)
     try:
-        if name_ == "-" or _files(name_) is not None:
+        files = _files(name_) if name_ != "-" else None
+        if name_ == "-" or files == []:
             return None
+        name_ = files[0] if files else name_  # a folder or pattern: its first file, whose types all must share
         src = _Source(name_, sep=sep, decimal=decimal)
         if src.fmt == "parquet":
             import pyarrow.parquet as pq
