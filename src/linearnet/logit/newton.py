@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..leastsq.passes import Group, Rows
-from .sums import Sums, margins, newton_sums
+from .sums import Sums, margins, newton_sums, one_blas_thread
 
 DECREMENT_TOL = 1e-20  # of max(1, |ℓ|): the decrement at which the iteration stops
 FLOOR = 1e-12  # of max(1, |ℓ|): a decrement this small that no longer falls quadratically is the sums' rounding
@@ -66,14 +66,15 @@ def newton_step(sums: Sums) -> tuple[np.ndarray, float, np.ndarray | None]:
     from scipy.linalg import LinAlgError, cho_solve, cholesky, eigh
 
     g = sums.gradient.T.ravel()  # class-major, as the Hessian
-    try:
-        U = cholesky(sums.hessian, lower=False, check_finite=False)
-        step = cho_solve((U, False), g, check_finite=False)
-    except LinAlgError:
-        U = None
-        lam, V = eigh(sums.hessian)
-        keep = lam > lam.max() * 1e-14 if lam.max() > 0 else np.zeros(len(lam), bool)
-        step = V[:, keep] @ ((V[:, keep].T @ g) / lam[keep])
+    with one_blas_thread():  # a matrix of a few hundred rows: threads only wait on each other
+        try:
+            U = cholesky(sums.hessian, lower=False, check_finite=False)
+            step = cho_solve((U, False), g, check_finite=False)
+        except LinAlgError:
+            U = None
+            lam, V = eigh(sums.hessian)
+            keep = lam > lam.max() * 1e-14 if lam.max() > 0 else np.zeros(len(lam), bool)
+            step = V[:, keep] @ ((V[:, keep].T @ g) / lam[keep])
     p, q = sums.gradient.shape
     return step.reshape(q, p).T, float(g @ step), U
 
