@@ -163,3 +163,15 @@ def test_the_model_file_record_predicts_the_fits_probabilities():
     np.testing.assert_allclose(model.predict_proba(X), r.predict_proba(X), rtol=1e-12)
     assert model.training["reference"] == "b" and model.statistics["reference"] == "b"
     assert list(model.statistics["classes"]) == ["a", "c"]
+
+
+def test_many_rows_in_memory_start_from_a_samples_optimum_and_end_at_the_same_one():
+    from linearnet.logit.solver import WARM_START_ROWS
+
+    X, y = multinomial(n=WARM_START_ROWS, seed=8, d=2)
+    warm = solve_logit(X, y, classes=CLASSES)
+    cold = solve_logit_chunks(passes(X, y, 50_000), ["x0", "x1"], classes=CLASSES)  # chunks: from the null model
+    assert warm.converged and warm.iterations < cold.iterations
+    np.testing.assert_allclose(warm.params, cold.params, rtol=1e-10)
+    np.testing.assert_allclose(warm.cov, cold.cov, rtol=1e-10)
+    assert warm.llf == pytest.approx(cold.llf, rel=1e-13)
