@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from decimal import Decimal
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -16,7 +14,7 @@ from .cells import _check_missing, _kind, _numbers
 from .columns import _check_header, _choose_from
 from .design import _apply_formula, _categorical, _dummies, _gaps, _levels, _parse_formula, coded_features
 from .diagnose import _diagnosis
-from .labels import encode_labels
+from .labels import encode_labels, is_class_numbers
 from .messages import _dropped_note, _listing, _quote, _reason
 from .source import _csv_options, _files, _Source
 
@@ -177,8 +175,7 @@ def _coded_labels(src: _Source, target, y, label_values, *, least: int):
     if label_values is None:
         return y, None, False
     codes, classes = encode_labels(label_values, where=f"{src.name}: column {_quote(target or '')}", least=least)
-    numbers = all(isinstance(v, (Real, Decimal)) and not isinstance(v, (bool, np.bool_)) for v in label_values)
-    return codes, classes, numbers
+    return codes, classes, is_class_numbers(label_values)
 
 
 def _formula_columns(formula: str | None, target, features, require_target: bool):
