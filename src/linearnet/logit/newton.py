@@ -90,8 +90,8 @@ class _Pass:
     tol: float  # a margin along a separating direction below this (scaled) is zero
     col_max: np.ndarray
 
-    def sums(self, B: np.ndarray, before: np.ndarray | None = None) -> Sums:
-        return newton_sums(self.chunks, B, self.d, self.fit_intercept, self.group, before)
+    def sums(self, B: np.ndarray) -> Sums:
+        return newton_sums(self.chunks, B, self.d, self.fit_intercept, self.group)
 
     def separation(self, step: np.ndarray) -> Separation | None:
         """The step's direction, when it certifies a separation (no row's margin below −tol, some above)."""
@@ -130,7 +130,7 @@ def newton(
         decrements.append(decrement)
         trial: Sums | None
         if decrement <= NOISE * max(1.0, abs(sums.loglik)):  # a gain below ℓ's rounding: the full step
-            trial, t = data.sums(B + step, before=B), 1.0
+            trial, t = data.sums(B + step), 1.0
         else:
             trial, t = _line_search(data, B, sums, step, decrement)
             if trial is None:  # ℓ cannot rise any more in float64: the sums' rounding is reached
@@ -164,7 +164,7 @@ def _line_search(data: _Pass, B, sums: Sums, step, decrement: float) -> tuple[Su
     None when none does."""
     t = 1.0
     while t >= 2.0**-40:
-        trial = data.sums(B + t * step, before=B)
+        trial = data.sums(B + t * step)
         if trial.loglik >= sums.loglik + _ARMIJO * t * decrement:
             return trial, t
         t /= 2

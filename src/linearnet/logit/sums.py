@@ -36,16 +36,12 @@ class Counts:
 
 @dataclass
 class Sums:
-    """The sums of one pass at B: ℓ, its gradient (p, K−1), the Hessian of −ℓ (p(K−1) square, class-major:
-    the parameters of class 1, then of class 2, ...), the largest change of a linear predictor since the
-    parameters ``before`` (0 without them), and the rows whose observed class has a fitted probability
-    that rounds to 1."""
+    """The sums of one pass at B: ℓ, its gradient (p, K−1), and the Hessian of −ℓ (p(K−1) square,
+    class-major: the parameters of class 1, then of class 2, ...)."""
 
     loglik: float
     gradient: np.ndarray
     hessian: np.ndarray
-    moved: float
-    certain: int
 
 
 def first_pass(chunks: Rows, fit_intercept: bool, p: int, K: int, group: Group | None = None) -> Counts:
@@ -103,32 +99,28 @@ def newton_sums(
     d: np.ndarray,
     fit_intercept: bool,
     group: Group | None = None,
-    before: np.ndarray | None = None,
 ) -> Sums:
     """ℓ, gradient and Hessian at B (the design's columns scaled by ``d``), summed over one pass."""
     p, q = B.shape
 
     def part():
-        loglik, certain, moved = 0.0, 0, 0.0
+        loglik = 0.0
         g = np.zeros((p, q))
         H = np.zeros((p * q, p * q))
         with one_blas_thread():
             for Xc, yc in _pieces(chunks, 4 * _block_rows(p)):
                 A = scaled_design(Xc, fit_intercept, d)
                 eta = A @ B
-                if before is not None and len(A):
-                    moved = max(moved, float(np.abs(eta - A @ before).max()))
                 P, others, log_sum = probabilities(eta)
                 codes = np.asarray(yc, dtype=np.int64)
                 rows = np.arange(len(codes))
                 loglik += float(np.where(codes > 0, eta[rows, np.maximum(codes, 1) - 1], 0.0).sum() - log_sum.sum())
-                certain += int((others[rows, codes] == 0.0).sum())
                 residual = -P[:, 1:]  # Y − P: 1 − P in the observed class, as 1 − P was
                 hit = codes > 0
                 residual[rows[hit], codes[hit] - 1] += 1.0
                 g += A.T @ residual
                 _add_hessian(H, A, P[:, 1:], others[:, 1:])
-        return loglik, g, H, moved, certain
+        return loglik, g, H
 
     parts = everyone(group, part)
     H = total([x[2] for x in parts])
@@ -139,8 +131,6 @@ def newton_sums(
         loglik=float(sum(x[0] for x in parts)),
         gradient=total([x[1] for x in parts]),
         hessian=H,
-        moved=max(x[3] for x in parts),
-        certain=sum(x[4] for x in parts),
     )
 
 
