@@ -199,3 +199,15 @@ def test_a_folder_of_parquet_files_with_a_category_target(capsys, tmp_path):
         got = json.loads(out)
         assert code == 0 and "holds category values" in err and got["reference"] == "versicolor"
         assert numbers(got) == pytest.approx(numbers(statistics_of_pair(capsys)), rel=1e-10)
+
+
+def test_standard_input_is_read_whole_or_refused_in_chunks(capsys, monkeypatch):
+    import io
+    import sys
+
+    text = open(PAIR, encoding="utf-8").read()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    code, out, _ = cli(capsys, "solve", "-", "--target", "Species", "--model", "softmax", "--json")
+    assert code == 0 and numbers(json.loads(out)) == pytest.approx(numbers(statistics_of_pair(capsys)), rel=1e-12)
+    code, _, err = cli(capsys, "solve", "-", "--target", "Species", "--model", "softmax", "--chunk-rows", "10")
+    assert code == 2 and "standard input can be read once: save it to a file" in err

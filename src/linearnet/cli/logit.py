@@ -109,6 +109,12 @@ def _read_chunks(args, plan) -> _Data:
     from .shares import shared_chunks, shared_classes
 
     group = args.group
+    if args.data == "-":
+        raise UsageError(
+            PROG,
+            "--model softmax in chunks passes over the target column for its classes before the rows, and "
+            "standard input can be read once: save it to a file, or read it whole (a larger --memory-budget)",
+        )
     options = dict(target=args.target, chunk_rows=plan.chunk_rows, **table_options(args))
     if group is None:
         features = table_chunks(args.data, features=args.features, **options)[1]  # the default features, named
