@@ -175,3 +175,54 @@ def test_many_rows_in_memory_start_from_a_samples_optimum_and_end_at_the_same_on
     np.testing.assert_allclose(warm.params, cold.params, rtol=1e-10)
     np.testing.assert_allclose(warm.cov, cold.cov, rtol=1e-10)
     assert warm.llf == pytest.approx(cold.llf, rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda X, y: solve_logit(X[:, 0], y, classes=CLASSES), ValueError, "X must be a 2-D array"),
+        (lambda X, y: solve_logit(X, y, feature_names=["a"]), ValueError, "feature_names has 1 names for 3 columns"),
+        (lambda X, y: solve_logit(X, y + 0.5, classes=CLASSES), TypeError, "y must hold class codes 0..K-1"),
+        (lambda X, y: solve_logit(X, y[:-1], classes=CLASSES), ValueError, r"one class code per row of X \(1500\)"),
+        (lambda X, y: solve_logit(X, y, classes=["a", "a", "b"]), ValueError, "the classes must be distinct"),
+        (lambda X, y: solve_logit(X, y, classes=["a"]), ValueError, "at least two classes, got 1"),
+        (lambda X, y: solve_logit(X[:0], y[:0], classes=CLASSES), ValueError, "the data have no rows"),
+        (
+            lambda X, y: solve_logit_chunks(passes(X * np.inf, y, 100), ["x0", "x1", "x2"], classes=CLASSES),
+            ValueError,
+            "the data hold NaN or infinite values",
+        ),
+    ],
+    ids=["1-D", "names", "fractions", "lengths", "twice", "one class", "no rows", "not finite in chunks"],
+)
+def test_arguments_that_do_not_fit_are_refused_with_the_reason(call, error, message):
+    with pytest.raises(error, match=message):
+        call(*multinomial())
+
+
+def test_a_fit_stopped_by_max_iter_says_so_and_gives_no_errors():
+    X, y = multinomial()
+    r = solve_logit(X, y, classes=CLASSES, max_iter=1)
+    assert not r.converged and r.separation is None and np.isnan(r.bse).all()
+    assert r.notes[-1].startswith("not converged in 1 iterations: the log-likelihood was still rising")
+    assert "not converged in 1 iterations" in r.summary() and "LR χ²" not in r.summary()
+    assert r.predict(X[:3]) == [CLASSES[k] for k in r.predict_proba(X[:3]).argmax(axis=1)]
+
+
+def test_a_design_of_pandas_columns_keeps_their_names():
+    import pandas as pd
+
+    X, y = multinomial()
+    r = solve_logit(pd.DataFrame(X, columns=["area", "rooms", "age"]), y, classes=CLASSES)
+    assert r.feature_names == ["area", "rooms", "age"] and r.names == ["intercept", "area", "rooms", "age"]
+
+
+def test_a_singular_hessian_gives_the_pseudo_inverse_step_and_no_factor():
+    from linearnet.logit.newton import newton_step
+    from linearnet.logit.sums import Sums
+
+    H = np.array([[2.0, 2.0], [2.0, 2.0]])  # rank 1: the direction (1, −1) is not determined
+    step, decrement, U = newton_step(Sums(loglik=-3.0, gradient=np.array([[1.0], [1.0]]), hessian=H))
+    assert U is None
+    np.testing.assert_allclose(step.ravel(), [0.25, 0.25])  # the least-norm solution of H·Δ = g
+    assert decrement == pytest.approx(0.5)
