@@ -217,12 +217,12 @@ def test_a_design_of_pandas_columns_keeps_their_names():
     assert r.feature_names == ["area", "rooms", "age"] and r.names == ["intercept", "area", "rooms", "age"]
 
 
-def test_a_singular_hessian_gives_the_pseudo_inverse_step_and_no_factor():
+def test_a_hessian_not_positive_definite_gives_the_step_of_its_positive_part_and_no_factor():
     from linearnet.logit.newton import newton_step
     from linearnet.logit.sums import Sums
 
-    H = np.array([[2.0, 2.0], [2.0, 2.0]])  # rank 1: the direction (1, −1) is not determined
+    H = np.array([[1.0, 2.0], [2.0, 1.0]])  # eigenvalues 3 along (1, 1) and −1 along (1, −1): no Cholesky
     step, decrement, U = newton_step(Sums(loglik=-3.0, gradient=np.array([[1.0], [1.0]]), hessian=H))
     assert U is None
-    np.testing.assert_allclose(step.ravel(), [0.25, 0.25])  # the least-norm solution of H·Δ = g
-    assert decrement == pytest.approx(0.5)
+    np.testing.assert_allclose(step.ravel(), [1 / 3, 1 / 3])  # g lies along (1, 1): g / 3
+    assert decrement == pytest.approx(2 / 3)
