@@ -64,11 +64,15 @@ def exact_softmax_loss(data, held_out: float | None, seed: int) -> tuple[float, 
     if held_out is not None:
         kept = held_out_rows(len(X), held_out, seed)[0]
         X, y = X[kept], y[kept]
-    present = np.unique(y)  # a class with no row here has no finite optimum of its own: fit those present
-    codes = np.searchsorted(present, y)
-    try:
-        classes = [str(data.classes[c]) for c in present]
-        result = solve_logit(X, codes, classes=classes, feature_names=data.feature_names, allow_rank_deficient=True)
+    try:  # a class with no row here has no finite optimum of its own: those present are fitted
+        result = solve_logit(
+            X,
+            y,
+            classes=[str(c) for c in data.classes],
+            feature_names=data.feature_names,
+            allow_rank_deficient=True,
+            drop_empty_classes=True,
+        )
     except ValueError:
         return None
     return -result.llf / result.n, result.separation
