@@ -128,10 +128,13 @@ def nonfinite_message(memory, feature_names):
     return "the data hold NaN or infinite values, or values too large to square in float64 (their sums overflow)"
 
 
+def dependent_columns(names, null) -> list[str]:
+    """The columns that take part in the directions ``null`` the design cannot resolve, in design order."""
+    return sorted({names[j] for v in null for j in np.flatnonzero(np.abs(v) > 1e-3 * np.abs(v).max())}, key=names.index)
+
+
 def dependent_message(names, null, rank, k):
-    involved = sorted(
-        {names[j] for v in null for j in np.flatnonzero(np.abs(v) > 1e-3 * np.abs(v).max())}, key=names.index
-    )
+    involved = dependent_columns(names, null)
     return (
         f"the columns {', '.join(involved)} are linearly dependent (rank {rank} of {k} parameters): "
         f"drop one of them, or allow a rank-deficient design (--allow-rank-deficient) for the "

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..leastsq.factor import rank_and_nullspace
 from ..leastsq.passes import Group, Rows, in_memory, pow2
-from ..leastsq.problem import parameter_names
+from ..leastsq.problem import _features as as_features
+from ..leastsq.problem import dependent_columns, parameter_names
 from .newton import NewtonFit, newton
 from .result import LogitResult
 from .sums import Counts, first_pass
@@ -75,13 +76,11 @@ def solve_logit_chunks(
 
 
 def _features(X, feature_names) -> tuple[np.ndarray, list[str]]:
-    columns = getattr(X, "columns", None)
+    X, names = as_features(X, feature_names)  # a DataFrame's column names, a tensor as an array
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of rows and features, got shape {X.shape}")
-    if feature_names is None:
-        feature_names = [str(c) for c in columns] if columns is not None else [f"x{j}" for j in range(X.shape[1])]
-    names = list(feature_names)
+    names = [f"x{j}" for j in range(X.shape[1])] if names is None else names
     if len(names) != X.shape[1]:
         raise ValueError(f"feature_names has {len(names)} names for {X.shape[1]} columns")
     return X, names
@@ -201,10 +200,7 @@ def _kept(R: np.ndarray, n: int, params: list[str], fit_intercept: bool, allow: 
     if rank == len(params):
         return list(range(len(params)))
     if not allow:
-        involved = sorted(
-            {params[j] for v in null for j in np.flatnonzero(np.abs(v) > 1e-3 * np.abs(v).max())}, key=params.index
-        )
-        what = _dependent(params, involved, norms, fit_intercept)
+        what = _dependent(params, dependent_columns(params, null), norms, fit_intercept)
         raise ValueError(
             f"{what} (rank {rank} of {len(params)} parameters): drop {'one of them' if 'columns' in what else 'it'}, "
             f"or allow a rank-deficient design (--allow-rank-deficient) to leave out each "
