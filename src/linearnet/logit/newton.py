@@ -38,10 +38,9 @@ _LINEAR = (1e-3, 0.95)  # decrement ratios of an iteration converging linearly, 
 
 @dataclass
 class Separation:
-    """A direction D along which the classes part: the rows of each class it tells apart (``strict``) and
-    the columns it runs along (indices into the design's columns)."""
+    """A direction along which the classes part: the rows of each class it tells apart (``strict``) and the
+    columns it runs along (indices into the design's columns)."""
 
-    direction: np.ndarray  # (p, K−1), in the scaled units of the pass
     strict: np.ndarray  # (K,) rows per class whose margin along D is positive
     columns: list[int]
 
@@ -104,7 +103,7 @@ class _Pass:
         low, strict = margins(self.chunks, D, self.d, self.fit_intercept, bound, self.group)
         if low < -bound or strict.sum() == 0:
             return None
-        return Separation(D, strict, [int(j) for j in np.flatnonzero(weight > 1e-3 * weight.max())])
+        return Separation(strict, [int(j) for j in np.flatnonzero(weight > 1e-3 * weight.max())])
 
 
 def newton(
