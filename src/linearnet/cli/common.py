@@ -103,6 +103,13 @@ def library_error(prog: str, exc: Exception, message: str | None = None) -> Usag
     return error
 
 
+def design_error(prog: str, path: str, exc: Exception) -> UsageError:
+    """:func:`library_error` for an error of the fit about the design, the file ``path`` named first (errors of
+    the reader name it already)."""
+    message = str(exc)
+    return library_error(prog, exc, message if message.startswith(f"{path}:") else f"{path}: {message}")
+
+
 # --- argument types ---------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import UsageError, library_error, note, reading_bar, refused, save_model, table_options
+from .common import UsageError, design_error, note, reading_bar, refused, save_model, table_options
 
 PROG = "linearnet solve"
 _LINEAR_ONLY = (("--se", "se"), ("--cluster", "cluster"), ("--weights", "weights"), ("--plot", "plot"))
@@ -157,7 +157,4 @@ def _solve(args, data: _Data):
             drop_empty_classes=True,  # class numbers 1..5 number a class 0: the classes the data hold, said
         )
     except ValueError as exc:
-        message = str(exc)
-        if not message.startswith(f"{args.data}:"):
-            message = f"{args.data}: {message}"
-        raise library_error(PROG, exc, message) from None
+        raise design_error(PROG, args.data, exc) from None

@@ -15,7 +15,7 @@ from .common import (
     add_table_flags,
     add_timeout_flag,
     check_out,
-    library_error,
+    design_error,
     names,
     note,
     reading_bar,
@@ -260,10 +260,7 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                 if args.weights:
                     result = dataclasses.replace(result, weights=args.weights)
     except ValueError as exc:
-        message = str(exc)
-        if not message.startswith(f"{args.data}:"):  # about the design: say which file
-            message = f"{args.data}: {message}"
-        raise library_error(PROG, exc, message) from None
+        raise design_error(PROG, args.data, exc) from None
     return result, caught
 
 
