@@ -14,12 +14,21 @@ other classes' probabilities, so that a row fitted with P_k near 1 keeps its dig
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
+import functools
+import math
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from ..leastsq.passes import Group, Rows, design, everyone, total
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -41,7 +50,7 @@ class Sums:
 
     loglik: float
     gradient: np.ndarray
-    hessian: np.ndarray
+    hessian: np.ndarray | None
 
 
 def first_pass(chunks: Rows, fit_intercept: bool, p: int, K: int, group: Group | None = None) -> Counts:
@@ -75,22 +84,26 @@ def first_pass(chunks: Rows, fit_intercept: bool, p: int, K: int, group: Group |
 
 
 def probabilities(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For linear predictors η (m, K−1) of the non-reference classes: the probabilities of all K classes
-    (m, K), 1 − P_k for each (m, K) computed as the sum of the others, and log Σ_j exp(η_j) (m,)."""
-    m = len(eta)
-    full = np.concatenate([np.zeros((m, 1)), eta], axis=1)
-    top = full.argmax(axis=1)
+    """For linear predictors η (K−1, m) of the non-reference classes, a row per class: the probabilities of
+    all K classes (K, m), 1 − P_k for each (K, m) computed as the sum of the others, and log Σ_j exp(η_j)
+    (m,). A class per row keeps each operation one long loop over the rows."""
+    m = eta.shape[1]
+    full = np.empty((len(eta) + 1, m))
+    full[0] = 0.0
+    full[1:] = eta
+    top = full.argmax(axis=0)
     rows = np.arange(m)
-    peak = full[rows, top]
-    e = np.exp(full - peak[:, None])  # the largest is exactly 1
-    e[rows, top] = 0.0
-    rest = e.sum(axis=1)  # Σ of the others, without the 1: no cancellation
+    peak = full[top, rows]
+    e = np.exp(np.subtract(full, peak, out=full), out=full)  # the largest is exactly 1
+    e[top, rows] = 0.0
+    rest = e.sum(axis=0)  # Σ of the others, without the 1: no cancellation
     scale = 1.0 + rest
     log_sum = peak + np.log1p(rest)
-    others = (scale[:, None] - e) / scale[:, None]  # 1 − P_k for k not on top: 1 + rest − e_k ≥ 1
-    others[rows, top] = rest / scale
-    e[rows, top] = 1.0
-    return e / scale[:, None], others, log_sum
+    inverse = 1.0 / scale
+    others = (scale - e) * inverse  # 1 − P_k for k not on top: 1 + rest − e_k ≥ 1
+    others[top, rows] = rest * inverse
+    e[top, rows] = 1.0
+    return np.multiply(e, inverse, out=e), others, log_sum
 
 
 def newton_sums(
@@ -99,39 +112,76 @@ def newton_sums(
     d: np.ndarray,
     fit_intercept: bool,
     group: Group | None = None,
+    hessian: bool = True,
 ) -> Sums:
-    """ℓ, gradient and Hessian at B (the design's columns scaled by ``d``), summed over one pass."""
+    """ℓ, gradient and (with ``hessian``) the Hessian at B (the design's columns scaled by ``d``), summed over
+    one pass; without ``hessian`` the pass costs about a fifth, and ``Sums.hessian`` is None."""
     p, q = B.shape
+    Bt = np.ascontiguousarray(B.T)
+
+    def piece(Xc, yc):
+        At = scaled_design(Xc, fit_intercept, d)
+        eta = Bt @ At
+        P, others, log_sum = probabilities(eta)
+        codes = np.asarray(yc, dtype=np.int64)
+        hit = np.flatnonzero(codes > 0)
+        rows = codes[hit] - 1
+        loglik = float(eta[rows, hit].sum() - log_sum.sum())
+        residual = np.negative(P[1:])  # Y − P: 1 − P in the observed class, as 1 − P was
+        residual[rows, hit] = others[1:][rows, hit]
+        g = At @ residual.T
+        return loglik, g, _hessian(At, P[1:], others[1:]) if hessian else None
 
     def part():
-        loglik = 0.0
-        g = np.zeros((p, q))
-        H = np.zeros((p * q, p * q))
-        with one_blas_thread():
-            for Xc, yc in _pieces(chunks, 4 * _block_rows(p)):
-                A = scaled_design(Xc, fit_intercept, d)
-                eta = A @ B
-                P, others, log_sum = probabilities(eta)
-                codes = np.asarray(yc, dtype=np.int64)
-                rows = np.arange(len(codes))
-                loglik += float(np.where(codes > 0, eta[rows, np.maximum(codes, 1) - 1], 0.0).sum() - log_sum.sum())
-                residual = -P[:, 1:]  # Y − P: 1 − P in the observed class, as 1 − P was
-                hit = codes > 0
-                residual[rows[hit], codes[hit] - 1] += 1.0
-                g += A.T @ residual
-                _add_hessian(H, A, P[:, 1:], others[:, 1:])
-        return loglik, g, H
+        parts = summed(chunks, 4 * _block_rows(p), piece, threads=group is None)
+        return (
+            math.fsum(x[0] for x in parts),
+            total([x[1] for x in parts]) if parts else np.zeros((p, q)),
+            (total([x[2] for x in parts]) if parts else np.zeros((p * q, p * q))) if hessian else None,
+        )
 
     parts = everyone(group, part)
-    H = total([x[2] for x in parts])
-    for k in range(q):  # the lower blocks, mirrored from the upper ones
-        for l in range(k + 1, q):
-            H[l * p : (l + 1) * p, k * p : (k + 1) * p] = H[k * p : (k + 1) * p, l * p : (l + 1) * p].T
-    return Sums(
-        loglik=float(sum(x[0] for x in parts)),
-        gradient=total([x[1] for x in parts]),
-        hessian=H,
-    )
+    H = total([x[2] for x in parts]) if hessian else None
+    if H is not None:
+        for k in range(q):  # the lower blocks, mirrored from the upper ones
+            for l in range(k + 1, q):
+                H[l * p : (l + 1) * p, k * p : (k + 1) * p] = H[k * p : (k + 1) * p, l * p : (l + 1) * p].T
+    return Sums(loglik=math.fsum(x[0] for x in parts), gradient=total([x[1] for x in parts]), hessian=H)
+
+
+def summed(chunks: Rows, rows: int, work: Callable[[np.ndarray, np.ndarray], _T], threads: bool = True) -> list[_T]:
+    """``work`` of each piece of ``rows`` rows of the chunks, in the pieces' order, computed on up to
+    :func:`workers` threads: a thread takes the next piece when it is free, so that a core taken by another
+    process slows the pass by its share and no more, and the results, added in order by the caller, are
+    the same numbers whichever thread computed them. At most two pieces a thread are in memory at once."""
+    n_threads = workers() if threads else 1
+    with one_blas_thread():
+        if n_threads == 1:
+            return [work(Xc, yc) for Xc, yc in _pieces(chunks, rows)]
+        out: list[_T] = []
+        pending: collections.deque = collections.deque()
+        pool = _pool(n_threads)
+        for Xc, yc in _pieces(chunks, rows):
+            pending.append(pool.submit(work, Xc, yc))
+            if len(pending) >= 2 * n_threads:
+                out.append(pending.popleft().result())
+        out.extend(f.result() for f in pending)
+        return out
+
+
+def workers() -> int:
+    """The threads of a pass: the cores this process may run on, at most four (a pass's pieces are
+    small: beyond a few threads they wait on memory)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+@functools.cache
+def _pool(n_threads: int) -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="linearnet-pass")
 
 
 def _pieces(chunks: Rows, rows: int):
@@ -145,35 +195,43 @@ def _pieces(chunks: Rows, rows: int):
 
 
 def scaled_design(Xc, fit_intercept: bool, d: np.ndarray) -> np.ndarray:
-    """The chunk's scaled design A·diag(d) in one copy: the numbers of ``design(Xc, fit_intercept) * d``
-    without the unscaled copy between."""
+    """The chunk's scaled design, transposed: (A·diag(d))ᵀ, a row per column of the design, in one copy
+    (the numbers of ``design(Xc, fit_intercept) * d`` without the unscaled copy between)."""
     Xc = np.asarray(Xc)
     offset = int(fit_intercept)
-    A = np.empty((len(Xc), len(d)))
+    At = np.empty((len(d), len(Xc)))
     if fit_intercept:
-        A[:, 0] = d[0]
-    np.multiply(Xc, d[offset:], out=A[:, offset:])
-    return A
+        At[0] = d[0]
+    np.multiply(Xc.T, d[offset:, None], out=At[offset:])
+    return At
 
 
-def _add_hessian(H: np.ndarray, A: np.ndarray, P: np.ndarray, others: np.ndarray) -> None:
-    """Add this chunk's blocks Σ P_k(δ_kl − P_l)·a aᵀ to H (the upper blocks; :func:`newton_sums` mirrors
-    them), a few thousand rows at a time: each product's rows then stay in the cache for all the
-    blocks (1.7x faster than whole chunks at 21 columns, 5 classes)."""
-    p, q = A.shape[1], P.shape[1]
+def _hessian(At: np.ndarray, P: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """A piece's upper blocks of the Hessian, Σ P_k(δ_kl − P_l)·a aᵀ (:func:`newton_sums` mirrors them), a
+    few thousand rows at a time, so that each product's rows stay in the cache for all the blocks: the
+    diagonal block k as SᵀS with S = √(P_k(1 − P_k))·A, the block (k, l) as −T_kᵀT_l with T_k = P_k·A."""
+    p, q = len(At), len(P)
+    H = np.zeros((p * q, p * q))
     rows = _block_rows(p)
-    for s in range(0, len(A), rows):
-        a, Pa, Oa = A[s : s + rows], P[s : s + rows], others[s : s + rows]
+    T = np.empty((q, p, min(rows, At.shape[1])))
+    for s in range(0, At.shape[1], rows):
+        a, Pa, Oa = At[:, s : s + rows], P[:, s : s + rows], others[:, s : s + rows]
+        m = a.shape[1]
+        Tm = T[:, :, :m]
+        np.multiply(a[None, :, :], Pa[:, None, :], out=Tm)
         for k in range(q):
-            H[k * p : (k + 1) * p, k * p : (k + 1) * p] += (a * (Pa[:, k] * Oa[:, k])[:, None]).T @ a
+            S = a * np.sqrt(Pa[k] * Oa[k])
+            H[k * p : (k + 1) * p, k * p : (k + 1) * p] += S @ S.T
             for l in range(k + 1, q):
-                H[k * p : (k + 1) * p, l * p : (l + 1) * p] -= (a * (Pa[:, k] * Pa[:, l])[:, None]).T @ a
+                H[k * p : (k + 1) * p, l * p : (l + 1) * p] -= Tm[k] @ Tm[l].T
+    return H
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager:
     """One BLAS thread for a pass's products: each is a block of a few thousand rows, too small to share
     between cores, and on a busy machine the threads wait on each other (the 10-class digits, 549
-    parameters: a pass took 0.86 s on two threads beside a busy process, 0.03 s on one)."""
+    parameters: a pass took 0.86 s on two threads beside a busy process, 0.03 s on one). The pass's own
+    threads (:func:`summed`) share the pieces instead."""
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     return threadpool_limits(1, user_api="blas")
@@ -191,25 +249,24 @@ def margins(
     a·(D_y − D_k) over the other classes k (D₀ = 0). Returns the smallest margin and, per class, the rows
     whose margin passes ``tol``: D separates them when no margin is below −``tol``."""
     q = D.shape[1]
+    Dt = np.ascontiguousarray(D.T)
+
+    def piece(Xc, yc):
+        full = np.empty((q + 1, len(Xc)))
+        full[0] = 0.0
+        np.matmul(Dt, scaled_design(Xc, fit_intercept, d), out=full[1:])
+        codes = np.asarray(yc, dtype=np.int64)
+        rows = np.arange(len(codes))
+        own = full[codes, rows]
+        full[codes, rows] = -np.inf
+        margin = own - full.max(axis=0)
+        low = float(margin.min()) if len(margin) else np.inf
+        return low, np.bincount(codes[margin > tol], minlength=q + 1)
 
     def part():
-        low = np.inf
-        strict = np.zeros(q + 1, dtype=np.int64)
-        with one_blas_thread():
-            for Xc, yc in _pieces(chunks, 4 * _block_rows(len(D))):
-                A = scaled_design(Xc, fit_intercept, d)
-                full = np.empty((len(A), q + 1))
-                full[:, 0] = 0.0
-                np.matmul(A, D, out=full[:, 1:])
-                codes = np.asarray(yc, dtype=np.int64)
-                rows = np.arange(len(codes))
-                own = full[rows, codes]
-                full[rows, codes] = -np.inf
-                margin = own - full.max(axis=1)
-                if len(margin):
-                    low = min(low, float(margin.min()))
-                    strict += np.bincount(codes[margin > tol], minlength=q + 1)
-        return low, strict
+        parts = summed(chunks, 4 * _block_rows(len(D)), piece, threads=group is None)
+        strict = total([x[1] for x in parts]) if parts else np.zeros(q + 1)
+        return min((x[0] for x in parts), default=np.inf), strict
 
     parts = everyone(group, part)
     return min(x[0] for x in parts), total([x[1] for x in parts]).astype(np.int64)
