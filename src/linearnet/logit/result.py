@@ -19,6 +19,16 @@ import numpy as np
 Z_975 = 1.959963984540054  # the 0.975 quantile of the standard normal
 
 
+def normal_two_sided(z: np.ndarray) -> np.ndarray:
+    """2·P(Z > |z|) for a standard normal Z, as erfc(|z|/√2) (the math module's, accurate to the last digits
+    far into the tail; scipy.special's ``ndtr`` gives the same and costs a tenth of a second to import)."""
+    z = np.asarray(z, dtype=np.float64)
+    out = np.full(z.shape, np.nan)
+    finite = ~np.isnan(z)
+    out[finite] = [math.erfc(abs(v) / math.sqrt(2.0)) for v in z[finite].tolist()]
+    return out
+
+
 @dataclass
 class LogitResult:
     """A multinomial logit fitted to its optimum (two classes: logistic regression).
@@ -67,9 +77,7 @@ class LogitResult:
 
     @property
     def pvalues(self) -> np.ndarray:
-        from scipy.special import ndtr
-
-        return 2 * ndtr(-np.abs(self.zvalues))
+        return normal_two_sided(self.zvalues)
 
     @property
     def conf_int(self) -> np.ndarray:
