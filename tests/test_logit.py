@@ -226,3 +226,33 @@ def test_a_hessian_not_positive_definite_gives_the_step_of_its_positive_part_and
     assert U is None
     np.testing.assert_allclose(step.ravel(), [1 / 3, 1 / 3])  # g lies along (1, 1): g / 3
     assert decrement == pytest.approx(2 / 3)
+
+
+# ---- the distributions of the statistics, without scipy ----------------------------------------------------
+
+
+@given(df=st.integers(1, 600), x=st.floats(1e-6, 2000.0))
+@settings(max_examples=300, deadline=None)
+def test_chi2_survival_agrees_with_scipy(df, x):
+    from scipy.special import chdtrc
+
+    from linearnet.logit.result import chi2_sf
+
+    want = float(chdtrc(df, x))
+    got = chi2_sf(x, df)
+    if want > 1e-280:  # lgamma's rounding at large df: 1e-13 relative to 250 df, 2e-12 at 5,000
+        assert got == pytest.approx(want, rel=1e-12, abs=0)
+    else:
+        assert got < 1e-270
+    assert chi2_sf(0.0, df) == 1.0 and chi2_sf(math.inf, df) == 0.0
+
+
+def test_normal_p_values_agree_with_scipy_into_the_tail():
+    from scipy.special import ndtr
+
+    from linearnet.logit.result import normal_two_sided
+
+    z = np.concatenate([np.linspace(-37, 37, 20001), [np.nan]])
+    got, want = normal_two_sided(z), 2 * ndtr(-np.abs(z))
+    np.testing.assert_allclose(got[:-1], want[:-1], rtol=5e-13)  # erfc is the more exact of the two out there
+    assert np.isnan(got[-1])
