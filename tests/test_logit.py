@@ -256,3 +256,33 @@ def test_normal_p_values_agree_with_scipy_into_the_tail():
     got, want = normal_two_sided(z), 2 * ndtr(-np.abs(z))
     np.testing.assert_allclose(got[:-1], want[:-1], rtol=5e-13)  # erfc is the more exact of the two out there
     assert np.isnan(got[-1])
+
+
+def test_a_pass_gives_the_same_sums_on_one_thread_or_several_and_after_a_fork(monkeypatch):
+    """The pieces' sums are added in the pieces' order whichever thread computed them: the same numbers to
+    the last bit; and a forked child, which has none of its parent's threads, still passes over its data."""
+    import multiprocessing
+
+    from linearnet.leastsq.passes import in_memory
+    from linearnet.logit import sums as S
+
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((40_000, 6)), rng.integers(0, 3, 40_000)
+    B, d = rng.standard_normal((7, 2)) * 0.3, np.ones(7)
+    several = S.newton_sums(in_memory(X, y), B, d, True)
+    monkeypatch.setattr(S, "workers", lambda: 1)
+    one = S.newton_sums(in_memory(X, y), B, d, True)
+    assert several.loglik == one.loglik
+    assert np.array_equal(several.gradient, one.gradient) and np.array_equal(several.hessian, one.hessian)
+    monkeypatch.undo()
+    if "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            child = pool.apply_async(_loglik_in_child, (X, y, B, d)).get(timeout=60)
+        assert child == several.loglik
+
+
+def _loglik_in_child(X, y, B, d) -> float:
+    from linearnet.leastsq.passes import in_memory
+    from linearnet.logit.sums import newton_sums
+
+    return newton_sums(in_memory(X, y), B, d, True).loglik

@@ -29,7 +29,6 @@ def normal_two_sided(z: np.ndarray) -> np.ndarray:
     return out
 
 
-
 def chi2_sf(x: float, df: int) -> float:
     """P(χ² > x) on a whole number ``df`` of degrees of freedom, in closed form: with m = ⌊df/2⌋, the sum of
     the Poisson(x/2) probabilities of 0..m−1 (even df), or erfc(√(x/2)) and the half-integer terms (odd),
@@ -52,6 +51,7 @@ def chi2_sf(x: float, df: int) -> float:
         return base
     top = max(logs)
     return min(1.0, base + math.exp(top) * math.fsum(math.exp(v - top) for v in logs))
+
 
 @dataclass
 class LogitResult:

@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..leastsq.passes import Group, Rows, design, everyone, total
+from ..leastsq.passes import Group, Rows, everyone, total
 
 _T = TypeVar("_T")
 
@@ -57,25 +57,26 @@ def first_pass(chunks: Rows, fit_intercept: bool, p: int, K: int, group: Group |
     """Rows, rows per class and the Gram matrix of the design, in one pass; labels outside 0..K−1 are
     refused, values that are not finite said."""
 
+    def piece(Xc, yc):
+        At = scaled_design(Xc, fit_intercept, np.ones(p))
+        with np.errstate(invalid="ignore", over="ignore"):  # a value that is not finite is said after the pass
+            G = At @ At.T
+        if not np.isfinite(G).all() and not np.isfinite(At).all():  # a NaN or inf makes its row's square one
+            return None
+        codes = np.asarray(yc)
+        if len(codes) and (codes.min() < 0 or codes.max() >= K):
+            bad = codes[(codes < 0) | (codes >= K)][0]
+            raise ValueError(f"class code {bad} is not one of 0..{K - 1}")
+        col_max = np.abs(At).max(axis=1) if At.shape[1] else np.zeros(p)
+        return G, np.bincount(codes.astype(np.int64), minlength=K), col_max
+
     def part():
-        G = np.zeros((p, p))
-        counts = np.zeros(K, dtype=np.int64)
-        col_max = np.zeros(p)
-        finite = True
-        for Xc, yc in chunks():
-            A = design(Xc, fit_intercept)
-            if not np.isfinite(A).all():
-                finite = False
-                continue
-            codes = np.asarray(yc)
-            if len(codes) and (codes.min() < 0 or codes.max() >= K):
-                bad = codes[(codes < 0) | (codes >= K)][0]
-                raise ValueError(f"class code {bad} is not one of 0..{K - 1}")
-            counts += np.bincount(codes.astype(np.int64), minlength=K)
-            if len(A):
-                col_max = np.maximum(col_max, np.abs(A).max(axis=0))
-            G += A.T @ A
-        return G, counts, col_max, finite
+        found = summed(chunks, 4 * _block_rows(p), piece, threads=group is None)
+        kept = [x for x in found if x is not None]
+        if not kept:
+            return np.zeros((p, p)), np.zeros(K, dtype=np.int64), np.zeros(p), len(kept) == len(found)
+        col_max = np.max([x[2] for x in kept], axis=0)
+        return total([x[0] for x in kept]), total([x[1] for x in kept]), col_max, len(kept) == len(found)
 
     parts = everyone(group, part)
     counts = total([q[1] for q in parts]).astype(np.int64)
@@ -182,6 +183,10 @@ def workers() -> int:
 @functools.cache
 def _pool(n_threads: int) -> concurrent.futures.ThreadPoolExecutor:
     return concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="linearnet-pass")
+
+
+if hasattr(os, "register_at_fork"):  # a forked child has none of its parent's threads: it starts its own pool
+    os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def _pieces(chunks: Rows, rows: int):
