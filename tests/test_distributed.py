@@ -176,8 +176,8 @@ def test_processes_fit_the_multinomial_logit_as_one_does_in_memory(solved, name)
         assert np.array_equal(other[f"logit {name}"]["params"], mine["params"])
     assert mine["converged"] == ref.converged == (name == "finite")
     assert mine["separation"] == ref.separation and (ref.separation is None) == (name == "finite")
-    assert mine["iterations"] == ref.iterations
-    if name == "finite":  # the same iterates; sums added in another order move the last digits only
+    if name == "finite":  # the same optimum (in memory some passes step with an earlier Hessian, so the
+        # iterations differ); sums added in another order move the last digits only
         np.testing.assert_allclose(mine["params"], ref.params, rtol=1e-10, atol=0)
         np.testing.assert_allclose(mine["cov"], ref.cov, rtol=1e-10, atol=1e-10 * np.abs(ref.cov).max())
     assert mine["llf"] == pytest.approx(ref.llf, rel=1e-10)

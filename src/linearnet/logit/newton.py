@@ -125,6 +125,7 @@ def newton(
     group: Group | None = None,
     max_iter: int = 100,
     hessian: np.ndarray | None = None,
+    chord: bool = True,
 ) -> NewtonFit:
     """Newton's method with a line search from B until the decrement is below DECREMENT_TOL·max(1, |ℓ|),
     ℓ stops rising, or a separation is certified. ``tol`` is the margin below which a row is on the
@@ -134,7 +135,8 @@ def newton(
 
     Near the optimum, once the decrements fall faster than linearly, passes leave the Hessian out (a
     fifth of the work) and step with the last one computed, as long as each such step cuts the decrement
-    by CHORD or more; the pass after the last step computes it again, for the standard errors."""
+    by CHORD or more; the pass after the last step computes it again, for the standard errors. Without
+    ``chord`` (data read from a file each pass, where reading costs more than the Hessian) every pass takes it."""
     data = _Pass(chunks, d, fit_intercept, group, tol, col_max)
     walk = _Walk(B, data.sums(B, hessian=hessian is None), hessian)
     checked = 0
@@ -147,7 +149,7 @@ def newton(
             # rounding): the pass that would confirm it is left out
             return _ended(data, walk.B + step, here, U, iteration, walk.decrements, step)
         last = _done(walk.trail, here.loglik)  # the pass after this step will be the last: it takes the Hessian
-        with_hessian = last or not _chord(walk.exact, walk.decrements, walk.trail)
+        with_hessian = last or not walk.may_chord(chord)
         trial: Sums | None
         if decrement <= NOISE * max(1.0, abs(here.loglik)):  # a gain below ℓ's rounding: the full step
             trial, t = data.sums(walk.B + step, hessian=with_hessian), 1.0
@@ -197,6 +199,9 @@ class _Walk:
             return False
         self.decrements.append(decrement)
         return _done(self.decrements, self.sums.loglik)
+
+    def may_chord(self, allowed: bool) -> bool:
+        return allowed and _chord(self.exact, self.decrements, self.trail)
 
     def move(self, step: np.ndarray, sums: Sums) -> None:
         self.B, self.sums = self.B + step, sums

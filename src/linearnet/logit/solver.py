@@ -105,24 +105,20 @@ def _labels(y, classes, n: int) -> tuple[np.ndarray, list[str]]:
 def _fit(chunks, names, classes, fit_intercept, allow_rank_deficient, reference, max_iter, group, memory, drop_empty):
     _check_classes(classes)
     params = parameter_names(names, fit_intercept)
-    counts = first_pass(chunks, fit_intercept, len(params), len(classes), group)
+    sample = _Sample(memory is None and group is None)  # a file read a pass at a time: a sample as it is read
+    counts = first_pass(sample.watch(chunks), fit_intercept, len(params), len(classes), group)
     _check(counts, memory, names)
+    rows = sample.rows(chunks, counts.n, memory is not None)
     notes: list[str] = []
     if drop_empty and (counts.counts == 0).any():  # class numbers without a row (1..5 number a class 0 too)
-        present = np.flatnonzero(counts.counts)
-        absent = [c for k, c in enumerate(classes) if counts.counts[k] == 0]
-        notes.append(
-            f"class{'es' if len(absent) > 1 else ''} {', '.join(absent)} numbered but with no rows: not fitted"
-        )
-        chunks = _recoded(chunks, np.searchsorted(present, np.arange(len(classes))))  # absent codes: no row has them
-        classes, counts.counts = [classes[k] for k in present], counts.counts[present]
-        _check_classes(classes)
+        chunks, rows, classes = _without_empty(counts, classes, chunks, rows, notes)
     _refuse_empty(counts, classes)
     reference = classes[0] if reference is None else str(reference)
     if reference not in classes:
         raise ValueError(f"the reference class {reference!r} is not one of the classes ({', '.join(classes)})")
     order = [classes.index(reference), *(k for k, c in enumerate(classes) if c != reference)]
     coded = _recoded(chunks, np.argsort(order))  # code in the data -> code with the reference first
+    rows = _recoded(rows, np.argsort(order)) if rows else None
     counts.counts = counts.counts[order]
     kept = _kept(_factor(coded, counts, fit_intercept, group), counts.n, params, fit_intercept, allow_rank_deficient)
     dropped = [params[j] for j in range(len(params)) if j not in kept]
@@ -134,8 +130,20 @@ def _fit(chunks, names, classes, fit_intercept, allow_rank_deficient, reference,
         )
     if not fit_intercept:
         notes.append("without an intercept the null model gives every class the same probability (as R's glm)")
-    fit, llnull, d = _newton(coded, counts, kept, fit_intercept, group, max_iter, len(classes), memory is not None)
+    in_memory_rows = memory is not None
+    fit, llnull, d = _newton(coded, rows, counts, kept, fit_intercept, group, max_iter, len(classes), in_memory_rows)
     return _result(fit, llnull, d, kept, params, names, classes, order, counts, fit_intercept, dropped, notes)
+
+
+def _without_empty(counts: Counts, classes: list[str], chunks: Rows, rows: Rows | None, notes: list[str]):
+    """The data, their sample and the classes without the classes that have no rows (said in a note)."""
+    present = np.flatnonzero(counts.counts)
+    absent = [c for k, c in enumerate(classes) if counts.counts[k] == 0]
+    notes.append(f"class{'es' if len(absent) > 1 else ''} {', '.join(absent)} numbered but with no rows: not fitted")
+    recode = np.searchsorted(present, np.arange(len(classes)))  # absent codes: no row has them
+    classes, counts.counts = [classes[k] for k in present], counts.counts[present]
+    _check_classes(classes)
+    return _recoded(chunks, recode), _recoded(rows, recode) if rows else None, classes
 
 
 def _check_classes(classes: list[str]) -> None:
@@ -226,6 +234,7 @@ def _dependent(params: list[str], involved: list[str], norms: np.ndarray, fit_in
 
 def _newton(
     coded: Rows,
+    sample: Rows | None,
     counts: Counts,
     kept: list[int],
     fit_intercept: bool,
@@ -234,11 +243,14 @@ def _newton(
     K: int,
     in_memory_rows: bool,
 ):
-    """Newton's method on the kept columns, from the null model's optimum; the null log-likelihood."""
+    """Newton's method on the kept columns, from the optimum of a sample of the rows where there is one, else
+    from the null model's (the intercepts at the log-ratios of the class counts); the null log-likelihood.
+    In memory, passes may leave the Hessian out; over a file, where reading is the most of a pass, not."""
     d = 1.0 / pow2(np.sqrt(np.diag(counts.G)[kept]))
     offset = int(fit_intercept)
     features = [j - offset for j in kept if j >= offset]
-    chunks = coded if len(features) == len(counts.G) - offset else _columns(coded, features)
+    every = len(features) == len(counts.G) - offset
+    chunks = coded if every else _columns(coded, features)
     B = np.zeros((len(kept), K - 1))
     n_k = counts.counts.astype(np.float64)
     if fit_intercept:
@@ -248,26 +260,67 @@ def _newton(
         llnull = -counts.n * math.log(K)
     col_max = counts.col_max[kept]
     options: dict[str, Any] = dict(tol=SEPARATION_TOL, col_max=col_max, max_iter=max_iter)
-    if in_memory_rows and counts.n >= WARM_START_ROWS:  # start where a sample of the rows has its optimum
-        B, options["hessian"] = _sample_optimum(chunks, B, d, fit_intercept, counts.n, options)
-    fit = newton(chunks, B, d, fit_intercept, group=group, **options)
+    if sample is not None:  # start where a sample of the rows has its optimum
+        sample = sample if every else _columns(sample, features)
+        B, options["hessian"] = _sample_optimum(sample, B, d, fit_intercept, counts.n, options)
+    fit = newton(chunks, B, d, fit_intercept, group=group, chord=in_memory_rows, **options)
     return fit, llnull, d
 
 
+class _Sample:
+    """Every k-th row of the data as a first pass reads them, k doubling as they come so that between
+    WARM_START_ROWS/4 and twice that are kept (a systematic sample: row 0, k, 2k, ...); for data read a pass
+    at a time, whose sample cannot be taken in memory."""
+
+    def __init__(self, wanted: bool):
+        self.wanted, self.k, self.n = wanted, 1, 0
+        self.X: list[np.ndarray] = []
+        self.y: list[np.ndarray] = []
+
+    def watch(self, chunks: Rows) -> Rows:
+        if not self.wanted:
+            return chunks
+
+        def rows():
+            for Xc, yc in chunks():
+                Xc, yc = np.asarray(Xc), np.asarray(yc)
+                start = (-self.n) % self.k
+                self.X.append(np.array(Xc[start :: self.k], dtype=np.float64))
+                self.y.append(np.array(yc[start :: self.k], dtype=np.int64))
+                self.n += len(Xc)
+                if sum(map(len, self.y)) > WARM_START_ROWS // 2:  # keep every other row: a stride twice as long
+                    self.X, self.y, self.k = [np.concatenate(self.X)[::2]], [np.concatenate(self.y)[::2]], 2 * self.k
+                yield Xc, yc
+            self.wanted = False  # the first pass alone
+
+        return rows
+
+    def rows(self, chunks: Rows, n: int, in_memory_rows: bool) -> Rows | None:
+        """The sample as rows to pass over: the one taken, or, for data in memory, every k-th row of them;
+        None below WARM_START_ROWS rows, where a start from a sample saves too little to take one, and for
+        the shares of several processes."""
+        if n < WARM_START_ROWS:
+            return None
+        if self.X:
+            return in_memory(np.concatenate(self.X), np.concatenate(self.y))
+        if not in_memory_rows:
+            return None
+        k = n // (WARM_START_ROWS // 4)
+        taken = [(Xc[::k], np.asarray(yc)[::k]) for Xc, yc in chunks()]
+        return in_memory(np.concatenate([r[0] for r in taken]), np.concatenate([r[1] for r in taken]))
+
+
 def _sample_optimum(
-    chunks: Rows, B: np.ndarray, d: np.ndarray, fit_intercept: bool, n: int, options
+    sample: Rows, B: np.ndarray, d: np.ndarray, fit_intercept: bool, n: int, options
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The optimum of every k-th row (about 50,000 of them) and the sample's Hessian there, scaled to all
-    the rows: Newton's method over all the rows starts there, its first step taken with that Hessian
-    (1M rows, 5 classes: three passes with the Hessian and one without, instead of six with it); B and
-    None where the sample has no optimum."""
-    k = n // (WARM_START_ROWS // 4)
-    rows = [(Xc[::k], np.asarray(yc)[::k]) for Xc, yc in chunks()]
-    X, y = np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
-    fit = newton(in_memory(X, y), B, d, fit_intercept, **options)
+    """The sample's optimum and its Hessian there, scaled to all the rows: Newton's method over all the rows
+    starts there, its first step taken with that Hessian (1M rows in memory, 5 classes: two passes with the
+    Hessian and four without, instead of six with it); B and None where the sample has no optimum."""
+    m = sum(len(yc) for _, yc in sample())
+    fit = newton(sample, B, d, fit_intercept, **options)
     if not fit.converged or fit.sums.hessian is None:
         return B, None
-    return fit.B, fit.sums.hessian * (n / len(X))
+    return fit.B, fit.sums.hessian * (n / m)
 
 
 def _columns(chunks: Rows, features: list[int]) -> Rows:
