@@ -336,7 +336,9 @@ def test_the_multinomial_logit_under_torchrun_is_that_of_one_process(tmp_path):
     assert main(["solve", str(tmp_path / "parts"), *argv[2:6], "--out", str(tmp_path / "one.json")]) == 0
     one = json.loads((tmp_path / "one.json").read_text())["statistics"]
     assert two["reference"] == "oak" and list(two["classes"]) == ["elm", "yew"] and two["converged"] is True
-    assert numbers(two) == pytest.approx(numbers(one), rel=1e-10, abs=1e-300)
+    # all but the iterations: read whole, some of one process's passes step with an earlier Hessian
+    statistics = [{k: v for k, v in numbers(fit).items() if k != "/iterations"} for fit in (two, one)]
+    assert statistics[0] == pytest.approx(statistics[1], rel=1e-10, abs=1e-300)
     assert json.loads((tmp_path / "two.json").read_text())["statistics"] == {k: two[k] for k in two if k != "notes"}
     assert two["notes"][-1] == "2 processes, each reading its share of the rows"
 
