@@ -843,3 +843,12 @@ def test_a_boolean_parameter_given_anything_but_a_bool_is_refused_at_fit(face, f
     X, y = np.arange(20.0).reshape(10, 2), np.array([0, 1] * 5)
     with pytest.raises((TypeError, ValueError), match=flag):
         estimator.fit(X, y)
+
+
+def test_a_value_outside_the_levels_a_formula_names_is_refused_with_its_row(tmp_path, capsys):
+    """C(x, levels=[...]) without a value of x: refused with its row, not coded as no level with a warning."""
+    data = tmp_path / "d.csv"
+    data.write_text("y,x\n1,0\n2,1\n3,2\n5,3\n4,5\n6,1\n")
+    code, _, err = cli(capsys, "solve", data, "--formula", "y ~ C(x, levels=[0, 1, 2, 3])")
+    assert code == 2 and "row 5 (line 6)" in err and "C(x, levels=[0, 1, 2, 3])" in err, err
+    assert len(err.splitlines()) == 1, err

@@ -208,7 +208,7 @@ def _apply_formula(
             warnings.simplefilter("error", DataMismatchWarning)
             rhs, y = _model_matrices(parsed, data, with_target, factors)
     except DataMismatchWarning:
-        raise _unseen_level(src, data, rows, factors or {}) from None
+        raise _unseen_level(src, data, rows, factors or _explicit_levels(parsed)) from None
     except Exception as exc:  # formulaic reports what it cannot evaluate in several types
         raise ValueError(
             f"{src.name}: the formula {_formula_shown(formula)} cannot be applied: {_formulaic_reason(exc)}"
@@ -258,7 +258,7 @@ def _unseen_level(src: _Source, data, rows: np.ndarray, factors: dict[str, list]
         states = [s for kind, s in alone.model_spec.encoder_state.values() if "categories" in s]
         seen = [v.item() if isinstance(v, np.generic) else v for v in (states[0]["categories"] if states else [])]
         coded = np.asarray(alone, dtype=np.float64)
-        for k, level in enumerate(seen[: coded.shape[1]]):
+        for k, level in enumerate(seen[: coded.shape[1]] if levels else []):
             if level not in known:
                 row = int(rows[int(np.argmax(coded[:, k] != 0))])
                 return ValueError(
@@ -267,11 +267,19 @@ def _unseen_level(src: _Source, data, rows: np.ndarray, factors: dict[str, list]
                 )
         outside = np.flatnonzero(~coded.any(axis=1)) if coded.shape[1] else np.arange(len(coded))
         if len(outside) and len(coded):
+            listed = f" ({_listing([str(v) for v in levels])})" if levels else ""
             return ValueError(
                 f"{src.name}: {_where(src, int(rows[int(outside[0])]))}: the formula's term {_quote(name)} holds "
-                f"a value outside its levels ({_listing([str(v) for v in levels])})"
+                f"a value outside its levels{listed}"
             )
     return ValueError(f"{src.name}: a categorical term of the formula holds a value outside its levels")
+
+
+def _explicit_levels(parsed) -> dict[str, list]:
+    """The terms ``C(...)`` of a formula, which may name their levels (``C(g, levels=[1, 2])``), with no levels
+    known: for :func:`_unseen_level` to find the row holding a value outside them."""
+    rhs = parsed.rhs if hasattr(parsed, "rhs") else parsed
+    return {factor.expr: [] for term in rhs for factor in term.factors if factor.expr.startswith("C(")}
 
 
 def _dummy_budget() -> int:
