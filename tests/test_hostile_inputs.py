@@ -792,7 +792,13 @@ def _term(term: str, x: float) -> float:
 
 
 @pytest.mark.parametrize(
-    "formula", ["y ~ .", "y ~ x + " + " + ".join(f"x{j}" for j in range(20_000)), "y ~ x + " + "(" * 60_000]
+    "formula",
+    [
+        "y ~ .",
+        "y ~ x + " + " + ".join(f"x{j}" for j in range(1_000)),
+        "y ~ x + " + "z" * 100_000,  # a formula of 100 KB
+        "y ~ x + " + "(" * 60_000,
+    ],
 )
 def test_formula_messages_are_bounded_and_speak_of_the_formula_alone(tmp_path, capsys, formula):
     data = tmp_path / "d.csv"
