@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -611,3 +612,249 @@ def test_load_model_returns_a_model_or_refuses_it_with_the_file_named(model):
                 assert "\n" not in str(exc), exc
             else:
                 assert all(len(v) == 2 for v in columns.values())
+
+
+# --- predictions that match their model: model files, formulas, estimator parameters --------------------
+
+FEW = settings(SETTINGS, max_examples=15)
+
+
+def _fit_formula(capsys, folder: Path, formula: str, text: str) -> Path:
+    """The model file of ``solve --formula`` on the CSV ``text``."""
+    data, model = folder / "fit.csv", folder / "m.json"
+    data.write_text(text)
+    code, _, err = cli(capsys, "solve", data, "--formula", formula, "--out", model)
+    assert code == 0, err
+    return model
+
+
+def _predicted(capsys, model: Path, data: Path) -> tuple[int, list[float], str]:
+    code, out, err = cli(capsys, "predict", data, "--model", model)
+    assert "Traceback" not in err and len(err.splitlines()) <= 1, err
+    return code, [float(v) for v in out.split()[1:]] if code == 0 else [], err
+
+
+G_FIT = "y,g,x\n1,1,0.5\n2,2,1.5\n3,3,2\n4,1,3\n5,2,1\n7,3,2\n"
+
+
+@FEW
+@given(g=st.lists(st.sampled_from([1, 2, 3, 4]), min_size=1, max_size=6), x=st.integers(-3, 3))
+def test_predict_codes_a_formula_with_the_levels_the_model_was_fitted_on(capsys, g, x):
+    """C(g) on a numeric column: the model's levels, not the new rows', code the design; a level the model does
+    not know is refused with the term, the level and the row."""
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        model_path = _fit_formula(capsys, folder, "y ~ x + C(g)", G_FIT)
+        model = load_model(model_path)
+        data = folder / "new.csv"
+        data.write_text("g,x\n" + "".join(f"{v},{x}\n" for v in g))
+        code, got, err = _predicted(capsys, model_path, data)
+        if 4 in g:
+            row = g.index(4) + 1
+            assert code == 2, err
+            assert f"row {row} (line {row + 1})" in err and "'C(g)'" in err and "4.0" in err, err
+            return
+        assert code == 0, err
+        coef = dict(zip(model.features, model.coefficients, strict=True))
+        want = [model.intercept + coef["x"] * x + coef.get(f"C(g)[T.{v:.1f}]", 0.0) for v in g]
+        assert got == pytest.approx(want)
+
+
+@FEW
+@given(order=st.permutations([0, 1, 2]), levels=st.permutations([1.0, 2.0, 3.0]))
+def test_a_model_file_reordered_is_applied_by_name_or_refused(capsys, order, levels):
+    """Features (with their coefficients) in another order are applied by name; levels in another order than
+    the features were coded with are refused, naming the columns that differ."""
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        model_path = _fit_formula(capsys, folder, "y ~ x + C(g)", G_FIT)
+        data = folder / "new.csv"
+        data.write_text("g,x\n1,1\n2,0\n3,2\n")
+        _, want, _ = _predicted(capsys, model_path, data)
+        record = json.loads(model_path.read_text())
+        record["features"] = [record["features"][j] for j in order]
+        record["coefficients"] = [record["coefficients"][j] for j in order]
+        record.pop("uncertainty"), record.update(format_version=2)
+        record["factors"]["C(g)"] = list(levels)
+        model_path.write_text(json.dumps(record))
+        code, got, err = _predicted(capsys, model_path, data)
+        if levels[0] == 1.0 and list(levels) != [1.0, 2.0, 3.0]:  # 1 still the reference: T.3 before T.2
+            assert code == 0, err
+            assert got == pytest.approx(want)
+        elif list(levels) == [1.0, 2.0, 3.0]:
+            assert code == 0, err
+            assert got == pytest.approx(want)
+        else:
+            assert code == 2 and "the design rebuilt from the data" in err, err
+
+
+def test_a_formula_over_a_folder_codes_its_categories_alike_in_every_file(tmp_path):
+    """Files of one folder whose C(g) holds different levels are coded with the levels of all of them."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text("y,g,x\n1,1,0.5\n2,2,1.5\n3,1,2\n4,2,3\n")
+    (folder / "b.csv").write_text("y,g,x\n5,1,1\n7,3,2\n6,3,0\n9,1,4\n")
+    whole = tmp_path / "whole.csv"
+    whole.write_text("y,g,x\n1,1,0.5\n2,2,1.5\n3,1,2\n4,2,3\n5,1,1\n7,3,2\n6,3,0\n9,1,4\n")
+    both, one = read_table(folder, formula="y ~ x + C(g)"), read_table(whole, formula="y ~ x + C(g)")
+    assert both.feature_names == one.feature_names == ["x", "C(g)[T.2.0]", "C(g)[T.3.0]"]
+    np.testing.assert_array_equal(both.features, one.features)
+    assert both.factors == one.factors == {"C(g)": [1.0, 2.0, 3.0]}
+
+
+TAMPERED = [
+    ('"intercept": 0.5', '"intercept": 0.5, "intercept": 9.5', "written twice"),
+    ('"standardization": null', '"standardization": {"mean": [0, 0], "scale": [1, 0]}', "scales above 0"),
+    ('"standardization": null', '"standardization": {"mean": [0, 0], "scale": [1, -2]}', "scales above 0"),
+    ('"standardization": null', '"standardization": {"mean": [0, 0], "scale": [1, NaN]}', "NaN"),
+    ('"training": {}', '"training": []', "training must be an object"),
+    ('"intercept": 0.5', '"intercept": Infinity', "Infinity"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "why"), TAMPERED)
+def test_model_files_with_twin_keys_or_unusable_scales_are_refused(tmp_path, old, new, why):
+    path = tmp_path / "m.json"
+    save_text = json.dumps(Model(["x", "a"], [1.0, 2.0], 0.5, target="y").to_dict())
+    assert old in save_text
+    path.write_text(save_text.replace(old, new, 1))
+    with pytest.raises(ValueError, match=re.escape(f"{path}: not a usable linearnet model file: ")) as info:
+        load_model(path)
+    assert why in str(info.value)
+
+
+def test_an_endless_model_file_is_refused_without_reading_it_all(capsys):
+    code, _, err = cli(capsys, "predict", HOUSES_PATH, "--model", "/dev/zero")
+    assert code == 2 and err.startswith("linearnet predict: error: /dev/zero: not a usable linearnet model file"), err
+    assert len(err.splitlines()) == 1
+
+
+HOUSES_PATH = str(Path(__file__).resolve().parent.parent / "examples" / "houses.csv")
+FACES = ["LinearRegression", "LogisticRegression", "SGDRegressor", "SoftmaxRegression"]
+
+
+@SETTINGS
+@given(model=model_json(), face=st.sampled_from(FACES), field=st.sampled_from(["training", "statistics", None]))
+def test_the_scikit_learn_faces_load_a_model_file_or_raise_value_error(model, face, field):
+    """A tampered model file through a face's load: a fitted estimator or a ValueError naming the file."""
+    from linearnet import sklearn as faces
+
+    record = None
+    try:
+        record = json.loads(model)
+    except (ValueError, RecursionError):
+        pass
+    if isinstance(record, dict) and field is not None:  # fields the faces read back, spoiled
+        spoiled = {"n": "many", "rank": [], "intercept": {}, "coefficients": {"x": 1}, "epochs": 1e308}
+        record[field] = {**(record.get(field) if isinstance(record.get(field), dict) else {}), **spoiled}
+        model = json.dumps(record).encode()
+    with tempfile.TemporaryDirectory() as name:
+        path = _write(Path(name), "model.json", model)
+        try:
+            getattr(faces, face).load(path)
+        except ValueError as exc:
+            assert str(exc).startswith(f"{path}: "), exc
+
+
+def test_a_column_named_intercept_is_not_merged_into_the_intercept(tmp_path, capsys):
+    data = tmp_path / "i.csv"
+    data.write_text("y,x,Intercept\n1,0,1\n2,1,3\n3,2,2\n5,3,7\n4,5,1\n")
+    code, _, err = cli(capsys, "solve", data, "--formula", "y ~ x + Intercept")
+    assert code == 2 and "Intercept" in err and len(err.splitlines()) == 1, err
+    table = read_table(data, formula="y ~ x + I(Intercept)")  # written apart, it is a term of its own
+    assert table.feature_names == ["x", "I(Intercept)"] and table.intercept
+
+
+@pytest.mark.parametrize("formula", ["y ~ 0", "y ~ x - x - 1", "y ~ -1"])
+def test_a_formula_whose_design_is_empty_is_refused_in_one_line(tmp_path, capsys, formula):
+    data = tmp_path / "d.csv"
+    data.write_text("y,x\n1,0\n2,1\n3,2\n5,3\n")
+    code, _, err = cli(capsys, "solve", data, "--formula", formula)
+    assert code == 2 and err.count("\n") == 1 and repr(formula) in err and "empty" in err, err
+
+
+@FEW
+@given(term=st.sampled_from(["np.log(x)", "np.sqrt(x - 3)", "np.log(x - 1)"]), rows=st.integers(0, 3))
+def test_a_term_that_is_not_finite_names_the_term_and_the_row(capsys, term, rows):
+    with tempfile.TemporaryDirectory() as name:
+        data = Path(name) / "d.csv"
+        values = [5, 6, 7][:rows] + [0] + [4, 8]
+        data.write_text("y,x\n" + "".join(f"{j},{v}\n" for j, v in enumerate(values)))
+        code, _, err = cli(capsys, "solve", data, "--formula", f"y ~ {term}")
+        row = next(j for j, v in enumerate(values, start=1) if not np.isfinite(_term(term, v)))
+        assert code == 2 and f"'{term}'" in err and f"row {row} (line {row + 1})" in err, err
+        assert len(err.splitlines()) == 1, err
+
+
+def _term(term: str, x: float) -> float:
+    with np.errstate(all="ignore"):
+        return float(eval(term, {"np": np, "x": np.float64(x)}))
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "y ~ .",
+        "y ~ x + " + " + ".join(f"x{j}" for j in range(1_000)),
+        "y ~ x + " + "z" * 100_000,  # a formula of 100 KB
+        "y ~ x + " + "(" * 60_000,
+    ],
+)
+def test_formula_messages_are_bounded_and_speak_of_the_formula_alone(tmp_path, capsys, formula):
+    data = tmp_path / "d.csv"
+    data.write_text("y,x\n1,0\n2,1\n3,2\n5,3\n")
+    code, _, err = cli(capsys, "solve", data, "--formula", formula)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert len(err) < 1000 and "__formulaic" not in err, err
+
+
+def test_a_column_name_of_a_megabyte_is_not_echoed_whole(tmp_path, capsys):
+    long = "c" * 1_000_000
+    data = tmp_path / "d.csv"
+    data.write_text(f"y,x,{long}\n1,0,a\n2,1,b\n3,2,a\n5,3,b\n")
+    for argv in (["--target", "y", "--features", "x,nope"], ["--target", "y", "--features", f"x,{long}x"]):
+        code, _, err = cli(capsys, "solve", data, *argv)
+        assert code == 2 and len(err) < 2000 and "1,000,000 characters" in err, err[:300]
+
+
+def test_an_id_column_is_refused_before_its_dummies_are_made(tmp_path, capsys, monkeypatch):
+    """An id-like text column named as a feature: its n × (n − 1) 0/1 columns are never allocated."""
+    from linearnet.tables import design
+
+    monkeypatch.setattr(design, "_dummy_budget", lambda: 1 << 20)  # 1 MB
+    made: list[tuple] = []
+    zeros = np.zeros
+    monkeypatch.setattr(design.np, "zeros", lambda shape, *a, **k: (made.append(shape), zeros(shape, *a, **k))[1])
+    n = 2_000
+    data = tmp_path / "ids.csv"
+    data.write_text("y,x,id\n" + "".join(f"{j % 7},{j % 5},id{j}\n" for j in range(n)))
+    code, _, err = cli(capsys, "solve", data, "--target", "y", "--features", "x,id")
+    assert code == 2 and "'id' has 2,000 levels" in err and len(err.splitlines()) == 1, err
+    assert all(np.prod(shape) < n * 100 for shape in made), made
+
+
+@FEW
+@given(
+    face=st.sampled_from(FACES),
+    flag=st.sampled_from(["fit_intercept", "allow_rank_deficient", "standardize", "early_stopping"]),
+    value=st.sampled_from(["False", "no", "0", "", "True", 0, 1, None, 0.0, [False]]),
+)
+def test_a_boolean_parameter_given_anything_but_a_bool_is_refused_at_fit(face, flag, value):
+    from linearnet import sklearn as faces
+
+    estimator = getattr(faces, face)()
+    if flag not in estimator.get_params():
+        return
+    estimator.set_params(**{flag: value})
+    X, y = np.arange(20.0).reshape(10, 2), np.array([0, 1] * 5)
+    with pytest.raises((TypeError, ValueError), match=flag):
+        estimator.fit(X, y)
+
+
+def test_a_value_outside_the_levels_a_formula_names_is_refused_with_its_row(tmp_path, capsys):
+    """C(x, levels=[...]) without a value of x: refused with its row, not coded as no level with a warning."""
+    data = tmp_path / "d.csv"
+    data.write_text("y,x\n1,0\n2,1\n3,2\n5,3\n4,5\n6,1\n")
+    code, _, err = cli(capsys, "solve", data, "--formula", "y ~ C(x, levels=[0, 1, 2, 3])")
+    assert code == 2 and "row 5 (line 6)" in err and "C(x, levels=[0, 1, 2, 3])" in err, err
+    assert len(err.splitlines()) == 1, err

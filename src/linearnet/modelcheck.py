@@ -9,6 +9,9 @@ from .tables.design import coded_features
 
 
 def bad(path, why) -> ValueError:
+    """The refusal of a model file, one line of bounded length whatever the file holds."""
+    why = str(why)
+    why = why if len(why) <= 300 else why[:297] + "..."
     return ValueError(f"{path}: not a usable linearnet model file: {why}")
 
 
@@ -62,7 +65,34 @@ def load_formula(path, data, coding, columns: list[str]) -> dict:
         raise bad(path, "formula must be the text of a formula such as 'y ~ x' (linear regression)")
     if not levels_ok(coding, columns):
         raise bad(path, "coding must map some of the columns to lists of two or more distinct levels")
-    return {"coding": coding or None, "columns": columns, "formula": formula}
+    return {"coding": coding or None, "columns": columns, "formula": formula, "factors": load_factors(path, data)}
+
+
+def load_factors(path, data) -> dict[str, list] | None:
+    """The "factors" of a formula's model: each categorical term's levels, in order (None in files written
+    before linearnet recorded them)."""
+    if "factors" not in data:
+        return None
+    factors = data["factors"]
+
+    def level(v) -> bool:
+        return isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+
+    if not isinstance(factors, dict) or not all(
+        isinstance(levels, list) and levels and all(level(v) for v in levels) for levels in factors.values()
+    ):
+        raise bad(path, "factors must map each categorical term of the formula to a list of its levels")
+    for name, levels in factors.items():
+        if len({(type(v) is str, v) for v in levels}) != len(levels):
+            raise bad(path, f"the levels of factor {shown(name)} must be distinct")
+    return factors
+
+
+def shown(name, most: int = 100) -> str:
+    """A name from a model file for a message: quoted, control characters escaped, cut to ``most`` characters."""
+    from .tables.messages import _quote
+
+    return _quote(str(name), most)
 
 
 def levels_ok(coding, columns: list[str]) -> bool:
@@ -74,4 +104,50 @@ def levels_ok(coding, columns: list[str]) -> bool:
         and all(isinstance(level, str) for level in levels)
         and len(set(levels)) == len(levels)
         for c, levels in coding.items()
+    )
+
+
+def load_records(path, data, d: int) -> None:
+    """Check "training" and "statistics" (objects, or null) and each standardization recorded (top-level, or in
+    "training" as softmax models keep it): null, or d means and d positive scales, finite."""
+    for key in ("training", "statistics"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise bad(path, f"{key} must be an object or null")
+    training = data.get("training") or {}
+    for where, std in (("standardization", data.get("standardization")), ("training", training.get("standardization"))):
+        if std is None:
+            continue
+        if (
+            not isinstance(std, dict)
+            or not finite_numbers(std.get("mean"), d)
+            or not finite_numbers(std.get("scale"), d)
+        ):
+            raise bad(path, f"the standardization in {where} must hold {d} finite means and {d} finite scales")
+        if not all(v > 0 for v in std["scale"]):
+            raise bad(path, f"the standardization in {where} must have scales above 0 (one is {min(std['scale'])!r})")
+
+
+def by_name(model, names: list[str], X):
+    """The columns of ``X`` (the design rebuilt from the data, its columns ``names``) in the order of the model's
+    features, matched by name, never by position; a rebuilt design whose columns differ from the model's is
+    refused, naming what differs."""
+    from .tables.messages import _listing
+
+    if names == list(model.features):
+        return X
+    where = {name: j for j, name in enumerate(names)}
+    extra = [n for n in names if n not in set(model.features)]
+    lacking = [f for f in model.features if f not in where]
+    if not extra and not lacking and len(where) == len(names):
+        return X[:, [where[f] for f in model.features]]
+    parts = [f"has {_listing(extra)}, which the model does not"] if extra else []
+    parts += [f"lacks {_listing(lacking)}, which the model has"] if lacking else []
+    older = (
+        " (the model file records no levels of its categorical terms, as files of older linearnets: make it again)"
+        if getattr(model, "formula", None) and getattr(model, "factors", None) is None
+        else ""
+    )
+    raise ValueError(
+        f"{model.source or 'the model'}: the design rebuilt from the data {', and '.join(parts) or 'differs'}: "
+        f"the data do not match the model{older}"
     )

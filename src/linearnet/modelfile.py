@@ -40,7 +40,18 @@ Format version 2 adds, for a model with text columns coded as categories or made
                                             reference; "features" then names the coded
                                             columns: ["area", "city[T.Lyon]", "city[T.Paris]"]
 
-A model without coded columns is still written as version 1.
+A model without coded columns is still written as version 1. A formula's model also keeps the design it was
+fitted on (a field added without a new version: files without it are read as before):
+
+      "factors": {"C(g)": [1.0, 2.0, 3.0], "city": ["Lille", "Lyon", "Paris"]}
+                                            each categorical term of the formula and its levels,
+                                            in order, the first the reference; predict codes new
+                                            rows with them, refuses a value outside them, and
+                                            matches the rebuilt design's columns to "features"
+                                            by name
+
+A model file is read with a bound (:data:`MAX_MODEL_BYTES`); a key written twice, ``NaN`` or ``Infinity``,
+and a standardization scale that is not a positive finite number are refused.
 
 Format version 3 adds, for an exact fit (``linearnet solve``) with residual degrees of freedom, what
 ``linearnet predict --interval`` needs (see :mod:`linearnet.intervals`):
@@ -75,7 +86,7 @@ import numpy as np
 
 from . import __version__
 from .intervals import Uncertainty
-from .modelcheck import bad, finite_numbers, load_coding, twice
+from .modelcheck import bad, finite_numbers, load_coding, load_records, shown, twice
 from .outputs import atomic_write
 from .tables.design import coded_features
 
@@ -105,6 +116,7 @@ class Model:
     coding: dict[str, list[str]] | None = None  # text column -> levels, when some columns are coded
     columns: list[str] | None = None  # the file's columns behind the features, when some are coded
     formula: str | None = None  # the Wilkinson formula that made the features from the columns
+    factors: dict[str, list] | None = None  # the formula's categorical terms -> their levels (None: not recorded)
     uncertainty: Uncertainty | None = None  # an exact fit's (AᵀA)⁻¹ factor, σ̂ and residual df, for intervals
     source: str | None = field(default=None, compare=False)  # the model file it was loaded from, for messages
 
@@ -240,6 +252,9 @@ def _coding_fields(model: Model | SoftmaxModel) -> dict:
     formula = getattr(model, "formula", None)
     if formula:
         fields.update({"columns": list(model.columns or []), "coding": model.coding or {}, "formula": formula})
+        factors = getattr(model, "factors", None)
+        if factors is not None:  # the levels its categorical terms were coded with
+            fields["factors"] = factors
     return fields
 
 
@@ -284,17 +299,55 @@ def save_model(model: Model | SoftmaxModel, path) -> None:
     atomic_write(path, write)
 
 
+class _Refused(ValueError):
+    """Why a model file is refused while it is read (the file is named by :func:`bad`)."""
+
+
+MAX_MODEL_BYTES = 1 << 30  # a model file larger is refused unread: reading it would take memory without end
+
+
+def _read_bounded(path) -> str:
+    """The text of the model file at ``path``, read a block at a time: refused once it passes
+    :data:`MAX_MODEL_BYTES` (a pipe that never ends) or when it cannot begin JSON (``/dev/zero``)."""
+    blocks: list[bytes] = []
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            start = block.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+            if not blocks and start and start not in b'{["-0123456789tfnNI':  # /dev/zero, a binary file
+                raise _Refused(f"not JSON (it begins with the byte {start!r})")
+            size += len(block)
+            if size > MAX_MODEL_BYTES:
+                raise _Refused(f"larger than {MAX_MODEL_BYTES >> 20:,} MB, which no model file is")
+            blocks.append(block)
+    return b"".join(blocks).decode("utf-8")
+
+
+def _distinct_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object's keys and values, refusing a key written twice (JSON readers would keep the last)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        name = twice([key for key, _ in pairs])
+        raise _Refused(f"the key {shown(name)} is written twice in one object")
+    return out
+
+
+def _not_a_number(word: str):
+    raise _Refused(f"{word} is not a JSON number (a model file holds finite numbers)")
+
+
 def load_model(path) -> Model | SoftmaxModel:
     """Read a model file written by :func:`save_model`, checking every field."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = json.loads(_read_bounded(path), object_pairs_hook=_distinct_keys, parse_constant=_not_a_number)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such model file") from None
     except IsADirectoryError:
         raise ValueError(f"{path}: is a directory, expected a model file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise bad(path, f"not JSON ({exc})") from None
+    except _Refused as exc:
+        raise bad(path, exc) from None
     except RecursionError:
         raise bad(path, "nested too deeply") from None
     except ValueError:  # Python's limit on the digits of a whole number (its message advises changing it)
@@ -329,6 +382,7 @@ def _from_dict(path, data) -> Model | SoftmaxModel:
     if (name := twice(features)) is not None:
         raise bad(path, f"features must be distinct: {name!r} is listed twice")
     coding = load_coding(path, data, features)
+    load_records(path, data, len(features))
     if kind == "softmax_regression":
         return _load_softmax(path, data, features, coding)
     coef = data.get("coefficients")

@@ -25,6 +25,8 @@ def from_table(table, target: str | None, data: str | None) -> tuple[str | None,
     coding = {"coding": table.coding, "columns": table.columns} if table.coding else {}
     if getattr(table, "formula", None):
         coding = {"coding": table.coding or None, "columns": table.columns, "formula": table.formula}
+        if isinstance(getattr(table, "factors", None), dict):  # the levels its categorical terms were coded with
+            coding["factors"] = table.factors
     return target if target is not None else table.target_name, data if data is not None else table.path, coding
 
 

@@ -95,10 +95,15 @@ def _read(args, model, weights: str | None) -> tuple[Table | None, TableChunks |
             features=None if model.formula else model.columns or model.features,
             levels=model.coding or {},
             formula=model.formula,
+            factors=model.factors if model.formula else None,
             carry=carry,
             carried_in_use=bool(weights),
             **table_options(args),
         )
+        from ..modelcheck import by_name
+
+        table.features = by_name(model, table.feature_names, table.features)  # the model's columns, by name
+        table.feature_names = list(model.features)
         return table, None
     chunks, _ = table_chunks(
         args.data,

@@ -91,6 +91,7 @@ def run(args) -> int:
     import os
     import sys
 
+    from ..modelcheck import by_name
     from ..modelfile import load_model
     from ..tables import read_table, row_labels, table_chunks
 
@@ -121,9 +122,11 @@ def run(args) -> int:
                 require_target=False,
                 levels=model.coding or {},
                 formula=formula,
+                factors=getattr(model, "factors", None),
                 **options,
             )
-            chunks, notes, passes = None, table.notes, iter([(table.features, None, table.carried)])
+            X = by_name(model, table.feature_names, table.features)  # the model's columns, matched by name
+            chunks, notes, passes = None, table.notes, iter([(X, None, table.carried)])
     for text in notes:
         note(PROG, text)
     columns = _predicted(model, passes, intervals, gaps, names_out)

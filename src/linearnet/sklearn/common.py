@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from ..modelcheck import bad
 from ..modelfile import Model, SoftmaxModel, load_model
+from ..tables.messages import _shown
 
 
 def _feature_names(estimator) -> list[str]:
@@ -31,3 +35,30 @@ def _load(path, kind: type) -> Model | SoftmaxModel:
             f"use `linearnet predict` on the file instead"
         )
     return model
+
+
+def _check_flags(estimator, *names: str) -> None:
+    """Refuse a parameter meant to be True or False that is not a bool: a string such as "False" or "no" would
+    be taken as True."""
+    for name in names:
+        value = getattr(estimator, name)
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {_shown(value)} ({type(value).__name__})")
+
+
+def _loading(load):
+    """A face's ``load``: whatever a tampered model file makes go wrong reading it back is a ValueError naming
+    the file, never a KeyError, TypeError, AttributeError or OverflowError."""
+
+    @functools.wraps(load)
+    def wrapped(cls, path):
+        try:
+            return load(cls, path)
+        except ValueError as exc:
+            if str(exc).startswith(f"{path}: "):
+                raise
+            raise bad(path, exc) from None
+        except (KeyError, TypeError, AttributeError, OverflowError, IndexError, ZeroDivisionError) as exc:
+            raise bad(path, f"a field does not hold what linearnet writes ({type(exc).__name__}: {exc})") from None
+
+    return wrapped

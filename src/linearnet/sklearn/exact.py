@@ -15,7 +15,7 @@ from ..leastsq.problem import parameter_names
 from ..leastsq.result import likelihood
 from ..modelfile import Model, save_model
 from ..records import linear_model
-from .common import _feature_names, _load, _set_features
+from .common import _check_flags, _feature_names, _load, _loading, _set_features
 
 __all__ = ["LinearRegression"]
 
@@ -51,6 +51,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         """Solve; given ``sample_weight`` (n,) ≥ 0, weighted least squares as R's ``lm(weights=)`` (rows of
         weight 0 left out of n and the residual degrees of freedom); ``groups``: the cluster of each sample
         (numbers or text), for ``cov_type="cluster"``."""
+        _check_flags(self, "fit_intercept", "allow_rank_deficient")
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         if groups is not None:
             check_consistent_length(X, groups)
@@ -125,6 +126,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         save_model(linear_model(self._fitted_result(), target=target), path)
 
     @classmethod
+    @_loading
     def load(cls, path) -> LinearRegression:
         """A fitted estimator from a linear regression model file (``linearnet solve --out``, or
         ``train --out``: an SGD model carries no statistics, so only ``coef_``, ``intercept_`` and

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..logit import LogitResult, solve_logit
 from ..modelfile import SoftmaxModel, save_model
-from .common import _feature_names, _load, _set_features
+from .common import _check_flags, _feature_names, _load, _loading, _set_features
 
 __all__ = ["LogisticRegression", "SeparationWarning"]
 
@@ -103,10 +103,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        for name in ("fit_intercept", "allow_rank_deficient"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+        _check_flags(self, "fit_intercept", "allow_rank_deficient")
         m = self.max_iter
         if not isinstance(m, numbers.Integral) or isinstance(m, (bool, np.bool_)):
             raise TypeError(f"max_iter must be a whole number ≥ 1, got {m!r} ({type(m).__name__})")
@@ -215,6 +212,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self.coef_, self.intercept_
 
     @classmethod
+    @_loading
     def load(cls, path) -> LogisticRegression:
         """A fitted estimator from a softmax model file (:meth:`save`, or ``linearnet train``'s): ``coef_``,
         ``intercept_`` and the predictions; no ``result_`` (the file keeps the statistics' table, as

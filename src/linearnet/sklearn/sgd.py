@@ -33,7 +33,7 @@ from ..presets import data_config
 from ..training import fit_arrays
 from ..training.scaling import Standardization
 from ..training.stopping import StoppingRule, rows_held_out
-from .common import _feature_names, _load, _set_features
+from .common import _check_flags, _feature_names, _load, _loading, _set_features
 
 __all__ = ["SGDRegressor"]
 
@@ -59,6 +59,7 @@ class _SGD(BaseEstimator):
     def _config(self, n: int, d: int, epochs: int, weighted: bool = False) -> TrainConfig:
         """The settings for n rows of d features (``weighted`` or not): those given, the library's defaults
         for the rest (:func:`linearnet.presets.data_config`, as ``linearnet train --data`` has them)."""
+        _check_flags(self, "standardize", "early_stopping")
         return data_config(
             model=self._model,
             num_values=n * d,
@@ -323,6 +324,7 @@ class SGDRegressor(RegressorMixin, _SGD):
         save_model(model, path)
 
     @classmethod
+    @_loading
     def load(cls, path) -> SGDRegressor:
         """A fitted estimator from a linear regression model file (from ``train --out``, ``solve --out``
         or :meth:`save`); ``partial_fit`` goes on from its coefficients."""

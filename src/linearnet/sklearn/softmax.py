@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..config import MAX_EPOCHS, PATIENCE, TOL, VALIDATION_FRACTION
 from ..modelfile import SoftmaxModel, save_model
 from ..training import fit_classifier
-from .common import _feature_names, _load
+from .common import _feature_names, _load, _loading
 from .sgd import _SGD
 
 __all__ = ["SoftmaxRegression"]
@@ -157,6 +157,7 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
         save_model(model, path)
 
     @classmethod
+    @_loading
     def load(cls, path) -> SoftmaxRegression:
         """A fitted estimator from a softmax regression model file (``train --out`` or :meth:`save`)."""
         model = _load(path, SoftmaxModel)

@@ -123,14 +123,15 @@ def _check_features(path: str, names: list[str], features: list[str], target: st
     if missing:
         raise ValueError(
             f"{path}: has no column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(repr(m) for m in missing)}; its columns are: {_listing(names)}"
+            f"{', '.join(_quote(m) for m in missing[:20])}{', ...' if len(missing) > 20 else ''}; "
+            f"its columns are: {_listing(names)}"
         )
     if target is not None and target in features:
         raise ValueError(f"{path}: column {_quote(target)} is the target and cannot also be a feature")
     counts = Counter(features)
     dupes = sorted(f for f, c in counts.items() if c > 1)
     if dupes:
-        raise ValueError(f"{path}: feature column{'s' if len(dupes) > 1 else ''} {', '.join(dupes)} named twice")
+        raise ValueError(f"{path}: feature column{'s' if len(dupes) > 1 else ''} {_listing(dupes)} named twice")
 
 
 def _choose_from(

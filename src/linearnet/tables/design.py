@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,10 +73,24 @@ def _check_formula_code(formula: str, parsed) -> None:
                 if not harmless(node):
                     shown = ast.unparse(node)
                     raise ValueError(
-                        f"the formula {formula!r} uses {shown if len(shown) <= 40 else shown[:36] + '...'}, which "
+                        f"the formula {_formula_shown(formula)} uses "
+                        f"{shown if len(shown) <= 40 else shown[:36] + '...'}, which "
                         f"a formula cannot: its terms may call C, I, Q, log, exp, NumPy's elementwise functions "
                         f"(np.log, np.sqrt, ...) and contrasts, on columns and numbers"
                     )
+
+
+def _check_intercept_column(formula: str, parsed) -> None:
+    """Refuse a column named Intercept as a term: formulaic names the intercept's column so, and the two would be
+    one column of the design, the column's coefficient merged into the intercept."""
+    sides = [parsed.rhs] if hasattr(parsed, "rhs") else [parsed]
+    for side in sides:
+        for term in side:
+            if any(factor.expr == "Intercept" and str(factor.eval_method.value) == "lookup" for factor in term.factors):
+                raise ValueError(
+                    f"the formula {_formula_shown(formula)} has a column named Intercept as a term, which the design "
+                    f"would not tell from the intercept; rename the column, or write it as I(Intercept)"
+                )
 
 
 def _parse_formula(formula: str, require_target: bool):
@@ -83,7 +98,7 @@ def _parse_formula(formula: str, require_target: bool):
     learning = _LEARNING_TRANSFORMS.search(formula)
     if learning:  # their state (a mean, knots) would have to be kept in the model file for predict
         raise ValueError(
-            f"the formula {formula!r} uses a transform that learns from the data ({learning.group(1)}), "
+            f"the formula {_formula_shown(formula)} uses a transform that learns from the data ({learning.group(1)}), "
             f"which a model file cannot keep yet; transform the column before fitting"
         )
     try:
@@ -91,25 +106,27 @@ def _parse_formula(formula: str, require_target: bool):
 
         parsed = Formula(formula)
     except Exception as exc:  # formulaic's syntax errors have several types
-        raise ValueError(f"the formula {formula!r} cannot be read: {str(exc).splitlines()[0]}") from None
+        raise ValueError(f"the formula {_formula_shown(formula)} cannot be read: {_formulaic_reason(exc)}") from None
     _check_formula_code(formula, parsed)
     from formulaic import SimpleFormula
 
     sides = [parsed.lhs, parsed.rhs] if hasattr(parsed, "lhs") else [parsed]
     if not all(isinstance(side, SimpleFormula) for side in sides):  # y ~ x | z: several designs
         raise ValueError(
-            f"the formula {formula!r} has parts separated by |; write a single formula such as 'y ~ x + a'"
+            f"the formula {_formula_shown(formula)} has parts separated by |; "
+            f"write a single formula such as 'y ~ x + a'"
         )
+    _check_intercept_column(formula, parsed)
     if not hasattr(parsed, "lhs"):
         if require_target:
-            raise ValueError(f"the formula {formula!r} has no target: write it as target ~ terms")
+            raise ValueError(f"the formula {_formula_shown(formula)} has no target: write it as target ~ terms")
         rhs = parsed
         return parsed, None, sorted(rhs.required_variables)
     if not require_target:  # predicting: the right-hand side alone
         return parsed, None, sorted(parsed.rhs.required_variables)
     lhs = sorted(parsed.lhs.required_variables)
     if len(lhs) != 1:
-        raise ValueError(f"the formula {formula!r} must have one column on the left of ~, got {len(lhs)}")
+        raise ValueError(f"the formula {_formula_shown(formula)} must have one column on the left of ~, got {len(lhs)}")
     return parsed, str(lhs[0]), sorted(parsed.rhs.required_variables)
 
 
@@ -119,32 +136,182 @@ def _categorical(values: list, levels: list[str]):
     return pd.Categorical([None if v is None else str(v) for v in values], categories=levels)
 
 
-def _apply_formula(src: _Source, formula: str, parsed, frame: dict, with_target: bool):
-    """(X, y, term names, intercept) of a formula on the columns read: formulaic builds the design."""
+def _formula_shown(formula: str) -> str:
+    """A formula for a message: quoted, cut to about 200 characters (a formula can be megabytes long)."""
+    return _shown(formula, _SHOWN_FORMULA)
+
+
+_SHOWN_FORMULA = 200  # characters of a formula a message quotes at most
+
+
+def _formulaic_reason(exc: BaseException) -> str:
+    """formulaic's error for a message: its first line, without its internal names, cut to 200 characters."""
+    text = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "`.` operator" in text:
+        return "the '.' of R's formulas (every other column) is not supported: name the columns"
+    sentences = [s for s in re.split(r"(?<=[.;])\s+", text) if "__formulaic" not in s and "__" not in s]
+    text = " ".join(sentences) or "formulaic cannot evaluate it"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _model_matrices(parsed, data, with_target: bool, factors: dict[str, list] | None):
+    """formulaic's design of ``data`` (the right-hand side) and the target (its left-hand side, with
+    ``with_target``); with ``factors``, each categorical term coded with those levels (a fitted model's), else
+    with the levels of ``data``."""
+    from formulaic import ModelSpec, model_matrix
+    from formulaic.parser.types import Factor
+
+    rhs_formula = parsed.rhs if hasattr(parsed, "rhs") else parsed
+    y = None
+    if with_target:
+        y = np.asarray(model_matrix(parsed.lhs, data, na_action="ignore").iloc[:, 0], dtype=np.float64)
+    if factors is None:
+        return model_matrix(rhs_formula, data, na_action="ignore"), y
+    state = {name: (Factor.Kind.CATEGORICAL, {"categories": list(levels)}) for name, levels in factors.items()}
+    return ModelSpec(formula=rhs_formula, encoder_state=state, na_action="ignore").get_model_matrix(data), y
+
+
+def _factor_levels(rhs) -> dict[str, list]:
+    """The levels of each categorical term of a design formulaic built, as JSON values, in their order."""
+    from formulaic.parser.types import Factor
+
+    plain = lambda v: v.item() if isinstance(v, np.generic) else v  # noqa: E731 - numpy scalars as Python's
+    return {
+        str(name): [plain(v) for v in state.get("categories", [])]
+        for name, (kind, state) in rhs.model_spec.encoder_state.items()
+        if kind == Factor.Kind.CATEGORICAL
+    }
+
+
+def _apply_formula(
+    src: _Source,
+    formula: str,
+    parsed,
+    frame: dict,
+    with_target: bool,
+    *,
+    rows: np.ndarray | None = None,
+    factors: dict[str, list] | None = None,
+):
+    """(X, y, term names, intercept, the levels of each categorical term) of a formula on the columns read:
+    formulaic builds the design, its categorical terms coded with ``factors`` when given (a fitted model's: a
+    value outside them is refused with its row), else with the levels of these rows. ``rows``: the number in
+    the file of each row of ``frame``, for messages."""
     import pandas as pd
-    from formulaic import model_matrix
+    from formulaic.errors import DataMismatchWarning
 
     data = pd.DataFrame(frame)
+    rows = np.arange(1, len(data) + 1) if rows is None else rows
+    _check_factor_room(src, parsed, data)
     try:
-        with np.errstate(all="ignore"):  # log(0) and the like: named below as terms that are not finite
-            if with_target:
-                matrices = model_matrix(parsed, data, na_action="raise")
-                rhs, y = matrices.rhs, np.asarray(matrices.lhs.iloc[:, 0], dtype=np.float64)
-            else:
-                rhs = model_matrix(parsed.rhs if hasattr(parsed, "rhs") else parsed, data, na_action="raise")
-                y = None
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # log(0) and the like: named below
+            warnings.simplefilter("error", DataMismatchWarning)
+            rhs, y = _model_matrices(parsed, data, with_target, factors)
+    except DataMismatchWarning:
+        raise _unseen_level(src, data, rows, factors or _explicit_levels(parsed)) from None
     except Exception as exc:  # formulaic reports what it cannot evaluate in several types
-        raise ValueError(f"{src.name}: the formula {formula!r} cannot be applied: {str(exc).splitlines()[0]}") from None
+        raise ValueError(
+            f"{src.name}: the formula {_formula_shown(formula)} cannot be applied: {_formulaic_reason(exc)}"
+        ) from None
     names = [str(c) for c in rhs.columns]
     intercept = "Intercept" in names
     keep = [j for j, n in enumerate(names) if n != "Intercept"]
+    if not keep and not intercept:
+        raise ValueError(
+            f"the formula {_formula_shown(formula)} has no term and no intercept: its design is empty; "
+            f"write columns, or 1 for the intercept, on the right of ~"
+        )
     X = np.ascontiguousarray(np.asarray(rhs, dtype=np.float64)[:, keep])
-    if y is not None and not np.isfinite(y).all():
-        raise ValueError(f"{src.name}: the formula's target {str(parsed.lhs)!r} is not finite in every row")
-    if not np.isfinite(X).all():
-        j = int(np.flatnonzero(~np.isfinite(X).all(axis=0))[0])
-        raise ValueError(f"{src.name}: the formula's term {names[keep[j]]!r} is not finite in every row")
-    return X, y, [names[j] for j in keep], intercept
+    if y is not None:
+        _check_finite_term(src, f"target {_quote(str(parsed.lhs))}", y, rows)
+    for j in np.flatnonzero(~np.isfinite(X).all(axis=0))[:1]:
+        _check_finite_term(src, f"term {_quote(names[keep[j]])}", X[:, j], rows)
+    return X, y, [names[j] for j in keep], intercept, _factor_levels(rhs)
+
+
+def _check_finite_term(src: _Source, what: str, values: np.ndarray, rows: np.ndarray) -> None:
+    """Refuse a term (or target) of a formula that is not a finite number in some row, naming the first."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if len(bad):
+        i = int(bad[0])
+        more = f" (and {len(bad) - 1:,} more rows)" if len(bad) > 1 else ""
+        raise ValueError(
+            f"{src.name}: the formula's {what} is not finite in every row: {_where(src, int(rows[i]))} gives "
+            f"{values[i]}{more} (a logarithm of 0 or of a negative number, a root of a negative one?)"
+        )
+
+
+def _unseen_level(src: _Source, data, rows: np.ndarray, factors: dict[str, list]) -> ValueError:
+    """The refusal of a value of a categorical term outside the levels the model knows, naming the term, the
+    value and its row (found by coding the term alone with the levels of these rows)."""
+    from formulaic import model_matrix
+
+    for name, levels in factors.items():
+        known = set(levels)
+        expr = name if re.fullmatch(r"[A-Za-z_]\w*|.*\)", name) else f"`{name}`"
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                alone = model_matrix(f"0 + {expr}", data, na_action="ignore")
+        except Exception:
+            continue
+        states = [s for kind, s in alone.model_spec.encoder_state.values() if "categories" in s]
+        seen = [v.item() if isinstance(v, np.generic) else v for v in (states[0]["categories"] if states else [])]
+        coded = np.asarray(alone, dtype=np.float64)
+        for k, level in enumerate(seen[: coded.shape[1]] if levels else []):
+            if level not in known:
+                row = int(rows[int(np.argmax(coded[:, k] != 0))])
+                return ValueError(
+                    f"{src.name}: {_where(src, row)}: the formula's term {_quote(name)} is {_shown(level)}, "
+                    f"not one of the levels the model knows ({_listing([str(v) for v in levels])})"
+                )
+        outside = np.flatnonzero(~coded.any(axis=1)) if coded.shape[1] else np.arange(len(coded))
+        if len(outside) and len(coded):
+            listed = f" ({_listing([str(v) for v in levels])})" if levels else ""
+            return ValueError(
+                f"{src.name}: {_where(src, int(rows[int(outside[0])]))}: the formula's term {_quote(name)} holds "
+                f"a value outside its levels{listed}"
+            )
+    return ValueError(f"{src.name}: a categorical term of the formula holds a value outside its levels")
+
+
+def _explicit_levels(parsed) -> dict[str, list]:
+    """The terms ``C(...)`` of a formula, which may name their levels (``C(g, levels=[1, 2])``), with no levels
+    known: for :func:`_unseen_level` to find the row holding a value outside them."""
+    rhs = parsed.rhs if hasattr(parsed, "rhs") else parsed
+    return {factor.expr: [] for term in rhs for factor in term.factors if factor.expr.startswith("C(")}
+
+
+def _dummy_budget() -> int:
+    """Bytes the 0/1 columns of the categories may take: the reader's default memory budget."""
+    from .plan import default_budget
+
+    return default_budget()
+
+
+def _check_room(src: _Source, name: str, rows: int, levels: int) -> None:
+    """Refuse a category whose 0/1 columns (rows × (levels − 1) float64) would pass the memory budget, before
+    they are made: an id-like column has about as many levels as rows."""
+    need, budget = rows * max(levels - 1, 0) * 8, _dummy_budget()
+    if need > budget:
+        from ..memory import human_bytes
+
+        raise ValueError(
+            f"{src.name}: column {_quote(name)} has {levels:,} levels in {rows:,} rows: coded as categories it "
+            f"would take {human_bytes(need)}, over the memory budget of {human_bytes(budget)}; an id-like column "
+            f"cannot be a feature: leave it out of the features"
+        )
+
+
+def _check_factor_room(src: _Source, parsed, data) -> None:
+    """:func:`_check_room` for each term ``C(column, ...)`` of a formula, before formulaic codes it."""
+    rhs = parsed.rhs if hasattr(parsed, "rhs") else parsed
+    for term in rhs:
+        for factor in term.factors:
+            found = re.match(r"C\(\s*`?([^,`)]+?)`?\s*[,)]", factor.expr)
+            if found and found.group(1) in data.columns:
+                column = data[found.group(1)]
+                _check_room(src, found.group(1), len(column), int(column.nunique()))
 
 
 def _levels(src: _Source, name: str, values: list) -> list[str]:
@@ -172,6 +339,7 @@ def _gaps(src: _Source, name: str, column, *, missing: str) -> np.ndarray:
 def _dummies(src: _Source, name: str, values: list, levels: list[str], keep: np.ndarray) -> np.ndarray:
     """Treatment coding of the kept rows' values: a 0/1 column for each level but the first (the reference);
     NaN in each for a row without a value (kept so under ``missing="keep"``)."""
+    _check_room(src, name, len(values), len(levels))
     index = {level: k for k, level in enumerate(levels)}
     rows = np.flatnonzero(keep) + 1  # each value's row in the file, for messages
     out = np.zeros((len(values), len(levels) - 1))
@@ -188,3 +356,26 @@ def _dummies(src: _Source, name: str, values: list, levels: list[str], keep: np.
         if k:
             out[i, k - 1] = 1.0
     return out
+
+
+def _one_coding(files: list[str], levels: list[dict[str, list]]) -> dict[str, list] | None:
+    """The levels of each categorical term over all the files (sorted, as formulaic sorts them) when files coded
+    apart differ in them, so that they are coded again alike; None when they agree. Levels that cannot be
+    sorted together are refused, naming a file and the level."""
+    first = levels[0]
+    if all(other == first for other in levels[1:]):
+        return None
+    union: dict[str, list] = {}
+    for name in dict.fromkeys(n for found in levels for n in found):
+        seen = [v for found in levels for v in found.get(name, [])]
+        try:
+            union[name] = sorted(set(seen))
+        except TypeError:
+            j, level = next(
+                (j, v) for j, found in enumerate(levels) for v in found.get(name, []) if v not in first.get(name, [])
+            )
+            raise ValueError(
+                f"{files[j]}: the formula's term {_quote(name)} holds the level {_shown(level)}, which "
+                f"{files[0]} does not, and the two cannot be coded alike; make the column one type in every file"
+            ) from None
+    return union

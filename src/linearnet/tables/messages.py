@@ -73,9 +73,25 @@ def _missing_value(src: _Source, name: str, row: int) -> str:
     return "missing value (empty or NaN)"
 
 
-def _quote(name: str) -> str:
-    """'name' for messages, with line breaks and other control characters escaped: a message stays one line."""
-    return "'" + "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name) + "'"
+SHOWN_NAME = 100  # characters of a name a message quotes at most
+
+
+def _escaped(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped: a message stays one line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def _quote(name: str, most: int | None = SHOWN_NAME) -> str:
+    """'name' for messages, control characters escaped, cut to about ``most`` characters (None: whole): a
+    message stays one line of bounded length (a column's name can be megabytes long)."""
+    if most is not None and len(name) > most:
+        return f"'{_escaped(name[: most - 5])}...' ({len(name):,} characters)"
+    return "'" + _escaped(name) + "'"
+
+
+def _name(name: str, most: int = SHOWN_NAME) -> str:
+    """A name in a list of names: escaped, cut to about ``most`` characters, unquoted."""
+    return _escaped(name) if len(name) <= most else f"{_escaped(name[: most - 5])}... ({len(name):,} characters)"
 
 
 def _shown(value, most: int = 60) -> str:
@@ -86,14 +102,14 @@ def _shown(value, most: int = 60) -> str:
 
 def _listing(names: list[str], most: int = 20) -> str:
     """The column names for a message: all of them, or the first ``most`` and how many there are."""
-    shown = ", ".join(_quote(n)[1:-1] for n in names[:most])
+    shown = ", ".join(_name(n) for n in names[:most])
     return shown if len(names) <= most else f"{shown}, ... ({len(names):,} columns)"
 
 
 def _reason(exc: BaseException) -> str:
     """A library's error text for a message: one line, control characters escaped (pyarrow's Parquet
     errors span several lines and may quote the bad byte)."""
-    return _quote("; ".join(line.strip() for line in str(exc).splitlines() if line.strip()))[1:-1]
+    return _escaped("; ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
 
 
 def _dropped_note(rows: list[int], count: int, total: int) -> str:

@@ -12,7 +12,16 @@ import numpy as np
 from .carried import gaps, read_carried, verbatim
 from .cells import _check_missing, _kind, _numbers, as_numpy
 from .columns import _check_header, _choose_from
-from .design import _apply_formula, _categorical, _dummies, _gaps, _levels, _parse_formula, coded_features
+from .design import (
+    _apply_formula,
+    _categorical,
+    _dummies,
+    _gaps,
+    _levels,
+    _one_coding,
+    _parse_formula,
+    coded_features,
+)
 from .diagnose import _diagnosis
 from .labels import encode_labels, is_class_numbers
 from .messages import _dropped_note, _listing, _quote, _reason
@@ -34,6 +43,7 @@ class Table:
     columns: list[str] = field(default_factory=list)  # the file's columns behind feature_names
     formula: str | None = None  # the Wilkinson formula the design was made from
     intercept: bool = True  # whether the model has one (a formula may leave it out: "- 1")
+    factors: dict[str, list] = field(default_factory=dict)  # a formula's categorical terms -> their levels
     header: list[str] = field(default_factory=list)  # every column of the file, in order
     carried: dict[str, np.ndarray] = field(default_factory=dict)  # columns carried with the rows (``carry``)
     _numbered: bool = field(default=False, repr=False)  # classes are class numbers (whole numbers >= 0)
@@ -81,6 +91,7 @@ def read_table(
     formula: str | None = None,
     carry: list[str] | None = None,
     carried_in_use: bool = False,
+    factors: dict[str, list] | None = None,
     _one_class: bool = False,  # a file of several read as one table may hold a single class
 ) -> Table:
     """Read a CSV or Parquet file (or ``-``, standard input) into float64 arrays, validating every value.
@@ -100,7 +111,9 @@ def read_table(
 
     ``formula`` (``"price ~ area + C(city) + np.log(age) + area:rooms"``) names the target and the
     columns in place of ``target`` and ``features``; formulaic builds the design from the columns
-    read by these rules (categories keep their levels), and ``feature_names`` are its terms.
+    read by these rules (categories keep their levels), and ``feature_names`` are its terms. ``factors`` gives
+    the levels of its categorical terms (a fitted model's ``Table.factors``, ``{"C(g)": [1.0, 2.0]}``): a value
+    outside them is refused with its row; without, they are those of the rows read.
 
     ``carry`` names columns read beside the features, not as features (the default features leave them
     out): ``Table.carried`` holds their values for the rows kept (float64 for a column of numbers, NaN
@@ -114,7 +127,7 @@ def read_table(
     options.update(carry=carry, carried_in_use=carried_in_use)
     files = _files(path)
     if files is not None:
-        return _read_files(os.fspath(path), files, target, features, levels, formula, options)
+        return _read_files(os.fspath(path), files, target, features, levels, formula, options, factors)
     parsed, target, features = _formula_columns(formula, target, features, require_target)
     src = _Source(path, sep=sep, decimal=decimal)
     table = _read_arrow(src, verbatim(carry, carried_in_use, features))
@@ -151,7 +164,7 @@ def read_table(
     if parsed is not None:
         complete = ~incomplete if missing == "keep" else keep  # "keep": the formula of the complete rows
         design = (src, formula or "", parsed, numbers, texts, coding)
-        table = _formula_design(*design, target, y, read, complete, gaps_kept=missing == "keep")
+        table = _formula_design(*design, target, y, read, complete, gaps_kept=missing == "keep", factors=factors)
         if label_values is not None:  # class labels: the formula gives the features, the labels the target
             least = 1 if _one_class else 2
             table.target, table.classes, table._numbered = _coded_labels(src, target, None, label_values, least=least)
@@ -208,26 +221,37 @@ def _label_values(column) -> np.ndarray | list[Any]:
     return column.to_pylist()
 
 
-def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, read: dict) -> Table:
-    """The table of a formula's design, built from the columns read (``frame``) and the target ``y``."""
+def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, read: dict, rows, factors) -> Table:
+    """The table of a formula's design, built from the columns read (``frame``, the file's ``rows``) and the
+    target ``y``, its categorical terms coded with ``factors`` when given."""
     if y is not None and target is not None:
         frame[target] = y
-    X, y, design, intercept = _apply_formula(src, formula, parsed, frame, y is not None)
+    X, y, design, intercept, levels = _apply_formula(
+        src, formula, parsed, frame, y is not None, rows=rows, factors=factors
+    )
     name = str(parsed.lhs) if y is not None else None
     return Table(
-        features=X, target=y, feature_names=design, target_name=name, formula=formula, intercept=intercept, **read
+        features=X,
+        target=y,
+        feature_names=design,
+        target_name=name,
+        formula=formula,
+        intercept=intercept,
+        factors=levels,
+        **read,
     )
 
 
 def _formula_design(
-    src: _Source, formula: str, parsed, numbers, texts, coding, target, y, read, complete, *, gaps_kept: bool
+    src: _Source, formula: str, parsed, numbers, texts, coding, target, y, read, complete, *, gaps_kept: bool, factors
 ) -> Table:
     """The formula's design of the ``complete`` rows of ``numbers`` (the file's rows) and ``texts`` (the rows
     kept); with ``gaps_kept`` (``missing="keep"``: every row kept), NaN in the rows with a gap."""
+    rows = np.flatnonzero(complete) + 1  # each design row's row in the file, for messages
     if not gaps_kept:
         frame = {name: values[complete] for name, values in numbers.items()}
         frame.update({name: _categorical(values, coding[name]) for name, values in texts.items()})
-        return _formula_table(src, formula, parsed, frame, target, y, read)
+        return _formula_table(src, formula, parsed, frame, target, y, read, rows, factors)
     frame = {name: values[complete] for name, values in numbers.items()}
     frame.update(
         {
@@ -235,7 +259,7 @@ def _formula_design(
             for name, values in texts.items()
         }
     )
-    table = _formula_table(src, formula, parsed, frame, target, None if y is None else y[complete], read)
+    table = _formula_table(src, formula, parsed, frame, target, None if y is None else y[complete], read, rows, factors)
     X = np.full((len(complete), table.features.shape[1]), np.nan)
     X[complete] = table.features
     table.features = X
@@ -354,7 +378,7 @@ def _side_by_side(blocks: list[np.ndarray], rows: int) -> np.ndarray:
     return X
 
 
-def _read_files(path: str, files: list[str], target, features, levels, formula, options: dict) -> Table:
+def _read_files(path: str, files: list[str], target, features, levels, formula, options: dict, factors=None) -> Table:
     """Several files with the same columns as one table: each read by the rules of :func:`read_table`
     with the first file's columns, categories coded with the levels of all the files; errors name the file."""
     src = _Source(files[0], sep=options["sep"], decimal=options["decimal"])
@@ -376,7 +400,14 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
     tables: list[Table] = []
     for name in files:
         table = read_table(
-            name, target=target, features=features, levels=levels, formula=formula, _one_class=True, **options
+            name,
+            target=target,
+            features=features,
+            levels=levels,
+            formula=formula,
+            factors=factors,
+            _one_class=True,
+            **options,
         )
         if tables and table.header != tables[0].header:
             raise ValueError(
@@ -384,6 +415,8 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
                 f"({_listing(tables[0].header)}); files read as one table need the same columns"
             )
         tables.append(table)
+    if factors is None and (union := _one_coding(files, [t.factors for t in tables])) is not None:
+        return _read_files(path, files, target, features, levels, formula, options, union)  # coded alike
     notes = list(defaults)  # what the default features leave out, said once
     notes += [
         f"{name}: {n}" for name, t in zip(files, tables, strict=True) for n in t.notes if n.startswith("dropped ")
@@ -432,6 +465,7 @@ def _joined(path: str, tables: list[Table], notes: list[str], left_out: list[str
         columns=first.columns,
         formula=first.formula,
         intercept=first.intercept,
+        factors=first.factors,
         header=first.header,
         carried={name: np.concatenate([t.carried[name] for t in tables]) for name in first.carried},
     )
