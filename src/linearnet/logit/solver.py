@@ -245,7 +245,9 @@ def _newton(
 ):
     """Newton's method on the kept columns, from the optimum of a sample of the rows where there is one, else
     from the null model's (the intercepts at the log-ratios of the class counts); the null log-likelihood.
-    In memory, passes may leave the Hessian out; over a file, where reading is the most of a pass, not."""
+    In memory from WARM_START_ROWS rows, passes may leave the Hessian out; over a file, where reading is the
+    most of a pass, and on fewer rows, where every pass is quick, each takes it (and the iterations are
+    Newton's, as R and statsmodels count them)."""
     d = 1.0 / pow2(np.sqrt(np.diag(counts.G)[kept]))
     offset = int(fit_intercept)
     features = [j - offset for j in kept if j >= offset]
@@ -263,7 +265,8 @@ def _newton(
     if sample is not None:  # start where a sample of the rows has its optimum
         sample = sample if every else _columns(sample, features)
         B, options["hessian"] = _sample_optimum(sample, B, d, fit_intercept, counts.n, options)
-    fit = newton(chunks, B, d, fit_intercept, group=group, chord=in_memory_rows, **options)
+    chord = in_memory_rows and counts.n >= WARM_START_ROWS  # where a Hessian costs more than a few passes without
+    fit = newton(chunks, B, d, fit_intercept, group=group, chord=chord, **options)
     return fit, llnull, d
 
 
