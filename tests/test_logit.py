@@ -312,3 +312,80 @@ def _loglik_in_child(X, y, B, d) -> float:
     from linearnet.logit.sums import newton_sums
 
     return newton_sums(in_memory(X, y), B, d, True).loglik
+
+
+class _OneOfOne:
+    """A group of one process: what a torchrun share of all the rows does, without torchrun."""
+
+    def everyone(self, part):
+        return [part()]
+
+
+def test_a_step_of_an_earlier_hessian_that_does_not_raise_the_likelihood_is_taken_again_with_its_own(monkeypatch):
+    """A step with an earlier or approximate Hessian (here a hundredth of the true one: a step far too long)
+    that does not raise ℓ costs a pass, not the answer: the pass is made again with its own Hessian."""
+    from linearnet.leastsq.passes import in_memory
+    from linearnet.logit import newton as N
+
+    X, y = multinomial(n=3000, seed=4)
+    rows, d, B = in_memory(X, y), np.ones(4), np.zeros((4, 2))
+    options = dict(tol=1e-9, col_max=np.abs(np.column_stack([np.ones(len(X)), X])).max(axis=0))
+    want = N.newton(rows, B, d, True, **options)
+    restarts: list[int] = []
+    restart = N._Walk.restart
+
+    def counted(self, sums):
+        restarts.append(1)
+        return restart(self, sums)
+
+    monkeypatch.setattr(N, "_chord", lambda exact, decrements, trail: True)  # every step may take an old one
+    monkeypatch.setattr(N._Walk, "restart", counted)
+    got = N.newton(rows, B, d, True, hessian=want.sums.hessian / 100, **options)
+    assert restarts and got.converged and want.converged
+    np.testing.assert_allclose(got.B, want.B, rtol=0, atol=1e-10 * np.abs(want.B).max())  # converged, both
+    np.testing.assert_allclose(got.sums.hessian, want.sums.hessian, rtol=1e-9)
+
+
+def test_a_last_step_is_confirmed_by_a_pass_where_it_moves_the_predictors(monkeypatch):
+    """With STILL at 0 every last step is followed by a pass (its sums at the point reported): the same
+    optimum, standard errors and log-likelihood as when a step too small to matter is taken without one."""
+    from linearnet.logit import newton as N
+
+    X, y = multinomial(seed=6)
+    want = solve_logit(X, y, classes=CLASSES)
+    monkeypatch.setattr(N, "STILL", 0.0)
+    got = solve_logit(X, y, classes=CLASSES)
+    assert got.converged and got.iterations >= want.iterations
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-12)
+    np.testing.assert_allclose(got.bse, want.bse, rtol=1e-11)
+    assert got.llf == pytest.approx(want.llf, rel=1e-14)
+
+
+def test_a_separated_sample_leaves_the_fit_to_start_from_the_null_model():
+    """Every k-th row of the sample is separated (x > 0 tells the classes apart there), while a few other
+    rows overlap: the data have a finite optimum, the sample none; the fit starts without it and converges."""
+    from linearnet.logit.solver import WARM_START_ROWS
+
+    n = WARM_START_ROWS
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=n)
+    y = (x > 0).astype(np.int64)
+    k = n // (WARM_START_ROWS // 4)
+    off = np.flatnonzero(np.arange(n) % k != 0)[:200]  # rows outside the sample, given the other class
+    y[off] = 1 - y[off]
+    r = solve_logit(x[:, None], y, classes=["no", "yes"])
+    assert r.converged and r.separation is None and np.isfinite(r.bse).all()
+    sm = pytest.importorskip("statsmodels.api")
+    ref = sm.Logit(y, sm.add_constant(x)).fit(method="newton", disp=0, tol=1e-12, maxiter=100)
+    np.testing.assert_allclose(r.params[:, 0], ref.params, rtol=1e-9)
+
+
+def test_process_shares_of_many_rows_start_from_the_null_model():
+    """A process's share (a group) takes no sample: the fit is the one in memory all the same."""
+    from linearnet.logit.solver import WARM_START_ROWS
+
+    X, y = multinomial(n=WARM_START_ROWS, seed=11, d=2)
+    want = solve_logit(X, y, classes=CLASSES)
+    got = solve_logit_chunks(passes(X, y, 65_536), ["x0", "x1"], classes=CLASSES, group=_OneOfOne())
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-10)
+    np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10)

@@ -2,6 +2,7 @@
 
 import datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -125,3 +126,10 @@ def test_a_class_number_too_large_for_int64_is_refused_with_its_row():
     with pytest.raises(ValueError) as info:
         encode_labels([0, 1, 1e300, 1], where="f.csv: column 'y'")
     assert str(info.value).startswith("f.csv: column 'y': row 3: class 1e+300 would make 1e+300 classes")
+
+
+def test_an_array_of_integers_with_a_negative_one_is_refused_at_its_row():
+    codes, classes = encode_labels(np.array([2, 0, 1, 2], dtype=np.int32))
+    assert codes.tolist() == [2, 0, 1, 2] and classes == ["0", "1", "2"] and codes.dtype == np.int64
+    with pytest.raises(ValueError, match="row 2: class -1 is negative"):
+        encode_labels(np.array([0, -1, 2]), where="y")

@@ -175,7 +175,7 @@ def workers() -> int:
     small: beyond a few threads they wait on memory)."""
     try:
         cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
+    except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
     return max(1, min(4, cores))
 
