@@ -611,3 +611,219 @@ def test_load_model_returns_a_model_or_refuses_it_with_the_file_named(model):
                 assert "\n" not in str(exc), exc
             else:
                 assert all(len(v) == 2 for v in columns.values())
+
+
+# --- the reader: memory budgets, inputs read once, OS errors on inputs, numbers read ---------------------
+
+READER = settings(SETTINGS, max_examples=12)
+WAIT = 60  # seconds a read of a pipe may take before the test calls it hung
+
+
+def _rows_text(rows: list[tuple[int, float]]) -> bytes:
+    return b"x,y\n" + b"".join(b"%d,%r\n" % (x, y) for x, y in rows)
+
+
+ROWS = st.lists(st.tuples(st.integers(-1000, 1000), st.floats(-1e6, 1e6)), min_size=2, max_size=60)
+
+
+def _fed(kind: str, folder: Path, data: bytes):
+    """A path to ``data`` that can be read once: a named pipe (os.mkfifo) or /dev/fd/N (what ``<(...)`` and
+    /dev/stdin on a pipe are), fed by a writer thread; (path, thread, what to close after)."""
+    import os
+    import threading
+
+    if kind == "fifo":
+        path = folder / "pipe.csv"
+        os.mkfifo(path)
+
+        def write() -> None:
+            with open(path, "wb") as fh:  # blocks until the reader opens the pipe
+                fh.write(data)
+
+        closing: list[int] = []
+    else:
+        r, w = os.pipe()
+        path = Path(f"/dev/fd/{r}")
+
+        def write() -> None:
+            with os.fdopen(w, "wb") as fh:
+                fh.write(data)
+
+        closing = [r]
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return path, writer, closing
+
+
+def _bounded(call, seconds: float = WAIT):
+    """``call()`` in a thread, waited for at most ``seconds``: a read that hangs fails the test, not the run."""
+    import threading
+
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"the read hung for {seconds} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+@READER
+@given(rows=ROWS, kind=st.sampled_from(["fifo", "fd"]), chunked=st.booleans(), gz=st.booleans())
+def test_an_input_that_can_be_read_once_is_read_once(rows, kind, chunked, gz):
+    """A named pipe and /dev/fd/N (``<(...)``, /dev/stdin on a pipe) are read once, sniffed on the bytes read,
+    compressed or not: the rows a plain file of the same bytes gives, whole and in chunks, with no hang."""
+    import os
+
+    from linearnet.tables import plan_read, table_chunks
+
+    data = _rows_text(rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        plain = folder / "plain.csv"
+        plain.write_bytes(data)
+        expected = read_table(plain, target="y")
+        path, writer, closing = _fed(kind, folder, gzip.compress(data) if gz else data)
+        try:
+            if chunked:
+                chunks, _ = _bounded(lambda: table_chunks(path, target="y", chunk_rows=7))
+                passes = [np.concatenate([y for _, y in chunks()]) for _ in range(2)]  # a pass, then another
+                assert all(p.tolist() == expected.target.tolist() for p in passes)
+            else:
+                assert not _bounded(lambda: plan_read(path, 1 << 30)).chunked  # measured, then read: still once
+                table = _bounded(lambda: read_table(path, target="y"))
+                assert table.path == str(path) and table.target.tolist() == expected.target.tolist()
+                assert table.features.tolist() == expected.features.tolist()
+            writer.join(WAIT)
+        finally:
+            for fd in closing:
+                os.close(fd)
+
+
+def test_a_named_pipe_read_by_the_command_ends_and_a_silent_one_yields_to_sigterm(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, writer, _ = _fed("fifo", tmp_path, _rows_text([(1, 2.0), (2, 4.1), (3, 5.9), (4, 8.2)]))
+    command = [sys.executable, "-m", "linearnet", "solve", str(path), "--target", "y", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 0 and json.loads(done.stdout)["n"] == 4, done.stderr
+    writer.join(WAIT)
+    silent = tmp_path / "silent"
+    os.mkfifo(silent)  # no writer ever: the command waits, and SIGTERM ends the wait
+    proc = subprocess.Popen([*command[:4], str(silent), *command[5:]], stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 128 + signal.SIGTERM and err == "linearnet: terminated\n"
+
+
+def _unreadable(folder: Path, how: str) -> tuple[Path, str]:
+    """A data path that the OS refuses to read, and what the one line says of it."""
+    import os
+
+    if how == "loop":
+        (folder / "a.csv").symlink_to(folder / "b.csv")
+        (folder / "b.csv").symlink_to(folder / "a.csv")
+        return folder / "a.csv", "is a loop of symbolic links"
+    if how == "long":
+        return folder / ("n" * 300 + ".csv"), "no file can have this name: it is too long"
+    if how == "not a folder":
+        (folder / "f.csv").write_text("x,y\n1,2\n")
+        return folder / "f.csv" / "g.csv", "no such file (a part of its path is a file, not a folder)"
+    inner = folder / "parts"  # permission: a file inside a folder that cannot be read
+    inner.mkdir()
+    (inner / "a.csv").write_text("x,y\n1,2\n2,3\n3,5\n")
+    locked = inner / "b.csv"
+    if os.geteuid() == 0:  # root reads any file of mode 0: a file even root may not read (write-only in /proc)
+        locked.symlink_to("/proc/sys/vm/compact_memory")
+    else:
+        locked.write_text("x,y\n1,2\n")
+        locked.chmod(0)
+    return inner, f"{locked}: cannot be read (Permission denied)"
+
+
+@settings(SETTINGS, max_examples=8)
+@given(how=st.sampled_from(["loop", "long", "not a folder", "permission"]), command=st.sampled_from(["solve", "train"]))
+def test_an_input_the_os_refuses_is_one_line_naming_it(capsys, how, command):
+    """ELOOP, ENAMETOOLONG, ENOTDIR, EACCES (of a file, or one inside a folder): one line that names the file
+    and says what is true, from the library and the commands alike."""
+    from linearnet.tables import plan_read, table_chunks
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, said = _unreadable(Path(tmp), how)
+        for read in (lambda: plan_read(path, 1 << 20), lambda: read_table(path, target="y")):
+            try:
+                read()  # the plan may leave the refusal to the read
+            except ValueError as exc:
+                assert said in str(exc) and "\n" not in str(exc) and len(str(exc)) < 400
+        with __import__("pytest").raises(ValueError) as info:
+            table_chunks(path, target="y")
+        assert said in str(info.value) and "no such file" not in str(info.value).replace(said, "")
+        argv = [command, path, "--target", "y"] if command == "solve" else [command, "--data", path, "--target", "y"]
+        code, _, err = run(capsys, *argv, folder=Path(tmp))
+        assert code == 2 and said in err and len(err.splitlines()) == 1
+
+
+@READER
+@given(codec=st.sampled_from(["gzip", "bz2", "xz", "stdin"]), repeat=st.integers(30_000, 60_000))
+def test_compressed_files_and_standard_input_are_planned_by_the_budget(monkeypatch, codec, repeat):
+    """A compressed file or standard input that would take more than the budget read whole is read in chunks,
+    measured as the same bytes in a plain file are (about as much: the bytes per row are measured)."""
+    import lzma
+    import sys
+
+    from linearnet.tables import plan_read, whole_read_bytes
+
+    data = b"a,b,c,y\n" + b"1,2,3,4.5\n7,8,9,1.25\n" * repeat  # ~1 MB that compresses to ~1 KB
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "plain.csv"
+        plain.write_bytes(data)
+        need = whole_read_bytes(plain)
+        assert need is not None and need > 8 * len(data)  # many short numbers: far more than 3x the file's size
+        if codec == "stdin":
+            monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO(gzip.compress(data))})())
+            path = "-"
+        else:
+            path = Path(tmp) / f"packed.csv.{ {'gzip': 'gz', 'bz2': 'bz2', 'xz': 'xz'}[codec] }"
+            path.write_bytes({"gzip": gzip, "bz2": bz2, "xz": lzma}[codec].compress(data))
+        over = plan_read(path, need // 2)
+        assert over.chunked and over.note is not None and "is read in chunks" in over.note
+        within = plan_read(path, 2 * need)
+        assert not within.chunked and within.need == __import__("pytest").approx(need, rel=0.01)
+
+
+def test_predict_reads_every_source_in_chunks_never_whole(tmp_path, capsys, monkeypatch):
+    """A folder, a compressed file and standard input are predicted a chunk at a time, as a plain file is."""
+    import sys
+
+    import linearnet.tables as tables
+
+    data = _rows_text([(i, 2.0 * i + 1) for i in range(50)])
+    (tmp_path / "train.csv").write_bytes(data)
+    assert cli(capsys, "solve", tmp_path / "train.csv", "--target", "y", "--out", tmp_path / "m.json")[0] == 0
+    (folder := tmp_path / "parts").mkdir()
+    (folder / "a.csv").write_bytes(data)
+    (folder / "b.csv.gz").write_bytes(gzip.compress(data))
+    expected = cli(capsys, "predict", "--model", tmp_path / "m.json", tmp_path / "train.csv")[1]
+
+    def whole(*args, **kwargs):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(tables, "read_table", whole)
+    for source in (folder, folder / "b.csv.gz", "-"):
+        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO(data)})())
+        code, out, err = cli(capsys, "predict", "--model", tmp_path / "m.json", source)
+        assert code == 0, err
+        assert out == (expected + expected.split("\n", 1)[1] if source == folder else expected)

@@ -399,6 +399,11 @@ def _file_parts(
     parts = []
     for k, file in enumerate(files or [src.name]):
         file_src = src if k == 0 else _Source(file, sep=sep, decimal=decimal)
+        if shared and file_src.once:
+            raise ValueError(
+                f"{file_src.name}: can be read only once, so processes cannot each read their share of it; "
+                f"save it to a file first"
+            )
         if shared and file_src.size() is None:
             raise ValueError(
                 f"{file_src.name}: a compressed CSV cannot be shared between processes (each reads its share "

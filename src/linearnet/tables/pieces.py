@@ -109,7 +109,7 @@ class _CsvPieces(_Pieces):
         self.src, self.block, self.start, self.end = src, block, start, end
         self.read_options = pcsv.ReadOptions(column_names=names)  # the header is cut off the first piece
         self.options = _csv_options(src, include_columns=wanted, column_types=types)
-        self.seekable = src.size() is not None  # a plain file: pieces can be read again by offset
+        self.seekable = src.size() is not None and not src.once  # a plain file: pieces can be read again by offset
         self._sep = src.sep.encode()
         self.booleans = frozenset(name for name, t in types.items() if pa.types.is_boolean(t))
         size = src.size()
@@ -131,7 +131,7 @@ class _CsvPieces(_Pieces):
     def in_order(self) -> Iterator[tuple[int, Any]]:
         index, row, offset = [], 1, self.start
         whole = self.start == 0 and self.end is None
-        with self.src.binary() if whole else _Range(self.src.name, self.start, self.end) as fh:
+        with self.src.binary() if whole else _Range(self.src.path, self.start, self.end) as fh:
             for data in _line_pieces(fh, self.block, self.src.eol, self._sep, last=self.end is None):
                 if offset == 0:  # the header record leads the first piece
                     start = min(_header_end(data.obj, self.src.eol, self._sep), len(data))  # the view's buffer
@@ -150,7 +150,7 @@ class _CsvPieces(_Pieces):
     def read(self, i: int) -> Iterator[tuple[int, Any]]:
         assert self.index is not None
         first, offset, length = self.index[i]
-        with open(self.src.name, "rb") as fh:
+        with open(self.src.path, "rb") as fh:
             fh.seek(offset)
             data = fh.read(length)
         yield first, self._parse(data)
@@ -283,7 +283,7 @@ def _rows_before(src: _Source, header_end: int, offset: int, names: list[str], c
         with (
             _any_field_size(),
             io.TextIOWrapper(
-                io.BufferedReader(_Range(src.name, 0, offset)), encoding="utf-8", errors="replace", newline=""
+                io.BufferedReader(_Range(src.path, 0, offset)), encoding="utf-8", errors="replace", newline=""
             ) as fh,
         ):
             reader = csv.reader(fh, delimiter=src.sep)
@@ -344,6 +344,12 @@ def _csv_head(src: _Source):
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    return pcsv.read_csv(pa.py_buffer(_csv_head_bytes(src)), **_csv_options(src))
+
+
+def _csv_head_bytes(src: _Source) -> bytes:
+    """The bytes of the header and the rows of about the first megabyte (at least one row, when the file
+    has one), cut at a record's end."""
     data = b""
     with src.binary() as fh:
         sep = src.sep.encode()
@@ -352,7 +358,7 @@ def _csv_head(src: _Source):
             start = _header_end(data, src.eol, sep)
             if start < len(data) and not _blank(memoryview(data)[start:]):
                 break  # a row after the header
-    return pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
+    return data
 
 
 def _line_pieces(fh, block: int, eol: bytes = b"\n", sep: bytes = b",", *, last: bool = True) -> Iterator[memoryview]:
