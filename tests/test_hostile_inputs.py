@@ -827,3 +827,18 @@ def test_predict_reads_every_source_in_chunks_never_whole(tmp_path, capsys, monk
         code, out, err = cli(capsys, "predict", "--model", tmp_path / "m.json", source)
         assert code == 0, err
         assert out == (expected + expected.split("\n", 1)[1] if source == folder else expected)
+
+
+def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
+    import linearnet.tables as tables
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 10.6 MiB for an array with shape (462910, 3) and data type float64")
+
+    monkeypatch.setattr(tables, "read_table", exhausted)
+    code, out, err = cli(capsys, "solve", Path(__file__).parent / "data" / "houses.csv", "--target", "price")
+    assert (code, out) == (1, "") and len(err.splitlines()) == 1
+    assert (
+        err.startswith("linearnet solve: error: out of memory (Unable to allocate 10.6 MiB")
+        and "--memory-budget" in err
+    )
