@@ -842,3 +842,49 @@ def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
         err.startswith("linearnet solve: error: out of memory (Unable to allocate 10.6 MiB")
         and "--memory-budget" in err
     )
+
+
+@READER
+@given(
+    row=st.integers(0, 29),
+    value=st.sampled_from([2**53 + 1, -(2**53) - 3, 2**62 + 1, 2**63 + 5]),
+    fmt=st.sampled_from(["csv", "parquet"]),
+    chunk_rows=st.integers(1, 40),
+)
+def test_whole_numbers_beyond_2_53_are_refused_alike_whole_and_in_chunks(row, value, fmt, chunk_rows):
+    """A whole number float64 would round: refused read whole and in chunks alike, its file, column and row
+    named (uint64 of Parquet too); one float64 holds exactly is read."""
+    from linearnet.tables import table_chunks
+
+    xs = [float(i) for i in range(30)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"big.{fmt}"
+        if fmt == "csv":
+            cells = [str(int(x)) for x in xs]
+            cells[row] = str(value)
+            path.write_text("x,y\n" + "".join(f"{c},{i * 0.5}\n" for i, c in enumerate(cells)))
+        else:
+            ints = [int(x) for x in xs]
+            ints[row] = value
+            kind = pa.uint64() if value >= 2**63 else pa.int64()
+            pq.write_table(pa.table({"x": pa.array(ints, kind), "y": [i * 0.5 for i in range(30)]}), path)
+        if fmt == "csv" and value >= 2**63:
+            return  # beyond int64: a CSV's column is then of decimal numbers, read as written
+        messages = []
+        for read in (
+            lambda: read_table(path, target="y"),
+            lambda: [c for c in table_chunks(path, target="y", chunk_rows=chunk_rows)[0]()],
+        ):
+            with __import__("pytest").raises(ValueError) as info:
+                read()
+            messages.append(str(info.value))
+        assert messages[0] == messages[1]
+        assert (
+            messages[0].startswith(f"{path}: column 'x', row {row + 1}") and f"{value} is a whole number" in messages[0]
+        )
+    exact = 2**53 + 2  # float64 holds it
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "exact.csv"
+        path.write_text("x,y\n1,1\n2,2.5\n" + f"{exact},3\n")
+        assert read_table(path, target="y").features[2, 0] == float(exact)
+        assert np.concatenate([X for X, _ in table_chunks(path, target="y", chunk_rows=1)[0]()])[2, 0] == float(exact)

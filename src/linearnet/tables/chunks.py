@@ -282,6 +282,7 @@ def table_chunks(
     labels = _labels or _coder(classes, target)
     types = _piece_types(first, wanted, _as_written(src, carry, carried_in_use, choice.features, labels and target))
     numbers = frozenset(c for c in carry if is_number_column(first.column(c), src.decimal))
+    integers = _integers(src, first, types)
     _refuse_text(src, first, choice.features, target, missing)
     del first
     parts = _file_parts(src, files, names, sep=sep, decimal=decimal, shared=size > 1)
@@ -294,6 +295,7 @@ def table_chunks(
         wanted=wanted,
         types=types,
         chunk_rows=chunk_rows,
+        integers=integers,
     )
     chunks = TableChunks(
         path=os.fspath(path) if files is not None else src.name,
@@ -378,6 +380,15 @@ def _piece_types(first, wanted: list[str], text: list[str]) -> dict:
         t = first.column(w).type
         types[w] = pa.bool_() if pa.types.is_boolean(t) else pa.string() if pa.types.is_string(t) else pa.float64()
     return types
+
+
+def _integers(src: _Source, first, types: dict) -> frozenset[str]:
+    """A CSV's columns read as float64 that its first rows hold whole numbers in (typed int64 by pyarrow)."""
+    import pyarrow as pa
+
+    if src.fmt != "csv":
+        return frozenset()
+    return frozenset(n for n, t in types.items() if t == pa.float64() and pa.types.is_integer(first.column(n).type))
 
 
 def _refuse_text(src: _Source, first, chosen: list[str], target: str | None, missing: str) -> None:
