@@ -888,3 +888,17 @@ def test_whole_numbers_beyond_2_53_are_refused_alike_whole_and_in_chunks(row, va
         path.write_text("x,y\n1,1\n2,2.5\n" + f"{exact},3\n")
         assert read_table(path, target="y").features[2, 0] == float(exact)
         assert np.concatenate([X for X, _ in table_chunks(path, target="y", chunk_rows=1)[0]()])[2, 0] == float(exact)
+
+
+@READER
+@given(tiny=st.floats(5e-324, 7e-310), target=st.booleans(), chunk_rows=st.sampled_from([None, 2]))
+def test_subnormal_data_are_not_called_infinite(capsys, tiny, target, chunk_rows):
+    """A column (or the target) of finite values all subnormal is refused as what it is, never as inf or NaN."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tiny.csv"
+        rows = [(tiny * k, 2.0 * k + (k % 3) * 0.1) for k in range(1, 8)]
+        path.write_text("x,y\n" + "".join(f"{(b if target else a)!r},{(a if target else b)!r}\n" for a, b in rows))
+        extra = ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
+        code, _, err = run(capsys, "solve", path, "--target", "y", *extra, folder=Path(tmp))
+        assert code == 2 and "subnormal" in err
+        assert not re.search(r"\b(inf|nan|NaN|infinite)\b", err), err
