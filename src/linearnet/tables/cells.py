@@ -125,8 +125,7 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
         row = first_row + int(pc.index(pc.is_null(column), True).as_py())
         raise ValueError(f"{path}: column {_quote(name)}, {_where(src, row)}: {_missing_value(src, name, row)}")
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
-        if pa.types.is_integer(t) and t.bit_width == 64:
-            _check_exact(src, name, column, first_row)
+        _check_exact(src, name, column, first_row)
         values = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)  # rounding: checked
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         is_number = pc.match_substring_regex(column, _NUMBER_RE2 if src.decimal == "." else _NUMBER_COMMA_RE2)
@@ -167,6 +166,8 @@ def _check_exact(src: _Source, name: str, column, first_row: int) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if not (pa.types.is_integer(column.type) and column.type.bit_width == 64):
+        return
     beyond = pc.greater(column, pa.scalar(EXACT, column.type))
     if pa.types.is_signed_integer(column.type):
         beyond = pc.or_(beyond, pc.less(column, pa.scalar(-EXACT, column.type)))
