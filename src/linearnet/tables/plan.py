@@ -66,7 +66,7 @@ def plan_read(
     if chunked is not None:
         return ReadPlan(chunked=chunked, budget=budget, chunk_rows=rows)
     measured = _measured(path, sep=sep, decimal=decimal, beyond=budget)
-    need, exact = measured if measured is not None else (None, True)
+    need, exact = (measured.need, measured.exact) if measured is not None else (None, True)
     plan = ReadPlan(chunked=False, budget=budget, need=need, chunk_rows=rows)
     if not plan.over_budget:
         return plan
@@ -149,7 +149,14 @@ def whole_read_bytes(path, *, sep: str | None = None, decimal: str | None = None
     :func:`_measured`); for a folder or a pattern, the sum over its files. None where the reader will
     refuse the file (it says why then)."""
     measured = _measured(path, sep=sep, decimal=decimal)
-    return None if measured is None else measured[0]
+    return None if measured is None else measured.need
+
+
+def table_values(path, *, sep: str | None = None, decimal: str | None = None) -> int | None:
+    """About how many values (rows × columns) ``path`` holds, as :func:`whole_read_bytes` measures it: the
+    size of the data, for what depends on it before the data are read (the engine a run picks)."""
+    measured = _measured(path, sep=sep, decimal=decimal)
+    return None if measured is None else measured.values
 
 
 # float64 copies of a value a whole read makes on the way (its arrays, the checks', the features'),
@@ -157,8 +164,18 @@ def whole_read_bytes(path, *, sep: str | None = None, decimal: str | None = None
 _COPIES = 4.5
 
 
-def _measured(path, *, sep=None, decimal=None, beyond: int | None = None) -> tuple[int, bool] | None:
-    """The memory reading ``path`` whole takes, and whether that is all of it (False: more than that,
+@dataclass(frozen=True)
+class _Measure:
+    need: int  # bytes a whole read takes
+    values: int  # rows × columns
+    exact: bool = True  # False: more than that (the count stopped past the budget)
+
+    def __add__(self, other: _Measure) -> _Measure:
+        return _Measure(self.need + other.need, self.values + other.values, self.exact and other.exact)
+
+
+def _measured(path, *, sep=None, decimal=None, beyond: int | None = None) -> _Measure | None:
+    """The memory reading ``path`` whole takes, and the values it holds (all of them, or more than that,
     found when the count passed ``beyond``). The first rows parsed (about a megabyte of a CSV, a thousand
     rows of a Parquet file) give the bytes a row takes in pyarrow's table; each value then takes float64
     copies (:data:`_COPIES`), and a CSV's text is held while it is parsed. The rows: a Parquet file's
@@ -170,38 +187,36 @@ def _measured(path, *, sep=None, decimal=None, beyond: int | None = None) -> tup
     try:
         files = _files(name) if name != "-" else None
         if files is not None:
-            total, exact = 0, True
+            total = _Measure(0, 0)
             for file in files:
-                one = _measured(file, sep=sep, decimal=decimal, beyond=None if beyond is None else beyond - total)
+                one = _measured(file, sep=sep, decimal=decimal, beyond=None if beyond is None else beyond - total.need)
                 if one is None:
                     return None
-                total, exact = total + one[0], exact and one[1]
-                if not exact:
+                total += one
+                if not total.exact:
                     break
-            return total, exact
+            return total
         src = _Source(name, sep=sep, decimal=decimal)
-        if src.fmt == "parquet":
-            return _parquet_bytes(src), True
-        return _csv_bytes(src, beyond)
+        return _parquet_measure(src) if src.fmt == "parquet" else _csv_measure(src, beyond)
     except (ValueError, OSError, pa.ArrowException):  # the reader says what is wrong with the file
         return None
 
 
-def _parquet_bytes(src: _Source) -> int:
+def _parquet_measure(src: _Source) -> _Measure:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(src.arrow(), pre_buffer=False)
     rows, columns = pf.metadata.num_rows, pf.metadata.num_columns
     if rows == 0:
-        return 0
+        return _Measure(0, 0)
     batches = pf.iter_batches(batch_size=1000)
     first = next(batches)
     batches.close()
     row_bytes = first.nbytes / max(1, first.num_rows)
-    return int(rows * (row_bytes + (_COPIES - 1) * 8 * columns))  # the table is one copy of a number column
+    return _Measure(int(rows * (row_bytes + (_COPIES - 1) * 8 * columns)), rows * columns)  # the table: a copy
 
 
-def _csv_bytes(src: _Source, beyond: int | None) -> tuple[int, bool]:
+def _csv_measure(src: _Source, beyond: int | None) -> _Measure:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -212,7 +227,8 @@ def _csv_bytes(src: _Source, beyond: int | None) -> tuple[int, bool]:
     size, exact = src.size(), True
     if size is None:  # a compressed file: its bytes counted as they are decompressed
         size, exact = _decompressed_size(src, None if beyond is None else int(beyond / (1 + per_byte)) + 1)
-    return int(size * (1 + per_byte)), exact
+    rows = round(head.num_rows * size / rows_bytes) if size > len(data) else head.num_rows
+    return _Measure(int(size * (1 + per_byte)), rows * head.num_columns, exact)
 
 
 def _decompressed_size(src: _Source, most: int | None) -> tuple[int, bool]:
