@@ -902,3 +902,56 @@ def test_subnormal_data_are_not_called_infinite(capsys, tiny, target, chunk_rows
         code, _, err = run(capsys, "solve", path, "--target", "y", *extra, folder=Path(tmp))
         assert code == 2 and "subnormal" in err
         assert not re.search(r"\b(inf|nan|NaN|infinite)\b", err), err
+
+
+GROWTH_PROBE = """
+import json, os, sys
+from linearnet.cli import main
+from linearnet.tables import plan
+
+plan.CHUNK_ROWS = 5000
+
+def kib(field):  # this process's own figures
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+
+small, big = sys.argv[1:3]
+assert main(["solve", small, "--target", "y", "--memory-budget", "1M"]) == 0  # imports and first use first
+before = kib("VmRSS")
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # the peak resident size starts again from here
+assert main(["solve", big, "--target", "y", "--memory-budget", "20M"]) == 0
+print(json.dumps((kib("VmHWM") - before) / 1024), file=sys.stderr, flush=True)
+os._exit(0)
+"""
+
+
+@__import__("pytest").mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="reads Linux's /proc/self")
+def test_a_small_gz_that_inflates_far_past_the_budget_stays_within_it(tmp_path):
+    """A .gz of ~60 KB inflating to ~12 MB of short numbers, which read whole takes some 125 MB more: read in
+    chunks under a 20 MB budget, the memory grows by about the budget (a plain CSV of the same rows: 15 MB;
+    the decompression's buffers some more), not by a whole read."""
+    import subprocess
+    import sys
+
+    def rows(n: int) -> bytes:
+        return b"a,b,c,y\n" + b"".join(b"%d,%d,%d,%d\n" % (i % 7, i % 11, i % 13, i % 7 * 2 + i % 11) for i in range(n))
+
+    (small := tmp_path / "small.csv.gz").write_bytes(gzip.compress(rows(4000)))
+    (big := tmp_path / "big.csv.gz").write_bytes(gzip.compress(rows(1_000_000)))
+    done = subprocess.run(
+        [sys.executable, "-c", GROWTH_PROBE, str(small), str(big)], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    grown = json.loads(done.stderr.splitlines()[-1])
+    assert grown < 30, f"grew by {grown:.0f} MB under a 20 MB budget"
+
+
+def test_standard_input_closed_is_one_line(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", None)  # started with <&-
+    code, out, err = cli(capsys, "solve", "-", "--target", "y")
+    assert (code, out) == (2, "") and err == (
+        "linearnet solve: error: -: standard input is closed; give the data on it, or a file's name\n"
+    )

@@ -349,7 +349,9 @@ def _close_spools() -> None:
 def _spooled(name: str, status: os.stat_result | None) -> _Spool:
     """The input ``name`` read once: its copy, made the first time it is asked for in this process."""
     if name == "-":
-        raw = sys.stdin.buffer
+        raw = getattr(sys.stdin, "buffer", None)
+        if raw is None:  # started with standard input closed (<&-)
+            raise ValueError("-: standard input is closed; give the data on it, or a file's name")
         key: tuple = ("-", id(raw))
     else:
         assert status is not None
