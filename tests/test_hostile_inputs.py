@@ -955,3 +955,22 @@ def test_standard_input_closed_is_one_line(capsys, monkeypatch):
     assert (code, out) == (2, "") and err == (
         "linearnet solve: error: -: standard input is closed; give the data on it, or a file's name\n"
     )
+
+
+def test_a_folder_of_many_files_is_measured_by_its_first_file_and_a_glance_at_the_others(tmp_path, monkeypatch):
+    """The first CSV of a folder is parsed to measure a row, the others sized by that measure: planning a folder
+    of many files costs a glance at each, not a parse; a compressed one among them is counted as it inflates."""
+    from linearnet.tables import plan
+
+    parsed = []
+    head_bytes = plan._csv_head_bytes
+    monkeypatch.setattr(plan, "_csv_head_bytes", lambda src: parsed.append(src.name) or head_bytes(src))
+    rows = _rows_text([(i, 0.5 * i) for i in range(200)])
+    for k in range(20):
+        (tmp_path / f"part-{k:02}.csv").write_bytes(rows)
+    (tmp_path / "part-99.csv.gz").write_bytes(gzip.compress(rows))
+    need = plan.whole_read_bytes(tmp_path)
+    assert len(parsed) == 1
+    approx = __import__("pytest").approx
+    assert need == approx(21 * plan.whole_read_bytes(tmp_path / "part-00.csv"))
+    assert plan.table_values(tmp_path) == approx(21 * 200 * 2, rel=0.05)

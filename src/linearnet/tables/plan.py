@@ -180,55 +180,63 @@ def _measured(path, *, sep=None, decimal=None, beyond: int | None = None) -> _Me
     rows of a Parquet file) give the bytes a row takes in pyarrow's table; each value then takes float64
     copies (:data:`_COPIES`), and a CSV's text is held while it is parsed. The rows: a Parquet file's
     count; a CSV's, from the bytes its first rows take, of a compressed CSV the bytes counted as it is
-    decompressed (standard input and a named pipe are copied to be read: their copy's size)."""
+    decompressed (standard input and a named pipe are copied to be read: their copy's size). Of a folder
+    or a pattern, the first file of each format is measured so, the others by that measure (their files
+    have the same columns): a glance at each, not a parse."""
     import pyarrow as pa
 
     name = os.fspath(path)
     try:
         files = _files(name) if name != "-" else None
-        if files is not None:
-            total = _Measure(0, 0)
-            for file in files:
-                one = _measured(file, sep=sep, decimal=decimal, beyond=None if beyond is None else beyond - total.need)
-                if one is None:
-                    return None
-                total += one
-                if not total.exact:
-                    break
-            return total
-        src = _Source(name, sep=sep, decimal=decimal)
-        return _parquet_measure(src) if src.fmt == "parquet" else _csv_measure(src, beyond)
-    except (ValueError, OSError, pa.ArrowException):  # the reader says what is wrong with the file
+        rates: dict[str, tuple[float, float]] = {}  # by format: what the first file of it measured
+        total = _Measure(0, 0)
+        for file in files or [name]:
+            src = _Source(file, sep=sep, decimal=decimal)
+            left = None if beyond is None else beyond - total.need
+            total += _parquet_measure(src, rates) if src.fmt == "parquet" else _csv_measure(src, left, rates)
+            if not total.exact:
+                break
+        return total
+    except (ValueError, OSError, pa.ArrowException, StopIteration):  # the reader says what is wrong with the file
         return None
 
 
-def _parquet_measure(src: _Source) -> _Measure:
+def _parquet_measure(src: _Source, rates: dict) -> _Measure:
+    """A Parquet file's measure; ``rates["parquet"]``: the bytes of a row in pyarrow's table and its columns."""
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(src.arrow(), pre_buffer=False)
-    rows, columns = pf.metadata.num_rows, pf.metadata.num_columns
-    if rows == 0:
-        return _Measure(0, 0)
-    batches = pf.iter_batches(batch_size=1000)
-    first = next(batches)
-    batches.close()
-    row_bytes = first.nbytes / max(1, first.num_rows)
-    return _Measure(int(rows * (row_bytes + (_COPIES - 1) * 8 * columns)), rows * columns)  # the table: a copy
+    rows = pf.metadata.num_rows
+    if "parquet" not in rates:
+        if rows == 0:
+            return _Measure(0, 0)
+        batches = pf.iter_batches(batch_size=1000)
+        first = next(batches)
+        batches.close()
+        rates["parquet"] = (first.nbytes / max(1, first.num_rows), pf.metadata.num_columns)
+    row_bytes, columns = rates["parquet"]
+    return _Measure(int(rows * (row_bytes + (_COPIES - 1) * 8 * columns)), int(rows * columns))  # the table: a copy
 
 
-def _csv_measure(src: _Source, beyond: int | None) -> _Measure:
+def _csv_measure(src: _Source, beyond: int | None, rates: dict) -> _Measure:
+    """A CSV's measure; ``rates["csv"]``: the memory and the values a byte of its rows' text comes to."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    data = _csv_head_bytes(src)
-    head = pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
-    rows_bytes = max(1, len(data) - _header_end(data, src.eol, src.sep.encode()))
-    per_byte = (head.nbytes + _COPIES * 8 * head.num_columns * head.num_rows) / rows_bytes  # of a row's text
+    rows = None
+    if "csv" not in rates:
+        data = _csv_head_bytes(src)
+        head = pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
+        rows_bytes = max(1, len(data) - _header_end(data, src.eol, src.sep.encode()))
+        per_byte = (head.nbytes + _COPIES * 8 * head.num_columns * head.num_rows) / rows_bytes  # of rows' text
+        rates["csv"] = (per_byte, head.num_rows * head.num_columns / rows_bytes)
+        whole = (src.size() or 1 << 62) - len(data) <= 2  # all of it parsed (its last line end cut)
+        rows = head.num_rows * head.num_columns if whole else None
+    per_byte, values_per_byte = rates["csv"]
     size, exact = src.size(), True
     if size is None:  # a compressed file: its bytes counted as they are decompressed
         size, exact = _decompressed_size(src, None if beyond is None else int(beyond / (1 + per_byte)) + 1)
-    rows = round(head.num_rows * size / rows_bytes) if size > len(data) else head.num_rows
-    return _Measure(int(size * (1 + per_byte)), rows * head.num_columns, exact)
+    return _Measure(int(size * (1 + per_byte)), rows if rows is not None else round(size * values_per_byte), exact)
 
 
 def _decompressed_size(src: _Source, most: int | None) -> tuple[int, bool]:
