@@ -155,7 +155,7 @@ def _named(name: str, most: int = 120) -> str:
 _OS_ERRORS = {
     errno.ENOENT: "no such file",
     errno.ENOTDIR: "no such file (a part of its path is a file, not a folder)",
-    errno.ENAMETOOLONG: "no file can have this name: it is too long (255 bytes at most a name in a path)",
+    errno.ENAMETOOLONG: "no file can have this name: it is too long (a name in a path has at most 255 bytes)",
     errno.ELOOP: "is a loop of symbolic links, each pointing on to the next: no file is at its end",
     errno.EISDIR: "is a directory, expected a CSV or Parquet file",
 }
@@ -272,7 +272,7 @@ class _Spool:
     def close(self) -> None:
         """Close the copy and the input (standard input is left open)."""
         self._file.close()
-        if self._raw is not sys.stdin.buffer:
+        if self._raw is not getattr(sys.stdin, "buffer", None):
             self._raw.close()
 
 
