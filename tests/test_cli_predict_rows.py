@@ -240,7 +240,7 @@ def test_parquet_output_holds_nulls_for_the_rows_kept_without_a_prediction(house
 @pytest.mark.parametrize("missing", ["keep", "drop"])
 def test_a_file_predicted_in_chunks_is_the_file_predicted_whole(houses_model, tmp_path, capsys, monkeypatch, missing):
     """The same rows, labels, ids, bounds and notes from a file streamed in chunks of 7 rows and from a folder
-    holding it (read whole)."""
+    holding it (streamed too, its notes naming the file of a row)."""
     from linearnet.tables import plan
 
     rng = np.random.default_rng(3)
@@ -256,7 +256,9 @@ def test_a_file_predicted_in_chunks_is_the_file_predicted_whole(houses_model, tm
     whole = cli(capsys, *argv, tmp_path / "folder")
     assert streamed[0] == whole[0] == 0 and streamed[1] == whole[1]
     notes = [line for line in whole[2].splitlines() if "read 1 files as one table" not in line]
-    assert streamed[2].splitlines() == [line.replace(f"{new}: ", "") for line in notes]
+    assert streamed[2].splitlines() == [
+        line.replace(f"{new}: ", "").replace(f"({new} rows ", "(rows ") for line in notes
+    ]
     got = _frame(streamed[1])
     assert list(got.columns) == ["Unnamed: 0", "age", "price_predicted", "price_lower", "price_upper"]
     complete = rows.dropna()

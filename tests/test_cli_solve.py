@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
+from linearnet.tables import whole_read_bytes
+
 from helpers import EXAMPLES, HOUSES, Terminal, bars_at_once, cli, statsmodels_houses
 from homes import make_homes
 
@@ -317,12 +319,12 @@ def test_a_file_over_the_memory_budget_is_solved_in_chunks_with_a_note_and_the_s
     path.write_text(
         "a,b,c,y\n" + "".join(f"{a!r},{b!r},{c!r},{t!r}\n" for (a, b, c), t in zip(X.tolist(), y.tolist(), strict=True))
     )
-    assert 1 << 20 < 3 * path.stat().st_size < 4 << 20
+    assert 1 << 20 < whole_read_bytes(path) < 4 << 20
     code, out, err = cli(capsys, "solve", path, "--target", "y", "--json", "--memory-budget", "1M")
     chunked = json.loads(out)
     assert code == 0 and err == (
         f"linearnet solve: note: {path} is read in chunks: read whole it would take about "
-        f"{3 * path.stat().st_size / 2**20:.1f} MiB, over the memory budget of 1.0 MiB (--memory-budget)\n"
+        f"{whole_read_bytes(path) / 2**20:.1f} MiB, over the memory budget of 1.0 MiB (--memory-budget)\n"
     )
     assert chunked["notes"] == [err.removeprefix("linearnet solve: note: ").strip()]
     code, out, err = cli(capsys, "solve", path, "--target", "y", "--json", "--memory-budget", "4M")
@@ -342,7 +344,7 @@ def test_a_folder_over_the_memory_budget_is_solved_in_chunks_too(tmp_path, capsy
         y = X @ [1.0, -2.0, 0.5] + 3 + rng.standard_normal(6_000)
         rows = "".join(f"{a!r},{b!r},{c!r},{t!r}\n" for (a, b, c), t in zip(X.tolist(), y.tolist(), strict=True))
         (folder / f"part-{k}.csv").write_text("a,b,c,y\n" + rows)
-    need = 3 * sum(f.stat().st_size for f in folder.iterdir())
+    need = whole_read_bytes(folder)
     assert 1 << 20 < need < 8 << 20  # together over the budget, each file under it
     code, out, err = cli(capsys, "solve", folder, "--target", "y", "--json", "--memory-budget", "1M")
     note = f"linearnet solve: note: {folder} is read in chunks: read whole it would take about {need / 2**20:.1f} MiB"

@@ -858,3 +858,366 @@ def test_a_value_outside_the_levels_a_formula_names_is_refused_with_its_row(tmp_
     code, _, err = cli(capsys, "solve", data, "--formula", "y ~ C(x, levels=[0, 1, 2, 3])")
     assert code == 2 and "row 5 (line 6)" in err and "C(x, levels=[0, 1, 2, 3])" in err, err
     assert len(err.splitlines()) == 1, err
+
+
+# --- the reader: memory budgets, inputs read once, OS errors on inputs, numbers read ---------------------
+
+READER = settings(SETTINGS, max_examples=12)
+WAIT = 60  # seconds a read of a pipe may take before the test calls it hung
+
+
+def _rows_text(rows: list[tuple[int, float]]) -> bytes:
+    return b"x,y\n" + b"".join(b"%d,%r\n" % (x, y) for x, y in rows)
+
+
+ROWS = st.lists(st.tuples(st.integers(-1000, 1000), st.floats(-1e6, 1e6)), min_size=2, max_size=60)
+
+
+def _fed(kind: str, folder: Path, data: bytes):
+    """A path to ``data`` that can be read once: a named pipe (os.mkfifo) or /dev/fd/N (what ``<(...)`` and
+    /dev/stdin on a pipe are), fed by a writer thread; (path, thread, what to close after)."""
+    import os
+    import threading
+
+    if kind == "fifo":
+        path = folder / "pipe.csv"
+        os.mkfifo(path)
+
+        def write() -> None:
+            with open(path, "wb") as fh:  # blocks until the reader opens the pipe
+                fh.write(data)
+
+        closing: list[int] = []
+    else:
+        r, w = os.pipe()
+        path = Path(f"/dev/fd/{r}")
+
+        def write() -> None:
+            with os.fdopen(w, "wb") as fh:
+                fh.write(data)
+
+        closing = [r]
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return path, writer, closing
+
+
+def _bounded(call, seconds: float = WAIT):
+    """``call()`` in a thread, waited for at most ``seconds``: a read that hangs fails the test, not the run."""
+    import threading
+
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"the read hung for {seconds} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+@READER
+@given(rows=ROWS, kind=st.sampled_from(["fifo", "fd"]), chunked=st.booleans(), gz=st.booleans())
+def test_an_input_that_can_be_read_once_is_read_once(rows, kind, chunked, gz):
+    """A named pipe and /dev/fd/N (``<(...)``, /dev/stdin on a pipe) are read once, sniffed on the bytes read,
+    compressed or not: the rows a plain file of the same bytes gives, whole and in chunks, with no hang."""
+    import os
+
+    from linearnet.tables import plan_read, table_chunks
+
+    data = _rows_text(rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        plain = folder / "plain.csv"
+        plain.write_bytes(data)
+        expected = read_table(plain, target="y")
+        path, writer, closing = _fed(kind, folder, gzip.compress(data) if gz else data)
+        try:
+            if chunked:
+                chunks, _ = _bounded(lambda: table_chunks(path, target="y", chunk_rows=7))
+                passes = [np.concatenate([y for _, y in chunks()]) for _ in range(2)]  # a pass, then another
+                assert all(p.tolist() == expected.target.tolist() for p in passes)
+            else:
+                assert not _bounded(lambda: plan_read(path, 1 << 30)).chunked  # measured, then read: still once
+                table = _bounded(lambda: read_table(path, target="y"))
+                assert table.path == str(path) and table.target.tolist() == expected.target.tolist()
+                assert table.features.tolist() == expected.features.tolist()
+            writer.join(WAIT)
+        finally:
+            for fd in closing:
+                os.close(fd)
+
+
+def test_a_named_pipe_read_by_the_command_ends_and_a_silent_one_yields_to_sigterm(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, writer, _ = _fed("fifo", tmp_path, _rows_text([(1, 2.0), (2, 4.1), (3, 5.9), (4, 8.2)]))
+    command = [sys.executable, "-m", "linearnet", "solve", str(path), "--target", "y", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 0 and json.loads(done.stdout)["n"] == 4, done.stderr
+    writer.join(WAIT)
+    silent = tmp_path / "silent"
+    os.mkfifo(silent)  # no writer ever: the command waits, and SIGTERM ends the wait
+    proc = subprocess.Popen([*command[:4], str(silent), *command[5:]], stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 128 + signal.SIGTERM and err == "linearnet: terminated\n"
+
+
+def _unreadable(folder: Path, how: str) -> tuple[Path, str]:
+    """A data path that the OS refuses to read, and what the one line says of it."""
+    import os
+
+    if how == "loop":
+        (folder / "a.csv").symlink_to(folder / "b.csv")
+        (folder / "b.csv").symlink_to(folder / "a.csv")
+        return folder / "a.csv", "is a loop of symbolic links"
+    if how == "long":
+        return folder / ("n" * 300 + ".csv"), "no file can have this name: it is too long"
+    if how == "not a folder":
+        (folder / "f.csv").write_text("x,y\n1,2\n")
+        return folder / "f.csv" / "g.csv", "no such file (a part of its path is a file, not a folder)"
+    inner = folder / "parts"  # permission: a file inside a folder that cannot be read
+    inner.mkdir()
+    (inner / "a.csv").write_text("x,y\n1,2\n2,3\n3,5\n")
+    locked = inner / "b.csv"
+    if os.geteuid() == 0:  # root reads any file of mode 0: a file even root may not read (write-only in /proc)
+        locked.symlink_to("/proc/sys/vm/compact_memory")
+    else:
+        locked.write_text("x,y\n1,2\n")
+        locked.chmod(0)
+    return inner, f"{locked}: cannot be read (Permission denied)"
+
+
+@settings(SETTINGS, max_examples=8)
+@given(how=st.sampled_from(["loop", "long", "not a folder", "permission"]), command=st.sampled_from(["solve", "train"]))
+def test_an_input_the_os_refuses_is_one_line_naming_it(capsys, how, command):
+    """ELOOP, ENAMETOOLONG, ENOTDIR, EACCES (of a file, or one inside a folder): one line that names the file
+    and says what is true, from the library and the commands alike."""
+    from linearnet.tables import plan_read, table_chunks
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, said = _unreadable(Path(tmp), how)
+        for read in (lambda: plan_read(path, 1 << 20), lambda: read_table(path, target="y")):
+            try:
+                read()  # the plan may leave the refusal to the read
+            except ValueError as exc:
+                assert said in str(exc) and "\n" not in str(exc) and len(str(exc)) < 400
+        with __import__("pytest").raises(ValueError) as info:
+            table_chunks(path, target="y")
+        assert said in str(info.value) and "no such file" not in str(info.value).replace(said, "")
+        argv = [command, path, "--target", "y"] if command == "solve" else [command, "--data", path, "--target", "y"]
+        code, _, err = run(capsys, *argv, folder=Path(tmp))
+        assert code == 2 and said in err and len(err.splitlines()) == 1
+
+
+@READER
+@given(codec=st.sampled_from(["gzip", "bz2", "xz", "stdin"]), repeat=st.integers(30_000, 60_000))
+def test_compressed_files_and_standard_input_are_planned_by_the_budget(monkeypatch, codec, repeat):
+    """A compressed file or standard input that would take more than the budget read whole is read in chunks,
+    measured as the same bytes in a plain file are (about as much: the bytes per row are measured)."""
+    import lzma
+    import sys
+
+    from linearnet.tables import plan_read, whole_read_bytes
+
+    data = b"a,b,c,y\n" + b"1,2,3,4.5\n7,8,9,1.25\n" * repeat  # ~1 MB that compresses to ~1 KB
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "plain.csv"
+        plain.write_bytes(data)
+        need = whole_read_bytes(plain)
+        assert need is not None and need > 8 * len(data)  # many short numbers: far more than 3x the file's size
+        if codec == "stdin":
+            monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO(gzip.compress(data))})())
+            path = "-"
+        else:
+            path = Path(tmp) / f"packed.csv.{ {'gzip': 'gz', 'bz2': 'bz2', 'xz': 'xz'}[codec] }"
+            path.write_bytes({"gzip": gzip, "bz2": bz2, "xz": lzma}[codec].compress(data))
+        over = plan_read(path, need // 2)
+        assert over.chunked and over.note is not None and "is read in chunks" in over.note
+        within = plan_read(path, 2 * need)
+        assert not within.chunked and within.need == __import__("pytest").approx(need, rel=0.01)
+
+
+def test_predict_reads_every_source_in_chunks_never_whole(tmp_path, capsys, monkeypatch):
+    """A folder, a compressed file and standard input are predicted a chunk at a time, as a plain file is."""
+    import sys
+
+    import linearnet.tables as tables
+
+    data = _rows_text([(i, 2.0 * i + 1) for i in range(50)])
+    (tmp_path / "train.csv").write_bytes(data)
+    assert cli(capsys, "solve", tmp_path / "train.csv", "--target", "y", "--out", tmp_path / "m.json")[0] == 0
+    (folder := tmp_path / "parts").mkdir()
+    (folder / "a.csv").write_bytes(data)
+    (folder / "b.csv.gz").write_bytes(gzip.compress(data))
+    expected = cli(capsys, "predict", "--model", tmp_path / "m.json", tmp_path / "train.csv")[1]
+
+    def whole(*args, **kwargs):
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(tables, "read_table", whole)
+    for source in (folder, folder / "b.csv.gz", "-"):
+        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO(data)})())
+        code, out, err = cli(capsys, "predict", "--model", tmp_path / "m.json", source)
+        assert code == 0, err
+        assert out == (expected + expected.split("\n", 1)[1] if source == folder else expected)
+
+
+def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
+    import linearnet.tables as tables
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 10.6 MiB for an array with shape (462910, 3) and data type float64")
+
+    monkeypatch.setattr(tables, "read_table", exhausted)
+    code, out, err = cli(capsys, "solve", Path(__file__).parent / "data" / "houses.csv", "--target", "price")
+    assert (code, out) == (1, "") and len(err.splitlines()) == 1
+    assert (
+        err.startswith("linearnet solve: error: out of memory (Unable to allocate 10.6 MiB")
+        and "--memory-budget" in err
+    )
+
+
+@READER
+@given(
+    row=st.integers(0, 29),
+    value=st.sampled_from([2**53 + 1, -(2**53) - 3, 2**62 + 1, 2**63 + 5]),
+    fmt=st.sampled_from(["csv", "parquet"]),
+    chunk_rows=st.integers(1, 40),
+)
+def test_whole_numbers_beyond_2_53_are_refused_alike_whole_and_in_chunks(row, value, fmt, chunk_rows):
+    """A whole number float64 would round: refused read whole and in chunks alike, its file, column and row
+    named (uint64 of Parquet too); one float64 holds exactly is read."""
+    from linearnet.tables import table_chunks
+
+    xs = [float(i) for i in range(30)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"big.{fmt}"
+        if fmt == "csv":
+            cells = [str(int(x)) for x in xs]
+            cells[row] = str(value)
+            path.write_text("x,y\n" + "".join(f"{c},{i * 0.5}\n" for i, c in enumerate(cells)))
+        else:
+            ints = [int(x) for x in xs]
+            ints[row] = value
+            kind = pa.uint64() if value >= 2**63 else pa.int64()
+            pq.write_table(pa.table({"x": pa.array(ints, kind), "y": [i * 0.5 for i in range(30)]}), path)
+        if fmt == "csv" and value >= 2**63:
+            return  # beyond int64: a CSV's column is then of decimal numbers, read as written
+        messages = []
+        for read in (
+            lambda: read_table(path, target="y"),
+            lambda: [c for c in table_chunks(path, target="y", chunk_rows=chunk_rows)[0]()],
+        ):
+            with __import__("pytest").raises(ValueError) as info:
+                read()
+            messages.append(str(info.value))
+        assert messages[0] == messages[1]
+        assert (
+            messages[0].startswith(f"{path}: column 'x', row {row + 1}") and f"{value} is a whole number" in messages[0]
+        )
+    exact = 2**53 + 2  # float64 holds it
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "exact.csv"
+        path.write_text("x,y\n1,1\n2,2.5\n" + f"{exact},3\n")
+        assert read_table(path, target="y").features[2, 0] == float(exact)
+        assert np.concatenate([X for X, _ in table_chunks(path, target="y", chunk_rows=1)[0]()])[2, 0] == float(exact)
+
+
+@READER
+@given(tiny=st.floats(5e-324, 7e-310), target=st.booleans(), chunk_rows=st.sampled_from([None, 2]))
+def test_subnormal_data_are_not_called_infinite(capsys, tiny, target, chunk_rows):
+    """A column (or the target) of finite values all subnormal is refused as what it is, never as inf or NaN."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tiny.csv"
+        rows = [(tiny * k, 2.0 * k + (k % 3) * 0.1) for k in range(1, 8)]
+        path.write_text("x,y\n" + "".join(f"{(b if target else a)!r},{(a if target else b)!r}\n" for a, b in rows))
+        extra = ["--chunk-rows", str(chunk_rows)] if chunk_rows else []
+        code, _, err = run(capsys, "solve", path, "--target", "y", *extra, folder=Path(tmp))
+        assert code == 2 and "subnormal" in err
+        assert not re.search(r"\b(inf|nan|NaN|infinite)\b", err), err
+
+
+GROWTH_PROBE = """
+import json, os, sys
+from linearnet.cli import main
+from linearnet.tables import plan
+
+plan.CHUNK_ROWS = 5000
+
+def kib(field):  # this process's own figures
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
+
+small, big = sys.argv[1:3]
+assert main(["solve", small, "--target", "y", "--memory-budget", "1M"]) == 0  # imports and first use first
+before = kib("VmRSS")
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # the peak resident size starts again from here
+assert main(["solve", big, "--target", "y", "--memory-budget", "20M"]) == 0
+print(json.dumps((kib("VmHWM") - before) / 1024), file=sys.stderr, flush=True)
+os._exit(0)
+"""
+
+
+@__import__("pytest").mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="reads Linux's /proc/self")
+def test_a_small_gz_that_inflates_far_past_the_budget_stays_within_it(tmp_path):
+    """A .gz of ~60 KB inflating to ~12 MB of short numbers, which read whole takes some 125 MB more: read in
+    chunks under a 20 MB budget, the memory grows by about the budget (a plain CSV of the same rows: 15 MB;
+    the decompression's buffers some more), not by a whole read."""
+    import subprocess
+    import sys
+
+    def rows(n: int) -> bytes:
+        return b"a,b,c,y\n" + b"".join(b"%d,%d,%d,%d\n" % (i % 7, i % 11, i % 13, i % 7 * 2 + i % 11) for i in range(n))
+
+    (small := tmp_path / "small.csv.gz").write_bytes(gzip.compress(rows(4000)))
+    (big := tmp_path / "big.csv.gz").write_bytes(gzip.compress(rows(1_000_000)))
+    done = subprocess.run(
+        [sys.executable, "-c", GROWTH_PROBE, str(small), str(big)], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    grown = json.loads(done.stderr.splitlines()[-1])
+    assert grown < 30, f"grew by {grown:.0f} MB under a 20 MB budget"
+
+
+def test_standard_input_closed_is_one_line(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", None)  # started with <&-
+    code, out, err = cli(capsys, "solve", "-", "--target", "y")
+    assert (code, out) == (2, "") and err == (
+        "linearnet solve: error: -: standard input is closed; give the data on it, or a file's name\n"
+    )
+
+
+def test_a_folder_of_many_files_is_measured_by_its_first_file_and_a_glance_at_the_others(tmp_path, monkeypatch):
+    """The first CSV of a folder is parsed to measure a row, the others sized by that measure: planning a folder
+    of many files costs a glance at each, not a parse; a compressed one among them is counted as it inflates."""
+    from linearnet.tables import plan
+
+    parsed = []
+    head_bytes = plan._csv_head_bytes
+    monkeypatch.setattr(plan, "_csv_head_bytes", lambda src: parsed.append(src.name) or head_bytes(src))
+    rows = _rows_text([(i, 0.5 * i) for i in range(200)])
+    for k in range(20):
+        (tmp_path / f"part-{k:02}.csv").write_bytes(rows)
+    (tmp_path / "part-99.csv.gz").write_bytes(gzip.compress(rows))
+    need = plan.whole_read_bytes(tmp_path)
+    assert len(parsed) == 1
+    approx = __import__("pytest").approx
+    assert need == approx(21 * plan.whole_read_bytes(tmp_path / "part-00.csv"))
+    assert plan.table_values(tmp_path) == approx(21 * 200 * 2, rel=0.05)

@@ -1,5 +1,7 @@
 """linearnet.tables: what is known before a read: column kinds, whole or in chunks by the memory budget."""
 
+import io
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,10 +29,11 @@ def test_column_kind_tells_a_column_from_its_first_rows(tmp_path):
 
 
 def test_plan_read_reads_whole_within_the_budget_and_in_chunks_over_it(tmp_path):
-    from linearnet.tables import CHUNK_ROWS, ReadPlan, plan_read
+    from linearnet.tables import CHUNK_ROWS, ReadPlan, plan_read, whole_read_bytes
 
     path = write(tmp_path, "t.csv", "a,y\n" + "".join(f"{i},{2 * i}\n" for i in range(1000)))
-    need = 3 * Path(path).stat().st_size  # a CSV read whole: about three times its size
+    need = whole_read_bytes(path)  # measured on the rows parsed: far more than the file's size
+    assert need is not None and need > 10 * Path(path).stat().st_size
     assert plan_read(path, need) == ReadPlan(chunked=False, budget=need, need=need, chunk_rows=CHUNK_ROWS)
     over = plan_read(path, need - 1)
     assert over.chunked and over.over_budget and over.need == need and over.chunk_rows == CHUNK_ROWS
@@ -41,7 +44,7 @@ def test_plan_read_reads_whole_within_the_budget_and_in_chunks_over_it(tmp_path)
     assert whole.note.startswith(f"{path} is read whole, as softmax regression is not streamed: it takes about ")
 
 
-def test_plan_read_asked_for_chunks_or_a_whole_read_looks_at_nothing(tmp_path):
+def test_plan_read_asked_for_chunks_or_a_whole_read_looks_at_nothing(tmp_path, monkeypatch):
     from linearnet.tables import plan_read
 
     missing = tmp_path / "not-yet.csv"  # nothing is looked at: the reader says what is wrong, later
@@ -51,7 +54,9 @@ def test_plan_read_asked_for_chunks_or_a_whole_read_looks_at_nothing(tmp_path):
     forced = plan_read(missing, 1 << 20, chunked=True, chunk_rows=7)
     assert forced.chunked and forced.chunk_rows == 7 and forced.need is None and forced.note is None
     assert not plan_read(missing, 1 << 20, chunked=False).chunked
-    assert plan_read("-", 1 << 20).need is None and not plan_read("-", 1 << 20).chunked  # standard input: unknown
+    rows = b"a,y\n" + b"".join(b"%d,%d\n" % (i, 2 * i) for i in range(100_000))
+    monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO(rows)})())
+    assert plan_read("-", 1 << 20).chunked and plan_read("-", 1 << 30).need > len(rows)  # standard input: measured
 
 
 def test_the_default_budget_is_a_quarter_of_the_available_memory_at_most_a_gibibyte(monkeypatch):

@@ -145,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         if _failed(exc, rank):
             print(f"linearnet {args.command}: error: {exc}", file=stderr)
         return 1
+    except MemoryError as exc:  # pyarrow's and numpy's too
+        from .common import out_of_memory
+
+        command = getattr(locals().get("args"), "command", None)
+        print(f"linearnet{' ' + command if command else ''}: error: {out_of_memory(exc)}", file=stderr)
+        return 1
     except KeyboardInterrupt:
         print("linearnet: interrupted", file=sys.stderr)
         return 130

@@ -103,6 +103,15 @@ def library_error(prog: str, exc: Exception, message: str | None = None) -> Usag
     return error
 
 
+def out_of_memory(exc: MemoryError) -> str:
+    """What running out of memory (Python's, numpy's or pyarrow's MemoryError) is said as: one line."""
+    said = str(exc).splitlines()[0][:200] if str(exc).strip() else "MemoryError"
+    return (
+        f"out of memory ({said}); give a smaller --memory-budget, so that the data is read in chunks, "
+        f"or free some memory (a ulimit -v counts address space, more than the memory used)"
+    )
+
+
 def design_error(prog: str, path: str, exc: Exception) -> UsageError:
     """:func:`library_error` for an error of the fit about the design, the file ``path`` named first (errors of
     the reader name it already)."""

@@ -88,7 +88,6 @@ class _Gaps:
 
 def run(args) -> int:
     import contextlib
-    import os
     import sys
 
     from ..modelcheck import by_name
@@ -109,8 +108,8 @@ def run(args) -> int:
         carry = list(dict.fromkeys([*([labels] if labels is not None else []), *(args.keep or [])]))
         names_out = _output_names(model, carry, labels, parquet, intervals)
         options = dict(carry=carry, **table_options(args))
-        if not formula and not model.coding and args.data != "-" and os.path.isfile(args.data):
-            # a plain file streams, a chunk (CHUNK_ROWS rows) at a time
+        if not formula and not model.coding:
+            # every source streams (a file, compressed, a folder, standard input), a chunk (CHUNK_ROWS rows) at a time
             chunks, _ = table_chunks(args.data, target=None, features=model.features, **options)
             notes, passes = chunks.notes, chunks.carrying()()
             # the bytes read, on a terminal, unless the predictions are written on that terminal

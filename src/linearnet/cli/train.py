@@ -219,7 +219,7 @@ def _refuse_launched(args, group) -> None:
 def _read(args, group, plan) -> _Read:
     """The file, read as training needs it: this process's share under a launcher, in chunks when the
     ``plan`` (:func:`linearnet.tables.plan_read`) says so, whole otherwise."""
-    from ..tables import read_table, table_chunks, whole_read_bytes
+    from ..tables import read_table, table_chunks, table_values
 
     if group is not None:
         chunks, columns = shared_chunks(
@@ -231,7 +231,7 @@ def _read(args, group, plan) -> _Read:
             **table_options(args),
         )
         notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
-        return _Read(None, chunks, columns, notes, (whole_read_bytes(args.data) or 0) // 24)
+        return _Read(None, chunks, columns, notes, table_values(args.data, sep=args.sep, decimal=args.decimal) or 0)
     if plan.chunked:
         chunks, columns = table_chunks(
             args.data, target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **table_options(args)
@@ -247,7 +247,7 @@ def _read(args, group, plan) -> _Read:
                 f"{args.data}: --early-stopping holds rows out of a file read whole, not of one read in chunks; "
                 f"give a --memory-budget it fits in, or leave out --stream"
             )
-        return _Read(None, chunks, columns, notes, (whole_read_bytes(args.data) or 0) // 24)  # a value per 8 bytes
+        return _Read(None, chunks, columns, notes, table_values(args.data, sep=args.sep, decimal=args.decimal) or 0)
     table = read_table(
         args.data,
         target=args.target,

@@ -88,6 +88,7 @@ class Problem:
         x_max, y_max = max_abs(self.chunks, len(self.feature_names), self.group)
         x_scale = np.ldexp(1.0, -np.frexp(x_max)[1])  # largest |value| in [½, 1); 1 for a column of zeros
         y_scale = float(np.ldexp(1.0, -np.frexp(y_max)[1]))
+        _refuse_subnormal(x_max, y_max, x_scale, y_scale, self.feature_names)
         if self.memory is not None:
             X, y = self.memory
             self.memory = (X * x_scale, y * y_scale)
@@ -113,6 +114,20 @@ def parameter_names(feature_names, fit_intercept: bool) -> list[str]:
     column has that name), then the features'."""
     constant = "(intercept)" if "intercept" in feature_names else "intercept"
     return ([constant] if fit_intercept else []) + list(feature_names)
+
+
+def _refuse_subnormal(x_max, y_max: float, x_scale, y_scale: float, feature_names) -> None:
+    """Refuse a column (or y) whose values are all subnormal: finite, but so small that the power of two that
+    brings them to [½, 1) passes float64's range; said as it is, not as the infinity that scale would make."""
+    tiny = [(f"column {feature_names[j]}", x_max[j]) for j in np.flatnonzero(~np.isfinite(x_scale))]
+    tiny += [("y", y_max)] if not np.isfinite(y_scale) else []
+    if tiny:
+        what, size = tiny[0]
+        raise ValueError(
+            f"{what} holds finite values, but all of them subnormal (the largest in size is {size:.3g}, below "
+            f"2.2e-308, float64's smallest normal number): too small to be solved for in float64; multiply it "
+            f"by a power of ten such as 1e300 first"
+        )
 
 
 def nonfinite_message(memory, feature_names):

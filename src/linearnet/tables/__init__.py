@@ -61,6 +61,7 @@ from .plan import (
     default_budget,
     plan_read,
     row_labels,
+    table_values,
     whole_read_bytes,
 )
 from .source import SEPARATORS, detect_format
@@ -78,6 +79,7 @@ __all__ = [
     "column_kind",
     "row_labels",
     "whole_read_bytes",
+    "table_values",
     "write_table",
     "write_csv",
     "csv_text",

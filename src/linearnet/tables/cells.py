@@ -120,7 +120,7 @@ def as_numpy(column, dtype) -> np.ndarray:
     import pyarrow.compute as pc
 
     dtype = np.dtype(dtype)
-    cast = pc.cast(column, pa.from_numpy_dtype(dtype))
+    cast = pc.cast(column, pa.from_numpy_dtype(dtype), safe=False)  # whole numbers past 2**53: the caller's checks
     if cast.null_count:
         cast = pc.fill_null(cast, np.nan)
     chunks = cast.chunks if isinstance(cast, pa.ChunkedArray) else [cast]
@@ -147,7 +147,8 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
         row = first_row + int(pc.index(pc.is_null(column), True).as_py())
         raise ValueError(f"{path}: column {_quote(name)}, {_where(src, row)}: {_missing_value(src, name, row)}")
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
-        values = as_numpy(column, np.float64)
+        _check_exact(src, name, column, first_row)
+        values = as_numpy(column, np.float64)  # rounding: checked
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
         is_number = pc.match_substring_regex(column, _NUMBER_RE2 if src.decimal == "." else _NUMBER_COMMA_RE2)
         bad = pc.and_(pc.invert(pc.fill_null(is_number, True)), pc.is_valid(column))
@@ -175,6 +176,36 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
             f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {values[i]} is not a finite number"
         )
     return values
+
+
+EXACT = 2**53  # float64 holds every whole number up to this size, and not all beyond
+
+
+def _check_exact(src: _Source, name: str, column, first_row: int) -> None:
+    """Refuse a whole number beyond 2**53 that float64, which the data are computed in, would round, in a
+    column of 64-bit integers (a Parquet int64 or uint64, a CSV's column of whole numbers). Read whole or in
+    chunks alike, the first such value is named with its row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_integer(column.type) and column.type.bit_width == 64):
+        return
+    beyond = pc.greater(column, pa.scalar(EXACT, column.type))
+    if pa.types.is_signed_integer(column.type):
+        beyond = pc.or_(beyond, pc.less(column, pa.scalar(-EXACT, column.type)))
+    if not pc.any(beyond).as_py():
+        return
+    for i in np.flatnonzero(pc.fill_null(beyond, False).to_numpy(zero_copy_only=False)).tolist():
+        value = column[i].as_py()
+        if float(value) != value:  # not one of the whole numbers beyond 2**53 that float64 holds
+            break
+    else:
+        return
+    raise ValueError(
+        f"{src.name}: column {_quote(name)}, {_where(src, first_row + i)}: {value} is a whole number beyond 2**53 "
+        f"that float64 (what linearnet computes in) cannot hold exactly: it would be read as {float(value):.17g}; "
+        f"if the column is an id, leave it out of the features, else scale it down"
+    )
 
 
 _TRUE_FALSE = {"1", "0", "true", "false", "True", "False", "TRUE", "FALSE"}  # what pyarrow reads as booleans

@@ -282,6 +282,7 @@ def table_chunks(
     labels = _labels or _coder(classes, target)
     types = _piece_types(first, wanted, _as_written(src, carry, carried_in_use, choice.features, labels and target))
     numbers = frozenset(c for c in carry if is_number_column(first.column(c), src.decimal))
+    integers = _integers(src, first, types)
     _refuse_text(src, first, choice.features, target, missing)
     del first
     parts = _file_parts(src, files, names, sep=sep, decimal=decimal, shared=size > 1)
@@ -294,6 +295,7 @@ def table_chunks(
         wanted=wanted,
         types=types,
         chunk_rows=chunk_rows,
+        integers=integers,
     )
     chunks = TableChunks(
         path=os.fspath(path) if files is not None else src.name,
@@ -380,6 +382,15 @@ def _piece_types(first, wanted: list[str], text: list[str]) -> dict:
     return types
 
 
+def _integers(src: _Source, first, types: dict) -> frozenset[str]:
+    """A CSV's columns read as float64 that its first rows hold whole numbers in (typed int64 by pyarrow)."""
+    import pyarrow as pa
+
+    if src.fmt != "csv":
+        return frozenset()
+    return frozenset(n for n, t in types.items() if t == pa.float64() and pa.types.is_integer(first.column(n).type))
+
+
 def _refuse_text(src: _Source, first, chosen: list[str], target: str | None, missing: str) -> None:
     """Refuse a text feature: categories are coded in a whole read only."""
     for column in chosen:
@@ -399,6 +410,11 @@ def _file_parts(
     parts = []
     for k, file in enumerate(files or [src.name]):
         file_src = src if k == 0 else _Source(file, sep=sep, decimal=decimal)
+        if shared and file_src.once:
+            raise ValueError(
+                f"{file_src.name}: can be read only once, so processes cannot each read their share of it; "
+                f"save it to a file first"
+            )
         if shared and file_src.size() is None:
             raise ValueError(
                 f"{file_src.name}: a compressed CSV cannot be shared between processes (each reads its share "

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .cells import EXACT
 from .messages import _any_field_size, _where
 from .source import _csv_options, _Source
 
@@ -102,6 +103,7 @@ class _CsvPieces(_Pieces):
         block: int,
         start: int = 0,
         end: int | None = None,
+        integers: frozenset[str] = frozenset(),
     ):
         import pyarrow as pa
         import pyarrow.csv as pcsv
@@ -109,29 +111,50 @@ class _CsvPieces(_Pieces):
         self.src, self.block, self.start, self.end = src, block, start, end
         self.read_options = pcsv.ReadOptions(column_names=names)  # the header is cut off the first piece
         self.options = _csv_options(src, include_columns=wanted, column_types=types)
-        self.seekable = src.size() is not None  # a plain file: pieces can be read again by offset
+        self.integers = [name for name in integers if name in wanted]
+        self.seekable = src.size() is not None and not src.once  # a plain file: pieces can be read again by offset
         self._sep = src.sep.encode()
         self.booleans = frozenset(name for name, t in types.items() if pa.types.is_boolean(t))
         size = src.size()
         self.size = None if size is None else (size if end is None else end) - start
 
     def _parse(self, data: bytes | memoryview):
+        return self._exact(data, self._read(data, self.options))
+
+    def _read(self, data: bytes | memoryview, options: dict):
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
         try:
-            return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **self.options)
-        except pa.ArrowInvalid:  # perhaps a quoted value spanning lines across pyarrow's blocks: read again
-            options = {
-                **self.options,
-                "parse_options": pcsv.ParseOptions(delimiter=self.src.sep, newlines_in_values=True),
-            }
             return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **options)
+        except pa.ArrowInvalid:  # perhaps a quoted value spanning lines across pyarrow's blocks: read again
+            options = {**options, "parse_options": pcsv.ParseOptions(delimiter=self.src.sep, newlines_in_values=True)}
+            return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **options)
+
+    def _exact(self, data: bytes | memoryview, table):
+        """``table`` with its columns of whole numbers (as the first rows typed them) that reach 2**53 read
+        again as int64, as a whole read takes them: so that one float64 would round is refused alike (a piece
+        where such a column holds a decimal number keeps its float64, as a whole read does)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        big = [n for n in self.integers if (pc.max(pc.abs(table.column(n))).as_py() or 0) >= EXACT]
+        if not big:
+            return table
+        try:
+            ints = self._read(
+                data, _csv_options(self.src, include_columns=big, column_types=dict.fromkeys(big, pa.int64()))
+            )
+        except pa.ArrowInvalid:
+            return table
+        for name in big:
+            table = table.set_column(table.schema.get_field_index(name), name, ints.column(name))
+        return table
 
     def in_order(self) -> Iterator[tuple[int, Any]]:
         index, row, offset = [], 1, self.start
         whole = self.start == 0 and self.end is None
-        with self.src.binary() if whole else _Range(self.src.name, self.start, self.end) as fh:
+        with self.src.binary() if whole else _Range(self.src.path, self.start, self.end) as fh:
             for data in _line_pieces(fh, self.block, self.src.eol, self._sep, last=self.end is None):
                 if offset == 0:  # the header record leads the first piece
                     start = min(_header_end(data.obj, self.src.eol, self._sep), len(data))  # the view's buffer
@@ -150,7 +173,7 @@ class _CsvPieces(_Pieces):
     def read(self, i: int) -> Iterator[tuple[int, Any]]:
         assert self.index is not None
         first, offset, length = self.index[i]
-        with open(self.src.name, "rb") as fh:
+        with open(self.src.path, "rb") as fh:
             fh.seek(offset)
             data = fh.read(length)
         yield first, self._parse(data)
@@ -190,10 +213,20 @@ class _Parts:
     bytes of ``size`` (the parts' bytes, None where unknown) the pass in order has read.
     """
 
-    def __init__(self, parts: list[_Part], *, names: list[str], wanted: list[str], types: dict, chunk_rows: int):
+    def __init__(
+        self,
+        parts: list[_Part],
+        *,
+        names: list[str],
+        wanted: list[str],
+        types: dict,
+        chunk_rows: int,
+        integers: frozenset[str] = frozenset(),
+    ):
         import pyarrow as pa
 
         self.parts, self.names, self.wanted, self.types, self.chunk_rows = parts, names, wanted, types, chunk_rows
+        self.integers = integers  # CSV: the columns of whole numbers in the first rows (read as float64)
         self.booleans = frozenset(name for name, t in types.items() if pa.types.is_boolean(t))
         self.current: _Part | None = parts[0] if parts else None
         self.done = 0
@@ -213,7 +246,9 @@ class _Parts:
                 pieces = _ParquetPieces(part, self.wanted, self.chunk_rows)
             else:
                 part.block = part.block or _block(part.src, self.chunk_rows)
-                pieces = _CsvPieces(part.src, self.names, self.wanted, self.types, part.block, part.start, part.end)
+                pieces = _CsvPieces(
+                    part.src, self.names, self.wanted, self.types, part.block, part.start, part.end, self.integers
+                )
                 pieces.index = part.index
             self._open = (k, pieces)
         return self._open[1]
@@ -283,7 +318,7 @@ def _rows_before(src: _Source, header_end: int, offset: int, names: list[str], c
         with (
             _any_field_size(),
             io.TextIOWrapper(
-                io.BufferedReader(_Range(src.name, 0, offset)), encoding="utf-8", errors="replace", newline=""
+                io.BufferedReader(_Range(src.path, 0, offset)), encoding="utf-8", errors="replace", newline=""
             ) as fh,
         ):
             reader = csv.reader(fh, delimiter=src.sep)
@@ -344,6 +379,12 @@ def _csv_head(src: _Source):
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    return pcsv.read_csv(pa.py_buffer(_csv_head_bytes(src)), **_csv_options(src))
+
+
+def _csv_head_bytes(src: _Source) -> bytes:
+    """The bytes of the header and the rows of about the first megabyte (at least one row, when the file
+    has one), cut at a record's end."""
     data = b""
     with src.binary() as fh:
         sep = src.sep.encode()
@@ -352,7 +393,7 @@ def _csv_head(src: _Source):
             start = _header_end(data, src.eol, sep)
             if start < len(data) and not _blank(memoryview(data)[start:]):
                 break  # a row after the header
-    return pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
+    return data
 
 
 def _line_pieces(fh, block: int, eol: bytes = b"\n", sep: bytes = b",", *, last: bool = True) -> Iterator[memoryview]:

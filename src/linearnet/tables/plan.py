@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from .cells import _kind
-from .pieces import _csv_head
-from .source import _COMPRESSION, _PARQUET_MAGIC, _files, _Source
+from .pieces import _csv_head, _csv_head_bytes, _header_end
+from .source import _csv_options, _files, _Source
 
 CHUNK_ROWS = 50_000  # rows a chunk holds, where a table is read in chunks (and leastsq's pass over arrays)
 MAX_DEFAULT_BUDGET = 1 << 30  # the default memory budget: a quarter of the available memory, at most this
@@ -46,6 +45,8 @@ def plan_read(
     chunked: bool | None = None,
     streamed: bool = True,
     chunk_rows: int | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
 ) -> ReadPlan:
     """Whether ``path`` is read whole or in chunks: in chunks when reading it whole would take more than
     ``budget`` bytes (None: :func:`default_budget`), and the note that says so.
@@ -54,6 +55,9 @@ def plan_read(
     file each process reads): nothing is looked at then, and there is no note. ``streamed=False`` is for
     what is read whole whatever its size (softmax regression): the note says what the whole read takes
     when that passes the budget. ``chunk_rows`` (None: :data:`CHUNK_ROWS`) is the rows of a chunk.
+    What a whole read takes is measured on the file's first rows (:func:`whole_read_bytes`), of every
+    source alike: a compressed file, standard input, a named pipe, a folder. ``sep`` and ``decimal`` as
+    the read will be given them.
     """
     from ..memory import human_bytes
 
@@ -61,12 +65,13 @@ def plan_read(
     rows = CHUNK_ROWS if chunk_rows is None else chunk_rows
     if chunked is not None:
         return ReadPlan(chunked=chunked, budget=budget, chunk_rows=rows)
-    need = whole_read_bytes(path)
+    measured = _measured(path, sep=sep, decimal=decimal, beyond=budget)
+    need, exact = (measured.need, measured.exact) if measured is not None else (None, True)
     plan = ReadPlan(chunked=False, budget=budget, need=need, chunk_rows=rows)
     if not plan.over_budget:
         return plan
     assert need is not None
-    over = f"about {human_bytes(need)}, over the memory budget of {human_bytes(budget)}"
+    over = f"{'about' if exact else 'more than'} {human_bytes(need)}, over the memory budget of {human_bytes(budget)}"
     if not streamed:
         note = f"{path} is read whole, as softmax regression is not streamed: it takes {over}"
         return ReadPlan(chunked=False, budget=budget, need=need, note=note, chunk_rows=rows)
@@ -139,29 +144,107 @@ def row_labels(path, *, sep: str | None = None) -> str | None:
 PANDAS_INDEX = "__index_level_0__"  # the column pandas' to_parquet writes an index to (one not 0, 1, 2, ...)
 
 
-def whole_read_bytes(path) -> int | None:
-    """About how much memory reading ``path`` whole takes (pyarrow's table, the float64 arrays and
-    the copies made on the way): three times a CSV's size, four times a Parquet file's values as
-    float64; for a folder or a pattern, the sum over its files. None where it cannot be told
-    beforehand (standard input, compressed files)."""
-    name = os.fspath(path)
-    files = _files(name) if name != "-" else None
-    if files is not None:
-        sizes = [whole_read_bytes(f) for f in files]
-        return None if None in sizes else sum(s for s in sizes if s is not None)
-    if name == "-" or not os.path.isfile(name):
-        return None
-    if Path(name).suffix.lower() in _COMPRESSION:
-        return None
-    with open(name, "rb") as fh:
-        magic = fh.read(4)
-    if magic == _PARQUET_MAGIC:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+def whole_read_bytes(path, *, sep: str | None = None, decimal: str | None = None) -> int | None:
+    """About how much memory reading ``path`` whole takes, measured on its first rows (see
+    :func:`_measured`); for a folder or a pattern, the sum over its files. None where the reader will
+    refuse the file (it says why then)."""
+    measured = _measured(path, sep=sep, decimal=decimal)
+    return None if measured is None else measured.need
 
-        try:
-            meta = pq.ParquetFile(name).metadata
-        except (pa.ArrowException, OSError):  # a damaged file: the reader says what is wrong with it
-            return None
-        return 4 * 8 * meta.num_rows * meta.num_columns
-    return 3 * os.path.getsize(name)
+
+def table_values(path, *, sep: str | None = None, decimal: str | None = None) -> int | None:
+    """About how many values (rows × columns) ``path`` holds, as :func:`whole_read_bytes` measures it: the
+    size of the data, for what depends on it before the data are read (the engine a run picks)."""
+    measured = _measured(path, sep=sep, decimal=decimal)
+    return None if measured is None else measured.values
+
+
+# float64 copies of a value a whole read makes on the way (its arrays, the checks', the features'),
+# beside pyarrow's table of it: measured on files of numbers, 4 to 5 (5 bytes per row of text: about 4.5)
+_COPIES = 4.5
+
+
+@dataclass(frozen=True)
+class _Measure:
+    need: int  # bytes a whole read takes
+    values: int  # rows × columns
+    exact: bool = True  # False: more than that (the count stopped past the budget)
+
+    def __add__(self, other: _Measure) -> _Measure:
+        return _Measure(self.need + other.need, self.values + other.values, self.exact and other.exact)
+
+
+def _measured(path, *, sep=None, decimal=None, beyond: int | None = None) -> _Measure | None:
+    """The memory reading ``path`` whole takes, and the values it holds (all of them, or more than that,
+    found when the count passed ``beyond``). The first rows parsed (about a megabyte of a CSV, a thousand
+    rows of a Parquet file) give the bytes a row takes in pyarrow's table; each value then takes float64
+    copies (:data:`_COPIES`), and a CSV's text is held while it is parsed. The rows: a Parquet file's
+    count; a CSV's, from the bytes its first rows take, of a compressed CSV the bytes counted as it is
+    decompressed (standard input and a named pipe are copied to be read: their copy's size). Of a folder
+    or a pattern, the first file of each format is measured so, the others by that measure (their files
+    have the same columns): a glance at each, not a parse."""
+    import pyarrow as pa
+
+    name = os.fspath(path)
+    try:
+        files = _files(name) if name != "-" else None
+        rates: dict[str, tuple[float, float]] = {}  # by format: what the first file of it measured
+        total = _Measure(0, 0)
+        for file in files or [name]:
+            src = _Source(file, sep=sep, decimal=decimal)
+            left = None if beyond is None else beyond - total.need
+            total += _parquet_measure(src, rates) if src.fmt == "parquet" else _csv_measure(src, left, rates)
+            if not total.exact:
+                break
+        return total
+    except (ValueError, OSError, pa.ArrowException, StopIteration):  # the reader says what is wrong with the file
+        return None
+
+
+def _parquet_measure(src: _Source, rates: dict) -> _Measure:
+    """A Parquet file's measure; ``rates["parquet"]``: the bytes of a row in pyarrow's table and its columns."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(src.arrow(), pre_buffer=False)
+    rows = pf.metadata.num_rows
+    if "parquet" not in rates:
+        if rows == 0:
+            return _Measure(0, 0)
+        batches = pf.iter_batches(batch_size=1000)
+        first = next(batches)
+        batches.close()
+        rates["parquet"] = (first.nbytes / max(1, first.num_rows), pf.metadata.num_columns)
+    row_bytes, columns = rates["parquet"]
+    return _Measure(int(rows * (row_bytes + (_COPIES - 1) * 8 * columns)), int(rows * columns))  # the table: a copy
+
+
+def _csv_measure(src: _Source, beyond: int | None, rates: dict) -> _Measure:
+    """A CSV's measure; ``rates["csv"]``: the memory and the values a byte of its rows' text comes to."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    rows = None
+    if "csv" not in rates:
+        data = _csv_head_bytes(src)
+        head = pcsv.read_csv(pa.py_buffer(data), **_csv_options(src))
+        rows_bytes = max(1, len(data) - _header_end(data, src.eol, src.sep.encode()))
+        per_byte = (head.nbytes + _COPIES * 8 * head.num_columns * head.num_rows) / rows_bytes  # of rows' text
+        rates["csv"] = (per_byte, head.num_rows * head.num_columns / rows_bytes)
+        whole = (src.size() or 1 << 62) - len(data) <= 2  # all of it parsed (its last line end cut)
+        rows = head.num_rows * head.num_columns if whole else None
+    per_byte, values_per_byte = rates["csv"]
+    size, exact = src.size(), True
+    if size is None:  # a compressed file: its bytes counted as they are decompressed
+        size, exact = _decompressed_size(src, None if beyond is None else int(beyond / (1 + per_byte)) + 1)
+    return _Measure(int(size * (1 + per_byte)), rows if rows is not None else round(size * values_per_byte), exact)
+
+
+def _decompressed_size(src: _Source, most: int | None) -> tuple[int, bool]:
+    """The bytes of a compressed file decompressed, and whether that is all (False: more than ``most``)."""
+    size = 0
+    with src.binary() as fh:
+        while block := fh.read(1 << 20):
+            size += len(block)
+            if most is not None and size > most:
+                return size, False
+    return size, True

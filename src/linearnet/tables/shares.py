@@ -12,7 +12,7 @@ def _line_start(src: _Source, offset: int) -> int:
     """Where the rows of a CSV are cut between two processes' shares at byte ``offset``: the start of the
     next line, one past the first line end at byte ``offset - 1`` or later (``offset`` itself when a line
     ends just before it), or the end of the file. Both neighbours find the same cut from the same bytes."""
-    with open(src.name, "rb") as fh:
+    with open(src.path, "rb") as fh:
         at = offset - 1
         fh.seek(at)
         while block := fh.read(_SAMPLE):
