@@ -417,7 +417,7 @@ def run(capsys, *argv, out: Path | None = None, folder: Path):
     else:  # one error, the last line, after the notes and warnings
         assert errors == lines[-1:], stderr
     if code == 1:
-        assert argv[0] == "train" and "training diverged" in errors[0], stderr
+        assert argv[0] == "train" and re.search(r"training (diverged|did not move|left the range)", errors[0]), stderr
     after = sorted(p.name for p in folder.iterdir())
     if out is not None and out.name not in before and code == 0:
         before.append(out.name)
@@ -611,3 +611,62 @@ def test_load_model_returns_a_model_or_refuses_it_with_the_file_named(model):
                 assert "\n" not in str(exc), exc
             else:
                 assert all(len(v) == 2 for v in columns.values())
+
+
+# --- training honesty, outputs that cannot lose work, the distributed launch ---------------------------
+
+RUN_SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _plane(folder: Path, *, scale: float = 1.0, rows: int = 60, seed: int = 0) -> Path:
+    """A CSV of y = 1 + 2a − b plus a little noise, the labels times ``scale``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 2))
+    y = (1 + X @ [2.0, -1.0] + 0.1 * rng.normal(size=rows)) * scale
+    path = folder / "plane.csv"
+    path.write_text(
+        "a,b,y\n" + "".join(f"{a!r},{b!r},{t!r}\n" for (a, b), t in zip(X.tolist(), y.tolist(), strict=True))
+    )
+    return path
+
+
+def _separable(folder: Path) -> Path:
+    path = folder / "classes.csv"
+    path.write_text("x,y\n" + "".join(f"{x},{'a' if x < 0 else 'b'}\n" for x in (-3, -2, -1, 1, 2, 3, -4, 4)))
+    return path
+
+
+@RUN_SETTINGS
+@given(
+    lr=st.floats(1e-300, 1e-30),
+    impl=st.sampled_from(["scratch", "concise", "fast"]),
+    epochs=st.sampled_from([[], ["--epochs", "3"]]),
+)
+def test_a_run_that_did_not_move_is_no_converged_model(capsys, tmp_path_factory, lr, impl, epochs):
+    folder = tmp_path_factory.mktemp("stalled")
+    data, out = _plane(folder), folder / "model.json"
+    out.write_bytes(SENTINEL)
+    argv = ["train", "--data", data, "--target", "y", "--lr", repr(lr), "--impl", impl, *epochs, "--out", out]
+    code, stdout, stderr = run(capsys, *argv, out=out, folder=folder)
+    assert code == 1 and "converged" not in stdout, (stdout, stderr)
+    assert "training did not move" in stderr and "no model was written" in stderr, stderr
+
+
+def test_a_rate_too_small_to_settle_anywhere_but_the_start_is_not_converged(tmp_path, capsys):
+    code, out, err = cli(capsys, "train", "--data", _plane(tmp_path), "--target", "y", "--lr", "1e-8", "--json")
+    assert code == 0 and json.loads(out)["converged"] is False
+    assert err.startswith("linearnet train: warning: not converged: in 6 epochs the loss fell by less than 0.0001 of")
+    code, out, _ = cli(capsys, "train", "--data", _plane(tmp_path), "--target", "y", "--lr", "1e-8")
+    assert "converged in" not in out
+
+
+@RUN_SETTINGS
+@given(lr=st.sampled_from([1e25, 1e30, 1e35]), impl=st.sampled_from(["scratch", "concise", "fast"]))
+def test_softmax_weights_run_off_beyond_float32_are_not_a_model(capsys, tmp_path_factory, lr, impl):
+    folder = tmp_path_factory.mktemp("runaway")
+    data, out = _separable(folder), folder / "model.json"
+    out.write_bytes(SENTINEL)
+    argv = ["train", "--data", data, "--target", "y", "--model", "softmax", "--lr", repr(lr), "--impl", impl]
+    code, stdout, stderr = run(capsys, *argv, "--out", out, out=out, folder=folder)
+    assert code == 1 and "converged" not in stdout, (stdout, stderr)
+    assert "no model was written" in stderr and out.read_bytes() == SENTINEL

@@ -446,10 +446,11 @@ def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool
 
     When ``train`` takes an ``on_rows`` keyword too, it is called as ``train(on_epoch,
     on_rows=on_rows)``, to pass on to ``fit(on_rows=...)``: the bar then moves within an epoch.
-    Returns its result, or None after printing the one-line error of a diverged run (and
+    Returns its result, or None after printing the one-line error of a degenerate run (diverged, did not
+    move, or left the range where its loss means anything) (and
     saying that no model was written, when ``out`` names one).
     """
-    from ..train import DivergedError
+    from ..training.loop import DegenerateRunError
 
     by_rows = "on_rows" in inspect.signature(train).parameters
     progress = Progress(sys.stderr, epochs, by_rows=by_rows, after_seconds=BAR_AFTER, every=BAR_EVERY)
@@ -464,7 +465,7 @@ def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool
     try:
         with refused(prog):  # data the library refused: one line, exit 2
             return train(on_epoch, **keywords)
-    except DivergedError as exc:
+    except DegenerateRunError as exc:  # diverged, did not move, or left the range of its loss
         progress.close()
         written = "; no model was written" if out else ""
         print(f"{prog}: error: {exc}{written}", file=sys.stderr)

@@ -60,6 +60,13 @@ def _stopped_line(result, rule, args) -> tuple[str | None, str | None]:
         return None, None
     epochs = len(result.history.losses)
     watched = "the loss on the rows held out" if args.early_stopping else "the loss"
+    if rule.met and result.converged is False:  # settled where it started: the weights hardly moved
+        return None, (
+            f"not converged: in {epochs} epochs the loss fell by less than {rule.tol:g} of the "
+            f"{result.history.before:.6g} before training{' (or of 1 nat)' if rule.floor else ''}, and settled "
+            f"there; the learning rate {result.config.lr:g} hardly moves the weights (unless they started at the "
+            f"optimum): try a larger one"
+        )
     if rule.met:
         return (
             f"converged in {epochs} epochs: {watched} improved by less than {rule.tol:g} of its best"
