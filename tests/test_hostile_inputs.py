@@ -670,3 +670,26 @@ def test_softmax_weights_run_off_beyond_float32_are_not_a_model(capsys, tmp_path
     code, stdout, stderr = run(capsys, *argv, "--out", out, out=out, folder=folder)
     assert code == 1 and "converged" not in stdout, (stdout, stderr)
     assert "no model was written" in stderr and out.read_bytes() == SENTINEL
+
+
+@RUN_SETTINGS
+@given(exponent=st.integers(-300, -20), stream=st.booleans())
+def test_labels_float32_takes_for_zero_are_refused_not_an_exact_fit(capsys, tmp_path_factory, exponent, stream):
+    folder = tmp_path_factory.mktemp("tiny")
+    data = _plane(folder, scale=10.0**exponent)
+    argv = ["train", "--data", data, "--target", "y", *(["--stream"] if stream else [])]
+    code, stdout, stderr = run(capsys, *argv, folder=folder)
+    assert code == 2 and "exact fit" not in stdout, (stdout, stderr)
+    assert "labels: the largest value is" in stderr and "too small for float32 training" in stderr, stderr
+
+
+@RUN_SETTINGS
+@given(exponent=st.integers(-300, -20))
+def test_scikit_learn_sgd_refuses_labels_float32_takes_for_zero(exponent):
+    import pytest
+
+    from linearnet.sklearn import SGDRegressor
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    with pytest.raises(ValueError, match=r"^y: the largest value is .* too small for float32 training"):
+        SGDRegressor().fit(X, (X[:, 0] + 2) * 10.0**exponent)
