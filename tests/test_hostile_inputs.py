@@ -693,3 +693,45 @@ def test_scikit_learn_sgd_refuses_labels_float32_takes_for_zero(exponent):
     X = np.random.default_rng(0).normal(size=(40, 2))
     with pytest.raises(ValueError, match=r"^y: the largest value is .* too small for float32 training"):
         SGDRegressor().fit(X, (X[:, 0] + 2) * 10.0**exponent)
+
+
+@RUN_SETTINGS
+@given(rows=st.integers(3, 12), extra=st.integers(0, 40), softmax=st.booleans())
+def test_an_exact_optimum_of_more_parameters_than_rows_is_not_solved_whole(
+    capsys, tmp_path_factory, monkeypatch, rows, extra, softmax
+):
+    import linearnet.leastsq
+    import linearnet.logit
+
+    def refused(*args, **kwargs):
+        raise AssertionError("solved whole")
+
+    monkeypatch.setattr(linearnet.leastsq, "solve", refused)
+    monkeypatch.setattr(linearnet.logit, "solve_logit", refused)
+    folder = tmp_path_factory.mktemp("wide")
+    columns = rows + extra  # with the intercept, more parameters than rows
+    values = np.random.default_rng(rows).normal(size=(rows, columns))
+    labels = [("a", "b")[i % 2] for i in range(rows)] if softmax else values.sum(axis=1).tolist()
+    path = folder / "wide.csv"
+    header = ",".join(f"x{j}" for j in range(columns)) + ",y\n"
+    path.write_text(
+        header + "".join(",".join(map(repr, r)) + f",{t}\n" for r, t in zip(values.tolist(), labels, strict=True))
+    )
+    code, stdout, stderr = run(capsys, "train", "--data", path, "--target", "y", "--epochs", "2", folder=folder)
+    assert code == 0, stderr
+    if softmax:  # separated rows: no finite optimum to compare with
+        assert "the exact logit optimum is left out of the comparison" in stderr, stderr
+        assert "have no unique optimum" in stderr and "exact" not in stdout, (stdout, stderr)
+    else:  # the rows are independent: the optimum, one of many, passes through every one
+        assert "the exact least-squares loss is 0 (the data lie on a plane: an exact fit)" in stdout, stdout
+
+
+def test_an_exact_solve_over_the_memory_budget_is_left_out(tmp_path, capsys):
+    values = np.random.default_rng(0).normal(size=(400, 300))
+    path = tmp_path / "many.csv"
+    path.write_text(
+        ",".join(f"x{j}" for j in range(299)) + ",y\n" + "".join(",".join(map(repr, r)) + "\n" for r in values.tolist())
+    )
+    code, out, err = cli(capsys, "train", "--data", path, "--target", "y", "--epochs", "2", "--memory-budget", "2M")
+    assert code == 0 and "exact least-squares loss" not in out, err
+    assert "would take about" in err and "over the memory budget of 2.0 MiB (--memory-budget)" in err, err

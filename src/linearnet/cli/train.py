@@ -203,7 +203,10 @@ def _table(args) -> int:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     exact = None
     if not args.no_compare_exact:
-        exact = exact_loss(config, read.table, chunks, read.columns, held_out, args.seed, group, read.weights)
+        exact, left_out = exact_loss(
+            config, read.table, chunks, read.columns, held_out, args.seed, group, read.weights, budget=plan.budget
+        )
+        read.notes = [*read.notes, *([left_out] if left_out else [])]
     if args.out:
         model = result.to_model(target=args.target, data=args.data, table=read.table)
         save_model(PROG, model, args.out, announce=False)
@@ -420,7 +423,13 @@ def _report_classifier(args, result, rule, data, table, dataset: str | None, not
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     if converged and not args.json:
         print(converged)
-    exact = None if args.no_compare_exact or table is None else exact_softmax_loss(data, _held_out(args), args.seed)
+    exact = None
+    if not args.no_compare_exact and table is not None:
+        from ..tables import plan_read
+
+        budget = plan_read(args.data, args.memory_budget, streamed=False).budget
+        exact, left_out = exact_softmax_loss(data, _held_out(args), args.seed, budget=budget)
+        notes.extend([left_out] if left_out else [])
     compared = _softmax_compared(args, result.history.losses[-1], exact)
     if args.out:
         save_model(
