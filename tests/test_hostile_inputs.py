@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linearnet.modelfile import Model, SoftmaxModel, load_model
+from linearnet.modelfile import Model, SoftmaxModel, load_model, save_model
 from linearnet.tables import NA_TOKENS, read_table
 
 from helpers import cli
@@ -735,3 +735,143 @@ def test_an_exact_solve_over_the_memory_budget_is_left_out(tmp_path, capsys):
     code, out, err = cli(capsys, "train", "--data", path, "--target", "y", "--epochs", "2", "--memory-budget", "2M")
     assert code == 0 and "exact least-squares loss" not in out, err
     assert "would take about" in err and "over the memory budget of 2.0 MiB (--memory-budget)" in err, err
+
+
+def _spelling(folder: Path, name: str, how: str) -> str:
+    """The path ``folder/name`` spelled ``how``: as it is, through a "." or "sub/..", absolute, or by a link."""
+    path = folder / name
+    if how == "dot":
+        return str(folder / "." / name)
+    if how == "up":
+        (folder / "sub").mkdir(exist_ok=True)
+        return str(folder / "sub" / ".." / name)
+    if how == "link":
+        link = folder / f"link-to-{name}"
+        if not link.is_symlink():
+            link.symlink_to(name)
+        return str(link)
+    return str(path.resolve() if how == "absolute" else path)
+
+
+@RUN_SETTINGS
+@given(
+    case=st.sampled_from(
+        [
+            ("train", ["--out", "--plot"]),
+            ("train-digits", ["--plot", "--plot-predictions"]),
+            ("train-digits", ["--out", "--plot-predictions"]),
+            ("solve", ["--out", "--plot"]),
+        ]
+    ),
+    how=st.sampled_from(["same", "dot", "up", "absolute", "link"]),
+    exists=st.booleans(),
+)
+def test_two_outputs_of_one_run_to_one_file_are_refused_before_the_work(capsys, tmp_path_factory, case, how, exists):
+    folder = tmp_path_factory.mktemp("outputs")
+    command, (first, second) = case
+    data = _plane(folder)
+    if exists:
+        (folder / "same.png").write_bytes(SENTINEL)
+    argv = {
+        "train": ["train", "--data", data, "--target", "y"],
+        "train-digits": ["train", "--dataset", "digits", "--model", "softmax", "--epochs", "1"],
+        "solve": ["solve", data, "--target", "y"],
+    }[command]
+    argv = [*argv, first, str(folder / "same.png"), second, _spelling(folder, "same.png", how)]
+    code, stdout, stderr = run(capsys, *argv, folder=folder)
+    assert (code, stdout) == (2, ""), stderr
+    assert stderr.startswith(f"linearnet {argv[0]}: error: {first} and {second} would both write "), stderr
+    assert not exists or (folder / "same.png").read_bytes() == SENTINEL
+
+
+@RUN_SETTINGS
+@given(command=st.sampled_from(["train", "solve"]), order=st.booleans())
+def test_json_and_a_model_on_standard_output_are_refused_not_two_documents(capsys, tmp_path_factory, command, order):
+    folder = tmp_path_factory.mktemp("stdout")
+    data = _plane(folder)
+    argv = ["train", "--data", data, "--target", "y"] if command == "train" else ["solve", data, "--target", "y"]
+    flags = ["--json", "--out", "-"] if order else ["--out", "-", "--json"]
+    code, stdout, stderr = run(capsys, *argv, *flags, folder=folder)
+    assert (code, stdout) == (2, ""), stderr
+    assert stderr == (
+        f"linearnet {command}: error: --json and --out - would both write to standard output, two documents in one "
+        f"stream; give --out a file name\n"
+    )
+
+
+@RUN_SETTINGS
+@given(
+    command=st.sampled_from(["train", "solve", "predict"]),
+    bad=st.sampled_from(["under a file", "name too long", "folder name too long", "under a missing folder"]),
+    ext=st.sampled_from([".json", ".csv"]),
+)
+def test_an_output_the_system_cannot_make_is_one_line_before_the_work(capsys, tmp_path_factory, command, bad, ext):
+    folder = tmp_path_factory.mktemp("oserror")
+    data = _plane(folder)
+    model = folder / "m.json"
+    save_model(Model(["a", "b"], [2.0, -1.0], 1.0, target="y"), model)
+    out = {
+        "under a file": f"{data}/m{ext}",
+        "name too long": str(folder / ("n" * 300 + ext)),
+        "folder name too long": str(folder / ("d" * 300) / f"m{ext}"),
+        "under a missing folder": str(folder / "missing" / f"m{ext}"),
+    }[bad]
+    argv = {
+        "train": ["train", "--data", data, "--target", "y", "--epochs", "1"],
+        "solve": ["solve", data, "--target", "y"],
+        "predict": ["predict", data, "--model", model],
+    }[command]
+    code, stdout, stderr = run(capsys, *argv, "--out", out, folder=folder)
+    assert (code, stdout) == (2, ""), stderr
+    assert stderr.count("\n") == 1 and len(stderr) < 600, stderr
+
+
+class _Interrupt(BaseException):
+    pass
+
+
+@RUN_SETTINGS
+@given(
+    command=st.sampled_from(["train", "solve", "predict"]),
+    out=st.sampled_from(["new.csv", "old.csv", "-"]),
+    signal_like=st.sampled_from([KeyboardInterrupt, "terminated"]),
+)
+def test_an_interruption_as_the_temporary_file_is_made_leaves_none(
+    capsys, tmp_path_factory, monkeypatch, command, out, signal_like
+):
+    import os
+    import tempfile as tempfile_module
+
+    from linearnet import cli as cli_module
+
+    folder = tmp_path_factory.mktemp("interrupted")
+    scratch = tmp_path_factory.mktemp("scratch")  # the temporary folder, for what goes to standard output
+    monkeypatch.setattr(tempfile_module, "tempdir", str(scratch))
+    data = _plane(folder)
+    (folder / "old.csv").write_bytes(SENTINEL)
+    model = folder / "m.json"
+    save_model(Model(["a", "b"], [2.0, -1.0], 1.0, target="y"), model)
+    before = sorted(p.name for p in folder.iterdir())
+    real_open = os.open
+    raised = cli_module.Terminated(1) if signal_like == "terminated" else KeyboardInterrupt()
+
+    def open_then_interrupted(path, flags, *args, **kwargs):  # the signal lands as the file is made
+        fd = real_open(path, flags, *args, **kwargs)
+        if str(path).endswith(".tmp") and flags & os.O_CREAT:
+            os.close(fd)
+            raise raised
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_interrupted)
+    target = out if out == "-" else str(folder / out)
+    argv = {
+        "train": ["train", "--data", data, "--target", "y", "--epochs", "1"],
+        "solve": ["solve", data, "--target", "y"],
+        "predict": ["predict", data, "--model", model],
+    }[command]
+    code, _, stderr = cli(capsys, *argv, "--out", target)
+    monkeypatch.setattr(os, "open", real_open)
+    assert code in (130, 129), stderr
+    assert sorted(p.name for p in folder.iterdir()) == before, "a temporary file was left beside the output"
+    assert list(scratch.iterdir()) == [], "a temporary file was left in the temporary folder"
+    assert (folder / "old.csv").read_bytes() == SENTINEL

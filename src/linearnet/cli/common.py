@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from ..outputs import check_output
+from ..outputs import check_output, check_outputs
 from .shares import shared_chunks, shared_classes, shared_dropped_note
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "table_options",
     "note",
     "check_out",
+    "check_outs",
     "check_figure_path",
     "write_figure",
     "save_model",
@@ -259,6 +260,13 @@ def check_out(prog: str, path: str | None, *inputs: str | None) -> None:
     if path is not None:
         with refused(prog):
             check_output(path, inputs=[i for i in inputs if i is not None])
+
+
+def check_outs(prog: str, outputs: dict[str, str | None], *inputs: str | None, stdout: str | None = None) -> None:
+    """Fail before the work when two of a run's ``outputs`` (flag -> path) would write one file, or one would
+    write standard output that the flag ``stdout`` (``--json``) prints to, or any would replace an input."""
+    with refused(prog):
+        check_outputs(outputs, inputs=[i for i in inputs if i is not None], stdout=stdout)
 
 
 def check_figure_path(prog: str, path: str) -> None:

@@ -13,6 +13,7 @@ from . import train_flags
 from .common import (
     UsageError,
     check_out,
+    check_outs,
     note,
     refused,
     run_training,
@@ -95,6 +96,8 @@ def run(args) -> int:
     check_plot_flags(args)
     check_stopping_flags(args)
     check_out(PROG, args.out, args.data)
+    outputs = {"--out": args.out, "--plot": args.plot, "--plot-predictions": args.plot_predictions}
+    check_outs(PROG, outputs, args.data, stdout="--json" if args.json else None)  # distinct: none loses another
     return {"synthetic": _synthetic, "data": _table, "classifier": _classifier}[mode](args)
 
 
