@@ -875,3 +875,20 @@ def test_an_interruption_as_the_temporary_file_is_made_leaves_none(
     assert sorted(p.name for p in folder.iterdir()) == before, "a temporary file was left beside the output"
     assert list(scratch.iterdir()) == [], "a temporary file was left in the temporary folder"
     assert (folder / "old.csv").read_bytes() == SENTINEL
+
+
+def test_standard_output_full_or_closed_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    data = _plane(tmp_path)
+    for command in (["train", "--epochs", "2"], ["solve", str(data), "--target", "y"]):
+        for redirect in (">/dev/full", ">&-"):
+            shell = " ".join([sys.executable, "-m", "linearnet", *command]) + f" {redirect}"
+            done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 2, (shell, done.stderr)
+            assert done.stderr.startswith(f"linearnet {command[0]}: error: standard output cannot be written ("), (
+                shell,
+                done.stderr,
+            )
+            assert done.stderr.count("\n") == 1, done.stderr

@@ -9,6 +9,7 @@ or a FIFO is written into, as there is no file to replace; ``-`` is standard out
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -19,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import BinaryIO
 
-__all__ = ["check_output", "check_outputs", "atomic_write", "shown_path", "STDOUT"]
+__all__ = ["check_output", "check_outputs", "atomic_write", "shown_path", "GuardedStdout", "StdoutError", "STDOUT"]
 
 STDOUT = "-"  # the output path that means standard output
 MAX_LINKS = 40  # links followed in one lookup, as the kernel does before it gives up (ELOOP)
@@ -241,3 +242,63 @@ def _to_stdout(written: BinaryIO) -> None:
     sys.stdout.flush()  # what was printed before comes first
     shutil.copyfileobj(written, sys.stdout.buffer)
     sys.stdout.buffer.flush()
+
+
+# --- standard output ------------------------------------------------------------------------------
+
+
+class StdoutError(OSError):
+    """Standard output failed to take what the command printed: a full disk or ``/dev/full``, a stream closed
+    before the start (``>&-``). Said in one line by the command, exit code 2."""
+
+
+_CLOSED = "closed when the command started, >&-"
+
+
+class _ClosedStream:
+    """What standard output is when the command was started with it closed: every write fails."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, _CLOSED)
+
+    def flush(self) -> None:
+        raise OSError(errno.EBADF, _CLOSED)
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def buffer(self):
+        raise OSError(errno.EBADF, _CLOSED)
+
+
+class GuardedStdout:
+    """Standard output whose failures (but a reader gone: BrokenPipeError, the quiet exit 141) are raised as
+    :class:`StdoutError`, told apart from errors of the files a command reads and writes."""
+
+    def __init__(self, stream):
+        self.stream = _ClosedStream() if stream is None else stream
+
+    def _guarded(self, name: str, *args):
+        try:
+            return getattr(self.stream, name)(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror or str(exc)) from None
+
+    def write(self, text: str) -> int:
+        return self._guarded("write", text)
+
+    def flush(self) -> None:
+        self._guarded("flush")
+
+    @property
+    def buffer(self):
+        try:
+            return self.stream.buffer
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
