@@ -892,3 +892,79 @@ def test_standard_output_full_or_closed_is_one_line_not_a_traceback(tmp_path):
                 done.stderr,
             )
             assert done.stderr.count("\n") == 1, done.stderr
+
+
+def _launch(argvs: list[list[str]], cwds: list[Path], *, deadline: float = 90) -> list[tuple[int, str, str]]:
+    """Start ``linearnet`` as the processes of one run (the variables torchrun sets; gloo on 127.0.0.1), the
+    ``argvs[rank]`` in ``cwds[rank]``; each one's (exit code, stdout, stderr), killed at the ``deadline``."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "linearnet", *map(str, argv), "--timeout", "20"],
+            env={
+                **os.environ,
+                **dict(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(len(argvs))),
+                **dict(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1"),
+            },
+            cwd=cwds[r],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r, argv in enumerate(argvs)
+    ]
+    end, done = time.monotonic() + deadline, []
+    try:
+        for p in processes:
+            stdout, stderr = p.communicate(timeout=max(0.1, end - time.monotonic()))
+            done.append((p.returncode, stdout, stderr))
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    return done
+
+
+LAUNCH_SETTINGS = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@LAUNCH_SETTINGS
+@given(
+    differs=st.sampled_from(
+        [
+            (["--lr", "0.03"], ["--lr", "0.1"], "process 1 was started with --lr 0.1 where process 0 has --lr 0.03"),
+            (["--batch-size", "8"], ["--batch-size", "16"], "--batch-size 16 where process 0 has --batch-size 8"),
+            (["--max-epochs", "3"], ["--max-epochs", "4"], "--max-epochs 4 where process 0 has --max-epochs 3"),
+            (["--seed", "1"], [], "process 1 was started with --seed 0 where process 0 has --seed 1"),
+            ([], ["--stream"], "process 1 was started with --stream where process 0 has no --stream"),
+            ("rows", "rows", "plane.csv: process 1 reads other contents than process 0's: every machine must"),
+        ]
+    )
+)
+def test_processes_launched_with_other_settings_or_data_all_refuse_at_the_start(tmp_path_factory, differs):
+    """Two torchrun processes given different settings, or files of the same columns and other rows, each
+    refuse before the first exchange (not a mixed model with exit 0, not a timeout); process 0 says which
+    process differs and in what, in one line."""
+    first, second, message = differs
+    here, there = tmp_path_factory.mktemp("node0"), tmp_path_factory.mktemp("node1")
+    _plane(here)
+    _plane(there, seed=1 if first == "rows" else 0)
+    common = ["train", "--data", "plane.csv", "--target", "y", "--max-epochs", "3"]
+    flags = ([], []) if first == "rows" else (first, second)
+    out = here / "model.json"
+    (code0, out0, err0), (code1, _, _) = _launch(
+        [[*common, *flags[0], "--out", out], [*common, *flags[1]]], [here, there]
+    )
+    assert (code0, code1) == (2, 2), err0
+    assert out0 == "" and err0.count("\n") == 1 and message in err0, err0
+    assert err0.startswith("linearnet train: error: ") and "every" in err0, err0
+    assert not out.exists()

@@ -12,8 +12,10 @@ Each process reads its own share of the rows (:func:`linearnet.tables.table_chun
   each step every process computes the summed gradient of its part of the global batch, the
   sums are all-reduced, and every process takes the same step.
 
-The backend is gloo (CPUs). Every wait is bounded by the group's timeout: a process that dies
-or stops answering makes the others raise :class:`ProcessFailed`, naming it.
+Before they exchange anything else, the processes agree on their settings and on their data's files
+(:func:`linearnet.launch.agree`), or all refuse. The backend is gloo (CPUs). Every wait is bounded by
+the group's timeout: a process that dies or stops answering makes the others raise
+:class:`ProcessFailed`, naming it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import torch
 
 from .batches import BatchSource, Block
 from .config import SameEverywhereError, SameEverywhereTypeError, check_int
+from .launch import agree, data_fingerprint  # the launch agreement, torch-free
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -42,6 +45,8 @@ __all__ = [
     "Shared",
     "launched",
     "group",
+    "agree",
+    "data_fingerprint",
     "local_batch",
     "share",
 ]

@@ -109,6 +109,18 @@ def _join(args, rank: int):
     return joined
 
 
+def _agree(args, joined) -> None:  # pragma: no cover - in launched processes
+    """Refuse, on every process, settings or data that differ between the processes, before any other exchange."""
+    from ..distributed import agree
+    from .common import library_error
+
+    settings = {name: value for name, value in vars(args).items() if not callable(value)}
+    try:
+        agree(joined, settings, getattr(args, "data", None))
+    except ValueError as exc:
+        raise library_error(f"linearnet {args.command}", exc) from None
+
+
 def _failed(exc, rank: int | None) -> bool:
     """Whether this process should print the failure ``exc``: in a distributed run, what every process
     raised alike is said by rank 0, and a process that stopped answering by the lowest one still answering."""
@@ -135,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         command = f"linearnet {args.command}"
         if rank is not None:
             joined = _join(args, rank)  # pragma: no cover - returns in launched processes only
+            _agree(args, joined)  # pragma: no cover - in launched processes
         args.group = joined
         code = args.handler(args)
         sys.stdout.flush()  # a full disk is met here, while it can still be said
