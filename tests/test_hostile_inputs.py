@@ -968,3 +968,35 @@ def test_processes_launched_with_other_settings_or_data_all_refuse_at_the_start(
     assert out0 == "" and err0.count("\n") == 1 and message in err0, err0
     assert err0.startswith("linearnet train: error: ") and "every" in err0, err0
     assert not out.exists()
+
+
+def test_a_refusal_every_process_makes_under_torchrun_reaches_the_user(tmp_path):
+    """Process 0 slow to say it (3 s): process 1, refusing alike, waits for it before it leaves, as torchrun
+    stops every process once one has failed."""
+    import os
+    import subprocess
+    import sys
+
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        "import os, sys, time\n"
+        "from linearnet.cli import common\n"
+        "if os.environ.get('RANK') == '0':\n"
+        "    said = common.UsageError.__str__\n"
+        "    common.UsageError.__str__ = lambda self: (time.sleep(3), said(self))[1]\n"
+        "from linearnet.cli import run\n"
+        "sys.argv = ['linearnet', *sys.argv[1:]]\n"
+        "run()\n"
+    )
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(driver)]
+    done = subprocess.run(
+        [*command, "train", "--lr", "-1", "--timeout", "20"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    lines = done.stderr.splitlines()  # torchrun's own report of the failed processes follows
+    assert "linearnet train: error: lr must be > 0, got -1; e.g. 0.03" in lines, done.stderr[-3000:]
+    assert "[rank0]" not in done.stderr and "Terminated" not in done.stderr, done.stderr[-3000:]  # not stopped

@@ -55,6 +55,7 @@ DEFAULT_TIMEOUT = 300.0  # seconds a process waits for the others before it give
 _BEAT = 0.5  # seconds between a process's heartbeats in the rendezvous store
 _LEAVING = "linearnet/leaving"  # the count of processes that have come to leave, in the rendezvous store
 _LEAVE_WAIT = 5.0  # seconds a process waits at most for the others before it leaves
+_ZERO_LEAVING = "linearnet/zero-leaving"  # set once process 0 has said what it had to say and comes to leave
 _T = TypeVar("_T")
 
 
@@ -198,18 +199,28 @@ class Group:
         another may still be reading that exchange's messages: the other then fails as if a process had
         stopped answering (under load, a refusal every process made was said by process 0 and ended another
         with exit 1). Process 0 leaves last, as it holds the rendezvous store the others count themselves
-        in; a process that did stop answering never comes, and the wait ends at the bound."""
+        in; a process that did stop answering never comes, and the wait ends at the bound. The others wait (as
+        long, at most) until process 0 has come to leave, once it has printed what it had to say: torchrun stops
+        every process once one has failed, and a refusal every process made was sometimes lost when process 1
+        left first."""
         if self._store is None:
             return
         try:
-            self._store.add(_LEAVING, 1)
-            if self.rank != 0:
+            if self.rank != 0:  # process 0 prints (a refusal every process made): a launcher that saw this one
+                self._wait_for(_ZERO_LEAVING, 1)  # leave first, failing, could stop process 0 before it said it
+                self._store.add(_LEAVING, 1)  # the last word with the store, whose host then may leave
                 return
-            deadline = time.monotonic() + _LEAVE_WAIT
-            while int(self._store.add(_LEAVING, 0)) < self.size and time.monotonic() < deadline:
-                time.sleep(0.02)
+            self._store.add(_ZERO_LEAVING, 1)
+            self._store.add(_LEAVING, 1)
+            self._wait_for(_LEAVING, self.size)
         except Exception:  # the store's host has left: there is no one to wait for
             return
+
+    def _wait_for(self, key: str, count: int) -> None:  # pragma: no cover - in launched processes
+        """Wait, at most ``_LEAVE_WAIT`` seconds, until the store's counter ``key`` reaches ``count``."""
+        deadline = time.monotonic() + _LEAVE_WAIT
+        while int(self._store.add(key, 0)) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def group(timeout: float = DEFAULT_TIMEOUT) -> Group:
