@@ -110,7 +110,7 @@ def test_past_5000_rows_a_sample_is_drawn_the_same_in_chunks(tmp_path, capsys, d
     "plot, extra, message",
     [
         ("cars.csv", [], "is an input of this command"),
-        ("f.png", ["--out", "f.png"], "is named twice, for the picture and another file"),
+        ("f.png", ["--out", "f.png"], "--out and --plot would both write"),
         ("f.txt", [], "the picture must be a .png, .pdf or .svg file"),
         ("no/such/f.png", [], "does not exist"),
     ],

@@ -567,8 +567,8 @@ def test_machines_that_see_other_columns_stop_at_the_start(tmp_path):
     (code0, _, err0), (code1, _, err1) = finish(start(2, argv, cwds=[here, there]))
     assert (code0, code1) == (2, 2) and err1 == ""
     assert err0 == (
-        "linearnet solve: error: t.csv: process 1 reads the columns a, c (target y) where process 0 reads a, b "
-        "(target y): every machine must see the same files\n"
+        "linearnet solve: error: t.csv: process 1 reads the columns a,c,y where process 0 reads a,b,y: every machine "
+        "must see the same files\n"
     )
 
 

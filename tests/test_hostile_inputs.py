@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linearnet.modelfile import Model, SoftmaxModel, load_model
+from linearnet.modelfile import Model, SoftmaxModel, load_model, save_model
 from linearnet.tables import NA_TOKENS, read_table
 
 from helpers import cli
@@ -418,7 +418,7 @@ def run(capsys, *argv, out: Path | None = None, folder: Path):
     else:  # one error, the last line, after the notes and warnings
         assert errors == lines[-1:], stderr
     if code == 1:
-        assert argv[0] == "train" and "training diverged" in errors[0], stderr
+        assert argv[0] == "train" and re.search(r"training (diverged|did not move|left the range)", errors[0]), stderr
     after = sorted(p.name for p in folder.iterdir())
     if out is not None and out.name not in before and code == 0:
         before.append(out.name)
@@ -1221,3 +1221,392 @@ def test_a_folder_of_many_files_is_measured_by_its_first_file_and_a_glance_at_th
     approx = __import__("pytest").approx
     assert need == approx(21 * plan.whole_read_bytes(tmp_path / "part-00.csv"))
     assert plan.table_values(tmp_path) == approx(21 * 200 * 2, rel=0.05)
+
+
+# --- training honesty, outputs that cannot lose work, the distributed launch ---------------------------
+
+RUN_SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _plane(folder: Path, *, scale: float = 1.0, rows: int = 60, seed: int = 0) -> Path:
+    """A CSV of y = 1 + 2a − b plus a little noise, the labels times ``scale``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 2))
+    y = (1 + X @ [2.0, -1.0] + 0.1 * rng.normal(size=rows)) * scale
+    path = folder / "plane.csv"
+    path.write_text(
+        "a,b,y\n" + "".join(f"{a!r},{b!r},{t!r}\n" for (a, b), t in zip(X.tolist(), y.tolist(), strict=True))
+    )
+    return path
+
+
+def _separable(folder: Path) -> Path:
+    path = folder / "classes.csv"
+    path.write_text("x,y\n" + "".join(f"{x},{'a' if x < 0 else 'b'}\n" for x in (-3, -2, -1, 1, 2, 3, -4, 4)))
+    return path
+
+
+@RUN_SETTINGS
+@given(
+    lr=st.floats(1e-300, 1e-30),
+    impl=st.sampled_from(["scratch", "concise", "fast"]),
+    epochs=st.sampled_from([[], ["--epochs", "3"]]),
+)
+def test_a_run_that_did_not_move_is_no_converged_model(capsys, tmp_path_factory, lr, impl, epochs):
+    folder = tmp_path_factory.mktemp("stalled")
+    data, out = _plane(folder), folder / "model.json"
+    out.write_bytes(SENTINEL)
+    argv = ["train", "--data", data, "--target", "y", "--lr", repr(lr), "--impl", impl, *epochs, "--out", out]
+    code, stdout, stderr = run(capsys, *argv, out=out, folder=folder)
+    assert code == 1 and "converged" not in stdout, (stdout, stderr)
+    assert "training did not move" in stderr and "no model was written" in stderr, stderr
+
+
+def test_a_rate_too_small_to_settle_anywhere_but_the_start_is_not_converged(tmp_path, capsys):
+    code, out, err = cli(capsys, "train", "--data", _plane(tmp_path), "--target", "y", "--lr", "1e-8", "--json")
+    assert code == 0 and json.loads(out)["converged"] is False
+    assert err.startswith("linearnet train: warning: not converged: in 6 epochs the loss fell by less than 0.0001 of")
+    code, out, _ = cli(capsys, "train", "--data", _plane(tmp_path), "--target", "y", "--lr", "1e-8")
+    assert "converged in" not in out
+
+
+@RUN_SETTINGS
+@given(lr=st.sampled_from([1e25, 1e30, 1e35]), impl=st.sampled_from(["scratch", "concise", "fast"]))
+def test_softmax_weights_run_off_beyond_float32_are_not_a_model(capsys, tmp_path_factory, lr, impl):
+    folder = tmp_path_factory.mktemp("runaway")
+    data, out = _separable(folder), folder / "model.json"
+    out.write_bytes(SENTINEL)
+    argv = ["train", "--data", data, "--target", "y", "--model", "softmax", "--lr", repr(lr), "--impl", impl]
+    code, stdout, stderr = run(capsys, *argv, "--out", out, out=out, folder=folder)
+    assert code == 1 and "converged" not in stdout, (stdout, stderr)
+    assert "no model was written" in stderr and out.read_bytes() == SENTINEL
+
+
+@RUN_SETTINGS
+@given(exponent=st.integers(-300, -20), stream=st.booleans())
+def test_labels_float32_takes_for_zero_are_refused_not_an_exact_fit(capsys, tmp_path_factory, exponent, stream):
+    folder = tmp_path_factory.mktemp("tiny")
+    data = _plane(folder, scale=10.0**exponent)
+    argv = ["train", "--data", data, "--target", "y", *(["--stream"] if stream else [])]
+    code, stdout, stderr = run(capsys, *argv, folder=folder)
+    assert code == 2 and "exact fit" not in stdout, (stdout, stderr)
+    assert "labels: the largest value is" in stderr and "too small for float32 training" in stderr, stderr
+
+
+@RUN_SETTINGS
+@given(exponent=st.integers(-300, -20))
+def test_scikit_learn_sgd_refuses_labels_float32_takes_for_zero(exponent):
+    import pytest
+
+    from linearnet.sklearn import SGDRegressor
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    with pytest.raises(ValueError, match=r"^y: the largest value is .* too small for float32 training"):
+        SGDRegressor().fit(X, (X[:, 0] + 2) * 10.0**exponent)
+
+
+@RUN_SETTINGS
+@given(rows=st.integers(3, 12), extra=st.integers(0, 40), softmax=st.booleans())
+def test_an_exact_optimum_of_more_parameters_than_rows_is_not_solved_whole(
+    capsys, tmp_path_factory, monkeypatch, rows, extra, softmax
+):
+    import linearnet.leastsq
+    import linearnet.logit
+
+    def refused(*args, **kwargs):
+        raise AssertionError("solved whole")
+
+    monkeypatch.setattr(linearnet.leastsq, "solve", refused)
+    monkeypatch.setattr(linearnet.logit, "solve_logit", refused)
+    folder = tmp_path_factory.mktemp("wide")
+    columns = rows + extra  # with the intercept, more parameters than rows
+    values = np.random.default_rng(rows).normal(size=(rows, columns))
+    labels = [("a", "b")[i % 2] for i in range(rows)] if softmax else values.sum(axis=1).tolist()
+    path = folder / "wide.csv"
+    header = ",".join(f"x{j}" for j in range(columns)) + ",y\n"
+    path.write_text(
+        header + "".join(",".join(map(repr, r)) + f",{t}\n" for r, t in zip(values.tolist(), labels, strict=True))
+    )
+    code, stdout, stderr = run(capsys, "train", "--data", path, "--target", "y", "--epochs", "2", folder=folder)
+    assert code == 0, stderr
+    if softmax:  # separated rows: no finite optimum to compare with
+        assert "the exact logit optimum is left out of the comparison" in stderr, stderr
+        assert "have no unique optimum" in stderr and "exact" not in stdout, (stdout, stderr)
+    else:  # the rows are independent: the optimum, one of many, passes through every one
+        assert "the exact least-squares loss is 0 (the data lie on a plane: an exact fit)" in stdout, stdout
+
+
+def test_an_exact_solve_over_the_memory_budget_is_left_out(tmp_path, capsys):
+    values = np.random.default_rng(0).normal(size=(400, 300))
+    path = tmp_path / "many.csv"
+    path.write_text(
+        ",".join(f"x{j}" for j in range(299)) + ",y\n" + "".join(",".join(map(repr, r)) + "\n" for r in values.tolist())
+    )
+    code, out, err = cli(capsys, "train", "--data", path, "--target", "y", "--epochs", "2", "--memory-budget", "2M")
+    assert code == 0 and "exact least-squares loss" not in out, err
+    assert "would take about" in err and "over the memory budget of 2.0 MiB (--memory-budget)" in err, err
+
+
+def _spelling(folder: Path, name: str, how: str) -> str:
+    """The path ``folder/name`` spelled ``how``: as it is, through a "." or "sub/..", absolute, or by a link."""
+    path = folder / name
+    if how == "dot":
+        return str(folder / "." / name)
+    if how == "up":
+        (folder / "sub").mkdir(exist_ok=True)
+        return str(folder / "sub" / ".." / name)
+    if how == "link":
+        link = folder / f"link-to-{name}"
+        if not link.is_symlink():
+            link.symlink_to(name)
+        return str(link)
+    return str(path.resolve() if how == "absolute" else path)
+
+
+@RUN_SETTINGS
+@given(
+    case=st.sampled_from(
+        [
+            ("train", ["--out", "--plot"]),
+            ("train-digits", ["--plot", "--plot-predictions"]),
+            ("train-digits", ["--out", "--plot-predictions"]),
+            ("solve", ["--out", "--plot"]),
+        ]
+    ),
+    how=st.sampled_from(["same", "dot", "up", "absolute", "link"]),
+    exists=st.booleans(),
+)
+def test_two_outputs_of_one_run_to_one_file_are_refused_before_the_work(capsys, tmp_path_factory, case, how, exists):
+    folder = tmp_path_factory.mktemp("outputs")
+    command, (first, second) = case
+    data = _plane(folder)
+    if exists:
+        (folder / "same.png").write_bytes(SENTINEL)
+    argv = {
+        "train": ["train", "--data", data, "--target", "y"],
+        "train-digits": ["train", "--dataset", "digits", "--model", "softmax", "--epochs", "1"],
+        "solve": ["solve", data, "--target", "y"],
+    }[command]
+    argv = [*argv, first, str(folder / "same.png"), second, _spelling(folder, "same.png", how)]
+    code, stdout, stderr = run(capsys, *argv, folder=folder)
+    assert (code, stdout) == (2, ""), stderr
+    assert stderr.startswith(f"linearnet {argv[0]}: error: {first} and {second} would both write "), stderr
+    assert not exists or (folder / "same.png").read_bytes() == SENTINEL
+
+
+@RUN_SETTINGS
+@given(command=st.sampled_from(["train", "solve"]), order=st.booleans())
+def test_json_and_a_model_on_standard_output_are_refused_not_two_documents(capsys, tmp_path_factory, command, order):
+    folder = tmp_path_factory.mktemp("stdout")
+    data = _plane(folder)
+    argv = ["train", "--data", data, "--target", "y"] if command == "train" else ["solve", data, "--target", "y"]
+    flags = ["--json", "--out", "-"] if order else ["--out", "-", "--json"]
+    code, stdout, stderr = run(capsys, *argv, *flags, folder=folder)
+    assert (code, stdout) == (2, ""), stderr
+    assert stderr == (
+        f"linearnet {command}: error: --json and --out - would both write to standard output, two documents in one "
+        f"stream; give --out a file name\n"
+    )
+
+
+@RUN_SETTINGS
+@given(
+    command=st.sampled_from(["train", "solve", "predict"]),
+    bad=st.sampled_from(["under a file", "name too long", "folder name too long", "under a missing folder"]),
+    ext=st.sampled_from([".json", ".csv"]),
+)
+def test_an_output_the_system_cannot_make_is_one_line_before_the_work(capsys, tmp_path_factory, command, bad, ext):
+    folder = tmp_path_factory.mktemp("oserror")
+    data = _plane(folder)
+    model = folder / "m.json"
+    save_model(Model(["a", "b"], [2.0, -1.0], 1.0, target="y"), model)
+    out = {
+        "under a file": f"{data}/m{ext}",
+        "name too long": str(folder / ("n" * 300 + ext)),
+        "folder name too long": str(folder / ("d" * 300) / f"m{ext}"),
+        "under a missing folder": str(folder / "missing" / f"m{ext}"),
+    }[bad]
+    argv = {
+        "train": ["train", "--data", data, "--target", "y", "--epochs", "1"],
+        "solve": ["solve", data, "--target", "y"],
+        "predict": ["predict", data, "--model", model],
+    }[command]
+    code, stdout, stderr = run(capsys, *argv, "--out", out, folder=folder)
+    assert (code, stdout) == (2, ""), stderr
+    assert stderr.count("\n") == 1 and len(stderr) < 600, stderr
+
+
+class _Interrupt(BaseException):
+    pass
+
+
+@RUN_SETTINGS
+@given(
+    command=st.sampled_from(["train", "solve", "predict"]),
+    out=st.sampled_from(["new.csv", "old.csv", "-"]),
+    signal_like=st.sampled_from([KeyboardInterrupt, "terminated"]),
+)
+def test_an_interruption_as_the_temporary_file_is_made_leaves_none(
+    capsys, tmp_path_factory, monkeypatch, command, out, signal_like
+):
+    import os
+    import tempfile as tempfile_module
+
+    from linearnet import cli as cli_module
+
+    folder = tmp_path_factory.mktemp("interrupted")
+    scratch = tmp_path_factory.mktemp("scratch")  # the temporary folder, for what goes to standard output
+    monkeypatch.setattr(tempfile_module, "tempdir", str(scratch))
+    data = _plane(folder)
+    (folder / "old.csv").write_bytes(SENTINEL)
+    model = folder / "m.json"
+    save_model(Model(["a", "b"], [2.0, -1.0], 1.0, target="y"), model)
+    before = sorted(p.name for p in folder.iterdir())
+    real_open = os.open
+    raised = cli_module.Terminated(1) if signal_like == "terminated" else KeyboardInterrupt()
+
+    def open_then_interrupted(path, flags, *args, **kwargs):  # the signal lands as the file is made
+        fd = real_open(path, flags, *args, **kwargs)
+        if str(path).endswith(".tmp") and flags & os.O_CREAT:
+            os.close(fd)
+            raise raised
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_interrupted)
+    target = out if out == "-" else str(folder / out)
+    argv = {
+        "train": ["train", "--data", data, "--target", "y", "--epochs", "1"],
+        "solve": ["solve", data, "--target", "y"],
+        "predict": ["predict", data, "--model", model],
+    }[command]
+    code, _, stderr = cli(capsys, *argv, "--out", target)
+    monkeypatch.setattr(os, "open", real_open)
+    assert code in (130, 129), stderr
+    assert sorted(p.name for p in folder.iterdir()) == before, "a temporary file was left beside the output"
+    assert list(scratch.iterdir()) == [], "a temporary file was left in the temporary folder"
+    assert (folder / "old.csv").read_bytes() == SENTINEL
+
+
+def test_standard_output_full_or_closed_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    data = _plane(tmp_path)
+    for command in (["train", "--epochs", "2"], ["solve", str(data), "--target", "y"]):
+        for redirect in (">/dev/full", ">&-"):
+            shell = " ".join([sys.executable, "-m", "linearnet", *command]) + f" {redirect}"
+            done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 2, (shell, done.stderr)
+            assert done.stderr.startswith(f"linearnet {command[0]}: error: standard output cannot be written ("), (
+                shell,
+                done.stderr,
+            )
+            assert done.stderr.count("\n") == 1, done.stderr
+
+
+def _launch(argvs: list[list[str]], cwds: list[Path], *, deadline: float = 90) -> list[tuple[int, str, str]]:
+    """Start ``linearnet`` as the processes of one run (the variables torchrun sets; gloo on 127.0.0.1), the
+    ``argvs[rank]`` in ``cwds[rank]``; each one's (exit code, stdout, stderr), killed at the ``deadline``."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "linearnet", *map(str, argv), "--timeout", "20"],
+            env={
+                **os.environ,
+                **dict(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE=str(len(argvs))),
+                **dict(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1"),
+            },
+            cwd=cwds[r],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r, argv in enumerate(argvs)
+    ]
+    end, done = time.monotonic() + deadline, []
+    try:
+        for p in processes:
+            stdout, stderr = p.communicate(timeout=max(0.1, end - time.monotonic()))
+            done.append((p.returncode, stdout, stderr))
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    return done
+
+
+LAUNCH_SETTINGS = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@LAUNCH_SETTINGS
+@given(
+    differs=st.sampled_from(
+        [
+            (["--lr", "0.03"], ["--lr", "0.1"], "process 1 was started with --lr 0.1 where process 0 has --lr 0.03"),
+            (["--batch-size", "8"], ["--batch-size", "16"], "--batch-size 16 where process 0 has --batch-size 8"),
+            (["--max-epochs", "3"], ["--max-epochs", "4"], "--max-epochs 4 where process 0 has --max-epochs 3"),
+            (["--seed", "1"], [], "process 1 was started with --seed 0 where process 0 has --seed 1"),
+            ([], ["--stream"], "process 1 was started with --stream where process 0 has no --stream"),
+            ("rows", "rows", "plane.csv: process 1 reads other contents than process 0's: every machine must"),
+        ]
+    )
+)
+def test_processes_launched_with_other_settings_or_data_all_refuse_at_the_start(tmp_path_factory, differs):
+    """Two torchrun processes given different settings, or files of the same columns and other rows, each
+    refuse before the first exchange (not a mixed model with exit 0, not a timeout); process 0 says which
+    process differs and in what, in one line."""
+    first, second, message = differs
+    here, there = tmp_path_factory.mktemp("node0"), tmp_path_factory.mktemp("node1")
+    _plane(here)
+    _plane(there, seed=1 if first == "rows" else 0)
+    common = ["train", "--data", "plane.csv", "--target", "y", "--max-epochs", "3"]
+    flags = ([], []) if first == "rows" else (first, second)
+    out = here / "model.json"
+    (code0, out0, err0), (code1, _, _) = _launch(
+        [[*common, *flags[0], "--out", out], [*common, *flags[1]]], [here, there]
+    )
+    assert (code0, code1) == (2, 2), err0
+    assert out0 == "" and err0.count("\n") == 1 and message in err0, err0
+    assert err0.startswith("linearnet train: error: ") and "every" in err0, err0
+    assert not out.exists()
+
+
+def test_a_refusal_every_process_makes_under_torchrun_reaches_the_user(tmp_path):
+    """Process 0 slow to say it (3 s): process 1, refusing alike, waits for it before it leaves, as torchrun
+    stops every process once one has failed."""
+    import os
+    import subprocess
+    import sys
+
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        "import os, sys, time\n"
+        "from linearnet.cli import common\n"
+        "if os.environ.get('RANK') == '0':\n"
+        "    said = common.UsageError.__str__\n"
+        "    common.UsageError.__str__ = lambda self: (time.sleep(3), said(self))[1]\n"
+        "from linearnet.cli import run\n"
+        "sys.argv = ['linearnet', *sys.argv[1:]]\n"
+        "run()\n"
+    )
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(driver)]
+    done = subprocess.run(
+        [*command, "train", "--lr", "-1", "--timeout", "20"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    lines = done.stderr.splitlines()  # torchrun's own report of the failed processes follows
+    assert "linearnet train: error: lr must be > 0, got -1; e.g. 0.03" in lines, done.stderr[-3000:]
+    assert "[rank0]" not in done.stderr and "Terminated" not in done.stderr, done.stderr[-3000:]  # not stopped

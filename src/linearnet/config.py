@@ -29,7 +29,10 @@ __all__ = [
     "check_int",
     "check_seed",
     "LABEL_MAX",
+    "LABEL_MIN",
+    "F32_TINY",
     "check_float32",
+    "check_not_tiny",
     "SameEverywhereError",
     "SameEverywhereTypeError",
     "MAX_EPOCHS",
@@ -68,6 +71,8 @@ VALIDATION_FRACTION = 0.1  # scikit-learn's default share held out for early sto
 _DATA_MAX = 1e30  # a first bound on each setting; the labels they make are bounded below
 _F32_MAX = 3.4028234663852886e38  # the largest float32
 LABEL_MAX = math.sqrt(_F32_MAX)  # 1.84e19: the loss squares a label's error, and the square must stay a float32
+F32_TINY = 1.1754943508222875e-38  # the smallest normal float32: below it a value keeps fewer than 24 bits, or none
+LABEL_MIN = math.sqrt(F32_TINY)  # 1.08e-19: labels all smaller square to less than a normal float32, or to 0
 _SIGMAS = 6.0  # the reach of the labels: |b| plus this many standard deviations of Xw and of the noise
 # memory of a synthetic run: 4 bytes a float32 feature + 1 of the finiteness check on it, and about 32 a row
 # for the labels, the noise and the order of an epoch
@@ -136,10 +141,22 @@ def check_choice(name: str, value, choices: tuple[str, ...]) -> str:
     return value
 
 
-def check_float32(a, name: str, *, fix: str = "rescale them, or use solve", columns=None, where: str = "") -> None:
+def check_float32(
+    a,
+    name: str,
+    *,
+    fix: str = "rescale them, or use solve",
+    columns=None,
+    where: str = "",
+    smallest: float | None = None,
+) -> None:
     """Refuse values float32 training cannot take: NaN or inf, or beyond ``LABEL_MAX``, whose square
     is inf in float32. ``a`` is a NumPy array named ``name`` ("features", "y"); given the names of its
-    ``columns`` (and ``where``, the file), a value too large is named by its column and row."""
+    ``columns`` (and ``where``, the file), a value too large is named by its column and row.
+
+    Given ``smallest``, refuse too a column (of a 2-D ``a``; else the whole array) whose values are not all
+    0 but all below ``smallest`` in size: in float32 they would round to 0 or lose their precision
+    (``LABEL_MIN`` for labels, whose errors the loss squares; ``F32_TINY`` for features trained as they are)."""
     import numpy as np
 
     if columns is not None:
@@ -150,14 +167,30 @@ def check_float32(a, name: str, *, fix: str = "rescale them, or use solve", colu
                 f"{where}: column {columns[j]!r}, row {i + 1}: {a[i, j]:g} is too large for float32 training "
                 f"(at most {LABEL_MAX:.3g}); rescale the column"
             )
-        return
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} must be finite; found NaN or inf")
-    if a.size and not np.abs(a).max() <= LABEL_MAX:
-        hold = "hold" if name.endswith("s") else "holds"
+    else:
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} must be finite; found NaN or inf")
+        if a.size and not np.abs(a).max() <= LABEL_MAX:
+            hold = "hold" if name.endswith("s") else "holds"
+            raise ValueError(
+                f"{name} {hold} values up to {np.abs(a).max():g}, too large for float32 training "
+                f"(at most {LABEL_MAX:.3g}); {fix}"
+            )
+    if smallest is not None and a.size:
+        largest = np.abs(a).max(axis=0) if a.ndim == 2 else np.abs(a).max(keepdims=True)
+        for j, value in enumerate(largest.tolist()):
+            column = None if a.ndim != 2 else repr(columns[j]) if columns is not None else str(j + 1)
+            check_not_tiny(value, name if column is None else f"{name}: column {column}", smallest=smallest, fix=fix)
+
+
+def check_not_tiny(largest: float, name: str, *, smallest: float = LABEL_MIN, fix: str = "rescale them") -> None:
+    """Refuse values whose ``largest`` size is above 0 but below ``smallest``: float32 training would take
+    them for 0 (or for values of a few bits), and fit nothing while reporting an exact fit."""
+    if 0 < largest < smallest:
+        why = "the loss squares them" if smallest == LABEL_MIN else "below it float32 keeps a few bits of them, or none"
         raise ValueError(
-            f"{name} {hold} values up to {np.abs(a).max():g}, too large for float32 training "
-            f"(at most {LABEL_MAX:.3g}); {fix}"
+            f"{name}: the largest value is {largest:.3g} in size, too small for float32 training, which needs at "
+            f"least {smallest:.3g} ({why}); {fix}"
         )
 
 

@@ -12,8 +12,10 @@ Each process reads its own share of the rows (:func:`linearnet.tables.table_chun
   each step every process computes the summed gradient of its part of the global batch, the
   sums are all-reduced, and every process takes the same step.
 
-The backend is gloo (CPUs). Every wait is bounded by the group's timeout: a process that dies
-or stops answering makes the others raise :class:`ProcessFailed`, naming it.
+Before they exchange anything else, the processes agree on their settings and on their data's files
+(:func:`linearnet.launch.agree`), or all refuse. The backend is gloo (CPUs). Every wait is bounded by
+the group's timeout: a process that dies or stops answering makes the others raise
+:class:`ProcessFailed`, naming it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import torch
 
 from .batches import BatchSource, Block
 from .config import SameEverywhereError, SameEverywhereTypeError, check_int
+from .launch import agree, data_fingerprint  # the launch agreement, torch-free
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -42,6 +45,8 @@ __all__ = [
     "Shared",
     "launched",
     "group",
+    "agree",
+    "data_fingerprint",
     "local_batch",
     "share",
 ]
@@ -50,6 +55,7 @@ DEFAULT_TIMEOUT = 300.0  # seconds a process waits for the others before it give
 _BEAT = 0.5  # seconds between a process's heartbeats in the rendezvous store
 _LEAVING = "linearnet/leaving"  # the count of processes that have come to leave, in the rendezvous store
 _LEAVE_WAIT = 5.0  # seconds a process waits at most for the others before it leaves
+_ZERO_LEAVING = "linearnet/zero-leaving"  # set once process 0 has said what it had to say and comes to leave
 _T = TypeVar("_T")
 
 
@@ -193,18 +199,28 @@ class Group:
         another may still be reading that exchange's messages: the other then fails as if a process had
         stopped answering (under load, a refusal every process made was said by process 0 and ended another
         with exit 1). Process 0 leaves last, as it holds the rendezvous store the others count themselves
-        in; a process that did stop answering never comes, and the wait ends at the bound."""
+        in; a process that did stop answering never comes, and the wait ends at the bound. The others wait (as
+        long, at most) until process 0 has come to leave, once it has printed what it had to say: torchrun stops
+        every process once one has failed, and a refusal every process made was sometimes lost when process 1
+        left first."""
         if self._store is None:
             return
         try:
-            self._store.add(_LEAVING, 1)
-            if self.rank != 0:
+            if self.rank != 0:  # process 0 prints (a refusal every process made): a launcher that saw this one
+                self._wait_for(_ZERO_LEAVING, 1)  # leave first, failing, could stop process 0 before it said it
+                self._store.add(_LEAVING, 1)  # the last word with the store, whose host then may leave
                 return
-            deadline = time.monotonic() + _LEAVE_WAIT
-            while int(self._store.add(_LEAVING, 0)) < self.size and time.monotonic() < deadline:
-                time.sleep(0.02)
+            self._store.add(_ZERO_LEAVING, 1)
+            self._store.add(_LEAVING, 1)
+            self._wait_for(_LEAVING, self.size)
         except Exception:  # the store's host has left: there is no one to wait for
             return
+
+    def _wait_for(self, key: str, count: int) -> None:  # pragma: no cover - in launched processes
+        """Wait, at most ``_LEAVE_WAIT`` seconds, until the store's counter ``key`` reaches ``count``."""
+        deadline = time.monotonic() + _LEAVE_WAIT
+        while int(self._store.add(key, 0)) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def group(timeout: float = DEFAULT_TIMEOUT) -> Group:

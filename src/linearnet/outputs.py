@@ -8,28 +8,85 @@ or a FIFO is written into, as there is no file to replace; ``-`` is standard out
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import secrets
 import shutil
+import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import BinaryIO
 
-__all__ = ["check_output", "atomic_write", "STDOUT"]
+__all__ = ["check_output", "check_outputs", "atomic_write", "shown_path", "GuardedStdout", "StdoutError", "STDOUT"]
 
 STDOUT = "-"  # the output path that means standard output
 MAX_LINKS = 40  # links followed in one lookup, as the kernel does before it gives up (ELOOP)
+SHOWN_PATH = 200  # the most characters of a path a message shows (a name may be as long as the system allows)
+
+
+def shown_path(path) -> str:
+    """``path`` as a message shows it: whole up to ``SHOWN_PATH`` characters, else its start and end."""
+    path = os.fspath(path)
+    if len(path) <= SHOWN_PATH:
+        return path
+    half = SHOWN_PATH // 2 - 2
+    return f"{path[:half]}...{path[-half:]} ({len(path):,} characters)"
+
+
+def check_outputs(outputs: Mapping[str, object], *, inputs=(), stdout: str | None = None) -> None:
+    """Check each of a run's ``outputs`` (flag -> path or None) as :func:`check_output` does, and that no two
+    name the same file (a link or another spelling included) and none goes to standard output that
+    ``stdout`` (a flag, such as ``--json``) writes already: each would lose the other's work. Raises
+    ``ValueError`` naming both flags, before any work."""
+    given = {flag: os.fspath(path) for flag, path in outputs.items() if path is not None}  # type: ignore[call-overload]
+    for path in given.values():
+        check_output(path, inputs=inputs)
+    seen: dict[str, str] = {} if stdout is None else {STDOUT: stdout}
+    for flag, path in given.items():
+        key = path if path == STDOUT else _identity(path)
+        if key in seen and path == STDOUT:
+            raise ValueError(
+                f"{seen[key]} and {flag} - would both write to standard output, two documents in one stream; "
+                f"give {flag} a file name"
+            )
+        if key in seen:
+            raise ValueError(
+                f"{seen[key]} and {flag} would both write {shown_path(path)}, one over the other; name a file of "
+                f"its own for each"
+            )
+        seen[key] = flag
+
+
+def _identity(path: str) -> str:
+    """What tells two output paths apart: the file an existing one is (device, inode), else the absolute path
+    its links lead to."""
+    target = _target(path)
+    try:
+        st = os.stat(target)
+    except OSError:
+        return os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(target))), os.path.basename(target))
+    return f"{st.st_dev}:{st.st_ino}"
 
 
 def check_output(path, *, inputs=()) -> None:
     """Raise ``ValueError`` now, before any work, if a file cannot be written at ``path``, or if it is
-    one of ``inputs`` (compared as files: a link or another spelling of an input is refused too)."""
+    one of ``inputs`` (compared as files: a link or another spelling of an input is refused too). An
+    error of the system in the lookup (a file where a folder should be, a name too long) is one too."""
     path = os.fspath(path)
     if path == "":
         raise ValueError("an output option was given an empty file name; name the file to write")
     if path == STDOUT:
         return
+    try:
+        _check_output(path, inputs)
+    except OSError as exc:
+        raise ValueError(f"{shown_path(path)}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _check_output(path: str, inputs) -> None:
     target = _target(path)
     for source in inputs:
         source = os.fspath(source)
@@ -76,6 +133,10 @@ def _writes_into(path: str, target: str) -> bool:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
+    except NotADirectoryError:  # houses.csv/m.json
+        raise ValueError(
+            f"{shown_path(path)}: a part of the path before the file name is a file, not a folder"
+        ) from None
     if mode is not None and stat.S_ISDIR(mode):
         raise ValueError(f"{path}: is a directory, expected a file name for the output")
     if mode is not None and stat.S_ISSOCK(mode):
@@ -114,12 +175,7 @@ def atomic_write(path, write: Callable[[str], None]) -> None:
 
         _through_a_temporary_file(write, into_target)
         return
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(os.path.abspath(target))
-        )
-        os.close(fd)
+    with _temporary_file(os.path.dirname(os.path.abspath(target)), f".{os.path.basename(target)}.") as tmp:
         write(tmp)
         if os.path.exists(target):  # keep the mode of the file being replaced
             mode = os.stat(target).st_mode & 0o7777
@@ -129,25 +185,55 @@ def atomic_write(path, write: Callable[[str], None]) -> None:
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+
+_SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+
+
+@contextlib.contextmanager
+def _temporary_file(folder: str, prefix: str) -> Iterator[str]:
+    """The name of a new empty file in ``folder`` (``<prefix>XXXXXXXX.tmp``), removed on the way out unless
+    renamed away. The name is held before the file exists, so that an interruption at any point (SIGINT,
+    SIGTERM, SIGHUP: raised as exceptions where the program is) leaves no file behind; the removal itself
+    is not interrupted."""
+    tmp = None
+    try:
+        while tmp is None:
+            tmp = os.path.join(folder, f"{prefix}{secrets.token_hex(4)}.tmp")
+            try:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:  # another's: not ours to remove
+                tmp = None
+        yield tmp
+    finally:
+        if tmp is not None:
+            with _signals_held():
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (where the system can; in the main thread)."""
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _through_a_temporary_file(write: Callable[[str], None], copy: Callable[[BinaryIO], None]) -> None:
     """``write(tmp)``, then ``copy`` what it wrote where it goes: writers that seek (Parquet, PNG) cannot
     write into a pipe, and a failed one sends nothing."""
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".linearnet.", suffix=".tmp")
-        os.close(fd)
+    with _temporary_file(tempfile.gettempdir(), ".linearnet.") as tmp:
         write(tmp)
         with open(tmp, "rb") as written:
             copy(written)
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _to_stdout(written: BinaryIO) -> None:
@@ -156,3 +242,63 @@ def _to_stdout(written: BinaryIO) -> None:
     sys.stdout.flush()  # what was printed before comes first
     shutil.copyfileobj(written, sys.stdout.buffer)
     sys.stdout.buffer.flush()
+
+
+# --- standard output ------------------------------------------------------------------------------
+
+
+class StdoutError(OSError):
+    """Standard output failed to take what the command printed: a full disk or ``/dev/full``, a stream closed
+    before the start (``>&-``). Said in one line by the command, exit code 2."""
+
+
+_CLOSED = "closed when the command started, >&-"
+
+
+class _ClosedStream:
+    """What standard output is when the command was started with it closed: every write fails."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, _CLOSED)
+
+    def flush(self) -> None:
+        raise OSError(errno.EBADF, _CLOSED)
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def buffer(self):
+        raise OSError(errno.EBADF, _CLOSED)
+
+
+class GuardedStdout:
+    """Standard output whose failures (but a reader gone: BrokenPipeError, the quiet exit 141) are raised as
+    :class:`StdoutError`, told apart from errors of the files a command reads and writes."""
+
+    def __init__(self, stream):
+        self.stream = _ClosedStream() if stream is None else stream
+
+    def _guarded(self, name: str, *args):
+        try:
+            return getattr(self.stream, name)(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror or str(exc)) from None
+
+    def write(self, text: str) -> int:
+        return self._guarded("write", text)
+
+    def flush(self) -> None:
+        self._guarded("flush")
+
+    @property
+    def buffer(self):
+        try:
+            return self.stream.buffer
+        except OSError as exc:
+            raise StdoutError(exc.errno, exc.strerror) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)

@@ -15,6 +15,7 @@ import signal
 import sys
 
 from .. import __version__
+from ..outputs import GuardedStdout, StdoutError
 from . import bench, plot, predict, presets, solve, train
 from .common import Parser, UsageError, launched_rank
 
@@ -108,6 +109,18 @@ def _join(args, rank: int):
     return joined
 
 
+def _agree(args, joined) -> None:  # pragma: no cover - in launched processes
+    """Refuse, on every process, settings or data that differ between the processes, before any other exchange."""
+    from ..distributed import agree
+    from .common import library_error
+
+    settings = {name: value for name, value in vars(args).items() if not callable(value)}
+    try:
+        agree(joined, settings, getattr(args, "data", None))
+    except ValueError as exc:
+        raise library_error(f"linearnet {args.command}", exc) from None
+
+
 def _failed(exc, rank: int | None) -> bool:
     """Whether this process should print the failure ``exc``: in a distributed run, what every process
     raised alike is said by rank 0, and a process that stopped answering by the lowest one still answering."""
@@ -127,12 +140,24 @@ def main(argv: list[str] | None = None) -> int:
     rank = launched_rank()
     joined = None
     stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = guarded = GuardedStdout(stdout)  # its failures told apart from those of files
+    command = "linearnet"
     try:
         args = _parse(parser, argv)
+        command = f"linearnet {args.command}"
         if rank is not None:
             joined = _join(args, rank)  # pragma: no cover - returns in launched processes only
+            _agree(args, joined)  # pragma: no cover - in launched processes
         args.group = joined
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a full disk is met here, while it can still be said
+        return code
+    except StdoutError as exc:
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr either: the exit code says it
+            print(f"{command}: error: standard output cannot be written ({exc.strerror})", file=stderr)
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # what stays buffered would fail at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+        return 2
     except UsageError as exc:
         if rank is None or rank == 0 or (joined is not None and joined.exchanged and not exc.everyone):
             print(exc, file=stderr)  # a process's own failure once they have exchanged something; else rank 0 says it
@@ -169,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(s, handler)
         if joined is not None:  # pragma: no cover - in launched processes
             joined.close()
-        if sys.stdout is not stdout:  # pragma: no cover - a process of a distributed run other than rank 0
+        if sys.stdout is not guarded:  # pragma: no cover - a process of a distributed run other than rank 0
             sys.stdout.close()
-            sys.stdout, sys.stderr = stdout, stderr
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 def run() -> None:  # pragma: no cover - the console script, run by the subprocess tests
@@ -181,6 +206,8 @@ def run() -> None:  # pragma: no cover - the console script, run by the subproce
     its work is done; in a distributed run that would fail the whole run for nothing."""
     code = main()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # closed before the start (>&-): nothing was kept for it
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):  # a reader gone (| head) or a closed stream: nothing more to say

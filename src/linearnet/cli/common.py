@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from ..outputs import check_output
+from ..outputs import check_output, check_outputs
 from .shares import shared_chunks, shared_classes, shared_dropped_note
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "table_options",
     "note",
     "check_out",
+    "check_outs",
     "check_figure_path",
     "write_figure",
     "save_model",
@@ -270,6 +271,13 @@ def check_out(prog: str, path: str | None, *inputs: str | None) -> None:
             check_output(path, inputs=[i for i in inputs if i is not None])
 
 
+def check_outs(prog: str, outputs: dict[str, str | None], *inputs: str | None, stdout: str | None = None) -> None:
+    """Fail before the work when two of a run's ``outputs`` (flag -> path) would write one file, or one would
+    write standard output that the flag ``stdout`` (``--json``) prints to, or any would replace an input."""
+    with refused(prog):
+        check_outputs(outputs, inputs=[i for i in inputs if i is not None], stdout=stdout)
+
+
 def check_figure_path(prog: str, path: str) -> None:
     check_out(prog, path)
     if not path.lower().endswith((".png", ".pdf", ".svg")):
@@ -455,10 +463,11 @@ def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool
 
     When ``train`` takes an ``on_rows`` keyword too, it is called as ``train(on_epoch,
     on_rows=on_rows)``, to pass on to ``fit(on_rows=...)``: the bar then moves within an epoch.
-    Returns its result, or None after printing the one-line error of a diverged run (and
+    Returns its result, or None after printing the one-line error of a degenerate run (diverged, did not
+    move, or left the range where its loss means anything) (and
     saying that no model was written, when ``out`` names one).
     """
-    from ..train import DivergedError
+    from ..training.loop import DegenerateRunError
 
     by_rows = "on_rows" in inspect.signature(train).parameters
     progress = Progress(sys.stderr, epochs, by_rows=by_rows, after_seconds=BAR_AFTER, every=BAR_EVERY)
@@ -473,7 +482,7 @@ def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool
     try:
         with refused(prog):  # data the library refused: one line, exit 2
             return train(on_epoch, **keywords)
-    except DivergedError as exc:
+    except DegenerateRunError as exc:  # diverged, did not move, or left the range of its loss
         progress.close()
         written = "; no model was written" if out else ""
         print(f"{prog}: error: {exc}{written}", file=sys.stderr)

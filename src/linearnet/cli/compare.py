@@ -6,11 +6,35 @@ from __future__ import annotations
 
 import warnings
 
-from .common import refused
+from .common import note, refused
 
 PROG = "linearnet train"
 
 EXACT_FIT = 1e-12  # an optimum this small beside SGD's loss is an exact fit: a percentage above it says nothing
+
+
+def exact_left_out(rows: int | None, parameters: int, budget: int, *, what: str = "least-squares") -> str | None:
+    """Why the exact comparison is left out of a run, or None. The logit's optimum of more ``parameters``
+    than ``rows`` is not unique (nor finite: such rows are separated); the least-squares loss at its optimum
+    is, and is found from the SVD of the rows (:func:`exact_loss`). Either is left out when its solve would
+    take more than the memory ``budget``: about 8·(6·n·k + 16·k²) bytes for k parameters on n rows read
+    whole (``rows`` None: in chunks, whose passes add no n·k), or 32·n·k for the SVD of fewer rows than
+    parameters; the time is in proportion (30 rows × 6,000 columns solved whole took 48 s and 1.85 GB)."""
+    from ..memory import human_bytes
+
+    wide = rows is not None and parameters > rows
+    if wide and what == "logit":
+        return (
+            f"the exact logit optimum is left out of the comparison: {parameters:,} parameters on {rows:,} rows "
+            f"have no unique optimum"
+        )
+    need = 32 * (rows or 0) * parameters if wide else 8 * (6 * (rows or 0) * parameters + 16 * parameters**2)
+    if need > budget:
+        return (
+            f"the exact {what} optimum is left out of the comparison: solving for {parameters:,} parameters would "
+            f"take about {human_bytes(need)}, over the memory budget of {human_bytes(budget)} (--memory-budget)"
+        )
+    return None
 
 
 def above_exact(sgd_loss: float, exact: float) -> str:
@@ -20,14 +44,23 @@ def above_exact(sgd_loss: float, exact: float) -> str:
 
 
 def exact_loss(
-    config, table, chunks, columns, held_out: float | None, seed: int, group=None, weights=None
-) -> float | None:
-    """The mean training loss at the least-squares optimum, in the loss SGD reports (None for the l1 and
-    Huber losses, whose optimum least squares is not, or a loss reported as a running mean); on the
-    rows trained on, those early stopping did not hold out; with ``weights``, the weighted optimum's
-    Σ w·loss / n over the n rows trained on."""
+    config, table, chunks, columns, held_out: float | None, seed: int, group=None, weights=None, *, budget: int
+) -> tuple[float | None, str | None]:
+    """(the mean training loss at the least-squares optimum, in the loss SGD reports, or None; the note, said
+    already, of why it was left out, or None). None for the l1 and Huber losses, whose optimum least squares is
+    not, or a loss reported as a running mean; on the rows trained on, those early stopping did not hold out;
+    with ``weights``, the weighted optimum's Σ w·loss / n over the n rows trained on."""
     if config.loss not in ("half_squared", "squared") or config.report != "full":
-        return None
+        return None, None
+    rows = None if table is None else len(table.features)  # in chunks: the same answer in every process
+    left_out = exact_left_out(rows, len(columns) + 1, budget)
+    if left_out:
+        note(PROG, left_out)
+        return None, left_out
+    return _least_squares_loss(config, table, chunks, columns, held_out, seed, group, weights), None
+
+
+def _least_squares_loss(config, table, chunks, columns, held_out: float | None, seed: int, group, weights) -> float:
     from ..leastsq import solve, solve_chunks
     from ..training.stopping import held_out_rows
 
@@ -37,6 +70,8 @@ def exact_loss(
             kept = held_out_rows(len(X), held_out, seed)[0]
             X, y = X[kept], y[kept]
             weights = None if weights is None else weights[kept]
+        if X.shape[1] + 1 > len(X):  # more parameters than rows: the optimum is not unique, but its loss is
+            return config.loss_factor * _rss_of_fewer_rows(X, y, weights) / len(X)
 
     with refused(PROG), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dependent or ill-conditioned columns: the optimum's loss holds all the same
@@ -49,7 +84,36 @@ def exact_loss(
     return config.loss_factor * rss / (exact.n + exact.zero_weights)  # every row trained on (weight 0 too)
 
 
-def exact_softmax_loss(data, held_out: float | None, seed: int) -> tuple[float, str | None] | None:
+def _rss_of_fewer_rows(X, y, weights=None) -> float:
+    """The residual sum of squares (weighted by ``weights``) of the least-squares fit with an intercept to
+    fewer rows than parameters, from the SVD of the n × (p + 1) rows (NumPy's lstsq): O(n²p) time, not the
+    O(p³) of the exact solve and its statistics."""
+    import numpy as np
+
+    A = np.column_stack([np.ones(len(X)), np.asarray(X, dtype=np.float64)])  # (n, p + 1)
+    y = np.asarray(y, dtype=np.float64)
+    if weights is not None:
+        root = np.sqrt(np.asarray(weights, dtype=np.float64))
+        A, y = A * root[:, None], y * root
+    beta, _, rank, _ = np.linalg.lstsq(A, y, rcond=None)
+    if rank == len(A):  # independent rows: the optimum passes through every one (as solve's RSS says, 0)
+        return 0.0
+    return float(np.sum((y - A @ beta) ** 2))
+
+
+def exact_softmax_loss(
+    data, held_out: float | None, seed: int, *, budget: int
+) -> tuple[tuple[float, str | None] | None, str | None]:
+    """(:func:`_logit_loss`, or None when left out; the note, said already, of why it was left out, or None)."""
+    parameters = (len(data.feature_names) + 1) * (len(data.classes) - 1)  # the logit's: one class is the base
+    left_out = exact_left_out(len(data.X_train), parameters, budget, what="logit")
+    if left_out:
+        note(PROG, left_out)
+        return None, left_out
+    return _logit_loss(data, held_out, seed), None
+
+
+def _logit_loss(data, held_out: float | None, seed: int) -> tuple[float, str | None] | None:
     """The mean cross-entropy at the multinomial logit's optimum on the rows SGD trained on (those early
     stopping did not hold out), and what separates the classes when no finite optimum exists (the loss
     then approaches the value given, where the iteration stopped); None when the data have no classes to

@@ -15,6 +15,7 @@ from .common import (
     add_table_flags,
     add_timeout_flag,
     check_out,
+    check_outs,
     design_error,
     names,
     note,
@@ -174,6 +175,7 @@ def _check_flags(args) -> None:
             PROG, f"--cluster gives sandwich's vcovCL errors of type HC1; --se {args.se} does not go with it"
         )
     check_out(PROG, args.out, args.data)
+    check_outs(PROG, {"--out": args.out, "--plot": args.plot}, args.data, stdout="--json" if args.json else None)
     if args.plot is not None:
         from .diagnostics import check_picture
 

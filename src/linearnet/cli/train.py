@@ -13,6 +13,7 @@ from . import train_flags
 from .common import (
     UsageError,
     check_out,
+    check_outs,
     note,
     refused,
     run_training,
@@ -60,6 +61,13 @@ def _stopped_line(result, rule, args) -> tuple[str | None, str | None]:
         return None, None
     epochs = len(result.history.losses)
     watched = "the loss on the rows held out" if args.early_stopping else "the loss"
+    if rule.met and result.converged is False:  # settled where it started: the weights hardly moved
+        return None, (
+            f"not converged: in {epochs} epochs the loss fell by less than {rule.tol:g} of the "
+            f"{result.history.before:.6g} before training{' (or of 1 nat)' if rule.floor else ''}, and settled "
+            f"there; the learning rate {result.config.lr:g} hardly moves the weights (unless they started at the "
+            f"optimum): try a larger one"
+        )
     if rule.met:
         return (
             f"converged in {epochs} epochs: {watched} improved by less than {rule.tol:g} of its best"
@@ -88,6 +96,8 @@ def run(args) -> int:
     check_plot_flags(args)
     check_stopping_flags(args)
     check_out(PROG, args.out, args.data)
+    outputs = {"--out": args.out, "--plot": args.plot, "--plot-predictions": args.plot_predictions}
+    check_outs(PROG, outputs, args.data, stdout="--json" if args.json else None)  # distinct: none loses another
     return {"synthetic": _synthetic, "data": _table, "classifier": _classifier}[mode](args)
 
 
@@ -196,7 +206,10 @@ def _table(args) -> int:
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     exact = None
     if not args.no_compare_exact:
-        exact = exact_loss(config, read.table, chunks, read.columns, held_out, args.seed, group, read.weights)
+        exact, left_out = exact_loss(
+            config, read.table, chunks, read.columns, held_out, args.seed, group, read.weights, budget=plan.budget
+        )
+        read.notes = [*read.notes, *([left_out] if left_out else [])]
     if args.out:
         model = result.to_model(target=args.target, data=args.data, table=read.table)
         save_model(PROG, model, args.out, announce=False)
@@ -413,7 +426,13 @@ def _report_classifier(args, result, rule, data, table, dataset: str | None, not
         print(f"{PROG}: warning: {unsettled}", file=sys.stderr)
     if converged and not args.json:
         print(converged)
-    exact = None if args.no_compare_exact or table is None else exact_softmax_loss(data, _held_out(args), args.seed)
+    exact = None
+    if not args.no_compare_exact and table is not None:
+        from ..tables import plan_read
+
+        budget = plan_read(args.data, args.memory_budget, streamed=False).budget
+        exact, left_out = exact_softmax_loss(data, _held_out(args), args.seed, budget=budget)
+        notes.extend([left_out] if left_out else [])
     compared = _softmax_compared(args, result.history.losses[-1], exact)
     if args.out:
         save_model(

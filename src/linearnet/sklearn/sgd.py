@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..config import (
+    LABEL_MIN,
     MAX_EPOCHS,
     PATIENCE,
     SEED_LIMIT,
@@ -340,5 +341,5 @@ class SGDRegressor(RegressorMixin, _SGD):
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
-    check_float32(y, "y", fix="rescale it, or use LinearRegression")
+    check_float32(y, "y", fix="rescale it, or use LinearRegression", smallest=LABEL_MIN)
     return y

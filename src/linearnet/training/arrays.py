@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..batches import BatchSource, ShuffledChunks, StreamSource, TensorSource
-from ..config import MAX_EPOCHS, TrainConfig, check_float32
+from ..config import F32_TINY, LABEL_MIN, MAX_EPOCHS, SameEverywhereError, TrainConfig, check_float32, check_not_tiny
 from ..leastsq.weighted import check_weights
 from ..modelfile import Model
 from ..presets import data_config
@@ -91,7 +91,7 @@ def check_arrays(X, y) -> tuple[np.ndarray, np.ndarray]:
     if len(X) == 0:
         raise ValueError("X must have at least one row, got 0")
     check_float32(X, "features")
-    check_float32(y, "labels")
+    check_float32(y, "labels", smallest=LABEL_MIN)
     return X, y
 
 
@@ -206,7 +206,7 @@ def fit_arrays(
         w, w_val = (None, None) if w is None else (w[kept], w[held])
     if scaling is None:
         scaling = Standardization.of(X) if standardize else Standardization.none(X.shape[1])
-    source = _tensors(scaling(X), y, w)
+    source = _tensors(trained_features(scaling(X), names), y, w)
     if validation_fraction is not None:
         validation = _tensors(scaling(X_val), y_val, w_val)
     run = train(
@@ -222,6 +222,39 @@ def fit_arrays(
         validation=validation,
     )
     return _array_fit(run, config, seed, names, scaling)
+
+
+def _checked_moments(chunks, d: int, group) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """(this process's rows, every process's rows, the features' means, their sums of squared deviations) in
+    one pass over ``chunks`` (each process's share, given a ``group``), whose features and labels float32
+    training must take: checked chunk by chunk, and the labels' scale over every chunk of every process."""
+    largest = [0.0]  # the largest label in size, of this process's rows
+
+    def check(X: np.ndarray, y: np.ndarray) -> None:
+        check_float32(X, "features")
+        check_float32(y, "labels")
+        largest[0] = max(largest[0], float(np.abs(y).max(initial=0.0)))
+
+    def part() -> tuple[tuple[int, np.ndarray, np.ndarray], float]:
+        return moments(chunks, d, check), largest[0]
+
+    parts = [part()] if group is None else group.everyone(part)
+    local_rows = parts[0 if group is None else group.rank][0][0]
+    n, mean, m2 = merge_all([moments_ for moments_, _ in parts], d)  # in rank order: the file's order
+    if n == 0:
+        raise ValueError("the data have no rows")
+    try:  # every process holds every process's largest label: refused alike by all
+        check_not_tiny(max(label for _, label in parts), "labels", fix="rescale them, or use solve")
+    except ValueError as exc:
+        raise (ValueError if group is None else SameEverywhereError)(str(exc)) from None
+    return local_rows, n, mean, m2
+
+
+def trained_features(X: np.ndarray, names) -> np.ndarray:
+    """The features ``X`` as they will be trained (standardized, or not), refused when float32 would take a
+    column of them for 0 (``F32_TINY``)."""
+    check_float32(X, "features", columns=names, where="the features trained on", smallest=F32_TINY)
+    return X
 
 
 def _array_fit(run, config: TrainConfig, seed: int, names: list[str], scaling: Standardization) -> ArrayFit:
@@ -266,18 +299,7 @@ def fit_chunks(
 
         local_batch(config.batch_size, group.rank, group.size)
 
-    def check(X: np.ndarray, y: np.ndarray) -> None:
-        check_float32(X, "features")
-        check_float32(y, "labels")
-
-    def part() -> tuple[int, np.ndarray, np.ndarray]:
-        return moments(chunks, d, check)
-
-    parts = [part()] if group is None else group.everyone(part)
-    local_rows = parts[0 if group is None else group.rank][0]
-    n, mean, m2 = merge_all(parts, d)  # in rank order: the file's order
-    if n == 0:
-        raise ValueError("the data have no rows")
+    local_rows, n, mean, m2 = _checked_moments(chunks, d, group)
     config, stopping = default_run(config, stopping, model="linear", num_rows=n, d=d, standardize=standardize)
     batch = config.batch_size
     if group is not None:

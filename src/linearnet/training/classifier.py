@@ -13,7 +13,7 @@ from ..batches import TensorSource
 from ..config import TrainConfig, check_float32
 from ..modelfile import SoftmaxModel
 from ..records import softmax_model
-from .arrays import check_sgd_weights, default_run, feature_names_for
+from .arrays import check_sgd_weights, default_run, feature_names_for, trained_features
 from .loop import EpochCallback, History, RowsCallback
 from .run import train
 from .scaling import Standardization
@@ -117,7 +117,7 @@ def fit_classifier(
         (X, y, w), (X_val, y_val, w_val), num_classes = _hold_out(X, y, w, validation_fraction, seed, num_classes)
     if scaling is None:
         scaling = Standardization.of(X) if standardize and len(X) else Standardization.none(X.shape[1])
-    source, q = _labelled(scaling(X), y, num_classes, "y", w)
+    source, q = _labelled(trained_features(scaling(X), feature_names), y, num_classes, "y", w)
     validation = None if X_val is None else _labelled(scaling(X_val), y_val, q, None, w_val)[0]
     test_source = None
     if X_test is not None:

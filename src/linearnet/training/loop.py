@@ -14,12 +14,25 @@ from ..batches import BatchSource
 from ..config import TrainConfig
 from .engines import Engine
 
-__all__ = ["History", "DivergedError", "DIVERGENCE_FACTOR", "EpochCallback", "RowsCallback", "fit"]
+__all__ = [
+    "History",
+    "DegenerateRunError",
+    "DivergedError",
+    "StalledError",
+    "OutOfRangeError",
+    "DIVERGENCE_FACTOR",
+    "LOGIT_MAX",
+    "EpochCallback",
+    "RowsCallback",
+    "fit",
+]
 
 _F32_MAX = torch.finfo(torch.float32).max
+_F32_EPS = float(np.finfo(np.float32).eps)  # 1.19e-7: the spacing of float32 numbers, relative to their size
 YARDSTICK_ROWS = 100_000  # rows the loss before training is measured on, when the data come in blocks
 DIVERGENCE_FACTOR = 1e4  # a loss this many times the loss before training has diverged
 PROGRESS_PARTS = 50  # given on_rows, an in-memory epoch is reported about this many times
+LOGIT_MAX = 2.0**24  # past this a float32 logit cannot be told from one a nat away: the cross-entropy means nothing
 
 
 @dataclass
@@ -34,6 +47,7 @@ class History:
     seconds: float = 0.0  # wall time of the whole fit, loss evaluation included
     train_seconds: float = 0.0  # time spent stepping through batches
     rows: int = 0  # rows stepped through (epochs × rows)
+    before: float | None = None  # the loss at the initial parameters, before the first step
 
     @property
     def rows_per_second(self) -> float:
@@ -49,7 +63,13 @@ class History:
         return records
 
 
-class DivergedError(ArithmeticError):
+class DegenerateRunError(ArithmeticError):
+    """A run whose parameters are no fit of the data: nothing trained in it should be kept.
+    It diverged (:class:`DivergedError`), did not move (:class:`StalledError`), or left the range where
+    its loss means anything (:class:`OutOfRangeError`)."""
+
+
+class DivergedError(DegenerateRunError):
     """The loss ran away: nothing trained in this run should be kept.
 
     A run diverges when an epoch's loss is inf or NaN (in the float32 the engines compute
@@ -70,6 +90,35 @@ class DivergedError(ArithmeticError):
             f"training diverged: the loss became {loss:.3g} in epoch {epoch}{grew}; "
             f"the learning rate {lr:g} is too large for these data; "
             f"try a smaller one, such as {lr / 10:g}"
+        )
+
+
+class StalledError(DegenerateRunError):
+    """The first epoch moved no parameter by more than float32's resolution of the largest one, with a loss
+    above 0 to reduce: the steps are lost in rounding, and the rate only decays from there, so no later
+    epoch moves them either. Such a run has not converged: it has not begun."""
+
+    def __init__(self, loss: float, lr: float):
+        self.loss, self.lr = loss, lr
+        super().__init__(
+            f"training did not move: after epoch 1 the weights are where they started, to float32's resolution "
+            f"(loss {loss:.6g}); "
+            f"the learning rate {lr:g} makes steps below float32's resolution of the weights; try a larger one, "
+            f"such as {TrainConfig.lr:g}"
+        )
+
+
+class OutOfRangeError(DegenerateRunError):
+    """Softmax regression whose logits passed ``LOGIT_MAX`` (2²⁴) on its training rows: there float32 cannot
+    tell a logit from one a nat away, so a loss of 0 (or any) says nothing of the fit; the weights have run
+    off with the rate."""
+
+    def __init__(self, weight: float, lr: float):
+        self.weight, self.lr = weight, lr
+        super().__init__(
+            f"training left the range where its loss means anything: the logits pass {LOGIT_MAX:.3g} (2^24, "
+            f"beyond which float32 cannot tell a logit from one a nat away), with weights up to {weight:.3g}; "
+            f"the learning rate {lr:g} is too large for these data; try a smaller one, such as {lr / 10:g}"
         )
 
 
@@ -160,13 +209,8 @@ def fit(
     """
     history = History()
     start = time.perf_counter()
-    before = _evaluate(engine, source, enough=YARDSTICK_ROWS, group=group)[0]  # the yardstick of divergence
-    if not abs(before) <= _F32_MAX:
-        raise ValueError(
-            f"the loss is {before} before training, at the initial weights: the data (or the initial "
-            f"weights) are too large for float32 training, whose squares must stay below {_F32_MAX:.3g}; "
-            f"rescale them"
-        )
+    history.before = before = _yardstick(engine, source, group)
+    start_parameters = _float32(engine)
     steps = history.step_losses if record_steps else None
     block_rows = None
     if on_rows is not None:  # whole batches, so that cutting the epoch changes none of them
@@ -191,12 +235,59 @@ def fit(
             raise DivergedError(epoch, loss if math.isnan(loss) else math.inf, lr)
         if before > 0 and loss > DIVERGENCE_FACTOR * before:  # finite, but absurd
             raise DivergedError(epoch, loss, lr, before)
+        if epoch == 1 and before > 0 and not _moved(start_parameters, _float32(engine)):  # nor will it later:
+            raise StalledError(loss, lr)  # epoch 1 has the largest rate (a schedule only decays it)
         history.losses.append(loss)
         metrics = _record_metrics(history, engine, accuracy, test_source, validation_source, group)
         if on_epoch is not None and on_epoch(epoch, loss, **metrics) is True:
             break
+    if config.model == "softmax":
+        _check_logits(engine, source, config, group)
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _float32(engine: Engine) -> list[np.ndarray]:
+    """The engine's parameters in float32, which every engine steps (one keeps the intercept in float64)."""
+    return [np.asarray(p, dtype=np.float32) for p in engine.parameters()]
+
+
+def _moved(start: list[np.ndarray], now: list[np.ndarray]) -> bool:
+    """Whether some parameter moved from ``start`` by more than float32's resolution of the largest of them
+    (eps·max|θ₀|): a step smaller than that is lost in rounding wherever it lands (a bias that starts at 0
+    can take a step of 1e-30 and still be nothing trained)."""
+    scale = max(float(np.abs(p).max(initial=0.0)) for p in start)
+    return max(float(np.abs(b - a).max(initial=0.0)) for a, b in zip(start, now, strict=True)) > _F32_EPS * scale
+
+
+def _check_logits(engine: Engine, source: BatchSource, config: TrainConfig, group: Summing | None) -> None:
+    """Raise :class:`OutOfRangeError` when the trained weights give a logit beyond ``LOGIT_MAX`` on a
+    training row (of any process, given a ``group``)."""
+    W, b = (np.asarray(p, dtype=np.float64) for p in engine.parameters())  # (d, q), (q,)
+    largest = 0.0
+    for block in source.blocks(shuffle=False):
+        if len(block.features):
+            z = block.features.numpy().astype(np.float64) @ W + b  # (n, q)
+            largest = max(largest, float(np.abs(z).max()))
+    beyond = float(not largest <= LOGIT_MAX)
+    if group is not None:
+        beyond = float(group.all_sum(np.array([beyond], np.float64))[0])
+    if beyond:
+        weight = max(float(np.abs(W).max(initial=0.0)), float(np.abs(b).max(initial=0.0)))
+        raise OutOfRangeError(weight, config.lr)
+
+
+def _yardstick(engine: Engine, source: BatchSource, group: Summing | None) -> float:
+    """The loss before training (over the first ``YARDSTICK_ROWS`` rows when the data come in blocks): the
+    yardstick of divergence. Raises ValueError when it is not a float32."""
+    before = _evaluate(engine, source, enough=YARDSTICK_ROWS, group=group)[0]
+    if not abs(before) <= _F32_MAX:
+        raise ValueError(
+            f"the loss is {before} before training, at the initial weights: the data (or the initial "
+            f"weights) are too large for float32 training, whose squares must stay below {_F32_MAX:.3g}; "
+            f"rescale them"
+        )
+    return before
 
 
 def _epoch_loss(

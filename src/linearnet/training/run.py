@@ -19,7 +19,7 @@ from ..linear_regression import init_params
 from .engines import Engine, make_engine
 from .loop import EpochCallback, History, RowsCallback, fit
 from .scaling import Standardization
-from .stopping import StoppingRule, with_stopping
+from .stopping import StoppingRule, settled_where_it_started, with_stopping
 
 if TYPE_CHECKING:
     from ..distributed import Group
@@ -110,5 +110,7 @@ def train(
     W_s = np.asarray(W, dtype=np.float64).reshape(source.num_features, -1)  # (d, q)
     b_s = np.asarray(b, dtype=np.float64).reshape(-1)  # (q,)
     W_data, b_data = (W_s, b_s) if scaling is None else scaling.to_data_units(W_s, b_s)
-    converged = stopping.met if stopping is not None else None
+    converged = None  # a fixed number of epochs; else the rule ended the run after the weights moved
+    if stopping is not None:
+        converged = stopping.met and not settled_where_it_started(stopping, history.losses, history.before)
     return Trained(history, W_data, b_data, W_s, b_s, rows, converged)

@@ -10,7 +10,7 @@ import numpy as np
 from ..config import PATIENCE, TOL
 from .loop import EpochCallback
 
-__all__ = ["StoppingRule", "with_stopping", "held_out_rows", "rows_held_out"]
+__all__ = ["StoppingRule", "with_stopping", "held_out_rows", "rows_held_out", "settled_where_it_started"]
 
 
 class StoppingRule:
@@ -43,6 +43,15 @@ class StoppingRule:
         self.best = min(self.best, loss)
         self.met = self.stale >= self.patience
         return self.met
+
+
+def settled_where_it_started(rule: StoppingRule, losses: list[float], before: float | None) -> bool:
+    """Whether a run that ``rule`` stopped never fell below the loss ``before`` training by the rule's own
+    margin: its loss settled because the steps hardly move the weights (a rate too small), not because they
+    reached the optimum. Such a run has not converged, whatever the rule says."""
+    if not rule.met or rule.tol is None or before is None or not before > 0 or not losses:
+        return False
+    return min(losses) > before - rule.tol * max(abs(before), rule.floor)
 
 
 def with_stopping(on_epoch: EpochCallback | None, stopping: StoppingRule | None) -> EpochCallback | None:
