@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError as exc:  # pyarrow's and numpy's too
         from .common import out_of_memory
 
-        command = getattr(locals().get("args"), "command", None)
-        print(f"linearnet{' ' + command if command else ''}: error: {out_of_memory(exc)}", file=stderr)
+        named = getattr(locals().get("args"), "command", None)
+        print(f"linearnet{' ' + named if named else ''}: error: {out_of_memory(exc)}", file=stderr)
         return 1
     except KeyboardInterrupt:
         print("linearnet: interrupted", file=sys.stderr)
