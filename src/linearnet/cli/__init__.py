@@ -134,6 +134,7 @@ def _failed(exc, rank: int | None) -> bool:
     return rank == 0 or not isinstance(exc, SameEverywhereError)
 
 
+# long: the one entry of every command, an except clause for each way a command can end
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     previous = _on_termination(_terminate)
@@ -173,8 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError as exc:  # pyarrow's and numpy's too
         from .common import out_of_memory
 
-        named = getattr(locals().get("args"), "command", None)
-        print(f"linearnet{' ' + named if named else ''}: error: {out_of_memory(exc)}", file=stderr)
+        print(f"{command}: error: {out_of_memory(exc)}", file=stderr)
         return 1
     except KeyboardInterrupt:
         print("linearnet: interrupted", file=sys.stderr)

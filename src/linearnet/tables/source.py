@@ -16,6 +16,7 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .cells import NA_TOKENS
 
@@ -195,8 +196,7 @@ class _Spool:
     def __init__(self, name: str, raw):
         self.name, self._raw = name, raw
         self.failed: str | None = None
-        self._file = _temporary(name)
-        self.path = _path_of(self._file)
+        self._file, self.path = _temporary(name)
         try:
             first = _read_full(raw.read, _SAMPLE)
         except OSError as exc:
@@ -309,33 +309,27 @@ def _read_full(read, size: int) -> bytes:
 
 
 def _temporary(name: str):
+    """A file to keep the copy in and a path that opens it anew: on Linux an unnamed file, through
+    /proc/self/fd (it goes with the process however it ends); elsewhere a named one, removed at exit."""
     try:
-        return tempfile.TemporaryFile(prefix="linearnet-input-")
+        file: Any = tempfile.TemporaryFile(prefix="linearnet-input-")
+        path = f"/proc/self/fd/{file.fileno()}"
+        if os.path.exists(path):
+            return file, path
+        file.close()
+        file = tempfile.NamedTemporaryFile(prefix="linearnet-input-", delete=False)
     except OSError as exc:
         raise ValueError(
             f"{_named(name)}: can be read only once, and no temporary file to keep it in can be made "
             f"({getattr(exc, 'strerror', None) or exc}); save it to a file first"
         ) from None
 
-
-def _path_of(file) -> str:
-    """A path that opens the temporary ``file`` anew: Linux's /proc/self/fd (the file has no name, and
-    goes with the process however it ends); elsewhere a named copy, removed at exit."""
-    path = f"/proc/self/fd/{file.fileno()}"
-    if os.path.exists(path):
-        return path
-    import shutil
-
-    named = tempfile.NamedTemporaryFile(prefix="linearnet-input-", delete=False)  # removed at exit
-
     def remove() -> None:
         with contextlib.suppress(OSError):
-            os.unlink(named.name)
+            os.unlink(file.name)
 
     atexit.register(remove)
-    file.seek(0)
-    shutil.copyfileobj(file, named)
-    return named.name
+    return file, file.name
 
 
 @atexit.register
