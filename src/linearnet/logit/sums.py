@@ -60,7 +60,7 @@ def first_pass(chunks: Rows, fit_intercept: bool, p: int, K: int, group: Group |
     def piece(Xc, yc):
         At = scaled_design(Xc, fit_intercept, np.ones(p))
         with np.errstate(invalid="ignore", over="ignore"):  # a value that is not finite is said after the pass
-            G = At @ At.T
+            G = np.dot(At, At.T)
         if not np.isfinite(G).all() and not np.isfinite(At).all():  # a NaN or inf makes its row's square one
             return None
         codes = np.asarray(yc)
@@ -122,7 +122,7 @@ def newton_sums(
 
     def piece(Xc, yc):
         At = scaled_design(Xc, fit_intercept, d)
-        eta = Bt @ At
+        eta = np.dot(Bt, At)
         P, others, log_sum = probabilities(eta)
         codes = np.asarray(yc, dtype=np.int64)
         hit = np.flatnonzero(codes > 0)
@@ -130,7 +130,7 @@ def newton_sums(
         loglik = float(eta[rows, hit].sum() - log_sum.sum())
         residual = np.negative(P[1:])  # Y − P: 1 − P in the observed class, as 1 − P was
         residual[rows, hit] = others[1:][rows, hit]
-        g = At @ residual.T
+        g = np.dot(At, residual.T)
         return loglik, g, _hessian(At, P[1:], others[1:]) if hessian else None
 
     def part():
@@ -154,7 +154,9 @@ def summed(chunks: Rows, rows: int, work: Callable[[np.ndarray, np.ndarray], _T]
     """``work`` of each piece of ``rows`` rows of the chunks, in the pieces' order, computed on up to
     :func:`workers` threads: a thread takes the next piece when it is free, so that a core taken by another
     process slows the pass by its share and no more, and the results, added in order by the caller, are
-    the same numbers whichever thread computed them. At most two pieces a thread are in memory at once."""
+    the same numbers whichever thread computed them. At most two pieces a thread are in memory at once.
+    The pieces' products are ``np.dot``'s: numpy's ``@`` holds the interpreter's lock through a product of
+    these shapes (21 × 2,048 by 2,048 × 21: two threads took as long as one), ``np.dot`` lets it go."""
     n_threads = workers() if threads else 1
     with one_blas_thread():
         if n_threads == 1:
@@ -226,9 +228,9 @@ def _hessian(At: np.ndarray, P: np.ndarray, others: np.ndarray) -> np.ndarray:
         np.multiply(a[None, :, :], Pa[:, None, :], out=Tm)
         for k in range(q):
             S = a * np.sqrt(Pa[k] * Oa[k])
-            H[k * p : (k + 1) * p, k * p : (k + 1) * p] += S @ S.T
+            H[k * p : (k + 1) * p, k * p : (k + 1) * p] += np.dot(S, S.T)
             for l in range(k + 1, q):
-                H[k * p : (k + 1) * p, l * p : (l + 1) * p] -= Tm[k] @ Tm[l].T
+                H[k * p : (k + 1) * p, l * p : (l + 1) * p] -= np.dot(Tm[k], Tm[l].T)
     return H
 
 
@@ -259,7 +261,7 @@ def margins(
     def piece(Xc, yc):
         full = np.empty((q + 1, len(Xc)))
         full[0] = 0.0
-        np.matmul(Dt, scaled_design(Xc, fit_intercept, d), out=full[1:])
+        np.dot(Dt, scaled_design(Xc, fit_intercept, d), out=full[1:])
         codes = np.asarray(yc, dtype=np.int64)
         rows = np.arange(len(codes))
         own = full[codes, rows]
