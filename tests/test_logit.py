@@ -389,3 +389,20 @@ def test_process_shares_of_many_rows_start_from_the_null_model():
     got = solve_logit_chunks(passes(X, y, 65_536), ["x0", "x1"], classes=CLASSES, group=_OneOfOne())
     np.testing.assert_allclose(got.params, want.params, rtol=1e-10)
     np.testing.assert_allclose(got.bse, want.bse, rtol=1e-10)
+
+
+def test_where_no_step_raises_the_likelihood_the_iteration_ends_there(monkeypatch):
+    """At the rounding of the sums no step raises ℓ: the line search gives up after halving the step 40 times,
+    and the iteration ends at the point it had (here forced by steps that point downhill)."""
+    from linearnet.leastsq.passes import in_memory
+    from linearnet.logit import newton as N
+
+    X, y = multinomial(n=300, seed=2)
+    rows, d, B = in_memory(X, y), np.ones(4), np.zeros((4, 2))
+    options = dict(tol=1e-9, col_max=np.abs(np.column_stack([np.ones(len(X)), X])).max(axis=0))
+    uphill = N.newton_step
+    monkeypatch.setattr(N, "newton_step", lambda sums: (lambda s, dec, U: (-s, dec, U))(*uphill(sums)))
+    fit = N.newton(rows, B, d, True, **options)
+    assert fit.iterations == 1 and np.array_equal(fit.B, B)
+    data = N._Pass(rows, d, True, None, 1e-9, options["col_max"])
+    assert data.separation(np.zeros((4, 2))) is None and data.separation(np.full((4, 2), np.nan)) is None

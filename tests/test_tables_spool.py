@@ -59,3 +59,19 @@ def test_standard_input_closed_is_one_line(monkeypatch):
     monkeypatch.setattr(sys, "stdin", None)
     with pytest.raises(ValueError, match="standard input is closed"):
         read_table("-", target="y")
+
+
+def test_zstandard_on_standard_input_and_a_failure_said_again_without_reading_on(monkeypatch):
+    import pyarrow as pa
+
+    _stdin(monkeypatch, pa.Codec("zstd").compress(ROWS, asbytes=True))
+    assert read_table("-", target="y").features.shape == (2000, 1)
+    _stdin(monkeypatch, gzip.compress(ROWS * 20)[:-5000] + b"\x00" * 100)
+    for _ in range(2):  # the second read is told what the first found; the input is not read again
+        with pytest.raises(ValueError, match="cannot be decompressed"):
+            read_table("-", target="y")
+
+
+def test_a_name_with_a_nul_character_is_one_line():
+    with pytest.raises(ValueError, match="holds a NUL character"):
+        read_table("data\x00.csv", target="y")
