@@ -14,6 +14,13 @@ import pytest
 from linearnet.tables import read_table
 from linearnet.tables import source as S
 
+
+@pytest.fixture(autouse=True)
+def _fresh_copies(monkeypatch):
+    """Each test's standard input is copied anew: what an earlier test's input left is not looked up."""
+    monkeypatch.setattr(S, "_SPOOLS", {})
+
+
 ROWS = b"a,y\n" + b"".join(b"%d,%d\n" % (i, 2 * i + 1) for i in range(2000))
 
 

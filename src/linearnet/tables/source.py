@@ -182,6 +182,7 @@ def _status(name: str) -> os.stat_result:
 _MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
 _BLOCK = 1 << 20  # bytes an input read once is copied by at a time
 _SPOOLS: dict[tuple, _Spool | str] = {}  # the inputs read once in this process, by what they are (str: failed)
+_STDINS: dict[int, object] = {}  # the standard inputs of those, by their ids
 
 
 class _Spool:
@@ -347,6 +348,7 @@ def _spooled(name: str, status: os.stat_result | None) -> _Spool:
         if raw is None:  # started with standard input closed (<&-)
             raise ValueError("-: standard input is closed; give the data on it, or a file's name")
         key: tuple = ("-", id(raw))
+        _STDINS[id(raw)] = raw  # held: its id is not reused for another stream while its copy is known
     else:
         assert status is not None
         key = (status.st_dev, status.st_ino)
