@@ -71,7 +71,7 @@ def first_pass(chunks: Rows, fit_intercept: bool, p: int, K: int, group: Group |
         return G, np.bincount(codes.astype(np.int64), minlength=K), col_max
 
     def part():
-        found = summed(chunks, 4 * _block_rows(p), piece, threads=group is None)
+        found = summed(chunks, _piece_rows(p), piece, threads=group is None)
         kept = [x for x in found if x is not None]
         if not kept:
             return np.zeros((p, p)), np.zeros(K, dtype=np.int64), np.zeros(p), len(kept) == len(found)
@@ -134,7 +134,7 @@ def newton_sums(
         return loglik, g, _hessian(At, P[1:], others[1:]) if hessian else None
 
     def part():
-        parts = summed(chunks, 4 * _block_rows(p), piece, threads=group is None)
+        parts = summed(chunks, _piece_rows(p), piece, threads=group is None)
         return (
             math.fsum(x[0] for x in parts),
             total([x[1] for x in parts]) if parts else np.zeros((p, q)),
@@ -270,9 +270,10 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
     return threadpool_limits(1, user_api="blas")
 
 
-def _block_rows(p: int) -> int:
-    """The rows of a block of the Hessian's products: about 350 kB of A."""
-    return int(np.clip(350_000 // (8 * p), 256, 8192))
+def _piece_rows(p: int) -> int:
+    """The rows of a piece a thread takes: four blocks of about 350 kB of the design (8,332 rows of 21
+    columns), between 1,024 and 32,768 rows."""
+    return int(np.clip(4 * (350_000 // (8 * p)), 1024, 32768))
 
 
 def margins(
@@ -297,7 +298,7 @@ def margins(
         return low, np.bincount(codes[margin > tol], minlength=q + 1)
 
     def part():
-        parts = summed(chunks, 4 * _block_rows(len(D)), piece, threads=group is None)
+        parts = summed(chunks, _piece_rows(len(D)), piece, threads=group is None)
         strict = total([x[1] for x in parts]) if parts else np.zeros(q + 1)
         return min((x[0] for x in parts), default=np.inf), strict
 

@@ -28,7 +28,7 @@ def encode_labels(values, *, where: str = "labels", least: int = 2) -> tuple[np.
     fast = _plain_class_numbers(values, least)
     if fast is not None:
         return fast
-    values = list(values)
+    values = values.tolist() if isinstance(values, np.ndarray) else values  # Python ints, row by row below
     for i, v in enumerate(values, start=1):
         if v is None or (isinstance(v, float) and v != v) or v == "":
             raise ValueError(f"{where}: row {i}: missing label")
