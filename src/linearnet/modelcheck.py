@@ -51,7 +51,7 @@ def load_coding(path, data, features: list[str]) -> dict:
         return load_formula(path, data, coding, columns)
     if not coding or not levels_ok(coding, columns):
         raise bad(path, "coding must map some of the columns to lists of two or more distinct levels")
-    if coded_features(columns, coding) != features:
+    if coded_features(columns, coding, data.get("fit_intercept", True) is not False) != features:
         raise bad(
             path, "features must be the columns with each coded one as name[T.level] for its levels but the first"
         )

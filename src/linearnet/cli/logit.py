@@ -96,6 +96,8 @@ def _read(args) -> _Data:
             features=args.features,
             formula=args.formula,
             labels=True,
+            intercept=not args.no_intercept,
+            reference=args.levels_reference,
             **table_options(args),
         )
         return _Data(list(table.notes), table.target_name, table=table)

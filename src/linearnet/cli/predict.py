@@ -120,6 +120,7 @@ def run(args) -> int:
                 features=None if formula else model.columns or model.features,
                 require_target=False,
                 levels=model.coding or {},
+                intercept=getattr(model, "fit_intercept", True),
                 formula=formula,
                 factors=getattr(model, "factors", None),
                 **options,

@@ -68,9 +68,11 @@ def add_parser(commands) -> None:
     )
     solve.add_argument(
         "--reference",
-        metavar="CLASS",
-        help="with --model softmax: the class the others' log-odds are against (default: the first, in the "
-        "order classes are sorted)",
+        action="append",
+        metavar="COL=LEVEL or CLASS",
+        help="COL=LEVEL: the reference level of the category COL (default: the first, its levels sorted by code "
+        "point; repeated, one a column); CLASS, with --model softmax: the class the others' log-odds are against "
+        "(default: the first, in the order classes are sorted)",
     )
     solve.add_argument(
         "--allow-rank-deficient",
@@ -117,6 +119,7 @@ def run(args) -> int:
     "NaN", "Infinity" or "-Infinity") and the ``notes`` said on stderr."""
     from . import logit
 
+    args.reference, args.levels_reference = references(PROG, args.reference)
     if logit.wants_softmax(args):
         _check_flags(args)
         return logit.run(args)
@@ -151,6 +154,22 @@ def run(args) -> int:
         save_model(PROG, model, args.out, announce=False)
     _print(args, result, data.notes)
     return 0
+
+
+def references(prog: str, given: list[str] | None) -> tuple[str | None, dict[str, str] | None]:
+    """``--reference`` split: the class (a value without ``=``, at most one) and the reference level of each
+    category (``COL=LEVEL``, one a column)."""
+    classes = [g for g in given or [] if "=" not in g]
+    if len(classes) > 1:
+        raise UsageError(prog, f"--reference names one class, got {', '.join(map(repr, classes))}")
+    levels: dict[str, str] = {}
+    for g in given or []:
+        if "=" in g:
+            column, level = g.split("=", 1)
+            if column in levels:
+                raise UsageError(prog, f"--reference names two levels for column {column!r}: give one")
+            levels[column] = level
+    return (classes[0] if classes else None), (levels or None)
 
 
 def _check_flags(args) -> None:
@@ -212,7 +231,14 @@ def _read(args) -> _Data:
     carry: dict = dict(carry=carried, carried_in_use=True) if carried else {}
     if not plan.chunked:
         table = read_table(
-            args.data, target=args.target, features=args.features, formula=args.formula, **table_options(args), **carry
+            args.data,
+            target=args.target,
+            features=args.features,
+            formula=args.formula,
+            intercept=not args.no_intercept,
+            reference=args.levels_reference,
+            **table_options(args),
+            **carry,
         )
         return _Data(list(table.notes), table=table)
     options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **carry)

@@ -12,13 +12,24 @@ from typing import Any
 
 import numpy as np
 
+from .coding import (  # noqa: F401 - the rules of a category's coding, named here too
+    BOOLEAN_LEVELS,
+    CategoryCoding,
+    all_levels_column,
+    category_coding,
+    coded_names,
+    level_text,
+    locale_order,
+)
 from .messages import _listing, _missing_value, _quote, _shown, _where
 from .source import _Source
 
 
-def coded_features(columns: list[str], coding: dict[str, list[str]]) -> list[str]:
-    """The feature names of ``columns`` with the text ones coded: ``name[T.level]`` for each level but the first."""
-    return [name for c in columns for name in ([f"{c}[T.{level}]" for level in coding[c][1:]] if c in coding else [c])]
+def coded_features(columns: list[str], coding: dict[str, list[str]], intercept: bool = True) -> list[str]:
+    """The feature names of ``columns`` with the categories (those in ``coding``) coded: ``name[T.level]`` for each
+    level but the first; without an intercept the first category keeps every level, ``name[level]`` (R's rule)."""
+    full = all_levels_column(columns, coding, intercept)
+    return [name for c in columns for name in (coded_names(c, coding[c], c == full) if c in coding else [c])]
 
 
 _LEARNING_TRANSFORMS = re.compile(r"\b(center|scale|standardize|bs|cr|cs|cc|poly|hashed|lag)\s*\(")
@@ -131,9 +142,10 @@ def _parse_formula(formula: str, require_target: bool):
 
 
 def _categorical(values: list, levels: list[str]):
+    """A category's values for formulaic: its levels in their order (the reference first), booleans as R's."""
     import pandas as pd
 
-    return pd.Categorical([None if v is None else str(v) for v in values], categories=levels)
+    return pd.Categorical([None if v is None else level_text(v) for v in values], categories=levels)
 
 
 def _formula_shown(formula: str) -> str:
@@ -314,15 +326,17 @@ def _check_factor_room(src: _Source, parsed, data) -> None:
                 _check_room(src, found.group(1), len(column), int(column.nunique()))
 
 
-def _levels(src: _Source, name: str, values: list) -> list[str]:
-    """The levels of a text column (the rows kept), sorted as R sorts a factor's; at least two."""
-    levels = sorted({str(v) for v in values if v is not None})
-    if len(levels) < 2:
+def _levels(
+    src: _Source, name: str, values: list, *, all_levels: bool = False, reference: str | None = None
+) -> CategoryCoding:
+    """The coding of a category from its values (the rows kept): :func:`category_coding`; at least two levels."""
+    found = {level_text(v) for v in values if v is not None}
+    if len(found) < 2:
         raise ValueError(
-            f"{src.name}: column {_quote(name)} holds the single value {_shown(levels[0] if levels else '')}"
+            f"{src.name}: column {_quote(name)} holds the single value {_shown(next(iter(found), ''))}"
             f": a category with one level cannot be a feature"
         )
-    return levels
+    return category_coding(name, found, all_levels=all_levels, reference=reference, where=src.name)
 
 
 def _gaps(src: _Source, name: str, column, *, missing: str) -> np.ndarray:
@@ -336,25 +350,29 @@ def _gaps(src: _Source, name: str, column, *, missing: str) -> np.ndarray:
     return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _dummies(src: _Source, name: str, values: list, levels: list[str], keep: np.ndarray) -> np.ndarray:
-    """Treatment coding of the kept rows' values: a 0/1 column for each level but the first (the reference);
-    NaN in each for a row without a value (kept so under ``missing="keep"``)."""
-    _check_room(src, name, len(values), len(levels))
+def _dummies(
+    src: _Source, name: str, values: list, levels: list[str], keep: np.ndarray, all_levels: bool = False
+) -> np.ndarray:
+    """Treatment coding of the kept rows' values: a 0/1 column for each level but the first (the reference), or
+    for every level with ``all_levels``; NaN in each for a row without a value (kept so under
+    ``missing="keep"``)."""
+    _check_room(src, name, len(values), len(levels) + int(all_levels))
     index = {level: k for k, level in enumerate(levels)}
     rows = np.flatnonzero(keep) + 1  # each value's row in the file, for messages
-    out = np.zeros((len(values), len(levels) - 1))
+    skip = 0 if all_levels else 1
+    out = np.zeros((len(values), len(levels) - skip))
     for i, value in enumerate(values):
         if value is None:
             out[i] = np.nan
             continue
-        k = index.get(str(value))
+        k = index.get(level_text(value))
         if k is None:
             raise ValueError(
                 f"{src.name}: column {_quote(name)}, {_where(src, int(rows[i]))}: {_shown(value)} is not one of the "
                 f"levels the model knows ({_listing(levels)})"
             )
-        if k:
-            out[i, k - 1] = 1.0
+        if k >= skip:
+            out[i, k - skip] = 1.0
     return out
 
 

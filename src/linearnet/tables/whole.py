@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 
 from .carried import gaps, read_carried, verbatim
-from .cells import _check_missing, _kind, _numbers, as_numpy
+from .cells import _check_missing, _numbers, as_numpy
+from .coding import (
+    all_levels_column,
+    check_reference,
+    formula_intercept,
+    is_category_column,
+    levels_of_files,
+)
 from .columns import _check_header, _choose_from
 from .design import (
     _apply_formula,
@@ -92,6 +99,8 @@ def read_table(
     carry: list[str] | None = None,
     carried_in_use: bool = False,
     factors: dict[str, list] | None = None,
+    intercept: bool = True,
+    reference: dict[str, str] | None = None,
     _one_class: bool = False,  # a file of several read as one table may hold a single class
 ) -> Table:
     """Read a CSV or Parquet file (or ``-``, standard input) into float64 arrays, validating every value.
@@ -104,10 +113,13 @@ def read_table(
     their gaps NaN (in a category's coded columns too, and in every term of a formula). ``sep`` (one of
     ``, ; tab |``) and ``decimal`` (``.`` or ``,``) override what is read off the file.
 
-    A text column named in ``features`` is treatment-coded as R's ``lm`` does: its levels sorted, the
-    first the reference, one 0/1 column ``name[T.level]`` for each other level (``Table.coding``
-    keeps the levels). ``levels`` gives the levels instead (a fitted model's): a value outside
-    them is refused with its row.
+    A text or boolean column named in ``features`` is treatment-coded as R's ``lm`` codes a factor: its levels
+    sorted by code point (a boolean's ``FALSE``, ``TRUE``), the first the reference (or the one ``reference``
+    names: ``{"Origin": "non-USA"}``), one 0/1 column ``name[T.level]`` for each other level (``Table.coding``
+    keeps the levels, the reference first). Without an ``intercept`` the first category keeps every level,
+    ``name[level]``, as R's ``y ~ a + b - 1`` does. ``levels`` gives the levels instead (a fitted model's): a
+    value outside them is refused with its row. A note says when R, sorting by the locale, would take another
+    reference.
 
     ``formula`` (``"price ~ area + C(city) + np.log(age) + area:rooms"``) names the target and the
     columns in place of ``target`` and ``features``; formulaic builds the design from the columns
@@ -127,6 +139,7 @@ def read_table(
     options.update(carry=carry, carried_in_use=carried_in_use)
     files = _files(path)
     if files is not None:
+        options.update(intercept=intercept, reference=reference)
         return _read_files(os.fspath(path), files, target, features, levels, formula, options, factors)
     parsed, target, features = _formula_columns(formula, target, features, require_target)
     src = _Source(path, sep=sep, decimal=decimal)
@@ -137,7 +150,7 @@ def read_table(
     choice = _choose_from(table, src, names, target, features, require_target, carry=carry)
     chosen = choice.features
     _check_integers(src, table, chosen + ([target] if target and not labels else []))
-    coding, categories = _categories(src, table, chosen, levels, named=features is not None)
+    coding, categories, intercept = _categories(src, table, chosen, levels, features, parsed, reference, intercept)
     chosen_numbers = [name for name in chosen if name not in categories]
     numbers = {name: _numbers(src, name, table.column(name), 1, missing=missing) for name in chosen_numbers}
     y, label_values = _target_values(src, table, target, labels, missing)
@@ -150,7 +163,8 @@ def read_table(
         in_use = chosen + ([target] if target else []) + (carry if carried_in_use else [])
         keep, dropped, y, label_values = _drop(src, incomplete, in_use, y, label_values)
         notes.append(_dropped_note(dropped, len(dropped), len(keep)))
-    X, texts = _coded(src, table, chosen, categories, numbers, coding, keep)
+    full = all_levels_column(chosen, categories, intercept)
+    X, texts = _coded(src, table, chosen, categories, numbers, coding, keep, full, reference, notes)
     read = dict(
         path=src.name,
         notes=notes,
@@ -174,7 +188,7 @@ def read_table(
     return Table(
         features=X,
         target=y,
-        feature_names=coded_features(chosen, coding),
+        feature_names=coded_features(chosen, coding, intercept),
         target_name=target,
         classes=classes,
         _numbered=numbered,
@@ -290,17 +304,21 @@ def _check_integers(src: _Source, table, numeric: list[str]) -> None:
 
 
 def _categories(
-    src: _Source, table, chosen: list[str], levels: dict[str, list[str]] | None, *, named: bool
-) -> tuple[dict[str, list[str]], list[str]]:
-    """The coding known beforehand (a fitted model's ``levels``, which code exactly its categories) and
-    the columns coded as categories: those, or, without ``levels``, the text columns among features named."""
+    src: _Source, table, chosen: list[str], levels: dict[str, list[str]] | None, features, parsed, reference, intercept
+) -> tuple[dict[str, list[str]], list[str], bool]:
+    """The coding known beforehand (a fitted model's ``levels``, which code exactly its categories), the
+    columns coded as categories (those, or, without ``levels``, the text and boolean columns among features
+    named) and whether the model has an intercept (a formula's own); a reference level of another column is
+    refused."""
     coding = {k: list(v) for k, v in (levels or {}).items() if k in chosen}
+    named = features is not None
     categories = [
         name
         for name in chosen
-        if name in coding or (levels is None and named and _kind(table.column(name), src.decimal)[0] == "text")
+        if name in coding or (levels is None and named and is_category_column(table.column(name), src.decimal))
     ]
-    return coding, categories
+    check_reference(src.name, reference, categories)
+    return coding, categories, intercept if parsed is None else formula_intercept(parsed)
 
 
 def _incomplete(
@@ -347,17 +365,24 @@ def _coded(
     numbers: dict[str, np.ndarray],
     coding: dict[str, list[str]],
     keep: np.ndarray,
+    full: str | None,
+    reference: dict[str, str] | None,
+    notes: list[str],
 ) -> tuple[np.ndarray, dict[str, list]]:
     """The kept rows' features, categories treatment-coded (their levels, when not given, those of the
-    rows kept, added to ``coding``), and the text of each category's kept rows."""
+    rows kept, added to ``coding``; the category ``full`` with every level), and the values of each category's
+    kept rows; a note for a reference R would not take."""
     blocks = []
     texts: dict[str, list] = {}
     every = bool(keep.all())
     for name in chosen:
         if name in categories:
             kept = [v for v, k in zip(table.column(name).to_pylist(), keep, strict=True) if k]
-            coding[name] = coding.get(name) or _levels(src, name, kept)
-            blocks.append(_dummies(src, name, kept, coding[name], keep))
+            if name not in coding:
+                found = _levels(src, name, kept, all_levels=name == full, reference=(reference or {}).get(name))
+                coding[name] = found.levels
+                notes += [found.note] if found.note else []
+            blocks.append(_dummies(src, name, kept, coding[name], keep, name == full))
             texts[name] = kept
         else:
             blocks.append((numbers[name] if every else numbers[name][keep])[:, None])
@@ -394,9 +419,12 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
         defaults, left_out, features = choice.notes, choice.left_out, choice.features
     else:
         candidates = [c for c in _parse_formula(formula, options["require_target"])[2] if c in names]
-    text = [c for c in candidates if _kind(first_arrow.column(c), src.decimal)[0] == "text"]
+    text = [c for c in candidates if is_category_column(first_arrow.column(c), src.decimal)]
+    coded_notes: list[str] = []
     if levels is None and text:  # the levels of every file, so that all are coded alike
-        levels = _levels_of_files(files, text, options)
+        read = lambda name: _read_arrow(_Source(name, sep=options["sep"], decimal=options["decimal"]))  # noqa: E731
+        full = all_levels_column(text, text, options["intercept"])  # the first category's, without an intercept
+        levels, coded_notes = levels_of_files(files, text, read, options["reference"], full)
     tables: list[Table] = []
     for name in files:
         table = read_table(
@@ -417,23 +445,12 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
         tables.append(table)
     if factors is None and (union := _one_coding(files, [t.factors for t in tables])) is not None:
         return _read_files(path, files, target, features, levels, formula, options, union)  # coded alike
-    notes = list(defaults)  # what the default features leave out, said once
+    notes = list(defaults) + coded_notes  # what the default features leave out, said once
     notes += [
         f"{name}: {n}" for name, t in zip(files, tables, strict=True) for n in t.notes if n.startswith("dropped ")
     ]
     notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
     return _joined(path, tables, notes, left_out)
-
-
-def _levels_of_files(files: list[str], text: list[str], options: dict) -> dict[str, list[str]]:
-    """The levels of the text columns ``text`` over all the files, sorted."""
-    seen: dict[str, set] = {column: set() for column in text}
-    for name in files:
-        table = _read_arrow(_Source(name, sep=options["sep"], decimal=options["decimal"]))
-        for column in text:
-            if column in table.column_names:
-                seen[column].update(str(v) for v in table.column(column).to_pylist() if v is not None)
-    return {column: sorted(values) for column, values in seen.items()}
 
 
 def _joined(path: str, tables: list[Table], notes: list[str], left_out: list[str]) -> Table:

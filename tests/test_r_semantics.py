@@ -1,0 +1,161 @@
+"""What R's ``lm`` does by definition, linearnet does too, or says where it does not: every level of a category
+without an intercept, R² uncentred without one, booleans as categories FALSE/TRUE, the reference level (and a note
+when R's locale would take another), dates as days, R's row names, a pandas index, an intercept-only model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from linearnet.leastsq import solve
+from linearnet.tables import read_table
+from linearnet.tables.design import category_coding, coded_features
+
+GROUPS = ["b", "a", "c", "a", "b", "c", "a", "c", "b", "a", "c", "b"]
+SIDES = ["u", "v", "v", "u", "u", "v", "v", "u", "v", "u", "u", "v"]
+SWITCH = [True, False, True, True, False, False, True, False, True, False, True, False]
+Y = [4.2, 3.1, 6.0, 3.3, 4.9, 5.8, 2.7, 6.4, 4.4, 3.0, 6.1, 5.2]
+
+
+@pytest.fixture(scope="module")
+def groups(tmp_path_factory):
+    path = tmp_path_factory.mktemp("semantics") / "groups.csv"
+    lines = ["y,g,h,on"] + [
+        f"{y},{g},{h},{'TRUE' if s else 'FALSE'}" for y, g, h, s in zip(Y, GROUPS, SIDES, SWITCH, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _dummies(values, levels):
+    return np.array([[1.0 if v == level else 0.0 for level in levels] for v in values])
+
+
+def run_cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "linearnet", *map(str, args)], capture_output=True, text=True)
+
+
+# --- every level of the first category without an intercept ---
+
+
+def test_without_an_intercept_the_first_category_keeps_every_level_as_r_codes_it(groups):
+    table = read_table(groups, target="y", features=["g", "h"], intercept=False)
+    assert table.feature_names == ["g[a]", "g[b]", "g[c]", "h[T.v]"]  # R: ga, gb, gc, hv
+    X = np.hstack([_dummies(GROUPS, ["a", "b", "c"]), _dummies(SIDES, ["v"])])
+    np.testing.assert_array_equal(table.features, X)
+    result = solve(table.features, table.target, fit_intercept=False, feature_names=table.feature_names)
+    np.testing.assert_allclose(result.params, np.linalg.lstsq(X, np.array(Y), rcond=None)[0], rtol=1e-12)
+    formula = read_table(groups, formula="y ~ g + h - 1")  # the formula route names them alike
+    assert formula.feature_names == table.feature_names
+    np.testing.assert_array_equal(formula.features, table.features)
+
+
+def test_the_rule_lives_in_one_place():
+    assert coded_features(["x", "g", "h"], {"g": ["a", "b"], "h": ["u", "v"]}) == ["x", "g[T.b]", "h[T.v]"]
+    assert coded_features(["x", "g", "h"], {"g": ["a", "b"], "h": ["u", "v"]}, False) == ["x", "g[a]", "g[b]", "h[T.v]"]
+    coding = category_coding("g", ["b", "a", "b"], reference="b")
+    assert coding.levels == ["b", "a"] and coding.names == ["g[T.a]"] and coding.note is None
+
+
+def test_the_command_fits_every_level_and_reports_r2_uncentred_as_r(groups, tmp_path):
+    done = run_cli("solve", groups, "--target", "y", "--features", "g", "--no-intercept", "--json")
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    X, y = _dummies(GROUPS, ["a", "b", "c"]), np.array(Y)
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]  # each group's mean
+    np.testing.assert_allclose([got["coefficients"][f"g[{v}]"]["estimate"] for v in "abc"], beta, rtol=1e-12)
+    rss = float(((y - X @ beta) ** 2).sum())
+    assert got["r2_centered"] is False
+    np.testing.assert_allclose(got["r2"], 1 - rss / float((y**2).sum()), rtol=1e-12)  # R's, without an intercept
+    f = (float((y**2).sum()) - rss) / 3 / (rss / (len(y) - 3))  # against the zero model, on 3 and n − 3 df
+    assert got["f_statistic"]["df_model"] == 3
+    np.testing.assert_allclose(got["f_statistic"]["value"], f, rtol=1e-10)
+    model = tmp_path / "m.json"
+    assert (
+        run_cli("solve", groups, "--target", "y", "--features", "g", "--no-intercept", "--out", model).returncode == 0
+    )
+    done = run_cli("predict", "--model", model, groups)  # predict codes the rows alike: every level
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(np.loadtxt(done.stdout.splitlines()[1:]), X @ beta, rtol=1e-12)
+
+
+def test_r2_of_a_formula_without_an_intercept_is_uncentred(groups):
+    table = read_table(groups, formula="y ~ g - 1")
+    result = solve(table.features, table.target, fit_intercept=table.intercept, feature_names=table.feature_names)
+    y = np.array(Y)
+    rss = float(((y - table.features @ result.params) ** 2).sum())
+    assert not result.centered
+    np.testing.assert_allclose(result.r2, 1 - rss / float((y**2).sum()), rtol=1e-12)
+
+
+# --- booleans: R's logical, the levels FALSE and TRUE ---
+
+
+def test_a_boolean_column_is_a_category_false_true_in_features_and_formulas(groups, tmp_path):
+    on = np.array(SWITCH, dtype=float)
+    table = read_table(groups, target="y", features=["on"])
+    assert table.feature_names == ["on[T.TRUE]"] and table.coding == {"on": ["FALSE", "TRUE"]}  # R: onTRUE
+    np.testing.assert_array_equal(table.features[:, 0], on)
+    alone = read_table(groups, target="y", features=["on", "g"], intercept=False)
+    assert alone.feature_names == ["on[FALSE]", "on[TRUE]", "g[T.b]", "g[T.c]"]
+    assert read_table(groups, formula="y ~ on - 1").feature_names == ["on[FALSE]", "on[TRUE]"]  # R: onFALSE, onTRUE
+    formula = read_table(groups, formula="y ~ on + g")
+    assert formula.feature_names == ["on[T.TRUE]", "g[T.b]", "g[T.c]"]
+    path = tmp_path / "switch.parquet"  # pyarrow's bool, as R's arrow writes a logical
+    pq.write_table(pa.table({"y": Y, "on": pa.array(SWITCH, pa.bool_())}), path)
+    parquet = read_table(path, formula="y ~ on - 1")
+    assert parquet.feature_names == ["on[FALSE]", "on[TRUE]"]
+    np.testing.assert_array_equal(parquet.features, np.column_stack([1 - on, on]))
+    y = np.array(Y)
+    result = solve(parquet.features, parquet.target, fit_intercept=False, feature_names=parquet.feature_names)
+    np.testing.assert_allclose(result.params, [y[on == 0].mean(), y[on == 1].mean()], rtol=1e-12)
+
+
+# --- the reference level: chosen, and a note where R's locale would take another ---
+
+
+def test_a_reference_level_is_chosen_and_the_locale_order_is_said(tmp_path):
+    path = tmp_path / "origin.csv"
+    path.write_text("price,origin\n10,USA\n12,non-USA\n11,USA\n15,non-USA\n9,USA\n")
+    table = read_table(path, target="price", features=["origin"])
+    assert table.feature_names == ["origin[T.non-USA]"]  # code points: 'U' before 'n'
+    assert table.notes == [
+        "column 'origin': levels sorted by code point, the reference 'USA'; R sorts them by the locale and takes "
+        "'non-USA' (choose it with --reference origin=non-USA, reference={'origin': 'non-USA'} in the library)"
+    ]
+    chosen = read_table(path, target="price", features=["origin"], reference={"origin": "non-USA"})
+    assert chosen.feature_names == ["origin[T.USA]"] and chosen.coding == {"origin": ["non-USA", "USA"]}
+    assert chosen.notes == []
+    np.testing.assert_array_equal(chosen.features[:, 0], [1, 0, 1, 0, 1])
+    assert read_table(path, formula="price ~ origin", reference={"origin": "non-USA"}).feature_names == [
+        "origin[T.USA]"
+    ]
+    with pytest.raises(ValueError, match=r"column 'origin' has no level 'usa' to be the reference; its levels are: "):
+        read_table(path, target="price", features=["origin"], reference={"origin": "usa"})
+    with pytest.raises(ValueError, match=r"column 'price', which is not a category among the features"):
+        read_table(path, target="price", features=["origin"], reference={"price": "1"})
+    assert read_table(path, target="price", features=["origin"], intercept=False).notes == []  # every level: no note
+
+
+def test_the_command_takes_a_reference_level(tmp_path):
+    path = tmp_path / "origin.csv"
+    path.write_text("price,origin\n10,USA\n12,non-USA\n11,USA\n15,non-USA\n9,USA\n")
+    done = run_cli(
+        "solve", path, "--target", "price", "--features", "origin", "--reference", "origin=non-USA", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert list(got["coefficients"]) == ["origin[T.USA]"] and got["notes"] == []
+    np.testing.assert_allclose(got["intercept"]["estimate"], 13.5, rtol=1e-12)  # the mean of non-USA
+    done = run_cli("solve", path, "--target", "price", "--features", "origin", "--reference", "origin=x")
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        f"linearnet solve: error: {path}: column 'origin' has no level 'x' to be the reference; "
+        f"its levels are: USA, non-USA"
+    ]
