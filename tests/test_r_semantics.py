@@ -159,3 +159,31 @@ def test_the_command_takes_a_reference_level(tmp_path):
         f"linearnet solve: error: {path}: column 'origin' has no level 'x' to be the reference; "
         f"its levels are: USA, non-USA"
     ]
+
+
+# --- dates and times: R's numbers of a Date and a POSIXct ---
+
+
+def test_dates_are_days_since_1970_and_times_seconds_as_r_counts_them(tmp_path):
+    days = ["1973-05-01", "1973-05-02", "1973-06-15", "1973-07-04", "1973-09-30"]
+    times = ["1973-05-01 10:00:00", "1973-05-02 11:30:00", "1973-06-15 00:00:00", "1973-07-04 23:59:59", "1970-01-01"]
+    y = [41.0, 36.0, 12.0, 18.0, 28.0]
+    path = tmp_path / "days.csv"  # as R's write.csv writes a Date and a POSIXct
+    path.write_text("y,day,when\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(y, days, times, strict=True)))
+    since = np.array(days, dtype="datetime64[D]").astype(np.int64).astype(float)
+    seconds = np.array(times, dtype="datetime64[s]").astype(np.int64).astype(float)
+    table = read_table(path, target="y", features=["day", "when"])
+    np.testing.assert_array_equal(table.features, np.column_stack([since, seconds]))
+    assert table.notes == [
+        "column 'day': dates read as days since 1970-01-01, R's number of a Date",
+        "column 'when': times read as seconds since 1970-01-01 00:00 UTC, R's number of a POSIXct (written without "
+        "a time zone: read as UTC, where R takes its session's zone)",
+    ]
+    formula = read_table(path, formula="y ~ day")
+    np.testing.assert_array_equal(formula.features[:, 0], since)
+    parquet = tmp_path / "days.parquet"
+    stamps = pa.array(seconds.astype(np.int64) * 1000, pa.timestamp("ms", tz="UTC"))
+    pq.write_table(pa.table({"y": y, "day": pa.array(since.astype(np.int32), pa.date32()), "when": stamps}), parquet)
+    table = read_table(parquet, target="y", features=["day", "when"])
+    np.testing.assert_array_equal(table.features, np.column_stack([since, seconds]))
+    assert table.notes[1].endswith("R's number of a POSIXct")  # a zone: nothing to say about it

@@ -53,12 +53,11 @@ def test_parquet_with_twin_column_names(tmp_path, chunked):
             dict(features=["a", "b"]),
             "{p}: column 'b', row 1 (line 2): missing value (empty)",
         ),
-        (
-            "dates.csv",
-            "when,a,y\n2020-01-01,1,3\n2020-01-02,2,5\n",
+        (  # dates are numbers as R's (days since 1970-01-01); times of day are not
+            "times.csv",
+            "when,a,y\n10:00:00,1,3\n11:30:00,2,5\n",
             dict(features=["a", "when"]),
-            "{p}: column 'when' holds dates or times, not numbers; convert them to numbers first "
-            "(for example the year, or days since a start date)",
+            "{p}: column 'when' holds times of day, not numbers; convert them to numbers first (for example seconds)",
         ),
         (
             "nontarget.csv",
@@ -80,7 +79,7 @@ def test_parquet_with_twin_column_names(tmp_path, chunked):
             "{p}: feature columns a, b named twice",
         ),
     ],
-    ids=["blank", "dates", "no-target", "no-numbers", "twice", "twice-two"],
+    ids=["blank", "times", "no-target", "no-numbers", "twice", "twice-two"],
 )
 def test_column_messages(tmp_path, name, text, kwargs, message):
     path = write(tmp_path, name, text)

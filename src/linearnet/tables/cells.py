@@ -159,15 +159,8 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
         values = np.array(
             [np.nan if v is None else float(v.replace(",", ".")) for v in column.to_pylist()], dtype=np.float64
         )
-    elif pa.types.is_temporal(t):
-        raise ValueError(
-            f"{path}: column {_quote(name)} holds dates or times, not numbers; convert them to "
-            f"numbers first (for example the year, or days since a start date)"
-        )
-    elif pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        raise ValueError(f"{path}: column {_quote(name)} holds bytes that are not UTF-8 text; save the file as UTF-8")
     else:
-        raise ValueError(f"{path}: column {_quote(name)} holds {t} values, expected numbers")
+        values = _since_epoch(src, name, column)
     values = np.ascontiguousarray(values, dtype=np.float64)
     bad_rows = np.flatnonzero(np.isinf(values) if missing != "error" else ~np.isfinite(values))
     if bad_rows.size:
@@ -176,6 +169,51 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
             f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {values[i]} is not a finite number"
         )
     return values
+
+
+def _since_epoch(src: _Source, name: str, column) -> np.ndarray:
+    """Dates as days since 1970-01-01 and times as seconds since 1970-01-01 00:00 UTC (a time without a zone
+    taken as UTC): R's numeric values of a Date and of a POSIXct, NaN where missing; any other column that
+    is not numbers is refused, saying what it holds."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_temporal(t) and not (pa.types.is_date(t) or pa.types.is_timestamp(t)):
+        raise ValueError(
+            f"{src.name}: column {_quote(name)} holds {'durations' if pa.types.is_duration(t) else 'times of day'}, "
+            f"not numbers; convert them to numbers first (for example seconds)"
+        )
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        raise ValueError(
+            f"{src.name}: column {_quote(name)} holds bytes that are not UTF-8 text; save the file as UTF-8"
+        )
+    if not pa.types.is_temporal(t):
+        raise ValueError(f"{src.name}: column {_quote(name)} holds {t} values, expected numbers")
+    if pa.types.is_date32(t):
+        return as_numpy(pc.cast(column, pa.int32()), np.float64)
+    if pa.types.is_date64(t):  # milliseconds, whole days
+        return as_numpy(pc.cast(column, pa.int64()), np.float64) / 86_400_000
+    per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[t.unit]
+    return as_numpy(pc.cast(column, pa.int64()), np.float64) / per_second
+
+
+def epoch_notes(table, names: list[str | None]) -> list[str]:
+    """A note for each column of ``names`` holding dates or times, which are read as R reads their numbers."""
+    import pyarrow as pa
+
+    notes = []
+    for name in filter(None, names):
+        t = table.schema.field(name).type
+        if pa.types.is_date(t):
+            notes.append(f"column {_quote(name)}: dates read as days since 1970-01-01, R's number of a Date")
+        elif pa.types.is_timestamp(t):
+            zone = "" if t.tz else " (written without a time zone: read as UTC, where R takes its session's zone)"
+            notes.append(
+                f"column {_quote(name)}: times read as seconds since 1970-01-01 00:00 UTC, R's number of a "
+                f"POSIXct{zone}"
+            )
+    return notes
 
 
 EXACT = 2**53  # float64 holds every whole number up to this size, and not all beyond

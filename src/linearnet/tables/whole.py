@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .carried import gaps, read_carried, verbatim
-from .cells import _check_missing, _numbers, as_numpy
+from .cells import _check_missing, _numbers, as_numpy, epoch_notes
 from .coding import (
     all_levels_column,
     check_reference,
@@ -157,7 +157,7 @@ def read_table(
     carried = read_carried(src, table, carry, in_use=carried_in_use, missing=missing)
     incomplete = _incomplete(src, table, categories, [*numbers.values(), y], label_values, missing)
     incomplete |= gaps(carried) if carried_in_use else False
-    notes, dropped = list(choice.notes), []
+    notes, dropped = [*choice.notes, *epoch_notes(table, [*chosen_numbers, target])], []
     keep = np.ones(table.num_rows, dtype=bool)
     if missing == "drop" and incomplete.any():
         in_use = chosen + ([target] if target else []) + (carry if carried_in_use else [])
