@@ -44,21 +44,18 @@ def _choose(
     features,
     require_target,
     carry: Sequence[str] = (),
+    index: Sequence[str] = (),
 ) -> _Choice:
     """Check the header, the target, the features and the columns carried with the rows; default features:
-    the numeric columns but the target and the carried ones.
+    the numeric columns but the target, the carried ones and the ``index`` (row labels pandas wrote).
 
     Whatever the default leaves out is named in a note; a numeric column with a typo is refused.
     """
     path = src.name
-    notes: list[str] = []
     labels = src.fmt == "csv" and len(names) > 1 and names[0] == ""
     if labels:
         names = names[1:]  # row labels: not a feature, not checked as a name
-        notes.append(
-            "column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv write "
-            "them), not as a feature"
-        )
+    notes = _label_notes(src, labels, index)
     columns = _listing(names)
     _check_header(path, names)
     if target is not None and target not in names:
@@ -71,7 +68,7 @@ def _choose(
     if features is not None:
         _check_features(path, names, list(features), target)
         return _Choice(list(features), notes, [])
-    chosen, left_out = _default_features(src, names, kind, value, target, carry)
+    chosen, left_out = _default_features(src, names, kind, value, target, [*carry, *index])
     if left_out:
         parts = [
             f"{'the ' + word + ' column' if len(cols) == 1 else 'the ' + word + ' columns'} {_listing(cols)}"
@@ -81,6 +78,25 @@ def _choose(
             f"left out {' and '.join(parts)}: features are numeric columns; --features names the columns to use"
         )
     return _Choice(chosen, notes, [c for cols in left_out.values() for c in cols])
+
+
+def _label_notes(src: _Source, labels: bool, index: Sequence[str]) -> list[str]:
+    """What is read as row labels: a CSV's unnamed first column (``labels``), or the ``index`` pandas wrote."""
+    notes = []
+    if labels:
+        notes.append(
+            "the header is one field short: the first field of each row read as its row label (as R's "
+            "write.table writes row names and read.table reads them), not as a feature"
+            if src.header is not None
+            else "column 1 has no name: read as row labels (as R's write.csv and pandas' to_csv write "
+            "them), not as a feature"
+        )
+    if index:
+        notes.append(
+            f"{'column' if len(index) == 1 else 'columns'} {_listing(list(index))}: the index pandas wrote, read as "
+            f"row labels, not as {'a feature' if len(index) == 1 else 'features'}"
+        )
+    return notes
 
 
 def _default_features(
@@ -160,6 +176,8 @@ def _choose_from(
             return "empty so far", None
         return found
 
+    index = [] if features is not None else [n for n in pandas_index(columns.schema) if n in names and n != target]
+    index = [n for n in index if n not in carry]  # default features leave the index out, and say so
     return _choose(
         src,
         names,
@@ -169,4 +187,17 @@ def _choose_from(
         features,
         require_target,
         carry,
+        index,
     )
+
+
+def pandas_index(schema) -> list[str]:
+    """The columns of a Parquet file that hold the index pandas wrote (``__index_level_0__``, or the index's
+    own names), as its metadata lists them; none for a file pandas did not write (or wrote a range index to)."""
+    import json
+
+    try:
+        found = json.loads((schema.metadata or {}).get(b"pandas", b"{}")).get("index_columns", [])
+    except (ValueError, AttributeError):
+        return []
+    return [name for name in found if isinstance(name, str)]  # a range index is a description, not a column

@@ -23,6 +23,7 @@ def _diagnose_csv(
         header = next(reader, None)
         if header is None:
             return f"{path}: is empty, expected a header line and rows"
+        header = src.header or header  # one field short (R's write.table): the row names' column first
         position = {name: j for j, name in reversed(list(enumerate(header)))}  # the first of twins
         index = [position[w] for w in (wanted or []) if w in position]
         row_number, before = 0, reader.line_num

@@ -125,11 +125,12 @@ class _CsvPieces(_Pieces):
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
+        options = {**options, "read_options": self.read_options}  # the names: the header is cut off
         try:
-            return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **options)
+            return pcsv.read_csv(pa.py_buffer(data), **options)
         except pa.ArrowInvalid:  # perhaps a quoted value spanning lines across pyarrow's blocks: read again
             options = {**options, "parse_options": pcsv.ParseOptions(delimiter=self.src.sep, newlines_in_values=True)}
-            return pcsv.read_csv(pa.py_buffer(data), read_options=self.read_options, **options)
+            return pcsv.read_csv(pa.py_buffer(data), **options)
 
     def _exact(self, data: bytes | memoryview, table):
         """``table`` with its columns of whole numbers (as the first rows typed them) that reach 2**53 read

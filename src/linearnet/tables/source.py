@@ -62,9 +62,11 @@ class _Source:
             self._spool.finish()
         self.eol = b"\r" if b"\r" in head and b"\n" not in head else b"\n"  # old Mac files end lines with CR
         self.sep, self.decimal = ",", "."
+        self.header: list[str] | None = None  # the columns' names when the header is one field short
         if self.fmt == "csv":
             self.sep = _check_sep(sep) if sep is not None else _sniff_separator(head)
             self.decimal = _check_decimal(decimal) if decimal is not None else _sniff_decimal(head, self.sep)
+            self.header = _short_header(head, self.sep)
 
     @property
     def once(self) -> bool:
@@ -392,15 +394,28 @@ def _sample_lines(head: bytes, most: int = 20) -> list[str]:
 
 
 def _sniff_separator(head: bytes) -> str:
-    """The separator among , ; TAB | that splits the first lines into the same number of fields > 1."""
+    """The separator among , ; TAB | that splits the first lines into the same number of fields > 1 (the
+    header perhaps one fewer: R's write.table writes no name over the row names)."""
     lines = _sample_lines(head)
     best, best_fields = ",", 1
     for sep in SEPARATORS:  # the lines hold no line break or NUL, and no field over csv's limit: no csv.Error
         counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
         fields = min(counts) if counts else 1
-        if len(counts) == 1 and fields > best_fields:
+        if (len(counts) == 1 or _short_header(head, sep)) and fields > best_fields:
             best, best_fields = sep, fields
     return best
+
+
+def _short_header(head: bytes, sep: str) -> list[str] | None:
+    """The columns' names of a CSV whose header is one field short of every row after it, as R's
+    ``write.table`` (and ``read.table``) take a first column of row names: the names with an empty one first,
+    the row names' column; None for any other header."""
+    rows = list(csv.reader(_sample_lines(head), delimiter=sep))
+    if len(rows) < 2 or not all(len(row) == len(rows[0]) + 1 for row in rows[1:]):
+        return None
+    if all(row[-1] == "" for row in rows[1:]):  # a separator ending every row: a ragged file, not row names
+        return None
+    return ["", *rows[0]]
 
 
 _DECIMAL_COMMA = re.compile(r"(^|;)\s*[+-]?\d+,\d+\s*(;|$)")
@@ -420,8 +435,14 @@ def detect_format(path) -> str:
 
 def _csv_options(src: _Source, *, newlines: bool = False, **convert):
     """pyarrow's options for ``src``; ``newlines=True`` lets quoted values span lines (slower in threads,
-    so taken only when a read without it fails)."""
-    return _dialect_options(src.sep, src.decimal, newlines=newlines, **convert)
+    so taken only when a read without it fails). A header one field short is read as the names of the columns
+    but the first, the row names' (named "")."""
+    options = _dialect_options(src.sep, src.decimal, newlines=newlines, **convert)
+    if src.header is not None:
+        import pyarrow.csv as pcsv
+
+        options["read_options"] = pcsv.ReadOptions(column_names=src.header, skip_rows=1)
+    return options
 
 
 def _dialect_options(sep: str, decimal: str, *, newlines: bool = False, **convert):
