@@ -5,8 +5,7 @@ when R's locale would take another), dates as days, R's row names, a pandas inde
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -14,8 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from linearnet.leastsq import solve
-from linearnet.tables import read_table
+from linearnet.tables import read_table, table_chunks
 from linearnet.tables.design import category_coding, coded_features
+
+from helpers import cli
 
 GROUPS = ["b", "a", "c", "a", "b", "c", "a", "c", "b", "a", "c", "b"]
 SIDES = ["u", "v", "v", "u", "u", "v", "v", "u", "v", "u", "u", "v"]
@@ -37,8 +38,16 @@ def _dummies(values, levels):
     return np.array([[1.0 if v == level else 0.0 for level in levels] for v in values])
 
 
-def run_cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "linearnet", *map(str, args)], capture_output=True, text=True)
+class _Done(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """``linearnet *argv`` run in this process: its exit code, stdout and stderr."""
+    return lambda *argv: _Done(*cli(capsys, *argv))
 
 
 # --- every level of the first category without an intercept ---
@@ -63,7 +72,7 @@ def test_the_rule_lives_in_one_place():
     assert coding.levels == ["b", "a"] and coding.names == ["g[T.a]"] and coding.note is None
 
 
-def test_the_command_fits_every_level_and_reports_r2_uncentred_as_r(groups, tmp_path):
+def test_the_command_fits_every_level_and_reports_r2_uncentred_as_r(groups, tmp_path, run_cli):
     done = run_cli("solve", groups, "--target", "y", "--features", "g", "--no-intercept", "--json")
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
@@ -143,7 +152,7 @@ def test_a_reference_level_is_chosen_and_the_locale_order_is_said(tmp_path):
     assert read_table(path, target="price", features=["origin"], intercept=False).notes == []  # every level: no note
 
 
-def test_the_command_takes_a_reference_level(tmp_path):
+def test_the_command_takes_a_reference_level(tmp_path, run_cli):
     path = tmp_path / "origin.csv"
     path.write_text("price,origin\n10,USA\n12,non-USA\n11,USA\n15,non-USA\n9,USA\n")
     done = run_cli(
@@ -187,3 +196,65 @@ def test_dates_are_days_since_1970_and_times_seconds_as_r_counts_them(tmp_path):
     table = read_table(parquet, target="y", features=["day", "when"])
     np.testing.assert_array_equal(table.features, np.column_stack([since, seconds]))
     assert table.notes[1].endswith("R's number of a POSIXct")  # a zone: nothing to say about it
+
+
+# --- row names as R writes them, and the index pandas writes to Parquet ---
+
+CARS = {"Mazda RX4": (21.0, 2.62), "Datsun 710": (22.8, 2.32), "Valiant": (18.1, 3.46), "Duster 360": (14.3, 3.57)}
+
+
+def test_a_write_table_header_one_field_short_is_read_with_row_names(tmp_path, run_cli):
+    path = tmp_path / "cars.tsv"  # R's write.table(df, sep = "\t"): no name over the row names
+    path.write_text('"mpg"\t"wt"\n' + "".join(f'"{name}"\t{m}\t{w}\n' for name, (m, w) in CARS.items()))
+    table = read_table(path, target="mpg")
+    assert table.feature_names == ["wt"] and table.features[:, 0].tolist() == [w for _, w in CARS.values()]
+    assert table.notes == [
+        "the header is one field short: the first field of each row read as its row label (as R's write.table "
+        "writes row names and read.table reads them), not as a feature"
+    ]
+    chunks, features = table_chunks(path, target="mpg", chunk_rows=2)
+    X = np.vstack([x for x, _ in chunks()])
+    assert features == ["wt"] and X[:, 0].tolist() == table.features[:, 0].tolist()
+    model = tmp_path / "m.json"
+    assert run_cli("solve", path, "--target", "mpg", "--out", model).returncode == 0
+    done = run_cli("predict", "--model", model, path)  # the row names label the predictions
+    assert done.returncode == 0, done.stderr
+    assert [line.split(",")[0] for line in done.stdout.splitlines()] == ["", *CARS]
+    ragged = tmp_path / "ragged.csv"  # a separator ending every row is not a row name
+    ragged.write_text("mpg,wt\n21,2.62,\n22.8,2.32,\n")
+    with pytest.raises(ValueError, match=r"row 1 \(line 2\) has 3 fields, expected 2 like the header"):
+        read_table(ragged, target="mpg")
+
+
+def test_the_index_pandas_writes_to_parquet_is_row_labels(tmp_path, run_cli):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"wt": [w for _, w in CARS.values()], "mpg": [m for m, _ in CARS.values()]})
+    for index, column in [(pd.Index([3, 5, 8, 13]), "__index_level_0__"), (pd.Index(list(CARS), name="car"), "car")]:
+        path = tmp_path / f"{column}.parquet"
+        frame.set_axis(index).to_parquet(path)
+        table = read_table(path, target="mpg")
+        assert table.feature_names == ["wt"]
+        assert table.notes == [f"column {column}: the index pandas wrote, read as row labels, not as a feature"]
+        assert table_chunks(path, target="mpg", chunk_rows=2)[1] == ["wt"]
+    model = tmp_path / "m.json"
+    assert run_cli("solve", tmp_path / "car.parquet", "--target", "mpg", "--out", model).returncode == 0
+    done = run_cli("predict", "--model", model, tmp_path / "car.parquet")
+    assert [line.split(",")[0] for line in done.stdout.splitlines()] == ["", *CARS]
+
+
+# --- the intercept alone ---
+
+
+def test_a_model_of_the_intercept_alone_predicts_the_mean_with_r_intervals(groups, tmp_path, run_cli):
+    from scipy import stats
+
+    model = tmp_path / "mean.json"
+    assert run_cli("solve", groups, "--formula", "y ~ 1", "--out", model).returncode == 0
+    y = np.array(Y)
+    n, mean, s = len(y), y.mean(), y.std(ddof=1)
+    t = stats.t.ppf(0.975, n - 1)
+    for interval, half in [("confidence", t * s / np.sqrt(n)), ("prediction", t * s * np.sqrt(1 + 1 / n))]:
+        done = run_cli("predict", "--model", model, groups, "--interval", interval)  # R's predict(interval = )
+        assert done.returncode == 0, done.stderr
+        got = np.loadtxt(done.stdout.splitlines()[1:], delimiter=",")
+        np.testing.assert_allclose(got, np.tile([mean, mean - half, mean + half], (n, 1)), rtol=1e-12)

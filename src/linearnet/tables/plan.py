@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 
 from .cells import _kind
+from .columns import pandas_index
 from .pieces import _csv_head, _csv_head_bytes, _header_end
 from .source import _csv_options, _files, _Source
 
@@ -133,8 +134,9 @@ def row_labels(path, *, sep: str | None = None) -> str | None:
         if src.fmt == "parquet":
             import pyarrow.parquet as pq
 
-            names = pq.ParquetFile(src.arrow(), pre_buffer=False).schema_arrow.names
-            return PANDAS_INDEX if PANDAS_INDEX in names else None
+            schema = pq.ParquetFile(src.arrow(), pre_buffer=False).schema_arrow
+            index = pandas_index(schema)
+            return index[0] if index else PANDAS_INDEX if PANDAS_INDEX in schema.names else None
         names = _csv_head(src).column_names
     except (ValueError, OSError, pa.ArrowException):
         return None  # the reader says what is wrong with the file
