@@ -94,6 +94,7 @@ def _read(args, model, weights: str | None) -> tuple[Table | None, TableChunks |
             target=None if model.formula else model.target,
             features=None if model.formula else model.columns or model.features,
             levels=model.coding or {},
+            intercept=model.fit_intercept,
             formula=model.formula,
             factors=model.factors if model.formula else None,
             carry=carry,
