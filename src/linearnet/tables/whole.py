@@ -157,7 +157,7 @@ def read_table(
     carried = read_carried(src, table, carry, in_use=carried_in_use, missing=missing)
     incomplete = _incomplete(src, table, categories, [*numbers.values(), y], label_values, missing)
     incomplete |= gaps(carried) if carried_in_use else False
-    notes, dropped = [*choice.notes, *epoch_notes(table, [*chosen_numbers, target])], []
+    notes, dropped = _read_notes(choice.notes, table, chosen_numbers, target, labels), []
     keep = np.ones(table.num_rows, dtype=bool)
     if missing == "drop" and incomplete.any():
         in_use = chosen + ([target] if target else []) + (carry if carried_in_use else [])
@@ -190,10 +190,16 @@ def read_table(
         target=y,
         feature_names=coded_features(chosen, coding, intercept),
         target_name=target,
+        intercept=intercept,
         classes=classes,
         _numbered=numbered,
         **read,
     )
+
+
+def _read_notes(notes: list[str], table, numbers: list[str], target: str | None, labels: bool) -> list[str]:
+    """The notes of the columns chosen, and one for each column of dates or times read as numbers."""
+    return [*notes, *epoch_notes(table, [*numbers, None if labels else target])]
 
 
 def _coded_labels(src: _Source, target, y, label_values, *, least: int):
