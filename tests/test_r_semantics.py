@@ -258,3 +258,19 @@ def test_a_model_of_the_intercept_alone_predicts_the_mean_with_r_intervals(group
         assert done.returncode == 0, done.stderr
         got = np.loadtxt(done.stdout.splitlines()[1:], delimiter=",")
         np.testing.assert_allclose(got, np.tile([mean, mean - half, mean + half], (n, 1)), rtol=1e-12)
+
+
+def test_a_parquet_dictionary_and_a_folder_are_coded_by_the_same_rules(tmp_path):
+    path = tmp_path / "dict.parquet"  # pandas' category, R's factor written by arrow
+    pq.write_table(pa.table({"y": Y, "g": pa.array(GROUPS).dictionary_encode()}), path)
+    table = read_table(path, target="y", features=["g"], intercept=False)
+    assert table.feature_names == ["g[a]", "g[b]", "g[c]"]
+    np.testing.assert_array_equal(table.features, _dummies(GROUPS, ["a", "b", "c"]))
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k, rows in enumerate([range(0, 6), range(6, 12)]):
+        lines = [f"{Y[i]},{GROUPS[i]},{'TRUE' if SWITCH[i] else 'FALSE'}" for i in rows]
+        (folder / f"{k}.csv").write_text("y,g,on\n" + "\n".join(lines) + "\n")
+    joined = read_table(folder, target="y", features=["on", "g"], intercept=False, reference={"g": "c"})
+    assert joined.feature_names == ["on[FALSE]", "on[TRUE]", "g[T.a]", "g[T.b]"]
+    np.testing.assert_array_equal(joined.features[:, 2:], _dummies(GROUPS, ["a", "b"]))
