@@ -221,7 +221,7 @@ class _Translator:
             self.seen[name] = self.seen.get(name, False) or top.name in _FACTOR
         else:
             self.plain.add(name)
-        self.w.emit(alias(name), text, alias(name))
+        self.w.emit(alias(name), r_name(name), alias(name))  # `Wind` written Wind, as R's names
 
     def by_position(self) -> bool:
         """Whether an argument's keyword is dropped: relevel's ref = "b", log's base = 2."""
@@ -348,6 +348,8 @@ def _expand(result: Translation, w: _Writer, dots: list[int], header, left, form
         spelled = " + ".join(r_name(c) for c in names)
         w.written[j] = spelled if alone or len(names) == 1 else f"({spelled})"
     result.text, result.written = "".join(w.out), "".join(w.written)
+    result.categorical = [c for c in result.categorical if c not in names]  # also a plain term of the '.'
+    result.as_text = [c for c in result.as_text if c not in names]
     result.columns = list(dict.fromkeys([*result.columns, *names]))
 
 

@@ -204,8 +204,10 @@ def _read_formula_columns(src: _Source, formula: str | None, given: tuple, optio
     if given[0] is None:  # R's '.': the file's columns
         header = [n for n in table.column_names if n not in options["carry"]]
         given = _parse_formula(formula, options["require_target"], header)
-    if again := worded_columns(given[0].translation, table, src.decimal, levels, as_text):  # C(x) holding a word
-        as_text += again
+    again = text_columns(given[0].translation, levels)  # a column of the '.' is also a plain term
+    again += worded_columns(given[0].translation, table, src.decimal, levels, again)  # C(x) holding a word
+    if again != as_text:
+        as_text = again
         table = _read_arrow(src, text + as_text)
     return table, as_text, given
 
