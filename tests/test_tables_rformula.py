@@ -220,3 +220,26 @@ def test_model_files_written_before_keep_their_names_and_levels(tmp_path):
         "area / 2",
     ]
     assert table.factors == factors and table.notes == []
+
+
+def test_numbers_inside_factor_are_levels_as_r_writes_them_in_csv_parquet_and_folders(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"y": [1.0, 2.0, 4.0, 3.0], "g": [4.0, 10.0, 6.5, 4.0], "am": [True, False, True, False]}),
+        tmp_path / "d.parquet",
+    )
+    table = read_table(tmp_path / "d.parquet", formula="y ~ factor(g) + factor(am)")
+    assert table.feature_names == ["factor(g)[T.6.5]", "factor(g)[T.10]", "factor(am)[T.TRUE]"]
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write(folder, "a.csv", "y,g\n1,4.0\n2,10.0\n")
+    write(folder, "b.csv", "y,g\n3,4.0\n5,8.0\n")
+    parts = read_table(folder, formula="y ~ factor(g)")
+    assert parts.factors == {"factor(g)": ["4", "8", "10"]} and parts.features.tolist() == [
+        [0, 0],
+        [0, 1],
+        [0, 0],
+        [1, 0],
+    ]

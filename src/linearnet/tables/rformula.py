@@ -324,6 +324,35 @@ def worded_columns(translation: Translation, table, decimal: str, levels, as_tex
     ]
 
 
+def as_r_text(table, columns: list[str]):
+    """The arrow ``table`` with its ``columns`` of numbers (a Parquet file's, or a CSV's read as text) as text,
+    each number written as R's ``as.character`` writes it (6, not 6.0; 15 significant digits), so that
+    factor(cyl) has R's levels; a column that also holds a word keeps its text as written."""
+    import pyarrow as pa
+
+    def text(v) -> str | None:
+        if v is None or isinstance(v, str):
+            return v
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return format(v, ".15g") if isinstance(v, float) else str(v)
+
+    from .cells import _is_number
+
+    for name in columns:
+        j = table.column_names.index(name) if name in table.column_names else -1
+        values = table.column(j).to_pylist() if j >= 0 else []
+        if j >= 0 and pa.types.is_string(table.column(j).type):  # a CSV's: numbers as R's read.csv reads them
+            if not all(v is None or _is_number(v) for v in values):
+                continue
+            values = [None if v is None else float(v) for v in values]
+        if j >= 0:
+            table = table.set_column(j, name, pa.array([text(v) for v in values], pa.string()))
+    return table
+
+
 def _arguments(tokens: list[tuple[str, str]], i: int) -> int:
     """The number of arguments of the call whose name is token ``i``."""
     depth, count = 0, 1

@@ -25,7 +25,7 @@ from .design import (
 from .diagnose import _diagnosis
 from .labels import encode_labels, is_class_numbers
 from .messages import _dropped_note, _listing, _quote, _reason
-from .rformula import r_level_order, text_columns, translate, worded_columns
+from .rformula import as_r_text, r_level_order, text_columns, translate, worded_columns
 from .source import _csv_options, _files, _Source
 
 
@@ -194,9 +194,8 @@ def _coded_labels(src: _Source, target, y, label_values, *, least: int):
 
 
 def _read_formula_columns(src: _Source, formula: str | None, given: tuple, options: dict, levels, text: list[str]):
-    """The file as an arrow table, ``text`` read as text (for a formula, also the columns it uses only inside
-    factor(), or only inside C() and holding a word: listed too); ``given`` (the formula parsed, its target
-    and columns) found from the file's columns for R's '.' (but the carried ones)."""
+    """The file as an arrow table, ``text`` read as text (for a formula, also the columns it uses only inside factor()
+    or only inside C() holding a word: listed too); ``given`` found from the file's columns for R's '.'."""
     if formula is None:
         return _read_arrow(src, text), [], given
     as_text = text_columns(given[0].translation if given[0] is not None else translate(formula), levels)
@@ -209,7 +208,7 @@ def _read_formula_columns(src: _Source, formula: str | None, given: tuple, optio
     if again != as_text:
         as_text = again
         table = _read_arrow(src, text + as_text)
-    return table, as_text, given
+    return as_r_text(table, as_text), as_text, given
 
 
 def _formula_columns(formula: str | None, target, features, require_target: bool):
@@ -458,7 +457,8 @@ def _levels_of_files(files: list[str], text: list[str], options: dict) -> dict[s
     """The levels of the text columns ``text`` over all the files, sorted."""
     seen: dict[str, set] = {column: set() for column in text}
     for name in files:
-        table = _read_arrow(_Source(name, sep=options["sep"], decimal=options["decimal"]))
+        source = _Source(name, sep=options["sep"], decimal=options["decimal"])
+        table = as_r_text(_read_arrow(source, text), text)  # as each file is read: a CSV's as written
         for column in text:
             if column in table.column_names:
                 seen[column].update(str(v) for v in table.column(column).to_pylist() if v is not None)
