@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .messages import _listing, _quote, _shown
+
 ALIAS = "lnv"  # the start of every column's alias
 _ALIAS_RE = re.compile(r"\blnv(?:[A-Za-z0-9]|_[0-9a-f]+_)*")
 _TOKENS = re.compile(
@@ -248,7 +250,7 @@ class _Translator:
     def open_call(self, i: int, text: str) -> None:
         """A function's name: R's as formulaic's or NumPy's; mgcv's and others' refused."""
         if text in _INSTEAD:
-            raise ValueError(f"the formula {_quoted(self.formula)} uses {text}(), {_INSTEAD[text]}")
+            raise ValueError(f"the formula {_shown(self.formula, 200)} uses {text}(), {_INSTEAD[text]}")
         fn, close = _NUMPY.get(text, text), ")"
         if text in _FACTOR:
             fn = "C"
@@ -290,7 +292,7 @@ class _Translator:
         if text == "|" and self.call is None:
             effects = " (random effects such as (1 | g) are not fitted: write + C(g))" if self.stack else ""
             raise ValueError(
-                f"the formula {_quoted(self.formula)} has parts separated by |; "
+                f"the formula {_shown(self.formula, 200)} has parts separated by |; "
                 f"write a single formula such as 'y ~ x + a'{effects}"
             )
         if text == "~" and not self.stack:
@@ -401,12 +403,6 @@ def _spellings(atoms: list[tuple[str, str, str]]) -> dict[str, str]:
     return found
 
 
-def _quoted(formula: str) -> str:
-    from .messages import _shown
-
-    return _shown(formula, 200)
-
-
 class RFormula:
     """formulaic's parsed formula (its ``lhs`` and ``rhs`` reached through this object) with the translation
     that made it: :meth:`named` spells formulaic's names as the user wrote the terms."""
@@ -474,8 +470,6 @@ def check_references(where: str, formula: RFormula, data) -> None:
             values = data[column]
             levels = list(values.cat.categories) if hasattr(values, "cat") else sorted(set(values.dropna()))
             if reference not in levels:
-                from .messages import _listing, _quote, _shown
-
                 raise ValueError(
                     f"{where}: the formula's term {_quote(formula.named(factor.expr))} takes {_shown(reference)} "
                     f"as its reference level, which is not one of the levels of {_quote(column_of(column) or column)} "
