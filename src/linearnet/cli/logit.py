@@ -21,7 +21,7 @@ def wants_softmax(args) -> bool:
         return args.model == "softmax"
     target = args.target
     if target is None and args.formula is not None and "~" in args.formula:
-        target = args.formula.split("~", 1)[0].strip()
+        target = args.formula.split("~", 1)[0].strip().strip("`")  # `Solar.R` ~ x: the column Solar.R
     if not target:
         return False
     from ..tables import column_kind

@@ -23,10 +23,23 @@ def level_text(value) -> str:
     return str(value)
 
 
+def r_level_order(levels) -> list[str]:
+    """A factor's levels as linearnet orders them: by value when every level is a number (as R sorts a numeric
+    column's levels: 4 before 10), else by code point (R's order in the C locale)."""
+    from .cells import _is_number
+
+    found = list(levels)
+    if found and all(_is_number(v) for v in found):
+        return sorted(found, key=lambda v: (float(v), v))
+    return sorted(found)
+
+
 def locale_order(levels: list[str]) -> list[str]:
-    """Levels in about the order R sorts a factor's under an English locale: letters compared without their
-    case (``non-USA`` before ``USA``), ties by code point. The order linearnet takes is the code point's."""
-    return sorted(levels, key=lambda s: (s.casefold(), s))
+    """Levels in about the order R sorts a factor's under an English locale: numbers by value, letters compared
+    without their case (``non-USA`` before ``USA``), ties by code point. The order linearnet takes is
+    :func:`r_level_order`'s."""
+    ordered = r_level_order(levels)
+    return ordered if ordered != sorted(ordered) else sorted(levels, key=lambda s: (s.casefold(), s))
 
 
 def all_levels_column(columns: list[str], categories, intercept: bool) -> str | None:
@@ -55,11 +68,11 @@ def category_coding(
     name: str, found, *, all_levels: bool = False, reference: str | None = None, where: str = ""
 ) -> CategoryCoding:
     """The coding of the category ``name`` whose rows hold the levels ``found`` (level texts, see
-    :func:`level_text`; repeats and order do not matter): sorted by code point, ``reference`` (when given) moved
+    :func:`level_text`; repeats and order do not matter): in :func:`r_level_order`, ``reference`` (when given) moved
     first; every level coded with ``all_levels``. A reference that is not a level is refused, naming the levels;
     a note says so when R, sorting by the locale, would take another reference (``where``: the file, for
     messages)."""
-    levels = sorted(set(found))
+    levels = r_level_order(set(found))
     prefix = f"{where}: " if where else ""
     if reference is not None:
         if reference not in levels:
@@ -124,7 +137,7 @@ def levels_of_files(
     notes: list[str] = []
     for column, values in seen.items():
         if len(values) < 2:  # the files read one by one refuse it, naming the file
-            levels[column] = sorted(values)
+            levels[column] = r_level_order(values)
             continue
         coding = category_coding(
             column, values, all_levels=column == full, reference=(reference or {}).get(column), where=files[0]

@@ -22,6 +22,7 @@ from .coding import (  # noqa: F401 - the rules of a category's coding, named he
     locale_order,
 )
 from .messages import _listing, _missing_value, _quote, _shown, _where
+from .rformula import RFormula, alias, check_references, column_of, translate, unaliased
 from .source import _Source
 
 
@@ -82,12 +83,12 @@ def _check_formula_code(formula: str, parsed) -> None:
                 continue
             for node in ast.walk(ast.parse(factor.expr, mode="eval")):
                 if not harmless(node):
-                    shown = ast.unparse(node)
+                    shown = unaliased(ast.unparse(node), quoted=True)
                     raise ValueError(
                         f"the formula {_formula_shown(formula)} uses "
                         f"{shown if len(shown) <= 40 else shown[:36] + '...'}, which "
-                        f"a formula cannot: its terms may call C, I, Q, log, exp, NumPy's elementwise functions "
-                        f"(np.log, np.sqrt, ...) and contrasts, on columns and numbers"
+                        f"a formula cannot: its terms may call C, factor, relevel, I, Q, log, exp, sqrt, abs, NumPy's "
+                        f"elementwise functions (np.log, np.sin, ...) and contrasts, on columns and numbers"
                     )
 
 
@@ -97,48 +98,72 @@ def _check_intercept_column(formula: str, parsed) -> None:
     sides = [parsed.rhs] if hasattr(parsed, "rhs") else [parsed]
     for side in sides:
         for term in side:
-            if any(factor.expr == "Intercept" and str(factor.eval_method.value) == "lookup" for factor in term.factors):
+            if any(
+                factor.expr == alias("Intercept") and str(factor.eval_method.value) == "lookup"
+                for factor in term.factors
+            ):
                 raise ValueError(
                     f"the formula {_formula_shown(formula)} has a column named Intercept as a term, which the design "
                     f"would not tell from the intercept; rename the column, or write it as I(Intercept)"
                 )
 
 
-def _parse_formula(formula: str, require_target: bool):
-    """The parsed formula, its target column and the columns its right-hand side reads."""
+def _parse_formula(formula: str, require_target: bool, header: list[str] | None = None):
+    """The parsed formula (an :class:`RFormula`: R's spellings translated for formulaic), its target column and
+    the columns its right-hand side reads (and the left side's others). A formula with R's ``.`` needs the
+    table's columns (``header``): without them, (None, None, None)."""
     learning = _LEARNING_TRANSFORMS.search(formula)
     if learning:  # their state (a mean, knots) would have to be kept in the model file for predict
         raise ValueError(
             f"the formula {_formula_shown(formula)} uses a transform that learns from the data ({learning.group(1)}), "
             f"which a model file cannot keep yet; transform the column before fitting"
         )
+    translation = translate(formula, header)
+    if translation.dot and header is None:
+        return None, None, None
     try:
         from formulaic import Formula
 
-        parsed = Formula(formula)
+        parsed = RFormula(Formula(translation.text), translation)
     except Exception as exc:  # formulaic's syntax errors have several types
-        raise ValueError(f"the formula {_formula_shown(formula)} cannot be read: {_formulaic_reason(exc)}") from None
-    _check_formula_code(formula, parsed)
+        reason = unaliased(_formulaic_reason(exc), quoted=True)
+        raise ValueError(f"the formula {_formula_shown(formula)} cannot be read: {reason}") from None
+    _check_formula_code(formula, parsed.parsed)
     from formulaic import SimpleFormula
 
-    sides = [parsed.lhs, parsed.rhs] if hasattr(parsed, "lhs") else [parsed]
+    sides = [parsed.lhs, parsed.rhs] if hasattr(parsed, "lhs") else [parsed.parsed]
     if not all(isinstance(side, SimpleFormula) for side in sides):  # y ~ x | z: several designs
         raise ValueError(
             f"the formula {_formula_shown(formula)} has parts separated by |; "
             f"write a single formula such as 'y ~ x + a'"
         )
-    _check_intercept_column(formula, parsed)
+    _check_intercept_column(formula, parsed.parsed)
+    rhs = parsed.rhs if hasattr(parsed, "lhs") else parsed.parsed
+    reads = sorted(column_of(str(v)) or str(v) for v in rhs.required_variables)
     if not hasattr(parsed, "lhs"):
         if require_target:
             raise ValueError(f"the formula {_formula_shown(formula)} has no target: write it as target ~ terms")
-        rhs = parsed
-        return parsed, None, sorted(rhs.required_variables)
+        return parsed, None, reads
     if not require_target:  # predicting: the right-hand side alone
-        return parsed, None, sorted(parsed.rhs.required_variables)
-    lhs = sorted(parsed.lhs.required_variables)
-    if len(lhs) != 1:
-        raise ValueError(f"the formula {_formula_shown(formula)} must have one column on the left of ~, got {len(lhs)}")
-    return parsed, str(lhs[0]), sorted(parsed.rhs.required_variables)
+        return parsed, None, reads
+    target, others = _target_of(formula, parsed, reads)
+    return parsed, target, reads + others
+
+
+def _target_of(formula: str, parsed: RFormula, reads: list[str]) -> tuple[str, list[str]]:
+    """The column read as the target of a formula's left side (one term: a column, or an expression of columns
+    such as ``log(y)`` or ``I(y - x/10)``), and the left side's other columns that the right side does not read."""
+    left = parsed.translation.left
+    if len(parsed.lhs) != 1 or not left:
+        got = len(left) if len(parsed.lhs) == 1 else len(parsed.lhs)
+        raise ValueError(f"the formula {_formula_shown(formula)} must have one column on the left of ~, got {got}")
+    target = next((c for c in left if c not in reads), None)
+    if target is None:
+        raise ValueError(
+            f"the formula {_formula_shown(formula)} has on the left of ~ only columns of its right side; "
+            f"write the target's column on the left"
+        )
+    return target, [c for c in left if c != target and c not in reads]
 
 
 def _categorical(values: list, levels: list[str]):
@@ -198,23 +223,38 @@ def _factor_levels(rhs) -> dict[str, list]:
 def _apply_formula(
     src: _Source,
     formula: str,
-    parsed,
+    parsed: RFormula,
     frame: dict,
     with_target: bool,
     *,
     rows: np.ndarray | None = None,
     factors: dict[str, list] | None = None,
 ):
-    """(X, y, term names, intercept, the levels of each categorical term) of a formula on the columns read:
-    formulaic builds the design, its categorical terms coded with ``factors`` when given (a fitted model's: a
-    value outside them is refused with its row), else with the levels of these rows. ``rows``: the number in
-    the file of each row of ``frame``, for messages."""
+    """(X, y, term names, intercept, the levels of each categorical term) of a formula on the columns read
+    (``frame``, keyed by column): formulaic builds the design, its categorical terms coded with ``factors`` when
+    given (a fitted model's, keyed by the terms as written: a value outside them is refused with its row), else
+    with the levels of these rows. ``rows``: the number in the file of each row of ``frame``, for messages.
+    Names and messages spell the terms as the formula does."""
     import pandas as pd
+
+    data = pd.DataFrame({alias(name): values for name, values in frame.items()})
+    try:
+        X, y, names, intercept, levels = _designed(src, formula, parsed, data, with_target, rows, factors)
+    except ValueError as exc:
+        raise ValueError(parsed.named(str(exc))) from None
+    named = {parsed.named(name): values for name, values in levels.items()}
+    return X, y, [parsed.named(name) for name in names], intercept, named
+
+
+def _designed(src: _Source, formula: str, parsed: RFormula, data, with_target: bool, rows, factors):
+    """:func:`_apply_formula` on the columns under their aliases, its names formulaic's."""
     from formulaic.errors import DataMismatchWarning
 
-    data = pd.DataFrame(frame)
     rows = np.arange(1, len(data) + 1) if rows is None else rows
+    factors = parsed.formulaic_names(factors)
     _check_factor_room(src, parsed, data)
+    if factors is None:
+        check_references(src.name, parsed, data)
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():  # log(0) and the like: named below
             warnings.simplefilter("error", DataMismatchWarning)
@@ -235,7 +275,7 @@ def _apply_formula(
         )
     X = np.ascontiguousarray(np.asarray(rhs, dtype=np.float64)[:, keep])
     if y is not None:
-        _check_finite_term(src, f"target {_quote(str(parsed.lhs))}", y, rows)
+        _check_finite_term(src, f"target {_quote(parsed.target_name or '')}", y, rows)
     for j in np.flatnonzero(~np.isfinite(X).all(axis=0))[:1]:
         _check_finite_term(src, f"term {_quote(names[keep[j]])}", X[:, j], rows)
     return X, y, [names[j] for j in keep], intercept, _factor_levels(rhs)

@@ -32,6 +32,7 @@ from .design import (
 from .diagnose import _diagnosis
 from .labels import encode_labels, is_class_numbers
 from .messages import _dropped_note, _listing, _quote, _reason
+from .rformula import as_r_text, text_columns, translate, worded_columns
 from .source import _csv_options, _files, _Source
 
 
@@ -143,14 +144,17 @@ def read_table(
         return _read_files(os.fspath(path), files, target, features, levels, formula, options, factors)
     parsed, target, features = _formula_columns(formula, target, features, require_target)
     src = _Source(path, sep=sep, decimal=decimal)
-    table = _read_arrow(src, verbatim(carry, carried_in_use, features))
+    text, given = verbatim(carry, carried_in_use, features), (parsed, target, features)
+    table, as_text, (parsed, target, features) = _read_formula_columns(src, formula, given, options, levels, text)
     names = [str(n) for n in table.column_names]
     if table.num_rows == 0:
         raise ValueError(f"{src.name}: has a header but no rows")
     choice = _choose_from(table, src, names, target, features, require_target, carry=carry)
     chosen = choice.features
     _check_integers(src, table, chosen + ([target] if target and not labels else []))
-    coding, categories, intercept = _categories(src, table, chosen, levels, features, parsed, reference, intercept)
+    coding, categories, intercept = _categories(
+        src, table, chosen, levels, features, parsed, reference, intercept, text=as_text
+    )
     chosen_numbers = [name for name in chosen if name not in categories]
     numbers = {name: _numbers(src, name, table.column(name), 1, missing=missing) for name in chosen_numbers}
     y, label_values = _target_values(src, table, target, labels, missing)
@@ -211,6 +215,24 @@ def _coded_labels(src: _Source, target, y, label_values, *, least: int):
     return codes, classes, is_class_numbers(label_values)
 
 
+def _read_formula_columns(src: _Source, formula: str | None, given: tuple, options: dict, levels, text: list[str]):
+    """The file as an arrow table, ``text`` read as text (for a formula, also the columns it uses only inside factor()
+    or only inside C() holding a word: listed too); ``given`` found from the file's columns for R's '.'."""
+    if formula is None:
+        return _read_arrow(src, text), [], given
+    as_text = text_columns(given[0].translation if given[0] is not None else translate(formula), levels)
+    table = _read_arrow(src, text + as_text)
+    if given[0] is None:  # R's '.': the file's columns
+        header = [n for n in table.column_names if n not in options["carry"]]
+        given = _parse_formula(formula, options["require_target"], header)
+    again = text_columns(given[0].translation, levels)  # a column of the '.' is also a plain term
+    again += worded_columns(given[0].translation, table, src.decimal, levels, again)  # C(x) holding a word
+    if again != as_text:
+        as_text = again
+        table = _read_arrow(src, text + as_text)
+    return as_r_text(table, as_text), as_text, given
+
+
 def _formula_columns(formula: str | None, target, features, require_target: bool):
     """The parsed formula (None without one), and the target and the columns it reads (else those given)."""
     if formula is None:
@@ -249,13 +271,14 @@ def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, r
     X, y, design, intercept, levels = _apply_formula(
         src, formula, parsed, frame, y is not None, rows=rows, factors=factors
     )
-    name = str(parsed.lhs) if y is not None else None
+    name = parsed.target_name if y is not None else None
+    read["notes"] = read["notes"] + ([parsed.scale_note] if y is None and parsed.scale_note else [])  # of log(y)
     return Table(
         features=X,
         target=y,
         feature_names=design,
         target_name=name,
-        formula=formula,
+        formula=parsed.translation.written,  # R's '.' expanded: predict needs no header
         intercept=intercept,
         factors=levels,
         **read,
@@ -310,18 +333,27 @@ def _check_integers(src: _Source, table, numeric: list[str]) -> None:
 
 
 def _categories(
-    src: _Source, table, chosen: list[str], levels: dict[str, list[str]] | None, features, parsed, reference, intercept
+    src: _Source,
+    table,
+    chosen: list[str],
+    levels: dict[str, list[str]] | None,
+    features,
+    parsed,
+    reference,
+    intercept,
+    text=(),
 ) -> tuple[dict[str, list[str]], list[str], bool]:
     """The coding known beforehand (a fitted model's ``levels``, which code exactly its categories), the
-    columns coded as categories (those, or, without ``levels``, the text and boolean columns among features
-    named) and whether the model has an intercept (a formula's own); a reference level of another column is
-    refused."""
+    columns coded as categories (those, or, without ``levels``, ``text`` (a formula's factor() columns) and the
+    text and boolean columns among features named) and whether the model has an intercept (a formula's own); a
+    reference level of another column is refused."""
     coding = {k: list(v) for k, v in (levels or {}).items() if k in chosen}
     named = features is not None
     categories = [
         name
         for name in chosen
-        if name in coding or (levels is None and named and is_category_column(table.column(name), src.decimal))
+        if name in coding
+        or (levels is None and (name in text or (named and is_category_column(table.column(name), src.decimal))))
     ]
     check_reference(src.name, reference, categories)
     return coding, categories, intercept if parsed is None else formula_intercept(parsed)
@@ -417,6 +449,7 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
     names = [str(n) for n in first_arrow.column_names]
     defaults: list[str] = []
     left_out: list[str] = []
+    as_text: list[str] = []  # a formula's columns read as text
     if formula is None:
         choice = _choose_from(
             first_arrow, src, names, target, features, options["require_target"], carry=options["carry"]
@@ -424,11 +457,13 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
         candidates = choice.features if features is not None else []  # default features are numbers only
         defaults, left_out, features = choice.notes, choice.left_out, choice.features
     else:
-        candidates = [c for c in _parse_formula(formula, options["require_target"])[2] if c in names]
-    text = [c for c in candidates if is_category_column(first_arrow.column(c), src.decimal)]
+        formula, candidates, as_text = _files_formula(src, first_arrow, formula, options, levels)
+    text = [c for c in candidates if c in as_text or is_category_column(first_arrow.column(c), src.decimal)]
     coded_notes: list[str] = []
     if levels is None and text:  # the levels of every file, so that all are coded alike
-        read = lambda name: _read_arrow(_Source(name, sep=options["sep"], decimal=options["decimal"]))  # noqa: E731
+        read = lambda name: as_r_text(  # noqa: E731 - each file as read: a CSV's text as written
+            _read_arrow(_Source(name, sep=options["sep"], decimal=options["decimal"]), text), text
+        )
         full = all_levels_column(text, text, options["intercept"])  # the first category's, without an intercept
         levels, coded_notes = levels_of_files(files, text, read, options["reference"], full)
     tables: list[Table] = []
@@ -457,6 +492,16 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
     ]
     notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
     return _joined(path, tables, notes, left_out)
+
+
+def _files_formula(src: _Source, first, formula: str, options: dict, levels):
+    """A formula over several files: R's '.' as the first file's columns, the columns its right side reads,
+    and those read as text (factor()'s, and C()'s holding a word)."""
+    names = [str(n) for n in first.column_names]
+    parsed = _parse_formula(formula, options["require_target"], [n for n in names if n not in options["carry"]])[0]
+    as_text = text_columns(parsed.translation, levels)
+    as_text += worded_columns(parsed.translation, first, src.decimal, levels, as_text)
+    return parsed.translation.written, [c for c in _parse_formula(formula, False, names)[2] if c in names], as_text
 
 
 def _joined(path: str, tables: list[Table], notes: list[str], left_out: list[str]) -> Table:
