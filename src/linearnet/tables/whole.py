@@ -26,6 +26,7 @@ from .diagnose import _diagnosis
 from .labels import encode_labels, is_class_numbers
 from .messages import _dropped_note, _listing, _quote, _reason
 from .source import _csv_options, _files, _Source
+from .transforms import offset_notes, transform_state_needed, whole_column_refusal
 
 
 @dataclass
@@ -230,6 +231,7 @@ def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, r
         src, formula, parsed, frame, y is not None, rows=rows, factors=factors
     )
     name = str(parsed.lhs) if y is not None else None
+    notes = offset_notes(parsed, name) if name is not None else []  # R's offset() terms, taken off the target
     return Table(
         features=X,
         target=y,
@@ -238,7 +240,7 @@ def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, r
         formula=formula,
         intercept=intercept,
         factors=levels,
-        **read,
+        **{**read, "notes": [*read["notes"], *notes]},
     )
 
 
@@ -393,7 +395,7 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
         candidates = choice.features if features is not None else []  # default features are numbers only
         defaults, left_out, features = choice.notes, choice.left_out, choice.features
     else:
-        candidates = [c for c in _parse_formula(formula, options["require_target"])[2] if c in names]
+        candidates = [c for c in _files_formula_columns(path, formula, options, factors) if c in names]
     text = [c for c in candidates if _kind(first_arrow.column(c), src.decimal)[0] == "text"]
     if levels is None and text:  # the levels of every file, so that all are coded alike
         levels = _levels_of_files(files, text, options)
@@ -423,6 +425,15 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
     ]
     notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
     return _joined(path, tables, notes, left_out)
+
+
+def _files_formula_columns(path: str, formula: str, options: dict, factors) -> list[str]:
+    """The columns a formula reads from several files; refused when a transform of it would learn from each
+    file apart (``factors``, a model's, holds their state)."""
+    parsed, _, columns = _parse_formula(formula, options["require_target"])
+    if factors is None and (needed := transform_state_needed(parsed)):
+        raise whole_column_refusal(path, needed, "a file at a time")
+    return columns
 
 
 def _levels_of_files(files: list[str], text: list[str], options: dict) -> dict[str, list[str]]:
