@@ -114,9 +114,10 @@ def test_offset_is_taken_off_the_target(cars):
 
 
 def test_transforms_that_need_the_whole_column(tmp_path):
-    parsed = _parse_formula("y ~ poly(x, 3) + poly(z, 2, raw=True) + np.log(scale(w)) + scale(w) + offset(v)", True)
-    assert transform_state_needed(parsed[0]) == ["poly(x, 3)", "scale(w)"]
-    assert parsed[2] == ["v", "w", "x", "z"]  # the columns read inside the transforms
+    formula = "y ~ poly(x, 3) + poly(z, 2, raw=True) + np.log(scale(w)) + scale(w) + offset(v) + bs(u, df=4)"
+    parsed = _parse_formula(formula, True)
+    assert transform_state_needed(parsed[0]) == ["poly(x, 3)", "scale(w)", "bs(u, df=4)"]
+    assert parsed[2] == ["u", "v", "w", "x", "z"]  # the columns read inside the transforms
     folder = tmp_path / "parts"
     folder.mkdir()
     for name in ("a.csv", "b.csv"):
@@ -163,7 +164,9 @@ def test_the_model_file_keeps_the_state_bit_for_bit(tmp_path):
         ({"poly(x, 2)": {"alpha": [1.0, True], "norm2": [1.0] * 4}}, "alpha must be a list of 1 to 3 finite"),
         ({"scale(z)": {"center": "1", "scale": 2.0}}, "center must be a finite number or null"),
         ({"scale(z)": {"center": 1.0, "scale": 0}}, "scale must be a finite number other than 0, or null"),
-        ({"scale(z)": {"center": 1.0}}, 'must hold "alpha" and "norm2" (poly) or "center" and "scale"'),
+        ({"scale(z)": {"center": 1.0}}, 'must hold "alpha" and "norm2" (poly), "center" and "scale" (scale'),
+        ({"bs(z)": {"lower_bound": 1, "upper_bound": 2, "knots": [1, 1, 0.5, 2]}}, "knots must be in increasing"),
+        ({"bs(z)": {"lower_bound": 1, "upper_bound": 2, "knots": [1.0] * 9}}, "knots must be a list of 2 to 8 finite"),
         ({"C(g)": {"center": 1.0, "scale": None}}, "'C(g)' is both a factor and a transform"),
     ],
 )
@@ -210,3 +213,23 @@ def test_a_quoted_column_in_poly_is_named_as_formulaic_keys_its_state():
     assert list(matrix.columns) == ["Intercept", "poly(`a b`, 2)[1]", "poly(`a b`, 2)[2]"]
     assert transform_state_needed(Formula("poly(`a b`, 2)")) == list(matrix.model_spec.transform_state)
     np.testing.assert_allclose(np.asarray(matrix)[:, 1:], orthogonal_poly([1, 2, 3, 4, 5], 2), atol=1e-15)
+
+
+def test_bs_is_r_b_spline_basis_extended_beyond_the_boundary(cars):
+    from scipy.interpolate import BSpline
+
+    data, new = cars
+    fitted = read_table(data, formula="dist ~ bs(speed, df=5)")
+    assert fitted.feature_names == [f"bs(speed, df=5)[{k}]" for k in range(1, 6)]
+    x = np.asarray(SPEED, float)
+    knots = np.r_[[x.min()] * 4, np.quantile(x, [1 / 3, 2 / 3]), [x.max()] * 4]  # R: inner knots 13 and 18
+
+    def basis(values):  # each B-spline but the first (R's intercept = FALSE), its end pieces extended
+        return np.column_stack([BSpline(knots, np.eye(7)[j], 3)(values) for j in range(1, 7)])[:, :5]
+
+    np.testing.assert_allclose(fitted.features, basis(x), atol=1e-14)
+    assert fitted.factors["bs(speed, df=5)"]["knots"] == knots.tolist()
+    again = read_table(new, formula="dist ~ bs(speed, df=5)", require_target=False, factors=fitted.factors)
+    # R: predict(bs(cars$speed, df = 5), 30) = 0 -0.0708616780045351 1.30031179138322 -5.26735098801425 5.03790087463557
+    np.testing.assert_allclose(again.features, basis(np.asarray(NEW)), atol=1e-13)
+    np.testing.assert_allclose(again.features[1], [0, -0.07086167800, 1.300311791383, -5.267350988014, 5.037900874636])

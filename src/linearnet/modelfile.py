@@ -50,8 +50,8 @@ fitted on (a field added without a new version: files without it are read as bef
                                             matches the rebuilt design's columns to "features"
                                             by name
 
-A formula whose terms learn from the rows (R's ``poly(x, 3)``, ``scale(x)``; ``center(x)``, R's
-``scale(x, scale = FALSE)``) keeps their state, which predict applies to new rows as R's ``predict()`` does
+A formula whose terms learn from the rows (R's ``poly(x, 3)``, ``scale(x)``, ``bs(x, df=5)``; ``center(x)``,
+R's ``scale(x, scale = FALSE)``) keeps their state, which predict applies to new rows as R's ``predict()`` does
 (a field added without a new version: a linearnet that predates it refuses these transforms in a formula):
 
       "transforms": {"poly(x, 3)": {"alpha": [15.4, 14.8, 13.65],
@@ -61,7 +61,9 @@ A formula whose terms learn from the rows (R's ``poly(x, 3)``, ``scale(x)``; ``c
                                             poly the "coefs" R keeps (alpha: d numbers; norm2:
                                             d + 2, the first 1, the second the rows' count), for
                                             scale and center the number subtracted and the one
-                                            divided by (null: none); floats written with repr
+                                            divided by (null: none), for bs "knots" (the
+                                            boundary ones repeated degree + 1 times) and
+                                            "lower_bound", "upper_bound"; floats written with repr
 
 An ``offset(z)`` term is not in "features": the fit took it off the target, and predict adds it back.
 

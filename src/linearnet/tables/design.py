@@ -21,13 +21,13 @@ def coded_features(columns: list[str], coding: dict[str, list[str]]) -> list[str
     return [name for c in columns for name in ([f"{c}[T.{level}]" for level in coding[c][1:]] if c in coding else [c])]
 
 
-# formulaic's transforms that learn from the data and whose state a model file does not keep (poly, scale and
-# center are R's, from .transforms, their state kept)
-_LEARNING_TRANSFORMS = re.compile(r"\b(standardize|bs|cr|cs|cc|hashed|lag)\s*\(")
+# formulaic's transforms that learn from the data and whose state a model file does not keep (poly, scale,
+# center and bs are R's, from .transforms, their state kept)
+_LEARNING_TRANSFORMS = re.compile(r"\b(standardize|cr|cs|cc|hashed|lag)\s*\(")
 # what a formula's terms may call by name: formulaic's transforms that learn nothing, and its contrasts
 _FORMULA_CALLS = frozenset(
     {"C", "I", "Q", "log", "log2", "log10", "exp", "exp2", "exp10", "Treatment", "Sum", "Helmert", "Diff", "Poly"}
-    | {"poly", "scale", "center", "offset"}  # R's transforms (.transforms)
+    | {"poly", "scale", "center", "bs", "offset"}  # R's transforms (.transforms)
 )
 _FORMULA_NODES = (  # besides calls, attributes, names and keywords, checked one by one
     *(ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.List, ast.Tuple),

@@ -1,9 +1,11 @@
 """The transforms of a formula's terms that R's ``lm`` has and formulaic lacks or spells otherwise: ``poly``
-(R's ``stats::poly``: orthogonal polynomials, or raw powers), ``scale`` and ``center`` (R's ``scale``), and
-``offset`` (a term whose coefficient is 1, not fitted).
+(R's ``stats::poly``: orthogonal polynomials, or raw powers), ``scale`` and ``center`` (R's ``scale``), ``bs``
+(R's ``splines::bs``, by formulaic's) and ``offset`` (a term whose coefficient is 1, not fitted). R's ``ns``
+has no counterpart in formulaic (its ``cr`` is mgcv's spline, not R's ``ns``).
 
 ``poly``, ``scale`` and ``center`` learn from the rows they are fitted on; their state (for ``poly`` the
-``alpha`` and ``norm2`` of R's ``attr(, "coefs")``, for ``scale`` the centre and scale R keeps as attributes)
+``alpha`` and ``norm2`` of R's ``attr(, "coefs")``, for ``scale`` the centre and scale R keeps as attributes,
+for ``bs`` its knots and boundary)
 is kept under the expression of the call (``"poly(x, 3)"``), and a model's state is applied to new rows
 unchanged, as R's ``predict()`` applies them (``predict.poly``'s three-term recurrence). The state is plain
 JSON: floats, lists of floats, null.
@@ -12,6 +14,7 @@ JSON: floats, lists of floats, null.
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 from typing import Any
 
@@ -19,7 +22,7 @@ import numpy as np
 
 __all__ = ["formula_context", "transform_state_needed", "whole_column_refusal", "is_transform_state"]
 
-LEARNING = frozenset({"poly", "scale", "center"})  # the transforms here that learn from the rows
+LEARNING = frozenset({"poly", "scale", "center", "bs"})  # the transforms here that learn from the rows
 OFFSET = "offset"
 
 
@@ -132,6 +135,32 @@ def _center(x, _state: dict | None = None):
     return _scale(x, True, False, _state=_state)
 
 
+def _bs(x, df=None, knots=None, degree=3, intercept=False, _state: dict | None = None):
+    """R's ``splines::bs``: the B-spline basis of ``degree`` with ``df`` columns (inner knots at quantiles of
+    ``x``) or the inner ``knots`` given, the boundary knots at the range of ``x``, extended beyond it as R
+    extends it; ``intercept`` adds the first basis function. formulaic's ``bs``, which computes R's basis,
+    with R's argument names and R's column names (1, 2, ...)."""
+    from formulaic.materializers.types import FactorValues
+    from formulaic.transforms import basis_spline
+
+    state = {} if _state is None else _state
+    x = _column(x, "bs")
+    if np.isnan(x).any():
+        raise ValueError("missing values are not allowed in 'bs'")
+    if not isinstance(intercept, bool):
+        raise ValueError(f"intercept must be True or False, got {intercept!r}")
+    basis = basis_spline(
+        x, df=df, knots=knots, degree=_degree(degree), include_intercept=intercept, extrapolation="extend", _state=state
+    )
+    state.update(
+        lower_bound=float(state["lower_bound"]),
+        upper_bound=float(state["upper_bound"]),
+        knots=[float(k) for k in state["knots"]],
+    )
+    columns = [np.asarray(v, dtype=np.float64) for v in basis.values()]
+    return FactorValues(np.column_stack(columns), column_names=tuple(str(k) for k in range(1, len(columns) + 1)))
+
+
 def _offset(x):
     """R's ``offset(x)``: the column as it is; the design leaves it out and the fit takes it as known."""
     return _column(x, OFFSET)
@@ -143,6 +172,7 @@ def formula_context() -> dict[str, Any]:
         "poly": _stateful(_poly),
         "scale": _stateful(_scale),
         "center": _stateful(_center),
+        "bs": _stateful(_bs),
         OFFSET: _offset,
     }
 
@@ -207,28 +237,54 @@ def is_transform_state(value) -> bool:
 
 def check_state(state, features: int) -> str | None:
     """Why ``state`` (one entry of a model file's "transforms") is not a transform's state, or None when it is:
-    ``{"alpha": [d numbers], "norm2": [d + 2 positive numbers]}`` (poly, with d at most ``features``) or
-    ``{"center": number | null, "scale": positive number | null}`` (scale, center)."""
-
-    def finite(v) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
+    ``{"alpha": [d numbers], "norm2": [d + 2 positive numbers]}`` (poly, with d at most ``features``),
+    ``{"center": number | null, "scale": number other than 0 | null}`` (scale, center) or
+    ``{"lower_bound": number, "upper_bound": number, "knots": [numbers, in increasing order]}`` (bs)."""
     if not isinstance(state, dict):
         return "must be an object"
-    if set(state) == {"alpha", "norm2"}:
-        alpha, norm2 = state["alpha"], state["norm2"]
-        if not isinstance(alpha, list) or not 1 <= len(alpha) <= max(features, 1) or not all(map(finite, alpha)):
-            return f"alpha must be a list of 1 to {max(features, 1)} finite numbers"
-        if not isinstance(norm2, list) or len(norm2) != len(alpha) + 2 or not all(finite(v) and v > 0 for v in norm2):
-            return f"norm2 must be a list of {len(alpha) + 2} positive finite numbers"
-        return None
-    if set(state) == {"center", "scale"}:
-        if not (state["center"] is None or finite(state["center"])):
-            return "center must be a finite number or null"
-        if not (state["scale"] is None or (finite(state["scale"]) and state["scale"] != 0)):
-            return "scale must be a finite number other than 0, or null"
-        return None
-    return 'must hold "alpha" and "norm2" (poly) or "center" and "scale" (scale, center)'
+    check = _STATE_CHECKS.get(frozenset(state))
+    if check is None:
+        return 'must hold "alpha" and "norm2" (poly), "center" and "scale" (scale, center), or "knots" and bounds (bs)'
+    return check(state, max(features, 1))
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_poly(state: dict, most: int) -> str | None:
+    alpha, norm2 = state["alpha"], state["norm2"]
+    if not isinstance(alpha, list) or not 1 <= len(alpha) <= most or not all(map(_finite, alpha)):
+        return f"alpha must be a list of 1 to {most} finite numbers"
+    if not isinstance(norm2, list) or len(norm2) != len(alpha) + 2 or not all(_finite(v) and v > 0 for v in norm2):
+        return f"norm2 must be a list of {len(alpha) + 2} positive finite numbers"
+    return None
+
+
+def _check_scale(state: dict, most: int) -> str | None:
+    if not (state["center"] is None or _finite(state["center"])):
+        return "center must be a finite number or null"
+    if not (state["scale"] is None or (_finite(state["scale"]) and state["scale"] != 0)):
+        return "scale must be a finite number other than 0, or null"
+    return None
+
+
+def _check_bs(state: dict, most: int) -> str | None:
+    knots, most = state["knots"], 2 * most + 2  # d columns: at most d inner knots and d + 1 at each end
+    if not _finite(state["lower_bound"]) or not _finite(state["upper_bound"]):
+        return "lower_bound and upper_bound must be finite numbers"
+    if not isinstance(knots, list) or not 2 <= len(knots) <= most or not all(map(_finite, knots)):
+        return f"knots must be a list of 2 to {most} finite numbers"
+    if any(b < a for a, b in itertools.pairwise(knots)):
+        return "knots must be in increasing order"
+    return None
+
+
+_STATE_CHECKS = {
+    frozenset({"alpha", "norm2"}): _check_poly,
+    frozenset({"center", "scale"}): _check_scale,
+    frozenset({"lower_bound", "upper_bound", "knots"}): _check_bs,
+}
 
 
 def required_columns(side) -> set[str]:
