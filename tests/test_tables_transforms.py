@@ -233,3 +233,26 @@ def test_bs_is_r_b_spline_basis_extended_beyond_the_boundary(cars):
     # R: predict(bs(cars$speed, df = 5), 30) = 0 -0.0708616780045351 1.30031179138322 -5.26735098801425 5.03790087463557
     np.testing.assert_allclose(again.features, basis(np.asarray(NEW)), atol=1e-13)
     np.testing.assert_allclose(again.features[1], [0, -0.07086167800, 1.300311791383, -5.267350988014, 5.037900874636])
+
+
+def test_transforms_learn_from_every_row_before_rows_are_dropped(tmp_path):
+    # R: lm(Ozone ~ poly(Temp, 2), airquality) computes poly on all 153 temperatures, then drops the 37 rows
+    # without Ozone: coefficients 42.1446672233816 272.3736170062910 102.8005592149081 (on the 116 complete
+    # rows alone they would be 42.1293103448276 247.0489172040664 84.0941099207561)
+    x = np.array([1.0, 2, 3, 5, 8, 9, 12, 13])
+    w = np.array([2.0, np.nan, 1, 0, 4, 3, 6, 5])
+    y = ["1", "", "4", "2", "", "7", "3", "9"]
+    rows = "".join(f"{a},{'' if np.isnan(b) else b},{c}\n" for a, b, c in zip(x, w, y, strict=True))
+    data = write(tmp_path, "gaps.csv", "x,w,y\n" + rows)
+    table = read_table(data, formula="y ~ poly(x, 2) + scale(w) + x", missing="drop")
+    kept = np.array([True, False, True, True, False, True, True, True])
+    np.testing.assert_allclose(table.features[:, :2], orthogonal_poly(x, 2)[kept], atol=1e-14)
+    present = w[~np.isnan(w)]  # R's scale: mean and sd of the values present
+    np.testing.assert_allclose(table.features[:, 2], ((w - present.mean()) / present.std(ddof=1))[kept], rtol=1e-14)
+    with pytest.raises(ValueError) as info:
+        read_table(data, formula="y ~ poly(w, 2)", missing="drop")
+    assert str(info.value) == (
+        f"{data}: column 'w', row 2 (line 3): has no value, which R's poly (the formula's poly(w, 2)) refuses "
+        f"before rows are dropped; drop the row from the file, or use poly(x, d, raw = TRUE)"
+    )
+    assert read_table(data, formula="y ~ poly(w, 2, raw=True)", missing="drop").num_rows == 6

@@ -197,6 +197,38 @@ def _model_matrices(parsed, data, with_target: bool, factors: dict[str, list | d
     return matrix, y
 
 
+def _transform_state(src: _Source, formula: str, parsed, numbers: dict[str, np.ndarray]) -> dict[str, dict]:
+    """The state of a formula's transforms that learn, learned from every row of the file (``numbers``, NaN
+    where a value is missing), as R's ``model.frame`` evaluates them before the rows with a missing value are
+    dropped; empty when they read a column that is not a number."""
+    import pandas as pd
+    from formulaic import model_matrix
+
+    from .transforms import formula_context, learning_factors, poly_columns
+
+    exprs, columns = learning_factors(parsed)
+    if not exprs or not columns <= set(numbers):
+        return {}
+    for expr, column in poly_columns(exprs):  # R's poly refuses a missing value
+        if len(gap := np.flatnonzero(np.isnan(numbers[column]))):
+            raise ValueError(
+                f"{src.name}: column {_quote(column)}, {_where(src, int(gap[0]) + 1)}: has no value, which R's poly "
+                f"(the formula's {expr}) refuses before rows are dropped; drop the row from the file, or use "
+                f"poly(x, d, raw = TRUE)"
+            )
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            terms = " + ".join(f"{{{expr}}}" for expr in exprs)
+            data = pd.DataFrame({name: numbers[name] for name in columns})
+            matrix = model_matrix(f"0 + {terms}", data, na_action="ignore", context=formula_context())
+    except Exception as exc:  # formulaic reports what it cannot evaluate in several types
+        raise ValueError(
+            f"{src.name}: the formula {_formula_shown(formula)} cannot be applied: {_formulaic_reason(exc)}"
+        ) from None
+    return {str(name): dict(s) for name, s in matrix.model_spec.transform_state.items() if s}
+
+
 def _factor_levels(rhs) -> dict[str, list | dict]:
     """The levels of each categorical term of a design formulaic built, as JSON values, in their order; and the
     state of each transform that learned from the rows (``{"poly(x, 3)": {"alpha": [...], "norm2": [...]}}``)."""

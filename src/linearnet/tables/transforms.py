@@ -109,16 +109,17 @@ def _scale(x, center=True, scale=True, _state: dict | None = None):
 
 
 def _scale_center(x: np.ndarray, center) -> float | None:
-    if center is True:
-        return float(np.mean(x))
+    if center is True:  # R: colMeans(x, na.rm = TRUE)
+        return float(np.mean(x[~np.isnan(x)]))
     if center is False:
         return None
     return _number(center, "center")
 
 
 def _scale_scale(shifted: np.ndarray, scale) -> float | None:
-    if scale is True:  # R: sqrt(sum(x^2) / max(1, n - 1))
-        return float(np.sqrt(np.sum(shifted**2) / max(1, len(shifted) - 1)))
+    if scale is True:  # R: sqrt(sum(x^2) / max(1, n - 1)) over the values present
+        present = shifted[~np.isnan(shifted)]
+        return float(np.sqrt(np.sum(present**2) / max(1, len(present) - 1)))
     if scale is False:
         return None
     return _number(scale, "scale")
@@ -145,8 +146,6 @@ def _bs(x, df=None, knots=None, degree=3, intercept=False, _state: dict | None =
 
     state = {} if _state is None else _state
     x = _column(x, "bs")
-    if np.isnan(x).any():
-        raise ValueError("missing values are not allowed in 'bs'")
     if not isinstance(intercept, bool):
         raise ValueError(f"intercept must be True or False, got {intercept!r}")
     basis = basis_spline(
@@ -157,7 +156,8 @@ def _bs(x, df=None, knots=None, degree=3, intercept=False, _state: dict | None =
         upper_bound=float(state["upper_bound"]),
         knots=[float(k) for k in state["knots"]],
     )
-    columns = [np.asarray(v, dtype=np.float64) for v in basis.values()]
+    gap = np.isnan(x)  # R: no value where x has none; the knots from the values present
+    columns = [np.where(gap, np.nan, np.asarray(v, dtype=np.float64)) for v in basis.values()]
     return FactorValues(np.column_stack(columns), column_names=tuple(str(k) for k in range(1, len(columns) + 1)))
 
 
@@ -211,6 +211,32 @@ def transform_state_needed(parsed) -> list[str]:
         text = ast.unparse(call)
         if text not in found:
             found.append(text)
+    return found
+
+
+def learning_factors(parsed) -> tuple[list[str], set[str]]:
+    """The factors of a parsed formula's terms (right-hand side) that call a transform that learns, each once,
+    and the columns they read."""
+    from formulaic import Formula
+
+    exprs: list[str] = []
+    rhs = parsed.rhs if hasattr(parsed, "rhs") else parsed
+    for term in rhs:
+        for factor in term.factors:
+            if factor.expr not in exprs and transform_state_needed(Formula(f"{{{factor.expr}}}")):
+                exprs.append(factor.expr)
+    columns = required_columns(Formula(" + ".join(f"{{{e}}}" for e in exprs))) if exprs else set()
+    return exprs, columns
+
+
+def poly_columns(exprs: list[str]) -> list[tuple[str, str]]:
+    """(factor, column) for each column a factor reads through an orthogonal ``poly``, which learns from it."""
+    from formulaic import Formula
+
+    found = []
+    for expr in exprs:
+        if any(name.startswith("poly(") for name in transform_state_needed(Formula(f"{{{expr}}}"))):
+            found += [(expr, column) for column in sorted(required_columns(Formula(f"{{{expr}}}")))]
     return found
 
 

@@ -20,6 +20,7 @@ from .design import (
     _levels,
     _one_coding,
     _parse_formula,
+    _transform_state,
     coded_features,
 )
 from .diagnose import _diagnosis
@@ -250,6 +251,8 @@ def _formula_design(
     """The formula's design of the ``complete`` rows of ``numbers`` (the file's rows) and ``texts`` (the rows
     kept); with ``gaps_kept`` (``missing="keep"``: every row kept), NaN in the rows with a gap."""
     rows = np.flatnonzero(complete) + 1  # each design row's row in the file, for messages
+    if factors is None and not complete.all():  # as R, transforms learn from every row, before rows are dropped
+        factors = _transform_state(src, formula, parsed, numbers) or None
     if not gaps_kept:
         frame = {name: values[complete] for name, values in numbers.items()}
         frame.update({name: _categorical(values, coding[name]) for name, values in texts.items()})
