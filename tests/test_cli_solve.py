@@ -277,8 +277,8 @@ def test_a_formula_fits_as_statsmodels_formulas_do_and_predict_applies_it(tmp_pa
         ),
         (["--formula", "area + rooms"], "the formula 'area + rooms' has no target: write it as target ~ terms"),
         (
-            ["--formula", "price ~ center(area)"],
-            "the formula 'price ~ center(area)' uses a transform that learns from the data (center), "
+            ["--formula", "price ~ cr(area)"],
+            "the formula 'price ~ cr(area)' uses a transform that learns from the data (cr), "
             "which a model file cannot keep yet; transform the column before fitting",
         ),
         (

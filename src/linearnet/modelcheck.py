@@ -65,7 +65,27 @@ def load_formula(path, data, coding, columns: list[str]) -> dict:
         raise bad(path, "formula must be the text of a formula such as 'y ~ x' (linear regression)")
     if not levels_ok(coding, columns):
         raise bad(path, "coding must map some of the columns to lists of two or more distinct levels")
-    return {"coding": coding or None, "columns": columns, "formula": formula, "factors": load_factors(path, data)}
+    factors: dict[str, list | dict] | None = load_factors(path, data)  # type: ignore[assignment]
+    if transforms := load_transforms(path, data):
+        factors = {**(factors or {}), **transforms}
+    return {"coding": coding or None, "columns": columns, "formula": formula, "factors": factors}
+
+
+def load_transforms(path, data) -> dict[str, dict]:
+    """The "transforms" of a formula's model: the state of each of its transforms that learn (none in files
+    written before linearnet kept them)."""
+    from .tables.transforms import check_state
+
+    transforms = data.get("transforms", {})
+    features = data.get("features")
+    if not isinstance(transforms, dict) or len(transforms) > len(data["formula"]):
+        raise bad(path, "transforms must map each transform of the formula that learns to its state")
+    for name, state in transforms.items():
+        if (why := check_state(state, len(features) if isinstance(features, list) else 0)) is not None:
+            raise bad(path, f"the state of transform {shown(name)} {why}")
+        if name in (data.get("factors") or {}):
+            raise bad(path, f"{shown(name)} is both a factor and a transform")
+    return transforms
 
 
 def load_factors(path, data) -> dict[str, list] | None:
@@ -151,3 +171,15 @@ def by_name(model, names: list[str], X):
         f"{model.source or 'the model'}: the design rebuilt from the data {', and '.join(parts) or 'differs'}: "
         f"the data do not match the model{older}"
     )
+
+
+def without_offsets(names: list[str], X):
+    """The columns of a design rebuilt from the data (named ``names``) but its ``offset(...)`` terms, and the
+    sum of those (R's offset, which predictions add), None without one."""
+    from .tables.transforms import offset_terms
+
+    offsets = offset_terms(names)
+    if not offsets:
+        return names, X, None
+    keep = [j for j in range(len(names)) if j not in offsets]
+    return [names[j] for j in keep], X[:, keep], X[:, offsets].sum(axis=1)

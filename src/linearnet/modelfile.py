@@ -50,6 +50,23 @@ fitted on (a field added without a new version: files without it are read as bef
                                             matches the rebuilt design's columns to "features"
                                             by name
 
+A formula whose terms learn from the rows (R's ``poly(x, 3)``, ``scale(x)``, ``bs(x, df=5)``; ``center(x)``,
+R's ``scale(x, scale = FALSE)``) keeps their state, which predict applies to new rows as R's ``predict()`` does
+(a field added without a new version: a linearnet that predates it refuses these transforms in a formula):
+
+      "transforms": {"poly(x, 3)": {"alpha": [15.4, 14.8, 13.65],
+                                    "norm2": [1.0, 50.0, 1370.0, 52923.58, 1811093.05]},
+                     "scale(z)": {"center": 15.4, "scale": 5.29}}
+                                            each call, as formulaic writes it, and its state: for
+                                            poly the "coefs" R keeps (alpha: d numbers; norm2:
+                                            d + 2, the first 1, the second the rows' count), for
+                                            scale and center the number subtracted and the one
+                                            divided by (null: none), for bs "knots" (the
+                                            boundary ones repeated degree + 1 times) and
+                                            "lower_bound", "upper_bound"; floats written with repr
+
+An ``offset(z)`` term is not in "features": the fit took it off the target, and predict adds it back.
+
 A model file is read with a bound (:data:`MAX_MODEL_BYTES`); a key written twice, ``NaN`` or ``Infinity``,
 and a standardization scale that is not a positive finite number are refused.
 
@@ -89,6 +106,7 @@ from .intervals import Uncertainty
 from .modelcheck import bad, finite_numbers, load_coding, load_records, shown, twice
 from .outputs import atomic_write
 from .tables.design import coded_features
+from .tables.transforms import is_transform_state
 
 __all__ = [
     "Model",
@@ -116,7 +134,8 @@ class Model:
     coding: dict[str, list[str]] | None = None  # text column -> levels, when some columns are coded
     columns: list[str] | None = None  # the file's columns behind the features, when some are coded
     formula: str | None = None  # the Wilkinson formula that made the features from the columns
-    factors: dict[str, list] | None = None  # the formula's categorical terms -> their levels (None: not recorded)
+    factors: dict[str, list | dict] | None = None  # the formula's categorical terms -> their levels, and its
+    # transforms that learn -> their state (None: not recorded)
     uncertainty: Uncertainty | None = None  # an exact fit's (AᵀA)⁻¹ factor, σ̂ and residual df, for intervals
     source: str | None = field(default=None, compare=False)  # the model file it was loaded from, for messages
 
@@ -253,8 +272,10 @@ def _coding_fields(model: Model | SoftmaxModel) -> dict:
     if formula:
         fields.update({"columns": list(model.columns or []), "coding": model.coding or {}, "formula": formula})
         factors = getattr(model, "factors", None)
-        if factors is not None:  # the levels its categorical terms were coded with
-            fields["factors"] = factors
+        if factors is not None:  # the levels its categorical terms were coded with, the state of its transforms
+            fields["factors"] = {name: v for name, v in factors.items() if not is_transform_state(v)}
+            if transforms := {name: v for name, v in factors.items() if is_transform_state(v)}:
+                fields["transforms"] = transforms
     return fields
 
 

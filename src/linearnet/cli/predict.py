@@ -90,7 +90,7 @@ def run(args) -> int:
     import contextlib
     import sys
 
-    from ..modelcheck import by_name
+    from ..modelcheck import by_name, without_offsets
     from ..modelfile import load_model
     from ..tables import read_table, row_labels, table_chunks
 
@@ -99,7 +99,7 @@ def run(args) -> int:
         raise UsageError(PROG, "--level is the level of the intervals: give --interval confidence or prediction")
     reading: contextlib.AbstractContextManager = contextlib.nullcontext()
     gaps, parquet = _Gaps(), str(args.out or "").lower().endswith((".parquet", ".pq"))
-    passes: Iterator[tuple]  # (X, y, carried) of each chunk of rows
+    passes: Iterator[tuple]  # (X, offset, carried) of each chunk of rows (offset: R's offset() terms, or None)
     with refused(PROG):
         model = load_model(args.model)
         intervals = _interval_options(model, args)
@@ -111,7 +111,7 @@ def run(args) -> int:
         if not formula and not model.coding:
             # every source streams (a file, compressed, a folder, standard input), a chunk (CHUNK_ROWS rows) at a time
             chunks, _ = table_chunks(args.data, target=None, features=model.features, **options)
-            notes, passes = chunks.notes, chunks.carrying()()
+            notes, passes = chunks.notes, ((X, None, carried) for X, _, carried in chunks.carrying()())
             # the bytes read, on a terminal, unless the predictions are written on that terminal
             reading = reading_bar(chunks, show=args.out not in (None, "-") or not sys.stdout.isatty())
         else:
@@ -125,8 +125,9 @@ def run(args) -> int:
                 factors=getattr(model, "factors", None),
                 **options,
             )
-            X = by_name(model, table.feature_names, table.features)  # the model's columns, matched by name
-            chunks, notes, passes = None, table.notes, iter([(X, None, table.carried)])
+            names, features, offset = without_offsets(table.feature_names, table.features)
+            X = by_name(model, names, features)  # the model's columns, matched by name
+            chunks, notes, passes = None, table.notes, iter([(X, offset, table.carried)])
     for text in notes:
         note(PROG, text)
     columns = _predicted(model, passes, intervals, gaps, names_out)
@@ -179,16 +180,20 @@ def _output_names(model, carry: list[str], labels: str | None, parquet: bool, in
 
 
 def _predicted(model, passes, intervals: dict, gaps: _Gaps, names_out: dict) -> Iterator[dict]:
-    """The columns written for each chunk of rows: the carried ones, then the predictions (rows numbered
-    through the file; a row with a gap, kept, gets no prediction)."""
+    """The columns written for each chunk of rows: the carried ones, then the predictions, the offset added
+    (rows numbered through the file; a row with a gap, kept, gets no prediction)."""
     import numpy as np
 
     row = 1
-    for X, _, carried in passes:
+    for X, offset, carried in passes:
         gap = np.isnan(X).any(axis=1)  # only under --missing keep: the reader refuses or drops them otherwise
+        if offset is not None:
+            gap |= np.isnan(offset)
         columns = model.prediction_columns(
             np.where(gap[:, None], 0.0, X) if gap.any() else X, first_row=row, **intervals
         )
+        if offset is not None:  # the predictions and their bounds, each moved by the offset
+            columns = {name: values + np.where(gap, 0.0, offset) for name, values in columns.items()}
         if gap.any():
             gaps.count += int(gap.sum())
             gaps.first += (row + np.flatnonzero(gap)[: SHOWN - len(gaps.first)]).tolist()

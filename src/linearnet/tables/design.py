@@ -33,10 +33,13 @@ def coded_features(columns: list[str], coding: dict[str, list[str]], intercept: 
     return [name for c in columns for name in (coded_names(c, coding[c], c == full) if c in coding else [c])]
 
 
-_LEARNING_TRANSFORMS = re.compile(r"\b(center|scale|standardize|bs|cr|cs|cc|poly|hashed|lag)\s*\(")
+# formulaic's transforms that learn from the data and whose state a model file does not keep (poly, scale,
+# center and bs are R's, from .transforms, their state kept)
+_LEARNING_TRANSFORMS = re.compile(r"\b(standardize|cr|cs|cc|hashed|lag)\s*\(")
 # what a formula's terms may call by name: formulaic's transforms that learn nothing, and its contrasts
 _FORMULA_CALLS = frozenset(
     {"C", "I", "Q", "log", "log2", "log10", "exp", "exp2", "exp10", "Treatment", "Sum", "Helmert", "Diff", "Poly"}
+    | {"poly", "scale", "center", "bs", "offset"}  # R's transforms (.transforms)
 )
 _FORMULA_NODES = (  # besides calls, attributes, names and keywords, checked one by one
     *(ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.List, ast.Tuple),
@@ -139,7 +142,7 @@ def _parse_formula(formula: str, require_target: bool, header: list[str] | None 
         )
     _check_intercept_column(formula, parsed.parsed)
     rhs = parsed.rhs if hasattr(parsed, "lhs") else parsed.parsed
-    reads = sorted(column_of(str(v)) or str(v) for v in rhs.required_variables)
+    reads = sorted(column_of(str(v)) or str(v) for v in _required(rhs))
     if not hasattr(parsed, "lhs"):
         if require_target:
             raise ValueError(f"the formula {_formula_shown(formula)} has no target: write it as target ~ terms")
@@ -164,6 +167,14 @@ def _target_of(formula: str, parsed: RFormula, reads: list[str]) -> tuple[str, l
             f"write the target's column on the left"
         )
     return target, [c for c in left if c != target and c not in reads]
+
+
+def _required(side) -> set[str]:
+    """The columns a side of a parsed formula reads (:func:`.transforms.required_columns`: formulaic's own list
+    leaves out what a transform with state reads)."""
+    from .transforms import required_columns
+
+    return required_columns(side)
 
 
 def _categorical(values: list, levels: list[str]):
@@ -191,33 +202,85 @@ def _formulaic_reason(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _model_matrices(parsed, data, with_target: bool, factors: dict[str, list] | None):
+def _model_matrices(parsed, data, with_target: bool, factors: dict[str, list | dict] | None):
     """formulaic's design of ``data`` (the right-hand side) and the target (its left-hand side, with
-    ``with_target``); with ``factors``, each categorical term coded with those levels (a fitted model's), else
-    with the levels of ``data``."""
+    ``with_target``); with ``factors``, each categorical term coded with those levels (a fitted model's) and each
+    transform that learns applied with its state, else with the levels and state of ``data``."""
     from formulaic import ModelSpec, model_matrix
     from formulaic.parser.types import Factor
 
+    from .transforms import formula_context, is_transform_state, transform_state_needed
+
+    context = formula_context()
     rhs_formula = parsed.rhs if hasattr(parsed, "rhs") else parsed
     y = None
     if with_target:
-        y = np.asarray(model_matrix(parsed.lhs, data, na_action="ignore").iloc[:, 0], dtype=np.float64)
+        y = np.asarray(model_matrix(parsed.lhs, data, na_action="ignore", context=context).iloc[:, 0], dtype=np.float64)
     if factors is None:
-        return model_matrix(rhs_formula, data, na_action="ignore"), y
-    state = {name: (Factor.Kind.CATEGORICAL, {"categories": list(levels)}) for name, levels in factors.items()}
-    return ModelSpec(formula=rhs_formula, encoder_state=state, na_action="ignore").get_model_matrix(data), y
+        return model_matrix(rhs_formula, data, na_action="ignore", context=context), y
+    state = {
+        name: (Factor.Kind.CATEGORICAL, {"categories": list(levels)})
+        for name, levels in factors.items()
+        if not is_transform_state(levels)
+    }
+    transforms = {name: dict(s) for name, s in factors.items() if is_transform_state(s)}
+    for name in transform_state_needed(getattr(parsed, "parsed", parsed)):  # formulaic's keys, not the user's
+        if name not in transforms:  # a model's transform without its state would learn it from the new rows
+            raise ValueError(f"the model holds no state for {name}, which would be learned from these rows")
+    spec = ModelSpec(formula=rhs_formula, encoder_state=state, transform_state=transforms, na_action="ignore")
+    matrix = spec.get_model_matrix(data, context=context)
+    learned = [name for name, s in matrix.model_spec.transform_state.items() if s and name not in transforms]
+    if learned:  # one that transform_state_needed cannot see
+        raise ValueError(f"the model holds no state for {learned[0]}, which would be learned from these rows")
+    return matrix, y
 
 
-def _factor_levels(rhs) -> dict[str, list]:
-    """The levels of each categorical term of a design formulaic built, as JSON values, in their order."""
+def _transform_state(src: _Source, formula: str, parsed, numbers: dict[str, np.ndarray]) -> dict[str, dict]:
+    """The state of a formula's transforms that learn, learned from every row of the file (``numbers``, NaN
+    where a value is missing), as R's ``model.frame`` evaluates them before the rows with a missing value are
+    dropped; empty when they read a column that is not a number."""
+    import pandas as pd
+    from formulaic import model_matrix
+
+    from .transforms import formula_context, learning_factors, poly_columns
+
+    exprs, columns = learning_factors(parsed)  # formulaic's: the columns under their aliases
+    numbers = {alias(name): values for name, values in numbers.items()}
+    if not exprs or not columns <= set(numbers):
+        return {}
+    for expr, column in poly_columns(exprs):  # R's poly refuses a missing value
+        if len(gap := np.flatnonzero(np.isnan(numbers[column]))):
+            raise ValueError(
+                f"{src.name}: column {_quote(column_of(column) or column)}, {_where(src, int(gap[0]) + 1)}: has no "
+                f"value, which R's poly (the formula's {parsed.named(expr)}) refuses before rows are dropped; drop "
+                f"the row from the file, or use poly(x, d, raw = TRUE)"
+            )
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            terms = " + ".join(f"{{{expr}}}" for expr in exprs)
+            data = pd.DataFrame({name: numbers[name] for name in columns})
+            matrix = model_matrix(f"0 + {terms}", data, na_action="ignore", context=formula_context())
+    except Exception as exc:  # formulaic reports what it cannot evaluate in several types
+        raise ValueError(
+            f"{src.name}: the formula {_formula_shown(formula)} cannot be applied: {_formulaic_reason(exc)}"
+        ) from None
+    return {str(name): dict(s) for name, s in matrix.model_spec.transform_state.items() if s}
+
+
+def _factor_levels(rhs) -> dict[str, list | dict]:
+    """The levels of each categorical term of a design formulaic built, as JSON values, in their order; and the
+    state of each transform that learned from the rows (``{"poly(x, 3)": {"alpha": [...], "norm2": [...]}}``)."""
     from formulaic.parser.types import Factor
 
     plain = lambda v: v.item() if isinstance(v, np.generic) else v  # noqa: E731 - numpy scalars as Python's
-    return {
+    levels: dict[str, list | dict] = {
         str(name): [plain(v) for v in state.get("categories", [])]
         for name, (kind, state) in rhs.model_spec.encoder_state.items()
         if kind == Factor.Kind.CATEGORICAL
     }
+    levels.update({str(name): dict(s) for name, s in rhs.model_spec.transform_state.items() if s})
+    return levels
 
 
 def _apply_formula(
@@ -228,13 +291,17 @@ def _apply_formula(
     with_target: bool,
     *,
     rows: np.ndarray | None = None,
-    factors: dict[str, list] | None = None,
+    factors: dict[str, list | dict] | None = None,
 ):
-    """(X, y, term names, intercept, the levels of each categorical term) of a formula on the columns read
-    (``frame``, keyed by column): formulaic builds the design, its categorical terms coded with ``factors`` when
-    given (a fitted model's, keyed by the terms as written: a value outside them is refused with its row), else
-    with the levels of these rows. ``rows``: the number in the file of each row of ``frame``, for messages.
-    Names and messages spell the terms as the formula does."""
+    """(X, y, term names, intercept, the levels of each categorical term and the state of each transform that
+    learns) of a formula on the columns read (``frame``, keyed by column): formulaic builds the design, its
+    categorical terms coded with ``factors`` when given (a fitted model's, keyed by the terms as written: a value
+    outside them is refused with its row) and its transforms applied with their state there, else with the
+    levels and state of these rows. ``rows``: the number in the file of each row of ``frame``, for messages.
+    Names and messages spell the terms as the formula does.
+
+    An ``offset(z)`` term is R's: with the target, its column is taken off the target and out of the design
+    (its coefficient is 1, not fitted); without (predicting), it stays in the design, to be added back."""
     import pandas as pd
 
     data = pd.DataFrame({alias(name): values for name, values in frame.items()})
@@ -250,6 +317,8 @@ def _designed(src: _Source, formula: str, parsed: RFormula, data, with_target: b
     """:func:`_apply_formula` on the columns under their aliases, its names formulaic's."""
     from formulaic.errors import DataMismatchWarning
 
+    from .transforms import offset_terms
+
     rows = np.arange(1, len(data) + 1) if rows is None else rows
     factors = parsed.formulaic_names(factors)
     _check_factor_room(src, parsed, data)
@@ -260,25 +329,35 @@ def _designed(src: _Source, formula: str, parsed: RFormula, data, with_target: b
             warnings.simplefilter("error", DataMismatchWarning)
             rhs, y = _model_matrices(parsed, data, with_target, factors)
     except DataMismatchWarning:
-        raise _unseen_level(src, data, rows, factors or _explicit_levels(parsed)) from None
+        levels = {name: v for name, v in (factors or {}).items() if isinstance(v, list)}  # not transforms' state
+        raise _unseen_level(src, data, rows, levels or _explicit_levels(parsed)) from None
     except Exception as exc:  # formulaic reports what it cannot evaluate in several types
         raise ValueError(
             f"{src.name}: the formula {_formula_shown(formula)} cannot be applied: {_formulaic_reason(exc)}"
         ) from None
     names = [str(c) for c in rhs.columns]
     intercept = "Intercept" in names
-    keep = [j for j, n in enumerate(names) if n != "Intercept"]
+    offsets = offset_terms(names) if y is not None else []  # taken off the target
+    keep = [j for j, n in enumerate(names) if n != "Intercept" and j not in offsets]
     if not keep and not intercept:
         raise ValueError(
             f"the formula {_formula_shown(formula)} has no term and no intercept: its design is empty; "
             f"write columns, or 1 for the intercept, on the right of ~"
         )
-    X = np.ascontiguousarray(np.asarray(rhs, dtype=np.float64)[:, keep])
+    full = np.asarray(rhs, dtype=np.float64)
+    X = np.ascontiguousarray(full[:, keep])
     if y is not None:
         _check_finite_term(src, f"target {_quote(parsed.target_name or '')}", y, rows)
-    for j in np.flatnonzero(~np.isfinite(X).all(axis=0))[:1]:
-        _check_finite_term(src, f"term {_quote(names[keep[j]])}", X[:, j], rows)
+    _check_finite_terms(src, names, full, [*keep, *offsets], rows)
+    if offsets:
+        y = y - full[:, offsets].sum(axis=1)
     return X, y, [names[j] for j in keep], intercept, _factor_levels(rhs)
+
+
+def _check_finite_terms(src: _Source, names: list[str], design: np.ndarray, used: list[int], rows) -> None:
+    """Refuse the first of the columns ``used`` of a design that is not a finite number in some row."""
+    for j in [k for k in used if not np.isfinite(design[:, k]).all()][:1]:
+        _check_finite_term(src, f"term {_quote(names[j])}", design[:, j], rows)
 
 
 def _check_finite_term(src: _Source, what: str, values: np.ndarray, rows: np.ndarray) -> None:

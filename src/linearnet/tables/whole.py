@@ -27,6 +27,7 @@ from .design import (
     _levels,
     _one_coding,
     _parse_formula,
+    _transform_state,
     coded_features,
 )
 from .diagnose import _diagnosis
@@ -34,6 +35,7 @@ from .labels import encode_labels, is_class_numbers
 from .messages import _dropped_note, _listing, _quote, _reason
 from .rformula import as_r_text, text_columns, translate, worded_columns
 from .source import _csv_options, _files, _Source
+from .transforms import offset_notes, transform_state_needed, whole_column_refusal
 
 
 @dataclass
@@ -272,7 +274,8 @@ def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, r
         src, formula, parsed, frame, y is not None, rows=rows, factors=factors
     )
     name = parsed.target_name if y is not None else None
-    read["notes"] = read["notes"] + ([parsed.scale_note] if y is None and parsed.scale_note else [])  # of log(y)
+    notes = [parsed.named(n) for n in offset_notes(parsed, name)] if name is not None else []  # R's offset()
+    notes += [parsed.scale_note] if y is None and parsed.scale_note else []  # predictions of log(y)
     return Table(
         features=X,
         target=y,
@@ -281,7 +284,7 @@ def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, r
         formula=parsed.translation.written,  # R's '.' expanded: predict needs no header
         intercept=intercept,
         factors=levels,
-        **read,
+        **{**read, "notes": [*read["notes"], *notes]},
     )
 
 
@@ -291,6 +294,8 @@ def _formula_design(
     """The formula's design of the ``complete`` rows of ``numbers`` (the file's rows) and ``texts`` (the rows
     kept); with ``gaps_kept`` (``missing="keep"``: every row kept), NaN in the rows with a gap."""
     rows = np.flatnonzero(complete) + 1  # each design row's row in the file, for messages
+    if factors is None and not complete.all():  # as R, transforms learn from every row, before rows are dropped
+        factors = _transform_state(src, formula, parsed, numbers) or None
     if not gaps_kept:
         frame = {name: values[complete] for name, values in numbers.items()}
         frame.update({name: _categorical(values, coding[name]) for name, values in texts.items()})
@@ -457,7 +462,7 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
         candidates = choice.features if features is not None else []  # default features are numbers only
         defaults, left_out, features = choice.notes, choice.left_out, choice.features
     else:
-        formula, candidates, as_text = _files_formula(src, first_arrow, formula, options, levels)
+        formula, candidates, as_text = _files_formula(path, src, first_arrow, formula, options, levels, factors)
     text = [c for c in candidates if c in as_text or is_category_column(first_arrow.column(c), src.decimal)]
     coded_notes: list[str] = []
     if levels is None and text:  # the levels of every file, so that all are coded alike
@@ -494,11 +499,14 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
     return _joined(path, tables, notes, left_out)
 
 
-def _files_formula(src: _Source, first, formula: str, options: dict, levels):
+def _files_formula(path: str, src: _Source, first, formula: str, options: dict, levels, factors):
     """A formula over several files: R's '.' as the first file's columns, the columns its right side reads,
-    and those read as text (factor()'s, and C()'s holding a word)."""
+    and those read as text (factor()'s, and C()'s holding a word); refused when a transform of it would learn
+    from each file apart (``factors``, a model's, holds their state)."""
     names = [str(n) for n in first.column_names]
     parsed = _parse_formula(formula, options["require_target"], [n for n in names if n not in options["carry"]])[0]
+    if factors is None and (needed := transform_state_needed(parsed)):
+        raise whole_column_refusal(path, needed, "a file at a time")
     as_text = text_columns(parsed.translation, levels)
     as_text += worded_columns(parsed.translation, first, src.decimal, levels, as_text)
     return parsed.translation.written, [c for c in _parse_formula(formula, False, names)[2] if c in names], as_text
