@@ -107,7 +107,10 @@ term_columns <- function(mf, fac, term, spelled) {
     x <- mf[[v]]
     label <- if (!is.null(spelled[[v]])) spelled[[v]] else v
     if (is.logical(x) || is.character(x)) x <- factor(x)
-    if (is.factor(x)) {
+    if (is.ordered(x) && fac[v, term] == 1) { # R's contr.poly: columns .L, .Q, .C, ^4, ...
+      k <- colnames(contr.poly(nlevels(x)))
+      list(r = paste0(v, k), ours = paste0(label, "[", k, "]"))
+    } else if (is.factor(x)) {
       lv <- levels(x)
       if (fac[v, term] == 1) {
         lv <- lv[-1]
@@ -148,12 +151,13 @@ linearnet_names <- function(fit, spelled = list()) {
 # formula: R's. spellings: linearnet's formulas, the first R's own text; `spelled` gives, for another
 # spelling, linearnet's text of each variable that differs. features: the --target/--features route
 # instead (target, features, intercept). newdata: rows to predict. factors: read text as factors.
+# r_text = FALSE: linearnet is not asked to read R's text, only its own spellings.
 
 case <- function(name, data, formula, construct, spellings = list(), features = NULL, newdata = NULL,
-                 locale = "C", factors = FALSE) {
+                 locale = "C", factors = FALSE, r_text = TRUE) {
   list(
     name = name, data = data, formula = formula, construct = construct,
-    spellings = c(list(list(formula = formula, spelled = list())), spellings),
+    spellings = c(if (r_text) list(list(formula = formula, spelled = list())), spellings),
     features = features, newdata = newdata, locale = locale, factors = factors
   )
 }
@@ -269,6 +273,15 @@ cases <- list(
     "Cars93_cylinders", "Cars93.csv", "MPG.city ~ factor(Cylinders) + Weight",
     "numbers and one word ('rotary') inside factor()",
     spellings = list(also("MPG.city ~ C(Cylinders) + Weight", list(`factor(Cylinders)` = "C(Cylinders)")))
+  ),
+  case(
+    "warpbreaks_ordered", "warpbreaks.csv", "breaks ~ wool + ordered(tension, levels = c(\"L\", \"M\", \"H\"))",
+    "an ordered factor (a CSV holds no order): R's polynomial contrasts asked for with C(x, contr.poly, levels=[...])",
+    spellings = list(also(
+      "breaks ~ wool + C(tension, contr.poly, levels=['L', 'M', 'H'])",
+      list(`ordered(tension, levels = c("L", "M", "H"))` = "C(tension, contr.poly, levels=['L', 'M', 'H'])")
+    )),
+    r_text = FALSE
   ),
   case("CO2_treatment", "CO2.csv", "uptake ~ conc + Type + Treatment", "a column named Treatment"),
   case("airquality_date", "airquality.csv", "Ozone ~ Date + Wind", "a Date column: days since 1970-01-01"),
