@@ -195,6 +195,29 @@ def test_read_in_chunks_the_fit_is_r_s(name, capsys):
     assert_matches_r(_cli_fit(capsys, fixture(c["data"]), *route, "--chunk-rows", "16"), c, names)
 
 
+@pytest.mark.parametrize("route", ["features", "formula"])
+def test_a_file_over_the_memory_budget_fits_in_chunks_as_read_whole(route, tmp_path, capsys):
+    """Cars93's rows twenty times over (1,860 rows, about 2.4 MiB read whole) under a budget of 1 MiB:
+    read in chunks, with a note; every statistic that of the whole read, the coefficients R's (rows
+    repeated leave them as they are)."""
+    c = case("Cars93_features")
+    lines = fixture(c["data"]).read_text().splitlines(keepends=True)
+    path = tmp_path / "Cars93x20.csv"
+    path.write_text(lines[0] + "".join(lines[1:]) * 20)
+    argv = _features_argv(c) if route == "features" else ["--formula", c["formula"]]
+    whole = _cli_fit(capsys, path, *argv, "--memory-budget", "64M")
+    chunked = _cli_fit(capsys, path, *argv, "--memory-budget", "1M")
+    assert any("in chunks" in note for note in chunked["notes"])
+    names = c["features"]["names"]
+    got, want = _answers(chunked), _answers(whole)
+    assert sorted(got) == sorted(want) == sorted(names)
+    np.testing.assert_allclose([got[n] for n in names], [want[n] for n in names], rtol=RTOL)
+    statistics = ("sigma", "r2", "adj_r2", "n", "df_resid")
+    np.testing.assert_allclose([chunked[k] for k in statistics], [whole[k] for k in statistics], rtol=RTOL)
+    np.testing.assert_allclose([got[n][0] for n in names], c["coefficients"]["values"], rtol=RTOL)
+    assert whole["n"] == 20 * c["n"]
+
+
 def test_levels_are_in_code_point_order_and_the_reference_is_chosen_in_the_formula(capsys):
     """Cars93's Origin: R's levels under its locale here (C.UTF-8, collated by ICU as in English) are
     non-USA, USA; in code-point order (R's C locale, linearnet's) USA, non-USA. linearnet's plain
