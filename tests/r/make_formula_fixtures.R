@@ -317,8 +317,6 @@ cases <- list(
 
 # ---- what lm() answers ------------------------------------------------------------------------------
 
-num_or_null <- function(x) if (is.null(x) || is.na(x)) NULL else unname(x)
-
 factor_levels <- function(fit) { # the levels R coded each factor of the model with
   mf <- model.frame(fit)
   out <- list()
