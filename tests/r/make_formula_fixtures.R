@@ -205,8 +205,7 @@ cases <- list(
   case("mtcars_dot", "mtcars.csv", "mpg ~ .", "y ~ . with TRUE/FALSE columns"),
   # factor(), I(), poly(), sqrt, abs, scale, offset
   case(
-    "mtcars_factor_cyl", "mtcars.csv", "mpg ~ wt + factor(cyl)", "factor() of numbers",
-    spellings = list(also("mpg ~ wt + C(cyl)", list(`factor(cyl)` = "C(cyl)")))
+    "mtcars_factor_cyl", "mtcars.csv", "mpg ~ wt + factor(cyl)", "factor() of numbers"
   ),
   case("ToothGrowth_factor_dose", "ToothGrowth.csv", "len ~ supp + factor(dose)", "factor() of 0.5, 1, 2"),
   case("cars_I_squared", "cars.csv", "dist ~ speed + I(speed^2)", "I(x^2): ^ a power"),

@@ -144,3 +144,36 @@ def levels_of_files(
         )
         levels[column], notes = coding.levels, notes + ([coding.note] if coding.note else [])
     return levels, notes
+
+
+def interaction_notes(spec, named) -> list[str]:
+    """A note for each interaction of a formulaic design ``spec`` coded with fewer columns than R's ``lm`` codes
+    it: R codes a categorical factor of a term with every level when the term without it is not in the formula
+    (``mpg ~ wt + am:vs``: am and vs both with every level, four columns, one reported NA), where formulaic keeps
+    the design full rank. The fit (fitted values, σ̂, R², F) is the same; the coefficients are another
+    parametrisation of it. ``named``: a term as the user wrote it."""
+    states = spec.encoder_state
+    terms = [frozenset(f.expr for f in term.factors if f.expr != "1") for term in spec.formula]
+    present = set(terms)
+    notes = []
+    for term, columns in zip(spec.formula, spec.term_indices.values(), strict=True):
+        exprs = frozenset(f.expr for f in term.factors if f.expr != "1")
+        if len(exprs) < 2 or any(e not in states for e in exprs):
+            continue
+        width = 1
+        for expr in exprs:
+            _kind, state = states[expr]
+            if "categories" not in state:
+                if "(" in expr:  # a transform's columns: not counted here
+                    width = 0
+                continue
+            levels = len(state["categories"])
+            width *= levels if exprs - {expr} not in present else levels - 1
+        if width > len(columns):
+            notes.append(
+                f"the term {named(str(term))} is coded with {len(columns)} columns, where R's lm codes it with "
+                f"{width} (every level of a factor whose term without it is not in the formula) and reports those "
+                f"the others alias as NA: the fit (fitted values, σ̂, R², F) is R's, its coefficients another "
+                f"parametrisation"
+            )
+    return notes

@@ -18,6 +18,7 @@ from .coding import (  # noqa: F401 - the rules of a category's coding, named he
     all_levels_column,
     category_coding,
     coded_names,
+    interaction_notes,
     level_text,
     locale_order,
 )
@@ -337,6 +338,8 @@ def _designed(src: _Source, formula: str, parsed: RFormula, data, with_target: b
         ) from None
     names = [str(c) for c in rhs.columns]
     intercept = "Intercept" in names
+    if y is not None:
+        parsed.coding_notes = interaction_notes(rhs.model_spec, parsed.named)
     offsets = offset_terms(names) if y is not None else []  # taken off the target
     keep = [j for j, n in enumerate(names) if n != "Intercept" and j not in offsets]
     if not keep and not intercept:

@@ -399,6 +399,7 @@ class RFormula:
     def __init__(self, parsed, translation: Translation):
         self.parsed = parsed
         self.translation = translation
+        self.coding_notes: list[str] = []  # where its design's coding differs from R's (set when it is made)
         keys = sorted(translation.spellings, key=len, reverse=True)
         self._names = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
 

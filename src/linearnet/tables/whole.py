@@ -18,7 +18,7 @@ from .coding import (
     is_category_column,
     levels_of_files,
 )
-from .columns import _check_header, _choose_from
+from .columns import _check_header, _choose_from, pandas_index
 from .design import (
     _apply_formula,
     _categorical,
@@ -225,7 +225,7 @@ def _read_formula_columns(src: _Source, formula: str | None, given: tuple, optio
     as_text = text_columns(given[0].translation if given[0] is not None else translate(formula), levels)
     table = _read_arrow(src, text + as_text)
     if given[0] is None:  # R's '.': the file's columns
-        header = [n for n in table.column_names if n not in options["carry"]]
+        header = [n for n in table.column_names if n not in options["carry"] and n not in pandas_index(table.schema)]
         given = _parse_formula(formula, options["require_target"], header)
     again = text_columns(given[0].translation, levels)  # a column of the '.' is also a plain term
     again += worded_columns(given[0].translation, table, src.decimal, levels, again)  # C(x) holding a word
@@ -276,6 +276,7 @@ def _formula_table(src: _Source, formula: str, parsed, frame: dict, target, y, r
     name = parsed.target_name if y is not None else None
     notes = [parsed.named(n) for n in offset_notes(parsed, name)] if name is not None else []  # R's offset()
     notes += [parsed.scale_note] if y is None and parsed.scale_note else []  # predictions of log(y)
+    notes += parsed.coding_notes if y is not None else []
     return Table(
         features=X,
         target=y,
@@ -504,7 +505,8 @@ def _files_formula(path: str, src: _Source, first, formula: str, options: dict, 
     and those read as text (factor()'s, and C()'s holding a word); refused when a transform of it would learn
     from each file apart (``factors``, a model's, holds their state)."""
     names = [str(n) for n in first.column_names]
-    parsed = _parse_formula(formula, options["require_target"], [n for n in names if n not in options["carry"]])[0]
+    header = [n for n in names if n not in options["carry"] and n not in pandas_index(first.schema)]
+    parsed = _parse_formula(formula, options["require_target"], header)[0]
     if factors is None and (needed := transform_state_needed(parsed)):
         raise whole_column_refusal(path, needed, "a file at a time")
     as_text = text_columns(parsed.translation, levels)
