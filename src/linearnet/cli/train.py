@@ -212,7 +212,7 @@ def _table(args) -> int:
         )
         read.notes = [*read.notes, *([left_out] if left_out else [])]
     if args.out:
-        model = result.to_model(target=args.target, data=args.data, table=read.table)
+        model = result.to_model(target=args.target, data=args.data, table=read.table or read.chunks)
         save_model(PROG, model, args.out, announce=False)
     _print_table_fit(args, result, read, converged, exact)
     _plot_history(args, result.history, floor=exact, floor_label="exact least-squares loss")
@@ -242,13 +242,19 @@ def _read(args, group, plan) -> _Read:
             target=args.target,
             features=args.features,
             chunk_rows=plan.chunk_rows,
+            reference=level_references(args),
             **table_options(args),
         )
         notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
         return _Read(None, chunks, columns, notes, table_values(args.data, sep=args.sep, decimal=args.decimal) or 0)
     if plan.chunked:
         chunks, columns = table_chunks(
-            args.data, target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **table_options(args)
+            args.data,
+            target=args.target,
+            features=args.features,
+            chunk_rows=plan.chunk_rows,
+            reference=level_references(args),
+            **table_options(args),
         )
         notes = [*([plan.note] if plan.note else []), *chunks.notes]
         if args.weights:
