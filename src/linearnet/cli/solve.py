@@ -216,7 +216,7 @@ def _read(args) -> _Data:
     process its share of the rows), or when read whole it would pass the memory budget (the library's
     plan). Categories and a formula's categorical terms are coded by the levels a first pass finds (under a
     launcher, over every process's share)."""
-    from ..tables import category_levels, plan_read, read_table, table_chunks
+    from ..tables import plan_read, read_table, table_chunks
 
     group = args.group
     asked = args.chunk_rows is not None or group is not None
@@ -247,8 +247,7 @@ def _read(args) -> _Data:
         return _Data(
             [*chunks.notes, f"{group.size} processes, each reading its share of the rows"], None, chunks, features
         )
-    levels = category_levels(args.data, **options, **table_options(args), budget=plan.budget)
-    chunks, features = table_chunks(args.data, **options, **table_options(args), **coding, levels=levels)
+    chunks, features = table_chunks(args.data, **options, **table_options(args), **coding, memory_budget=plan.budget)
     return _Data([*([plan.note] if plan.note else []), *chunks.notes], None, chunks, features)
 
 

@@ -304,6 +304,7 @@ def table_chunks(
     levels: CategoryLevels | dict[str, list] | None = None,
     intercept: bool = True,
     reference: dict[str, str] | None = None,
+    memory_budget: int | None = None,
     _labels: _Collector | None = None,
     _collect: int | None = None,
 ) -> tuple[TableChunks, list[str]]:
@@ -334,13 +335,12 @@ def table_chunks(
     index of each row's class in ``classes``; a label that is none of them is refused with its file, row
     and value. Without, a target of text is refused.
 
-    A text or Parquet dictionary column among ``features`` is a category, coded as :func:`read_table` codes
-    it (one 0/1 column ``name[T.level]`` for each level but the first): its levels are ``levels`` (a model's,
-    or those :func:`~linearnet.tables.levels.category_levels` found), else found by one first pass over the
-    category columns (see :mod:`.levels`); a shared table needs them given, joined over the shares.
-    ``intercept`` and ``reference`` as in :func:`read_table`. ``formula`` names the target and the columns as
-    :func:`read_table`'s does, its categorical terms coded alike in every chunk; the names returned are then
-    the formula's terms.
+    A text, boolean or dictionary column among ``features`` is a category, coded as :func:`read_table` codes
+    it (``intercept`` and ``reference`` as there): its levels are ``levels`` (a model's, or those
+    :func:`~linearnet.tables.levels.category_levels` found; a shared table needs them), else found by one
+    first pass over the category columns (:mod:`.levels`; ``memory_budget`` bounds a category's levels).
+    ``formula`` names the target and the columns as :func:`read_table`'s does, its categorical terms coded
+    alike in every chunk; the names returned are then the formula's terms.
     """
     parsed, target, features = formula_columns(formula, target, features)
     chunks, choice, kinds, wanted = _open(
@@ -362,6 +362,7 @@ def table_chunks(
         return chunks, choice.features
     first_pass: dict[str, Any] = dict(missing=missing, sep=sep, decimal=decimal, carry=chunks.carry)
     first_pass.update(carried_in_use=carried_in_use, target=None if parsed else target, formula=formula)
+    first_pass.update(budget=memory_budget)
     return chunks, _coded(chunks, path, levels, None if parsed else choice.features, chunk_rows, first_pass)
 
 
