@@ -208,3 +208,28 @@ def test_solve_under_torchrun_codes_the_categories_of_every_share(data, tmp_path
     assert two["features"] == whole.feature_names and two["factors"] == whole.factors
     np.testing.assert_allclose(two["coefficients"], one.params[1:], rtol=1e-10)
     assert two["statistics"]["n"] == one.n and two["statistics"]["r2"] == pytest.approx(one.r2, rel=1e-10)
+
+
+def test_the_multinomial_logit_in_chunks_codes_its_categories_as_read_whole(tmp_path, capsys):
+    """Class labels as text, a category and a row dropped for a gap: the exact logit in chunks is the whole one."""
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"x": rng.normal(size=1500), "g": rng.choice(["a", "b", "c"], 1500)})
+    frame["label"] = np.where(frame["x"] + (frame["g"] == "b") + rng.normal(size=1500) > 0.5, "yes", "no")
+    frame.loc[5, "x"] = np.nan
+    path = tmp_path / "labels.csv"
+    frame.to_csv(path, index=False)
+    argv = ["solve", str(path), "--model", "softmax", "--target", "label", "--features", "x,g", "--missing", "drop"]
+    fits = []
+    for extra in ([], ["--chunk-rows", "400"]):
+        assert main([*argv, *extra, "--json"]) == 0
+        fits.append(json.loads(capsys.readouterr().out))
+    whole, chunks = fits
+    assert list(chunks["classes"]["yes"]["coefficients"]) == ["x", "g[T.b]", "g[T.c]"] and chunks["n"] == 1499
+    assert numbers(chunks["classes"]) == pytest.approx(numbers(whole["classes"]), rel=1e-8, abs=1e-12)
+
+
+def numbers(tree, at=""):
+    """The numbers of a JSON object, by their path."""
+    if isinstance(tree, dict):
+        return {k: v for key, value in tree.items() for k, v in numbers(value, f"{at}/{key}").items()}
+    return {at: tree} if isinstance(tree, (int, float)) else {}

@@ -428,10 +428,12 @@ def _open(path, target, features, options: dict[str, Any], carrying: dict[str, A
 def _columns_read(src: _Source, first, chosen: list[str], parsed, named: bool, target, carry, collect, missing: str):
     """The categories among the columns ``chosen`` (a text feature refused where there can be none), the
     columns read, the target and the columns carried: a first pass (``collect``) reads the categories alone,
-    unless a gap in another column drops a row (``missing="drop"``)."""
+    unless a gap in another column drops a row (``missing="drop"``; not class labels, read as numbers here)."""
     kinds = category_kinds(src, first, chosen, parsed, named)
     if not kinds and parsed is None:
         _refuse_text(src, first, chosen, target, missing)
+    if collect and target and (missing != "drop" or not is_number_column(first.column(target), src.decimal)):
+        target = None
     wanted = list(dict.fromkeys([*chosen, *([target] if target else []), *carry]))
     if collect and missing != "drop":
         return kinds, [c for c in wanted if c in kinds], None, []
