@@ -630,11 +630,6 @@ def test_what_every_process_refuses_alike_is_said_once(sales, argv, message):
     "argv, message",
     [
         (
-            ["solve", "sales.csv", "--formula", "revenue ~ price"],
-            "linearnet solve: error: --formula reads a file whole, in one process: name --target and --features "
-            "under torchrun",
-        ),
-        (
             ["train", "--data", "sales.csv", "--formula", "revenue ~ price"],
             "linearnet train: error: --formula needs the whole table in one process: under torchrun each reads its "
             "share",
@@ -650,7 +645,7 @@ def test_what_every_process_refuses_alike_is_said_once(sales, argv, message):
             "share",
         ),
     ],
-    ids=["solve-formula", "train-formula", "early-stopping", "train-weights"],
+    ids=["train-formula", "early-stopping", "train-weights"],
 )
 def test_what_needs_the_whole_table_in_one_process_is_refused_under_a_launcher(sales, monkeypatch, argv, message):
     from linearnet.cli import build_parser

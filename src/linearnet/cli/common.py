@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from ..outputs import check_output, check_outputs
-from .shares import shared_chunks, shared_classes, shared_dropped_note
+from .shares import shared_chunks, shared_classes, shared_dropped_note, shared_levels
 
 __all__ = [
     "UsageError",
@@ -44,6 +44,7 @@ __all__ = [
     "shared_chunks",
     "shared_classes",
     "shared_dropped_note",
+    "shared_levels",
 ]
 
 T = TypeVar("T")

@@ -155,8 +155,10 @@ def solve_diagnostics(prog: str, args, result: OLSResult, table: Table | None, c
         with refused(prog):
             chunks, _ = table_chunks(
                 args.data,
-                target=args.target,
-                features=chunks.feature_names,
+                target=None if chunks.formula else args.target,
+                features=None if chunks.formula else chunks.columns,
+                formula=chunks.formula,
+                levels=chunks.levels,
                 chunk_rows=args.chunk_rows or None,
                 carry=[weights] if weights else None,
                 carried_in_use=bool(weights),

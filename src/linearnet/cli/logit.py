@@ -119,11 +119,11 @@ def _read_chunks(args, plan) -> _Data:
         )
     options = dict(target=args.target, chunk_rows=plan.chunk_rows, **table_options(args))
     if group is None:
-        features = table_chunks(args.data, features=args.features, **options)[1]  # the default features, named
+        features = table_chunks(args.data, features=args.features, **options)[0].columns  # the default ones, named
         classes = target_classes(args.data, args.target, features=features, **table_options(args))
         chunks, features = table_chunks(args.data, features=features, classes=classes, **options)
         return _Data([*([plan.note] if plan.note else []), *chunks.notes], args.target, None, chunks, features, classes)
-    features = shared_chunks(group, args.data, features=args.features, **options)[1]
+    features = shared_chunks(group, args.data, features=args.features, **options)[0].columns
     classes = shared_classes(group, args.data, args.target, features=features, **table_options(args))
     chunks, features = shared_chunks(group, args.data, features=features, classes=classes, **options)
     notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]

@@ -1,5 +1,5 @@
 """A table shared between the processes of a launched run (torchrun): each opens its share, all agree on
-its columns and its classes, and one note speaks for the rows every process dropped.
+its columns, its classes and its categories' levels, and one note speaks for the rows every process dropped.
 
 Only torch-free modules are imported here; the library is imported inside each function.
 """
@@ -7,14 +7,20 @@ Only torch-free modules are imported here; the library is imported inside each f
 from __future__ import annotations
 
 
-def shared_chunks(group, path, **options):
+def shared_chunks(group, path, *, levels=None, budget: int | None = None, **options):
     """:func:`linearnet.tables.table_chunks` of this process's share of ``path``, in a distributed run.
 
     Every process opens its share; an error on any (a file missing on one machine) is raised on
     all, the lowest rank's; and every process must find the columns rank 0 found, or all stop.
+    The categories are coded by ``levels``, else by those every process's share holds (:func:`shared_levels`,
+    a category refused past ``budget``).
     """
     from ..tables import table_chunks
 
+    if levels is None:
+        known = ("target", "features", "formula", "missing", "sep", "decimal", "chunk_rows", "carry", "carried_in_use")
+        levels = shared_levels(group, path, budget=budget, **{k: v for k, v in options.items() if k in known})
+    options["levels"] = levels
     opened = []
 
     def part():
@@ -33,6 +39,17 @@ def shared_chunks(group, path, **options):
                 f"files"
             )
     return opened[0]
+
+
+def shared_levels(group, path, **options):
+    """The levels of the categories of ``path`` over every process's share (see ``category_levels``): each
+    process finds its share's, and all join them in rank order, which is file order."""
+    from ..tables import CategoryLevels, category_levels
+
+    def part():
+        return category_levels(path, share=(group.rank, group.size), **options)
+
+    return CategoryLevels.union(group.everyone(part))
 
 
 def shared_classes(group, path, target: str, **options) -> list[str]:

@@ -150,7 +150,7 @@ def run(args) -> int:
     if args.out and (group is None or group.rank == 0):
         from ..records import linear_model
 
-        model = linear_model(result, target=args.target, data=args.data, table=data.table)
+        model = linear_model(result, target=args.target, data=args.data, table=data.table or data.chunks)
         save_model(PROG, model, args.out, announce=False)
     _print(args, result, data.notes)
     return 0
@@ -180,8 +180,6 @@ def _check_flags(args) -> None:
         for flag, given in (
             ("--target", args.target),
             ("--features", args.features),
-            ("--chunk-rows", args.chunk_rows),
-            ("--memory-budget", args.memory_budget),
         ):
             if given is not None:
                 raise UsageError(
@@ -201,10 +199,6 @@ def _check_flags(args) -> None:
         check_picture(PROG, args.plot, args.data, args.out)
     if args.chunk_rows is not None and args.chunk_rows < 1:
         raise UsageError(PROG, f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
-    if args.group is not None and args.formula is not None:  # under a launcher, each process reads a share
-        raise UsageError(
-            PROG, "--formula reads a file whole, in one process: name --target and --features under torchrun"
-        )
 
 
 @dataclass
@@ -220,12 +214,13 @@ class _Data:
 def _read(args) -> _Data:
     """Read the file whole, or open it in chunks: when --chunk-rows is given, under a launcher (each
     process its share of the rows), or when read whole it would pass the memory budget (the library's
-    plan); a formula reads the file whole."""
+    plan). Categories and a formula's categorical terms are coded by the levels a first pass finds (under a
+    launcher, over every process's share)."""
     from ..tables import plan_read, read_table, table_chunks
 
     group = args.group
     asked = args.chunk_rows is not None or group is not None
-    chunked = True if asked else False if args.formula is not None else None
+    chunked = True if asked else None
     plan = plan_read(args.data, args.memory_budget, chunked=chunked, chunk_rows=args.chunk_rows)
     carried = list(dict.fromkeys(c for c in (args.cluster, args.weights) if c))  # clusters, weights: columns in use
     carry: dict = dict(carry=carried, carried_in_use=True) if carried else {}
@@ -242,12 +237,17 @@ def _read(args) -> _Data:
         )
         return _Data(list(table.notes), table=table)
     options = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **carry)
+    coding = dict(intercept=not args.no_intercept, reference=args.levels_reference)
+    if args.formula is not None:
+        options.update(formula=args.formula, target=None, features=None)
     if group is not None:  # each process its share
-        chunks, features = shared_chunks(group, args.data, **options, **table_options(args))
+        chunks, features = shared_chunks(
+            group, args.data, **options, **table_options(args), **coding, budget=plan.budget
+        )
         return _Data(
             [*chunks.notes, f"{group.size} processes, each reading its share of the rows"], None, chunks, features
         )
-    chunks, features = table_chunks(args.data, **options, **table_options(args))
+    chunks, features = table_chunks(args.data, **options, **table_options(args), **coding, memory_budget=plan.budget)
     return _Data([*([plan.note] if plan.note else []), *chunks.notes], None, chunks, features)
 
 
@@ -266,7 +266,7 @@ def _solve(args, data: _Data) -> tuple[OLSResult, list[warnings.WarningMessage]]
                     result = solve_chunks(
                         data.chunks.carrying() if args.weights else data.chunks,
                         data.features,
-                        fit_intercept=not args.no_intercept,
+                        fit_intercept=not args.no_intercept and data.chunks.intercept,
                         allow_rank_deficient=args.allow_rank_deficient,
                         group=args.group,
                         cov_type=cov_type,

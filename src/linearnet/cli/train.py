@@ -211,7 +211,7 @@ def _table(args) -> int:
         )
         read.notes = [*read.notes, *([left_out] if left_out else [])]
     if args.out:
-        model = result.to_model(target=args.target, data=args.data, table=read.table)
+        model = result.to_model(target=args.target, data=args.data, table=read.table or read.chunks)
         save_model(PROG, model, args.out, announce=False)
     _print_table_fit(args, result, read, converged, exact)
     _plot_history(args, result.history, floor=exact, floor_label="exact least-squares loss")
@@ -234,21 +234,14 @@ def _read(args, group, plan) -> _Read:
     ``plan`` (:func:`linearnet.tables.plan_read`) says so, whole otherwise."""
     from ..tables import read_table, table_chunks, table_values
 
+    columns_read = dict(target=args.target, features=args.features, chunk_rows=plan.chunk_rows)
+    options = dict(columns_read, reference=level_references(args), **table_options(args))
     if group is not None:
-        chunks, columns = shared_chunks(
-            group,
-            args.data,
-            target=args.target,
-            features=args.features,
-            chunk_rows=plan.chunk_rows,
-            **table_options(args),
-        )
+        chunks, columns = shared_chunks(group, args.data, **options)
         notes = [*chunks.notes, f"{group.size} processes, each reading its share of the rows"]
         return _Read(None, chunks, columns, notes, table_values(args.data, sep=args.sep, decimal=args.decimal) or 0)
     if plan.chunked:
-        chunks, columns = table_chunks(
-            args.data, target=args.target, features=args.features, chunk_rows=plan.chunk_rows, **table_options(args)
-        )
+        chunks, columns = table_chunks(args.data, **options)
         notes = [*([plan.note] if plan.note else []), *chunks.notes]
         if args.weights:
             raise ValueError(

@@ -41,6 +41,8 @@ The package, one concern a module (each imports only those above it):
 - :mod:`.labels`: class labels as codes; :mod:`.design`: categories and formulas; :mod:`.carried`: columns
   carried with the rows;
 - :mod:`.chunk_labels`: class labels a chunk at a time, gathered (:class:`TargetLabels`) or coded;
+- :mod:`.levels`: the levels of the categories of a table read in chunks, found by one first pass
+  (:func:`category_levels`, :class:`CategoryLevels`); :mod:`.chunk_design`: a chunk's categories and formula;
 - :mod:`.whole`: :func:`read_table`; :mod:`.pieces`, :mod:`.shares`, :mod:`.chunks`: :func:`table_chunks`,
   and :func:`target_classes`, the classes of a target found in one pass;
 - :mod:`.plan`: whole or in chunks, by the memory budget, as a value (:func:`plan_read`); the chunk size;
@@ -50,9 +52,10 @@ The package, one concern a module (each imports only those above it):
 from __future__ import annotations
 
 from .cells import MISSING, NA_TOKENS
-from .chunk_labels import TargetLabels
-from .chunks import TableChunks, table_chunks, target_classes, target_labels
+from .chunk_labels import TargetLabels, target_classes, target_labels
+from .chunks import TableChunks, table_chunks
 from .labels import MAX_SPARSE_CLASSES, encode_labels
+from .levels import CategoryLevels, category_levels
 from .plan import (
     CHUNK_ROWS,
     MAX_DEFAULT_BUDGET,
@@ -76,6 +79,8 @@ __all__ = [
     "target_classes",
     "target_labels",
     "TargetLabels",
+    "category_levels",
+    "CategoryLevels",
     "column_kind",
     "row_labels",
     "whole_read_bytes",

@@ -306,3 +306,77 @@ class _Coder:
             )
         out[skip if skip is not None and missing == "drop" else False] = -1
         return out
+
+
+def target_labels(
+    path,
+    target: str,
+    *,
+    features: list[str] | None = None,
+    missing: str = "error",
+    sep: str | None = None,
+    decimal: str | None = None,
+    share: tuple[int, int] | None = None,
+    chunk_rows: int | None = None,
+) -> TargetLabels:
+    """The distinct labels of the column ``target`` of a file, a folder or a pattern (or, with ``share``,
+    of this process's share of them, as :func:`table_chunks` shares them), file by file, found by one pass
+    reading that column alone: memory holds a chunk and the distinct labels, never the rows.
+
+    A missing label is refused with its file and row, or its row skipped with ``missing="drop"``; with
+    ``features`` (the columns a fit reads) a row with a gap in one of them is skipped too under
+    ``missing="drop"``, as :func:`read_table` drops it. :meth:`TargetLabels.classes` names the classes;
+    :meth:`TargetLabels.union` joins the labels of every process's share.
+    """
+    import os
+
+    from .chunks import table_chunks
+
+    collector = _Collector(os.fspath(path), target)
+    in_use = list(features or []) if missing == "drop" else []
+    chunks, _ = table_chunks(
+        path,
+        target=target,
+        features=in_use,
+        chunk_rows=chunk_rows,
+        missing=missing,
+        sep=sep,
+        decimal=decimal,
+        share=share,
+        _labels=collector,
+    )
+    for _ in chunks():
+        pass
+    if chunks._several:
+        return collector.labels
+    collector.labels.path = chunks.path  # one file: named as its messages name it
+    return collector.labels
+
+
+def target_classes(
+    path,
+    target: str,
+    *,
+    features: list[str] | None = None,
+    missing: str = "error",
+    sep: str | None = None,
+    decimal: str | None = None,
+    share: tuple[int, int] | None = None,
+    least: int = 2,
+) -> list[str]:
+    """The class names of the column ``target`` of a file, a folder or a pattern (or of this process's
+    share), those :func:`read_table` gives with ``labels=True`` for the same rows: class numbers ``"0"``
+    to the largest where the labels are whole numbers >= 0, else every distinct label a class, sorted.
+    One pass reads that column alone (see :func:`target_labels`). Fewer than ``least`` classes with rows
+    are refused; a process's share may hold one class, or none (``least=0``): the processes join their
+    shares' labels (:meth:`TargetLabels.union`) to find the classes of the whole.
+    """
+    labels = target_labels(path, target, features=features, missing=missing, sep=sep, decimal=decimal, share=share)
+    return labels.classes(least=least)
+
+
+def _coder(classes: list[str] | None, target: str | None) -> _Coder | None:
+    """What codes the target's labels by ``classes`` (None: the target is numbers)."""
+    if classes is not None and target is None:
+        raise ValueError("table_chunks with classes needs the target column of the class labels")
+    return None if classes is None else _Coder(classes)

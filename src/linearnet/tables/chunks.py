@@ -8,6 +8,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -15,12 +16,14 @@ from ..memory import return_freed_blocks
 from . import plan
 from .carried import gaps, is_number_column, read_carried, verbatim
 from .cells import _check_missing, _kind, _numbers
-from .chunk_labels import TargetLabels, _Coder, _Collector
-from .columns import _check_header, _choose_from
+from .chunk_design import ChunkDesign, category_kinds, formula_columns
+from .chunk_labels import _Coder, _coder, _Collector
+from .columns import _choose_from
 from .diagnose import _diagnosis
+from .levels import CategoryLevels, _LevelCollector, most_levels, unknown_level
 from .messages import _DROPPED_SHOWN, _dropped_note, _listing, _quote, _reason
-from .pieces import _csv_head, _Part, _Parts, _release_unused
-from .shares import _check_share, _shares, _whole_file
+from .pieces import _csv_first_rows, _parquet_head, _Part, _Parts, _release_unused
+from .shares import _check_share, _file_parts, _shares
 from .source import _files, _Source
 
 
@@ -60,6 +63,36 @@ class TableChunks:
     _carried_numbers: frozenset[str] = frozenset()  # the carried columns of numbers, from the first rows
     _dropped: list[tuple[_Part, int]] = field(default_factory=list)  # the first few dropped rows, by part
     _labels: _Coder | _Collector | None = None  # the target read as class labels: coded, or gathered
+    _design: ChunkDesign | None = None  # categories coded, or a formula applied (else columns of numbers)
+    _collector: _LevelCollector | None = None  # a first pass, finding the categories' levels
+
+    @property
+    def columns(self) -> list[str]:
+        """The file's columns the features come from."""
+        return self._design.columns if self._design is not None else self.feature_names
+
+    @property
+    def coding(self) -> dict[str, list[str]]:
+        """Each category and its levels, the first the reference (as :attr:`Table.coding`)."""
+        design, coding = self._design, self.levels or {}
+        return {c: [str(v) for v in coding[c]] for c in design.categories} if design and coding else {}
+
+    @property
+    def levels(self) -> dict[str, list] | None:
+        """The levels the chunks are coded by (of a formula's columns of numbers in ``C()`` too), or None."""
+        return self._design.coding if self._design is not None else None
+
+    formula = property(lambda self: self._design.formula if self._design is not None else None)
+
+    @property
+    def factors(self) -> dict[str, list]:
+        """A formula's categorical terms and their levels (as :attr:`Table.factors`)."""
+        return self._design.factors if self._design is not None else {}
+
+    @property
+    def intercept(self) -> bool:
+        """Whether the model has an intercept (a formula may leave it out)."""
+        return self._design.intercept if self._design is not None else True
 
     @property
     def classes(self) -> list[str] | None:
@@ -122,7 +155,7 @@ class TableChunks:
     def _columns(self) -> list[str]:
         """The columns in use."""
         target = [self.target_name] if self.target_name is not None else []
-        return [*self.feature_names, *target, *(self.carry if self.carried_in_use else [])]
+        return [*self.columns, *target, *(self.carry if self.carried_in_use else [])]
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
@@ -149,13 +182,8 @@ class TableChunks:
         src, n = part.src, table.num_rows
         row = first if part.first_row is None else part.first_row + first - 1
         try:
-            X = np.empty((n, len(self.feature_names)), dtype=np.float64)
-            for j, name in enumerate(self.feature_names):
-                X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
             target = self.target_name
-            y = np.empty(0)
-            if target is not None and self._labels is None:
-                y = _numbers(src, target, table.column(target), row, missing=self.missing)
+            X, y, gap, unknown = self._features(src, table, row)
             carried = read_carried(
                 src,
                 table,
@@ -172,9 +200,12 @@ class TableChunks:
             self._pieces.first_row(part)
             return self._convert(part, first, table)  # the same refusal, naming the row in the file
         kept = np.ones(n, dtype=bool)
-        if self.missing == "drop":
+        if unknown is not None and unknown.any():
+            self._refuse_unknown(part, first, table, X, y, unknown)
+        if self.missing == "drop" or self._collector is not None:
             incomplete = np.isnan(X).any(axis=1) | (_gaps_in(y) if target else False)
             incomplete |= gaps(carried) if self.carried_in_use else False
+            incomplete |= gap if gap is not None else False
             if incomplete.any():
                 self.dropped_rows += int(incomplete.sum())
                 room = _DROPPED_SHOWN + 1 - len(self._dropped)
@@ -185,8 +216,41 @@ class TableChunks:
                 carried = {name: values[kept] for name, values in carried.items()}
         if isinstance(self._labels, _Collector) and target:
             self._labels.seen(src, table.column(target), kept, lambda i: self._pieces.file_row(part, first + i))
+        if self._collector is not None:
+            self._collector.seen(src, table, kept, n)
+            return None
         _release_unused()
         return (X, y, carried) if len(X) else None
+
+    def _features(self, src: _Source, table, row: int):
+        """A chunk's ``(X, y, gaps, unknown)``: see :meth:`ChunkDesign.chunk` (columns of numbers: no gaps
+        apart from their NaN, no unknown value)."""
+        target, n = self.target_name, table.num_rows
+        y = np.empty(0)
+        if target is not None and self._labels is None:
+            y = _numbers(src, target, table.column(target), row, missing=self.missing)
+        if self._design is not None:
+            X, formula_y, gap, unknown = self._design.chunk(src, table, row, self.missing, y if target else None)
+            return X, formula_y if target and formula_y is not None else y, gap, unknown
+        X = np.empty((n, len(self.feature_names)), dtype=np.float64)
+        for j, name in enumerate(self.feature_names):
+            X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
+        return X, y, None, None
+
+    def _refuse_unknown(self, part: _Part, first: int, table, X, y, unknown: np.ndarray) -> None:
+        """Refuse a category's value outside its levels, unless its row is dropped for a gap elsewhere."""
+        if self.missing == "drop":
+            unknown = unknown & ~(np.isnan(X).any(axis=1) | (_gaps_in(y) if self.target_name else False))
+        if not unknown.any():
+            return
+        from .levels import level_texts
+
+        design = self._design
+        assert design is not None and design.coding is not None
+        i = int(np.argmax(unknown))
+        name = next(c for c in design.categories if level_texts(table.column(c))[i].as_py() not in design.coding[c])
+        row = self._pieces.file_row(part, first + i)
+        raise unknown_level(part.src, name, table.column(name), i, row, design.coding[name])
 
     def _codes(self, src: _Source, table, row: int, X: np.ndarray, carried: dict) -> np.ndarray:
         """The target's labels as codes (-1 where missing); a label of a row dropped for a gap in another
@@ -226,7 +290,7 @@ class TableChunks:
 def table_chunks(
     path,
     *,
-    target: str | None,
+    target: str | None = None,
     features: list[str] | None = None,
     chunk_rows: int | None = None,
     missing: str = "error",
@@ -236,7 +300,13 @@ def table_chunks(
     carry: list[str] | None = None,
     carried_in_use: bool = False,
     classes: list[str] | None = None,
+    formula: str | None = None,
+    levels: CategoryLevels | dict[str, list] | None = None,
+    intercept: bool = True,
+    reference: dict[str, str] | None = None,
+    memory_budget: int | None = None,
     _labels: _Collector | None = None,
+    _collect: int | None = None,
 ) -> tuple[TableChunks, list[str]]:
     """Stream a file, or the files of a folder or a pattern as one table, in chunks of about
     ``chunk_rows`` rows (None: :data:`~linearnet.tables.plan.CHUNK_ROWS`), validating each by
@@ -263,10 +333,48 @@ def table_chunks(
     With ``classes`` (the class names, as :func:`target_classes` finds them) the target is read as class
     labels, by :func:`read_table`'s rules (``labels=True``): each chunk's ``y`` holds int64 codes, the
     index of each row's class in ``classes``; a label that is none of them is refused with its file, row
-    and value. Without, a target of text is refused, as a feature of text is.
+    and value. Without, a target of text is refused.
+
+    A text, boolean or dictionary column among ``features`` is a category, coded as :func:`read_table` codes
+    it (``intercept`` and ``reference`` as there): its levels are ``levels`` (a model's, or those
+    :func:`~linearnet.tables.levels.category_levels` found; a shared table needs them), else found by one
+    first pass over the category columns (:mod:`.levels`; ``memory_budget`` bounds a category's levels).
+    ``formula`` names the target and the columns as :func:`read_table`'s does, its categorical terms coded
+    alike in every chunk; the names returned are then the formula's terms.
     """
+    parsed, target, features = formula_columns(formula, target, features)
+    chunks, choice, kinds, wanted = _open(
+        path,
+        target,
+        features,
+        dict(chunk_rows=chunk_rows, missing=missing, sep=sep, decimal=decimal, share=share, classes=classes),
+        dict(carry=carry, carried_in_use=carried_in_use, labels=_labels, collect=_collect is not None),
+        parsed,
+        named=features is not None and (target is not None or levels is not None),
+    )
+    if not kinds and parsed is None:
+        return chunks, choice.features
+    chunk_rows = chunks._pieces.chunk_rows
+    chunks._design = ChunkDesign([c for c in choice.features if c in wanted], kinds, formula, parsed)
+    chunks._design.intercept, chunks._design.reference = intercept, reference
+    if _collect is not None:
+        chunks._collector = _LevelCollector(chunks.path, kinds, most_levels(_collect, chunk_rows)) if kinds else None
+        return chunks, choice.features
+    first_pass: dict[str, Any] = dict(missing=missing, sep=sep, decimal=decimal, carry=chunks.carry)
+    first_pass.update(carried_in_use=carried_in_use, target=None if parsed else target, formula=formula)
+    first_pass.update(budget=memory_budget)
+    return chunks, _coded(chunks, path, levels, None if parsed else choice.features, chunk_rows, first_pass)
+
+
+# long: every step of opening a table in chunks, in order
+def _open(path, target, features, options: dict[str, Any], carrying: dict[str, Any], parsed, *, named: bool):
+    """The chunks of ``path`` (before their categories are coded), the columns chosen, the categories among
+    them and the columns read (a first pass, ``collect``, reads the categories alone)."""
+    chunk_rows, missing, sep, decimal = (options[k] for k in ("chunk_rows", "missing", "sep", "decimal"))
+    carry, carried_in_use = carrying["carry"], carrying["carried_in_use"]
+
     _check_missing(missing)
-    rank, size = _check_share(share)
+    rank, size = _check_share(options["share"])
     if size > 1 and os.fspath(path) == "-":
         raise ValueError("-: standard input cannot be shared between processes; save it to a file first")
     files = _files(path)
@@ -278,12 +386,14 @@ def table_chunks(
     first, names, partial = _parquet_head(src, chunk_rows) if src.fmt == "parquet" else _csv_first_rows(src)
     carry = list(dict.fromkeys(carry or []))
     choice = _choose_from(first, src, names, target, features, target is not None, head=partial, carry=carry)
-    wanted = list(dict.fromkeys([*choice.features, *([target] if target else []), *carry]))
-    labels = _labels or _coder(classes, target)
+    collect = carrying["collect"]
+    kinds, wanted, target, carry = _columns_read(
+        src, first, choice.features, parsed, named, target, carry, collect, missing
+    )
+    labels = carrying["labels"] or _coder(options["classes"], target)
     types = _piece_types(first, wanted, _as_written(src, carry, carried_in_use, choice.features, labels and target))
     numbers = frozenset(c for c in carry if is_number_column(first.column(c), src.decimal))
     integers = _integers(src, first, types)
-    _refuse_text(src, first, choice.features, target, missing)
     del first
     parts = _file_parts(src, files, names, sep=sep, decimal=decimal, shared=size > 1)
     notes = list(choice.notes)
@@ -312,14 +422,37 @@ def table_chunks(
         _carried_numbers=numbers,
         _labels=labels,
     )
-    return chunks, choice.features
+    return chunks, choice, kinds, wanted
 
 
-def _coder(classes: list[str] | None, target: str | None) -> _Coder | None:
-    """What codes the target's labels by ``classes`` (None: the target is numbers)."""
-    if classes is not None and target is None:
-        raise ValueError("table_chunks with classes needs the target column of the class labels")
-    return None if classes is None else _Coder(classes)
+def _columns_read(src: _Source, first, chosen: list[str], parsed, named: bool, target, carry, collect, missing: str):
+    """The categories among the columns ``chosen`` (a text feature refused where there can be none), the
+    columns read, the target and the columns carried: a first pass (``collect``) reads the categories alone,
+    unless a gap in another column drops a row (``missing="drop"``; not class labels, read as numbers here)."""
+    kinds = category_kinds(src, first, chosen, parsed, named)
+    if not kinds and parsed is None:
+        _refuse_text(src, first, chosen, target, missing)
+    if collect and target and (missing != "drop" or not is_number_column(first.column(target), src.decimal)):
+        target = None
+    wanted = list(dict.fromkeys([*chosen, *([target] if target else []), *carry]))
+    if collect and missing != "drop":
+        return kinds, [c for c in wanted if c in kinds], None, []
+    return kinds, wanted, target, carry
+
+
+def _coded(chunks: TableChunks, path, levels, features, chunk_rows: int, first_pass: dict[str, Any]) -> list[str]:
+    """Code the chunks' categories by ``levels``, else by those a first pass over them finds (not of a
+    share: the processes join theirs); the features' names."""
+    design = chunks._design
+    assert design is not None
+    if levels is None and design.kinds:
+        if chunks.share is not None:
+            raise ValueError(f"{chunks.path}: the levels of its categories are found over every share: give them")
+        from .levels import category_levels
+
+        levels = category_levels(path, features=features, chunk_rows=chunk_rows, **first_pass)
+    chunks.notes += design.code(chunks.path, levels or {})
+    return design.names
 
 
 def _as_written(src: _Source, carry: list[str], carried_in_use: bool, features: list[str], labels) -> list[str]:
@@ -332,42 +465,6 @@ def _as_written(src: _Source, carry: list[str], carried_in_use: bool, features: 
 def _gaps_in(y: np.ndarray) -> np.ndarray:
     """Where a chunk's target is missing: NaN, or, as class codes, -1."""
     return np.asarray(y < 0) if y.dtype == np.int64 else np.isnan(y)
-
-
-def _parquet_head(src: _Source, chunk_rows: int):
-    """A Parquet file's first rows (a chunk's, at least 1,000), its column names, and whether these rows
-    are not all of it (a column empty in them may hold numbers further on)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    name = src.name
-    try:
-        pf = pq.ParquetFile(src.arrow(), pre_buffer=False, buffer_size=1 << 20)
-        names = [str(n) for n in pf.schema_arrow.names]
-        _check_header(name, names)
-        if pf.metadata.num_rows == 0:
-            raise ValueError(f"{name}: has a header but no rows")
-        batches = pf.iter_batches(batch_size=max(chunk_rows, 1000))
-        first = next(batches)
-        batches.close()  # or it keeps its row group decoded until collected
-    except (pa.ArrowException, OSError) as exc:
-        raise ValueError(f"{name}: cannot be read as PARQUET ({_reason(exc)})") from None
-    _release_unused()
-    return first, names, first.num_rows < pf.metadata.num_rows
-
-
-def _csv_first_rows(src: _Source):
-    """A CSV's rows of about its first megabyte, its column names, and whether these rows are not all of it."""
-    import pyarrow as pa
-
-    try:
-        first = _csv_head(src)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ValueError(_diagnosis(src) or f"{src.name}: cannot be read as CSV ({exc})") from None
-    if first.num_rows == 0:
-        raise ValueError(f"{src.name}: has a header but no rows")
-    names = [str(n) for n in first.schema.names]
-    return first, names, src.size() is None or (src.size() or 0) > (1 << 20)  # about the first megabyte read
 
 
 def _piece_types(first, wanted: list[str], text: list[str]) -> dict:
@@ -401,93 +498,3 @@ def _refuse_text(src: _Source, first, chosen: list[str], target: str | None, mis
                 f"{src.name}: column {_quote(column)} holds text: categories are coded when a file is read whole, "
                 f"not in chunks; code the column as numbers to use it here"
             )
-
-
-def _file_parts(
-    src: _Source, files: list[str] | None, names: list[str], *, sep: str | None, decimal: str | None, shared: bool
-) -> list[_Part]:
-    """The part that is all the rows of each file (``src`` the first), each with the first file's columns."""
-    parts = []
-    for k, file in enumerate(files or [src.name]):
-        file_src = src if k == 0 else _Source(file, sep=sep, decimal=decimal)
-        if shared and file_src.once:
-            raise ValueError(
-                f"{file_src.name}: can be read only once, so processes cannot each read their share of it; "
-                f"save it to a file first"
-            )
-        if shared and file_src.size() is None:
-            raise ValueError(
-                f"{file_src.name}: a compressed CSV cannot be shared between processes (each reads its share "
-                f"from the middle of the file); decompress it, or write it as Parquet"
-            )
-        header, part = _whole_file(file_src, weigh=shared)
-        if header != names:
-            raise ValueError(
-                f"{file_src.name}: its columns ({_listing(header)}) differ from those of {src.name} "
-                f"({_listing(names)}); files read as one table need the same columns"
-            )
-        parts.append(part)
-    return parts
-
-
-def target_labels(
-    path,
-    target: str,
-    *,
-    features: list[str] | None = None,
-    missing: str = "error",
-    sep: str | None = None,
-    decimal: str | None = None,
-    share: tuple[int, int] | None = None,
-    chunk_rows: int | None = None,
-) -> TargetLabels:
-    """The distinct labels of the column ``target`` of a file, a folder or a pattern (or, with ``share``,
-    of this process's share of them, as :func:`table_chunks` shares them), file by file, found by one pass
-    reading that column alone: memory holds a chunk and the distinct labels, never the rows.
-
-    A missing label is refused with its file and row, or its row skipped with ``missing="drop"``; with
-    ``features`` (the columns a fit reads) a row with a gap in one of them is skipped too under
-    ``missing="drop"``, as :func:`read_table` drops it. :meth:`TargetLabels.classes` names the classes;
-    :meth:`TargetLabels.union` joins the labels of every process's share.
-    """
-    collector = _Collector(os.fspath(path), target)
-    in_use = list(features or []) if missing == "drop" else []
-    chunks, _ = table_chunks(
-        path,
-        target=target,
-        features=in_use,
-        chunk_rows=chunk_rows,
-        missing=missing,
-        sep=sep,
-        decimal=decimal,
-        share=share,
-        _labels=collector,
-    )
-    for _ in chunks():
-        pass
-    if chunks._several:
-        return collector.labels
-    collector.labels.path = chunks.path  # one file: named as its messages name it
-    return collector.labels
-
-
-def target_classes(
-    path,
-    target: str,
-    *,
-    features: list[str] | None = None,
-    missing: str = "error",
-    sep: str | None = None,
-    decimal: str | None = None,
-    share: tuple[int, int] | None = None,
-    least: int = 2,
-) -> list[str]:
-    """The class names of the column ``target`` of a file, a folder or a pattern (or of this process's
-    share), those :func:`read_table` gives with ``labels=True`` for the same rows: class numbers ``"0"``
-    to the largest where the labels are whole numbers >= 0, else every distinct label a class, sorted.
-    One pass reads that column alone (see :func:`target_labels`). Fewer than ``least`` classes with rows
-    are refused; a process's share may hold one class, or none (``least=0``): the processes join their
-    shares' labels (:meth:`TargetLabels.union`) to find the classes of the whole.
-    """
-    labels = target_labels(path, target, features=features, missing=missing, sep=sep, decimal=decimal, share=share)
-    return labels.classes(least=least)

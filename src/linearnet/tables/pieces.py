@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from .cells import EXACT
-from .messages import _any_field_size, _where
+from .columns import _check_header
+from .diagnose import _diagnosis
+from .messages import _any_field_size, _reason, _where
 from .source import _csv_options, _Source
 
 
@@ -437,3 +439,39 @@ def _count_guess(src: _Source, sample: int = 1 << 20) -> int:
         head = fh.read(sample)
     lines = max(1, head.count(src.eol))
     return max(1, int(lines * size / max(1, len(head))))
+
+
+def _parquet_head(src: _Source, chunk_rows: int):
+    """A Parquet file's first rows (a chunk's, at least 1,000), its column names, and whether these rows
+    are not all of it (a column empty in them may hold numbers further on)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = src.name
+    try:
+        pf = pq.ParquetFile(src.arrow(), pre_buffer=False, buffer_size=1 << 20)
+        names = [str(n) for n in pf.schema_arrow.names]
+        _check_header(name, names)
+        if pf.metadata.num_rows == 0:
+            raise ValueError(f"{name}: has a header but no rows")
+        batches = pf.iter_batches(batch_size=max(chunk_rows, 1000))
+        first = next(batches)
+        batches.close()  # or it keeps its row group decoded until collected
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(f"{name}: cannot be read as PARQUET ({_reason(exc)})") from None
+    _release_unused()
+    return first, names, first.num_rows < pf.metadata.num_rows
+
+
+def _csv_first_rows(src: _Source):
+    """A CSV's rows of about its first megabyte, its column names, and whether these rows are not all of it."""
+    import pyarrow as pa
+
+    try:
+        first = _csv_head(src)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(_diagnosis(src) or f"{src.name}: cannot be read as CSV ({exc})") from None
+    if first.num_rows == 0:
+        raise ValueError(f"{src.name}: has a header but no rows")
+    names = [str(n) for n in first.schema.names]
+    return first, names, src.size() is None or (src.size() or 0) > (1 << 20)  # about the first megabyte read

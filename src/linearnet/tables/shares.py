@@ -3,7 +3,7 @@ contiguous in file order, a CSV cut where a line starts, a Parquet file by whole
 
 from __future__ import annotations
 
-from .messages import _reason
+from .messages import _listing, _reason
 from .pieces import _blank, _header_end, _Part
 from .source import _SAMPLE, _csv_options, _Source
 
@@ -120,3 +120,30 @@ def _csv_cut(whole: _Part, at: int, b: int) -> int:
     if b >= at + whole.weights[0]:
         return whole.size or 0
     return _line_start(whole.src, whole.header_end + b - at)
+
+
+def _file_parts(
+    src: _Source, files: list[str] | None, names: list[str], *, sep: str | None, decimal: str | None, shared: bool
+) -> list[_Part]:
+    """The part that is all the rows of each file (``src`` the first), each with the first file's columns."""
+    parts = []
+    for k, file in enumerate(files or [src.name]):
+        file_src = src if k == 0 else _Source(file, sep=sep, decimal=decimal)
+        if shared and file_src.once:
+            raise ValueError(
+                f"{file_src.name}: can be read only once, so processes cannot each read their share of it; "
+                f"save it to a file first"
+            )
+        if shared and file_src.size() is None:
+            raise ValueError(
+                f"{file_src.name}: a compressed CSV cannot be shared between processes (each reads its share "
+                f"from the middle of the file); decompress it, or write it as Parquet"
+            )
+        header, part = _whole_file(file_src, weigh=shared)
+        if header != names:
+            raise ValueError(
+                f"{file_src.name}: its columns ({_listing(header)}) differ from those of {src.name} "
+                f"({_listing(names)}); files read as one table need the same columns"
+            )
+        parts.append(part)
+    return parts

@@ -16,7 +16,6 @@ from .coding import (
     check_reference,
     formula_intercept,
     is_category_column,
-    levels_of_files,
 )
 from .columns import _check_header, _choose_from, pandas_index
 from .design import (
@@ -24,7 +23,6 @@ from .design import (
     _categorical,
     _dummies,
     _gaps,
-    _levels,
     _one_coding,
     _parse_formula,
     _transform_state,
@@ -32,6 +30,7 @@ from .design import (
 )
 from .diagnose import _diagnosis
 from .labels import encode_labels, is_class_numbers
+from .levels import _category_levels, _levels_of_files, _ordered_notes
 from .messages import _dropped_note, _listing, _quote, _reason
 from .rformula import as_r_text, text_columns, translate, worded_columns
 from .source import _csv_options, _files, _Source
@@ -171,6 +170,7 @@ def read_table(
         notes.append(_dropped_note(dropped, len(dropped), len(keep)))
     full = all_levels_column(chosen, categories, intercept)
     X, texts = _coded(src, table, chosen, categories, numbers, coding, keep, full, reference, notes)
+    notes += _ordered_notes(table, categories, coding)
     read = dict(
         path=src.name,
         notes=notes,
@@ -423,7 +423,8 @@ def _coded(
         if name in categories:
             kept = [v for v, k in zip(table.column(name).to_pylist(), keep, strict=True) if k]
             if name not in coding:
-                found = _levels(src, name, kept, all_levels=name == full, reference=(reference or {}).get(name))
+                ref = (reference or {}).get(name)
+                found = _category_levels(src, name, table.column(name), kept, keep, name == full, ref)
                 coding[name] = found.levels
                 notes += [found.note] if found.note else []
             blocks.append(_dummies(src, name, kept, coding[name], keep, name == full))
@@ -467,11 +468,7 @@ def _read_files(path: str, files: list[str], target, features, levels, formula, 
     text = [c for c in candidates if c in as_text or is_category_column(first_arrow.column(c), src.decimal)]
     coded_notes: list[str] = []
     if levels is None and text:  # the levels of every file, so that all are coded alike
-        read = lambda name: as_r_text(  # noqa: E731 - each file as read: a CSV's text as written
-            _read_arrow(_Source(name, sep=options["sep"], decimal=options["decimal"]), text), text
-        )
-        full = all_levels_column(text, text, options["intercept"])  # the first category's, without an intercept
-        levels, coded_notes = levels_of_files(files, text, read, options["reference"], full)
+        levels, coded_notes = _levels_of_files(path, target, features, formula, text, options)
     tables: list[Table] = []
     for name in files:
         table = read_table(
