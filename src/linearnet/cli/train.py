@@ -31,6 +31,7 @@ from .train_flags import (
     check_plot_flags,
     check_stopping_flags,
     image_dataset,
+    level_references,
     run_mode,
 )
 from .weights import carry_options, training_weights, weighted_note
@@ -259,6 +260,7 @@ def _read(args, group, plan) -> _Read:
         target=args.target,
         features=args.features,
         formula=args.formula,
+        reference=level_references(args),
         **table_options(args),
         **carry_options(args),
     )
@@ -402,7 +404,8 @@ def _labelled_data(args, dataset: str | None):
     from ..tables import plan_read, read_table
 
     over = plan_read(args.data, args.memory_budget, streamed=False).note  # what a whole read costs
-    table = read_table(args.data, target=args.target, features=args.features, labels=True, **table_options(args))
+    options = dict(labels=True, reference=level_references(args), **table_options(args))
+    table = read_table(args.data, target=args.target, features=args.features, **options)
     notes = [*([over] if over else []), *table.notes]
     if args.group is not None:
         notes.append(

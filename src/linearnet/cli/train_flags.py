@@ -87,6 +87,13 @@ def _add_table_flags(train) -> None:
         "--target and --features",
     )
     table.add_argument(
+        "--reference",
+        action="append",
+        metavar="COL=LEVEL",
+        help="with --data: the reference level of the category COL (default: the first, its levels sorted by "
+        "code point; repeated, one a column)",
+    )
+    table.add_argument(
         "--standardize",
         action="store_true",
         help="with --data: train on centred, unit-variance features, reporting original units (the default)",
@@ -244,7 +251,7 @@ def run_mode(args) -> str:
     _refuse(
         args,
         ["target", "features", "formula", *STOPPING_FLAGS, "sep", "decimal", "missing", "stream", "memory_budget"]
-        + ["weights"],
+        + ["weights", "reference"],
         "{flag} goes with --data FILE",
     )
     _refuse(args, ["out"], "--out goes with --data FILE or --dataset")
@@ -270,11 +277,20 @@ def _check_classifier_flags(args) -> None:
     if args.data is not None:
         _refuse(args, ["plot_predictions"], "--plot-predictions draws images: use it with --dataset")
     else:
-        _refuse(args, ["target", "features"], "--target and --features go with --data FILE")
+        _refuse(args, ["target", "features", "reference"], "{flag} goes with --data FILE")
         _refuse(args, ["sep", "decimal", "missing", *STOPPING_FLAGS], "{flag} goes with --data FILE")
     _refuse(args, ["stream", "memory_budget"], "{flag} is for linear regression; softmax regression reads data whole")
     if args.data_dir is not None and image_dataset(args) != "fashion-mnist":
         raise UsageError(PROG, "--data-dir goes with --dataset fashion-mnist")
+
+
+def level_references(args) -> dict[str, str] | None:
+    """``--reference COL=LEVEL``, each category's reference level, as ``read_table`` takes them."""
+    given = getattr(args, "reference", None) or []
+    for text in given:
+        if "=" not in text:
+            raise UsageError(PROG, f"--reference takes COL=LEVEL, the reference level of a category, got {text!r}")
+    return dict(text.split("=", 1) for text in given) or None
 
 
 def image_dataset(args) -> str | None:
