@@ -311,7 +311,9 @@ def test_a_parquet_dictionary_column_is_a_category(name, data, parquet_files):
 
 def test_parquet_dictionaries_of_a_folder_are_merged(tmp_path, capsys):
     """A folder of Parquet files, each with its own dictionary (pandas' categories of its rows, in the
-    order of their first appearance): the levels merged, sorted, as one table's; whole and in chunks."""
+    order of their first appearance): the levels merged in the order first met, as R's rbind merges the
+    levels of factors (virginica, setosa, versicolor: virginica the reference), whole and in chunks; the fit
+    R's (the statistics; the coefficients R's with relevel(Species, ref = "virginica"))."""
     iris = pd.read_csv(fixture("iris.csv"), index_col=0).reset_index(drop=True)
     folder = tmp_path / "iris"
     folder.mkdir()
@@ -321,8 +323,22 @@ def test_parquet_dictionaries_of_a_folder_are_merged(tmp_path, capsys):
         piece.to_parquet(folder / f"{part}.parquet", index=False)
     c = case("iris_features")
     f = c["features"]
-    assert_matches_r(_library_fit(folder, target=f["target"], features=f["features"]), c, f["names"])
-    assert_matches_r(_cli_fit(capsys, folder, *_features_argv(c), "--chunk-rows", "16"), c, f["names"])
+    names = ["Species[T.setosa]", "Species[T.versicolor]"]
+    for d in (
+        _library_fit(folder, target=f["target"], features=f["features"]),
+        _cli_fit(capsys, folder, *_features_argv(c), "--chunk-rows", "16"),
+    ):
+        assert [n for n in d["coefficients"] if n.startswith("Species")] == names
+        statistics = [_number(d[k]) for k in ("sigma", "r2", "adj_r2")]
+        np.testing.assert_allclose(statistics, [c["sigma"], c["r2"], c["adj_r2"]], rtol=RTOL)
+    setosa = d["coefficients"]["Species[T.setosa]"]["estimate"]
+    versicolor = d["coefficients"]["Species[T.versicolor]"]["estimate"]
+    r = dict(zip(f["names"], c["coefficients"]["values"], strict=True))  # R's, setosa the reference
+    np.testing.assert_allclose(
+        [setosa, versicolor],
+        [-r["Species[T.virginica]"], r["Species[T.versicolor]"] - r["Species[T.virginica]"]],
+        rtol=1e-9,
+    )
 
 
 def test_a_parquet_dictionary_column_in_chunks(parquet_files, capsys):

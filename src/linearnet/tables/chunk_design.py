@@ -4,7 +4,7 @@ a whole read of the same rows codes it."""
 
 from __future__ import annotations
 
-import re
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,19 +23,18 @@ from .design import (
 )
 from .levels import CategoryLevels, category_gaps, coded_block, unknown_level
 from .messages import _listing
+from .rformula import alias, text_columns
 from .source import _Source
-
-# a column named as the first argument of C() or factor(): coded by its values, which the first pass finds
-_FACTOR_COLUMN = re.compile(r"\b(?:C|factor)\(\s*`?([^,`()]+?)`?\s*[,)]")
-# transforms whose state (a mean, a norm, knots) comes from the whole column
-_STATEFUL = re.compile(r"\b(center|scale|standardize|bs|ns|cr|cs|cc|poly|hashed|lag)\s*\(")
+from .transforms import transform_state_needed, whole_column_refusal
 
 
-def factor_columns(parsed, columns: list[str]) -> list[str]:
-    """The columns of ``columns`` a formula's terms read as ``C(column, ...)`` or ``factor(column)``."""
-    rhs = parsed.rhs if hasattr(parsed, "rhs") else parsed
-    found = {m.group(1) for term in rhs for factor in term.factors for m in _FACTOR_COLUMN.finditer(factor.expr)}
-    return [c for c in columns if c in found]
+def factor_columns(parsed, columns: list[str]) -> dict[str, str]:
+    """The columns of ``columns`` a formula's terms read as categories, each with its kind: "text" for those
+    used only inside factor() (their numbers are levels as R writes them, 6 not 6.0, as a whole read codes
+    them), "number" for those inside C() (formulaic codes the numbers)."""
+    translation = parsed.translation
+    as_text = set(text_columns(translation, None))
+    return {c: "text" if c in as_text else "number" for c in columns if c in translation.categorical}
 
 
 def category_kinds(src: _Source, first, chosen: list[str], parsed, named: bool) -> dict[str, str]:
@@ -51,31 +50,43 @@ def category_kinds(src: _Source, first, chosen: list[str], parsed, named: bool) 
         if is_category_column(first.column(c), src.decimal)
     }
     if parsed is not None:
-        kinds.update({c: "number" for c in factor_columns(parsed, chosen) if c not in kinds})
+        kinds.update({c: kind for c, kind in factor_columns(parsed, chosen).items() if c not in kinds})
     return kinds
 
 
-def formula_columns(formula: str | None, target, features):
+def formula_columns(formula: str | None, target, features, path=None, sep=None, carry=()):
     """The parsed formula (None without one), and the target and the columns it reads (else those given);
-    a formula whose transforms need the whole column refused."""
+    R's '.' is the columns of ``path`` (but its row labels and the columns ``carry``); a formula whose
+    transforms need the whole column refused."""
     if formula is None:
         return None, target, features
     if target is not None or features is not None:
         raise ValueError("give a formula, or a target and features, not both")
     parsed, target, features = _parse_formula(formula, True)
-    check_streamable(formula)
+    if parsed is None:  # R's '.': the file's columns
+        from .plan import row_labels
+
+        labels = row_labels(path, sep=sep)
+        header = [n for n in _header(path, sep) if n != labels and n not in carry]
+        parsed, target, features = _parse_formula(formula, True, header)
+    needed = transform_state_needed(parsed)
+    if needed:
+        raise whole_column_refusal(os.fspath(path) if path is not None else "the table", needed)
     return parsed, target, features
 
 
-def check_streamable(formula: str) -> None:
-    """Refuse a formula with a transform whose state comes from the whole column, in chunks."""
-    for found in _STATEFUL.finditer(formula):
-        if found.group(1) == "poly" and re.search(r"raw\s*=\s*(True|TRUE|T)\b", formula[found.end() :]):
-            continue  # raw powers need no state
-        raise ValueError(
-            f"the formula {_formula_shown(formula)} uses {found.group(1)}(), which needs the whole column: it cannot "
-            f"be read in chunks (a file over the memory budget, or under a launcher); give a larger --memory-budget"
-        )
+def _header(path, sep) -> list[str]:
+    """The column names of a file (the first of a folder or a pattern)."""
+    from .pieces import _csv_head
+    from .source import _files
+
+    files = _files(path)
+    src = _Source(files[0] if files else path, sep=sep)
+    if src.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return [str(n) for n in pq.ParquetFile(src.arrow(), pre_buffer=False).schema_arrow.names]
+    return [str(n) for n in _csv_head(src).column_names]
 
 
 @dataclass
@@ -94,6 +105,7 @@ class ChunkDesign:
     factors: dict[str, list] = field(default_factory=dict)  # a formula's categorical terms and their levels
     reference: dict[str, str] | None = None  # a category's reference level, by column
     full: str | None = None  # the category coded with every level (without an intercept)
+    target: str | None = None  # a formula's target column
 
     @property
     def categories(self) -> list[str]:
@@ -131,15 +143,16 @@ class ChunkDesign:
             import pandas as pd
 
             with np.errstate(all="ignore"):
-                rhs, _ = _model_matrices(self.parsed, pd.DataFrame(frame), False, None)
+                data = pd.DataFrame({alias(name): values for name, values in frame.items()})
+                rhs, _ = _model_matrices(self.parsed, data, False, None)
         except Exception as exc:
             raise ValueError(
                 f"{path}: the formula {_formula_shown(self.formula)} cannot be applied: {_formulaic_reason(exc)}"
             ) from None
-        names = [str(c) for c in rhs.columns]
+        names = [self.parsed.named(str(c)) for c in rhs.columns]
         self.intercept = "Intercept" in names
         self.names = [n for n in names if n != "Intercept"]
-        self.factors = _factor_levels(rhs)
+        self.factors = {self.parsed.named(k): v for k, v in _factor_levels(rhs).items()}
 
     def _sample(self, name: str, rows: int):
         """A column of ``rows`` values holding each level (else 1.0), for the formula's layout."""
@@ -218,9 +231,9 @@ class ChunkDesign:
         out_y = np.full(n, np.nan)
         if complete.any():
             kept = {name: values[complete] for name, values in frame.items()}
-            target = str(self.parsed.lhs) if y is not None else None
+            target = self.parsed.target_name if y is not None else None
             if y is not None:
-                kept[_target_column(self.parsed)] = y[complete]
+                kept[self.target] = y[complete]
             rows = row + np.flatnonzero(complete)
             design = _apply_formula(
                 src, self.formula or "", self.parsed, kept, y is not None, rows=rows, factors=self.factors
@@ -229,7 +242,3 @@ class ChunkDesign:
             if target is not None:
                 out_y[complete] = design[1]
         return X, out_y if y is not None else y, gaps, unknown
-
-
-def _target_column(parsed) -> str:
-    return str(sorted(parsed.lhs.required_variables)[0])

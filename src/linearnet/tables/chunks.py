@@ -15,7 +15,7 @@ import numpy as np
 from ..memory import return_freed_blocks
 from . import plan
 from .carried import gaps, is_number_column, read_carried, verbatim
-from .cells import _check_missing, _kind, _numbers
+from .cells import _check_missing, _kind, _numbers, epoch_notes
 from .chunk_design import ChunkDesign, category_kinds, formula_columns
 from .chunk_labels import _Coder, _coder, _Collector
 from .columns import _choose_from
@@ -342,7 +342,7 @@ def table_chunks(
     ``formula`` names the target and the columns as :func:`read_table`'s does, its categorical terms coded
     alike in every chunk; the names returned are then the formula's terms.
     """
-    parsed, target, features = formula_columns(formula, target, features)
+    parsed, target, features = formula_columns(formula, target, features, path, sep, carry or ())
     chunks, choice, kinds, wanted = _open(
         path,
         target,
@@ -355,7 +355,8 @@ def table_chunks(
     if not kinds and parsed is None:
         return chunks, choice.features
     chunk_rows = chunks._pieces.chunk_rows
-    chunks._design = ChunkDesign([c for c in choice.features if c in wanted], kinds, formula, parsed)
+    written = parsed.translation.written if parsed is not None else None  # R's '.' expanded
+    chunks._design = ChunkDesign([c for c in choice.features if c in wanted], kinds, written, parsed, target=target)
     chunks._design.intercept, chunks._design.reference = intercept, reference
     if _collect is not None:
         chunks._collector = _LevelCollector(chunks.path, kinds, most_levels(_collect, chunk_rows)) if kinds else None
@@ -394,11 +395,11 @@ def _open(path, target, features, options: dict[str, Any], carrying: dict[str, A
     types = _piece_types(first, wanted, _as_written(src, carry, carried_in_use, choice.features, labels and target))
     numbers = frozenset(c for c in carry if is_number_column(first.column(c), src.decimal))
     integers = _integers(src, first, types)
-    del first
     parts = _file_parts(src, files, names, sep=sep, decimal=decimal, shared=size > 1)
-    notes = list(choice.notes)
+    notes = list(choice.notes) + epoch_notes(first, [*choice.features, target])  # dates as R's numbers
     if files is not None:
         notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
+    del first
     pieces = _Parts(
         _shares(parts, rank, size) if size > 1 else parts,
         names=names,
@@ -469,13 +470,15 @@ def _gaps_in(y: np.ndarray) -> np.ndarray:
 
 def _piece_types(first, wanted: list[str], text: list[str]) -> dict:
     """The types the columns are read as in CSV pieces, from the first rows: numbers as float64 (booleans
-    as booleans, numbers written as text as text); the columns ``text`` as text, as written."""
+    as booleans, numbers written as text as text, dates and times as dates and times); the columns ``text`` as
+    text, as written."""
     import pyarrow as pa
 
     types = {name: pa.string() for name in text}
     for w in [w for w in wanted if w not in text]:
         t = first.column(w).type
-        types[w] = pa.bool_() if pa.types.is_boolean(t) else pa.string() if pa.types.is_string(t) else pa.float64()
+        kept = pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_date(t) or pa.types.is_timestamp(t)
+        types[w] = t if kept else pa.float64()
     return types
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .coding import CategoryCoding, all_levels_column, category_coding, coded_names
+from .coding import CategoryCoding, all_levels_column, category_coding, coded_names, r_level_order
 from .design import _levels
 from .messages import _listing, _missing_value, _quote, _shown, _where
 from .source import _Source
@@ -133,12 +133,20 @@ class CategoryLevels:
 def dictionary_coding(
     name: str, levels: list[str], *, all_levels: bool = False, reference: str | None = None, where: str = ""
 ) -> CategoryCoding:
-    """The coding of a dictionary column: its levels in the dictionary's order (R's factor's, no note), the
-    ``reference`` moved first; a reference that is no level refused as :func:`~.coding.category_coding` does."""
+    """The coding of a dictionary column: its levels in the dictionary's order (R's factor's levels as arrow
+    writes them, pandas' categories), the ``reference`` moved first; a reference that is no level refused as
+    :func:`~.coding.category_coding` does. A note says so when sorting would take another reference."""
+    note = None
     if reference is not None:
         category_coding(name, levels, reference=reference, where=where)  # refuses a reference that is no level
         levels = [reference, *(v for v in levels if v != reference)]
-    return CategoryCoding(list(levels), coded_names(name, list(levels), all_levels))
+    elif not all_levels and (first := r_level_order(levels)[0]) != levels[0]:
+        note = (
+            f"column {_quote(name)}: levels in its dictionary's order (R's factor levels, pandas' categories), the "
+            f"reference {_shown(levels[0])} where sorted levels would take {_shown(first)} (choose it with "
+            f"--reference {name}={first})"
+        )
+    return CategoryCoding(list(levels), coded_names(name, list(levels), all_levels), note)
 
 
 def ordered_note(name: str, levels: list) -> str:
