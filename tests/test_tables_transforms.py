@@ -9,7 +9,7 @@ import pytest
 from linearnet.leastsq import solve
 from linearnet.modelfile import Model, load_model, save_model
 from linearnet.tables import read_table
-from linearnet.tables.design import _parse_formula
+from linearnet.tables.formula import _parse_formula
 from linearnet.tables.transforms import transform_state_needed
 
 from helpers import cli

@@ -15,12 +15,10 @@ from .coding import all_levels_column, check_reference, formula_intercept, is_ca
 from .design import (
     _apply_formula,
     _factor_levels,
-    _formula_shown,
-    _formulaic_reason,
     _model_matrices,
-    _parse_formula,
     coded_features,
 )
+from .formula import _formula_shown, _formulaic_reason, _parse_formula
 from .levels import CategoryLevels, category_gaps, coded_block, unknown_level
 from .messages import _listing
 from .rformula import alias, text_columns
@@ -102,7 +100,7 @@ class ChunkDesign:
     coding: dict[str, list] | None = None
     names: list[str] = field(default_factory=list)  # the features' names
     intercept: bool = True
-    factors: dict[str, list] = field(default_factory=dict)  # a formula's categorical terms and their levels
+    factors: dict[str, list | dict] = field(default_factory=dict)  # a formula's categorical terms' levels
     reference: dict[str, str] | None = None  # a category's reference level, by column
     full: str | None = None  # the category coded with every level (without an intercept)
     target: str | None = None  # a formula's target column
@@ -233,7 +231,7 @@ class ChunkDesign:
             kept = {name: values[complete] for name, values in frame.items()}
             target = self.parsed.target_name if y is not None else None
             if y is not None:
-                kept[self.target] = y[complete]
+                kept[self.target or ""] = y[complete]
             rows = row + np.flatnonzero(complete)
             design = _apply_formula(
                 src, self.formula or "", self.parsed, kept, y is not None, rows=rows, factors=self.factors

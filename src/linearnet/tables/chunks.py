@@ -22,7 +22,7 @@ from .columns import _choose_from
 from .diagnose import _diagnosis
 from .levels import CategoryLevels, _LevelCollector, most_levels, unknown_level
 from .messages import _DROPPED_SHOWN, _dropped_note, _listing, _quote, _reason
-from .pieces import _csv_first_rows, _parquet_head, _Part, _Parts, _release_unused
+from .pieces import _csv_first_rows, _integers, _parquet_head, _Part, _Parts, _piece_types, _release_unused
 from .shares import _check_share, _file_parts, _shares
 from .source import _files, _Source
 
@@ -85,8 +85,8 @@ class TableChunks:
     formula = property(lambda self: self._design.formula if self._design is not None else None)
 
     @property
-    def factors(self) -> dict[str, list]:
-        """A formula's categorical terms and their levels (as :attr:`Table.factors`)."""
+    def factors(self) -> dict[str, list | dict]:
+        """A formula's categorical terms and their levels, and its transforms' state (as :attr:`Table.factors`)."""
         return self._design.factors if self._design is not None else {}
 
     @property
@@ -466,29 +466,6 @@ def _as_written(src: _Source, carry: list[str], carried_in_use: bool, features: 
 def _gaps_in(y: np.ndarray) -> np.ndarray:
     """Where a chunk's target is missing: NaN, or, as class codes, -1."""
     return np.asarray(y < 0) if y.dtype == np.int64 else np.isnan(y)
-
-
-def _piece_types(first, wanted: list[str], text: list[str]) -> dict:
-    """The types the columns are read as in CSV pieces, from the first rows: numbers as float64 (booleans
-    as booleans, numbers written as text as text, dates and times as dates and times); the columns ``text`` as
-    text, as written."""
-    import pyarrow as pa
-
-    types = {name: pa.string() for name in text}
-    for w in [w for w in wanted if w not in text]:
-        t = first.column(w).type
-        kept = pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_date(t) or pa.types.is_timestamp(t)
-        types[w] = t if kept else pa.float64()
-    return types
-
-
-def _integers(src: _Source, first, types: dict) -> frozenset[str]:
-    """A CSV's columns read as float64 that its first rows hold whole numbers in (typed int64 by pyarrow)."""
-    import pyarrow as pa
-
-    if src.fmt != "csv":
-        return frozenset()
-    return frozenset(n for n, t in types.items() if t == pa.float64() and pa.types.is_integer(first.column(n).type))
 
 
 def _refuse_text(src: _Source, first, chosen: list[str], target: str | None, missing: str) -> None:

@@ -475,3 +475,26 @@ def _csv_first_rows(src: _Source):
         raise ValueError(f"{src.name}: has a header but no rows")
     names = [str(n) for n in first.schema.names]
     return first, names, src.size() is None or (src.size() or 0) > (1 << 20)  # about the first megabyte read
+
+
+def _piece_types(first, wanted: list[str], text: list[str]) -> dict:
+    """The types the columns are read as in CSV pieces, from the first rows: numbers as float64 (booleans
+    as booleans, numbers written as text as text, dates and times as dates and times); the columns ``text`` as
+    text, as written."""
+    import pyarrow as pa
+
+    types = {name: pa.string() for name in text}
+    for w in [w for w in wanted if w not in text]:
+        t = first.column(w).type
+        kept = pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_date(t) or pa.types.is_timestamp(t)
+        types[w] = t if kept else pa.float64()
+    return types
+
+
+def _integers(src: _Source, first, types: dict) -> frozenset[str]:
+    """A CSV's columns read as float64 that its first rows hold whole numbers in (typed int64 by pyarrow)."""
+    import pyarrow as pa
+
+    if src.fmt != "csv":
+        return frozenset()
+    return frozenset(n for n, t in types.items() if t == pa.float64() and pa.types.is_integer(first.column(n).type))
