@@ -125,6 +125,16 @@ def fresh(request):
 
 notebooks = pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 
+# A notebook whose run takes a minute (two softmax regressions of 10 epochs on 12,000 images) is run only
+# with the slow tests; its stored copy is checked in every run. 06 calls the book's functions, each of
+# which tests/test_d2l.py, test_d2l_fashion.py and test_d2l_plotting.py check in the default run.
+LONG_RUNS = {"06-the-books-chapter-3"}
+run_notebooks = pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=pytest.mark.slow) if p.stem in LONG_RUNS else p for p in EXAMPLES],
+    ids=[p.stem for p in EXAMPLES],
+)
+
 
 def test_readme_lists_every_notebook():
     section = (ROOT / "README.md").read_text(encoding="utf-8").split("### Notebooks", 1)[-1].split("\n#", 1)[0]
@@ -133,7 +143,7 @@ def test_readme_lists_every_notebook():
     assert sorted(listed) == [p.name for p in EXAMPLES]
 
 
-@notebooks
+@run_notebooks
 def test_notebook_runs_without_errors_or_warnings(path, fresh):
     for i, cell in enumerate(code_cells(fresh)):
         problems = stderr_and_errors(cell)
@@ -167,7 +177,7 @@ def test_notebook_is_stored_executed_and_clean(path):
             assert local not in text, f"{at} is stored with a path of the machine it ran on ({local})"
 
 
-@notebooks
+@run_notebooks
 def test_stored_outputs_are_what_the_notebook_prints(path, fresh):
     stored = nbformat.read(path, as_version=4)
     for i, (old, new) in enumerate(zip(code_cells(stored), code_cells(fresh), strict=True)):

@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,14 +159,17 @@ def environment() -> dict:
     return env
 
 
-def run_all(text: str, folder: Path) -> dict[int, list[str]]:
+def run_all(text: str, folder: Path, leave_out: Collection[str] = ()) -> dict[int, list[str]]:
     """Run every command of every session that is run, in order, in one bash in ``folder`` (so that ``cd``
-    holds for the commands after it, as in a terminal): what each printed, by its README line."""
+    holds for the commands after it, as in a terminal): what each printed, by its README line. The commands
+    in ``leave_out`` are not run and have no line in the answer."""
     script, lines = [], []
     for session in sessions(text):
         if session.marker == "not run":
             continue
         for c in session.commands:
+            if c.text in leave_out:
+                continue
             script += [f"printf '\\n{SEPARATOR}%d\\n' {c.line}", c.text]
             lines.append(c.line)
     script.append(f"printf '\\n{SEPARATOR}end\\n'")
@@ -198,17 +202,67 @@ def walk_folder() -> Path:
     return folder
 
 
+# The walk-through's longest commands (8 to 40 s each, together a fifth of the default test run), left out
+# of it when the run leaves out the slow tests: none writes a file that a command or example outside this
+# list reads, and the default tests named beside each check what it does; the slow test
+# test_the_readme_s_long_commands_print_what_it_says checks that they print what the README shows.
+LONG = {
+    "linearnet train --num-examples 1000000 --num-features 100 --lr 0.01 --batch-size 1024 --epochs 3 --json": (
+        "test_cli_train.py::test_json_prints_one_object_and_nothing_else, "
+        "test_cli_train.py::test_a_table_of_many_values_trains_on_the_compiled_engine_along_the_scratch_trajectory"
+    ),
+    "linearnet solve wide.csv --target y": "test_cli_solve.py::test_too_few_rows_names_the_file",
+    "linearnet solve wide.csv --target y --allow-rank-deficient": (
+        "test_leastsq.py (the matrices of a solve over the memory available), "
+        "test_hostile_inputs.py::test_an_exact_solve_over_the_memory_budget_is_left_out"
+    ),
+    "linearnet train --data sensors.csv --target y --memory-budget 16M --epochs 3 --out sensors.json": (
+        "test_cli_memory.py::test_solve_predict_and_train_stay_within_a_small_part_of_a_whole_read"
+    ),
+    "linearnet predict sensors.csv --model sensors.json --out predicted.parquet": (
+        "test_cli_memory.py::test_solve_predict_and_train_stay_within_a_small_part_of_a_whole_read"
+    ),
+    "torchrun --standalone --nproc-per-node 2 -m linearnet solve sales/ --target revenue --out sales.json": (
+        "test_distributed.py::test_solve_under_torchrun_gives_the_answer_of_one_process"
+    ),
+    "torchrun --standalone --nproc-per-node 2 -m linearnet train --data sales/ --target revenue --batch-size 1024"
+    " --out sales-sgd.json": "test_distributed.py::test_train_under_torchrun_writes_one_model_near_the_exact_fit",
+    "linearnet train --dataset digits --plot-predictions digits-predictions.png": (
+        "test_plot.py::test_plot_predictions_writes_a_picture_that_is_not_blank"
+    ),
+    "linearnet bench vectorization": "test_bench.py::test_vectorization_is_faster_than_the_loop",
+    "linearnet train --impl fast --loss l1 --noise-dist laplace --noise 1 --lr 0.2 --epochs 12"
+    " --plot l1-constant.png": (
+        "test_plot.py::test_plot_loss_with_steps_and_the_noise_floor, test_engines.py (L1 in every engine)"
+    ),
+    "linearnet train --impl fast --loss l1 --noise-dist laplace --noise 1 --lr 0.2 --epochs 12 --lr-schedule"
+    " inverse-time --lr-decay 1 --plot l1-decaying.png": (
+        "test_plot.py::test_plot_loss_with_steps_and_the_noise_floor, test_train.py (the inverse-time schedule)"
+    ),
+}
+
+
 @functools.cache
-def walk() -> tuple[Path, dict[int, list[str]]]:
+def walk(everything: bool = True) -> tuple[Path, dict[int, list[str]]]:
     """The walk-through run once for the session: the folder it ran in (kept for the Python examples,
-    removed at exit) and what each command printed."""
+    removed at exit) and what each command printed; without the ``LONG`` commands unless ``everything``."""
     folder = walk_folder()
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder, run_all(README.read_text(encoding="utf-8"), folder)
+    return folder, run_all(README.read_text(encoding="utf-8"), folder, () if everything else LONG)
 
 
 def fresh_outputs() -> dict[int, list[str]]:
     return walk()[1]
+
+
+@pytest.fixture(scope="module")
+def walked(request) -> tuple[Path, dict[int, list[str]]]:
+    """The walk-through of this test run: with the ``LONG`` commands when the run includes the slow test
+    that checks them (``make test-all``), without them in the default run (``-m "not slow"``)."""
+    everything = any(
+        item.name == test_the_readme_s_long_commands_print_what_it_says.__name__ for item in request.session.items
+    )
+    return walk(everything)
 
 
 class _Checker(doctest.OutputChecker):
@@ -247,25 +301,44 @@ def run_python_examples(folder: Path) -> tuple[_Runner, str]:
 
 
 @pytest.mark.timeout(WALK_SECONDS + 60)
-def test_the_readme_python_examples_print_what_it_says():
+def test_the_readme_python_examples_print_what_it_says(walked):
     """The ``>>>`` examples, where the walk-through ended (its files are there)."""
-    runner, report = run_python_examples(walk()[0] / "walk")
+    runner, report = run_python_examples(walked[0] / "walk")
     assert not runner.failed_examples, report
 
 
 RUN = [s for s in sessions(README.read_text(encoding="utf-8")) if s.marker != "not run"]
 
 
+def assert_prints_what_the_readme_says(session: Session, c: Command, outputs: dict[int, list[str]]) -> None:
+    got = outputs[c.line]
+    assert align(c.expected, got, vary=session.marker == "numbers vary") is not None, (
+        f"README line {c.line}: `{c.text}` printed\n" + "\n".join(got) + "\n\nwhere the README says\n"
+        "" + "\n".join(c.expected) + "\n\n(store fresh outputs with `.venv/bin/python tests/test_readme.py`)"
+    )
+
+
 @pytest.mark.timeout(WALK_SECONDS + 60)  # the first of these runs the whole walk-through
 @pytest.mark.parametrize("session", RUN, ids=[f"line {s.line}" for s in RUN])
-def test_the_readme_shows_what_its_commands_print(session):
-    outputs = fresh_outputs()
+def test_the_readme_shows_what_its_commands_print(session, walked):
     for c in session.commands:
-        got = outputs[c.line]
-        assert align(c.expected, got, vary=session.marker == "numbers vary") is not None, (
-            f"README line {c.line}: `{c.text}` printed\n" + "\n".join(got) + "\n\nwhere the README says\n"
-            "" + "\n".join(c.expected) + "\n\n(store fresh outputs with `.venv/bin/python tests/test_readme.py`)"
-        )
+        if c.text not in LONG:  # those: test_the_readme_s_long_commands_print_what_it_says
+            assert_prints_what_the_readme_says(session, c, walked[1])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(WALK_SECONDS + 60)
+def test_the_readme_s_long_commands_print_what_it_says(walked):
+    for session in RUN:
+        for c in session.commands:
+            if c.text in LONG:
+                assert_prints_what_the_readme_says(session, c, walked[1])
+
+
+def test_the_long_commands_left_out_of_the_default_run_are_readme_commands():
+    """A command of ``LONG`` that the README no longer shows would leave nothing out: it is named."""
+    shown = {c.text for s in RUN for c in s.commands}
+    assert set(LONG) <= shown, sorted(set(LONG) - shown)
 
 
 def test_every_shell_example_is_run_or_says_why_not():
