@@ -263,7 +263,7 @@ def test_data_and_target_go_together_and_not_with_synthetic_flags(capsys, argv, 
         ),
         (
             ["train", "--model", "softmax", "--target", "price"],
-            "linearnet train: error: --target and --features go with --data FILE",
+            "linearnet train: error: --target goes with --data FILE",
         ),
         (
             ["train", "--model", "linear", "--dataset", "digits"],
