@@ -74,8 +74,9 @@ def _check_formula_code(formula: str, parsed) -> None:
                     raise ValueError(
                         f"the formula {_formula_shown(formula)} uses "
                         f"{shown if len(shown) <= 40 else shown[:36] + '...'}, which "
-                        f"a formula cannot: its terms may call C, factor, relevel, I, Q, log, exp, sqrt, abs, NumPy's "
-                        f"elementwise functions (np.log, np.sin, ...) and contrasts, on columns and numbers"
+                        f"a formula cannot: its terms may call C, factor, relevel, I, Q, poly, scale, center, bs, "
+                        f"offset, log, exp, sqrt, abs, NumPy's elementwise functions (np.log, np.sin, ...) and "
+                        f"contrasts, on columns and numbers"
                     )
 
 
