@@ -21,7 +21,7 @@ from .chunk_labels import _Coder, _coder, _Collector
 from .columns import _choose_from
 from .diagnose import _diagnosis
 from .levels import CategoryLevels, _LevelCollector, most_levels, unknown_level
-from .messages import _DROPPED_SHOWN, _dropped_note, _listing, _quote, _reason
+from .messages import _DROPPED_SHOWN, _dropped_note, _listing, _reason
 from .pieces import _csv_first_rows, _integers, _parquet_head, _Part, _Parts, _piece_types, _release_unused
 from .shares import _check_share, _file_parts, _shares
 from .source import _files, _Source
@@ -432,7 +432,7 @@ def _columns_read(src: _Source, first, chosen: list[str], parsed, named: bool, t
     unless a gap in another column drops a row (``missing="drop"``; not class labels, read as numbers here)."""
     kinds = category_kinds(src, first, chosen, parsed, named)
     if not kinds and parsed is None:
-        _refuse_text(src, first, chosen, target, missing)
+        _refuse_text(src, first, chosen, missing)
     if collect and target and (missing != "drop" or not is_number_column(first.column(target), src.decimal)):
         target = None
     wanted = list(dict.fromkeys([*chosen, *([target] if target else []), *carry]))
@@ -468,13 +468,9 @@ def _gaps_in(y: np.ndarray) -> np.ndarray:
     return np.asarray(y < 0) if y.dtype == np.int64 else np.isnan(y)
 
 
-def _refuse_text(src: _Source, first, chosen: list[str], target: str | None, missing: str) -> None:
-    """Refuse a text feature: categories are coded in a whole read only."""
+def _refuse_text(src: _Source, first, chosen: list[str], missing: str) -> None:
+    """Refuse a text column among columns read as numbers (the features a model without categories names),
+    naming its first value that is not a number and its row."""
     for column in chosen:
         if _kind(first.column(column))[0] == "text":
-            if target is None:  # features a model names: numbers, and the first that is not says where
-                _numbers(src, column, first.column(column), 1, missing=missing)
-            raise ValueError(
-                f"{src.name}: column {_quote(column)} holds text: categories are coded when a file is read whole, "
-                f"not in chunks; code the column as numbers to use it here"
-            )
+            _numbers(src, column, first.column(column), 1, missing=missing)

@@ -121,31 +121,6 @@ def formula_intercept(parsed) -> bool:
     return any(str(term) == "1" for term in rhs)
 
 
-def levels_of_files(
-    files: list[str], text: list[str], read, reference: dict[str, str] | None, full: str | None
-) -> tuple[dict[str, list[str]], list[str]]:
-    """The levels of the categories ``text`` over all the files (each read by ``read``, a file's name to its
-    arrow table), coded by :func:`category_coding` (``reference`` first, the category ``full`` with every
-    level), and its notes."""
-    seen: dict[str, set] = {column: set() for column in text}
-    for name in files:
-        table = read(name)
-        for column in text:
-            if column in table.column_names:
-                seen[column].update(level_text(v) for v in table.column(column).to_pylist() if v is not None)
-    levels: dict[str, list[str]] = {}
-    notes: list[str] = []
-    for column, values in seen.items():
-        if len(values) < 2:  # the files read one by one refuse it, naming the file
-            levels[column] = r_level_order(values)
-            continue
-        coding = category_coding(
-            column, values, all_levels=column == full, reference=(reference or {}).get(column), where=files[0]
-        )
-        levels[column], notes = coding.levels, notes + ([coding.note] if coding.note else [])
-    return levels, notes
-
-
 def interaction_notes(spec, named) -> list[str]:
     """A note for each interaction of a formulaic design ``spec`` coded with fewer columns than R's ``lm`` codes
     it: R codes a categorical factor of a term with every level when the term without it is not in the formula

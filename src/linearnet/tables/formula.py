@@ -173,8 +173,6 @@ _SHOWN_FORMULA = 200  # characters of a formula a message quotes at most
 def _formulaic_reason(exc: BaseException) -> str:
     """formulaic's error for a message: its first line, without its internal names, cut to 200 characters."""
     text = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "`.` operator" in text:
-        return "the '.' of R's formulas (every other column) is not supported: name the columns"
     sentences = [s for s in re.split(r"(?<=[.;])\s+", text) if "__formulaic" not in s and "__" not in s]
     text = " ".join(sentences) or "formulaic cannot evaluate it"
     return text if len(text) <= 200 else text[:197] + "..."
