@@ -3,12 +3,16 @@ in one line naming what to write instead, never a traceback, never another fit."
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from linearnet.tables import read_table, table_chunks
 from linearnet.tables.transforms import check_state
+
+from helpers import cli
 
 ROWS = 40
 
@@ -38,6 +42,9 @@ def data(tmp_path_factory):
         ("y ~ poly(x, 0)", "'degree' must be at least 1"),
         ("y ~ poly(x, 2, raw = 3)", "raw must be True or False, got 3"),
         ("y ~ poly(x, 40)", "'degree' must be less than number of unique points"),
+        ("y ~ scale(x, center = 'mean')", "center must be TRUE, FALSE or a number, got 'mean'"),
+        ("y ~ scale(x, scale = 'sd')", "scale must be TRUE, FALSE or a number, got 'sd'"),
+        ("y ~ bs(x, df = 4, intercept = 1)", "intercept must be True or False, got 1"),
     ],
 )
 def test_poly_refuses_what_r_s_poly_refuses_in_one_line(data, formula, message):
@@ -105,3 +112,53 @@ def test_in_chunks_a_category_with_one_level_is_refused(tmp_path):
     (tmp_path / "one.csv").write_text("y,g\n" + "".join(f"{i},same\n" for i in range(20)))
     with pytest.raises(ValueError, match="column 'g' holds the single value 'same': a category with one level"):
         table_chunks(tmp_path / "one.csv", target="y", features=["g"], chunk_rows=5)
+
+
+def test_r_s_scale_with_a_given_centre_and_scale_is_that_arithmetic(data):
+    table = read_table(data / "t.csv", formula="y ~ scale(x, center = 1, scale = 2) + center(z)")
+    frame = pd.read_csv(data / "t.csv")
+    np.testing.assert_allclose(table.features[:, 0], (frame.x - 1) / 2, rtol=1e-15)
+    np.testing.assert_allclose(table.features[:, 1], frame.z - frame.z.mean(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["solve", "T", "--target", "y", "--features", "x,g", "--reference", "g=a", "--reference", "g=b"],
+            "--reference names two levels for column 'g': give one",
+        ),
+        (
+            ["solve", "T", "--target", "g", "--model", "softmax", "--reference", "a", "--reference", "b"],
+            "--reference names one class, got 'a', 'b'",
+        ),
+        (
+            ["train", "--data", "T", "--target", "y", "--features", "x,g", "--reference", "g"],
+            "--reference takes COL=LEVEL, the reference level of a category, got 'g'",
+        ),
+    ],
+)
+def test_a_reference_level_given_wrongly_is_one_line(data, capsys, argv, message):
+    code, out, err = cli(capsys, *[data / "t.csv" if a == "T" else a for a in argv])
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("formula", "message"),
+    [
+        ("y ~ x | z", "has parts separated by |; write a single formula such as 'y ~ x + a'"),
+        ("x ~ x + z", "has on the left of ~ only columns of its right side; write the target's column on the left"),
+    ],
+)
+def test_a_formula_of_several_parts_or_without_a_target_of_its_own_is_refused(data, formula, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_table(data / "t.csv", formula=formula)
+
+
+def test_files_whose_term_holds_numbers_in_one_and_words_in_another_are_refused(tmp_path):
+    (tmp_path / "a.csv").write_text("y,x,g\n1,2,1\n2,3,2\n3,5,1\n")
+    (tmp_path / "b.csv").write_text("y,x,g\n1,2,u\n2,3,v\n3,5,u\n")
+    with pytest.raises(
+        ValueError, match=r"b.csv: the formula's term 'C\(g\)' holds the level 'u', which .*a.csv does not"
+    ):
+        read_table(tmp_path, formula="y ~ x + C(g)")
