@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .cells import _numbers
-from .coding import all_levels_column, check_reference, formula_intercept, is_category_column
+from .coding import all_levels_column, check_reference, formula_intercept, interaction_notes, is_category_column
 from .design import (
     _apply_formula,
     _factor_levels,
@@ -125,16 +125,16 @@ class ChunkDesign:
         if missing:
             raise ValueError(f"{path}: no levels are given for the categories {_listing(missing)}")
         self.coding = {c: list(found[c]) for c in self.kinds}
-        self._lay_out(path)
-        return notes
+        return notes + self._lay_out(path)
 
-    def _lay_out(self, path: str) -> None:
-        """The features' names (and a formula's intercept and factors), from the coding."""
+    def _lay_out(self, path: str) -> list[str]:
+        """The features' names (and a formula's intercept and factors), from the coding; the notes on a
+        formula's design where it differs from R's."""
         assert self.coding is not None
         coding = {c: [str(v) for v in self.coding[c]] for c in self.categories}
         if self.formula is None:
             self.names = coded_features(self.columns, coding, self.intercept)
-            return
+            return []
         rows = max([len(v) for v in self.coding.values()] + [2])
         frame = {name: self._sample(name, rows) for name in self.columns}
         try:
@@ -151,6 +151,7 @@ class ChunkDesign:
         self.intercept = "Intercept" in names
         self.names = [n for n in names if n != "Intercept"]
         self.factors = {self.parsed.named(k): v for k, v in _factor_levels(rhs).items()}
+        return interaction_notes(rhs.model_spec, self.parsed.named)
 
     def _sample(self, name: str, rows: int):
         """A column of ``rows`` values holding each level (else 1.0), for the formula's layout."""
