@@ -156,7 +156,7 @@ def test_a_formula_fits_as_r_fits_it(name, spelling):
 
 
 @pytest.mark.parametrize("name", sorted(REPARAMETRISED))
-def test_an_interaction_coded_otherwise_than_by_r_is_the_same_fit_and_says_so(name):
+def test_an_interaction_coded_otherwise_than_by_r_is_the_same_fit_and_says_so(name, capsys):
     from linearnet.leastsq import solve
     from linearnet.tables import read_table
 
@@ -170,6 +170,9 @@ def test_an_interaction_coded_otherwise_than_by_r_is_the_same_fit_and_says_so(na
     assert any(
         note.startswith("the term am:vs is coded with 3 columns, where R's lm codes it with 4") for note in t.notes
     )
+    chunked = _cli_fit(capsys, fixture(c["data"]), "--formula", c["linearnet"][0]["formula"], "--chunk-rows", "8")
+    assert [n for n in chunked["notes"] if "am:vs" in n] == [n for n in t.notes if "am:vs" in n]
+    np.testing.assert_allclose(_number(chunked["sigma"]), c["sigma"], rtol=RTOL)
 
 
 @pytest.mark.parametrize("name", FEATURES)
