@@ -233,3 +233,16 @@ def numbers(tree, at=""):
     if isinstance(tree, dict):
         return {k: v for key, value in tree.items() for k, v in numbers(value, f"{at}/{key}").items()}
     return {at: tree} if isinstance(tree, (int, float)) else {}
+
+
+def test_a_c_column_of_numbers_and_a_word_is_a_category_in_chunks_as_read_whole(tmp_path):
+    """Cars93's Cylinders (3, 4, 5, 6, 8 and rotary): inside C() the user has said it is a category."""
+    rng = np.random.default_rng(3)
+    cylinders = rng.choice(["4", "6", "8", "rotary"], 300)
+    x = rng.normal(size=300)
+    lines = [f"{v:.6f},{c},{1 + v + (c == 'rotary'):.6f}" for v, c in zip(x, cylinders, strict=True)]
+    (tmp_path / "c.csv").write_text("x,cyl,y\n" + "\n".join(lines) + "\n")
+    whole = read_table(tmp_path / "c.csv", formula="y ~ x + C(cyl)")
+    chunks, names = table_chunks(tmp_path / "c.csv", formula="y ~ x + C(cyl)", chunk_rows=40)
+    assert names == whole.feature_names == ["x", "C(cyl)[T.6]", "C(cyl)[T.8]", "C(cyl)[T.rotary]"]
+    np.testing.assert_array_equal(np.vstack([c[0] for c in chunks()]), whole.features)

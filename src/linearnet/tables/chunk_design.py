@@ -47,8 +47,10 @@ def category_kinds(src: _Source, first, chosen: list[str], parsed, named: bool) 
         for c in chosen
         if is_category_column(first.column(c), src.decimal)
     }
-    if parsed is not None:
-        kinds.update({c: kind for c, kind in factor_columns(parsed, chosen).items() if c not in kinds})
+    if parsed is not None:  # a C() column of numbers and a word (Cars93's Cylinders: 4, 6, rotary) is text
+        worded = lambda c: pa.types.is_string(first.column(c).type)  # noqa: E731 - typed from the first rows
+        found = factor_columns(parsed, chosen)
+        kinds.update({c: "text" if worded(c) else kind for c, kind in found.items() if c not in kinds})
     return kinds
 
 
