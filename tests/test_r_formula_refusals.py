@@ -162,3 +162,34 @@ def test_files_whose_term_holds_numbers_in_one_and_words_in_another_are_refused(
         ValueError, match=r"b.csv: the formula's term 'C\(g\)' holds the level 'u', which .*a.csv does not"
     ):
         read_table(tmp_path, formula="y ~ x + C(g)")
+
+
+def test_a_parsed_formula_reads_as_written_and_copies(data):
+    import copy
+
+    from linearnet.tables.formula import _parse_formula
+
+    parsed = _parse_formula("y ~ log(x) + g", True)[0]
+    twin = copy.deepcopy(parsed)
+    assert str(twin) == str(parsed) == "y ~ log(x) + g" and twin.target_name == "y"
+    assert _parse_formula("~ x + g", False)[0].target_name is None
+
+
+def test_a_factor_of_a_parquet_number_column_with_gaps_drops_their_rows(tmp_path):
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.5, 4.0, 5.5, 6.0], "k": [4.0, 6.0, None, 4.0, 6.0, 8.0]})
+    frame.to_parquet(tmp_path / "k.parquet", index=False)
+    table = read_table(tmp_path / "k.parquet", formula="y ~ factor(k)", missing="drop")
+    assert table.feature_names == ["factor(k)[T.6]", "factor(k)[T.8]"] and len(table.target) == 5
+
+
+def test_in_chunks_a_category_without_levels_given_or_a_term_formulaic_cannot_apply_is_refused(data):
+    with pytest.raises(ValueError, match=r"no levels are given for the categories g"):
+        table_chunks(data / "t.csv", target="y", features=["x", "g"], levels={"x": []}, chunk_rows=7)
+    with pytest.raises(ValueError, match=r"t.csv: the formula 'y ~ log\(g\)' cannot be applied"):
+        table_chunks(data / "t.csv", formula="y ~ log(g)", chunk_rows=7)
+
+
+def test_the_first_pass_of_a_table_without_categories_reads_nothing(data):
+    from linearnet.tables import category_levels
+
+    assert category_levels(data / "t.csv", target="y", features=["x", "z"]).coded() == ({}, [])
