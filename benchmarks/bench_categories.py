@@ -72,6 +72,9 @@ def main() -> None:
     parser.add_argument("--csv", action="store_true", help="the same rows as CSV too")
     parser.add_argument("--keep", action="store_true", help="keep the files written")
     args = parser.parse_args()
+    from bench_robust import machine  # the CPU model and the BLAS kernel (threadpoolctl)
+
+    print(machine())
     paths = write_table(args.folder, args.rows, args.csv)
     features = ",".join(f"x{j + 1}" for j in range(20))
     try:
