@@ -64,29 +64,14 @@ def formula_columns(formula: str | None, target, features, path=None, sep=None, 
         raise ValueError("give a formula, or a target and features, not both")
     parsed, target, features = _parse_formula(formula, True)
     if parsed is None:  # R's '.': the file's columns
-        from .plan import row_labels
+        from .plan import header
 
-        labels = row_labels(path, sep=sep)
-        header = [n for n in _header(path, sep) if n != labels and n not in carry]
-        parsed, target, features = _parse_formula(formula, True, header)
+        names, labels = header(path, sep=sep)
+        parsed, target, features = _parse_formula(formula, True, [n for n in names if n != labels and n not in carry])
     needed = transform_state_needed(parsed)
     if needed:
         raise whole_column_refusal(os.fspath(path) if path is not None else "the table", needed)
     return parsed, target, features
-
-
-def _header(path, sep) -> list[str]:
-    """The column names of a file (the first of a folder or a pattern)."""
-    from .pieces import _csv_head
-    from .source import _files
-
-    files = _files(path)
-    src = _Source(files[0] if files else path, sep=sep)
-    if src.fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return [str(n) for n in pq.ParquetFile(src.arrow(), pre_buffer=False).schema_arrow.names]
-    return [str(n) for n in _csv_head(src).column_names]
 
 
 @dataclass

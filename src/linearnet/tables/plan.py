@@ -125,22 +125,29 @@ def row_labels(path, *, sep: str | None = None) -> str | None:
     says for them all)."""
     import pyarrow as pa
 
-    name_ = os.fspath(path)
+    if os.fspath(path) == "-":
+        return None
     try:
-        files = _files(name_) if name_ != "-" else None
-        if name_ == "-":
-            return None
-        src = _Source(files[0] if files else name_, sep=sep)
-        if src.fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            schema = pq.ParquetFile(src.arrow(), pre_buffer=False).schema_arrow
-            index = pandas_index(schema)
-            return index[0] if index else PANDAS_INDEX if PANDAS_INDEX in schema.names else None
-        names = _csv_head(src).column_names
+        return header(path, sep=sep)[1]
     except (ValueError, OSError, pa.ArrowException):
         return None  # the reader says what is wrong with the file
-    return "" if len(names) > 1 and names[0] == "" else None
+
+
+def header(path, *, sep: str | None = None) -> tuple[list[str], str | None]:
+    """The column names of a file (the first of a folder or a pattern) and its column of row labels
+    (:func:`row_labels`), from its schema or its first rows."""
+    name_ = os.fspath(path)
+    files = _files(name_) if name_ != "-" else None
+    src = _Source(files[0] if files else name_, sep=sep)
+    if src.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        schema = pq.ParquetFile(src.arrow(), pre_buffer=False).schema_arrow
+        index = pandas_index(schema)
+        names = [str(n) for n in schema.names]
+        return names, index[0] if index else PANDAS_INDEX if PANDAS_INDEX in names else None
+    names = [str(n) for n in _csv_head(src).column_names]
+    return names, "" if len(names) > 1 and names[0] == "" else None
 
 
 PANDAS_INDEX = "__index_level_0__"  # the column pandas' to_parquet writes an index to (one not 0, 1, 2, ...)
