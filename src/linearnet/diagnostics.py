@@ -157,9 +157,9 @@ def diagnostics_chunks(
         ranks[finite] = np.argsort(np.argsort(drawn["std_resid"][finite], kind="stable"), kind="stable") + 1
     count = scan.finite  # the Q–Q panel's points: those with a standardized residual
     a = 3 / 8 if count <= 10 else 1 / 2  # R's ppoints
-    from scipy import stats
+    from .distributions import norm_ppf
 
-    theoretical = stats.norm.ppf((ranks - a) / (count + 1 - 2 * a))
+    theoretical = norm_ppf((ranks - a) / (count + 1 - 2 * a))
     given = None if rows is None else np.asarray(rows)
 
     def number(i) -> np.ndarray:  # positions among the rows fitted -> the rows' numbers
@@ -271,11 +271,11 @@ def _ranks(result, chunks, values: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 def _qq_line(values: np.ndarray) -> tuple[float, float]:
     """R's ``qqline``: the line through the quartiles of ``values`` and of the normal distribution."""
-    from scipy import stats
+    from .distributions import norm_ppf
 
     if not len(values):
         return (np.nan, np.nan)
     y = np.quantile(values, [0.25, 0.75])  # R's type 7
-    x = stats.norm.ppf([0.25, 0.75])
+    x = norm_ppf([0.25, 0.75])
     slope = (y[1] - y[0]) / (x[1] - x[0])
     return (float(y[0] - slope * x[0]), float(slope))

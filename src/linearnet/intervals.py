@@ -75,7 +75,7 @@ class Uncertainty:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The lower and upper bounds of ``interval`` ("confidence" or "prediction") at ``level`` for the rows
         ``X`` (n, p), whose fits are ``y_hat``."""
-        from scipy import stats
+        from .distributions import t_ppf
 
         if interval not in INTERVALS:
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
@@ -85,6 +85,6 @@ class Uncertainty:
         with np.errstate(over="ignore", invalid="ignore"):  # a bound that overflows is the caller's to refuse
             Z = X @ F[1:] + F[0] if fit_intercept else X @ F  # (n, k): rows x₀ᵀF
             q = np.einsum("ij,ij->i", Z, Z)  # x₀ᵀ(AᵀA)⁻¹x₀
-            t = float(stats.t.ppf((1 + level) / 2, self.df_resid))
+            t = float(t_ppf((1 + level) / 2, self.df_resid))
             half = t * self.sigma * np.sqrt(q + 1.0 if interval == "prediction" else q)
         return y_hat - half, y_hat + half

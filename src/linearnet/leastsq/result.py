@@ -228,7 +228,7 @@ def finish(
     ``extended``: sum the residuals in double-double (the accurate paths, and small problems).
     ``robust``: the robust errors to compute (one more pass), in place of the classical ones.
     """
-    from scipy import stats
+    from ..distributions import t_ppf, t_sf
 
     if rss is None:
         _, rss = residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False, group=p.group)
@@ -244,8 +244,8 @@ def finish(
     with np.errstate(divide="ignore", invalid="ignore"):
         tvalues = beta / bse
     if df > 0:
-        pvalues = 2 * stats.t.sf(np.abs(tvalues), df)
-        q = stats.t.ppf(0.975, df)
+        pvalues = 2 * t_sf(np.abs(tvalues), df)
+        q = t_ppf(0.975, df)
     else:
         pvalues = np.full_like(beta, math.nan)
         q = math.nan
@@ -312,7 +312,7 @@ def likelihood(
     ``tss`` (centred with an intercept, uncentred without); ``sum_log_w``: Σ log wᵢ of a weighted fit.
     ``log_unit``: log of the unit of the sums of squares (those of the data are ``rss``·exp(log_unit),
     which need not be a float64: a target in units of 1e-170)."""
-    from scipy import stats
+    from ..distributions import f_sf
 
     df = n - rank
     df_model = rank - int(fit_intercept)
@@ -322,7 +322,7 @@ def likelihood(
     if df > 0 and df_model > 0:
         with np.errstate(divide="ignore", invalid="ignore"):
             fvalue = float(np.float64(tss - rss) / df_model / (np.float64(rss) / df))
-        f_p = float(stats.f.sf(fvalue, df_model, df)) if fvalue == fvalue else math.nan
+        f_p = float(f_sf(fvalue, df_model, df)) if fvalue == fvalue else math.nan
     with np.errstate(divide="ignore"):
         llf = 0.5 * (sum_log_w - n * (math.log(2 * math.pi) + 1 - math.log(n) + float(np.log(rss)) + log_unit))
     params = rank + 1  # the coefficients and σ

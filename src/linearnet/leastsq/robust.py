@@ -221,7 +221,7 @@ def wald(rotated: np.ndarray, Rz: np.ndarray, fit_intercept: bool, df_resid: int
     With V = R⁻¹·``rotated``·R⁻ᵀ and R upper triangular, intercept first, the block of V of the others
     is R₁₁⁻¹·rotated₁₁·R₁₁⁻ᵀ, so zᵀV⁻¹z = (Rz)₁ᵀ·rotated₁₁⁻¹·(Rz)₁ (``Rz`` = R·z): a system as well
     conditioned as the meat, where V's own is cond(AD)² worse."""
-    from scipy import stats
+    from ..distributions import f_sf
 
     off = int(fit_intercept)
     q = len(Rz) - off
@@ -232,7 +232,7 @@ def wald(rotated: np.ndarray, Rz: np.ndarray, fit_intercept: bool, df_resid: int
         F = float(b @ np.linalg.solve(rotated[off:, off:], b)) / q
     except np.linalg.LinAlgError:  # a singular meat: more coefficients tested than clusters can say
         return math.nan, math.nan
-    return F, float(stats.f.sf(F, q, df_resid)) if F == F else math.nan
+    return F, float(f_sf(F, q, df_resid)) if F == F else math.nan
 
 
 @dataclass

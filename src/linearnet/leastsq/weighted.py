@@ -262,7 +262,7 @@ def _zero_said(totals: Totals) -> str:
 def _wald(solved: OLSResult, fit_intercept: bool) -> tuple[float, float]:
     """F = βᵀV⁻¹β/q over the q coefficients beside the intercept with the robust V (lmtest's ``waldtest``),
     and its p on q and n − k degrees of freedom; NaN where V of them is singular (fewer clusters than q + 1)."""
-    from scipy import stats
+    from ..distributions import f_sf
 
     off = int(fit_intercept)
     q, df = solved.rank - off, solved.n - solved.rank
@@ -273,7 +273,7 @@ def _wald(solved: OLSResult, fit_intercept: bool) -> tuple[float, float]:
         fvalue = float(b @ np.linalg.solve(V, b)) / q
     except np.linalg.LinAlgError:  # a singular V (residuals of 0, or too few clusters): no test
         return math.nan, math.nan
-    return fvalue, float(stats.f.sf(fvalue, q, df)) if fvalue == fvalue else math.nan
+    return fvalue, float(f_sf(fvalue, q, df)) if fvalue == fvalue else math.nan
 
 
 def relabel(solved: OLSResult, names: list[str], fit_intercept: bool, totals: Totals, name: str) -> OLSResult:

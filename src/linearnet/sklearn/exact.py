@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length, check_is_fitted, validate_data
 
 from ..config import check_finite
+from ..distributions import t_ppf
 from ..leastsq import OLSResult, solve
 from ..leastsq.problem import parameter_names
 from ..leastsq.result import likelihood
@@ -114,7 +114,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         alpha = check_finite("alpha", alpha, low=0.0, low_inclusive=False)
         if alpha >= 1:
             raise ValueError(f"alpha must be below 1, got {alpha:g}; e.g. 0.05 for 95% intervals")
-        q = stats.t.ppf(1 - alpha / 2, r.df_resid) if r.df_resid > 0 else math.nan
+        q = t_ppf(1 - alpha / 2, r.df_resid) if r.df_resid > 0 else math.nan
         return np.column_stack([r.params - q * r.bse, r.params + q * r.bse])
 
     def summary(self) -> str:
