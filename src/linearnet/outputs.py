@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import shutil
 import signal
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import BinaryIO
 
@@ -196,6 +194,8 @@ def _temporary_file(folder: str, prefix: str) -> Iterator[str]:
     renamed away. The name is held before the file exists, so that an interruption at any point (SIGINT,
     SIGTERM, SIGHUP: raised as exceptions where the program is) leaves no file behind; the removal itself
     is not interrupted."""
+    import secrets
+
     tmp = None
     try:
         while tmp is None:
@@ -230,6 +230,8 @@ def _signals_held() -> Iterator[None]:
 def _through_a_temporary_file(write: Callable[[str], None], copy: Callable[[BinaryIO], None]) -> None:
     """``write(tmp)``, then ``copy`` what it wrote where it goes: writers that seek (Parquet, PNG) cannot
     write into a pipe, and a failed one sends nothing."""
+    import tempfile
+
     with _temporary_file(tempfile.gettempdir(), ".linearnet.") as tmp:
         write(tmp)
         with open(tmp, "rb") as written:

@@ -134,8 +134,37 @@ def _failed(exc, rank: int | None) -> bool:
     return rank == 0 or not isinstance(exc, SameEverywhereError)
 
 
+class _NoPandas:
+    """An import of pandas that fails, as where pandas is not installed."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "pandas":
+            raise ImportError("pandas is left out of pyarrow's first look", name=fullname)
+        return None
+
+
+def _pyarrow_without_pandas() -> None:
+    """pyarrow imports pandas (a third of a second, as long as the rest of a small solve) the first time it
+    converts anything, to recognise pandas objects, which a command never hands it: let that first look find
+    no pandas. A command that needs pandas (a formula, a category) imports it itself, and pyarrow's
+    conversions to pandas still find it then."""
+    if "pandas" in sys.modules:
+        return
+    import pyarrow as pa
+
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        pa.chunked_array([[0.0]]).to_numpy()  # pyarrow's Python and C++ looks, each made once
+    finally:
+        sys.meta_path.remove(finder)
+
+
 # long: the one entry of every command, an except clause for each way a command can end
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
+    """Run the command of ``argv`` (the process's arguments by default) and return its exit code.
+    ``own_process``: the process is the command's alone (the ``linearnet`` program), so that what it sets
+    up for speed (see :func:`_pyarrow_without_pandas`) touches no one else's state."""
     parser = build_parser()
     previous = _on_termination(_terminate)
     rank = launched_rank()
@@ -150,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             joined = _join(args, rank)  # pragma: no cover - returns in launched processes only
             _agree(args, joined)  # pragma: no cover - in launched processes
         args.group = joined
+        if own_process and isinstance(getattr(args, "data", None), str):
+            _pyarrow_without_pandas()
         code = args.handler(args)
         sys.stdout.flush()  # a full disk is met here, while it can still be said
         return code
@@ -204,7 +235,7 @@ def run() -> None:  # pragma: no cover - the console script, run by the subproce
     teardown, once what was printed is flushed. pyarrow's native threads sometimes abort a
     process at teardown ("terminate called without an active exception", exit 134) after all
     its work is done; in a distributed run that would fail the whole run for nothing."""
-    code = main()
+    code = main(own_process=True)
     for stream in (sys.stdout, sys.stderr):
         if stream is None:  # closed before the start (>&-): nothing was kept for it
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import os
 import re
 import sys
@@ -468,6 +467,8 @@ def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool
     move, or left the range where its loss means anything) (and
     saying that no model was written, when ``out`` names one).
     """
+    import inspect
+
     from ..training.loop import DegenerateRunError
 
     by_rows = "on_rows" in inspect.signature(train).parameters
