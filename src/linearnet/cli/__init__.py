@@ -143,12 +143,12 @@ class _NoPandas:
         return None
 
 
-def _pyarrow_without_pandas() -> None:
+def _pyarrow_without_pandas(args: argparse.Namespace, own_process: bool) -> None:
     """pyarrow imports pandas (a third of a second, as long as the rest of a small solve) the first time it
-    converts anything, to recognise pandas objects, which a command never hands it: let that first look find
-    no pandas. A command that needs pandas (a formula, a category) imports it itself, and pyarrow's
-    conversions to pandas still find it then."""
-    if "pandas" in sys.modules:
+    converts anything, to recognise pandas objects, which a command never hands it: for a command that reads
+    a file (``args.data``), in a process that is the command's own, let that first look find no pandas. A
+    command that needs pandas (a formula) imports it itself, and pyarrow's conversions to pandas find it then."""
+    if not own_process or not isinstance(getattr(args, "data", None), str) or "pandas" in sys.modules:
         return
     import pyarrow as pa
 
@@ -179,8 +179,7 @@ def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
             joined = _join(args, rank)  # pragma: no cover - returns in launched processes only
             _agree(args, joined)  # pragma: no cover - in launched processes
         args.group = joined
-        if own_process and isinstance(getattr(args, "data", None), str):
-            _pyarrow_without_pandas()
+        _pyarrow_without_pandas(args, own_process)
         code = args.handler(args)
         sys.stdout.flush()  # a full disk is met here, while it can still be said
         return code
