@@ -224,6 +224,22 @@ def copy_chunks(X, y, order, ring, ring_y, sync):  # pragma: no cover - compiled
         i += 1
 
 
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _add_rows(src, src_y, at, lo, hi, limit, w, b, g, gb, total, kind, c, delta):  # pragma: no cover - compiled
+    """Add the rows src[at[j]], j in [lo, hi), to a batch's sums g, gb and total, one after the other as
+    :func:`_batch_gradient` does; return (gb, total). Prefetches the row ``_AHEAD`` positions on, below ``limit``."""
+    base = src.ctypes.data
+    row_bytes = src.shape[1] * src.itemsize
+    for j in range(lo, hi):
+        if j + _AHEAD < limit:
+            _prefetch_row(base + at[j + _AHEAD] * row_bytes, row_bytes)
+        row = at[j]
+        slope, loss = _add_row(src[row], src_y[row], w, b, g, kind, c, delta)
+        total += loss
+        gb += slope
+    return gb, total
+
+
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 def sgd_epoch_ring(
     X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, ring, ring_y, sync
@@ -234,42 +250,39 @@ def sgd_epoch_ring(
     It never waits: at each chunk's start it looks once whether the chunk is in its slot (the flag the
     copying thread sets after the copy); if so it reads the chunk's rows from there, else from X, in
     the epoch's order with the same prefetch as :func:`sgd_epoch`. Either way the same rows go through
-    the same compiled code, so the steps do not depend on how far the copying thread got: if it is
-    late, descheduled or never runs, this thread runs on alone at one thread's speed.
+    the same compiled code (:func:`_add_rows`), so the steps do not depend on how far the copying
+    thread got: if it is late, descheduled or never runs, this thread runs on alone at one thread's speed.
     """
     slots, rows, d = ring.shape
     n = order.shape[0]
     flags = sync.ctypes.data
-    base = X.ctypes.data
-    row_bytes = d * X.itemsize
     _store(flags + 8 * _LIVE, 1)
+    in_slot = np.arange(rows)  # a slot's rows, in order
     g = np.zeros(d, np.float64)
     gb = 0.0
     total = 0.0
-    m = 0
     batches = 0
     slot = 0
-    copied = False  # whether the chunk the row is in was found in the ring
+    copied = False  # whether the chunk being stepped through was found in the ring
     finite = True
-    for j in range(n):
-        at = j % rows
-        if at == 0:  # a new chunk
-            i = j // rows
+    start = 0  # the batch's first position
+    j = 0
+    while j < n:
+        i = j // rows  # the chunk
+        if j == i * rows:  # its start
             _store(flags + 8 * _USED, i)  # the chunks before it are done with
             slot = i % slots
             copied = _load(flags + 8 * (_READY + 8 * slot)) == i + 1
+        end = min(start + batch_size, n)  # the batch's end
+        upto = min(end, (i + 1) * rows)  # and the part of it in this chunk
         if copied:
-            src, src_y, row = ring[slot], ring_y[slot], at
+            src, src_y, at, lo, hi, limit = ring[slot], ring_y[slot], in_slot, j - i * rows, upto - i * rows, 0
         else:
-            if j + _AHEAD < n:
-                _prefetch_row(base + order[j + _AHEAD] * row_bytes, row_bytes)
-            src, src_y, row = X, y, order[j]
-        slope, loss = _add_row(src[row], src_y[row], w, b, g, kind, c, delta)
-        total += loss
-        gb += slope
-        m += 1
-        if m == batch_size or j == n - 1:  # the batch is complete: step
-            b, batch_loss, finite = _step(w, g, gb, total, b, m, lr, mean, wd)
+            src, src_y, at, lo, hi, limit = X, y, order, j, upto, n
+        gb, total = _add_rows(src, src_y, at, lo, hi, limit, w, b, g, gb, total, kind, c, delta)
+        j = upto
+        if j == end:  # the batch is complete: step
+            b, batch_loss, finite = _step(w, g, gb, total, b, end - start, lr, mean, wd)
             if not finite:
                 running = batch_loss
                 break
@@ -281,7 +294,7 @@ def sgd_epoch_ring(
                 g[k] = 0.0
             gb = 0.0
             total = 0.0
-            m = 0
+            start = end
     _store(flags + 8 * _STOP, 1)
     return b, running, batches, finite
 
