@@ -22,9 +22,11 @@ multiply-adds its own way in each copy of the loop). Softmax regression, whose r
 (:func:`softmax_epoch_pair`).
 
 The two threads are numba's (``prange`` over the two parts, nothing else in parallel): with
-the OpenMP layer they are the threads torch's operations run on, whose second one spins for
-about 10 ms after each parallel operation (such as the permutation ``fit`` draws before every
-epoch); any other second thread would have competed with it for the second CPU. They share
+the OpenMP layer, where numba and torch load the same OpenMP runtime, they are the threads
+torch's operations run on, whose second one spins for about 10 ms after each parallel
+operation (such as the permutation ``fit`` draws before every epoch); any other second thread
+would have competed with it for the second CPU. (A torch wheel that bundles its own libgomp
+next to the system's numba uses keeps two pools; the epochs' results do not depend on it.) They share
 work through a few int64 flags read and written with atomic instructions (:func:`_load`,
 :func:`_store`, :func:`_claim`): each part's compiled loop is its own function, so only a
 small wrapper goes through numba's parallel compiler. The stepping thread never waits for the
