@@ -162,12 +162,11 @@ _NAP_MICROSECONDS = 20
 @njit(cache=True, nogil=True, inline="always")
 def _wait_a_little(spins):  # pragma: no cover - compiled
     """One turn of a wait that has lasted ``spins`` turns: a ``pause``, a ``sched_yield`` every
-    ``_YIELD_EVERY`` turns, and past ``_NAP_AFTER`` turns a short sleep each turn (on a busy machine
+    ``_YIELD_EVERY`` turns, and past ``_NAP_AFTER`` turns a short sleep first (on a busy machine
     a spinning thread would take the CPU its partner, or another program, needs)."""
     if spins >= _NAP_AFTER:
         _nap(_NAP_MICROSECONDS)
-    else:
-        _pause(spins % _YIELD_EVERY == 0)
+    _pause(spins % _YIELD_EVERY == 0)
 
 
 _CLAIMED = 0  # the chunk being copied (pipeline), or batches whose second half is claimed (pair)
