@@ -8,8 +8,13 @@ timed in a child process without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE) and one
 the features. Prints rows/second and ratios, then start-up: the first `linearnet train`
 with an empty numba cache (a fresh NUMBA_CACHE_DIR) against a warm one.
 
+Last, (b) idle and beside one competing busy process (started and stopped here), each in child
+processes with numba's default threads and with NUMBA_NUM_THREADS=1: the fast engine at batch 10
+and 1024, SGDRegressor and the torch full-batch pass, and the ratios the targets name.
+
     python benchmarks/bench_sgd.py            # (a) 1000 × 2, (b) 1,000,000 × 100, batch 10 and 1024
     python benchmarks/bench_sgd.py --rows 200000   # smaller (b), for a quick look
+    python benchmarks/bench_sgd.py --only-busy     # the idle/busy table alone
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import warnings
 
 import numpy as np
 import torch
+from bench_robust import busy, machine
 from torch import nn
 
 from linearnet import TrainConfig, fit, make_engine, synthetic_data
@@ -249,22 +255,71 @@ def fmt_rate(r):
     return f"{r / 1e6:8.3f} M"
 
 
+ONE_THREAD = {"NUMBA_NUM_THREADS": "1"}
+
+
+def busy_table(rows: int, features: int, repeat: int) -> dict:
+    """(b) idle and beside one busy process, each in a child with numba's default threads and with
+    NUMBA_NUM_THREADS=1 (numba's threads are fixed when it starts); prints the table and the targets'
+    ratios, and returns the rates by (load, threads)."""
+    print(f"\n(b) {rows:,} x {features}, 1 epoch, idle and beside one busy process, in child processes")
+    heads = ("fast b10", "fast b1024", "SGDRegressor", "full pass")
+    print(f"  {'load':<5} {'numba threads':<14} " + " ".join(f"{h:>12}" for h in heads))
+    rates = {}
+    for load in ("idle", "busy"):
+        for threads, extra in (("default", {}), ("1", ONE_THREAD)):
+            parts = "10,1024,sgd,full" if threads == "default" else "10,1024"
+            argv = ["--child", "--rows", rows, "--features", features, "--repeat", repeat, "--parts", parts]
+            with busy(load == "busy"):
+                r = in_child(__file__, *argv, env=os.environ | extra)["rates"]
+            rates[load, threads] = r
+            cells = [fmt_rate(r[k]) if k in r else "" for k in ("10", "1024", "sgd", "full")]
+            print(f"  {load:<5} {threads:<14} " + " ".join(f"{c:>12}" for c in cells))
+    idle, one, loaded, loaded_one = (
+        rates[k] for k in (("idle", "default"), ("idle", "1"), ("busy", "default"), ("busy", "1"))
+    )
+    print("targets (default threads):")
+    for b in ("10", "1024"):
+        print(
+            f"  batch {b:>4}: busy {loaded[b] / loaded_one[b]:.2f}x one thread (target >= 0.9), "
+            f"{loaded[b] / loaded['sgd']:.1f}x SGDRegressor (target >= 4); "
+            f"idle {idle[b] / one[b]:.2f}x one thread (target >= 1.5), {idle[b] / idle['sgd']:.1f}x SGDRegressor"
+            + (" (target >= 10)" if b == "10" else "")
+            + f", {idle[b] / idle['full']:.2f}x the full pass"
+            + (" (target >= 1.0)" if b == "1024" else "")
+        )
+    return rates
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of problem (b)")
     parser.add_argument("--features", type=int, default=100, help="features of problem (b)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per figure (best is kept)")
     parser.add_argument("--skip-cli", action="store_true", help="skip the start-up timings")
+    parser.add_argument("--only-busy", action="store_true", help="only (b) idle and beside a busy process")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # the child's part
+    parser.add_argument("--parts", default="full,10,1024", help=argparse.SUPPRESS)  # what the child measures
     args = parser.parse_args(argv)
 
     if args.child:  # (b)'s shape in another environment: its BLAS, the full-batch pass, the fast engine
         X, y = synthetic_data(torch.ones(args.features), 0.5, args.rows, generator=torch.Generator().manual_seed(0))
         fast = PIPELINES["linearnet fast"]
         fast(X[:100], y[:100], 10, 1, 0.01)  # numba loads its cache
-        rates = {"full": full_batch_pass(X, y)}
-        rates |= {str(b): rows_per_second(fast, X, y, b, 1, 0.01, args.repeat) for b in (10, 1024)}
+        rates = {}
+        for part in args.parts.split(","):
+            if part == "full":
+                rates[part] = full_batch_pass(X, y)
+            elif part == "sgd":
+                rates[part] = rows_per_second(PIPELINES["sklearn SGDRegressor"], X, y, 10, 1, 0.01, args.repeat)
+            else:
+                rates[part] = rows_per_second(fast, X, y, int(part), 1, 0.01, args.repeat)
         print(json.dumps({"header": blas_header(), "rates": rates}))
+        return
+
+    if args.only_busy:
+        print(machine())
+        busy_table(args.rows, args.features, args.repeat)
         return
 
     import numba
@@ -319,6 +374,10 @@ def main(argv=None):
             rate = fast_epoch_alone(X, y, batch_size, lr, order)
             summary[(title, batch_size, "kernel")] = rate
             print(f"{batch_size:>6}  {'fast epoch, no randperm':<24} {fmt_rate(rate):>10}")
+        # what bounds the epoch: the same kernel on the rows in order (sequential reads, no cache misses to wait for)
+        in_order = fast_epoch_alone(X, y, batch_sizes[-1], lr, torch.arange(len(X)))
+        summary[(title, "in order")] = in_order
+        print(f"{batch_sizes[-1]:>6}  {'fast epoch, in row order':<24} {fmt_rate(in_order):>10}")
 
     title = problems[-1][0]
     print("\n(b) in child processes: torch full-batch grad, fast at batch 10, fast at batch 1024")
@@ -348,8 +407,12 @@ def main(argv=None):
         + ", ".join(f"{summary[name]['1024'] / summary[name]['full']:.2f}x {name}" for name in children)
     )
     print(
-        f"  the epoch alone (no permutation drawn): {summary[(title, 1024, 'kernel')] / full:.2f}x the full-batch pass"
+        f"  the epoch alone (no permutation drawn): {summary[(title, 1024, 'kernel')] / full:.2f}x the full-batch pass;"
+        f" on the rows in order (no random reads): {summary[(title, 'in order')] / full:.2f}x"
     )
+
+    print(machine())
+    busy_table(args.rows, args.features, args.repeat)
 
     if not args.skip_cli:
         print("\nstart-up (median of 7, seconds):")

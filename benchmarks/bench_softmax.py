@@ -4,7 +4,8 @@
 [0, 1] (the speed does not depend on the pictures). Compared in one run: the loop the
 PyTorch tutorials teach (TensorDataset + DataLoader + nn.Linear + nn.CrossEntropyLoss +
 optim.SGD), also timed in a child process without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE,
-and linearnet's scratch, concise and fast implementations (fast also on one thread). Then
+and linearnet's scratch, concise and fast implementations (fast also on one thread), the fast one
+also beside one competing busy process (started and stopped here), on two threads and on one. Then
 start-up: the first softmax run of `linearnet train --impl fast` with an empty numba cache
 against a warm one.
 
@@ -19,6 +20,7 @@ import os
 import time
 
 import torch
+from bench_robust import busy, machine
 from bench_sgd import BLAS_VARIABLES, blas_header, first_run, in_child, without_blas_settings
 from torch import nn
 
@@ -44,13 +46,13 @@ def dataloader_loop(X, y, batch_size, lr):
 def linearnet_impl(impl, *, one_thread=False):
     def run(X, y, batch_size, lr):
         config = make_train_config("d2l-softmax", impl=impl, epochs=1, batch_size=batch_size, lr=lr)
-        two_threads = fast.two_threads
+        two_threads = fast.softmax.two_threads  # what the softmax epochs ask (fast.two_threads is a copy of it)
         if one_thread:
-            fast.two_threads = lambda: False
+            fast.softmax.two_threads = lambda: False
         try:
             return fit_classifier(X.numpy(), y.numpy(), config, num_classes=10).history.rows_per_second
         finally:
-            fast.two_threads = two_threads
+            fast.softmax.two_threads = two_threads
 
     return run
 
@@ -102,6 +104,19 @@ def main(argv=None):
     base = rates["DataLoader + nn.Linear"]
     for name, rate in rates.items():
         print(f"  {name:<26} {rate / 1e6:8.3f} M  {rate / base:12.1f}")
+    print(machine())
+    print("beside one busy process (started and stopped here): linearnet fast, two threads and one")
+    loaded = {name: 0.0 for name in ("linearnet fast", "linearnet fast, one thread")}
+    with busy(True):
+        for _ in range(args.repeat):
+            for name in loaded:
+                loaded[name] = max(loaded[name], pipelines[name](X, y, 256, 0.1))
+    for name, rate in loaded.items():
+        print(f"  {name:<26} {rate / 1e6:8.3f} M")
+    print(
+        f"  two threads / one: busy {loaded['linearnet fast'] / loaded['linearnet fast, one thread']:.2f} "
+        f"(target >= 0.9), idle {rates['linearnet fast'] / rates['linearnet fast, one thread']:.2f}"
+    )
     print("\nin child processes: DataLoader + nn.Linear, linearnet fast, ratio")
     children = {
         f"without {', '.join(BLAS_VARIABLES)}": without_blas_settings(),

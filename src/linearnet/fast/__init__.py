@@ -14,22 +14,28 @@ every row is a cache and TLB miss. The loop therefore prefetches the row it will
 one core waiting for memory, so with two CPUs the epoch runs as a pipeline
 (:func:`sgd_epoch_pipelined`): a second thread copies the rows, in the epoch's order, into a
 small ring of contiguous chunks while the first steps through the chunks already copied,
-and copies the next chunk itself whenever it would otherwise wait. The steps are those of
+and reads the rows of any chunk not yet copied from X itself, as the one-thread epoch does.
+The steps are those of
 :func:`sgd_epoch`, batch for batch (the sums may differ in the last bit: the compiler fuses
 multiply-adds its own way in each copy of the loop). Softmax regression, whose rows cost
 2·d·q multiply-adds each, splits each batch's gradient between the two threads instead
 (:func:`softmax_epoch_pair`).
 
 The two threads are numba's (``prange`` over the two parts, nothing else in parallel): with
-the OpenMP layer they are the threads torch's operations run on, whose second one spins for
-about 10 ms after each parallel operation (such as the permutation ``fit`` draws before every
-epoch); any other second thread would have competed with it for the second CPU. They share
+the OpenMP layer, where numba and torch load the same OpenMP runtime, they are the threads
+torch's operations run on, whose second one spins for about 10 ms after each parallel
+operation (such as the permutation ``fit`` draws before every epoch); any other second thread
+would have competed with it for the second CPU. (A torch wheel that bundles its own libgomp
+next to the system's numba uses keeps two pools; the epochs' results do not depend on it.) They share
 work through a few int64 flags read and written with atomic instructions (:func:`_load`,
 :func:`_store`, :func:`_claim`): each part's compiled loop is its own function, so only a
-small wrapper goes through numba's parallel compiler. The stepping thread never waits for
-work the other has not claimed (it does it itself), and the other waits for it only once it
-has started, so the two parts give the same results run at once, one after the other, or on
-one thread.
+small wrapper goes through numba's parallel compiler. The stepping thread never waits for the
+other (the pipeline) or only about as long as its own half of the batch took (the pair): on a
+busy machine, where three runnable threads share two cores, the helping thread is often
+descheduled mid-way, for a whole time slice, and whatever it had taken on the stepping thread
+then does itself; the helping thread, waiting long, sleeps rather than spins. So the two parts
+give the same results run at once, one after the other, on one thread, or with the helping one
+stalled anywhere, and a stalled helper costs the stepping thread next to nothing.
 
 The modules: :mod:`~linearnet.fast.linear` (linear regression's epochs), :mod:`~linearnet.fast.softmax`
 (softmax regression's) and :mod:`~linearnet.fast.machine` (prefetch, atomic flags, threads). What the

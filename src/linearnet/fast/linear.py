@@ -22,13 +22,11 @@ from .machine import (
     _READY,
     _STOP,
     _USED,
-    _YIELD_EVERY,
-    _claim,
     _load,
-    _pause,
     _prefetch_row,
     _stepper_started,
     _store,
+    _wait_a_little,
     two_threads,
 )
 
@@ -191,70 +189,100 @@ def _copy_chunk(X, y, order, i, ring, ring_y, sync):  # pragma: no cover - compi
 
 @njit(cache=True, nogil=True, boundscheck=False)
 def copy_chunks(X, y, order, ring, ring_y, sync):  # pragma: no cover - compiled
-    """The copying thread of :func:`sgd_epoch_pipelined`: claim the next chunk, wait until its slot has
-    been stepped through, copy it; until every chunk is claimed or the stepping thread says stop."""
+    """The copying thread of :func:`sgd_epoch_pipelined`: copy the chunks, in order, into the ring ahead
+    of the stepping thread, until the last chunk or until the stepping thread says stop.
+
+    It is the only thread that writes the ring, and it marks a slot ready (a release store) only once
+    the chunk is in it, so the stepping thread, which looks at a chunk's flag once at the chunk's
+    start, reads either a whole chunk or none. It copies chunk i into slot i % slots only once the
+    stepping thread has moved past chunk i − slots, the slot's last; it skips the chunks the stepping
+    thread has reached without it (that thread reads those rows from X itself), and each time it
+    finds it came too late for the chunk it copied, it keeps one chunk further ahead from then on.
+    Waiting for a slot, it gives its CPU up, soon for a while at a time (:func:`_wait_a_little`).
+    """
     slots, rows = ring.shape[0], ring.shape[1]
     chunks = -(-order.shape[0] // rows)
     flags = sync.ctypes.data
     if not _stepper_started(sync):
         return
+    lead = 1  # how far ahead of the stepping thread's chunk it starts, after falling behind
+    i = 0
     while True:
-        i = _load(flags + 8 * _CLAIMED)
+        i = max(i, _load(flags + 8 * _USED) + lead)
         if i >= chunks or _load(flags + 8 * _STOP):
             return
-        if not _claim(flags + 8 * _CLAIMED, i):  # the stepping thread took it first
-            continue
         spins = 0
         while _load(flags + 8 * _USED) <= i - slots:  # its slot is still in use
             if _load(flags + 8 * _STOP):
                 return
             spins += 1
-            _pause(spins % _YIELD_EVERY == 0)
+            _wait_a_little(spins)
+        _store(flags + 8 * _CLAIMED, i)  # the chunk being copied (only this thread reads or writes it)
         _copy_chunk(X, y, order, i, ring, ring_y, sync)
+        if _load(flags + 8 * _USED) > i:  # the stepping thread went past it while it was being copied
+            lead = min(lead + 1, slots - 1)
+        i += 1
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _add_rows(src, src_y, at, lo, hi, limit, w, b, g, gb, total, kind, c, delta):  # pragma: no cover - compiled
+    """Add the rows src[at[j]], j in [lo, hi), to a batch's sums g, gb and total, one after the other as
+    :func:`_batch_gradient` does; return (gb, total). Prefetches the row ``_AHEAD`` positions on, below ``limit``."""
+    base = src.ctypes.data
+    row_bytes = src.shape[1] * src.itemsize
+    for j in range(lo, hi):
+        if j + _AHEAD < limit:
+            _prefetch_row(base + at[j + _AHEAD] * row_bytes, row_bytes)
+        row = at[j]
+        slope, loss = _add_row(src[row], src_y[row], w, b, g, kind, c, delta)
+        total += loss
+        gb += slope
+    return gb, total
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 def sgd_epoch_ring(
     X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, ring, ring_y, sync
 ):  # pragma: no cover - compiled
-    """The stepping thread of :func:`sgd_epoch_pipelined`: :func:`sgd_epoch` over the rows in the ring.
+    """The stepping thread of :func:`sgd_epoch_pipelined`: :func:`sgd_epoch` over the rows, read from the
+    ring where the copying thread has copied them.
 
-    At each chunk it waits until the chunk is copied; while it waits it claims and copies the
-    next chunk nobody has claimed (within the ring), so it never waits for the copying thread
-    longer than one chunk, and it runs on alone if that thread never starts.
+    It never waits: at each chunk's start it looks once whether the chunk is in its slot (the flag the
+    copying thread sets after the copy); if so it reads the chunk's rows from there, else from X, in
+    the epoch's order with the same prefetch as :func:`sgd_epoch`. Either way the same rows go through
+    the same compiled code (:func:`_add_rows`), so the steps do not depend on how far the copying
+    thread got: if it is late, descheduled or never runs, this thread runs on alone at one thread's speed.
     """
     slots, rows, d = ring.shape
     n = order.shape[0]
-    chunks = -(-n // rows)
     flags = sync.ctypes.data
     _store(flags + 8 * _LIVE, 1)
+    in_slot = np.arange(rows)  # a slot's rows, in order
     g = np.zeros(d, np.float64)
     gb = 0.0
     total = 0.0
-    m = 0
     batches = 0
     slot = 0
+    copied = False  # whether the chunk being stepped through was found in the ring
     finite = True
-    for j in range(n):
-        at = j % rows
-        if at == 0:  # a new chunk
-            i = j // rows
+    start = 0  # the batch's first position
+    j = 0
+    while j < n:
+        i = j // rows  # the chunk
+        if j == i * rows:  # its start
             _store(flags + 8 * _USED, i)  # the chunks before it are done with
             slot = i % slots
-            spins = 0
-            while _load(flags + 8 * (_READY + 8 * slot)) != i + 1:
-                ahead = _load(flags + 8 * _CLAIMED)
-                if ahead < min(i + slots, chunks) and _claim(flags + 8 * _CLAIMED, ahead):
-                    _copy_chunk(X, y, order, ahead, ring, ring_y, sync)
-                else:
-                    spins += 1
-                    _pause(spins % _YIELD_EVERY == 0)
-        slope, loss = _add_row(ring[slot, at], ring_y[slot, at], w, b, g, kind, c, delta)
-        total += loss
-        gb += slope
-        m += 1
-        if m == batch_size or j == n - 1:  # the batch is complete: step
-            b, batch_loss, finite = _step(w, g, gb, total, b, m, lr, mean, wd)
+            copied = _load(flags + 8 * (_READY + 8 * slot)) == i + 1
+        end = min(start + batch_size, n)  # the batch's end
+        upto = min(end, (i + 1) * rows)  # and the part of it in this chunk
+        if copied:
+            src, src_y, at, lo, hi, limit = ring[slot], ring_y[slot], in_slot, j - i * rows, upto - i * rows, 0
+        else:
+            src, src_y, at, lo, hi, limit = X, y, order, j, upto, n
+        gb, total = _add_rows(src, src_y, at, lo, hi, limit, w, b, g, gb, total, kind, c, delta)
+        j = upto
+        if j == end:  # the batch is complete: step
+            b, batch_loss, finite = _step(w, g, gb, total, b, end - start, lr, mean, wd)
             if not finite:
                 running = batch_loss
                 break
@@ -266,7 +294,7 @@ def sgd_epoch_ring(
                 g[k] = 0.0
             gb = 0.0
             total = 0.0
-            m = 0
+            start = end
     _store(flags + 8 * _STOP, 1)
     return b, running, batches, finite
 

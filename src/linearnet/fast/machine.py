@@ -125,11 +125,56 @@ def _pause(typingctx, yield_cpu):  # pragma: no cover - numba runs it when it co
     return types.void(types.boolean), codegen
 
 
-_CLAIMED = 0  # chunks claimed for copying (pipeline), or batches whose second half is claimed (pair)
+@_intrinsic
+def _nap(typingctx, microseconds):  # pragma: no cover - numba runs it when it compiles, not from its cache
+    """Sleep for ``microseconds`` (POSIX ``usleep``; nothing elsewhere): a thread that has waited long
+    leaves its CPU to others, the thread it waits for among them, rather than spinning through its slice."""
+
+    def codegen(context, builder, signature, args):
+        if os.name == "posix":
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.IntType(32), [ir.IntType(32)]), "usleep"
+            )
+            builder.call(fn, [builder.trunc(args[0], ir.IntType(32))])
+        return context.get_dummy_value()
+
+    return types.void(types.int64), codegen
+
+
+@_intrinsic
+def _cycles(typingctx):  # pragma: no cover - numba runs it when it compiles, not from its cache
+    """The CPU's cycle counter (x86 ``rdtsc``, the same on every core of a machine with an invariant
+    one), or 0 where LLVM has none: then whoever waits on it waits as long as it takes."""
+
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter"
+        )
+        return builder.call(fn, [])
+
+    return types.int64(), codegen
+
+
+_NAP_AFTER = 1 << 12  # spins after which a waiting thread sleeps between looks
+_NAP_MICROSECONDS = 20
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _wait_a_little(spins):  # pragma: no cover - compiled
+    """One turn of a wait that has lasted ``spins`` turns: a ``pause``, a ``sched_yield`` every
+    ``_YIELD_EVERY`` turns, and past ``_NAP_AFTER`` turns a short sleep first (on a busy machine
+    a spinning thread would take the CPU its partner, or another program, needs)."""
+    if spins >= _NAP_AFTER:
+        _nap(_NAP_MICROSECONDS)
+    _pause(spins % _YIELD_EVERY == 0)
+
+
+_CLAIMED = 0  # the chunk being copied (pipeline), or batches whose second half is claimed (pair)
 _USED = 8  # the chunk the stepping thread is on, every earlier slot free (pipeline); batches stepped (pair)
 _STOP = 16  # set to 1 when the stepping thread is done: the other stops waiting and returns
 _LIVE = 24  # set to 1 when the stepping thread starts: only then does the other wait for it
 _READY = 32  # _READY + 8·slot: 1 + the chunk copied into the slot (pipeline); second halves done (pair)
+_BEGUN = 33  # the cycle count at which the helping thread began the last second half it claimed (pair)
 _START_SPINS = 1 << 16  # how long the helping thread waits for the stepping one to start, in spins
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from .machine import (
+    _BEGUN,
     _CLAIMED,
     _F32_MAX,
     _FASTMATH,
@@ -19,11 +20,13 @@ from .machine import (
     _USED,
     _YIELD_EVERY,
     _claim,
+    _cycles,
     _load,
     _pause,
     _prefetch_row,
     _stepper_started,
     _store,
+    _wait_a_little,
     two_threads,
 )
 
@@ -210,6 +213,56 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps, running): 
     return running, batches, True
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _helper_done(flags, k, spent):  # pragma: no cover - compiled
+    """Whether thread 1 has computed the second half of batch k that it claimed, waiting for it until
+    about as long after it began as thread 0's own half took (``spent`` cycles), and an eighth more."""
+    deadline = max(_cycles(), _load(flags + 8 * _BEGUN) + spent) + spent // 8
+    spins = 0
+    while _load(flags + 8 * _READY) <= k:
+        if _cycles() > deadline:  # never, without a cycle counter: then it waits until the half is done
+            return False
+        spins += 1
+        _pause(spins % _YIELD_EVERY == 0)
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _second_half_into(flags, k, me, spent):  # pragma: no cover - compiled
+    """Where thread ``me`` computes the second half of batch k: 1 (thread 1, into Gs[1]), 2 (thread 0,
+    into its own buffer), or −1, not at all: thread 1 finds thread 0 has claimed it, or thread 0 finds
+    thread 1 has done it (:func:`_helper_done`)."""
+    if _claim(flags + 8 * _CLAIMED, k):
+        if me == 1:
+            _store(flags + 8 * _BEGUN, _cycles())
+        return 1 if me == 1 else 2
+    if me == 1 or _helper_done(flags, k, spent):
+        return -1
+    return 2  # claimed by thread 1 and not done in time: thread 0 does it and never reads thread 1's
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _batch_to_help(flags, k, batches):  # pragma: no cover - compiled
+    """Thread 1: wait until thread 0 has stepped batch k − 1; the batch it is on now (``batches`` once it
+    has stopped)."""
+    spins = 0
+    while _load(flags + 8 * _USED) < k and not _load(flags + 8 * _STOP):
+        spins += 1
+        _wait_a_little(spins)
+    return batches if _load(flags + 8 * _STOP) else _load(flags + 8 * _USED)
+
+
+@njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
+def _add_and_step(W, b, G, gb, G2, gb2, m, lr, mean, wd):  # pragma: no cover - compiled
+    """Add the second half's gradient (G2, gb2) to the first's (G, gb), and step."""
+    q, d = W.shape
+    for c in range(q):
+        gb[c] += gb2[c]
+        for j in range(d):
+            G[c, j] += G2[c, j]
+    _softmax_step(W, b, G, gb, m, lr, mean, wd)
+
+
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
 # long: one compiled loop, the two threads' parts of each batch side by side; split, the kernel would be slower
 def softmax_epoch_part(
@@ -217,64 +270,67 @@ def softmax_epoch_part(
 ):  # pragma: no cover
     """One thread's part of :func:`softmax_epoch_pair`: ``me`` 0 steps, 1 helps.
 
-    A batch of m rows has two halves, rows order[i : i + m//2] and the rest, with a gradient slot
-    each (Gs[h], gbs[h], loss L[h]). Thread 0 computes the first half, then the second unless
-    thread 1 has claimed it (then waits until it is done), adds slot 1 to slot 0 and steps. Thread 1
-    waits for each step and claims the next batch's second half. The claim is a compare-and-swap, so
-    exactly one thread computes each half; the same code fills the same slot whichever it is, so
-    the results repeat exactly, and a helper that is late, or never runs, only leaves thread 0
-    more to do.
+    A batch of m rows has two halves, rows order[i : i + m//2] and the rest. Thread 0 computes the
+    first half (into Gs[0], gbs[0]), then the second itself (into a buffer of its own) unless thread
+    1 has claimed it; thread 1 waits for each step, claims the next batch's second half and computes
+    it into Gs[1], gbs[1], L[1]. The claim is a compare-and-swap, so one thread claims each half, and
+    each buffer has one writer. Thread 0 waits for a claimed half only about as long as its own half
+    took it, from when thread 1 began (cycle counts): past that, thread 1 has been descheduled or is
+    slow, and thread 0 computes the half itself. Thread 1's late result is then never read: thread 0
+    reads Gs[1] for a batch only once thread 1 has marked that batch's half done, after any late half
+    (thread 1 works through its halves in order). The same compiled code computes every half into
+    whichever buffer, so the results repeat exactly, however the work was shared; a helper that is
+    late, or never runs, only leaves thread 0 more to do, never waiting long for it.
     """
     n = order.shape[0]
     q, d = W.shape
     flags = sync.ctypes.data
     Z = np.empty((_ROWS, q), np.float64)
     R = np.empty((_ROWS, q), np.float32)
+    own = _aligned_empty(q, d)  # thread 0's buffer for a second half it computes itself
+    own_b = np.empty(q, np.float32)
     batches = -(-n // batch_size)
     if me == 0:
         _store(flags + 8 * _LIVE, 1)
     elif not _stepper_started(sync):
         return running, 0, True
+    spent = 0  # the cycles thread 0 took for its half of the batch
     k = 0  # the batch
     while k < batches:
         if me == 1:  # wait until thread 0 has stepped the batch before, then help with the one it is on
-            spins = 0
-            while _load(flags + 8 * _USED) < k and not _load(flags + 8 * _STOP):
-                spins += 1
-                _pause(spins % _YIELD_EVERY == 0)
-            k = _load(flags + 8 * _USED)
-            if k >= batches or _load(flags + 8 * _STOP):
+            k = _batch_to_help(flags, k, batches)
+            if k >= batches:
                 break
         i = k * batch_size
         m = min(batch_size, n - i)
-        second = False  # whether this thread computes the second half
+        into = 0  # where this thread put the half: Gs[0] or Gs[1], 2 its own buffer, −1 not this thread
+        second_loss = 0.0
         for h in range(me, 2):
-            if h == 1:
-                second = _claim(flags + 8 * _CLAIMED, k)
-                if not second:
-                    break
-            G, gb = Gs[h], gbs[h]
+            into = h if h == 0 else _second_half_into(flags, k, me, spent)
+            if into < 0:
+                break
+            G, gb = (own, own_b) if into == 2 else (Gs[into], gbs[into])
             G[:] = 0.0
             gb[:] = 0.0
-            L[h] = _softmax_gradient(X, y, order, i + h * (m // 2), i + m // 2 + h * (m - m // 2), W, b, G, gb, Z, R)
+            began = _cycles()
+            loss = _softmax_gradient(X, y, order, i + h * (m // 2), i + m // 2 + h * (m - m // 2), W, b, G, gb, Z, R)
+            if h == 0:
+                spent = _cycles() - began
+            if into == 2:
+                second_loss = loss
+            else:
+                L[into] = loss
         if me == 1:
-            if second:
+            if into == 1:
                 _store(flags + 8 * _READY, k + 1)  # the second half of batch k is in slot 1
             k += 1
             continue
-        spins = 0
-        while not second and _load(flags + 8 * _READY) <= k:  # thread 1 has it and always finishes it
-            spins += 1
-            _pause(spins % _YIELD_EVERY == 0)
-        batch_loss = (L[0] + L[1]) / m
+        helped = into < 0  # thread 1 computed the second half
+        batch_loss = (L[0] + (L[1] if helped else second_loss)) / m
         if not batch_loss <= _F32_MAX:
             _store(flags + 8 * _STOP, 1)
             return math.nan if math.isnan(batch_loss) else math.inf, k, False
-        for c in range(q):
-            gbs[0, c] += gbs[1, c]
-            for j in range(d):
-                Gs[0, c, j] += Gs[1, c, j]
-        _softmax_step(W, b, Gs[0], gbs[0], m, lr, mean, wd)
+        _add_and_step(W, b, Gs[0], gbs[0], Gs[1] if helped else own, gbs[1] if helped else own_b, m, lr, mean, wd)
         running += batch_loss
         if steps.size:  # the caller asked for every step's loss
             steps[k] = batch_loss
