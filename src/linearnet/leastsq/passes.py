@@ -87,10 +87,25 @@ class FirstPass:
     (small problems), AᵀA, Aᵀy and yᵀy summed in double-double (``dd``: ((hi, lo), (hi, lo), (hi, lo)), or None)."""
 
     def __init__(
-        self, chunks: Rows, fit_intercept: bool, p: int, group: Group | None = None, factor: bool = False, dd_work=0
+        self,
+        chunks: Rows,
+        fit_intercept: bool,
+        p: int,
+        group: Group | None = None,
+        factor: bool = False,
+        dd_work=0,
+        memory: tuple[np.ndarray, np.ndarray] | None = None,
     ):
-        check_gram_fits(p + fit_intercept)
-        parts = everyone(group, lambda: _Sums(p + fit_intercept, fit_intercept, factor, dd_work).over(chunks))
+        k = p + fit_intercept
+        check_gram_fits(k)
+
+        def here() -> _Sums:
+            sums = _Sums(k, fit_intercept, factor, dd_work)
+            if memory is not None and len(memory[1]) * k * k > dd_work and not factor:
+                return sums.whole(*memory)  # large arrays in memory: one BLAS call each, not a block at a time
+            return sums.over(chunks)
+
+        parts = everyone(group, here)
         G, Aty = (total([part.G for part in parts]), total([part.Aty for part in parts]))
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         for part in parts:  # each process's mean and centred sum of squares of y, merged as chunks are
@@ -118,10 +133,12 @@ class FirstPass:
 class _Sums:
     """One process's sums of a first pass, added chunk by chunk.
 
-    On narrow chunks of many rows (k <= 32 columns) BLAS runs on one thread: a product of
-    50,000 x 20 takes about 4 ms on one core, and OpenBLAS's threads, when the cores are busy
-    with anything else, wait on each other for 7x that (solving a 1M x 20 CSV on a busy machine:
-    17 s of its 34 s in this pass, 0.14 s on one thread).
+    On chunks of many rows BLAS runs on one thread, whatever the width: a product of 50,000 x 20
+    takes about 4 ms on one core, and OpenBLAS's threads, when the cores are busy with anything
+    else, wait on each other for 7x that (solving a 1M x 20 CSV on a busy machine: 17 s of its
+    34 s in this pass, 0.14 s on one thread); on 500,000 x 69 in chunks of 50,000, this pass took
+    0.63 s on one thread and 4.1 to 8.6 s on two beside busy processes. Reading the chunks
+    dominates a pass anyway.
     """
 
     def __init__(self, k: int, fit_intercept: bool, factor: bool, dd_work: int):
@@ -135,30 +152,59 @@ class _Sums:
     def over(self, chunks: Rows) -> _Sums:
         import contextlib
 
-        narrow = self.k <= 32  # until a chunk of many rows has set BLAS to one thread
+        pending = True  # until a chunk of many rows has set BLAS to one thread
         with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as one_thread:
             # sums that overflow are refused by name after the pass
             for Xc, yc in chunks():
-                if narrow and len(Xc) >= 10_000:
+                if pending and len(Xc) >= 10_000:
                     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
                     one_thread.enter_context(threadpool_limits(1, user_api="blas"))
-                    narrow = False
+                    pending = False
                 self.add(Xc, yc)
         return self
 
-    def add(self, Xc: np.ndarray, yc: np.ndarray) -> None:
+    def whole(self, X: np.ndarray, y: np.ndarray) -> _Sums:
+        """The sums over arrays in memory at once: XᵀX by BLAS's syrk (half the products of a GEMM, on Xᵀ,
+        the Fortran-ordered view of C-ordered X: no copy), Xᵀ[y, 1] by one product, y's moments. BLAS on
+        one thread for narrow designs (k <= 32: their products are short, and threads lose beside a busy
+        process, as in :meth:`over`); wide ones, all compute and no reading, keep BLAS's threads."""
+        import contextlib
+
+        from scipy.linalg.blas import dgemm, dsyrk
+
+        off, G = self.off, self.G
+        with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as one_thread:
+            if self.k <= 32:
+                from threadpoolctl import threadpool_limits
+
+                one_thread.enter_context(threadpool_limits(1, user_api="blas"))
+            upper = dsyrk(1.0, X.T)  # XᵀX, its upper triangle
+            G[off:, off:] = np.triu(upper) + np.triu(upper, 1).T
+            Y2 = np.empty((len(y), 2), order="F")  # [y, 1]: Xᵀy and the column sums in one pass over X
+            Y2[:, 0], Y2[:, 1] = y, 1.0
+            self._add_sums(dgemm(1.0, X.T, Y2), y)  # (numpy's X.T @ Y2 takes twice as long)
+            c_mean = float(y.mean()) if len(y) else 0.0
+            self.n, self.y_mean, self.y_m2 = len(y), c_mean, float(((y - c_mean) ** 2).sum())
+            self.yty = float(y @ y)
+        return self
+
+    def _add_sums(self, XtY2: np.ndarray, yc: np.ndarray) -> None:
+        """Xᵀy and, with an intercept, the column sums, n and Σy from Xᵀ[y, 1]."""
         off, G, Aty = self.off, self.G, self.Aty
-        G[off:, off:] += Xc.T @ Xc
-        Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
-        Y2[:, 0] = yc
-        XtY2 = Xc.T @ Y2
         Aty[off:] += XtY2[:, 0]
         if off:
-            G[0, 0] += len(Xc)
+            G[0, 0] += len(yc)
             G[0, 1:] += XtY2[:, 1]
             G[1:, 0] += XtY2[:, 1]
             Aty[0] += yc.sum()
+
+    def add(self, Xc: np.ndarray, yc: np.ndarray) -> None:
+        off, G = self.off, self.G
+        G[off:, off:] += Xc.T @ Xc
+        Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
+        Y2[:, 0] = yc
+        self._add_sums(Xc.T @ Y2, yc)
         m = len(yc)
         if m:
             c_mean = float(yc.mean())
@@ -213,6 +259,15 @@ def design(Xc, fit_intercept, dtype=np.float64):
     if not fit_intercept:
         return Xc
     return np.concatenate([np.ones((len(Xc), 1), dtype), Xc], axis=1)
+
+
+def rss_in_memory(X: np.ndarray, y: np.ndarray, beta: np.ndarray, fit_intercept: bool) -> float:
+    """rᵀr for r = y − [1, X]β (or y − Xβ) of arrays in memory, in float64: one product, no blocks."""
+    off = int(fit_intercept)
+    r = y - X @ beta[off:]
+    if off:
+        r -= beta[0]
+    return float(r @ r)
 
 
 def residual_pass(

@@ -103,7 +103,8 @@ class Problem:
     def _first_pass(self) -> FirstPass:
         """The first pass; over data in chunks (a file), it also factors [A y], so that no pass more is needed."""
         p = len(self.feature_names)
-        return FirstPass(self.chunks, self.fit_intercept, p, self.group, factor=self.memory is None, dd_work=DD_WORK)
+        factor = self.memory is None
+        return FirstPass(self.chunks, self.fit_intercept, p, self.group, factor, DD_WORK, memory=self.memory)
 
     @property
     def names(self) -> list[str]:

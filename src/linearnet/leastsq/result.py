@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .factor import Factor, unit_condition
-from .passes import residual_pass
+from .passes import residual_pass, rss_in_memory
 from .problem import Problem
 from .robust import Robust, robust_fit
 
@@ -233,6 +233,8 @@ def finish(
     """
     from scipy import stats
 
+    if rss is None and p.memory is not None and not extended and p.group is None:
+        rss = rss_in_memory(*p.memory, beta, p.fit_intercept)
     if rss is None:
         _, rss = residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False, group=p.group)
     n, rank, first = p.n, factor.rank, p.first
