@@ -162,6 +162,8 @@ class _Sums:
                     one_thread.enter_context(threadpool_limits(1, user_api="blas"))
                     pending = False
                 self.add(Xc, yc)
+        if self.triangle is not None:
+            self.triangle.release()
         return self
 
     def whole(self, X: np.ndarray, y: np.ndarray) -> _Sums:

@@ -21,6 +21,10 @@ class Triangle:
     their size."""
 
     def __init__(self, k: int, fit_intercept: bool):
+        # loaded here, before the pass sets BLAS to one thread: threadpoolctl limits only the libraries loaded
+        # then, and scipy's LAPACK is its own OpenBLAS (on two threads beside a busy process, 20x slower)
+        import scipy.linalg.lapack  # noqa: F401
+
         self.k1, self.off = k + 1, int(fit_intercept)  # the columns of [A y]
         self.R = np.zeros((self.k1, self.k1))
         self.rows = 0  # rows of R that hold the factor (fewer than k + 1 until that many rows are seen)
@@ -48,6 +52,10 @@ class Triangle:
         assert info == 0, info
         self.rows = min(top + len(yc), self.k1)
         self.R[: self.rows] = np.triu(qr[: self.rows])
+
+    def release(self) -> None:
+        """Let the buffers go once the pass is over (this object is then sent to the other processes)."""
+        self._buffers = {}
 
     def _buffer(self, m: int) -> tuple[np.ndarray, int]:
         """A Fortran-ordered (m, k + 1) buffer, geqrf's in place, and the workspace geqrf asks for."""
