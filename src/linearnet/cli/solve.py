@@ -136,6 +136,9 @@ def run(args) -> int:
     if dropped:  # known once a pass has read the file
         data.notes.append(dropped)
         note(PROG, dropped)
+    for text in result.notes:  # what the solve did beyond one pass over the file (refinement passes)
+        data.notes.append(text)
+        note(PROG, text)
     if args.weights:  # the fit's own conventions, and the rows of weight 0 it left out
         data.notes.append(weighted_note(args.weights, result.zero_weights))
         note(PROG, data.notes[-1])

@@ -22,22 +22,31 @@ of the float64 data rather than stalling at the rounding of the residual. Then:
   cond(AD) ≈ 3e7 refine the semi-normal equations RᵀRz = (AD)ᵀy instead, a pass per step
   and no Q, each step shrinking the error by about cond(AD)²·ε. ``numpy.linalg.lstsq`` and
   statsmodels instead truncate the small singular values of the unscaled design.
-- **data in chunks** (files larger than memory, :func:`solve_chunks`): the same fast path
-  (the Gram matrix is a sum over chunks); otherwise R from a QR of stacked chunk factors
-  (TSQR) and refinement of the semi-normal equations, one pass over the data per step.
+- **data in chunks** (files larger than memory, :func:`solve_chunks`): one pass reads the data
+  once. Beside the Gram matrix it keeps the R factor of [A y], updated chunk by chunk by a
+  Householder QR of the factor so far stacked on the chunk (TSQR): |R[k, k]| is the residual
+  norm, backward stable, so the residual sum of squares, σ̂ and the standard errors need no
+  second read, and nothing cancels where the residuals are tiny beside y. The fast path keeps
+  its Cholesky coefficients where their error leaves 12 digits; otherwise R and β come from
+  that factor, and are refined by passes over the data (the semi-normal equations, one pass
+  per step) only where the QR's error, cond(AD)·ε·(1 + cond(AD)·‖r‖/(‖AD‖·‖β‖)), would leave
+  the smallest coefficient fewer than 12 correct digits; the result's ``notes`` then say so.
   Memory is bounded by the chunk size.
 
 Statistics are those statsmodels' OLS reports, from Cov(β) = σ̂²·(AᵀA)⁻¹ = σ̂²·D R⁻¹R⁻ᵀ D.
-For small problems (n·k² ≤ 2¹⁸) the Gram matrix is also summed in double-double, one more
-pass; the fast path refines β against it, and every path refines that inverse against it
+For small problems (n·k² ≤ 2¹⁸) the Gram matrix of [A y] is also summed in double-double, in
+the first pass; the fast path refines β against it, the residual sum of squares comes from it
+(unless the fit is all but exact: then from residuals in double-double, one more pass), and
+every path refines that inverse against it
 (beyond cond(AD) = 3e7, through the augmented system with right-hand sides [0; −I]), so
 standard errors are as accurate as the coefficients. For larger problems the inverse comes
 from the QR-quality factor (error about cond(AD)·ε).
 
 The package, in the order a solve runs: :mod:`.problem` (the data checked, in the units solved
 for), :mod:`.passes` (the sums of each pass over the data, gathered across processes),
-:mod:`.factor` (R and what it tells), :mod:`.refine` (iterative refinement), :mod:`.dd`
-(double-double arithmetic), :mod:`.solver` (the paths above), :mod:`.result`
+:mod:`.factor` (R and what it tells), :mod:`.triangle` (the first pass's factor of [A y]),
+:mod:`.refine` (iterative refinement), :mod:`.dd` (double-double arithmetic),
+:mod:`.solver` (the paths above), :mod:`.result`
 (:class:`OLSResult` and its statistics) and :mod:`.robust` (heteroskedasticity-consistent and
 cluster-robust standard errors, ``cov_type=``, as R's ``sandwich``). A model file is made from a result by
 :func:`linearnet.records.linear_model`.

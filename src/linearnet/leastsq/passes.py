@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from .dd import DD_BLOCK, dd_add, dd_dot, dd_gram, dd_residual
+from .triangle import Triangle, stacked
 
 # What a pass needs of the data: a call that reads them once, as (X, y) chunks. A
 # :class:`linearnet.batches.Chunks` (a file read a pass at a time) is one; arrays in memory are
@@ -22,6 +23,7 @@ Rows = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 _T = TypeVar("_T")
 _CHUNK = 65536  # rows per block of a pass over arrays in memory (a block of arithmetic, not a read: see CHUNK_ROWS)
 _GRAM_COPIES = 5  # k × k float64 matrices a solve holds at its peak: the Gram matrix, its scaled copies, R, ...
+DD_WORK = 1 << 18  # n·k² up to which the normal equations are also summed in double-double (small problems)
 _TINY_SQUARES = 2.0**-900  # a column whose sum of squares is below this is solved in rescaled units
 
 
@@ -79,62 +81,45 @@ def pow2(x) -> np.ndarray:
 
 
 class FirstPass:
-    """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments."""
+    """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments; with ``factor``,
+    also the R factor of [A y] (:class:`.triangle.Triangle`), from which the coefficients, the residual sum of
+    squares and the covariance follow with no pass more; and, while the rows seen keep n·k² ≤ ``dd_work``
+    (small problems), AᵀA, Aᵀy and yᵀy summed in double-double (``dd``: ((hi, lo), (hi, lo), (hi, lo)), or None)."""
 
-    def __init__(self, chunks: Rows, fit_intercept: bool, p: int, group: Group | None = None):
-        check_gram_fits(p + fit_intercept)
-        parts = everyone(group, lambda: self._sum(chunks, fit_intercept, p))
-        G, Aty = (total([part[i] for part in parts]) for i in range(2))
+    def __init__(
+        self,
+        chunks: Rows,
+        fit_intercept: bool,
+        p: int,
+        group: Group | None = None,
+        factor: bool = False,
+        dd_work=0,
+        memory: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
+        k = p + fit_intercept
+        check_gram_fits(k)
+
+        def here() -> _Sums:
+            sums = _Sums(k, fit_intercept, factor, dd_work)
+            if memory is not None and len(memory[1]) * k * k > dd_work and not factor:
+                return sums.whole(*memory)  # large arrays in memory: one BLAS call each, not a block at a time
+            return sums.over(chunks)
+
+        parts = everyone(group, here)
+        G, Aty = (total([part.G for part in parts]), total([part.Aty for part in parts]))
         n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
         for part in parts:  # each process's mean and centred sum of squares of y, merged as chunks are
-            n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, *part[2:5])
-            yty += part[5]
+            n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, part.n, part.y_mean, part.y_m2)
+            yty += part.yty
         if n == 0:
             raise ValueError("the data have no rows")
         self.G, self.Aty, self.n = G, Aty, n
         self.tss_centered, self.tss_uncentered = y_m2, yty
         self.fit_intercept = fit_intercept
-
-    @staticmethod
-    def _sum(chunks: Rows, fit_intercept: bool, p: int) -> tuple:
-        """This process's sums: (G, Aᵀy, rows, y's mean, its centred sum of squares, yᵀy).
-
-        On narrow chunks of many rows (k <= 32 columns) BLAS runs on one thread: a product of
-        50,000 x 20 takes about 4 ms on one core, and OpenBLAS's threads, when the cores are busy
-        with anything else, wait on each other for 7x that (solving a 1M x 20 CSV on a busy machine:
-        17 s of its 34 s in this pass, 0.14 s on one thread).
-        """
-        import contextlib
-
-        k = p + fit_intercept
-        G, Aty = np.zeros((k, k)), np.zeros(k)
-        n, y_mean, y_m2, yty = 0, 0.0, 0.0, 0.0
-        narrow = k <= 32  # until a chunk of many rows has set BLAS to one thread
-        with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as one_thread:
-            # sums that overflow are refused by name after the pass
-            for Xc, yc in chunks():
-                if narrow and len(Xc) >= 10_000:
-                    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-                    one_thread.enter_context(threadpool_limits(1, user_api="blas"))
-                    narrow = False
-                off = int(fit_intercept)
-                G[off:, off:] += Xc.T @ Xc
-                Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
-                Y2[:, 0] = yc
-                XtY2 = Xc.T @ Y2
-                Aty[off:] += XtY2[:, 0]
-                if fit_intercept:
-                    G[0, 0] += len(Xc)
-                    G[0, 1:] += XtY2[:, 1]
-                    G[1:, 0] += XtY2[:, 1]
-                    Aty[0] += yc.sum()
-                m = len(yc)
-                if m:
-                    c_mean = float(yc.mean())
-                    n, y_mean, y_m2 = merge_moments(n, y_mean, y_m2, m, c_mean, float(((yc - c_mean) ** 2).sum()))
-                    yty += float(yc @ yc)
-        return G, Aty, n, y_mean, y_m2, yty
+        triangles = [part.triangle.R for part in parts if part.triangle is not None]
+        self.R = stacked(triangles) if factor else None  # of [A y], unscaled
+        dds = [part.dd for part in parts if part.dd is not None]
+        self.dd = tuple(dd_total([d[i] for d in dds]) for i in range(3)) if len(dds) == len(parts) else None
 
     def finite(self) -> bool:
         return bool(np.isfinite(self.G).all() and np.isfinite(self.Aty).all() and math.isfinite(self.tss_uncentered))
@@ -143,6 +128,106 @@ class FirstPass:
         """Whether the squares of a column or of y fall where float64 loses digits (below 2⁻⁹⁰⁰, or to 0)."""
         squares = np.diag(self.G)[int(self.fit_intercept) :]
         return bool((squares < _TINY_SQUARES).any() or self.tss_uncentered < _TINY_SQUARES)
+
+
+class _Sums:
+    """One process's sums of a first pass, added chunk by chunk.
+
+    On chunks of many rows BLAS runs on one thread, whatever the width: a product of 50,000 x 20
+    takes about 4 ms on one core, and OpenBLAS's threads, when the cores are busy with anything
+    else, wait on each other for 7x that (solving a 1M x 20 CSV on a busy machine: 17 s of its
+    34 s in this pass, 0.14 s on one thread); on 500,000 x 69 in chunks of 50,000, this pass took
+    0.63 s on one thread and 4.1 to 8.6 s on two beside busy processes. Reading the chunks
+    dominates a pass anyway.
+    """
+
+    def __init__(self, k: int, fit_intercept: bool, factor: bool, dd_work: int):
+        self.k, self.off, self.dd_work = k, int(fit_intercept), dd_work
+        self.G, self.Aty = np.zeros((k, k)), np.zeros(k)
+        self.n, self.y_mean, self.y_m2, self.yty = 0, 0.0, 0.0, 0.0
+        self.triangle = Triangle(k, fit_intercept) if factor else None
+        z = np.zeros
+        self.dd: tuple | None = ((z((k, k)), z((k, k))), (z(k), z(k)), (z(()), z(()))) if dd_work > 0 else None
+
+    def over(self, chunks: Rows) -> _Sums:
+        import contextlib
+
+        pending = True  # until a chunk of many rows has set BLAS to one thread
+        with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as one_thread:
+            # sums that overflow are refused by name after the pass
+            for Xc, yc in chunks():
+                if pending and len(Xc) >= 10_000:
+                    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+                    one_thread.enter_context(threadpool_limits(1, user_api="blas"))
+                    pending = False
+                self.add(Xc, yc)
+        if self.triangle is not None:
+            self.triangle.release()
+        return self
+
+    def whole(self, X: np.ndarray, y: np.ndarray) -> _Sums:
+        """The sums over arrays in memory at once: XᵀX by BLAS's syrk (half the products of a GEMM, on Xᵀ,
+        the Fortran-ordered view of C-ordered X: no copy), Xᵀ[y, 1] by one product, y's moments. BLAS on
+        one thread for narrow designs (k <= 32: their products are short, and threads lose beside a busy
+        process, as in :meth:`over`); wide ones, all compute and no reading, keep BLAS's threads."""
+        import contextlib
+
+        from scipy.linalg.blas import dgemm, dsyrk
+
+        off, G = self.off, self.G
+        with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as one_thread:
+            if self.k <= 32:
+                from threadpoolctl import threadpool_limits
+
+                one_thread.enter_context(threadpool_limits(1, user_api="blas"))
+            upper = dsyrk(1.0, X.T)  # XᵀX, its upper triangle
+            G[off:, off:] = np.triu(upper) + np.triu(upper, 1).T
+            Y2 = np.empty((len(y), 2), order="F")  # [y, 1]: Xᵀy and the column sums in one pass over X
+            Y2[:, 0], Y2[:, 1] = y, 1.0
+            self._add_sums(dgemm(1.0, X.T, Y2), y)  # (numpy's X.T @ Y2 takes twice as long)
+            c_mean = float(y.mean()) if len(y) else 0.0
+            self.n, self.y_mean, self.y_m2 = len(y), c_mean, float(((y - c_mean) ** 2).sum())
+            self.yty = float(y @ y)
+        return self
+
+    def _add_sums(self, XtY2: np.ndarray, yc: np.ndarray) -> None:
+        """Xᵀy and, with an intercept, the column sums, n and Σy from Xᵀ[y, 1]."""
+        off, G, Aty = self.off, self.G, self.Aty
+        Aty[off:] += XtY2[:, 0]
+        if off:
+            G[0, 0] += len(yc)
+            G[0, 1:] += XtY2[:, 1]
+            G[1:, 0] += XtY2[:, 1]
+            Aty[0] += yc.sum()
+
+    def add(self, Xc: np.ndarray, yc: np.ndarray) -> None:
+        off, G = self.off, self.G
+        G[off:, off:] += Xc.T @ Xc
+        Y2 = np.ones((len(yc), 2))  # [y, 1]: Xᵀy and the column sums in one product
+        Y2[:, 0] = yc
+        self._add_sums(Xc.T @ Y2, yc)
+        m = len(yc)
+        if m:
+            c_mean = float(yc.mean())
+            self.n, self.y_mean, self.y_m2 = merge_moments(
+                self.n, self.y_mean, self.y_m2, m, c_mean, float(((yc - c_mean) ** 2).sum())
+            )
+            self.yty += float(yc @ yc)
+        if self.triangle is not None:
+            self.triangle.add(Xc, yc)
+        if self.dd is not None:
+            self._add_dd(Xc, yc)
+
+    def _add_dd(self, Xc: np.ndarray, yc: np.ndarray) -> None:
+        """AᵀA, Aᵀy and yᵀy added in double-double while the rows seen keep n·k² ≤ dd_work, else dropped."""
+        if self.n * self.k * self.k > self.dd_work:
+            self.dd = None
+            return
+        assert self.dd is not None
+        (Gh, Gl), (bh, bl), (yh, yl) = self.dd
+        (gh, gl), (ch, cl) = dd_gram(design(Xc, bool(self.off)), yc)
+        self.dd = (dd_add(Gh, Gl, gh, gl), dd_add(bh, bl, ch, cl), dd_add(yh, yl, *dd_dot(yc, yc, axis=0)))
 
 
 def merge_moments(n: int, mean, m2, m: int, c_mean, c_m2):
@@ -176,6 +261,15 @@ def design(Xc, fit_intercept, dtype=np.float64):
     if not fit_intercept:
         return Xc
     return np.concatenate([np.ones((len(Xc), 1), dtype), Xc], axis=1)
+
+
+def rss_in_memory(X: np.ndarray, y: np.ndarray, beta: np.ndarray, fit_intercept: bool) -> float:
+    """rᵀr for r = y − [1, X]β (or y − Xβ) of arrays in memory, in float64: one product, no blocks."""
+    off = int(fit_intercept)
+    r = y - X @ beta[off:]
+    if off:
+        r -= beta[0]
+    return float(r @ r)
 
 
 def residual_pass(
@@ -217,22 +311,6 @@ def _residual_part(chunks: Rows, z: np.ndarray, d: np.ndarray, fit_intercept: bo
                     g[0] += d[0] * r.sum()
             rss += float(r @ r)
     return g, gl, rss
-
-
-def dd_normal_equations(chunks: Rows, d: np.ndarray, fit_intercept: bool, group: Group | None = None):
-    """(AD)ᵀ(AD) and (AD)ᵀy summed in double-double, one pass: ((hi, lo), (hi, lo))."""
-    k = len(d)
-
-    def part():
-        Gh, Gl, bh, bl = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k), np.zeros(k)
-        for Xc, yc in chunks():
-            (gh, gl), (ch, cl) = dd_gram(design(Xc, fit_intercept) * d, yc)
-            Gh, Gl = dd_add(Gh, Gl, gh, gl)
-            bh, bl = dd_add(bh, bl, ch, cl)
-        return (Gh, Gl), (bh, bl)
-
-    parts = everyone(group, part)
-    return dd_total([G for G, _ in parts]), dd_total([b for _, b in parts])
 
 
 def check_gram_fits(k: int) -> None:

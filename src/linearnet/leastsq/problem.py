@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .passes import FirstPass, Group, Rows, in_memory, max_abs, pow2, scaled_chunks
+from .passes import DD_WORK, FirstPass, Group, Rows, in_memory, max_abs, pow2, scaled_chunks
 
 
 def as_arrays(X, y, feature_names):
@@ -75,7 +75,7 @@ class Problem:
     y_unit: float = field(init=False)  # y of the data = y solved for · y_unit
 
     def __post_init__(self):
-        self.first = FirstPass(self.chunks, self.fit_intercept, len(self.feature_names), self.group)
+        self.first = self._first_pass()
         k = len(self.names)
         self.unit, self.col_unit, self.y_unit = np.ones(k), np.ones(k), 1.0
         if self.first.finite() and self.first.underflows():
@@ -95,10 +95,16 @@ class Problem:
             self.chunks = in_memory(*self.memory)
         else:
             self.chunks = scaled_chunks(self.chunks, x_scale, y_scale)
-        self.first = FirstPass(self.chunks, self.fit_intercept, len(self.feature_names), self.group)
+        self.first = self._first_pass()
         self.col_unit[off:] = x_scale
         self.y_unit = 1.0 / y_scale
         self.unit = self.col_unit * self.y_unit  # β_data = β_solved · col_unit / y_scale
+
+    def _first_pass(self) -> FirstPass:
+        """The first pass; over data in chunks (a file), it also factors [A y], so that no pass more is needed."""
+        p = len(self.feature_names)
+        factor = self.memory is None
+        return FirstPass(self.chunks, self.fit_intercept, p, self.group, factor, DD_WORK, memory=self.memory)
 
     @property
     def names(self) -> list[str]:

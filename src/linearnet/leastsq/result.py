@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .factor import Factor, unit_condition
-from .passes import residual_pass
+from .passes import residual_pass, rss_in_memory
 from .problem import Problem
 from .robust import Robust, robust_fit
 
@@ -60,6 +60,7 @@ class OLSResult:
     robust_cov: np.ndarray | None = None  # the robust Cov(β) when se_type is not "classical"
     clusters: int | None = None  # G, the number of clusters, for cluster-robust errors
     cov_factor: np.ndarray | None = None  # F, (k, k), with (AᵀA)⁻¹ = F·Fᵀ: R⁻¹ of the Gram factor AᵀA = RᵀR
+    notes: list[str] = field(default_factory=list)  # what the solve did beyond one pass over data in chunks
 
     @property
     def centered(self) -> bool:
@@ -221,15 +222,19 @@ def finish(
     extended: bool,
     rss: float | None = None,
     robust: Robust | None = None,
+    notes: list[str] | None = None,
 ) -> OLSResult:
     """The statistics of coefficients ``beta`` with (AᵀA)⁻¹ = ``cov_unscaled``: one more pass for the RSS,
     unless a refinement pass left it (``rss``).
 
     ``extended``: sum the residuals in double-double (the accurate paths, and small problems).
     ``robust``: the robust errors to compute (one more pass), in place of the classical ones.
+    ``notes``: what the solve did beyond one pass over data in chunks (refinement passes), said to the user.
     """
     from ..distributions import t_ppf, t_sf
 
+    if rss is None and p.memory is not None and not extended and p.group is None:
+        rss = rss_in_memory(*p.memory, beta, p.fit_intercept)
     if rss is None:
         _, rss = residual_pass(p.chunks, beta / p.d, p.d, p.fit_intercept, extended, gradient=False, group=p.group)
     n, rank, first = p.n, factor.rank, p.first
@@ -281,6 +286,7 @@ def finish(
         robust_cov=None if robustly is None else robustly.cov,
         clusters=None if robustly is None else robustly.clusters,
         cov_factor=cov_factor(factor.R, p.d * p.col_unit, cov if method == "pinv" else None),
+        notes=list(notes or []),
         **fit,
     )
 
@@ -316,7 +322,8 @@ def likelihood(
 
     df = n - rank
     df_model = rank - int(fit_intercept)
-    r2 = 1 - rss / tss if tss > 0 else math.nan
+    # the intercept alone fits no variation: R² is 0 exactly, as R's mss / (mss + rss) with mss = 0 gives it
+    r2 = (0.0 if df_model == 0 and fit_intercept else 1 - rss / tss) if tss > 0 else math.nan
     adj = 1 - (n - int(fit_intercept)) / df * (1 - r2) if df > 0 else math.nan
     fvalue = f_p = math.nan
     if df > 0 and df_model > 0:

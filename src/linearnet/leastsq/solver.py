@@ -19,15 +19,15 @@ from .factor import (
     rank_and_nullspace,
     refine_factor,
     solve_r,
-    tsqr,
     unit_condition,
 )
-from .passes import Group, dd_normal_equations, design, in_memory
+from .passes import DD_WORK, Group, design, in_memory
 from .problem import Problem, as_arrays, dependent_message, nonfinite_message, too_few_rows
 from .refine import augmented, refine_normal, refine_seminormal, rss_from
 from .result import OLSResult, finish
 from .robust import Robust, check_cov_type, cluster_values, rescaled
 from .robust import in_memory as clusters_in_memory
+from .triangle import dd_rss
 
 if TYPE_CHECKING:
     from ..batches import Chunks
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 FAST_PATH_MAX_COND = 1e3  # scaled condition number up to which the Gram/Cholesky path is used
 SEMINORMAL_MAX_COND = 3e7  # up to here refining the semi-normal equations converges (cond²·ε < 0.2)
-_DD_WORK = 1 << 18  # n·k² up to which the normal equations are also summed in double-double (small problems)
 _TOL = 4 * EPS  # refinement stops once a correction is this small, relative to what it corrects
 
 
@@ -191,7 +190,7 @@ class _Path:
     method: str  # "cholesky", "qr", "qr-augmented" or "tsqr"
     R: np.ndarray  # the triangular factor of AD
     scaled_cond: float  # cond(AD), from the Gram matrix
-    small: bool  # n·k² ≤ _DD_WORK: the Gram matrix is also summed in double-double
+    small: bool  # n·k² ≤ DD_WORK: the Gram matrix is also summed in double-double
     As: np.ndarray | None = None  # the scaled design AD, when QR factored it in memory
     Q: np.ndarray | None = None  # its thin Q, for the augmented system (small or ill-conditioned data in memory)
 
@@ -212,11 +211,9 @@ def _solve(p: Problem, allow_rank_deficient: bool, robust: Robust | None = None)
                 f"{factor.rank} of {k} parameters): drop the dependent columns for them"
             )
         return _min_norm(p, factor)
-    # small problems (n·k² ≤ _DD_WORK): the Gram matrix summed in double-double, to refine the covariance
-    # (and the Cholesky path's coefficients) against, at O(k³) per step instead of a pass over the data
-    normal = None
-    if path.small and path.method != "qr-augmented":
-        normal = dd_normal_equations(p.chunks, p.d, p.fit_intercept, p.group)
+    # small problems (n·k² ≤ DD_WORK): the Gram matrix summed in double-double in the first pass, to refine the
+    # covariance (and the coefficients) against, at O(k³) per step instead of a pass over the data
+    normal = _normal_equations(p) if path.small and path.method != "qr-augmented" else None
     z, steps, last = _coefficients(p, path, normal)
     C = _covariance(p, path, normal)
     if path.method == "tsqr" and unit_condition(path.R) > SEMINORMAL_MAX_COND:  # from the factor: the Gram's is noise
@@ -229,8 +226,45 @@ def _solve(p: Problem, allow_rank_deficient: bool, robust: Robust | None = None)
         )
     factor.R = path.R
     extended = path.small or path.method != "cholesky"  # as the refinement passes summed, where they ran
-    rss = None if last is None else rss_from(last, z, Gs)
-    return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss, robust)
+    rss = _rss(p, z, last, Gs, normal)
+    notes = [] if last is None or p.memory is not None else [_refined_note(path.R, steps)]
+    return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss, robust, notes)
+
+
+def _normal_equations(p: Problem) -> tuple:
+    """(AD)ᵀ(AD) and (AD)ᵀy in double-double, ((hi, lo), (hi, lo)), from the first pass's sums: exact, since D
+    holds powers of two."""
+    assert p.first.dd is not None  # summed while n·k² ≤ DD_WORK
+    (Gh, Gl), (bh, bl), _ = p.first.dd
+    dd = np.outer(p.d, p.d)
+    return (Gh * dd, Gl * dd), (bh * p.d, bl * p.d)
+
+
+def _rss(p: Problem, z: np.ndarray, last: tuple | None, Gs: np.ndarray, normal) -> float | None:
+    """The residual sum of squares at the scaled coefficients ``z`` with no pass more where the passes so far
+    tell it: from the last refinement pass; for small problems, from the first pass's double-double sums
+    (about ε²·yᵀy off: where the residuals are not below 1e-8·‖y‖); for data in chunks, from the factor of
+    [A y], |R[k, k]|² (backward stable). None: one more pass, the residuals in double-double (in memory, or a
+    fit all but exact)."""
+    if last is not None:
+        return rss_from(last, z, Gs)
+    if normal is not None:  # in the scaled units of z, whose products stay inside float64's range
+        assert p.first.dd is not None
+        yy = p.first.dd[2]
+        rss = dd_rss(normal[0], normal[1], yy, z)
+        return rss if rss >= 1e-16 * float(yy[0]) else None
+    if p.memory is not None:
+        return None
+    assert p.first.R is not None
+    return float(p.first.R[-1, -1] ** 2)
+
+
+def _refined_note(R: np.ndarray, steps: int) -> str:
+    return (
+        f"the coefficients were refined in {steps} more pass{'es' if steps > 1 else ''} over the data: at the "
+        f"design's scaled condition number {unit_condition(R):.3g}, the first pass alone leaves the smallest "
+        f"fewer than 12 correct digits"
+    )
 
 
 def _check(p: Problem, allow_rank_deficient: bool) -> None:
@@ -246,11 +280,12 @@ def _factorize(p: Problem, Gs: np.ndarray) -> _Path:
     AD in memory, or of the stacked chunk factors (TSQR)."""
     k = len(p.names)
     scaled_cond = gram_condition(Gs)
-    small = p.n * k * k <= _DD_WORK
+    small = p.n * k * k <= DD_WORK
     if scaled_cond <= FAST_PATH_MAX_COND:
         return _Path("cholesky", cholesky_upper(Gs), scaled_cond, small)
-    if p.memory is None:
-        return _Path("tsqr", tsqr(p.chunks, p.d, p.fit_intercept, p.group), scaled_cond, small)
+    if p.memory is None:  # the first pass's factor of [A y]: its first k columns are A's, scaled exactly by D
+        assert p.first.R is not None
+        return _Path("tsqr", p.first.R[:k, :k] * p.d, scaled_cond, small)
     method = "qr" if scaled_cond <= SEMINORMAL_MAX_COND else "qr-augmented"
     As = design(p.memory[0], p.fit_intercept) * p.d  # exact: d holds powers of two
     if method == "qr-augmented" or small:
@@ -265,6 +300,8 @@ def _coefficients(p: Problem, path: _Path, normal) -> tuple[np.ndarray, int, tup
     if path.Q is not None:  # in memory, and small or ill-conditioned: the augmented system, refined from the data
         return _augmented_coefficients(p, path)
     z = solve_r(path.R, p.d * p.first.Aty)
+    if p.first.R is not None:  # in chunks: the first pass factored [A y] too
+        return _chunked_coefficients(p, path, z, normal)
     if path.method != "cholesky":  # R from QR: the semi-normal equations, residuals of the data in double-double
         return refine_seminormal(p.chunks, z, path.R, p.d, p.fit_intercept, True, _TOL, p.group)
     if normal is not None:
@@ -285,13 +322,58 @@ def _augmented_coefficients(p: Problem, path: _Path) -> tuple[np.ndarray, int, N
     return z[:, 0], steps, None
 
 
+def _chunked_coefficients(p: Problem, path: _Path, z: np.ndarray, normal) -> tuple[np.ndarray, int, tuple | None]:
+    """Data in chunks: z from the first pass alone where that gives every coefficient 12 correct digits, and
+    refined by passes over the data only where the conditioning calls for it.
+
+    The Cholesky path keeps its z where the normal equations' error, about cond(AD)²·ε·max|z|, leaves the
+    smallest coefficient 12 digits (or refines it against the normal equations in double-double, for small
+    problems); otherwise R and z come from the first pass's QR of [A y] (R as accurate as CholeskyQR2 makes
+    the Cholesky factor, with no pass for it), and are refined against the data (a pass per step, the
+    residuals in double-double) only where that QR's error, about
+    cond(AD)·ε·(1 + cond(AD)·‖r‖/(‖AD‖·‖z‖))·‖z‖, takes those digits. (Refined against the normal equations
+    in double-double instead, z of an ill-conditioned design stalls short of them: the products of AᵀA with
+    z are far larger than Aᵀr, the residuals of the data are not.)
+    """
+    if path.method == "cholesky":
+        if normal is not None:
+            return (*refine_normal(normal[0], normal[1], path.R, z, _TOL), None)
+        if not _normal_error_matters(path.scaled_cond, z):
+            return z, 0, None
+    from scipy.linalg import solve_triangular
+
+    assert p.first.R is not None
+    k = len(p.names)
+    path.R = p.first.R[:k, :k] * p.d  # exact: d holds powers of two
+    z = solve_triangular(path.R, p.first.R[:k, k])
+    if not _qr_error_matters(path.R, z, abs(float(p.first.R[k, k]))):
+        return z, 0, None
+    extended = path.method != "cholesky"  # the residuals of ill-conditioned designs in double-double
+    return refine_seminormal(p.chunks, z, path.R, p.d, p.fit_intercept, extended, _TOL, p.group)
+
+
+def _normal_error_matters(scaled_cond: float, z: np.ndarray) -> bool:
+    """Whether z from the normal equations may hold fewer than 12 correct digits in its smallest entry."""
+    return scaled_cond > 30 or scaled_cond**2 * EPS * np.abs(z).max() > 1e-12 * np.abs(z).min()
+
+
+def _qr_error_matters(R: np.ndarray, z: np.ndarray, rnorm: float) -> bool:
+    """Whether z from a Householder QR (R, and the residual norm ``rnorm``) may hold fewer than 12 correct
+    digits in its smallest entry: its error is about cond·ε·(1 + cond·‖r‖/(‖R‖·‖z‖))·‖z‖."""
+    cond, size, norm = unit_condition(R), float(np.linalg.norm(R, 2)), float(np.linalg.norm(z))
+    if not (norm > 0 and size > 0 and np.isfinite(cond)):
+        return True
+    error = EPS * cond * (1 + cond * rnorm / (size * norm)) * float(np.abs(z).max())
+    return bool(error > 1e-12 * np.abs(z).min())
+
+
 def _large_fast_path(p: Problem, path: _Path, z: np.ndarray) -> tuple[np.ndarray, int, tuple | None]:
     """Large data on the fast path: beyond cond(AD) = 30, the Cholesky factor ``path.R``, off by cond²·ε, is
     refined (CholeskyQR2, in place); z is refined by float64 residual passes where the normal equations'
     error, about cond²·ε·max|z|, matters beside the smallest coefficient."""
     if path.scaled_cond > 30:
         path.R = refine_factor(p.chunks, path.R, p.d, p.fit_intercept, p.group)
-    if path.scaled_cond > 30 or path.scaled_cond**2 * EPS * np.abs(z).max() > 1e-12 * np.abs(z).min():
+    if _normal_error_matters(path.scaled_cond, z):
         return refine_seminormal(p.chunks, z, path.R, p.d, p.fit_intercept, False, _TOL, p.group)
     return z, 0, None
 
