@@ -127,6 +127,15 @@ def test_f_tail_against_mpmath(dfn, dfd):
         assert float(f_sf(x, dfn, dfd)) == pytest.approx(float(exact), rel=RTOL)
 
 
+@pytest.mark.parametrize("df", [3, 5, 21, 100, 196, 500, 1000, 3000, MATH_MAX_DF])
+def test_t_quantile_of_intervals_against_mpmath(df):
+    """The 97.5% quantile every 95% interval takes, within 4.5e-15 of the exact one (scipy's: 6e-16), which
+    tests/test_leastsq_accuracy.py allows the intervals (Q_ERROR)."""
+    with mpmath.workdps(40):
+        exact = mpmath.findroot(lambda t: _mp_tail(df / 2, 0.5, df / (df + t**2)) / 2 - mpmath.mpf("0.025"), 2.0)
+        assert abs(float(t_ppf(0.975, df)) - exact) <= 4.5e-15 * exact
+
+
 def test_t_quantile_inverts_the_tail():
     """t_ppf(q) is where t_sf is 1 − q, to the tail's own accuracy (the interval's half-width 1.96... and beyond)."""
     for df in [3, 4.5, 30, 196, 5000]:

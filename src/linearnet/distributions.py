@@ -19,6 +19,7 @@ Each function takes numbers or arrays and returns a NumPy float64 (a scalar for 
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -78,10 +79,14 @@ def _lentz(a: float, b: float, x: float) -> float:
 def _beta_tail(a: float, b: float, u: float) -> float:
     """I_x(a, b) at x = 1/(1 + u), 1 − x = u/(1 + u), from u > 0 (so that neither x nor 1 − x is rounded)."""
     x, y = 1.0 / (1.0 + u), u / (1.0 + u)
-    log_front = -a * math.log1p(u) + b * (math.log(u) - math.log1p(u)) - _log_beta(a, b)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _lentz(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _lentz(b, a, y) / b
+    front = math.exp(-a * math.log1p(u) + b * (math.log(u) - math.log1p(u)) - _log_beta(a, b))
+    if x >= (a + 1.0) / (a + b + 2.0):
+        return 1.0 - front * _lentz(b, a, y) / b
+    direct = front * _lentz(a, b, x) / a
+    if y < 0.1 * direct:  # the direct fraction's rounding, about ε/y, beyond the complement's, about ε/I
+        with contextlib.suppress(_Unsettled):
+            return 1.0 - front * _lentz(b, a, y) / b
+    return direct
 
 
 def _t_sf(t: float, df: float) -> float:

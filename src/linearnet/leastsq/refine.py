@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .dd import dd_augmented_residuals, dd_dot, two_sum
-from .factor import solve_r
+from .factor import solve_r, solve_triangular
 from .passes import residual_pass
 
 _MAX_REFINE = 30
@@ -98,8 +98,6 @@ def augmented(As, Q, R, b, c, x, r, tol, measure=lambda v: v):
     Residuals in double-double; each step shrinks the error by about cond(As)·ε.
     b, r (n, m); c, x (k, m). Returns x, r and the steps taken.
     """
-    from scipy.linalg import solve_triangular
-
     k = len(x)
 
     def correction(xr):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .factor import Factor, unit_condition
+from .factor import Factor, solve_triangular, unit_condition
 from .passes import residual_pass, rss_in_memory
 from .problem import Problem
 from .robust import Robust, robust_fit
@@ -297,8 +297,6 @@ def cov_factor(R: np.ndarray, scale: np.ndarray, pinv_cov: np.ndarray | None = N
     as R's ``predict.lm`` makes it, where x₀ᵀCx₀ from C rounded loses cond(A)·ε. A rank-deficient fit's
     (``pinv_cov``, its pseudo-inverse) is its eigenvectors scaled by the roots of its eigenvalues. None where
     F is not finite in float64 (features in units of 1e-170)."""
-    from scipy.linalg import solve_triangular
-
     with np.errstate(over="ignore", invalid="ignore"):
         if pinv_cov is None:
             F = scale[:, None] * solve_triangular(R, np.eye(len(R)))

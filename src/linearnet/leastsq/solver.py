@@ -19,6 +19,7 @@ from .factor import (
     rank_and_nullspace,
     refine_factor,
     solve_r,
+    solve_triangular,
     unit_condition,
 )
 from .passes import DD_WORK, Group, design, in_memory
@@ -312,8 +313,6 @@ def _coefficients(p: Problem, path: _Path, normal) -> tuple[np.ndarray, int, tup
 
 def _augmented_coefficients(p: Problem, path: _Path) -> tuple[np.ndarray, int, None]:
     """z from Björck's refinement of the augmented system [I AD; (AD)ᵀ 0][r; z] = [y; 0] with Q."""
-    from scipy.linalg import solve_triangular
-
     assert p.memory is not None and path.As is not None and path.Q is not None
     k = len(p.names)
     y = p.memory[1][:, None]
@@ -340,8 +339,6 @@ def _chunked_coefficients(p: Problem, path: _Path, z: np.ndarray, normal) -> tup
             return (*refine_normal(normal[0], normal[1], path.R, z, _TOL), None)
         if not _normal_error_matters(path.scaled_cond, z):
             return z, 0, None
-    from scipy.linalg import solve_triangular
-
     assert p.first.R is not None
     k = len(p.names)
     path.R = p.first.R[:k, :k] * p.d  # exact: d holds powers of two
