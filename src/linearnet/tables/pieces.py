@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..memory import release_arrow_unused
 from .cells import EXACT
 from .columns import _check_header
 from .diagnose import _diagnosis
@@ -74,7 +75,10 @@ class _ParquetPieces(_Pieces):
 
     def in_order(self) -> Iterator[tuple[int, Any]]:
         row, rows = 1, max(self.rows, 1)
-        for batch in self.pf.iter_batches(batch_size=self.chunk_rows, row_groups=self.groups, columns=self.columns):
+        batches = self.pf.iter_batches(
+            batch_size=self.chunk_rows, row_groups=self.groups, columns=self.columns, use_threads=True
+        )
+        for batch in batches:  # the columns decoded by pyarrow's threads
             self.done = (self.size or 0) * (row - 1 + batch.num_rows) // rows  # in proportion to the rows
             yield row, batch
             row += batch.num_rows
@@ -82,7 +86,10 @@ class _ParquetPieces(_Pieces):
     def read(self, i: int) -> Iterator[tuple[int, Any]]:
         assert self.index is not None
         row, group = self.index[i]
-        for batch in self.pf.iter_batches(batch_size=self.chunk_rows, row_groups=[group], columns=self.columns):
+        batches = self.pf.iter_batches(
+            batch_size=self.chunk_rows, row_groups=[group], columns=self.columns, use_threads=True
+        )
+        for batch in batches:
             yield row, batch
             row += batch.num_rows
 
@@ -345,7 +352,8 @@ def _cut(data, size: int | None = None, eol: bytes = b"\n", sep: bytes = b",") -
     """The end of the last whole CSV record in ``data[:size]`` (which starts a record): one past the
     last line end (``eol``) outside quoted fields, or 0 when there is none."""
     size = len(data) if size is None else size
-    quotes = _quotes(data, 0, size, sep)
+    last = data.rfind(b'"', 0, size)  # the quotes are counted up to the last one only (a header's, say)
+    quotes = _quotes(data, 0, min(size, last + 2), sep) if last >= 0 else 0
     end = data.rfind(eol, 0, size)
     while end >= 0:
         if quotes == 0 or (quotes - _quotes(data, end, size, sep, at_start=False)) % 2 == 0:  # even: outside
@@ -358,14 +366,6 @@ def _blank(data) -> bool:
     """Whether a piece of a CSV holds nothing but line ends (a line of spaces is a row, as the
     whole-file reader takes it: a row of too few fields)."""
     return not bytes(data[:64]).strip(b"\r\n") and not bytes(data).strip(b"\r\n")
-
-
-def _release_unused() -> None:
-    """Hand what pyarrow's memory pool holds unused back to the system: its allocator keeps freed
-    blocks for reuse, which on chunked reading of a wide Parquet file is some 100 MB more."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
 
 
 def _header_end(data, eol: bytes = b"\n", sep: bytes = b",") -> int:
@@ -459,7 +459,7 @@ def _parquet_head(src: _Source, chunk_rows: int):
         batches.close()  # or it keeps its row group decoded until collected
     except (pa.ArrowException, OSError) as exc:
         raise ValueError(f"{name}: cannot be read as PARQUET ({_reason(exc)})") from None
-    _release_unused()
+    release_arrow_unused()
     return first, names, first.num_rows < pf.metadata.num_rows
 
 

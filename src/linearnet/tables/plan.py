@@ -24,6 +24,12 @@ def default_budget() -> int:
     return min(memory.available_bytes() // 4, MAX_DEFAULT_BUDGET)
 
 
+def release_interval(budget: int | None) -> int:
+    """The bytes of chunks read between two hand-backs of pyarrow's unused memory
+    (:func:`~linearnet.memory.release_arrow_unused`): a 32nd of the memory budget (None: the default), 64 MB at most."""
+    return min((default_budget() if budget is None else budget) // 32, 64 << 20)
+
+
 @dataclass(frozen=True)
 class ReadPlan:
     """How a table is read: whole or in chunks, and why (:func:`plan_read`)."""
