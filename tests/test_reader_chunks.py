@@ -18,7 +18,7 @@ from linearnet.tables import read_table, table_chunks
 from linearnet.tables.ahead import read_ahead
 from linearnet.tables.cells import _numbers, number_matrix
 from linearnet.tables.pieces import _cut, _quotes
-from linearnet.tables.plan import release_interval
+from linearnet.tables.plan import release_interval, unit_rows
 from linearnet.tables.source import _Source
 
 
@@ -259,10 +259,17 @@ def test_the_progress_of_a_pass_is_said_in_the_callers_thread(tmp_path, ahead):
 
 
 def test_the_memory_pool_is_released_every_32nd_of_the_budget_read(tmp_path, monkeypatch):
-    """pyarrow's unused memory is handed back each time a 32nd of the memory budget (64 MB at most) has been
-    read; in between, what a chunk freed serves the next. Chunks hold chunk_rows rows, read ahead or not."""
-    assert release_interval(32 << 20) == 1 << 20
-    assert release_interval(1 << 40) == 64 << 20
+    """pyarrow's unused memory is handed back each time four chunks, or a 32nd of the memory budget (64 MB at
+    most) if less, have been read; in between, what a chunk freed serves the next. Chunks hold chunk_rows rows,
+    however many are decoded at a time."""
+    assert release_interval(32 << 20, 1 << 20) == 1 << 20  # a 32nd of the budget
+    assert release_interval(1 << 40, 1 << 20) == 4 << 20  # four chunks
+    assert release_interval(1 << 40, 1 << 30) == 64 << 20  # 64 MB at most
+    assert release_interval(1 << 40, 1000) == 0  # small chunks: after each
+    assert unit_rows(16 << 20, 1000, 200.0) == 2000  # two chunks of 200 KB in a 32nd of 16 MB
+    assert unit_rows(16 << 20, 1000, 5000.0) == 1000  # a chunk at least
+    assert unit_rows(1 << 40, 1000, 100.0) == 4000  # four chunks at most
+    assert unit_rows(1 << 40, 20_000, 1000.0) == 60_000  # 64 MB at most: three chunks of 20 MB
     released = []
 
     class Pool:
@@ -272,12 +279,15 @@ def test_the_memory_pool_is_released_every_32nd_of_the_budget_read(tmp_path, mon
     path = tmp_path / "t.parquet"
     write_groups(path, frame(4000), [1000] * 4)
     monkeypatch.setattr(ahead_module, "AHEAD_BYTES", 0)
-    chunk_bytes = 100 * 6 * 8  # 100 rows of six 8-byte columns, as pyarrow holds them
-    chunks, _ = table_chunks(path, target="y", chunk_rows=100, memory_budget=32 * 4 * chunk_bytes)
-    assert chunks._release_every == 4 * chunk_bytes
     monkeypatch.setattr(pa, "default_memory_pool", lambda: Pool())
-    sizes = passed(chunks)[2]
-    assert sizes == [100] * 40
+    chunks, _ = table_chunks(path, target="y", chunk_rows=100)
+    assert chunks._release_every == 0  # chunks of 4,800 bytes: after each
+    assert passed(chunks)[2] == [100] * 40 and len(released) >= 40
+    released.clear()
+    chunk_bytes = 100 * 6 * 8  # 100 rows of six 8-byte columns, as pyarrow holds them
+    chunks, _ = table_chunks(path, target="y", chunk_rows=100)
+    chunks._release_every = 4 * chunk_bytes  # as for chunks of a megabyte or more
+    assert passed(chunks)[2] == [100] * 40
     assert 9 <= len(released) <= 11  # every fourth chunk
 
 

@@ -365,12 +365,12 @@ def table_chunks(
         path,
         target,
         features,
-        dict(chunk_rows=chunk_rows, missing=missing, sep=sep, decimal=decimal, share=share, classes=classes),
+        dict(chunk_rows=chunk_rows, missing=missing, sep=sep, decimal=decimal, share=share, classes=classes)
+        | dict(budget=memory_budget),
         dict(carry=carry, carried_in_use=carried_in_use, labels=_labels, collect=_collect is not None),
         parsed,
         named=features is not None and (target is not None or levels is not None),
     )
-    chunks._release_every = plan.release_interval(memory_budget)
     if not kinds and parsed is None:
         return chunks, choice.features
     chunk_rows = chunks._pieces.chunk_rows
@@ -418,6 +418,7 @@ def _open(path, target, features, options: dict[str, Any], carrying: dict[str, A
     notes = list(choice.notes) + epoch_notes(first, [*choice.features, target])  # dates as R's numbers
     if files is not None:
         notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
+    row_bytes = sum(first.column(c).nbytes for c in wanted) / max(1, first.num_rows)
     del first
     pieces = _Parts(
         _shares(parts, rank, size) if size > 1 else parts,
@@ -426,6 +427,7 @@ def _open(path, target, features, options: dict[str, Any], carrying: dict[str, A
         types=types,
         chunk_rows=chunk_rows,
         integers=integers,
+        unit_rows=plan.unit_rows(options["budget"], chunk_rows, row_bytes),  # Parquet's
     )
     chunks = TableChunks(
         path=os.fspath(path) if files is not None else src.name,
@@ -441,6 +443,7 @@ def _open(path, target, features, options: dict[str, Any], carrying: dict[str, A
         carried_in_use=carried_in_use,
         _carried_numbers=numbers,
         _labels=labels,
+        _release_every=plan.release_interval(options["budget"], chunk_rows * row_bytes),
     )
     return chunks, choice, kinds, wanted
 
