@@ -315,3 +315,17 @@ def test_a_piece_is_cut_where_counting_every_quote_cuts_it(fields, size, header)
     raw = data.encode()
     size = min(size, len(raw))
     assert _cut(bytearray(raw), size, b"\n", b",") == _cut_by_counting_all(raw, size, b"\n", b",")
+
+
+def test_a_chunk_of_a_megabyte_or_more_is_a_writable_array_of_its_own(tmp_path):
+    """Its array comes from pyarrow's memory pool (what the chunk before freed), as an array of its own."""
+    src = _Source(str(_csv(tmp_path, "a,b\n1,2\n")))
+    rng = np.random.default_rng(1)
+    table = pa.table({f"c{j}": rng.standard_normal(60_000) for j in range(3)})
+    first = number_matrix(src, table, table.column_names, 1, missing="error")
+    second = number_matrix(src, table, table.column_names, 1, missing="error")
+    expected = np.column_stack([table.column(n).to_numpy() for n in table.column_names])
+    np.testing.assert_array_equal(first, expected)
+    assert first.flags.c_contiguous and first.flags.writeable and not np.shares_memory(first, second)
+    first[:] = 0.0
+    np.testing.assert_array_equal(second, expected)

@@ -193,7 +193,7 @@ def number_matrix(src: _Source, table, names: list[str], first_row: int, *, miss
     import pyarrow as pa
 
     n = table.num_rows
-    X = np.empty((n, len(names)), dtype=np.float64)
+    X = _empty((n, len(names)))
     plain = {}
     for j, name in enumerate(names):
         column = table.column(name)
@@ -205,6 +205,17 @@ def number_matrix(src: _Source, table, names: list[str], first_row: int, *, miss
         if j not in plain:
             X[:, j] = _numbers(src, name, table.column(name), first_row, missing=missing)
     return X
+
+
+def _empty(shape: tuple[int, int]) -> np.ndarray:
+    """An empty float64 array; of a megabyte or more, in pyarrow's memory pool, which keeps what a chunk freed
+    for the next one (until it is handed back): fresh memory costs a page fault each 4 KB, chunk after chunk."""
+    size = shape[0] * shape[1] * 8
+    if size < 1 << 20:
+        return np.empty(shape, dtype=np.float64)
+    import pyarrow as pa
+
+    return np.frombuffer(pa.allocate_buffer(size), dtype=np.float64).reshape(shape)
 
 
 def _float_segments(column) -> list[np.ndarray]:
