@@ -1,6 +1,6 @@
 """Whole runs on a file: ``linearnet solve`` and ``linearnet predict`` against pyarrow's read alone and pandas.
 
-On a 5,000,000 x 20 float CSV (about 1.4 GB, written as bench_memory.py writes it) and its Parquet copy,
+On a 5,000,000 x 20 float CSV (about 1.2 GB, written as bench_memory.py writes it) and its Parquet copy,
 each command runs in a fresh process, one after another in the same run, so that the ratios compare like
 with like (absolute times move by a third from run to run on a shared machine):
 
