@@ -162,6 +162,8 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
     else:
         values = _since_epoch(src, name, column)
     values = np.ascontiguousarray(values, dtype=np.float64)
+    if _all_finite(values, missing):
+        return values
     bad_rows = np.flatnonzero(np.isinf(values) if missing != "error" else ~np.isfinite(values))
     if bad_rows.size:
         i = int(bad_rows[0])
@@ -169,6 +171,82 @@ def _numbers(src: _Source, name: str, column, first_row: int, *, missing: str) -
             f"{path}: column {_quote(name)}, {_where(src, first_row + i)}: {values[i]} is not a finite number"
         )
     return values
+
+
+def _all_finite(values: np.ndarray, missing: str) -> bool:
+    """Whether ``values`` hold no value :func:`_numbers` refuses: no infinity, nor NaN under
+    ``missing="error"``. Their sum tells at once where it is finite (NaN and infinities carry into it);
+    a sum that overflows, or NaN where NaN is allowed, are looked at value by value."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(values, axis=None)):
+            return True
+    return not (np.isinf(values).any() if missing != "error" else not np.isfinite(values).all())
+
+
+_BLOCK_BYTES = 1 << 19  # bytes of a block of rows copied column by column: it stays in a core's cache
+
+
+def number_matrix(src: _Source, table, names: list[str], first_row: int, *, missing: str) -> np.ndarray:
+    """The columns ``names`` of ``table`` as a C-ordered float64 (rows, columns) array, each column checked as
+    :func:`_numbers` checks it, the first refusal the same: the columns of float64 without gaps copied
+    a block of rows at a time (each block's values checked while in cache), the others one by one."""
+    import pyarrow as pa
+
+    n = table.num_rows
+    X = _empty((n, len(names)))
+    plain = {}
+    for j, name in enumerate(names):
+        column = table.column(name)
+        if column.type == pa.float64() and column.null_count == 0:
+            plain[j] = _float_segments(column)
+    if plain and not _copy_checked(X, plain, missing, whole=len(plain) == len(names)):
+        plain = {}  # a value refused: the columns one by one, in order, say which first
+    for j, name in enumerate(names):
+        if j not in plain:
+            X[:, j] = _numbers(src, name, table.column(name), first_row, missing=missing)
+    return X
+
+
+def _empty(shape: tuple[int, int]) -> np.ndarray:
+    """An empty float64 array; of a megabyte or more, in pyarrow's memory pool, which keeps what a chunk freed
+    for the next one (until it is handed back): fresh memory costs a page fault each 4 KB, chunk after chunk."""
+    size = shape[0] * shape[1] * 8
+    if size < 1 << 20:
+        return np.empty(shape, dtype=np.float64)
+    import pyarrow as pa
+
+    return np.frombuffer(pa.allocate_buffer(size), dtype=np.float64).reshape(shape)
+
+
+def _float_segments(column) -> list[np.ndarray]:
+    """The float64 values of a column without gaps, a read-only view of each of its chunks."""
+    import pyarrow as pa
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [
+        np.frombuffer(c.buffers()[1], dtype=np.float64, count=len(c), offset=c.offset * 8) for c in chunks if len(c)
+    ]
+
+
+def _copy_checked(X: np.ndarray, columns: dict[int, list[np.ndarray]], missing: str, *, whole: bool) -> bool:
+    """Copy ``columns`` (each a list of segments, one after another) into their columns of ``X``, a block of
+    rows at a time, and say whether no value is refused (``whole``: they are every column of ``X``)."""
+    ends = {tuple(np.cumsum([len(s) for s in segments]).tolist()) for segments in columns.values()}
+    if len(ends) > 1:  # the columns' chunks end at different rows: each made one array
+        columns = {j: [np.concatenate(s)] if len(s) > 1 else s for j, s in columns.items()}
+        ends = {(len(X),)}
+    step = _BLOCK_BYTES // (8 * X.shape[1])
+    step = step if step >= 256 else len(X)  # a wide table: a column at a time (blocks of few rows cost more)
+    ok, start = True, 0
+    for k, end in enumerate(ends.pop()):
+        for s in range(start, end, step):
+            e = min(s + step, end)
+            block = X[s:e]
+            for j, segments in columns.items():
+                block[:, j] = segments[k][s - start : e - start]
+            ok = ok and (not whole or _all_finite(block, missing))
+        start = end
+    return ok if whole else _all_finite(X[:, sorted(columns)], missing)
 
 
 def _since_epoch(src: _Source, name: str, column) -> np.ndarray:

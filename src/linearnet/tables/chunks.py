@@ -6,23 +6,23 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..memory import return_freed_blocks
-from . import plan
+from ..memory import release_arrow_unused, return_freed_blocks
+from . import ahead, plan
 from .carried import gaps, is_number_column, read_carried, verbatim
-from .cells import _check_missing, _kind, _numbers, epoch_notes
+from .cells import _check_missing, _kind, _numbers, epoch_notes, number_matrix
 from .chunk_design import ChunkDesign, category_kinds, formula_columns
 from .chunk_labels import _Coder, _coder, _Collector
 from .columns import _choose_from
 from .diagnose import _diagnosis
 from .levels import CategoryLevels, _LevelCollector, most_levels, unknown_level
 from .messages import _DROPPED_SHOWN, _dropped_note, _listing, _reason
-from .pieces import _csv_first_rows, _integers, _parquet_head, _Part, _Parts, _piece_types, _release_unused
+from .pieces import _csv_first_rows, _integers, _parquet_head, _Part, _Parts, _piece_types
 from .shares import _check_share, _file_parts, _shares
 from .source import _files, _Source
 
@@ -65,6 +65,8 @@ class TableChunks:
     _labels: _Coder | _Collector | None = None  # the target read as class labels: coded, or gathered
     _design: ChunkDesign | None = None  # categories coded, or a formula applied (else columns of numbers)
     _collector: _LevelCollector | None = None  # a first pass, finding the categories' levels
+    _ahead: bool = False  # a pass is being read ahead of its caller (see :meth:`_ahead_of_caller`)
+    _release_every: int = 0  # bytes read between two releases of pyarrow's unused memory (0: every chunk)
 
     @property
     def columns(self) -> list[str]:
@@ -109,15 +111,34 @@ class TableChunks:
         return self._pass
 
     def _pass(self) -> Iterator[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+        for chunk, done in self._ahead_of_caller():
+            if self.on_read is not None:
+                self.on_read(*done)
+            if chunk is not None:
+                yield chunk
+
+    def _ahead_of_caller(self) -> Iterator[tuple[tuple | None, tuple[int, int | None]]]:
+        """The chunks of a pass (see :meth:`_read`), read one ahead in a thread while the caller works on the
+        one before: chunks of :data:`~.ahead.AHEAD_BYTES` or more, where a pass of these chunks is not being read so
+        already (else in turn)."""
+        if self._ahead or self._pieces.chunk_rows * len(self._pieces.wanted) * 8 < ahead.AHEAD_BYTES:
+            yield from self._read()
+            return
+        self._ahead = True
+        try:
+            yield from ahead.read_ahead(self._read())
+        finally:
+            self._ahead = False
+
+    def _read(self) -> Generator[tuple[tuple | None, tuple[int, int | None]], None, None]:
+        """A pass: each piece read, as its chunk (None where it leaves no row) and the bytes read by then
+        out of the pass's (for :attr:`on_read`)."""
         self.dropped_rows, self._dropped, self.rows_read = 0, [], 0
         with self._reading():
             for part, first, table in self._pieces.in_order():
                 chunk = self._convert(part, first, table)
                 self.rows_read += table.num_rows
-                if self.on_read is not None:
-                    self.on_read(self._pieces.done, self._pieces.size)
-                if chunk is not None:
-                    yield chunk
+                yield chunk, (self._pieces.done, self._pieces.size)
         if self.rows_read and self.dropped_rows == self.rows_read and self.share is None:
             raise ValueError(  # a share may lose all its rows, and the others keep theirs
                 f"{self.path}: every row has a missing value in the columns in use "
@@ -219,23 +240,20 @@ class TableChunks:
         if self._collector is not None:
             self._collector.seen(src, table, kept, n)
             return None
-        _release_unused()
+        release_arrow_unused(table.nbytes, self._release_every)
         return (X, y, carried) if len(X) else None
 
     def _features(self, src: _Source, table, row: int):
         """A chunk's ``(X, y, gaps, unknown)``: see :meth:`ChunkDesign.chunk` (columns of numbers: no gaps
         apart from their NaN, no unknown value)."""
-        target, n = self.target_name, table.num_rows
+        target = self.target_name
         y = np.empty(0)
         if target is not None and self._labels is None:
             y = _numbers(src, target, table.column(target), row, missing=self.missing)
         if self._design is not None:
             X, formula_y, gap, unknown = self._design.chunk(src, table, row, self.missing, y if target else None)
             return X, formula_y if target and formula_y is not None else y, gap, unknown
-        X = np.empty((n, len(self.feature_names)), dtype=np.float64)
-        for j, name in enumerate(self.feature_names):
-            X[:, j] = _numbers(src, name, table.column(name), row, missing=self.missing)
-        return X, y, None, None
+        return number_matrix(src, table, self.feature_names, row, missing=self.missing), y, None, None
 
     def _refuse_unknown(self, part: _Part, first: int, table, X, y, unknown: np.ndarray) -> None:
         """Refuse a category's value outside its levels, unless its row is dropped for a gap elsewhere."""
@@ -347,7 +365,8 @@ def table_chunks(
         path,
         target,
         features,
-        dict(chunk_rows=chunk_rows, missing=missing, sep=sep, decimal=decimal, share=share, classes=classes),
+        dict(chunk_rows=chunk_rows, missing=missing, sep=sep, decimal=decimal, share=share, classes=classes)
+        | dict(budget=memory_budget),
         dict(carry=carry, carried_in_use=carried_in_use, labels=_labels, collect=_collect is not None),
         parsed,
         named=features is not None and (target is not None or levels is not None),
@@ -399,6 +418,7 @@ def _open(path, target, features, options: dict[str, Any], carrying: dict[str, A
     notes = list(choice.notes) + epoch_notes(first, [*choice.features, target])  # dates as R's numbers
     if files is not None:
         notes.append(f"read {len(files)} files as one table: {_listing([os.path.basename(f) for f in files], 5)}")
+    row_bytes = sum(first.column(c).nbytes for c in wanted) / max(1, first.num_rows)
     del first
     pieces = _Parts(
         _shares(parts, rank, size) if size > 1 else parts,
@@ -407,6 +427,7 @@ def _open(path, target, features, options: dict[str, Any], carrying: dict[str, A
         types=types,
         chunk_rows=chunk_rows,
         integers=integers,
+        unit_rows=plan.unit_rows(options["budget"], chunk_rows, row_bytes),  # Parquet's
     )
     chunks = TableChunks(
         path=os.fspath(path) if files is not None else src.name,
@@ -422,6 +443,7 @@ def _open(path, target, features, options: dict[str, Any], carrying: dict[str, A
         carried_in_use=carried_in_use,
         _carried_numbers=numbers,
         _labels=labels,
+        _release_every=plan.release_interval(options["budget"], chunk_rows * row_bytes),
     )
     return chunks, choice, kinds, wanted
 

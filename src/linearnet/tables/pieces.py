@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..memory import release_arrow_unused
 from .cells import EXACT
 from .columns import _check_header
 from .diagnose import _diagnosis
@@ -40,13 +41,10 @@ class _Part:
 
 class _Pieces:
     """Where a part's chunks come from: in file order, and once a pass has indexed them, one by one.
-
-    ``in_order()`` yields ``(first_row, arrow_table)``, rows counted from 1 at the part's first row;
-    ``index`` is the list of pieces a pass in order has found (None while unknown, or where the file
-    cannot be read out of order) and ``read(i)`` yields piece ``i``'s rows the same way. ``done`` is how
-    many bytes of the part's ``size`` (None where not known) the pass in order has read up to the piece
-    it yielded last.
-    """
+    ``in_order()`` yields ``(first_row, arrow_table)``, rows counted from 1 at the part's first row; ``index``
+    lists the pieces a pass in order found (None while unknown, or where the file cannot be read out of order),
+    ``read(i)`` yields piece ``i``'s rows the same way; ``done``: the bytes of the part's ``size`` (None where
+    not known) the pass in order has read up to the piece it yielded last."""
 
     index: list | None = None
     done: int = 0
@@ -60,21 +58,23 @@ class _Pieces:
 
 
 class _ParquetPieces(_Pieces):
-    """A part's row groups, read in slices of ``chunk_rows``: in order, or a row group at a time out of order."""
+    """A part's row groups, read in slices of ``chunk_rows``: in order, or a row group at a time out of order;
+    decoded by pyarrow's threads ``unit_rows`` (a multiple of ``chunk_rows``) at a time."""
 
-    def __init__(self, part: _Part, columns: list[str], chunk_rows: int):
+    def __init__(self, part: _Part, columns: list[str], chunk_rows: int, unit_rows: int | None = None):
         import pyarrow.parquet as pq
 
         # pre_buffer=False: pyarrow would otherwise buffer every row group of the file up front
         self.pf = pq.ParquetFile(part.src.arrow(), pre_buffer=False, buffer_size=1 << 20)
         self.groups, self.columns, self.chunk_rows, self.size = part.groups, columns, chunk_rows, part.size
+        self.unit_rows = unit_rows or chunk_rows
         firsts = np.cumsum([0, *part.group_rows])
         self.rows = int(firsts[-1])
         self.index = [(int(firsts[i]) + 1, group) for i, group in enumerate(part.groups)]
 
     def in_order(self) -> Iterator[tuple[int, Any]]:
         row, rows = 1, max(self.rows, 1)
-        for batch in self.pf.iter_batches(batch_size=self.chunk_rows, row_groups=self.groups, columns=self.columns):
+        for batch in self._batches(self.groups):
             self.done = (self.size or 0) * (row - 1 + batch.num_rows) // rows  # in proportion to the rows
             yield row, batch
             row += batch.num_rows
@@ -82,19 +82,24 @@ class _ParquetPieces(_Pieces):
     def read(self, i: int) -> Iterator[tuple[int, Any]]:
         assert self.index is not None
         row, group = self.index[i]
-        for batch in self.pf.iter_batches(batch_size=self.chunk_rows, row_groups=[group], columns=self.columns):
+        for batch in self._batches([group]):
             yield row, batch
             row += batch.num_rows
+
+    def _batches(self, groups: list[int]) -> Iterator[Any]:
+        """The rows of ``groups`` in slices of ``chunk_rows`` (the last the rest), as batches of ``chunk_rows`` are."""
+        options = dict(row_groups=groups, columns=self.columns, use_threads=True)
+        for unit in self.pf.iter_batches(batch_size=self.unit_rows, **options):
+            yield from (unit.slice(start, self.chunk_rows) for start in range(0, unit.num_rows, self.chunk_rows))
 
 
 class _CsvPieces(_Pieces):
     """A CSV's rows (bytes ``start`` to ``end`` of the file: all of it by default) cut into pieces of
     about ``block`` bytes at line ends outside quoted fields, each parsed by pyarrow on its own.
 
-    pyarrow's streaming CSV reader reads ahead of its consumer without bound (about the whole
-    file at disk speed); cutting the pieces here keeps one piece in memory, and lets a pass
-    in order remember where each piece lies, so that training can visit them in any order.
-    """
+    pyarrow's streaming CSV reader reads ahead of its consumer without bound (about the whole file at disk
+    speed); cutting the pieces here keeps a piece or two in memory, and lets a pass in order remember where
+    each piece lies, so that training can visit them in any order."""
 
     def __init__(
         self,
@@ -225,11 +230,13 @@ class _Parts:
         types: dict,
         chunk_rows: int,
         integers: frozenset[str] = frozenset(),
+        unit_rows: int | None = None,
     ):
         import pyarrow as pa
 
         self.parts, self.names, self.wanted, self.types, self.chunk_rows = parts, names, wanted, types, chunk_rows
         self.integers = integers  # CSV: the columns of whole numbers in the first rows (read as float64)
+        self.unit_rows = unit_rows  # Parquet: the rows decoded at a time (None: chunk_rows)
         self.booleans = frozenset(name for name, t in types.items() if pa.types.is_boolean(t))
         self.current: _Part | None = parts[0] if parts else None
         self.done = 0
@@ -246,7 +253,7 @@ class _Parts:
             part = self.parts[k]
             pieces: _Pieces
             if part.src.fmt == "parquet":
-                pieces = _ParquetPieces(part, self.wanted, self.chunk_rows)
+                pieces = _ParquetPieces(part, self.wanted, self.chunk_rows, self.unit_rows)
             else:
                 part.block = part.block or _block(part.src, self.chunk_rows)
                 pieces = _CsvPieces(
@@ -345,7 +352,8 @@ def _cut(data, size: int | None = None, eol: bytes = b"\n", sep: bytes = b",") -
     """The end of the last whole CSV record in ``data[:size]`` (which starts a record): one past the
     last line end (``eol``) outside quoted fields, or 0 when there is none."""
     size = len(data) if size is None else size
-    quotes = _quotes(data, 0, size, sep)
+    last = data.rfind(b'"', 0, size)  # the quotes are counted up to the last one only (a header's, say)
+    quotes = _quotes(data, 0, min(size, last + 2), sep) if last >= 0 else 0
     end = data.rfind(eol, 0, size)
     while end >= 0:
         if quotes == 0 or (quotes - _quotes(data, end, size, sep, at_start=False)) % 2 == 0:  # even: outside
@@ -358,14 +366,6 @@ def _blank(data) -> bool:
     """Whether a piece of a CSV holds nothing but line ends (a line of spaces is a row, as the
     whole-file reader takes it: a row of too few fields)."""
     return not bytes(data[:64]).strip(b"\r\n") and not bytes(data).strip(b"\r\n")
-
-
-def _release_unused() -> None:
-    """Hand what pyarrow's memory pool holds unused back to the system: its allocator keeps freed
-    blocks for reuse, which on chunked reading of a wide Parquet file is some 100 MB more."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
 
 
 def _header_end(data, eol: bytes = b"\n", sep: bytes = b",") -> int:
@@ -459,7 +459,7 @@ def _parquet_head(src: _Source, chunk_rows: int):
         batches.close()  # or it keeps its row group decoded until collected
     except (pa.ArrowException, OSError) as exc:
         raise ValueError(f"{name}: cannot be read as PARQUET ({_reason(exc)})") from None
-    _release_unused()
+    release_arrow_unused()
     return first, names, first.num_rows < pf.metadata.num_rows
 
 

@@ -24,6 +24,28 @@ def default_budget() -> int:
     return min(memory.available_bytes() // 4, MAX_DEFAULT_BUDGET)
 
 
+def release_interval(budget: int | None, chunk_bytes: float) -> int:
+    """The bytes of chunks read between two hand-backs of pyarrow's unused memory
+    (:func:`~linearnet.memory.release_arrow_unused`): :data:`UNIT_CHUNKS` chunks of ``chunk_bytes``, fewer
+    where a 32nd of the memory budget (None: the default; 64 MB at most) holds fewer; 0 (after every chunk)
+    for chunks under 1 MB, whose memory costs little to take anew."""
+    if chunk_bytes < 1 << 20:
+        return 0
+    most = min((default_budget() if budget is None else budget) // 32, 64 << 20)
+    return int(min(most, UNIT_CHUNKS * chunk_bytes))
+
+
+UNIT_CHUNKS = 4  # chunks a Parquet file is decoded by at a time, at most
+
+
+def unit_rows(budget: int | None, chunk_rows: int, row_bytes: float) -> int:
+    """The rows a Parquet file is decoded by at a time, then cut into chunks: :data:`UNIT_CHUNKS` chunks of
+    ``chunk_rows`` rows of ``row_bytes`` each, fewer where a 32nd of the memory budget (None: the default; 64 MB
+    at most) holds fewer, one at least. A larger batch keeps pyarrow's threads busier than a chunk's rows."""
+    most = min((default_budget() if budget is None else budget) // 32, 64 << 20)
+    return chunk_rows * max(1, min(UNIT_CHUNKS, int(most // max(1.0, chunk_rows * row_bytes))))
+
+
 @dataclass(frozen=True)
 class ReadPlan:
     """How a table is read: whole or in chunks, and why (:func:`plan_read`)."""
