@@ -72,7 +72,7 @@ def write_rows(path: Path, n: int, seed: int = 0) -> None:
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_solve_predict_and_train_stay_within_a_small_part_of_a_whole_read(tmp_path, kind):
     small, big = tmp_path / f"small.{kind}", tmp_path / f"big.{kind}"
-    write_rows(small, 2000)
+    write_rows(small, 12_000)  # more than 10,000 residual df, as the big file: the same tails' code warmed up
     write_rows(big, 100_000)  # 5,000,000 rows at a fiftieth: 24 MB of CSV, 19 MB of Parquet
     values_mb = 100_000 * 21 * 8 / 2**20  # the float64 values alone, 16 MB
     model = tmp_path / "m.json"
