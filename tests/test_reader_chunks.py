@@ -269,7 +269,8 @@ def test_the_memory_pool_is_released_every_32nd_of_the_budget_read(tmp_path, mon
     assert unit_rows(16 << 20, 1000, 200.0) == 2000  # two chunks of 200 KB in a 32nd of 16 MB
     assert unit_rows(16 << 20, 1000, 5000.0) == 1000  # a chunk at least
     assert unit_rows(1 << 40, 1000, 100.0) == 4000  # four chunks at most
-    assert unit_rows(1 << 40, 20_000, 1000.0) == 60_000  # 64 MB at most: three chunks of 20 MB
+    assert unit_rows(1 << 40, 2_000, 1000.0) == 8_000  # four chunks of 2 MB within 8 MB
+    assert unit_rows(1 << 40, 20_000, 1000.0) == 20_000  # 8 MB at most: one chunk of 20 MB
     released = []
 
     class Pool:
