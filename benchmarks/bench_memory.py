@@ -80,10 +80,10 @@ def main() -> None:
     parser.add_argument("--folder", help="where to write the data (default: a temporary folder)")
     parser.add_argument("--skip-peers", action="store_true", help="measure linearnet's commands alone")
     args = parser.parse_args()
-    from threadpoolctl import threadpool_info
+    sys.path.insert(0, os.path.dirname(__file__))
+    from bench_robust import machine  # the CPU model, the cores, the BLAS kernel, OPENBLAS_CORETYPE
 
-    kernels = sorted({f"{i['internal_api']} {i.get('architecture')}" for i in threadpool_info()})
-    print(f"# BLAS: {', '.join(kernels)}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(machine())
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         csv_path, parquet_path = write_data(folder, args.rows)
         linearnet = [sys.executable, "-m", "linearnet"]
