@@ -19,7 +19,7 @@ from linearnet.distributions import MATH_MAX_DF, f_sf, norm_ppf, t_ppf, t_sf
 RTOL = 2e-12  # the math-alone tails' error measured against mpmath (module docstring)
 
 X = np.array(
-    [0.0, -0.0, 1e-300, 5e-8, 0.5, -0.5, 1.0, 1.96, -3.0, 10.0, 40.0, 1e3, 1e10, -1e10, np.inf, -np.inf, np.nan]
+    [0.0, -0.0, 1e-300, 5e-8, 0.5, -0.5, 1.0, 1.96, -3.0, 10.0, 40.0, 1e3, 1e10, -1e10, 1e200, np.inf, -np.inf, np.nan]
 )
 Q = np.array([0.0, 1e-300, 1e-10, 0.025, 0.5, 0.975, 1 - 1e-16, 1.0, -0.1, 1.1, np.nan])
 DF = [1, 2, 3, 4.5, 10, 30, 196, 1000, 1e6, 1e12, np.inf, 0, -1, np.nan]

@@ -151,3 +151,30 @@ def test_any_chunk_size_gives_the_in_memory_solve_in_one_pass(well, size):
     np.testing.assert_allclose(fit.params, whole.params, rtol=1e-12)
     np.testing.assert_allclose(fit.bse, whole.bse, rtol=1e-12)
     assert fit.sigma == pytest.approx(whole.sigma, rel=1e-12)
+
+
+def test_triangular_solves_as_lapack_at_every_order():
+    """Substitution with NumPy up to order 512 (no scipy import for small solves), LAPACK's trsm beyond: the
+    same solutions to rounding, for R and for Rᵀ, one right-hand side or several."""
+    from scipy.linalg import solve_triangular as trsm
+
+    from linearnet.leastsq.factor import solve_triangular
+
+    rng = np.random.default_rng(3)
+    for k in (1, 7, 513):
+        R = np.triu(rng.standard_normal((k, k))) + 4 * np.eye(k)
+        for B in (rng.standard_normal(k), rng.standard_normal((k, 3))):
+            for trans in ("N", "T"):
+                np.testing.assert_allclose(solve_triangular(R, B, trans=trans), trsm(R, B, trans=trans), rtol=1e-12)
+
+
+def test_factors_of_several_processes_stack_to_the_factor_of_all_rows():
+    """Each process's R of [A y], stacked in rank order and factored again, is the R of every row (up to the
+    signs of its rows, which QR leaves free)."""
+    from linearnet.leastsq.triangle import stacked
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((300, 5))
+    parts = [np.linalg.qr(A[i : i + 100], mode="r") for i in range(0, 300, 100)]
+    np.testing.assert_allclose(np.abs(stacked(parts)), np.abs(np.linalg.qr(A, mode="r")), rtol=1e-12, atol=1e-12)
+    assert stacked(parts[:1]) is parts[0]

@@ -102,3 +102,21 @@ def test_the_library_keeps_pyarrow_as_it_was():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("True")
+
+
+def test_pyarrow_first_look_finds_no_pandas_and_leaves_imports_as_they_were(monkeypatch):
+    """In the program's own process the first look pyarrow makes for pandas is made with pandas hidden; the
+    import hook is gone afterwards, so a formula's ``import pandas`` still finds it."""
+    import argparse
+    import importlib.util
+
+    from linearnet.cli import _pyarrow_without_pandas
+
+    hooks = list(sys.meta_path)
+    monkeypatch.delitem(sys.modules, "pandas", raising=False)
+    _pyarrow_without_pandas(argparse.Namespace(data="houses.csv"), own_process=True)
+    assert sys.meta_path == hooks and "pandas" not in sys.modules
+    assert importlib.util.find_spec("pandas") is not None  # found as ever, by a formula's import
+
+    _pyarrow_without_pandas(argparse.Namespace(data="houses.csv"), own_process=False)  # a library caller's
+    assert sys.meta_path == hooks
