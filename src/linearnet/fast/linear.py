@@ -95,21 +95,9 @@ def _batch_gradient(X, y, order, lo, hi, limit, w, b, g, kind, c, delta):  # pra
 
     Prefetches the row ``_AHEAD`` positions later, up to position ``limit``.
     """
-    d = X.shape[1]
-    base = X.ctypes.data
-    row_bytes = d * X.itemsize
-    for k in range(d):
+    for k in range(X.shape[1]):
         g[k] = 0.0
-    gb = 0.0
-    total = 0.0
-    for j in range(lo, hi):
-        if j + _AHEAD < limit:
-            _prefetch_row(base + order[j + _AHEAD] * row_bytes, row_bytes)
-        row = order[j]
-        slope, loss = _add_row(X[row], y[row], w, b, g, kind, c, delta)
-        total += loss
-        gb += slope
-    return gb, total
+    return _add_rows(X, y, order, lo, hi, limit, w, b, g, 0.0, 0.0, kind, c, delta)
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
