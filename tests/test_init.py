@@ -57,3 +57,14 @@ def test_dir_lists_the_names_before_they_are_loaded():
     assert not lazy & set(vars(fresh))
     names = dir(fresh)
     assert lazy <= set(names) and names == sorted(names)  # tab completion sees every name
+
+
+def test_the_modules_renamed_by_concept_still_import_the_same_objects():
+    """``linearnet.engines`` and ``linearnet.train`` (now ``linearnet.training.engines`` and ``.loop``) keep
+    every name they exported, the same objects, for code written against them."""
+    import linearnet.engines
+    import linearnet.train
+    from linearnet.training import engines, loop
+
+    for old, new in ((linearnet.engines, engines), (linearnet.train, loop)):
+        assert old.__all__ and all(getattr(old, name) is getattr(new, name) for name in old.__all__)

@@ -330,3 +330,15 @@ def test_a_chunk_of_a_megabyte_or_more_is_a_writable_array_of_its_own(tmp_path):
     assert first.flags.c_contiguous and first.flags.writeable and not np.shares_memory(first, second)
     first[:] = 0.0
     np.testing.assert_array_equal(second, expected)
+
+
+def test_columns_cut_at_different_rows_are_copied_whole(tmp_path):
+    """pyarrow may hand a chunk's columns in pieces that end at different rows (a Parquet page here, a CSV
+    block there): the matrix holds every value in its row all the same."""
+    src = _Source(str(_csv(tmp_path, "a,b\n1,2\n")))
+    a = pa.chunked_array([[1.0, 2.0], [3.0, 4.0, 5.0]])
+    b = pa.chunked_array([[10.0, 20.0, 30.0], [40.0, 50.0]])
+    table = pa.Table.from_arrays([a, b], names=["a", "b"])
+    X = number_matrix(src, table, ["a", "b"], 1, missing="error")
+    np.testing.assert_array_equal(X, [[1, 10], [2, 20], [3, 30], [4, 40], [5, 50]])
+    assert X.flags.c_contiguous
