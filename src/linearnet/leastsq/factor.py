@@ -15,6 +15,7 @@ import numpy as np
 
 from .dd import EPS
 from .passes import Group, Rows, design, everyone, total
+from .triangle import stacked
 
 
 @dataclass
@@ -108,8 +109,7 @@ def tsqr(chunks: Rows, d: np.ndarray, fit_intercept: bool, group: Group | None =
             R = cast(np.ndarray, np.linalg.qr(np.vstack([R, design(Xc, fit_intercept) * d]), mode="r"))
         return R
 
-    parts = everyone(group, part)
-    return parts[0] if len(parts) == 1 else cast(np.ndarray, np.linalg.qr(np.vstack(parts), mode="r"))
+    return stacked(everyone(group, part))
 
 
 def rank_and_nullspace(Rs, n):
