@@ -9,26 +9,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .machine import (
-    _BEGUN,
-    _CLAIMED,
-    _F32_MAX,
-    _FASTMATH,
-    _LIVE,
-    _READY,
-    _STOP,
-    _USED,
-    _YIELD_EVERY,
-    _claim,
-    _cycles,
-    _load,
-    _pause,
-    _prefetch_row,
-    _stepper_started,
-    _store,
-    _wait_a_little,
-    two_threads,
-)
+from .halves import SYNC_SIZE, _batch_to_help, _half_done, _pair_started, _second_half_into, _stepped, _stop
+from .machine import _F32_MAX, _FASTMATH, _cycles, _prefetch_row, two_threads
 
 SOFTMAX_PAIR_BATCH = 64  # from this batch size on, softmax's batch gradient is split between two threads
 
@@ -213,45 +195,6 @@ def softmax_epoch(X, y, order, W, b, lr, batch_size, mean, wd, steps, running): 
     return running, batches, True
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _helper_done(flags, k, spent):  # pragma: no cover - compiled
-    """Whether thread 1 has computed the second half of batch k that it claimed, waiting for it until
-    about as long after it began as thread 0's own half took (``spent`` cycles), and an eighth more."""
-    deadline = max(_cycles(), _load(flags + 8 * _BEGUN) + spent) + spent // 8
-    spins = 0
-    while _load(flags + 8 * _READY) <= k:
-        if _cycles() > deadline:  # never, without a cycle counter: then it waits until the half is done
-            return False
-        spins += 1
-        _pause(spins % _YIELD_EVERY == 0)
-    return True
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _second_half_into(flags, k, me, spent):  # pragma: no cover - compiled
-    """Where thread ``me`` computes the second half of batch k: 1 (thread 1, into Gs[1]), 2 (thread 0,
-    into its own buffer), or −1, not at all: thread 1 finds thread 0 has claimed it, or thread 0 finds
-    thread 1 has done it (:func:`_helper_done`)."""
-    if _claim(flags + 8 * _CLAIMED, k):
-        if me == 1:
-            _store(flags + 8 * _BEGUN, _cycles())
-        return 1 if me == 1 else 2
-    if me == 1 or _helper_done(flags, k, spent):
-        return -1
-    return 2  # claimed by thread 1 and not done in time: thread 0 does it and never reads thread 1's
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _batch_to_help(flags, k, batches):  # pragma: no cover - compiled
-    """Thread 1: wait until thread 0 has stepped batch k − 1; the batch it is on now (``batches`` once it
-    has stopped)."""
-    spins = 0
-    while _load(flags + 8 * _USED) < k and not _load(flags + 8 * _STOP):
-        spins += 1
-        _wait_a_little(spins)
-    return batches if _load(flags + 8 * _STOP) else _load(flags + 8 * _USED)
-
-
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
 def _add_and_step(W, b, G, gb, G2, gb2, m, lr, mean, wd):  # pragma: no cover - compiled
     """Add the second half's gradient (G2, gb2) to the first's (G, gb), and step."""
@@ -290,9 +233,7 @@ def softmax_epoch_part(
     own = _aligned_empty(q, d)  # thread 0's buffer for a second half it computes itself
     own_b = np.empty(q, np.float32)
     batches = -(-n // batch_size)
-    if me == 0:
-        _store(flags + 8 * _LIVE, 1)
-    elif not _stepper_started(sync):
+    if not _pair_started(sync, me):
         return running, 0, True
     spent = 0  # the cycles thread 0 took for its half of the batch
     k = 0  # the batch
@@ -322,21 +263,21 @@ def softmax_epoch_part(
                 L[into] = loss
         if me == 1:
             if into == 1:
-                _store(flags + 8 * _READY, k + 1)  # the second half of batch k is in slot 1
+                _half_done(flags, k)  # the second half of batch k is in slot 1
             k += 1
             continue
         helped = into < 0  # thread 1 computed the second half
         batch_loss = (L[0] + (L[1] if helped else second_loss)) / m
         if not batch_loss <= _F32_MAX:
-            _store(flags + 8 * _STOP, 1)
+            _stop(flags)
             return math.nan if math.isnan(batch_loss) else math.inf, k, False
         _add_and_step(W, b, Gs[0], gbs[0], Gs[1] if helped else own, gbs[1] if helped else own_b, m, lr, mean, wd)
         running += batch_loss
         if steps.size:  # the caller asked for every step's loss
             steps[k] = batch_loss
         k += 1
-        _store(flags + 8 * _USED, k)  # the weights are stepped: thread 1 may read them
-    _store(flags + 8 * _STOP, 1)
+        _stepped(flags, k)  # the weights are stepped: thread 1 may read them
+    _stop(flags)
     return running, batches, True
 
 
@@ -359,7 +300,7 @@ def softmax_epoch_pair(X, y, order, W, b, lr, batch_size, mean, wd, steps, runni
     Gs = aligned(np.empty((2, q, d), np.float32))
     gbs = np.empty((2, q), np.float32)
     L = np.zeros(2)
-    sync = np.zeros(_READY + 8, np.int64)
+    sync = np.zeros(SYNC_SIZE, np.int64)
     out = np.zeros(3)
     _pair(X, y, order, W, b, lr, batch_size, mean, wd, steps, running, Gs, gbs, L, sync, out)
     return float(out[0]), int(out[1]), bool(out[2])
