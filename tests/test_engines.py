@@ -105,12 +105,13 @@ def test_weight_decay_shrinks_linear_weights_identically(impl):
 
 def pipelined(monkeypatch):
     """From here on every shuffled linear epoch of the fast engine runs as the two-thread pipeline,
-    whatever the size of the data, in chunks of about 200 bytes of rows and a ring of 4 of them;
-    returns the list of the pipelined epochs run."""
+    whatever the size of the data and of the batches, in chunks of about 200 bytes of rows and a ring
+    of 4 of them; returns the list of the pipelined epochs run."""
     from linearnet.fast import linear
 
     epochs, pipeline = [], linear.sgd_epoch_pipelined
     monkeypatch.setattr(linear, "PIPELINE_BYTES", 0)
+    monkeypatch.setattr(linear, "LINEAR_PAIR_BATCH", 1 << 62)  # no batch split between two threads instead
     monkeypatch.setattr(linear, "two_threads", lambda: True)
     monkeypatch.setattr(linear, "_CHUNK_BYTES", 200)
     monkeypatch.setattr(linear, "_SLOTS", 4)

@@ -31,6 +31,7 @@ from .machine import (
 )
 
 PIPELINE_BYTES = 32 << 20  # from features this large (beyond a typical L3 cache) on, a linear epoch runs as a pipeline
+LINEAR_PAIR_BATCH = 256  # from this batch size on, a linear batch's gradient is split between two threads
 _CHUNK_BYTES = 128 << 10  # the pipeline's rows per chunk: about this many bytes of them
 _SLOTS = 16  # chunks the ring holds: how far the copying thread may run ahead
 
@@ -40,7 +41,9 @@ __all__ = [
     "HUBER",
     "LOSS_KINDS",
     "PIPELINE_BYTES",
+    "LINEAR_PAIR_BATCH",
     "epoch",
+    "uses_pair",
     "gradient",
     "step",
     "total_loss",
@@ -390,11 +393,25 @@ def total_loss_weighted(X, y, sw, w, b, kind, c, delta):  # pragma: no cover - c
 # --- what the engines call -----------------------------------------------------------------------
 
 
+def uses_pair(batch_size: int) -> bool:
+    """Whether batches this large are split between two threads
+    (:func:`~linearnet.fast.linear_pair.linear_epoch_pair`)."""
+    return batch_size >= LINEAR_PAIR_BATCH and two_threads()
+
+
 def epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running, *, shuffled: bool):
-    """One epoch (the arguments and results of :func:`sgd_epoch`): shuffled rows beyond the caches, read
-    in a random order, run as the pipeline of two threads when there are two (:func:`sgd_epoch_pipelined`)."""
-    pipelined = shuffled and X.nbytes >= PIPELINE_BYTES and two_threads()
-    run = sgd_epoch_pipelined if pipelined else sgd_epoch
+    """One epoch (the arguments and results of :func:`sgd_epoch`), on two threads when there are two: large
+    batches split between them (:func:`~linearnet.fast.linear_pair.linear_epoch_pair`, in any order of the
+    rows), else shuffled rows beyond the caches, read in a random order, as the pipeline
+    (:func:`sgd_epoch_pipelined`). Weighted rows (:func:`sgd_epoch_weighted`) run on one thread."""
+    if uses_pair(batch_size):
+        from .linear_pair import linear_epoch_pair  # imports this module's kernels
+
+        run = linear_epoch_pair
+    elif shuffled and X.nbytes >= PIPELINE_BYTES and two_threads():
+        run = sgd_epoch_pipelined
+    else:
+        run = sgd_epoch
     return run(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running)
 
 
