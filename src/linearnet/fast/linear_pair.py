@@ -17,7 +17,7 @@ from numba import njit, prange
 
 from .halves import SYNC_SIZE, _batch_to_help, _half_done, _pair_started, _second_half_into, _stepped, _stop
 from .linear import _batch_gradient, _step
-from .machine import _FASTMATH, _cycles
+from .machine import _FASTMATH, _cycles, aligned
 
 __all__ = ["linear_epoch_pair", "linear_epoch_part"]
 
@@ -38,11 +38,12 @@ def linear_epoch_part(
     """One thread's part of :func:`linear_epoch_pair`: ``me`` 0 steps, 1 helps.
 
     The arguments of :func:`~linearnet.fast.linear.sgd_epoch`, but the bias in ``bias[0]`` (read by
-    both threads, written by thread 0 after each step), and gs (2, d) float64, sums (2, 2) float64: the
-    halves' gradient sums and (Σ ℓ'(r), Σ ℓ(r)), slot 0 thread 0's first half, slot 1 thread 1's second
-    half; sync: the pair's flags (:mod:`~linearnet.fast.halves`). Thread 0 computes the first half, then
-    the second itself (into a buffer of its own) unless thread 1 claimed it and finished it about as soon
-    as thread 0 finished its own half. Returns :func:`~linearnet.fast.linear.sgd_epoch`'s results (thread 1:
+    both threads, written by thread 0 after each step), and gs (2, ≥ d) float64, sums (2, ≥ 2) float64:
+    the halves' gradient sums and (Σ ℓ'(r), Σ ℓ(r)), row 0 thread 0's first half, row 1 thread 1's
+    second half (the rows a cache line or more apart, :func:`pair_buffers`); sync: the pair's flags
+    (:mod:`~linearnet.fast.halves`). Thread 0 computes the first half, then the second itself (into a
+    buffer of its own) unless thread 1 claimed it and finished it about as soon as thread 0 finished its
+    own half. Returns :func:`~linearnet.fast.linear.sgd_epoch`'s results (thread 1:
     the bias, ``running``, 0 batches and True).
     """
     n, d = order.shape[0], X.shape[1]
@@ -68,7 +69,7 @@ def linear_epoch_part(
             into = h if h == 0 else _second_half_into(flags, k, me, spent)
             if into < 0:
                 break
-            g = own if into == 2 else gs[into]
+            g = own if into == 2 else gs[into, :d]
             began = _cycles()
             if h == 0:
                 gb, total = _batch_gradient(X, y, order, i, half, half, w, b, g, kind, c, delta)
@@ -87,8 +88,8 @@ def linear_epoch_part(
         helped = into < 0  # thread 1 computed the second half
         if helped:
             gb2, total2 = sums[1, 0], sums[1, 1]
-        gb, total = _add_halves(gs[0], gs[1] if helped else own, sums[0, 0], gb2, sums[0, 1], total2)
-        b, batch_loss, ok = _step(w, gs[0], gb, total, b, m, lr, mean, wd)
+        gb, total = _add_halves(gs[0, :d], gs[1, :d] if helped else own, sums[0, 0], gb2, sums[0, 1], total2)
+        b, batch_loss, ok = _step(w, gs[0, :d], gb, total, b, m, lr, mean, wd)
         bias[0] = b
         if not ok:
             _stop(flags)
@@ -118,8 +119,11 @@ def _pair(
 
 
 def pair_buffers(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(gs, sums, sync): what the two parts of :func:`linear_epoch_part` share, for d features."""
-    return np.zeros((2, d)), np.zeros((2, 2)), np.zeros(SYNC_SIZE, np.int64)
+    """(gs, sums, sync): what the two parts of :func:`linear_epoch_part` share, for d features. Each thread's
+    row of gs and of sums starts on a cache line of its own, a line apart: a line both threads wrote to,
+    row after row, would cost thread 1 about half its speed."""
+    width = -(-d // 8) * 8 + 8  # float64s: whole cache lines, and one more between the two rows
+    return aligned(np.zeros((2, width))), aligned(np.zeros((2, 16))), np.zeros(SYNC_SIZE, np.int64)
 
 
 def linear_epoch_pair(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, running):

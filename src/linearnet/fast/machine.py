@@ -193,6 +193,17 @@ def _stepper_started(sync):  # pragma: no cover - compiled
     return True
 
 
+def aligned(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``array`` that starts on a 64-byte boundary (a cache line, and the width of an
+    AVX-512 load): two threads that each write their own rows of it, each row a whole number of cache lines,
+    never write to the same line."""
+    raw = np.empty(array.nbytes + 64, np.uint8)
+    skip = -raw.ctypes.data % 64
+    out = raw[skip : skip + array.nbytes].view(array.dtype).reshape(array.shape)
+    out[...] = array
+    return out
+
+
 def two_threads() -> bool:
     """Whether an epoch may use a second thread: numba runs at least two (``NUMBA_NUM_THREADS``, by
     default the CPUs this process may run on, or ``numba.set_num_threads``)."""

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from .halves import SYNC_SIZE, _batch_to_help, _half_done, _pair_started, _second_half_into, _stepped, _stop
-from .machine import _F32_MAX, _FASTMATH, _cycles, _prefetch_row, two_threads
+from .machine import _F32_MAX, _FASTMATH, _cycles, _prefetch_row, aligned, two_threads
 
 SOFTMAX_PAIR_BATCH = 64  # from this batch size on, softmax's batch gradient is split between two threads
 
@@ -36,15 +36,6 @@ def _aligned_empty(rows, width):  # pragma: no cover - compiled
     raw = np.empty(rows * width + 16, np.float32)
     skip = (-(raw.ctypes.data // 4)) % 16  # floats to the next 64-byte boundary
     return raw[skip : skip + rows * width].reshape((rows, width))
-
-
-def aligned(array: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of ``array`` that starts on a 64-byte boundary (see :func:`_aligned_empty`)."""
-    raw = np.empty(array.nbytes + 64, np.uint8)
-    skip = -raw.ctypes.data % 64
-    out = raw[skip : skip + array.nbytes].view(array.dtype).reshape(array.shape)
-    out[...] = array
-    return out
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False, inline="always")
