@@ -182,9 +182,9 @@ def test_the_fast_engine_splits_large_batches_and_keeps_weighted_rows_on_one_thr
     monkeypatch.setattr(linear, "two_threads", lambda: True)
     monkeypatch.setattr(linear_pair, "linear_epoch_pair", lambda *args: pairs.append(1) or epoch_pair(*args))
     two = fit_arrays(X, y, config, seed=3)
-    assert len(pairs) == 2  # each epoch on the pair
+    assert len(pairs) == 3  # the engine's warm-up (no rows), then each epoch on the pair
     np.testing.assert_allclose(two.history.losses, one.history.losses, rtol=RTOL)
     np.testing.assert_allclose(two.w, one.w, rtol=RTOL)
     weights = np.linspace(0.5, 2.0, len(y))
     fit_arrays(X, y, config, seed=3, weights=weights)
-    assert len(pairs) == 2  # weighted rows: one thread
+    assert len(pairs) == 4  # weighted rows: the warm-up only, the epochs on one thread

@@ -351,6 +351,10 @@ class FastEngine(_FastEngine):
         X, order, out = np.zeros((1, len(self.w)), np.float32), np.zeros(1, np.int64), np.empty(0)
         y, w = np.zeros(1, np.float32), self.w.copy()
         linear.sgd_epoch(X, y, order, w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 0.0)
+        if linear.uses_pair(config.batch_size):  # no rows to visit: the pair loads its kernel without meeting
+            from ..fast import linear_pair
+
+            linear_pair.linear_epoch_pair(X, y, order[:0], w, 0.0, self.lr, 1, *self.loss, self.mean, self.wd, out, 0.0)
         linear.total_loss(X, y, w, 0.0, *self.loss)
 
     def _epoch(self, X, y, order, batch_size, out, running, shuffled) -> tuple[float, int]:
