@@ -1,5 +1,6 @@
 """The compiled epochs of linear regression: one thread (:func:`sgd_epoch`), or a pipeline of two
-(:func:`sgd_epoch_pipelined`), and the loss over all rows (:func:`total_loss`).
+(:func:`sgd_epoch_pipelined`), and the loss over all rows (:func:`total_loss`); large batches split
+between two threads are :mod:`~linearnet.fast.linear_pair`'s, and :func:`epoch` chooses among them.
 
 The per-example loss is ℓ(r) with r = x·w + b − y: c·r² (c = ½ or 1), |r| or Huber's, so the
 gradient of the batch's summed loss is Σ ℓ'(r)·x for w and Σ ℓ'(r) for b. Parameters and sums are kept
@@ -31,7 +32,12 @@ from .machine import (
 )
 
 PIPELINE_BYTES = 32 << 20  # from features this large (beyond a typical L3 cache) on, a linear epoch runs as a pipeline
-LINEAR_PAIR_BATCH = 256  # from this batch size on, a linear batch's gradient is split between two threads
+# From this batch size on, a linear batch's gradient is split between two threads. Below it the hand-over of
+# each batch (a few cache lines between the cores, and a helper that is often late for a small half) costs
+# more than the half batch it saves: with a helper that seldom helped (a machine busy with other programs),
+# the stepping thread's own CPU time was at most 5% more than one thread's from 256 rows on, up to 8% more
+# at 128, up to 14% at 64, up to 32% at 32 (1M x 100 float32; rows in order, in blocks, shuffled).
+LINEAR_PAIR_BATCH = 256
 _CHUNK_BYTES = 128 << 10  # the pipeline's rows per chunk: about this many bytes of them
 _SLOTS = 16  # chunks the ring holds: how far the copying thread may run ahead
 
@@ -403,7 +409,9 @@ def epoch(X, y, order, w, b, lr, batch_size, kind, c, delta, mean, wd, steps, ru
     """One epoch (the arguments and results of :func:`sgd_epoch`), on two threads when there are two: large
     batches split between them (:func:`~linearnet.fast.linear_pair.linear_epoch_pair`, in any order of the
     rows), else shuffled rows beyond the caches, read in a random order, as the pipeline
-    (:func:`sgd_epoch_pipelined`). Weighted rows (:func:`sgd_epoch_weighted`) run on one thread."""
+    (:func:`sgd_epoch_pipelined`). Weighted rows (:func:`sgd_epoch_weighted`) run on one thread. The
+    pipeline takes :func:`sgd_epoch`'s steps; the pair takes them up to the order of each batch's sums, and
+    repeats its own results exactly however its two threads were scheduled."""
     if uses_pair(batch_size):
         from .linear_pair import linear_epoch_pair  # imports this module's kernels
 
