@@ -31,7 +31,6 @@ def _add_halves(g, g2, gb, gb2, total, total2):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FASTMATH, nogil=True, boundscheck=False)
-# long: one compiled loop, the two threads' parts of each batch side by side; split, the kernel would be slower
 def linear_epoch_part(
     X, y, order, w, bias, lr, batch_size, kind, c, delta, mean, wd, steps, running, gs, sums, sync, me
 ):  # pragma: no cover - compiled
