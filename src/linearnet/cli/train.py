@@ -178,9 +178,8 @@ def _table(args) -> int:
         if settings.shuffle == "blocks" and plan.chunked:  # refused alike by all processes, said once
             raise SameEverywhereError(
                 f"{args.data}: --shuffle blocks orders rows held in memory, and this file is read in chunks "
-                f"({'under a launcher' if group is not None else '--stream, or beyond the memory budget'}), "
-                f"visited in the stream's own order (its chunks in a random order, mixed through a shuffle buffer); "
-                f"leave out --shuffle blocks"
+                f"(--stream, a launcher, or a file beyond the memory budget), visited in the stream's own order "
+                f"(its chunks in a random order, mixed through a shuffle buffer); leave out --shuffle blocks"
             )
         if group is not None:  # and before the processes exchange anything: refused alike by all, said once
             from ..distributed import local_batch
