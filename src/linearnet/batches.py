@@ -166,13 +166,15 @@ def block_order(num_rows: int, block_rows: int, generator: torch.Generator | Non
     within = torch.randperm(block_rows, generator=generator).numpy()
     masks = torch.randint(block_rows, (full, 1), generator=generator).numpy()
     order = np.empty(num_rows, dtype=np.int64)
-    at = int(np.flatnonzero(sequence == full)[0]) * block_rows if rest else full * block_rows  # the short block's place
+    first = int(np.flatnonzero(sequence == full)[0]) if rest else full  # the full blocks before the short one
+    at = first * block_rows
     if rest:
         order[at : at + rest] = torch.randperm(rest, generator=generator).numpy() + full * block_rows
-    starts = sequence[sequence != full] * block_rows  # (full,): the first row of each full block, in its order
-    rows = within[np.arange(block_rows) ^ masks] + starts[:, None]  # (full, block_rows)
-    order[:at] = rows[: at // block_rows].reshape(-1)
-    order[at + rest :] = rows[at // block_rows :].reshape(-1)
+    starts = sequence[sequence != full, None] * block_rows  # (full, 1): each full block's first row, in order
+    for out, part in ((order[:at], slice(0, first)), (order[at + rest :], slice(first, full))):
+        out = out.reshape(-1, block_rows)  # a view: the blocks' rows written in place
+        np.bitwise_xor(np.arange(block_rows), masks[part], out=out)
+        np.add(within[out], starts[part], out=out)
     return torch.from_numpy(order)
 
 
