@@ -51,6 +51,14 @@ def test_every_row_once_and_each_block_read_whole_before_the_next(n, log_block, 
     assert np.array_equal(block_order(n, B, gen(seed)).numpy(), order)  # same seed, same order
 
 
+@pytest.mark.parametrize("n, block_rows", [(100_003, 64), (300_000, 1 << 16), (65_536 * 3 + 5, 1 << 16), (70_000, 4)])
+def test_large_orders_written_in_parts_visit_every_row_once_a_block_at_a_time(n, block_rows):
+    for seed in range(3):
+        order = block_order(n, block_rows, gen(seed)).numpy()
+        assert np.array_equal(np.sort(order), np.arange(n))
+        assert sorted(_blocks_of(order, block_rows)) == list(range(-(-n // block_rows)))
+
+
 @settings(max_examples=20, deadline=None)
 @given(n=st.integers(1, 3000), batch=st.integers(1, 700), seed=st.integers(0, 2**16))
 def test_the_batches_of_an_epoch_visit_every_row_once_a_block_at_a_time(n, batch, seed):

@@ -149,6 +149,9 @@ def shuffle_block_rows(num_features: int) -> int:
     return 1 << (rows.bit_length() - 1)
 
 
+_DRAW_ROWS = 1 << 15  # block_order writes this many rows (256 KB of int64) at a time, in cache
+
+
 def block_order(num_rows: int, block_rows: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """An epoch's order read in blocks: rows ``[k·block_rows, (k+1)·block_rows)`` form block k (the last
     holds what is left), the blocks come in a random order, and each block's rows in a random order
@@ -171,10 +174,14 @@ def block_order(num_rows: int, block_rows: int, generator: torch.Generator | Non
     if rest:
         order[at : at + rest] = torch.randperm(rest, generator=generator).numpy() + full * block_rows
     starts = sequence[sequence != full, None] * block_rows  # (full, 1): each full block's first row, in order
-    for out, part in ((order[:at], slice(0, first)), (order[at + rest :], slice(first, full))):
-        out = out.reshape(-1, block_rows)  # a view: the blocks' rows written in place
-        np.bitwise_xor(np.arange(block_rows), masks[part], out=out)
-        np.add(within[out], starts[part], out=out)
+    offsets, step = np.arange(block_rows), max(1, _DRAW_ROWS // block_rows)  # blocks written at a time
+    for out, first_block in ((order[:at], 0), (order[at + rest :], first)):
+        out = out.reshape(-1, block_rows)  # a view: the blocks' rows written in place, a cache-sized part at a time
+        for k in range(0, len(out), step):
+            part = out[k : k + step]
+            blocks = slice(first_block + k, first_block + k + len(part))
+            np.bitwise_xor(offsets, masks[blocks], out=part)
+            np.add(within[part], starts[blocks], out=part)
     return torch.from_numpy(order)
 
 
