@@ -10,7 +10,8 @@ with an empty numba cache (a fresh NUMBA_CACHE_DIR) against a warm one.
 
 Last, (b) idle and beside one competing busy process (started and stopped here), each in child
 processes with numba's default threads and with NUMBA_NUM_THREADS=1: the fast engine at batch 10
-and 1024, SGDRegressor and the torch full-batch pass, and the ratios the targets name.
+and 1024, SGDRegressor and the torch full-batch pass, and the ratios the targets name; idle, the
+fast engine with shuffle="blocks" too, against the same SGDRegressor and full pass.
 
     python benchmarks/bench_sgd.py            # (a) 1000 × 2, (b) 1,000,000 × 100, batch 10 and 1024
     python benchmarks/bench_sgd.py --rows 200000   # smaller (b), for a quick look
@@ -98,14 +99,14 @@ def sgd_regressor(X, y, batch_size, epochs, lr):
         ).fit(X.numpy(), y.numpy().reshape(-1))
 
 
-def linearnet_impl(impl):
+def linearnet_impl(impl, shuffle="rows"):
     def train(X, y, batch_size, epochs, lr):
         g = torch.Generator().manual_seed(0)
-        config = TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, impl=impl)
+        config = TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, impl=impl, shuffle=shuffle)
         engine = make_engine(config, *init_params(X.shape[1], generator=g))
         return fit(engine, TensorSource(X, y), config, generator=g)
 
-    train.__doc__ = f"linearnet --impl {impl}"
+    train.__doc__ = f"linearnet --impl {impl} --shuffle {shuffle}"
     return train
 
 
@@ -269,6 +270,8 @@ def busy_table(rows: int, features: int, repeat: int) -> dict:
     for load in ("idle", "busy"):
         for threads, extra in (("default", {}), ("1", ONE_THREAD)):
             parts = "10,1024,sgd,full" if threads == "default" else "10,1024"
+            if load == "idle" and threads == "default":
+                parts += ",10b,1024b"  # the fast engine with shuffle="blocks"
             argv = ["--child", "--rows", rows, "--features", features, "--repeat", repeat, "--parts", parts]
             with busy(load == "busy"):
                 r = in_child(__file__, *argv, env=os.environ | extra)["rates"]
@@ -288,6 +291,13 @@ def busy_table(rows: int, features: int, repeat: int) -> dict:
             + f", {idle[b] / idle['full']:.2f}x the full pass"
             + (" (target >= 1.0)" if b == "1024" else "")
         )
+    print("shuffle='blocks' (an epoch read in cache-sized blocks), idle, default threads:")
+    print(
+        f"  batch   10: {idle['10b'] / 1e6:.1f} M rows/s, {idle['10b'] / idle['sgd']:.1f}x SGDRegressor "
+        f"(target >= 10), {idle['10b'] / idle['10']:.2f}x the row order\n"
+        f"  batch 1024: {idle['1024b'] / 1e6:.1f} M rows/s, {idle['1024b'] / idle['full']:.2f}x the full pass "
+        f"(target >= 1.0), {idle['1024b'] / idle['1024']:.2f}x the row order"
+    )
     return rates
 
 
@@ -312,6 +322,9 @@ def main(argv=None):
                 rates[part] = full_batch_pass(X, y)
             elif part == "sgd":
                 rates[part] = rows_per_second(PIPELINES["sklearn SGDRegressor"], X, y, 10, 1, 0.01, args.repeat)
+            elif part.endswith("b"):  # shuffle="blocks"
+                blocks = linearnet_impl("fast", "blocks")
+                rates[part] = rows_per_second(blocks, X, y, int(part[:-1]), 1, 0.01, args.repeat)
             else:
                 rates[part] = rows_per_second(fast, X, y, int(part), 1, 0.01, args.repeat)
         print(json.dumps({"header": blas_header(), "rates": rates}))

@@ -174,7 +174,7 @@ def test_make_train_config_refuses_data_settings():
         make_train_config(num_examples=10, colour="red")
     assert str(info.value) == (
         "unknown setting(s) colour, num_examples; accepted: batch_size, epochs, grad_reduction, huber_delta, impl, "
-        "init_bias_std, init_std, loss, lr, lr_decay, lr_schedule, model, report, weight_decay"
+        "init_bias_std, init_std, loss, lr, lr_decay, lr_schedule, model, report, shuffle, weight_decay"
     )
     assert make_train_config("digits-softmax", epochs=2, lr=None).epochs == 2  # None: the preset's value
     assert make_train_config("digits-softmax", lr=None).lr == 0.5

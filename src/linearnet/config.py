@@ -21,6 +21,7 @@ __all__ = [
     "NOISE_DISTS",
     "REDUCTIONS",
     "REPORTS",
+    "SHUFFLES",
     "SyntheticSpec",
     "TrainConfig",
     "Experiment",
@@ -50,6 +51,9 @@ LOSSES = ("half_squared", "squared", "l1", "huber", "cross_entropy")
 REDUCTIONS = ("mean", "sum")  # the SGD step uses the batch's mean or summed gradient
 NOISE_DISTS = ("normal", "laplace")
 REPORTS = ("full", "running")  # loss over the whole training set after each epoch, or mean of batch losses
+# an epoch's order: one random permutation of all rows (the book's), or the rows cut into consecutive blocks
+# visited in a random order, each block's rows shuffled within it (reads that stay in cache; see batches.py)
+SHUFFLES = ("rows", "blocks")
 LR_SCHEDULES = ("constant", "step", "inverse-time")  # lr, lr·decay^(e−1), lr / (1 + decay·(e−1)) in epoch e
 
 # Synthetic data (the book's experiments) of this many values (rows × features) or more, with no preset
@@ -325,6 +329,7 @@ class TrainConfig:
     lr_decay: float = 0.5  # the decay of the step and inverse-time schedules, per epoch
     model: str = "linear"  # linear regression, or softmax regression over class labels
     weight_decay: float = 0.0  # λ: each step adds λ·w to the gradient of the weights (not the bias)
+    shuffle: str = "rows"  # each epoch's order: rows (one random permutation) or blocks (batches.block_order)
 
     def __post_init__(self):
         object.__setattr__(self, "lr", check_finite("lr", self.lr, low=0.0, low_inclusive=False, hint="e.g. 0.03"))
@@ -351,6 +356,7 @@ class TrainConfig:
             check_finite("huber_delta", self.huber_delta, low=0.0, low_inclusive=False, hint="e.g. 1.0"),
         )
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("shuffle", self.shuffle, SHUFFLES)
         object.__setattr__(self, "lr_decay", check_finite("lr_decay", self.lr_decay, low=0.0, hint="e.g. 0.5"))
 
     def lr_at(self, epoch: int) -> float:

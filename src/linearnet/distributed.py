@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from .batches import BatchSource, Block
+from .batches import BatchSource, Block, epoch_order
 from .config import SameEverywhereError, SameEverywhereTypeError, check_int
 from .launch import agree, data_fingerprint  # the launch agreement, torch-free
 
@@ -284,7 +284,7 @@ class Shared:
         self.num_rows, self.num_features = source.num_rows, source.num_features  # this process's rows
 
     def blocks(
-        self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
+        self, *, shuffle: bool | str, generator: torch.Generator | None = None, block_rows: int | None = None
     ) -> Iterator[Block]:
         classes = getattr(self.source, "classes", False)  # class numbers (n,), or targets (n, 1)
         labels = torch.empty(0, dtype=torch.int64) if classes else torch.empty(0, 1)
@@ -294,9 +294,10 @@ class Shared:
 
 
 class Replicated:
-    """Every row on every process: each epoch's permutation is drawn from the same generator on
-    all of them, and this process visits its part of each global batch: together they step
-    through exactly the batches one process would."""
+    """Every row on every process: each epoch's order (a permutation; with ``shuffle="blocks"`` the
+    blocks' order, :func:`linearnet.batches.block_order`) is drawn from the same generator on all of
+    them, and this process visits its part of each global batch: together they step through exactly
+    the batches one process would."""
 
     def __init__(self, source: Any, rank: int, size: int, batch_size: int):
         self.source, self.rank, self.size = source, rank, size
@@ -308,14 +309,15 @@ class Replicated:
         self.num_rows = full * local_batch(B, rank, size) + end - first
 
     def blocks(
-        self, *, shuffle: bool, generator: torch.Generator | None = None, block_rows: int | None = None
+        self, *, shuffle: bool | str, generator: torch.Generator | None = None, block_rows: int | None = None
     ) -> Iterator[Block]:
         if not shuffle:  # evaluation: this process's slice of the rows, so that the sums add up to all of them
             lo, hi = share(self.all_rows, self.rank, self.size)
             yield Block(self.source.features[lo:hi], self.source.labels[lo:hi], None)
             return
         n, B, r, P = self.all_rows, self.batch_size, self.rank, self.size
-        order = torch.randperm(n, generator=generator)
+        order = epoch_order(n, self.num_features, shuffle, generator)  # the same on every process
+        assert order is not None
         starts = torch.arange(0, n, B)
         m = torch.clamp(n - starts, max=B)  # rows of each global batch
         first, end = share(m, r, P)

@@ -70,6 +70,7 @@ def sgd_model(fit: ArrayFit, *, target: str | None = None, data: str | None = No
         "epochs": c.epochs,
         "loss": c.loss,
         "grad_reduction": c.grad_reduction,
+        "shuffle": c.shuffle,
     }
     return Model(
         features=fit.feature_names,
@@ -99,6 +100,7 @@ def softmax_model(
         "batch_size": c.batch_size,
         "epochs": c.epochs,
         "weight_decay": c.weight_decay,
+        "shuffle": c.shuffle,
     }
     return SoftmaxModel(
         features=fit.feature_names,

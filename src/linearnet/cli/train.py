@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..config import MAX_EPOCHS, PATIENCE, VALIDATION_FRACTION
+from ..config import MAX_EPOCHS, PATIENCE, VALIDATION_FRACTION, SameEverywhereError
 from ..presets import DATASET_PRESETS
 from . import train_flags
 from .common import (
@@ -175,6 +175,12 @@ def _table(args) -> int:
         chunked = True if args.stream or group is not None else False if args.formula is not None else None
         plan = plan_read(args.data, args.memory_budget, chunked=chunked)  # else by the budget
         settings = make_train_config(args.preset, **_overrides(args, TRAIN_FLAGS))  # answered before the read
+        if settings.shuffle == "blocks" and plan.chunked:  # refused alike by all processes, said once
+            raise SameEverywhereError(
+                f"{args.data}: --shuffle blocks orders rows held in memory, and this file is read in chunks "
+                f"(--stream, a launcher, or a file beyond the memory budget), visited in the stream's own order "
+                f"(its chunks in a random order, mixed through a shuffle buffer); leave out --shuffle blocks"
+            )
         if group is not None:  # and before the processes exchange anything: refused alike by all, said once
             from ..distributed import local_batch
 

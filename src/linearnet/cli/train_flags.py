@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import IMPLS, MAX_EPOCHS, NOISE_DISTS, PATIENCE, TOL, VALIDATION_FRACTION
+from ..config import IMPLS, MAX_EPOCHS, NOISE_DISTS, PATIENCE, SHUFFLES, TOL, VALIDATION_FRACTION
 from ..presets import CLASSIFIER_PRESETS, DATASET_PRESETS, DEFAULT_PRESET
 from .common import (
     UsageError,
@@ -30,7 +30,18 @@ STOPPING_FLAGS = (
     "no_compare_exact",
 )
 SYNTHETIC_FLAGS = ("true_w", "true_b", "num_examples", "num_features", "noise", "noise_dist")
-TRAIN_FLAGS = ("lr", "batch_size", "epochs", "impl", "weight_decay", "loss", "huber_delta", "lr_schedule", "lr_decay")
+TRAIN_FLAGS = (
+    "lr",
+    "batch_size",
+    "epochs",
+    "impl",
+    "weight_decay",
+    "loss",
+    "huber_delta",
+    "lr_schedule",
+    "lr_decay",
+    "shuffle",
+)
 DATASETS = tuple(sorted(DATASET_PRESETS))
 
 
@@ -160,6 +171,12 @@ def _add_training_flags(train) -> None:
     fit.add_argument("--lr-decay", type=number, metavar="D", help="the schedule's decay (default 0.5)")
     fit.add_argument(
         "--weight-decay", type=number, metavar="λ", help="L2 weight decay on the weights, not the bias (default 0)"
+    )
+    fit.add_argument(
+        "--shuffle",
+        metavar="{" + ",".join(SHUFFLES) + "}",
+        help="each epoch's order: rows, one random permutation of all rows (default), or blocks, blocks of "
+        "a few hundred KB of rows in a random order, each shuffled within (faster on large data)",
     )
     fit.add_argument(
         "--impl",

@@ -70,6 +70,7 @@ class _SGD(BaseEstimator):
             impl=None if self.impl == "auto" else self.impl,
             lr=self.lr,
             batch_size=self.batch_size,
+            shuffle=self.shuffle,
             epochs=epochs,
             loss=self._loss(),
             weight_decay=self.weight_decay,
@@ -175,6 +176,7 @@ class _SGD(BaseEstimator):
             "impl": c.impl,
             "lr": c.lr,
             "batch_size": c.batch_size,
+            "shuffle": c.shuffle,
             "epochs": self.n_iter_,
             "weight_decay": c.weight_decay,
             "converged": bool(self.converged_),
@@ -185,7 +187,7 @@ class _SGD(BaseEstimator):
         """Learned state from a model file: W (d, q), b (q,) in original units, standardization if recorded."""
         _set_features(self, list(model.features))
         record = model.training or {}
-        for key in ("impl", "lr", "batch_size", "weight_decay"):
+        for key in ("impl", "lr", "batch_size", "shuffle", "weight_decay"):
             if key in record:
                 setattr(self, key, record[key])
         std = record.get("standardization") or getattr(model, "standardization", None) or {}
@@ -215,6 +217,11 @@ class SGDRegressor(RegressorMixin, _SGD):
         lr: the SGD step size; None: the library's, as ``linearnet train --data`` has it (0.03, or
             1/(d + 1) for d standardized features where smaller).
         batch_size: rows per step; None: the library's (10).
+        shuffle: each epoch's order: ``"rows"``, one random permutation of all rows (the book's), or
+            ``"blocks"``, blocks of a few hundred kilobytes of rows in a random order, each block's rows
+            shuffled within it (:func:`linearnet.batches.block_order`): faster on large data, batches
+            drawn from within a block. A string, not scikit-learn's ``shuffle=True``: rows are always
+            shuffled.
         max_epochs: the most passes over the data.
         tol: stop once the loss has not improved by more than tol·|best| for ``n_iter_no_change``
             epochs (None: run ``max_epochs``, no warning).
@@ -245,6 +252,7 @@ class SGDRegressor(RegressorMixin, _SGD):
         loss: str = "half_squared",
         lr: float | None = None,
         batch_size: int | None = None,
+        shuffle: str = "rows",
         max_epochs: int = MAX_EPOCHS,
         tol: float | None = TOL["linear"],
         n_iter_no_change: int = PATIENCE,
@@ -258,6 +266,7 @@ class SGDRegressor(RegressorMixin, _SGD):
         self.loss = loss
         self.lr = lr
         self.batch_size = batch_size
+        self.shuffle = shuffle
         self.max_epochs = max_epochs
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change

@@ -37,6 +37,7 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
         impl: str = "auto",
         lr: float | None = None,
         batch_size: int | None = None,
+        shuffle: str = "rows",
         max_epochs: int = MAX_EPOCHS,
         tol: float | None = TOL["softmax"],
         n_iter_no_change: int = PATIENCE,
@@ -49,6 +50,7 @@ class SoftmaxRegression(ClassifierMixin, _SGD):
         self.impl = impl
         self.lr = lr
         self.batch_size = batch_size
+        self.shuffle = shuffle
         self.max_epochs = max_epochs
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change

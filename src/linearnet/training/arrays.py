@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..batches import BatchSource, ShuffledChunks, StreamSource, TensorSource
+from ..batches import STREAM_BLOCKS, BatchSource, ShuffledChunks, StreamSource, TensorSource
 from ..config import F32_TINY, LABEL_MIN, MAX_EPOCHS, SameEverywhereError, TrainConfig, check_float32, check_not_tiny
 from ..leastsq.weighted import check_weights
 from ..modelfile import Model
@@ -285,7 +285,8 @@ def fit_chunks(
     drawn from the seed and mixes their rows through a shuffle buffer of ``buffer_rows`` rows
     (:class:`linearnet.batches.StreamSource`): the same engines and loop as in memory, but
     not the same order of rows, so the trajectory differs from :func:`fit_arrays`' while the
-    fit it reaches agrees within SGD's own noise.
+    fit it reaches agrees within SGD's own noise. That order is the stream's own: a config with
+    ``shuffle="blocks"`` (an order of rows in memory) is refused with a ValueError.
 
     Given a ``group`` of processes (:func:`linearnet.distributed.group`), ``chunks`` are this
     process's share of the rows: the moments are those of every share, and the processes train
@@ -294,6 +295,8 @@ def fit_chunks(
     """
     names = list(feature_names)
     d = len(names)
+    if config is not None and config.shuffle == "blocks":  # before a pass, and alike in every process
+        raise SameEverywhereError(STREAM_BLOCKS)
     if config is not None and group is not None:  # refused before the processes exchange anything: alike in all
         from ..distributed import local_batch
 

@@ -182,7 +182,8 @@ def fit(
 ) -> History:
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
-    Each epoch visits the rows in a fresh random order drawn from ``generator`` and then
+    Each epoch visits the rows in a fresh random order drawn from ``generator`` (``config.shuffle``: one
+    permutation of all rows, or blocks of rows in a random order, :func:`linearnet.batches.block_order`) and then
     records the loss: over the whole training set (``report="full"``, the book's figure)
     or the mean of the batch losses seen during the epoch (``report="running"``). For a
     classifier it also records the accuracy on the training set and, given
@@ -215,6 +216,7 @@ def fit(
     block_rows = None
     if on_rows is not None:  # whole batches, so that cutting the epoch changes none of them
         block_rows = max(1, source.num_rows // PROGRESS_PARTS // config.batch_size) * config.batch_size
+    shuffle = True if config.shuffle == "rows" else config.shuffle  # True: one permutation, as sources take it
     for epoch in range(1, config.epochs + 1):
         lr = config.lr_at(epoch)
         if config.lr_schedule != "constant":
@@ -222,7 +224,7 @@ def fit(
         t0 = time.perf_counter()
         running, batches = 0.0, 0
         done = history.rows
-        for block in source.blocks(shuffle=True, generator=generator, block_rows=block_rows):
+        for block in source.blocks(shuffle=shuffle, generator=generator, block_rows=block_rows):
             running, block_batches = engine.train_block(block, config.batch_size, steps, running)
             batches += block_batches
             if on_rows is not None:
