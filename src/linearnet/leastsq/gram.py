@@ -1,0 +1,118 @@
+"""The first pass over arrays in memory, in one read of X, on both cores.
+
+The rows are taken a block at a time (a few MB, in cache while they are used) in two lanes, block i in
+lane i mod 2; each lane adds, for each of its blocks, XᵀX, Xᵀ[y, r₀, 1] and [y, r₀, 1]ᵀ[y, r₀, 1], where
+r₀ = y − Aβ₀ are the residuals of a provisional solution β₀ (least squares on the first rows). With
+two cores free, a thread runs each lane (NumPy's products release the GIL; BLAS runs on one thread in
+each, since OpenBLAS's own threads do not split the long inner dimension of XᵀX); otherwise one
+thread runs both lanes, one after the other. Each lane sums its blocks in the same order either way,
+and the lanes are added last, lane 0 first: the sums are the same numbers on one thread and on two.
+
+With Aᵀr₀ and r₀ᵀr₀ from the same read, the solve needs no pass more (:class:`Provisional`): the
+correction δ of (AᵀA)δ = Aᵀr₀ gives β = β₀ + δ, and ‖y − Aβ‖² = r₀ᵀr₀ − δᵀAᵀr₀.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dd import EPS
+
+BLOCK = 4096  # rows a block: 3.2 MB of 100 float64 columns
+_SAMPLE = 20_000  # rows of the provisional solution β₀
+_LANES = 2
+_LAMBDA = 8.0  # the multiple of a sum's random-walk rounding error taken as its bound
+
+
+@dataclass
+class Provisional:
+    """What the read found at the provisional solution β₀ (intercept first, as in A = [1, X]): g = Aᵀr₀ and
+    r₀ᵀr₀ for r₀ = y − Aβ₀, computed in float64, and ``rounding``, an estimate of ‖e‖ for the rounding error e
+    of r₀: each r₀ᵢ = yᵢ − aᵢβ₀ is off by about u·(|yᵢ| + |r₀ᵢ| + √k·‖aᵢ∘β₀‖) (u = ε/2; the errors of a sum
+    of k products add as a random walk over its partial sums)."""
+
+    beta: np.ndarray
+    g: np.ndarray
+    rr: float
+    rounding: float
+
+    def error(self, rss: float, n: int) -> float:
+        """An estimate of the relative error of ‖y − Aβ‖² = ``rss`` found from r₀'s sums (r₀ᵀr₀ − δᵀAᵀr₀ for
+        β = β₀ + δ). The residuals of the computed r₀ are r + P⊥e, so rss is off by 2rᵀP⊥e + ‖P⊥e‖²; rᵀP⊥e,
+        a sum of n products of rounding errors with the residuals, is taken at λ = 8 times its random-walk
+        size ‖r‖·‖e‖/√n (rounding errors behave as independent of the values, Higham & Mary's
+        probabilistic analysis; exceeded with probability below 1e-13). And √n·u·r₀ᵀr₀/rss for the sums
+        themselves, which cancel to the residuals' as far as β₀ was off."""
+        if not rss > 0:
+            return math.inf
+        ratio = self.rounding / math.sqrt(rss)
+        return 2 * _LAMBDA * ratio / math.sqrt(n) + ratio**2 + math.sqrt(n) * EPS / 2 * self.rr / rss
+
+
+def provisional(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> np.ndarray:
+    """β₀: least squares on the first rows, from their normal equations (what matters is that r₀ = y − Aβ₀ is
+    small beside y, not β₀'s digits); 0 where those rows give nothing finite."""
+    Xs, ys = X[:_SAMPLE], y[:_SAMPLE]
+    k = X.shape[1] + fit_intercept
+    with np.errstate(all="ignore"):
+        As = np.concatenate([np.ones((len(Xs), 1)), Xs], axis=1) if fit_intercept else Xs
+        G, b = np.dot(As.T, As), np.dot(As.T, ys)
+        if not (np.isfinite(G).all() and np.isfinite(b).all()):
+            return np.zeros(k)
+        beta = np.linalg.lstsq(G, b, rcond=None)[0]  # rank deficient or not
+    return beta if np.isfinite(beta).all() else np.zeros(k)
+
+
+def sums(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, fit_intercept: bool, threads: int | None = None):
+    """M = BᵀB, (p + 3) × (p + 3), for B = [X, y, r₀, 1], r₀ = y − Aβ₀: one read of X, in two lanes of blocks.
+
+    ``threads``: 1 or 2 (default: 2 where two cores are free to this process and there are blocks for both).
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    n, p = X.shape
+    off = int(fit_intercept)
+    slope, b0 = beta0[off:], (float(beta0[0]) if off else 0.0)
+    lanes: list = [None] * _LANES
+
+    def lane(i: int) -> None:
+        XtX, XtY, YtY = np.zeros((p, p)), np.zeros((p, 3)), np.zeros((3, 3))
+        for lo in range(i * BLOCK, n, _LANES * BLOCK):
+            a = X[lo : lo + BLOCK]
+            Y = np.empty((len(a), 3))
+            Y[:, 0] = y[lo : lo + BLOCK]
+            Y[:, 1] = Y[:, 0] - np.dot(a, slope) - b0
+            Y[:, 2] = 1.0
+            XtX += np.dot(a.T, a)  # numpy's dot: BLAS's syrk for a product of a matrix with itself, without the GIL
+            XtY += np.dot(a.T, Y)
+            YtY += np.dot(Y.T, Y)
+        lanes[i] = (XtX, XtY, YtY)
+
+    if threads is None:
+        threads = 2 if n > BLOCK and _free_cores() >= 2 else 1
+    with np.errstate(over="ignore", invalid="ignore"), threadpool_limits(1, user_api="blas"):
+        if threads >= 2:  # sums that overflow are refused by name after the pass
+            workers = [threading.Thread(target=lane, args=(i,)) for i in range(_LANES)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+        else:
+            for i in range(_LANES):
+                lane(i)
+        M = np.empty((p + 3, p + 3))
+        XtX, XtY, YtY = (lanes[0][j] + lanes[1][j] for j in range(3))
+    M[:p, :p], M[:p, p:], M[p:, :p], M[p:, p:] = XtX, XtY, XtY.T, YtY
+    return M
+
+
+def _free_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
