@@ -161,3 +161,15 @@ def test_data_that_are_not_finite_are_refused_by_name(where, value, message):
     with pytest.raises(ValueError) as info:
         solve(X, y)
     assert str(info.value) == message
+
+
+def test_a_design_past_cond_30_is_refined_from_the_data_as_before(monkeypatch):
+    """Two columns nearly alike (scaled condition number about 200): the Cholesky factor is refined and the
+    coefficients too, a float64 residual pass a step, starting from β₀ + δ."""
+    X, y = data(noise=0.5)
+    X[:, 1] = X[:, 0] + 0.01 * np.random.default_rng(5).standard_normal(len(X))
+    reads = Reads(monkeypatch)
+    fit = solve(X, y)
+    assert fit.method == "cholesky" and fit.refinement_steps >= 1
+    assert reads.sums == 1 and reads.passes >= 2  # the factor's pass, then a pass a step
+    assert_digits(fit, exact_statistics(X, y))

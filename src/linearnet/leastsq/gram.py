@@ -24,7 +24,7 @@ import numpy as np
 from .dd import EPS
 
 BLOCK = 4096  # rows a block: 3.2 MB of 100 float64 columns
-_SAMPLE = 20_000  # rows of the provisional solution β₀
+_SAMPLE = 10_000  # rows of the provisional solution β₀ (its products: about 1/30 of a read of 1M rows)
 _LANES = 2
 _LAMBDA = 8.0  # the multiple of a sum's random-walk rounding error taken as its bound
 
@@ -54,18 +54,30 @@ class Provisional:
         return 2 * _LAMBDA * ratio / math.sqrt(n) + ratio**2 + math.sqrt(n) * EPS / 2 * self.rr / rss
 
 
+def read(X: np.ndarray, y: np.ndarray, fit_intercept: bool, threads: int | None = None):
+    """β₀ (:func:`provisional`) and the sums M at it (:func:`sums`): the first pass over arrays in memory."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    with threadpool_limits(1, user_api="blas"):  # the sample's products too: OpenBLAS's threads lose on them
+        beta0 = provisional(X, y, fit_intercept)
+        return beta0, sums(X, y, beta0, fit_intercept, threads)
+
+
 def provisional(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> np.ndarray:
     """β₀: least squares on the first rows, from their normal equations (what matters is that r₀ = y − Aβ₀ is
     small beside y, not β₀'s digits); 0 where those rows give nothing finite."""
     Xs, ys = X[:_SAMPLE], y[:_SAMPLE]
-    k = X.shape[1] + fit_intercept
+    off, p = int(fit_intercept), X.shape[1]
+    G, b = np.empty((p + off, p + off)), np.empty(p + off)
     with np.errstate(all="ignore"):
-        As = np.concatenate([np.ones((len(Xs), 1)), Xs], axis=1) if fit_intercept else Xs
-        G, b = np.dot(As.T, As), np.dot(As.T, ys)
+        G[off:, off:], b[off:] = np.dot(Xs.T, Xs), np.dot(Xs.T, ys)
+        if off:  # A = [1, X]: n, the column sums and Σy
+            G[0, 0], G[0, 1:], b[0] = len(ys), Xs.sum(axis=0), ys.sum()
+            G[1:, 0] = G[0, 1:]
         if not (np.isfinite(G).all() and np.isfinite(b).all()):
-            return np.zeros(k)
+            return np.zeros(p + off)
         beta = np.linalg.lstsq(G, b, rcond=None)[0]  # rank deficient or not
-    return beta if np.isfinite(beta).all() else np.zeros(k)
+    return beta if np.isfinite(beta).all() else np.zeros(p + off)
 
 
 def sums(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, fit_intercept: bool, threads: int | None = None):

@@ -176,11 +176,10 @@ class _Sums:
         """The sums over arrays in memory in one read of X, on both cores (:mod:`.gram`): XᵀX, Xᵀ[y, 1], and
         Aᵀr₀, r₀ᵀr₀ at a provisional solution β₀ (:attr:`provisional`), from which the solve needs no pass
         more; y's moments from y alone."""
-        from .gram import Provisional, provisional, sums
+        from .gram import Provisional, read
 
         off, G, Aty, p = self.off, self.G, self.Aty, X.shape[1]
-        beta0 = provisional(X, y, bool(off))
-        M = sums(X, y, beta0, bool(off))
+        beta0, M = read(X, y, bool(off))
         n = len(y)
         G[off:, off:] = M[:p, :p]
         Aty[off:] = M[:p, p]
