@@ -85,7 +85,7 @@ def sums(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, fit_intercept: bool, t
 
     ``threads``: 1 or 2 (default: 2 where two cores are free to this process and there are blocks for both).
     """
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     n, p = X.shape
     off = int(fit_intercept)
