@@ -86,8 +86,10 @@ def pow2(x) -> np.ndarray:
 class FirstPass:
     """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments; with ``factor``,
     also the R factor of [A y] (:class:`.triangle.Triangle`), from which the coefficients, the residual sum of
-    squares and the covariance follow with no pass more; and, while the rows seen keep n·k² ≤ ``dd_work``
-    (small problems), AᵀA, Aᵀy and yᵀy summed in double-double (``dd``: ((hi, lo), (hi, lo), (hi, lo)), or None)."""
+    squares and the covariance follow with no pass more; while the rows seen keep n·k² ≤ ``dd_work``
+    (small problems), AᵀA, Aᵀy and yᵀy summed in double-double (``dd``: ((hi, lo), (hi, lo), (hi, lo)), or None);
+    and over larger arrays in ``memory``, Aᵀr₀ and r₀ᵀr₀ at a provisional solution β₀ from the same read of X
+    (``provisional``: :class:`.gram.Provisional`, or None), from which the same follow with no pass more."""
 
     def __init__(
         self,

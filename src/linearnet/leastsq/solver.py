@@ -4,6 +4,7 @@ memory), and that path's steps: factor, check the rank, refine the coefficients,
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -201,35 +202,50 @@ def _solve(p: Problem, allow_rank_deficient: bool, robust: Robust | None = None)
     k = len(p.names)
     Gs = p.first.G * np.outer(p.d, p.d)  # exact: d holds powers of two
     path = _factorize(p, Gs)
-    factor = Factor(path.R, *rank_and_nullspace(path.R, p.n))
-    if factor.rank < k or p.n < k:
-        if not allow_rank_deficient:
-            raise ValueError(dependent_message(p.names, factor.null, factor.rank, k))
-        if robust is not None:
-            kind = "cluster-robust" if robust.cov_type == "cluster" else robust.cov_type
-            raise ValueError(
-                f"{kind} standard errors need columns that are not linearly dependent (the design has rank "
-                f"{factor.rank} of {k} parameters): drop the dependent columns for them"
+    with _one_blas_thread(not path.small and path.As is None):
+        factor = Factor(path.R, *rank_and_nullspace(path.R, p.n))
+        if factor.rank < k or p.n < k:
+            if not allow_rank_deficient:
+                raise ValueError(dependent_message(p.names, factor.null, factor.rank, k))
+            if robust is not None:
+                kind = "cluster-robust" if robust.cov_type == "cluster" else robust.cov_type
+                raise ValueError(
+                    f"{kind} standard errors need columns that are not linearly dependent (the design has rank "
+                    f"{factor.rank} of {k} parameters): drop the dependent columns for them"
+                )
+            return _min_norm(p, factor)
+        # small problems (n·k² ≤ DD_WORK): the Gram matrix summed in double-double in the first pass, to refine the
+        # covariance (and the coefficients) against, at O(k³) per step instead of a pass over the data
+        normal = _normal_equations(p) if path.small and path.method != "qr-augmented" else None
+        z, steps, last = _coefficients(p, path, normal)
+        C = _covariance(p, path, normal)
+        if (
+            path.method == "tsqr" and unit_condition(path.R) > SEMINORMAL_MAX_COND
+        ):  # from the factor: the Gram's is noise
+            warnings.warn(
+                f"the design is too ill-conditioned (scaled condition number {unit_condition(path.R):.2g}) "
+                f"to be solved to full accuracy in chunks; load it into memory for the "
+                f"augmented QR method",
+                IllConditionedWarning,
+                stacklevel=3,
             )
-        return _min_norm(p, factor)
-    # small problems (n·k² ≤ DD_WORK): the Gram matrix summed in double-double in the first pass, to refine the
-    # covariance (and the coefficients) against, at O(k³) per step instead of a pass over the data
-    normal = _normal_equations(p) if path.small and path.method != "qr-augmented" else None
-    z, steps, last = _coefficients(p, path, normal)
-    C = _covariance(p, path, normal)
-    if path.method == "tsqr" and unit_condition(path.R) > SEMINORMAL_MAX_COND:  # from the factor: the Gram's is noise
-        warnings.warn(
-            f"the design is too ill-conditioned (scaled condition number {unit_condition(path.R):.2g}) "
-            f"to be solved to full accuracy in chunks; load it into memory for the "
-            f"augmented QR method",
-            IllConditionedWarning,
-            stacklevel=3,
-        )
-    factor.R = path.R
-    extended = path.small or path.method != "cholesky"  # as the refinement passes summed, where they ran
-    rss = _rss(p, z, last, Gs, normal, path.method)
-    notes = [] if last is None or p.memory is not None else [_refined_note(path.R, steps)]
-    return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss, robust, notes)
+        factor.R = path.R
+        extended = path.small or path.method != "cholesky"  # as the refinement passes summed, where they ran
+        rss = _rss(p, z, last, Gs, normal, path.method)
+        notes = [] if last is None or p.memory is not None else [_refined_note(path.R, steps)]
+        return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss, robust, notes)
+
+
+def _one_blas_thread(large: bool):
+    """BLAS on one thread for the k × k work of a large solve (n·k² > DD_WORK), and for its passes over chunks
+    of rows (as in :meth:`.passes._Sums.over`): OpenBLAS's threads gain little on them and, beside a busy
+    process, wait on each other (an SVD of 101 × 101 took 30-70 ms so, 1-2 ms on one thread). Small problems
+    leave BLAS as it is (and threadpoolctl unimported); so does a path that holds an n × k matrix."""
+    if not large:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    return threadpool_limits(1, user_api="blas")
 
 
 def _normal_equations(p: Problem) -> tuple:
@@ -292,10 +308,11 @@ def _factorize(p: Problem, Gs: np.ndarray) -> _Path:
     """The path by cond(AD): Cholesky of the scaled Gram matrix ``Gs`` when well-conditioned, else a QR of
     AD in memory, or of the stacked chunk factors (TSQR)."""
     k = len(p.names)
-    scaled_cond = gram_condition(Gs)
     small = p.n * k * k <= DD_WORK
-    if scaled_cond <= FAST_PATH_MAX_COND:
-        return _Path("cholesky", cholesky_upper(Gs), scaled_cond, small)
+    with _one_blas_thread(not small):
+        scaled_cond = gram_condition(Gs)
+        if scaled_cond <= FAST_PATH_MAX_COND:
+            return _Path("cholesky", cholesky_upper(Gs), scaled_cond, small)
     if p.memory is None:  # the first pass's factor of [A y]: its first k columns are A's, scaled exactly by D
         assert p.first.R is not None
         return _Path("tsqr", p.first.R[:k, :k] * p.d, scaled_cond, small)
