@@ -126,7 +126,7 @@ def test_one_thread_and_two_sum_to_the_same_numbers():
     X, y = rng.standard_normal((5 * gram.BLOCK + 123, 7)), rng.standard_normal(5 * gram.BLOCK + 123)
     beta0 = gram.provisional(X, y, True)
     one, two = gram.sums(X, y, beta0, True, threads=1), gram.sums(X, y, beta0, True, threads=2)
-    assert np.array_equal(one, two)
+    assert np.array_equal(one, two) and np.array_equal(one, gram.sums(X, y, beta0, True))  # and the default's
     B = np.column_stack([X, y, y - X @ beta0[1:] - beta0[0], np.ones(len(y))])
     np.testing.assert_allclose(one, B.T @ B, rtol=1e-12, atol=1e-9)
 
@@ -173,3 +173,10 @@ def test_a_design_past_cond_30_is_refined_from_the_data_as_before(monkeypatch):
     assert fit.method == "cholesky" and fit.refinement_steps >= 1
     assert reads.sums == 1 and reads.passes >= 2  # the factor's pass, then a pass a step
     assert_digits(fit, exact_statistics(X, y))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_error_in_a_lane_is_raised_in_the_caller(threads):
+    X, y = np.ones((3 * gram.BLOCK, 4)), np.ones(3 * gram.BLOCK)
+    with pytest.raises(ValueError):
+        gram.sums(X, y, np.zeros(3), True, threads=threads)  # β₀ one entry short

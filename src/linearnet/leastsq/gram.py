@@ -93,20 +93,10 @@ def sums(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, fit_intercept: bool, t
     lanes: list = [None] * _LANES
 
     def lane(i: int) -> None:
-        XtX, YtX, YtY = np.zeros((p, p)), np.zeros((3, p)), np.zeros((3, 3))
-        rows = np.empty((3, BLOCK))  # [y, r₀, 1]ᵀ of a block, row by row (YᵀX as one product of 3 rows: the fastest)
-        for lo in range(i * BLOCK, n, _LANES * BLOCK):
-            a = X[lo : lo + BLOCK]
-            Y = rows[:, : len(a)]
-            Y[0] = y[lo : lo + BLOCK]
-            np.dot(a, slope, out=Y[1])
-            np.subtract(Y[0], Y[1], out=Y[1])
-            Y[1] -= b0
-            Y[2] = 1.0
-            XtX += np.dot(a.T, a)  # numpy's dot: BLAS's syrk for a product of a matrix with itself, without the GIL
-            YtX += np.dot(Y, a)
-            YtY += np.dot(Y, Y.T)
-        lanes[i] = (XtX, YtX.T, YtY)
+        try:
+            lanes[i] = _lane(X, y, slope, b0, i)
+        except BaseException as error:  # raised again by the caller's thread, once both lanes are done
+            lanes[i] = error
 
     if threads is None:
         threads = 2 if n > BLOCK and _free_cores() >= 2 else 1
@@ -120,10 +110,32 @@ def sums(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, fit_intercept: bool, t
         else:
             for i in range(_LANES):
                 lane(i)
+        for part in lanes:
+            if isinstance(part, BaseException):
+                raise part
         M = np.empty((p + 3, p + 3))
         XtX, XtY, YtY = (lanes[0][j] + lanes[1][j] for j in range(3))
     M[:p, :p], M[:p, p:], M[p:, :p], M[p:, p:] = XtX, XtY, XtY.T, YtY
     return M
+
+
+def _lane(X: np.ndarray, y: np.ndarray, slope: np.ndarray, b0: float, i: int):
+    """Lane i's sums: XᵀX, Xᵀ[y, r₀, 1] and [y, r₀, 1]ᵀ[y, r₀, 1] over blocks i, i + 2, i + 4, ..., in order."""
+    n, p = X.shape
+    XtX, YtX, YtY = np.zeros((p, p)), np.zeros((3, p)), np.zeros((3, 3))
+    rows = np.empty((3, BLOCK))  # [y, r₀, 1]ᵀ of a block, row by row (YᵀX as one product of 3 rows: the fastest)
+    for lo in range(i * BLOCK, n, _LANES * BLOCK):
+        a = X[lo : lo + BLOCK]
+        Y = rows[:, : len(a)]
+        Y[0] = y[lo : lo + BLOCK]
+        np.dot(a, slope, out=Y[1])
+        np.subtract(Y[0], Y[1], out=Y[1])
+        Y[1] -= b0
+        Y[2] = 1.0
+        XtX += np.dot(a.T, a)  # numpy's dot: BLAS's syrk for a product of a matrix with itself, without the GIL
+        YtX += np.dot(Y, a)
+        YtY += np.dot(Y, Y.T)
+    return XtX, YtX.T, YtY
 
 
 def _free_cores() -> int:
