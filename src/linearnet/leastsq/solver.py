@@ -219,9 +219,8 @@ def _solve(p: Problem, allow_rank_deficient: bool, robust: Robust | None = None)
         normal = _normal_equations(p) if path.small and path.method != "qr-augmented" else None
         z, steps, last = _coefficients(p, path, normal)
         C = _covariance(p, path, normal)
-        if (
-            path.method == "tsqr" and unit_condition(path.R) > SEMINORMAL_MAX_COND
-        ):  # from the factor: the Gram's is noise
+        # the condition number from the factor: the Gram matrix's is noise there
+        if path.method == "tsqr" and unit_condition(path.R) > SEMINORMAL_MAX_COND:
             warnings.warn(
                 f"the design is too ill-conditioned (scaled condition number {unit_condition(path.R):.2g}) "
                 f"to be solved to full accuracy in chunks; load it into memory for the "
