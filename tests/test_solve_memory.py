@@ -128,10 +128,11 @@ def test_a_provisional_solution_whose_residuals_overflow_is_not_used(monkeypatch
 
 
 def test_one_thread_and_two_sum_to_the_same_numbers():
-    """Block i is summed in lane i mod 2, each lane's blocks in order, whichever thread runs it, and BLAS runs
-    on one thread in each, so its products of a block are the same: the sums are equal to the last bit."""
+    """The lanes (runs of consecutive blocks) depend on the number of rows alone, each sums its blocks in order
+    whichever thread takes it, with BLAS on one thread (so its product of a block is the same), and the lanes
+    are added in lane order: the sums are equal to the last bit, however the threads were scheduled."""
     rng = np.random.default_rng(3)
-    X, y = rng.standard_normal((5 * gram.BLOCK + 123, 7)), rng.standard_normal(5 * gram.BLOCK + 123)
+    X, y = rng.standard_normal((20 * gram.BLOCK + 123, 7)), rng.standard_normal(20 * gram.BLOCK + 123)
     beta0 = gram.provisional(X, y, True)
     one, two = gram.sums(X, y, beta0, True, threads=1), gram.sums(X, y, beta0, True, threads=2)
     assert np.array_equal(one, two) and np.array_equal(one, gram.sums(X, y, beta0, True))  # and the default's

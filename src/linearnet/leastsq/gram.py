@@ -1,12 +1,14 @@
 """The first pass over arrays in memory, in one read of X, on both cores.
 
-The rows are taken a block at a time (a few MB, in cache while they are used) in two lanes, block i in
-lane i mod 2; each lane adds, for each of its blocks, XᵀX, Xᵀ[y, r₀, 1] and [y, r₀, 1]ᵀ[y, r₀, 1], where
+The rows are cut into up to 16 lanes of consecutive blocks of rows (a few MB each, in cache while they
+are used); a lane adds, block after block, XᵀX, Xᵀ[y, r₀, 1] and [y, r₀, 1]ᵀ[y, r₀, 1], where
 r₀ = y − Aβ₀ are the residuals of a provisional solution β₀ (least squares on the first rows). With
-two cores free, a thread runs each lane (NumPy's products release the GIL; BLAS runs on one thread in
-each, since OpenBLAS's own threads do not split the long inner dimension of XᵀX); otherwise one
-thread runs both lanes, one after the other. Each lane sums its blocks in the same order either way,
-and the lanes are added last, lane 0 first: the sums are the same numbers on one thread and on two.
+two cores free, two threads take the lanes in turn, each the next one not yet taken, so that a thread
+slowed by a busy core takes fewer (NumPy's products release the GIL; BLAS runs on one thread in each,
+since OpenBLAS's own threads do not split the long inner dimension of XᵀX); otherwise one thread takes
+them all. Which lanes there are depends on the number of rows alone, each sums its blocks in order, and
+the lanes' sums are added last in lane order: the sums are the same numbers on one thread or two,
+however the threads were scheduled.
 
 With Aᵀr₀ and r₀ᵀr₀ from the same read, the solve needs no pass more (:class:`Provisional`): the
 correction δ of (AᵀA)δ = Aᵀr₀ gives β = β₀ + δ, and ‖y − Aβ‖² = r₀ᵀr₀ − δᵀAᵀr₀.
@@ -14,6 +16,7 @@ correction δ of (AᵀA)δ = Aᵀr₀ gives β = β₀ + δ, and ‖y − Aβ‖
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -25,7 +28,7 @@ from .dd import EPS
 
 BLOCK = 4096  # rows a block: 3.2 MB of 100 float64 columns
 _SAMPLE = 10_000  # rows of the provisional solution β₀ (its products: about 1/30 of a read of 1M rows)
-_LANES = 2
+_LANES = 16  # at most; a thread slowed by a busy core leaves the others at most a lane's work to wait for
 _LAMBDA = 8.0  # the multiple of a sum's random-walk rounding error taken as its bound
 
 
@@ -81,7 +84,7 @@ def provisional(X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> np.ndarray
 
 
 def sums(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, fit_intercept: bool, threads: int | None = None):
-    """M = BᵀB, (p + 3) × (p + 3), for B = [X, y, r₀, 1], r₀ = y − Aβ₀: one read of X, in two lanes of blocks.
+    """M = BᵀB, (p + 3) × (p + 3), for B = [X, y, r₀, 1], r₀ = y − Aβ₀: one read of X, lane by lane.
 
     ``threads``: 1 or 2 (default: 2 where two cores are free to this process and there are blocks for both).
     """
@@ -90,41 +93,45 @@ def sums(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, fit_intercept: bool, t
     n, p = X.shape
     off = int(fit_intercept)
     slope, b0 = beta0[off:], (float(beta0[0]) if off else 0.0)
-    lanes: list = [None] * _LANES
+    blocks = -(-n // BLOCK)
+    count = max(1, min(_LANES, blocks))
+    cuts = [BLOCK * (blocks * i // count) for i in range(count + 1)]  # lane i: rows cuts[i] to cuts[i + 1]
+    lanes: list = [None] * count
+    taken = itertools.count()  # the next lane not yet taken (next() on it is atomic under the GIL)
 
-    def lane(i: int) -> None:
-        try:
-            lanes[i] = _lane(X, y, slope, b0, i)
-        except BaseException as error:  # raised again by the caller's thread, once both lanes are done
-            lanes[i] = error
+    def take() -> None:
+        while (i := next(taken)) < count:
+            try:
+                lanes[i] = _lane(X[cuts[i] : cuts[i + 1]], y[cuts[i] : cuts[i + 1]], slope, b0)
+            except BaseException as error:  # raised again by the caller's thread, once every lane is done
+                lanes[i] = error
 
     if threads is None:
-        threads = 2 if n > BLOCK and _free_cores() >= 2 else 1
+        threads = 2 if blocks > 1 and _free_cores() >= 2 else 1
     with np.errstate(over="ignore", invalid="ignore"), threadpool_limits(1, user_api="blas"):
         if threads >= 2:  # sums that overflow are refused by name after the pass
-            workers = [threading.Thread(target=lane, args=(i,)) for i in range(_LANES)]
+            workers = [threading.Thread(target=take) for _ in range(threads)]
             for worker in workers:
                 worker.start()
             for worker in workers:
                 worker.join()
         else:
-            for i in range(_LANES):
-                lane(i)
+            take()
         for part in lanes:
             if isinstance(part, BaseException):
                 raise part
-        M = np.empty((p + 3, p + 3))
-        XtX, XtY, YtY = (lanes[0][j] + lanes[1][j] for j in range(3))
+        XtX, XtY, YtY = (np.sum([part[j] for part in lanes], axis=0) for j in range(3))
+    M = np.empty((p + 3, p + 3))
     M[:p, :p], M[:p, p:], M[p:, :p], M[p:, p:] = XtX, XtY, XtY.T, YtY
     return M
 
 
-def _lane(X: np.ndarray, y: np.ndarray, slope: np.ndarray, b0: float, i: int):
-    """Lane i's sums: XᵀX, Xᵀ[y, r₀, 1] and [y, r₀, 1]ᵀ[y, r₀, 1] over blocks i, i + 2, i + 4, ..., in order."""
+def _lane(X: np.ndarray, y: np.ndarray, slope: np.ndarray, b0: float):
+    """A lane's sums: XᵀX, Xᵀ[y, r₀, 1] and [y, r₀, 1]ᵀ[y, r₀, 1] over its rows, a block at a time, in order."""
     n, p = X.shape
     XtX, YtX, YtY = np.zeros((p, p)), np.zeros((3, p)), np.zeros((3, 3))
     rows = np.empty((3, BLOCK))  # [y, r₀, 1]ᵀ of a block, row by row (YᵀX as one product of 3 rows: the fastest)
-    for lo in range(i * BLOCK, n, _LANES * BLOCK):
+    for lo in range(0, n, BLOCK):
         a = X[lo : lo + BLOCK]
         Y = rows[:, : len(a)]
         Y[0] = y[lo : lo + BLOCK]
