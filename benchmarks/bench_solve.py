@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from bench_robust import machine
+from bench_robust import busy, machine
 
 from linearnet.leastsq import solve, solve_chunks
 from linearnet.leastsq.gram import read
@@ -75,7 +75,19 @@ def speed(rows, features, repeat):
             "" if name.startswith(("forming", "linearnet's one")) else f"{np.max(np.abs(np.asarray(coef) - ref)):15.1e}"
         )
         print(f"  {name:<32} {seconds:8.3f}  {seconds / ours:11.1f}  {diff}")
+    beside_busy(peers, ours, repeat)
     return results
+
+
+def beside_busy(peers, idle: float, repeat: int):
+    """linearnet's solve and forming XᵀX alone beside one competing busy process (started and stopped here)."""
+    names = ("linearnet solve (+ statistics)", "forming X^T X alone")
+    with busy(True):
+        solve_s, gram_s = (best_of(peers[name], repeat)[0] for name in names)
+    print(
+        f"  beside one busy process: linearnet solve {solve_s:.3f} s ({solve_s / idle:.2f}x its time above), "
+        f"forming XᵀX alone {gram_s:.3f} s"
+    )
 
 
 def passes(rows: int = 200_000, features: int = 20, chunk: int = 20_000):
