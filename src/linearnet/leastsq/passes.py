@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
-from .dd import DD_BLOCK, dd_add, dd_dot, dd_gram, dd_residual
+from .dd import DD_BLOCK, EPS, dd_add, dd_dot, dd_gram, dd_residual
 from .triangle import Triangle, stacked
+
+if TYPE_CHECKING:
+    from .gram import Provisional
 
 # What a pass needs of the data: a call that reads them once, as (X, y) chunks. A
 # :class:`linearnet.batches.Chunks` (a file read a pass at a time) is one; arrays in memory are
@@ -83,8 +86,10 @@ def pow2(x) -> np.ndarray:
 class FirstPass:
     """Sums over one pass: Gram matrix of A = [1, X] (intercept first), Aᵀy, and y's moments; with ``factor``,
     also the R factor of [A y] (:class:`.triangle.Triangle`), from which the coefficients, the residual sum of
-    squares and the covariance follow with no pass more; and, while the rows seen keep n·k² ≤ ``dd_work``
-    (small problems), AᵀA, Aᵀy and yᵀy summed in double-double (``dd``: ((hi, lo), (hi, lo), (hi, lo)), or None)."""
+    squares and the covariance follow with no pass more; while the rows seen keep n·k² ≤ ``dd_work``
+    (small problems), AᵀA, Aᵀy and yᵀy summed in double-double (``dd``: ((hi, lo), (hi, lo), (hi, lo)), or None);
+    and over larger arrays in ``memory``, Aᵀr₀ and r₀ᵀr₀ at a provisional solution β₀ from the same read of X
+    (``provisional``: :class:`.gram.Provisional`, or None), from which the same follow with no pass more."""
 
     def __init__(
         self,
@@ -102,7 +107,7 @@ class FirstPass:
         def here() -> _Sums:
             sums = _Sums(k, fit_intercept, factor, dd_work)
             if memory is not None and len(memory[1]) * k * k > dd_work and not factor:
-                return sums.whole(*memory)  # large arrays in memory: one BLAS call each, not a block at a time
+                return sums.whole(*memory)  # large arrays in memory: one read of X, on both cores
             return sums.over(chunks)
 
         parts = everyone(group, here)
@@ -116,6 +121,8 @@ class FirstPass:
         self.G, self.Aty, self.n = G, Aty, n
         self.tss_centered, self.tss_uncentered = y_m2, yty
         self.fit_intercept = fit_intercept
+        # arrays in memory: Aᵀr₀ and r₀ᵀr₀ at a provisional solution β₀, read with the Gram matrix (:mod:`.gram`)
+        self.provisional = parts[0].provisional if len(parts) == 1 else None
         triangles = [part.triangle.R for part in parts if part.triangle is not None]
         self.R = stacked(triangles) if factor else None  # of [A y], unscaled
         dds = [part.dd for part in parts if part.dd is not None]
@@ -146,6 +153,7 @@ class _Sums:
         self.G, self.Aty = np.zeros((k, k)), np.zeros(k)
         self.n, self.y_mean, self.y_m2, self.yty = 0, 0.0, 0.0, 0.0
         self.triangle = Triangle(k, fit_intercept) if factor else None
+        self.provisional: Provisional | None = None  # found by :meth:`whole` (arrays in memory)
         z = np.zeros
         self.dd: tuple | None = ((z((k, k)), z((k, k))), (z(k), z(k)), (z(()), z(()))) if dd_work > 0 else None
 
@@ -167,28 +175,30 @@ class _Sums:
         return self
 
     def whole(self, X: np.ndarray, y: np.ndarray) -> _Sums:
-        """The sums over arrays in memory at once: XᵀX by BLAS's syrk (half the products of a GEMM, on Xᵀ,
-        the Fortran-ordered view of C-ordered X: no copy), Xᵀ[y, 1] by one product, y's moments. BLAS on
-        one thread for narrow designs (k <= 32: their products are short, and threads lose beside a busy
-        process, as in :meth:`over`); wide ones, all compute and no reading, keep BLAS's threads."""
-        import contextlib
+        """The sums over arrays in memory in one read of X, on both cores (:mod:`.gram`): XᵀX, Xᵀ[y, 1], and
+        Aᵀr₀, r₀ᵀr₀ at a provisional solution β₀ (:attr:`provisional`), from which the solve needs no pass
+        more; y's moments from y alone."""
+        from .gram import Provisional, read
 
-        from scipy.linalg.blas import dgemm, dsyrk
-
-        off, G = self.off, self.G
-        with np.errstate(over="ignore", invalid="ignore"), contextlib.ExitStack() as one_thread:
-            if self.k <= 32:
-                from threadpoolctl import threadpool_limits
-
-                one_thread.enter_context(threadpool_limits(1, user_api="blas"))
-            upper = dsyrk(1.0, X.T)  # XᵀX, its upper triangle
-            G[off:, off:] = np.triu(upper) + np.triu(upper, 1).T
-            Y2 = np.empty((len(y), 2), order="F")  # [y, 1]: Xᵀy and the column sums in one pass over X
-            Y2[:, 0], Y2[:, 1] = y, 1.0
-            self._add_sums(dgemm(1.0, X.T, Y2), y)  # (numpy's X.T @ Y2 takes twice as long)
-            c_mean = float(y.mean()) if len(y) else 0.0
-            self.n, self.y_mean, self.y_m2 = len(y), c_mean, float(((y - c_mean) ** 2).sum())
+        off, G, Aty, p = self.off, self.G, self.Aty, X.shape[1]
+        beta0, M = read(X, y, bool(off))
+        n = len(y)
+        G[off:, off:] = M[:p, :p]
+        Aty[off:] = M[:p, p]
+        g = np.concatenate([M[p + 1 : p + 2, p + 2], M[:p, p + 1]]) if off else M[:p, p + 1].copy()
+        if off:
+            G[0, 0] = n
+            G[0, 1:] = G[1:, 0] = M[:p, p + 2]
+            Aty[0] = M[p, p + 2]
+        with np.errstate(over="ignore", invalid="ignore"):
+            c_mean = float(y.mean()) if n else 0.0
+            self.n, self.y_mean, self.y_m2 = n, c_mean, float(((y - c_mean) ** 2).sum())
             self.yty = float(y @ y)
+            rr = float(M[p + 1, p + 1])
+            products = math.sqrt(self.k * float(beta0**2 @ np.abs(np.diag(G))))  # √k·‖A∘β₀‖ over the rows
+            rounding = EPS / 2 * (math.sqrt(abs(self.yty)) + math.sqrt(abs(rr)) + products)
+        if math.isfinite(rounding) and np.isfinite(g).all():  # else (data not finite) refused after the pass
+            self.provisional = Provisional(beta0, g, rr, rounding)
         return self
 
     def _add_sums(self, XtY2: np.ndarray, yc: np.ndarray) -> None:

@@ -4,6 +4,7 @@ memory), and that path's steps: factor, check the rank, refine the coefficients,
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -22,7 +23,7 @@ from .factor import (
     solve_triangular,
     unit_condition,
 )
-from .passes import DD_WORK, Group, design, in_memory
+from .passes import DD_WORK, Group, design, in_memory, residual_pass
 from .problem import Problem, as_arrays, dependent_message, nonfinite_message, too_few_rows
 from .refine import augmented, refine_normal, refine_seminormal, rss_from
 from .result import OLSResult, finish
@@ -201,35 +202,49 @@ def _solve(p: Problem, allow_rank_deficient: bool, robust: Robust | None = None)
     k = len(p.names)
     Gs = p.first.G * np.outer(p.d, p.d)  # exact: d holds powers of two
     path = _factorize(p, Gs)
-    factor = Factor(path.R, *rank_and_nullspace(path.R, p.n))
-    if factor.rank < k or p.n < k:
-        if not allow_rank_deficient:
-            raise ValueError(dependent_message(p.names, factor.null, factor.rank, k))
-        if robust is not None:
-            kind = "cluster-robust" if robust.cov_type == "cluster" else robust.cov_type
-            raise ValueError(
-                f"{kind} standard errors need columns that are not linearly dependent (the design has rank "
-                f"{factor.rank} of {k} parameters): drop the dependent columns for them"
+    with _one_blas_thread(not path.small and path.As is None):
+        factor = Factor(path.R, *rank_and_nullspace(path.R, p.n))
+        if factor.rank < k or p.n < k:
+            if not allow_rank_deficient:
+                raise ValueError(dependent_message(p.names, factor.null, factor.rank, k))
+            if robust is not None:
+                kind = "cluster-robust" if robust.cov_type == "cluster" else robust.cov_type
+                raise ValueError(
+                    f"{kind} standard errors need columns that are not linearly dependent (the design has rank "
+                    f"{factor.rank} of {k} parameters): drop the dependent columns for them"
+                )
+            return _min_norm(p, factor)
+        # small problems (n·k² ≤ DD_WORK): the Gram matrix summed in double-double in the first pass, to refine the
+        # covariance (and the coefficients) against, at O(k³) per step instead of a pass over the data
+        normal = _normal_equations(p) if path.small and path.method != "qr-augmented" else None
+        z, steps, last = _coefficients(p, path, normal)
+        C = _covariance(p, path, normal)
+        # the condition number from the factor: the Gram matrix's is noise there
+        if path.method == "tsqr" and unit_condition(path.R) > SEMINORMAL_MAX_COND:
+            warnings.warn(
+                f"the design is too ill-conditioned (scaled condition number {unit_condition(path.R):.2g}) "
+                f"to be solved to full accuracy in chunks; load it into memory for the "
+                f"augmented QR method",
+                IllConditionedWarning,
+                stacklevel=3,
             )
-        return _min_norm(p, factor)
-    # small problems (n·k² ≤ DD_WORK): the Gram matrix summed in double-double in the first pass, to refine the
-    # covariance (and the coefficients) against, at O(k³) per step instead of a pass over the data
-    normal = _normal_equations(p) if path.small and path.method != "qr-augmented" else None
-    z, steps, last = _coefficients(p, path, normal)
-    C = _covariance(p, path, normal)
-    if path.method == "tsqr" and unit_condition(path.R) > SEMINORMAL_MAX_COND:  # from the factor: the Gram's is noise
-        warnings.warn(
-            f"the design is too ill-conditioned (scaled condition number {unit_condition(path.R):.2g}) "
-            f"to be solved to full accuracy in chunks; load it into memory for the "
-            f"augmented QR method",
-            IllConditionedWarning,
-            stacklevel=3,
-        )
-    factor.R = path.R
-    extended = path.small or path.method != "cholesky"  # as the refinement passes summed, where they ran
-    rss = _rss(p, z, last, Gs, normal)
-    notes = [] if last is None or p.memory is not None else [_refined_note(path.R, steps)]
-    return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss, robust, notes)
+        factor.R = path.R
+        extended = path.small or path.method != "cholesky"  # as the refinement passes summed, where they ran
+        rss = _rss(p, z, last, Gs, normal, path.method)
+        notes = [] if last is None or p.memory is not None else [_refined_note(path.R, steps)]
+        return finish(p, factor, p.d * z, C * np.outer(p.d, p.d), path.method, steps, extended, rss, robust, notes)
+
+
+def _one_blas_thread(large: bool):
+    """BLAS on one thread for the k × k work of a large solve (n·k² > DD_WORK), and for its passes over chunks
+    of rows (as in :meth:`.passes._Sums.over`): OpenBLAS's threads gain little on them and, beside a busy
+    process, wait on each other (an SVD of 101 × 101 took 30-70 ms so, 1-2 ms on one thread). Small problems
+    leave BLAS as it is (and threadpoolctl unimported); so does a path that holds an n × k matrix."""
+    if not large:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    return threadpool_limits(1, user_api="blas")
 
 
 def _normal_equations(p: Problem) -> tuple:
@@ -241,12 +256,12 @@ def _normal_equations(p: Problem) -> tuple:
     return (Gh * dd, Gl * dd), (bh * p.d, bl * p.d)
 
 
-def _rss(p: Problem, z: np.ndarray, last: tuple | None, Gs: np.ndarray, normal) -> float | None:
+def _rss(p: Problem, z: np.ndarray, last: tuple | None, Gs: np.ndarray, normal, method: str) -> float | None:
     """The residual sum of squares at the scaled coefficients ``z`` with no pass more where the passes so far
     tell it: from the last refinement pass; for small problems, from the first pass's double-double sums
     (about ε²·yᵀy off: where the residuals are not below 1e-8·‖y‖); for data in chunks, from the factor of
-    [A y], |R[k, k]|² (backward stable). None: one more pass, the residuals in double-double (in memory, or a
-    fit all but exact)."""
+    [A y], |R[k, k]|² (backward stable); in memory on the Cholesky path, from the first pass's residuals at
+    its provisional solution (:func:`_rss_in_memory`). None: one more pass, the residuals in double-double."""
     if last is not None:
         return rss_from(last, z, Gs)
     if normal is not None:  # in the scaled units of z, whose products stay inside float64's range
@@ -255,9 +270,21 @@ def _rss(p: Problem, z: np.ndarray, last: tuple | None, Gs: np.ndarray, normal) 
         rss = dd_rss(normal[0], normal[1], yy, z)
         return rss if rss >= 1e-16 * float(yy[0]) else None
     if p.memory is not None:
-        return None
+        return _rss_in_memory(p, z, Gs) if method == "cholesky" else None
     assert p.first.R is not None
     return float(p.first.R[-1, -1] ** 2)
+
+
+def _rss_in_memory(p: Problem, z: np.ndarray, Gs: np.ndarray) -> float:
+    """‖y − ADz‖² from the first pass's r₀ = y − Aβ₀, (AD)ᵀr₀ and r₀ᵀr₀ (:mod:`.gram`), where its estimated
+    error leaves 12 correct digits; else (a fit all but exact, whose residuals in float64 lose about
+    log10(‖y‖/‖r‖) digits) from one more pass, the residuals in double-double."""
+    base = p.first.provisional
+    if base is not None:
+        rss = rss_from((base.beta / p.d, p.d * base.g, base.rr), z, Gs)
+        if base.error(rss, p.n) <= 1e-12:
+            return rss
+    return residual_pass(p.chunks, z, p.d, p.fit_intercept, True, gradient=False)[1]
 
 
 def _refined_note(R: np.ndarray, steps: int) -> str:
@@ -280,10 +307,11 @@ def _factorize(p: Problem, Gs: np.ndarray) -> _Path:
     """The path by cond(AD): Cholesky of the scaled Gram matrix ``Gs`` when well-conditioned, else a QR of
     AD in memory, or of the stacked chunk factors (TSQR)."""
     k = len(p.names)
-    scaled_cond = gram_condition(Gs)
     small = p.n * k * k <= DD_WORK
-    if scaled_cond <= FAST_PATH_MAX_COND:
-        return _Path("cholesky", cholesky_upper(Gs), scaled_cond, small)
+    with _one_blas_thread(not small):
+        scaled_cond = gram_condition(Gs)
+        if scaled_cond <= FAST_PATH_MAX_COND:
+            return _Path("cholesky", cholesky_upper(Gs), scaled_cond, small)
     if p.memory is None:  # the first pass's factor of [A y]: its first k columns are A's, scaled exactly by D
         assert p.first.R is not None
         return _Path("tsqr", p.first.R[:k, :k] * p.d, scaled_cond, small)
@@ -349,9 +377,11 @@ def _chunked_coefficients(p: Problem, path: _Path, z: np.ndarray, normal) -> tup
     return refine_seminormal(p.chunks, z, path.R, p.d, p.fit_intercept, extended, _TOL, p.group)
 
 
-def _normal_error_matters(scaled_cond: float, z: np.ndarray) -> bool:
-    """Whether z from the normal equations may hold fewer than 12 correct digits in its smallest entry."""
-    return scaled_cond > 30 or scaled_cond**2 * EPS * np.abs(z).max() > 1e-12 * np.abs(z).min()
+def _normal_error_matters(scaled_cond: float, z: np.ndarray, step: np.ndarray | None = None) -> bool:
+    """Whether z from the normal equations may hold fewer than 12 correct digits in its smallest entry (when z
+    is a provisional solution corrected by ``step`` solved from them, the error is the step's)."""
+    size = np.abs(z if step is None else step).max()
+    return scaled_cond > 30 or scaled_cond**2 * EPS * size > 1e-12 * np.abs(z).min()
 
 
 def _qr_error_matters(R: np.ndarray, z: np.ndarray, rnorm: float) -> bool:
@@ -365,12 +395,19 @@ def _qr_error_matters(R: np.ndarray, z: np.ndarray, rnorm: float) -> bool:
 
 
 def _large_fast_path(p: Problem, path: _Path, z: np.ndarray) -> tuple[np.ndarray, int, tuple | None]:
-    """Large data on the fast path: beyond cond(AD) = 30, the Cholesky factor ``path.R``, off by cond²·ε, is
-    refined (CholeskyQR2, in place); z is refined by float64 residual passes where the normal equations'
-    error, about cond²·ε·max|z|, matters beside the smallest coefficient."""
+    """Large data on the fast path. In memory, z = z₀ + δ from the first pass's provisional solution z₀ and
+    (AD)ᵀr₀ (:mod:`.gram`): one step of refinement with no pass more, whose error, about cond²·ε·max|δ|, is
+    the normal equations' on the correction alone. Beyond cond(AD) = 30, the Cholesky factor ``path.R``, off
+    by cond²·ε, is refined (CholeskyQR2, in place); z is refined by float64 residual passes where the normal
+    equations' error, about cond²·ε·max|z| (or max|δ|), matters beside the smallest coefficient."""
+    step = None
+    base = p.first.provisional
+    if base is not None:
+        step = solve_r(path.R, p.d * base.g)
+        z = base.beta / p.d + step  # exact: d holds powers of two
     if path.scaled_cond > 30:
         path.R = refine_factor(p.chunks, path.R, p.d, p.fit_intercept, p.group)
-    if _normal_error_matters(path.scaled_cond, z):
+    if _normal_error_matters(path.scaled_cond, z, step):
         return refine_seminormal(p.chunks, z, path.R, p.d, p.fit_intercept, False, _TOL, p.group)
     return z, 0, None
 
