@@ -1,7 +1,8 @@
 """shuffle="blocks": an epoch's order read in cache-sized blocks (linearnet.batches.block_order), end to end.
 
 The order: every row once, each block's rows consecutive, the blocks and the rows within them shuffled,
-drawn from the run's generator alone; the default "rows" still one torch.randperm of all rows. Then the
+drawn from the run's generator alone, and given the batch size each batch's rows in row order (the same
+rows in each batch as unsorted); the default "rows" still one torch.randperm of all rows. Then the
 engines, the loop's progress slices, the data-parallel sources, the streamed source (which refuses it),
 the CLI flag, the scikit-learn parameter and the model records.
 """
@@ -107,19 +108,74 @@ def test_the_default_order_is_one_randperm_of_all_rows_as_before():
 
 
 class _Spy(TensorSource):
-    def blocks(self, *, shuffle, generator=None, block_rows=None):
+    def blocks(self, *, shuffle, generator=None, block_rows=None, batch_size=None):
         self.asked.append(shuffle)
-        return super().blocks(shuffle=shuffle, generator=generator, block_rows=block_rows)
+        self.batch_sizes.append(batch_size)
+        return super().blocks(shuffle=shuffle, generator=generator, block_rows=block_rows, batch_size=batch_size)
 
 
 @pytest.mark.parametrize("shuffle, asked", [("rows", True), ("blocks", "blocks")])
 def test_the_loop_asks_its_source_for_the_configured_order(shuffle, asked):
     X, y = torch.randn(200, 2, generator=gen(1)), torch.randn(200, 1, generator=gen(2))
     source = _Spy(X, y)
-    source.asked = []
-    config = TrainConfig(epochs=2, shuffle=shuffle)
+    source.asked, source.batch_sizes = [], []
+    config = TrainConfig(epochs=2, shuffle=shuffle, batch_size=7)
     fit(make_engine(config, *init_params(2, generator=gen(0))), source, config, generator=gen(0))
     assert [a for a in source.asked if a] == [asked, asked]  # the default exactly as before: shuffle=True
+    assert [b for a, b in zip(source.asked, source.batch_sizes, strict=True) if a] == [7, 7]
+
+
+def _windows(order, batch):
+    return [order[i : i + batch] for i in range(0, len(order), batch)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3000), log_block=st.integers(0, 9), batch=st.integers(1, 1200), seed=st.integers(0, 2**32))
+def test_each_batchs_rows_are_visited_in_row_order_and_the_batches_hold_the_same_rows(n, log_block, batch, seed):
+    B = 1 << log_block
+    drawn = block_order(n, B, gen(seed)).numpy()
+    g = gen(seed)
+    order = block_order(n, B, g, batch_size=batch).numpy()
+    assert order.dtype == np.int64 and np.array_equal(np.sort(order), np.arange(n))  # every row once
+    sorted_windows, drawn_windows = _windows(order, batch), _windows(drawn, batch)
+    assert len(sorted_windows) == -(-n // batch)
+    for mine, theirs in zip(sorted_windows, drawn_windows, strict=True):  # the short last window too
+        assert np.array_equal(mine, np.sort(theirs))  # ascending, and the same rows
+    # the generator drew exactly what the unsorted order draws: the next epoch is the same
+    assert torch.equal(torch.randint(1 << 30, (4,), generator=g), _after_one_order(n, B, seed))
+    assert np.array_equal(block_order(n, B, gen(seed), batch_size=1).numpy(), drawn)  # batch 1: nothing changes
+
+
+def _after_one_order(n, block_rows, seed):
+    g = gen(seed)
+    block_order(n, block_rows, g)
+    return torch.randint(1 << 30, (4,), generator=g)
+
+
+def test_batches_in_row_order_on_large_orders_and_through_epoch_order():
+    n, d, batch = 1_000_003, 100, 1024  # 512-row blocks, the full windows whole blocks until the short one
+    drawn = epoch_order(n, d, "blocks", gen(3)).numpy()
+    order = epoch_order(n, d, "blocks", gen(3), batch_size=batch).numpy()
+    full = n // batch * batch
+    assert np.array_equal(order[:full].reshape(-1, batch), np.sort(drawn[:full].reshape(-1, batch), axis=1))
+    assert np.array_equal(order[full:], np.sort(drawn[full:]))
+    assert torch.equal(epoch_order(n, d, "rows", gen(3), batch_size=batch), torch.randperm(n, generator=gen(3)))
+    with pytest.raises(ValueError, match="batch_size"):
+        block_order(10, 2, gen(0), batch_size=0)
+
+
+def test_a_tensor_source_sorts_the_batches_it_is_told_of_and_only_with_blocks():
+    X, y = torch.randn(1000, 3, generator=gen(1)), torch.randn(1000, 1, generator=gen(2))
+    source = TensorSource(X, y)
+    (block,) = source.blocks(shuffle="blocks", generator=gen(5), batch_size=64)
+    assert torch.equal(block.order, block_order(1000, shuffle_block_rows(3), gen(5), batch_size=64))
+    (block,) = source.blocks(shuffle=True, generator=gen(5), batch_size=64)
+    assert torch.equal(block.order, torch.randperm(1000, generator=gen(5)))  # rows: untouched
+    whole = torch.cat([b.order for b in source.blocks(shuffle="blocks", generator=gen(5), batch_size=64)])
+    sliced = torch.cat(
+        [b.order for b in source.blocks(shuffle="blocks", generator=gen(5), batch_size=64, block_rows=128)]
+    )
+    assert torch.equal(whole, sliced)
 
 
 def test_bad_settings_are_refused_with_one_line():
@@ -195,6 +251,41 @@ def test_data_parallel_processes_together_step_through_one_processs_block_batche
     assert torch.equal(torch.cat(together), one.order)
     shared = list(Shared(source).blocks(shuffle="blocks", generator=gen(9)))
     assert torch.equal(shared[0].order, one.order) and len(shared[1].features) == 0
+
+
+@pytest.mark.parametrize("n, batch, size", [(1000, 64, 2), (1000, 100, 3), (777, 1000, 2), (5000, 1024, 2)])
+def test_data_parallel_parts_of_each_global_batch_in_row_order_make_up_one_processs_batch(n, batch, size):
+    source = TensorSource(torch.randn(n, 300, generator=gen(1)), torch.randn(n, 1, generator=gen(2)))
+    (one,) = source.blocks(shuffle="blocks", generator=gen(9), batch_size=batch)
+    (drawn,) = source.blocks(shuffle="blocks", generator=gen(9))
+    parts = []
+    for rank in range(size):
+        replicated = Replicated(source, rank, size, batch)
+        mine, _ = replicated.blocks(shuffle="blocks", generator=gen(9), batch_size=batch)
+        assert len(mine.order) == replicated.num_rows
+        parts.append(mine.order.numpy())
+    at = [0] * size
+    for window, unsorted in zip(_windows(one.order.numpy(), batch), _windows(drawn.order.numpy(), batch), strict=True):
+        together = []
+        for rank in range(size):  # each process's part: a contiguous slice of the same global batch
+            first, end = len(window) * rank // size, len(window) * (rank + 1) // size
+            together.append(parts[rank][at[rank] : at[rank] + end - first])
+            at[rank] += end - first
+        together = np.concatenate(together)
+        assert np.array_equal(together, window) and np.array_equal(together, np.sort(unsorted))
+    assert at == [len(p) for p in parts]
+
+
+def test_a_shared_source_sorts_each_process_s_own_part_of_a_batch():
+    from linearnet.distributed import local_batch
+
+    source = TensorSource(torch.randn(1000, 300, generator=gen(1)), torch.randn(1000, 1, generator=gen(2)))
+    for rank in range(3):
+        b = local_batch(100, rank, 3)
+        first, _ = Shared(source, rank, 3).blocks(shuffle="blocks", generator=gen(9), batch_size=100)
+        assert torch.equal(first.order, block_order(1000, shuffle_block_rows(300), gen(9), batch_size=b))
+    first, _ = Shared(source, 1, 3).blocks(shuffle="rows", generator=gen(9), batch_size=100)
+    assert torch.equal(first.order, torch.randperm(1000, generator=gen(9)))
 
 
 def _chunks(X, y):

@@ -9,7 +9,9 @@ Python list of indices, never a per-row ``__getitem__``.
 An epoch's order is one random permutation of all rows (``shuffle="rows"``, the book's), or, with
 ``shuffle="blocks"``, the rows cut into consecutive blocks of a few hundred kilobytes visited in a
 random order, each block's rows shuffled within it (:func:`block_order`): the reads of a batch then
-stay within one block, in cache, instead of landing anywhere in the features.
+stay within one block, in cache, instead of landing anywhere in the features. Given the batch size, the rows
+of each batch are then visited in row order: a batch's gradient is their sum, so this changes only its
+rounding, and reads a block's rows as the memory lies.
 
 A file larger than memory is a :class:`StreamSource`: each epoch reads its chunks in a
 fresh random order and mixes their rows through a shuffle buffer of bounded size, as
@@ -153,10 +155,17 @@ def shuffle_block_rows(num_features: int) -> int:
 _DRAW_ROWS = 1 << 15  # block_order writes this many rows (256 KB of int64) at a time, in cache
 
 
-def block_order(num_rows: int, block_rows: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def block_order(
+    num_rows: int, block_rows: int, generator: torch.Generator | None = None, batch_size: int | None = None
+) -> torch.Tensor:
     """An epoch's order read in blocks: rows ``[k·block_rows, (k+1)·block_rows)`` form block k (the last
     holds what is left), the blocks come in a random order, and each block's rows in a random order
     within it. Every row once; int64, as ``torch.randperm``; drawn from ``generator`` alone.
+
+    Given ``batch_size``, each batch's rows (each consecutive ``batch_size`` positions of the order, and the
+    short last ones) are then put in row order: the same draws, so the same rows in each batch, visited in
+    row order. A batch's gradient is their sum, so this changes only its rounding, and reads a block's rows
+    as the memory lies (a random order within a block defeats the hardware's prefetching).
 
     ``block_rows`` is a power of two: each full block's rows follow one random permutation of
     ``block_rows`` drawn for the epoch, its positions XORed with a random mask of the block's own, so
@@ -183,21 +192,43 @@ def block_order(num_rows: int, block_rows: int, generator: torch.Generator | Non
             blocks = slice(first_block + k, first_block + k + len(part))
             np.bitwise_xor(offsets, masks[blocks], out=part)
             np.add(within[part], starts[blocks], out=part)
+    if batch_size is not None:
+        _sort_batches(order, check_int("batch_size", batch_size, low=1, hint="e.g. 10"))
     return torch.from_numpy(order)
 
 
+def _sort_batches(order: np.ndarray, batch_size: int) -> None:
+    """Sort each consecutive ``batch_size`` positions of ``order`` (and the short last ones) in place.
+
+    The row numbers are sorted as int32 where they fit: numpy's vectorized sort of 32-bit numbers took about
+    a third of the time of the int64 one on (977, 1,024) row numbers (2.3 against 7.5 ms, AVX-512)."""
+    if batch_size < 2:
+        return
+    keys = order.astype(np.int32) if len(order) <= np.iinfo(np.int32).max else order
+    full = len(keys) // batch_size * batch_size
+    keys[:full].reshape(-1, batch_size).sort(axis=1)
+    keys[full:].sort()
+    if keys is not order:
+        order[:] = keys
+
+
 def epoch_order(
-    num_rows: int, num_features: int, shuffle: bool | str, generator: torch.Generator | None = None
+    num_rows: int,
+    num_features: int,
+    shuffle: bool | str,
+    generator: torch.Generator | None = None,
+    batch_size: int | None = None,
 ) -> torch.Tensor | None:
     """The order an epoch visits ``num_rows`` rows in: ``None`` (row order) when not ``shuffle``; one
-    ``torch.randperm`` of all rows for ``True`` or ``"rows"``; :func:`block_order` in blocks of
-    :func:`shuffle_block_rows` rows for ``"blocks"``."""
+    ``torch.randperm`` of all rows for ``True`` or ``"rows"`` (``batch_size`` unused); :func:`block_order` in
+    blocks of :func:`shuffle_block_rows` rows for ``"blocks"``, given ``batch_size`` the rows of each batch
+    visited in row order (a batch's gradient is their sum: only its rounding changes)."""
     if not shuffle:
         return None
     if shuffle is True or shuffle == "rows":
         return torch.randperm(num_rows, generator=generator)
     check_choice("shuffle", shuffle, SHUFFLES)
-    return block_order(num_rows, shuffle_block_rows(num_features), generator)
+    return block_order(num_rows, shuffle_block_rows(num_features), generator, batch_size)
 
 
 class Block(NamedTuple):
@@ -216,11 +247,17 @@ class BatchSource(Protocol):
     num_features: int
 
     def blocks(
-        self, *, shuffle: bool | str, generator: torch.Generator | None = None, block_rows: int | None = None
+        self,
+        *,
+        shuffle: bool | str,
+        generator: torch.Generator | None = None,
+        block_rows: int | None = None,
+        batch_size: int | None = None,
     ) -> Iterator[Block]:
         """The epoch's blocks, in row order (``shuffle=False``) or in a random order: ``True`` or ``"rows"``,
         or ``"blocks"`` (:func:`epoch_order`); ``block_rows`` asks for blocks of at most about that many rows
-        (a source may ignore it: a streamed one comes in chunks already)."""
+        (a source may ignore it: a streamed one comes in chunks already). ``batch_size``, the batches the
+        order is cut into, lets ``"blocks"`` visit each batch's rows in row order (:func:`block_order`)."""
         ...
 
 
@@ -247,9 +284,14 @@ class TensorSource:
         advise_huge_pages(self.features.data_ptr(), self.features.nbytes, collapse=True)
 
     def blocks(
-        self, *, shuffle: bool | str, generator: torch.Generator | None = None, block_rows: int | None = None
+        self,
+        *,
+        shuffle: bool | str,
+        generator: torch.Generator | None = None,
+        block_rows: int | None = None,
+        batch_size: int | None = None,
     ) -> Iterator[Block]:
-        order = epoch_order(self.num_rows, self.num_features, shuffle, generator)
+        order = epoch_order(self.num_rows, self.num_features, shuffle, generator, batch_size)
         w = self.weights
         if block_rows is None or block_rows >= self.num_rows:
             yield Block(self.features, self.labels, order, w)
@@ -322,9 +364,14 @@ class StreamSource:
         return features, torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(-1, 1))
 
     def blocks(
-        self, *, shuffle: bool | str, generator: torch.Generator | None = None, block_rows: int | None = None
+        self,
+        *,
+        shuffle: bool | str,
+        generator: torch.Generator | None = None,
+        block_rows: int | None = None,
+        batch_size: int | None = None,
     ) -> Iterator[Block]:
-        # block_rows is not needed: the blocks are chunks of the file already
+        # block_rows and batch_size are not needed: the blocks are chunks of the file already, cut in whole batches
         if shuffle == "blocks":
             raise ValueError(STREAM_BLOCKS)
         if not shuffle:

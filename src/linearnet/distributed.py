@@ -277,18 +277,30 @@ def local_batch(batch_size: int, rank: int, size: int) -> int:
 class Shared:
     """A process's own share of the rows (a :class:`BatchSource` over them), each epoch in its own
     order, ending with an empty block: there the process, done with its rows, keeps stepping
-    with the others until every process is done (a share may hold fewer batches than another's)."""
+    with the others until every process is done (a share may hold fewer batches than another's).
 
-    def __init__(self, source: BatchSource):
-        self.source = source
+    Process ``rank`` of ``size`` steps through its part of each global batch (:func:`local_batch`): asked
+    for batches of ``batch_size`` rows, it asks its source for batches of that part."""
+
+    def __init__(self, source: BatchSource, rank: int = 0, size: int = 1):
+        self.source, self.rank, self.size = source, rank, size
         self.num_rows, self.num_features = source.num_rows, source.num_features  # this process's rows
 
     def blocks(
-        self, *, shuffle: bool | str, generator: torch.Generator | None = None, block_rows: int | None = None
+        self,
+        *,
+        shuffle: bool | str,
+        generator: torch.Generator | None = None,
+        block_rows: int | None = None,
+        batch_size: int | None = None,
     ) -> Iterator[Block]:
         classes = getattr(self.source, "classes", False)  # class numbers (n,), or targets (n, 1)
         labels = torch.empty(0, dtype=torch.int64) if classes else torch.empty(0, 1)
-        yield from self.source.blocks(shuffle=shuffle, generator=generator, block_rows=block_rows)
+        if batch_size is not None and shuffle == "blocks":  # the batches this process steps through
+            batch_size = local_batch(batch_size, self.rank, self.size)
+        yield from self.source.blocks(
+            shuffle=shuffle, generator=generator, block_rows=block_rows, batch_size=batch_size
+        )
         if shuffle:
             yield Block(torch.empty(0, self.num_features), labels, None)
 
@@ -297,7 +309,8 @@ class Replicated:
     """Every row on every process: each epoch's order (a permutation; with ``shuffle="blocks"`` the
     blocks' order, :func:`linearnet.batches.block_order`) is drawn from the same generator on all of
     them, and this process visits its part of each global batch: together they step through exactly
-    the batches one process would."""
+    the batches one process would. Asked for ``batch_size`` with ``shuffle="blocks"``, the rows of each
+    global batch of ``self.batch_size`` rows are put in row order before they are shared out."""
 
     def __init__(self, source: Any, rank: int, size: int, batch_size: int):
         self.source, self.rank, self.size = source, rank, size
@@ -309,14 +322,21 @@ class Replicated:
         self.num_rows = full * local_batch(B, rank, size) + end - first
 
     def blocks(
-        self, *, shuffle: bool | str, generator: torch.Generator | None = None, block_rows: int | None = None
+        self,
+        *,
+        shuffle: bool | str,
+        generator: torch.Generator | None = None,
+        block_rows: int | None = None,
+        batch_size: int | None = None,
     ) -> Iterator[Block]:
         if not shuffle:  # evaluation: this process's slice of the rows, so that the sums add up to all of them
             lo, hi = share(self.all_rows, self.rank, self.size)
             yield Block(self.source.features[lo:hi], self.source.labels[lo:hi], None)
             return
         n, B, r, P = self.all_rows, self.batch_size, self.rank, self.size
-        order = epoch_order(n, self.num_features, shuffle, generator)  # the same on every process
+        order = epoch_order(  # the same on every process
+            n, self.num_features, shuffle, generator, None if batch_size is None else B
+        )
         assert order is not None
         starts = torch.arange(0, n, B)
         m = torch.clamp(n - starts, max=B)  # rows of each global batch

@@ -90,7 +90,7 @@ def train(
             )
         else:
             generator = torch.Generator().manual_seed(seed * group.size + group.rank)
-            source = Shared(source)
+            source = Shared(source, group.rank, group.size)
         engine = DataParallel(engine, group)
     else:
         group = None
