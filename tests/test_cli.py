@@ -118,6 +118,25 @@ def test_a_training_bar_moves_within_a_one_epoch_run(monkeypatch):
             assert stream.getvalue() == ""
 
 
+def test_an_epoch_is_cut_for_a_bar_only_where_the_bar_is_shown(monkeypatch):
+    """Off a terminal no bar is drawn, so the loop is given no ``on_rows``: the epoch runs as one block (each
+    part of a cut epoch costs the fast engine a start of its two threads), not as ~50 parts reported to nobody."""
+    from linearnet.cli import common
+
+    bars_at_once(monkeypatch)
+    given = {}
+    for stream in (Terminal(), io.StringIO()):
+        monkeypatch.setattr(sys, "stderr", stream)
+        common.run_training(
+            "linearnet train",
+            1,
+            lambda on_epoch, on_rows: given.update({stream.isatty(): on_rows}),
+            quiet=True,
+            out=None,
+        )
+    assert callable(given[True]) and given[False] is None
+
+
 def test_a_train_without_on_rows_gets_a_bar_by_epochs(monkeypatch):
     from linearnet.cli import common
 

@@ -473,7 +473,8 @@ def run_training(prog: str, epochs: int, train: Callable[..., T], *, quiet: bool
 
     by_rows = "on_rows" in inspect.signature(train).parameters
     progress = Progress(sys.stderr, epochs, by_rows=by_rows, after_seconds=BAR_AFTER, every=BAR_EVERY)
-    keywords = {"on_rows": progress.rows} if by_rows else {}
+    # an epoch is cut into parts only for a bar shown: each part costs the fast engine a start of its threads
+    keywords = {"on_rows": progress.rows if progress.enabled else None} if by_rows else {}
 
     def on_epoch(epoch: int, loss: float, **metrics: float) -> None:
         if not quiet:
