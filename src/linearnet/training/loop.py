@@ -183,11 +183,9 @@ def fit(
     """Train ``engine`` on ``source`` for ``config.epochs`` epochs of minibatch SGD.
 
     Each epoch visits the rows in a fresh random order drawn from ``generator`` (``config.shuffle``: one
-    permutation of all rows, or blocks of rows in a random order, :func:`linearnet.batches.block_order`, where
-    the rows of each batch are visited in row order: a batch's gradient is their sum, so this changes only its
-    rounding, and reads a block's rows as the memory lies) and then records the loss: over the whole training
-    set (``report="full"``, the book's figure) or the mean of the batch losses seen during the epoch
-    (``report="running"``). For a classifier it also records the accuracy on the training set and, given
+    permutation of all rows, or blocks of rows, :func:`linearnet.batches.block_order`) and then records the
+    loss: over the whole training set (``report="full"``, the book's figure) or the mean of the batch losses
+    seen during the epoch (``report="running"``). For a classifier it also records the accuracy on the training set and, given
     ``test_source``, on the test set. ``on_epoch(epoch, loss)`` is called after each epoch,
     for a classifier with the keywords ``train_acc`` (and ``test_acc``) too; when it returns
     ``True`` training ends there, before ``config.epochs`` (early stopping). Given a
