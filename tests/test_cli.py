@@ -130,7 +130,7 @@ def test_an_epoch_is_cut_for_a_bar_only_where_the_bar_is_shown(monkeypatch):
         common.run_training(
             "linearnet train",
             1,
-            lambda on_epoch, on_rows: given.update({stream.isatty(): on_rows}),
+            lambda on_epoch, on_rows, s=stream: given.update({s.isatty(): on_rows}),
             quiet=True,
             out=None,
         )

@@ -185,18 +185,17 @@ def fit(
     Each epoch visits the rows in a fresh random order drawn from ``generator`` (``config.shuffle``: one
     permutation of all rows, or blocks of rows, :func:`linearnet.batches.block_order`) and then records the
     loss: over the whole training set (``report="full"``, the book's figure) or the mean of the batch losses
-    seen during the epoch (``report="running"``). For a classifier it also records the accuracy on the training set and, given
-    ``test_source``, on the test set. ``on_epoch(epoch, loss)`` is called after each epoch,
-    for a classifier with the keywords ``train_acc`` (and ``test_acc``) too; when it returns
+    seen during the epoch (``report="running"``). For a classifier it also records the accuracy on the
+    training set and, given ``test_source``, on the test set. ``on_epoch(epoch, loss)`` is called after each
+    epoch, for a classifier with the keywords ``train_acc`` (and ``test_acc``) too; when it returns
     ``True`` training ends there, before ``config.epochs`` (early stopping). Given a
     ``validation_source`` (rows held out of training), its mean loss is recorded in
     ``History.val_loss`` and passed as the keyword ``val_loss``: what early stopping watches. With
     ``record_steps=True`` every step's batch loss goes to ``History.step_losses``.
 
-    ``on_rows(done, total)`` is called after each block of rows trained on, with the rows
-    stepped through so far and ``config.epochs`` × rows (a progress bar). For it an in-memory epoch is cut into about
-    ``PROGRESS_PARTS`` slices of its permutation, each a whole number of batches: the batches,
-    the steps and so the losses and parameters are exactly those of an uncut epoch.
+    ``on_rows(done, total)`` is called after each block of rows trained on, with the rows stepped through so far
+    and ``config.epochs`` × rows (a progress bar). For it an in-memory epoch is cut into about ``PROGRESS_PARTS``
+    slices of its order, each a whole number of batches: the steps are exactly those of an uncut epoch.
 
     Given a ``group``, the engine and sources are this process's part of a run over several
     (:class:`linearnet.distributed.DataParallel`): losses and accuracies are over every process's rows.
